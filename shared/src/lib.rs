@@ -1,0 +1,1 @@
+//! keyexport-shared: placeholder.
