@@ -1,1 +1,2 @@
 //! keyexport-shared: placeholder.
+pub mod transport;

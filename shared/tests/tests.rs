@@ -1,0 +1,3 @@
+//! Integration tests of `keyexport-shared`, one module per area.
+
+mod transport;
