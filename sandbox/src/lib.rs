@@ -236,7 +236,7 @@ fn serve(
         let Ok(mut request) = server.recv() else {
             continue;
         };
-        let header = |name: &str| {
+        let header = |name: &'static str| {
             request
                 .headers()
                 .iter()
