@@ -87,7 +87,8 @@ mod tests {
     fn written_frames_decode_back_to_the_payload() {
         let dir = tempfile::tempdir().unwrap();
         let payload: Vec<u8> = (0..1500u32).map(|i| (i * 7 % 251) as u8).collect();
-        let files = write_frames(dir.path(), "response", &payload, &FrameOptions::default()).unwrap();
+        let files =
+            write_frames(dir.path(), "response", &payload, &FrameOptions::default()).unwrap();
         assert!(files.pngs.len() > 1);
         let mut collector = FrameCollector::new();
         for png in &files.pngs {
@@ -101,7 +102,10 @@ mod tests {
             from_text.push(line).unwrap();
         }
         assert_eq!(from_text.finish().unwrap(), payload);
-        assert_eq!(collisions(dir.path(), "response").len(), files.pngs.len() + 2);
+        assert_eq!(
+            collisions(dir.path(), "response").len(),
+            files.pngs.len() + 2
+        );
         assert!(write_frames(dir.path(), "response", &payload, &FrameOptions::default()).is_err());
     }
 }

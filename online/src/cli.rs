@@ -129,7 +129,10 @@ mod tests {
     #[test]
     fn every_subcommand_has_an_example() {
         for sub in Cli::command().get_subcommands() {
-            let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            let help = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
             assert!(help.contains("Example"), "{}", sub.get_name());
         }
     }

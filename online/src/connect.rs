@@ -42,7 +42,10 @@ pub fn connect(
 fn read_token(args: &DfnsArgs) -> Result<AuthToken, OnlineError> {
     let text = match &args.auth_token_file {
         Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            OnlineError::Config(format!("cannot read the auth token file {}: {e}", path.display()))
+            OnlineError::Config(format!(
+                "cannot read the auth token file {}: {e}",
+                path.display()
+            ))
         })?),
         None => Zeroizing::new(std::env::var("DFNS_AUTH_TOKEN").unwrap_or_default()),
     };

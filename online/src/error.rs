@@ -221,8 +221,7 @@ fn api_advice(e: &ApiError) -> String {
                 .into()
         }
         ApiErrorKind::CredentialNotAllowed { .. } => {
-            "Set DFNS_CRED_ID to one of the allowed credential ids, with its private key."
-                .into()
+            "Set DFNS_CRED_ID to one of the allowed credential ids, with its private key.".into()
         }
         _ if export && e.may_have_reached_server() => {
             "The export request may have reached Dfns and been carried out, but no answer \

@@ -70,12 +70,19 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
 
     // 4. Export, once.
     note("Exporting (signing the request with the credential, then sending it once) …");
-    let outcome = export_key(&client, &credential, &key_id, &request.dfns_request.to_json_bytes())?;
+    let outcome = export_key(
+        &client,
+        &credential,
+        &key_id,
+        &request.dfns_request.to_json_bytes(),
+    )?;
     let body = match outcome {
         ExportOutcome::Exported(body) => body,
         ExportOutcome::Held(body) => {
             let path = out.join(HELD_FILE);
-            let saved = write_new(&path, &body, FileMode::Public).ok().map(|()| path);
+            let saved = write_new(&path, &body, FileMode::Public)
+                .ok()
+                .map(|()| path);
             return Err(OnlineError::Held {
                 saved,
                 body: String::from_utf8_lossy(&body).into_owned(),
@@ -86,7 +93,10 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
     // 5. Persist before anything else.
     let response_path = out.join(RESPONSE_FILE);
     let file_bytes = persist(&request, &request_sha256, &body, &response_path)?;
-    note(&format!("Saved the Dfns response in {}", response_path.display()));
+    note(&format!(
+        "Saved the Dfns response in {}",
+        response_path.display()
+    ));
 
     // 6. Check it.
     let response = ExportResponse::from_json(&body).map_err(|e| OnlineError::ResponseCheck {
@@ -106,7 +116,14 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
             reason,
         },
     )?;
-    report(json_mode, &request, &response, &response_path, &frames, &request_sha256);
+    report(
+        json_mode,
+        &request,
+        &response,
+        &response_path,
+        &frames,
+        &request_sha256,
+    );
     Ok(())
 }
 
@@ -171,7 +188,11 @@ fn show_key(key: &KeyInfo) {
         key.curve,
         key.scheme,
         key.status,
-        if key.is_exported() { " (already exported)" } else { "" },
+        if key.is_exported() {
+            " (already exported)"
+        } else {
+            ""
+        },
         key.public_key
     ));
 }
@@ -324,7 +345,11 @@ fn check_public_key(
 
 /// Equal points, whatever the encoding (secp256k1 may come compressed or not).
 fn same_point(a: &PublicKey, b: &PublicKey) -> bool {
-    match (a.curve(), a.secp256k1_compressed(), b.secp256k1_compressed()) {
+    match (
+        a.curve(),
+        a.secp256k1_compressed(),
+        b.secp256k1_compressed(),
+    ) {
         (Curve::Secp256k1, Some(x), Some(y)) => x == y,
         _ => a == b,
     }
@@ -346,7 +371,11 @@ fn report(
     frames: &FrameFiles,
     request_sha256: &str,
 ) {
-    let pngs: Vec<String> = frames.pngs.iter().map(|p| p.display().to_string()).collect();
+    let pngs: Vec<String> = frames
+        .pngs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     if json_mode {
         let value = json!({
             "status": "exported",

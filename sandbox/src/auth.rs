@@ -208,7 +208,11 @@ impl AuthState {
     pub fn init(&mut self, body: &[u8]) -> Result<serde_json::Value, Denied> {
         let init: InitBody = serde_json::from_slice(body)
             .map_err(|e| denied(400, format!("invalid user action init body: {e}")))?;
-        if init.user_action_server_kind.as_deref().is_some_and(|k| k != "Api") {
+        if init
+            .user_action_server_kind
+            .as_deref()
+            .is_some_and(|k| k != "Api")
+        {
             return Err(denied(400, "userActionServerKind must be Api"));
         }
         let challenge = random_text("", 32);
@@ -345,7 +349,10 @@ mod tests {
         let init = serde_json::json!({"userActionPayload": payload, "userActionHttpMethod": "POST",
             "userActionHttpPath": "/keys/k/export", "userActionServerKind": "Api"});
         let reply = state.init(init.to_string().as_bytes()).unwrap();
-        let data = format!(r#"{{"type":"key.get","challenge":"{}"}}"#, reply["challenge"].as_str().unwrap());
+        let data = format!(
+            r#"{{"type":"key.get","challenge":"{}"}}"#,
+            reply["challenge"].as_str().unwrap()
+        );
         let sig = key.sign(data.as_bytes()).to_bytes();
         let body = serde_json::json!({"challengeIdentifier": reply["challengeIdentifier"],
             "firstFactor": {"kind": "Key", "credentialAssertion": {"credId": "cr-1",
@@ -358,15 +365,31 @@ mod tests {
     fn tokens_and_permissions() {
         let (state, token, _, expired) = setup();
         let bearer = format!("Bearer {token}");
-        assert!(state.authorize(Some(&bearer), Some(Permission::KeysExport)).is_ok());
+        assert!(
+            state
+                .authorize(Some(&bearer), Some(Permission::KeysExport))
+                .is_ok()
+        );
         assert_eq!(state.authorize(None, None).unwrap_err().status, 401);
-        assert_eq!(state.authorize(Some("Bearer nope"), None).unwrap_err().status, 401);
+        assert_eq!(
+            state
+                .authorize(Some("Bearer nope"), None)
+                .unwrap_err()
+                .status,
+            401
+        );
         let old = format!("Bearer {expired}");
-        assert_eq!(state.authorize(Some(&old), None).unwrap_err().message, "auth token expired");
+        assert_eq!(
+            state.authorize(Some(&old), None).unwrap_err().message,
+            "auth token expired"
+        );
         let cred = TestCredential::generate("cr-1", CredentialKind::Ed25519).unwrap();
         let (limited, token, _) = AuthState::new(cred, vec![Permission::KeysRead]);
         let denied = limited
-            .authorize(Some(&format!("Bearer {token}")), Some(Permission::KeysExport))
+            .authorize(
+                Some(&format!("Bearer {token}")),
+                Some(Permission::KeysExport),
+            )
             .unwrap_err();
         assert_eq!(denied.status, 403);
         assert!(denied.message.contains("Keys:Export"));
@@ -376,15 +399,30 @@ mod tests {
     fn user_action_is_single_use_and_bound_to_the_exact_body() {
         let (mut state, _, key, _) = setup();
         let token = sign_flow(&mut state, &key, r#"{"a":1}"#);
-        assert!(state.consume_user_action(Some(&token), &request(r#"{"a":1}"#)).is_ok());
+        assert!(
+            state
+                .consume_user_action(Some(&token), &request(r#"{"a":1}"#))
+                .is_ok()
+        );
         assert_eq!(
-            state.consume_user_action(Some(&token), &request(r#"{"a":1}"#)).unwrap_err().status,
+            state
+                .consume_user_action(Some(&token), &request(r#"{"a":1}"#))
+                .unwrap_err()
+                .status,
             400
         );
         let token = sign_flow(&mut state, &key, r#"{"a":1}"#);
-        let denied = state.consume_user_action(Some(&token), &request(r#"{"a": 1}"#)).unwrap_err();
+        let denied = state
+            .consume_user_action(Some(&token), &request(r#"{"a": 1}"#))
+            .unwrap_err();
         assert_eq!(denied.status, 403);
-        assert_eq!(state.consume_user_action(None, &request("")).unwrap_err().status, 401);
+        assert_eq!(
+            state
+                .consume_user_action(None, &request(""))
+                .unwrap_err()
+                .status,
+            401
+        );
     }
 
     #[test]
@@ -394,13 +432,22 @@ mod tests {
         let init = serde_json::json!({"userActionPayload": "{}", "userActionHttpMethod": "POST",
             "userActionHttpPath": "/keys/k/export", "userActionServerKind": "Api"});
         let reply = state.init(init.to_string().as_bytes()).unwrap();
-        let data = format!(r#"{{"type":"key.get","challenge":"{}"}}"#, reply["challenge"].as_str().unwrap());
+        let data = format!(
+            r#"{{"type":"key.get","challenge":"{}"}}"#,
+            reply["challenge"].as_str().unwrap()
+        );
         let body = serde_json::json!({"challengeIdentifier": reply["challengeIdentifier"],
             "firstFactor": {"kind": "Key", "credentialAssertion": {"credId": "cr-1",
             "clientData": URL_SAFE_NO_PAD.encode(&data),
             "signature": URL_SAFE_NO_PAD.encode(other.sign(data.as_bytes()).to_bytes())}}});
         let denied = state.sign(body.to_string().as_bytes()).unwrap_err();
-        assert_eq!((denied.status, denied.message.as_str()), (403, "invalid credential signature"));
-        assert_eq!(state.sign(body.to_string().as_bytes()).unwrap_err().status, 400);
+        assert_eq!(
+            (denied.status, denied.message.as_str()),
+            (403, "invalid credential signature")
+        );
+        assert_eq!(
+            state.sign(body.to_string().as_bytes()).unwrap_err().status,
+            400
+        );
     }
 }

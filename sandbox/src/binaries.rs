@@ -88,6 +88,10 @@ fn build(cargo: &std::ffi::OsStr, dir: &Path, names: &[&str]) -> anyhow::Result<
         command.args(["-p", name]);
     }
     let status = command.status()?;
-    anyhow::ensure!(status.success(), "building {} failed ({status})", names.join(", "));
+    anyhow::ensure!(
+        status.success(),
+        "building {} failed ({status})",
+        names.join(", ")
+    );
     Ok(())
 }

@@ -154,7 +154,8 @@ mod tests {
             let cred = TestCredential::generate("cr-test", kind).unwrap();
             let (good, wrong_encoding) = match kind {
                 CredentialKind::Ed25519 => {
-                    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(cred.private_pem()).unwrap();
+                    let key =
+                        ed25519_dalek::SigningKey::from_pkcs8_pem(cred.private_pem()).unwrap();
                     use ed25519_dalek::Signer as _;
                     (key.sign(b"m").to_bytes().to_vec(), vec![0u8; 63])
                 }

@@ -77,7 +77,11 @@ impl KeyRecord {
             Some(id) => id.clone(),
             None => format!(
                 "key-{}-{}-{:08x}",
-                spec.scheme.protocol.as_str().to_ascii_lowercase().replace('_', ""),
+                spec.scheme
+                    .protocol
+                    .as_str()
+                    .to_ascii_lowercase()
+                    .replace('_', ""),
                 spec.scheme.curve,
                 OsRng.next_u32()
             ),

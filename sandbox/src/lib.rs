@@ -101,14 +101,9 @@ impl Sandbox {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
         ids.sort_unstable();
-        anyhow::ensure!(
-            ids.windows(2).all(|w| w[0] != w[1]),
-            "two keys share an id"
-        );
-        let credential = TestCredential::generate(
-            &auth::random_text("cr-sandbox-", 9),
-            config.credential,
-        )?;
+        anyhow::ensure!(ids.windows(2).all(|w| w[0] != w[1]), "two keys share an id");
+        let credential =
+            TestCredential::generate(&auth::random_text("cr-sandbox-", 9), config.credential)?;
         let (auth, token, expired_token) = AuthState::new(
             credential.clone(),
             vec![Permission::KeysRead, Permission::KeysExport],
@@ -136,7 +131,8 @@ impl Sandbox {
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (server, state, log, stop) = (server.clone(), state.clone(), log.clone(), stop.clone());
+            let (server, state, log, stop) =
+                (server.clone(), state.clone(), log.clone(), stop.clone());
             std::thread::spawn(move || serve(&server, &state, &log, &stop, &delays))
         };
         Ok(Sandbox {
@@ -243,7 +239,12 @@ fn serve(
                 .find(|h| h.field.equiv(name))
                 .map(|h| h.value.as_str().to_owned())
         };
-        let path = request.url().split('?').next().unwrap_or_default().to_owned();
+        let path = request
+            .url()
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let mut incoming = Incoming {
             method: request.method().as_str().to_owned(),
             path,

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use keyexport_shared::scheme::Scheme;
-use sandbox::{CredentialKind, FailStatus, Fault, KeySpec, KeysFile, Route, Sandbox, SandboxConfig};
+use sandbox::{
+    CredentialKind, FailStatus, Fault, KeySpec, KeysFile, Route, Sandbox, SandboxConfig,
+};
 
 /// A Dfns-compatible API on 127.0.0.1 for rehearsals and tests: real credential
 /// signatures, real encrypted shares, one export per key, and named faults.
@@ -34,7 +36,9 @@ enum Command {
     #[command(after_help = "Example:\n  dfns-sandbox serve --port 8080 --fail-once 500:get-key")]
     Serve(ServeArgs),
     /// Run a whole ceremony end to end against a sandbox, narrating each step.
-    #[command(after_help = "Example:\n  cargo run --release -p sandbox -- rehearse --scheme FROST:ed25519")]
+    #[command(
+        after_help = "Example:\n  cargo run --release -p sandbox -- rehearse --scheme FROST:ed25519"
+    )]
     Rehearse(rehearse::RehearseArgs),
 }
 
@@ -149,7 +153,10 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut config = args.sandbox.config(Vec::new())?;
     config.port = args.port;
     let sandbox = Sandbox::start(config)?;
-    println!("Dfns sandbox listening on {} (loopback only; Ctrl-C to stop)", sandbox.url());
+    println!(
+        "Dfns sandbox listening on {} (loopback only; Ctrl-C to stop)",
+        sandbox.url()
+    );
     println!("\nTest credentials for keyexport-online (bash):");
     for (name, value) in sandbox.env() {
         println!("export {name}='{value}'");

@@ -46,7 +46,10 @@ fn show(program: &Path, args: &[OsString], output: &Output) {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     println!("   $ {name} {}", args.join(" "));
     for line in String::from_utf8_lossy(&output.stderr).lines() {
         println!("   │ {line}");
@@ -136,7 +139,9 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
         key.signers
     );
 
-    let workspace = tempfile::Builder::new().prefix("keyexport-rehearsal-").tempdir()?;
+    let workspace = tempfile::Builder::new()
+        .prefix("keyexport-rehearsal-")
+        .tempdir()?;
     let root = workspace.path();
     let offline_dir = root.join("offline-machine");
     let online_dir = root.join("online-machine");
@@ -149,7 +154,10 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
         base64::engine::general_purpose::STANDARD.encode(secret),
     )?;
 
-    step(1, "Offline machine: create the decryption key and the export request");
+    step(
+        1,
+        "Offline machine: create the decryption key and the export request",
+    );
     let ceremony = offline_dir.join("ceremony");
     run_tool(
         offline,
@@ -173,7 +181,10 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
         request_images.len()
     );
 
-    step(3, "Online machine: check the key, export once, save the response");
+    step(
+        3,
+        "Online machine: check the key, export once, save the response",
+    );
     let response_dir = online_dir.join("ceremony");
     std::fs::create_dir_all(&response_dir)?;
     let mut submit = vec![arg("submit")];
@@ -181,7 +192,12 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
         submit.push(arg("--request"));
         submit.push(arg(image));
     }
-    submit.extend([arg("--out"), arg(&response_dir), arg("--yes"), arg("--json")]);
+    submit.extend([
+        arg("--out"),
+        arg(&response_dir),
+        arg("--yes"),
+        arg("--json"),
+    ]);
     let output = run_tool(online, &submit, &sandbox.env())?;
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout)
         .context("keyexport-online did not print one JSON object")?;
@@ -200,7 +216,10 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
         response_images.len()
     );
 
-    step(5, "Offline machine: decrypt the shares, rebuild and verify the key");
+    step(
+        5,
+        "Offline machine: decrypt the shares, rebuild and verify the key",
+    );
     let mut reconstruct = vec![
         arg("reconstruct"),
         arg("--decryption-key"),

@@ -90,7 +90,10 @@ pub fn route_of(method: &str, path: &str) -> Option<(Route, Option<String>)> {
 /// Answers one request.
 pub fn handle(state: &mut State, request: &Incoming) -> Outgoing {
     let Some((route, key_id)) = route_of(&request.method, &request.path) else {
-        return Outgoing::error(404, &format!("no route {} {}", request.method, request.path));
+        return Outgoing::error(
+            404,
+            &format!("no route {} {}", request.method, request.path),
+        );
     };
     if let Some(status) = take_fail_once(state, route) {
         return fail_once(status);
@@ -190,7 +193,10 @@ fn export(state: &mut State, request: &Incoming, id: &str) -> Result<Outgoing, O
     let index = find_key(state, id)?;
     let key = &state.keys[index];
     if key.exported {
-        return Err(Outgoing::error(409, &format!("Key {id} has already been exported")));
+        return Err(Outgoing::error(
+            409,
+            &format!("Key {id} has already been exported"),
+        ));
     }
     if !body.supported_schemes.contains(&key.scheme) {
         return Err(Outgoing::error(
@@ -233,7 +239,11 @@ fn deal(state: &State, index: usize, to: &EncryptionKey) -> Result<Value, Outgoi
 
 /// Fault responder `TamperShare`: flips one ciphertext byte of the first share.
 fn tamper_share(response: &mut keyexport_shared::wire::ExportResponse) {
-    if let Some(byte) = response.shares.first_mut().and_then(|s| s.ciphertext.first_mut()) {
+    if let Some(byte) = response
+        .shares
+        .first_mut()
+        .and_then(|s| s.ciphertext.first_mut())
+    {
         *byte ^= 0x01;
     }
 }
@@ -276,10 +286,22 @@ mod tests {
 
     #[test]
     fn routes_match_method_and_path() {
-        assert_eq!(route_of("GET", "/keys/k1"), Some((Route::GetKey, Some("k1".into()))));
-        assert_eq!(route_of("POST", "/keys/k1/export"), Some((Route::Export, Some("k1".into()))));
-        assert_eq!(route_of("POST", "/auth/action/init"), Some((Route::ActionInit, None)));
-        assert_eq!(route_of("POST", "/auth/action"), Some((Route::Action, None)));
+        assert_eq!(
+            route_of("GET", "/keys/k1"),
+            Some((Route::GetKey, Some("k1".into())))
+        );
+        assert_eq!(
+            route_of("POST", "/keys/k1/export"),
+            Some((Route::Export, Some("k1".into())))
+        );
+        assert_eq!(
+            route_of("POST", "/auth/action/init"),
+            Some((Route::ActionInit, None))
+        );
+        assert_eq!(
+            route_of("POST", "/auth/action"),
+            Some((Route::Action, None))
+        );
         assert_eq!(route_of("GET", "/keys/k1/export"), None);
         assert_eq!(route_of("DELETE", "/keys/k1"), None);
     }

@@ -347,7 +347,10 @@ impl DfnsClient {
     }
 }
 
-fn read_reply(call: &Call, mut response: ureq::http::Response<ureq::Body>) -> Result<Reply, ApiError> {
+fn read_reply(
+    call: &Call,
+    mut response: ureq::http::Response<ureq::Body>,
+) -> Result<Reply, ApiError> {
     let status = response.status().as_u16();
     let header = |name: &str| {
         response
@@ -386,7 +389,9 @@ mod tests {
     fn https_and_loopback_http_only() {
         assert!(BaseUrl::parse("https://api.dfns.io").is_ok());
         assert_eq!(
-            BaseUrl::parse("https://api.uae.dfns.io/prefix/").unwrap().join("/keys/k"),
+            BaseUrl::parse("https://api.uae.dfns.io/prefix/")
+                .unwrap()
+                .join("/keys/k"),
             "https://api.uae.dfns.io/prefix/keys/k"
         );
         for ok in [
@@ -398,8 +403,15 @@ mod tests {
             let url = BaseUrl::parse(ok).unwrap();
             assert!(url.is_loopback(), "{ok}");
         }
-        for bad in ["http://api.dfns.io", "http://10.0.0.1", "http://localhost.evil.com"] {
-            assert!(matches!(BaseUrl::parse(bad), Err(UrlError::NotHttps(_))), "{bad}");
+        for bad in [
+            "http://api.dfns.io",
+            "http://10.0.0.1",
+            "http://localhost.evil.com",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(UrlError::NotHttps(_))),
+                "{bad}"
+            );
         }
         for bad in ["ftp://x", "api.dfns.io", "", "https://"] {
             assert!(BaseUrl::parse(bad).is_err(), "{bad}");
@@ -409,7 +421,10 @@ mod tests {
             "https://api.dfns.io/?a=b",
             "https://api.dfns.io/#x",
         ] {
-            assert!(matches!(BaseUrl::parse(bad), Err(UrlError::Extra(_))), "{bad}");
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(UrlError::Extra(_))),
+                "{bad}"
+            );
         }
     }
 

@@ -56,7 +56,9 @@ pub enum CredentialError {
         source: std::io::Error,
     },
     /// The PEM is password-protected.
-    #[error("the credential key is an encrypted PEM (ENCRYPTED PRIVATE KEY), which is not supported")]
+    #[error(
+        "the credential key is an encrypted PEM (ENCRYPTED PRIVATE KEY), which is not supported"
+    )]
     Encrypted,
     /// No usable private key block.
     #[error(
@@ -194,7 +196,9 @@ fn parse_pem(pem: &str) -> Result<SigningKey, CredentialError> {
 }
 
 fn rsa_key(key: rsa::RsaPrivateKey) -> SigningKey {
-    SigningKey::Rsa(Box::new(rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key)))
+    SigningKey::Rsa(Box::new(rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(
+        key,
+    )))
 }
 
 /// The text of the first `-----BEGIN {label}-----` … `-----END {label}-----` block, if any.
@@ -227,7 +231,9 @@ mod tests {
         let sig = cred.sign(b"client data");
         assert_eq!(sig.len(), 64);
         let sig = ed25519_dalek::Signature::from_slice(&sig).unwrap();
-        key.verifying_key().verify_strict(b"client data", &sig).unwrap();
+        key.verifying_key()
+            .verify_strict(b"client data", &sig)
+            .unwrap();
     }
 
     #[test]
@@ -284,7 +290,8 @@ mod tests {
         let err = Credential::from_pem("cr-1", "not a key SECRETSTUFF").unwrap_err();
         assert!(matches!(err, CredentialError::Unsupported));
         assert!(!err.to_string().contains("SECRETSTUFF"));
-        let enc = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----";
+        let enc =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----";
         assert!(matches!(
             Credential::from_pem("cr-1", enc),
             Err(CredentialError::Encrypted)

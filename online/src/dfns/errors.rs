@@ -105,11 +105,6 @@ impl DfnsMessage {
         let clean = clean.trim();
         DfnsMessage((!clean.is_empty()).then(|| clean.to_owned()))
     }
-
-    /// The message, if there was one.
-    pub fn text(&self) -> Option<&str> {
-        self.0.as_deref()
-    }
 }
 
 impl fmt::Display for DfnsMessage {
@@ -329,27 +324,41 @@ mod tests {
     use super::*;
 
     fn err(status: u16, body: &str) -> ApiError {
-        ApiError::from_status(Call::Export("key-1".into()), status, body.as_bytes(), None, None)
+        ApiError::from_status(
+            Call::Export("key-1".into()),
+            status,
+            body.as_bytes(),
+            None,
+            None,
+        )
     }
 
     #[test]
     fn reads_all_three_error_body_shapes() {
         let nested = r#"{"error":{"id":"x","status":400,"message":"bad scheme","details":{}}}"#;
-        assert_eq!(DfnsMessage::from_body(nested.as_bytes()).text(), Some("bad scheme"));
-        let top = r#"{"message":"nope"}"#;
-        assert_eq!(DfnsMessage::from_body(top.as_bytes()).text(), Some("nope"));
         assert_eq!(
-            DfnsMessage::from_body(b"<html>\nBad Gateway</html>").text(),
+            DfnsMessage::from_body(nested.as_bytes()).0.as_deref(),
+            Some("bad scheme")
+        );
+        let top = r#"{"message":"nope"}"#;
+        assert_eq!(
+            DfnsMessage::from_body(top.as_bytes()).0.as_deref(),
+            Some("nope")
+        );
+        assert_eq!(
+            DfnsMessage::from_body(b"<html>\nBad Gateway</html>")
+                .0
+                .as_deref(),
             Some("<html> Bad Gateway</html>")
         );
-        assert_eq!(DfnsMessage::from_body(b"  ").text(), None);
+        assert_eq!(DfnsMessage::from_body(b"  ").0.as_deref(), None);
     }
 
     #[test]
     fn message_is_bounded_and_has_no_control_characters() {
         let long = format!("{{\"message\":\"{}\\u001b[31m\"}}", "a".repeat(2000));
         let m = DfnsMessage::from_body(long.as_bytes());
-        let text = m.text().unwrap();
+        let text = m.0.as_deref().unwrap();
         assert_eq!(text.chars().count(), 500);
         assert!(!text.chars().any(char::is_control));
     }
@@ -388,7 +397,9 @@ mod tests {
         let e = ApiError::from_transport(Call::Export("k".into()), &refused);
         assert!(!e.may_have_reached_server() && e.is_transient());
         let reset = ureq::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
-        assert!(ApiError::from_transport(Call::Export("k".into()), &reset).may_have_reached_server());
+        assert!(
+            ApiError::from_transport(Call::Export("k".into()), &reset).may_have_reached_server()
+        );
         let late = ureq::Error::Timeout(ureq::Timeout::RecvResponse);
         let e = ApiError::from_transport(Call::Export("k".into()), &late);
         assert!(e.may_have_reached_server() && e.is_transient());

@@ -62,8 +62,7 @@ pub enum ExportOutcome {
 pub fn get_key(client: &DfnsClient, key_id: &KeyId) -> Result<KeyInfo, ApiError> {
     let call = Call::GetKey(key_id.as_str().to_owned());
     let path = format!("/keys/{}", key_id.as_str());
-    let info: KeyInfo =
-        client.with_retries(|| client.get(&call, &path)?.json(call.clone()))?;
+    let info: KeyInfo = client.with_retries(|| client.get(&call, &path)?.json(call.clone()))?;
     if info.id != key_id.as_str() {
         return Err(ApiError {
             call,
