@@ -6,6 +6,7 @@
 //! decrypted in-process with the request's decryption key and compared with the key the
 //! sandbox split. The full ceremony with the offline binary is `sandbox`'s rehearsal
 //! test.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod auth;
 mod common;

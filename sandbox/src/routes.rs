@@ -138,7 +138,7 @@ fn authorize(state: &State, request: &Incoming, permission: Permission) -> Resul
         .map_err(Outgoing::from)
 }
 
-fn find_key<'a>(state: &'a State, id: &str) -> Result<usize, Outgoing> {
+fn find_key(state: &State, id: &str) -> Result<usize, Outgoing> {
     state
         .keys
         .iter()
