@@ -1,0 +1,243 @@
+//! The ceremony transcript: one JSON line per run, appended to `transcript.jsonl`.
+//!
+//! Each line records when, which command, which tool version, and the SHA-256 of every
+//! input and output artifact, plus the public outcome (public key, signers, error kind).
+//! It never holds a secret: passphrase files are listed by path only (a digest of a
+//! low-entropy passphrase could be brute-forced), and no key material is written. Digests of
+//! key files are safe to record: they are one-way functions of 256-bit secrets.
+//!
+//! The file is rewritten atomically (temporary file in the same directory, fsync, rename,
+//! fsync of the directory), so a crash leaves either the old or the new transcript.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{CliError, CliResult};
+
+/// File name of the transcript inside a ceremony directory.
+pub const FILE_NAME: &str = "transcript.jsonl";
+
+/// This tool's version, as recorded.
+pub const TOOL_VERSION: &str = concat!("keyexport-offline ", env!("CARGO_PKG_VERSION"));
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// One artifact read or written by a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactRecord {
+    /// What the artifact is for (`request`, `response`, `sealed-key`, `key-output`...).
+    pub role: &'static str,
+    /// Its path, `-` for standard input.
+    pub path: String,
+    /// SHA-256 of its bytes; absent for passphrase files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Its length in bytes.
+    pub bytes: usize,
+}
+
+impl ArtifactRecord {
+    /// A record with the digest of `bytes`.
+    pub fn new(role: &'static str, path: impl Into<String>, bytes: &[u8]) -> Self {
+        ArtifactRecord {
+            role,
+            path: path.into(),
+            sha256: Some(sha256_hex(bytes)),
+            bytes: bytes.len(),
+        }
+    }
+
+    /// A record of a passphrase file: path only, never a digest or length.
+    pub fn passphrase_file(path: &Path) -> Self {
+        ArtifactRecord {
+            role: "passphrase-file",
+            path: path.display().to_string(),
+            sha256: None,
+            bytes: 0,
+        }
+    }
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+pub enum Outcome {
+    /// Success.
+    Ok,
+    /// Failure, with the `--json` error kind and the (secret-free) message.
+    Failed {
+        /// Error kind.
+        kind: &'static str,
+        /// Error message.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The outcome of a run's result.
+    pub fn of<T>(result: &CliResult<T>) -> Self {
+        match result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Failed {
+                kind: e.kind(),
+                message: e.message(),
+            },
+        }
+    }
+}
+
+/// Public facts about the ceremony established by a run.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Facts {
+    /// Ceremony id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceremony_id: Option<String>,
+    /// Dfns key id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Fingerprint of the encryption key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_key_fingerprint: Option<String>,
+    /// Scheme of the response, `PROTOCOL:CURVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// Verified public key (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Signers whose shares were used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used_signers: Vec<String>,
+    /// Signers whose shares were set aside.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bad_signers: Vec<String>,
+}
+
+/// One transcript line.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// RFC 3339 UTC time of the run.
+    pub time: String,
+    /// The subcommand (`init`, `reconstruct`).
+    pub command: &'static str,
+    /// Tool name and version.
+    pub tool_version: &'static str,
+    /// Whether the air-gap guard was overridden.
+    pub allow_online: bool,
+    /// Public facts.
+    #[serde(flatten)]
+    pub facts: Facts,
+    /// Artifacts read.
+    pub inputs: Vec<ArtifactRecord>,
+    /// Artifacts written.
+    pub outputs: Vec<ArtifactRecord>,
+    /// Result.
+    pub outcome: Outcome,
+}
+
+impl Entry {
+    /// A new entry stamped now, with nothing recorded yet.
+    pub fn new(command: &'static str, allow_online: bool) -> Self {
+        Entry {
+            time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            command,
+            tool_version: TOOL_VERSION,
+            allow_online,
+            facts: Facts::default(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            outcome: Outcome::Ok,
+        }
+    }
+}
+
+/// Appends `entry` to the transcript at `path` (created if absent), atomically.
+pub fn append(path: &Path, entry: &Entry) -> CliResult<()> {
+    let write_error = |source: std::io::Error| CliError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut content = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(write_error(e)),
+    };
+    if !content.is_empty() && !content.ends_with(b"\n") {
+        content.push(b'\n');
+    }
+    serde_json::to_writer(&mut content, entry)
+        .map_err(|e| CliError::Internal(format!("transcript entry: {e}")))?;
+    content.push(b'\n');
+
+    let dir = parent_dir(path);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".transcript-")
+        .tempfile_in(&dir)
+        .map_err(write_error)?;
+    temp.write_all(&content).map_err(write_error)?;
+    temp.as_file().sync_all().map_err(write_error)?;
+    temp.persist(path).map_err(|e| write_error(e.error))?;
+    fs::File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(write_error)?;
+    Ok(())
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(FILE_NAME);
+        let mut entry = Entry::new("init", false);
+        entry.inputs.push(ArtifactRecord::new("request", "r.json", b"abc"));
+        entry
+            .inputs
+            .push(ArtifactRecord::passphrase_file(Path::new("pass.txt")));
+        append(&path, &entry).unwrap();
+        let mut second = Entry::new("reconstruct", true);
+        second.outcome = Outcome::Failed {
+            kind: "decrypt",
+            message: "m".into(),
+        };
+        append(&path, &second).unwrap();
+
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["command"], "init");
+        assert_eq!(
+            lines[0]["inputs"][0]["sha256"],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(lines[0]["inputs"][1].get("sha256").is_none());
+        assert_eq!(lines[0]["outcome"]["status"], "ok");
+        assert_eq!(lines[1]["outcome"]["status"], "failed");
+        assert_eq!(lines[1]["outcome"]["kind"], "decrypt");
+        assert_eq!(lines[1]["allowOnline"], true);
+        assert!(lines[1]["toolVersion"].as_str().unwrap().starts_with("keyexport-offline "));
+    }
+}
