@@ -1,1 +1,34 @@
-//! keyexport-shared: placeholder.
+//! # keyexport-shared
+//!
+//! Everything both sides of a Dfns *Export Key* ceremony agree on:
+//!
+//! - [`scheme`]: the protocol and curve names Dfns uses;
+//! - [`wire`]: the Dfns request and response bodies (spec §1);
+//! - [`keys`]: the ceremony encryption/decryption key pair and its fingerprint (spec §2);
+//! - [`ecies`]: encryption and decryption of one key share (spec §3);
+//! - [`share`]: the decrypted share document (spec §4);
+//! - [`curve`]: scalar fields and public keys of secp256k1, ed25519 and stark;
+//! - [`reconstruct`]: robust reconstruction and verification of the key (spec §5);
+//! - [`dealer`]: a trusted dealer producing real exports, for the sandbox and tests;
+//! - [`files`]: the request and response files that cross the air gap;
+//! - [`fsio`]: atomic, non-clobbering file writes.
+//!
+//! The spec sections cited in this crate refer to `docs/formats.md` and the Dfns
+//! export reference it summarises. The library never prints: it returns values and
+//! errors, and the binaries render them.
+#![deny(missing_docs)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod curve;
+pub mod dealer;
+pub mod ecies;
+mod error;
+pub mod files;
+pub mod fsio;
+pub mod keys;
+pub mod reconstruct;
+pub mod scheme;
+pub mod share;
+pub mod wire;
+
+pub use error::{Error, Result};

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The air-gapped binary must not link any networking code. This lists every crate in
+# the normal and build dependency trees of keyexport-offline (and of the shared library
+# it is built on) and fails, naming the crate, if one of them does networking.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+forbidden='^(ureq|ureq-proto|reqwest|hyper|hyper-util|hyper-rustls|h2|h3|quinn|rustls|rustls-webpki|webpki|webpki-roots|native-tls|openssl|openssl-sys|tokio|tokio-rustls|mio|socket2|curl|curl-sys|isahc|surf|attohttpc|tiny_http|axum|actix-web|warp|tungstenite|async-std|smol|libp2p|trust-dns-resolver|hickory-resolver|ring)$'
+
+status=0
+for package in keyexport-offline keyexport-shared; do
+  crates=$(cargo tree --locked -p "$package" -e normal,build --prefix none --format '{p}' | awk '{print $1}' | sort -u)
+  count=$(printf '%s\n' "$crates" | wc -l)
+  bad=$(printf '%s\n' "$crates" | grep -E "$forbidden" || true)
+  if [ -n "$bad" ]; then
+    for crate in $bad; do
+      echo "offline dependency rule: $package depends on networking crate '$crate':" >&2
+      cargo tree --locked -p "$package" -e normal,build -i "$crate" >&2 || true
+    done
+    status=1
+  else
+    echo "offline dependency rule: $package links no networking crate ($count crates checked)"
+  fi
+done
+exit $status

@@ -1,0 +1,467 @@
+//! The files that cross the air gap: the request the offline side writes and the
+//! response the online side keeps (see `docs/formats.md`).
+//!
+//! Both are JSON objects with a `kind` and a `version`, so a file given in the wrong
+//! place is named for what it is. The response file wraps the Dfns body verbatim:
+//! [`Artifact::parse`] also accepts that raw body alone, as saved by curl or an SDK.
+
+use std::fmt;
+
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::keys::crockford_groups;
+use crate::wire::{ExportRequestBody, ExportResponse};
+use crate::{Error, Result};
+
+/// `kind` of a request file.
+pub const REQUEST_KIND: &str = "keyexport-request";
+/// `kind` of a response file.
+pub const RESPONSE_KIND: &str = "keyexport-response";
+/// The format version this tool writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+const REQUEST_DOC: &str = "the request file";
+const RESPONSE_DOC: &str = "the response file";
+
+/// Lowercase hex SHA-256 of `bytes`, the digest operators compare across the air gap.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A Dfns key id. It goes into a URL path, so only `A–Z a–z 0–9 - _` are allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KeyId(String);
+
+impl KeyId {
+    /// Validates a key id.
+    pub fn new(id: &str) -> Result<KeyId> {
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if id.is_empty() || id.len() > 128 || !id.chars().all(valid_char) {
+            return Err(Error::InvalidField {
+                document: "the key id",
+                field: "keyId".into(),
+                reason: "a Dfns key id is 1 to 128 characters of A-Z, a-z, 0-9, '-' and '_' (e.g. key-01snl-7k5e2-xxxxxxxxxxxxxxxx)".into(),
+            });
+        }
+        Ok(KeyId(id.to_string()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for KeyId {
+    type Error = Error;
+    fn try_from(id: String) -> Result<KeyId> {
+        KeyId::new(&id)
+    }
+}
+
+impl From<KeyId> for String {
+    fn from(id: KeyId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A ceremony's id: 80 random bits as four groups of Crockford base32, e.g.
+/// `C3M9-T2QW-8XHD-KP4A`, short enough to read aloud and to name folders.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CeremonyId(String);
+
+impl CeremonyId {
+    /// A fresh random id.
+    pub fn generate() -> CeremonyId {
+        let mut bytes = [0u8; 10];
+        OsRng.fill_bytes(&mut bytes);
+        CeremonyId(crockford_groups(&bytes, 4))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CeremonyId {
+    type Error = Error;
+    fn try_from(id: String) -> Result<CeremonyId> {
+        let groups: Vec<&str> = id.split('-').collect();
+        let valid = groups.len() == 4
+            && groups.iter().all(|g| {
+                g.len() == 4
+                    && g.bytes()
+                        .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b))
+            });
+        if valid {
+            Ok(CeremonyId(id))
+        } else {
+            Err(Error::InvalidField {
+                document: "the ceremony id",
+                field: "ceremonyId".into(),
+                reason: "expected four groups of four characters, e.g. C3M9-T2QW-8XHD-KP4A".into(),
+            })
+        }
+    }
+}
+
+impl From<CeremonyId> for String {
+    fn from(id: CeremonyId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for CeremonyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What `keyexport-offline init` writes and `keyexport-online submit` reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestFile {
+    kind: String,
+    version: u32,
+    /// The ceremony this request belongs to.
+    pub ceremony_id: CeremonyId,
+    /// The Dfns key to export.
+    pub key_id: KeyId,
+    /// The exact Dfns request body to sign and send.
+    pub dfns_request: ExportRequestBody,
+    /// The encryption key's fingerprint, for people comparing screens; checked on read.
+    pub encryption_key_fingerprint: String,
+    /// When the request was made (RFC 3339, UTC).
+    pub created_at: String,
+    /// The tool and version that made it.
+    pub tool: String,
+}
+
+impl RequestFile {
+    /// A new request file.
+    pub fn new(
+        ceremony_id: CeremonyId,
+        key_id: KeyId,
+        dfns_request: ExportRequestBody,
+        created_at: String,
+        tool: String,
+    ) -> RequestFile {
+        let encryption_key_fingerprint = dfns_request.encryption_key.fingerprint().to_string();
+        RequestFile {
+            kind: REQUEST_KIND.into(),
+            version: FORMAT_VERSION,
+            ceremony_id,
+            key_id,
+            dfns_request,
+            encryption_key_fingerprint,
+            created_at,
+            tool,
+        }
+    }
+
+    /// The file's bytes (pretty JSON with a final newline).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out =
+            serde_json::to_vec_pretty(self).expect("a struct of strings serializes to JSON");
+        out.push(b'\n');
+        out
+    }
+
+    fn from_value(value: Value) -> Result<RequestFile> {
+        check_version(&value, REQUEST_DOC)?;
+        let file: RequestFile = serde_json::from_value(value).map_err(|e| Error::Json {
+            document: REQUEST_DOC,
+            reason: e.to_string(),
+        })?;
+        if file.encryption_key_fingerprint
+            != file.dfns_request.encryption_key.fingerprint().as_str()
+        {
+            return Err(Error::InvalidField {
+                document: REQUEST_DOC,
+                field: "encryptionKeyFingerprint".into(),
+                reason: "does not match the encryption key: the file was edited".into(),
+            });
+        }
+        if file.dfns_request.supported_schemes.is_empty() {
+            return Err(Error::InvalidField {
+                document: REQUEST_DOC,
+                field: "dfnsRequest.supportedSchemes".into(),
+                reason: "the list is empty".into(),
+            });
+        }
+        Ok(file)
+    }
+}
+
+/// What `keyexport-online submit` writes the moment Dfns answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResponseFile {
+    kind: String,
+    version: u32,
+    /// The ceremony of the request that was submitted.
+    pub ceremony_id: CeremonyId,
+    /// The exported key.
+    pub key_id: KeyId,
+    /// SHA-256 (hex) of the request file's bytes.
+    pub request_sha256: String,
+    /// When Dfns answered (RFC 3339, UTC).
+    pub received_at: String,
+    /// The tool and version that received it.
+    pub tool: String,
+    /// Dfns' response body, byte for byte.
+    dfns_response: Box<RawValue>,
+}
+
+impl ResponseFile {
+    /// Wraps a Dfns response body. The body must be JSON (it is kept verbatim).
+    pub fn new(
+        ceremony_id: CeremonyId,
+        key_id: KeyId,
+        request_sha256: String,
+        received_at: String,
+        tool: String,
+        dfns_body: &str,
+    ) -> Result<ResponseFile> {
+        let dfns_response =
+            RawValue::from_string(dfns_body.to_string()).map_err(|e| Error::Json {
+                document: "the Dfns export response",
+                reason: e.to_string(),
+            })?;
+        Ok(ResponseFile {
+            kind: RESPONSE_KIND.into(),
+            version: FORMAT_VERSION,
+            ceremony_id,
+            key_id,
+            request_sha256,
+            received_at,
+            tool,
+            dfns_response,
+        })
+    }
+
+    /// The Dfns body exactly as received.
+    pub fn dfns_body(&self) -> &str {
+        self.dfns_response.get()
+    }
+
+    /// The validated Dfns response.
+    pub fn export_response(&self) -> Result<ExportResponse> {
+        ExportResponse::from_json(self.dfns_response.get().as_bytes())
+    }
+
+    /// The file's bytes (pretty JSON, the Dfns body verbatim, final newline).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out =
+            serde_json::to_vec_pretty(self).expect("a struct of strings serializes to JSON");
+        out.push(b'\n');
+        out
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<ResponseFile> {
+        let file: ResponseFile = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+            document: RESPONSE_DOC,
+            reason: e.to_string(),
+        })?;
+        Ok(file)
+    }
+}
+
+/// Any file this tool reads, recognised by its content.
+#[derive(Debug, Clone)]
+pub enum Artifact {
+    /// A request file from `keyexport-offline init`.
+    Request(RequestFile),
+    /// A response file from `keyexport-online submit`.
+    Response(ResponseFile),
+    /// A raw Dfns export response body, saved by another tool.
+    DfnsResponse(ExportResponse),
+}
+
+impl Artifact {
+    /// Recognises and fully validates a file's bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Artifact> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::WrongDocument {
+                expected: "a request or response file",
+                found: "an empty file".into(),
+            });
+        }
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            let binary = std::str::from_utf8(bytes).is_err();
+            if binary {
+                Error::WrongDocument {
+                    expected: "a request or response file (JSON text)",
+                    found: "binary data".into(),
+                }
+            } else {
+                Error::Json {
+                    document: "the file",
+                    reason: e.to_string(),
+                }
+            }
+        })?;
+        let Some(object) = value.as_object() else {
+            return Err(Error::WrongDocument {
+                expected: "a request or response file",
+                found: "JSON that is not an object".into(),
+            });
+        };
+        match object.get("kind").and_then(Value::as_str) {
+            Some(REQUEST_KIND) => RequestFile::from_value(value).map(Artifact::Request),
+            Some(RESPONSE_KIND) => {
+                check_version(&value, RESPONSE_DOC)?;
+                let file = ResponseFile::from_bytes(bytes)?;
+                file.export_response()?;
+                Ok(Artifact::Response(file))
+            }
+            Some(other) => Err(Error::WrongDocument {
+                expected: "a keyexport request or response file",
+                found: format!("a file of kind {other:?}"),
+            }),
+            None if ["encryptedKeyShares", "encryptedShares", "minSigners"]
+                .iter()
+                .any(|f| object.contains_key(*f)) =>
+            {
+                ExportResponse::from_value(&value).map(Artifact::DfnsResponse)
+            }
+            None if object.contains_key("encryptionKey") => Err(Error::WrongDocument {
+                expected: "a keyexport request or response file",
+                found: "a bare Dfns export request body (use the request file written by keyexport-offline init)"
+                    .into(),
+            }),
+            None => Err(Error::WrongDocument {
+                expected: "a keyexport request or response file",
+                found: "a JSON object of an unknown kind".into(),
+            }),
+        }
+    }
+
+    /// A short name of what this is, for messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Artifact::Request(_) => "a request file",
+            Artifact::Response(_) => "a response file",
+            Artifact::DfnsResponse(_) => "a Dfns export response",
+        }
+    }
+}
+
+fn check_version(value: &Value, document: &'static str) -> Result<()> {
+    match value.get("version").and_then(Value::as_u64) {
+        Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
+        Some(v) => Err(Error::InvalidField {
+            document,
+            field: "version".into(),
+            reason: format!(
+                "version {v} is not supported by this tool (it reads version {FORMAT_VERSION}); use a matching keyexport release"
+            ),
+        }),
+        None => Err(Error::MissingField {
+            document,
+            field: "version",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::DecryptionKey;
+    use crate::scheme::Scheme;
+
+    fn request() -> RequestFile {
+        RequestFile::new(
+            CeremonyId::generate(),
+            KeyId::new("key-01snl-7k5e2-abc").unwrap(),
+            ExportRequestBody {
+                encryption_key: DecryptionKey::generate().encryption_key(),
+                supported_schemes: Scheme::all(),
+            },
+            "2026-11-28T17:00:00Z".into(),
+            "keyexport-offline 0.1.0".into(),
+        )
+    }
+
+    #[test]
+    fn request_round_trips_and_detects_edits() {
+        let file = request();
+        let bytes = file.to_bytes();
+        match Artifact::parse(&bytes).unwrap() {
+            Artifact::Request(again) => assert_eq!(again, file),
+            other => panic!("{other:?}"),
+        }
+        let other_key = DecryptionKey::generate().encryption_key().to_base64();
+        let edited = String::from_utf8(bytes)
+            .unwrap()
+            .replace(&file.dfns_request.encryption_key.to_base64(), &other_key);
+        let err = Artifact::parse(edited.as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().contains("encryptionKeyFingerprint"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn response_file_keeps_the_body_verbatim() {
+        let body = "{\n  \"publicKey\": \"0367415a7dfaa7ed12c38523e486a8ee6cfc59cc6e44b3edd11646723bc08e0b8c\",\"protocol\":\"CGGMP24\",\"curve\":\"secp256k1\",\"minSigners\":2.0,\"encryptedKeyShares\":[]}";
+        let req = request();
+        let file = ResponseFile::new(
+            req.ceremony_id.clone(),
+            req.key_id.clone(),
+            sha256_hex(&req.to_bytes()),
+            "2026-11-28T17:01:00Z".into(),
+            "keyexport-online 0.1.0".into(),
+            body,
+        )
+        .unwrap();
+        let bytes = file.to_bytes();
+        assert!(String::from_utf8(bytes.clone()).unwrap().contains(body));
+        match Artifact::parse(&bytes).unwrap() {
+            Artifact::Response(again) => assert_eq!(again.dfns_body(), body),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn foreign_input_is_named() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"", "empty"),
+            (b"\x00\xff\xfe", "binary"),
+            (b"{\"kind\":\"keyexport-request\"", "not valid JSON"),
+            (b"[1,2]", "not an object"),
+            (b"{\"kind\":\"other\"}", "kind \"other\""),
+            (
+                b"{\"kind\":\"keyexport-request\",\"version\":9}",
+                "version 9",
+            ),
+        ];
+        for (bytes, expected) in cases {
+            let err = Artifact::parse(bytes).unwrap_err();
+            assert_eq!(err.kind(), "input");
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn ids_are_validated() {
+        assert!(KeyId::new("key-../../etc").is_err());
+        assert!(KeyId::new("").is_err());
+        let id = CeremonyId::generate();
+        assert_eq!(CeremonyId::try_from(id.to_string()).unwrap(), id);
+        assert!(CeremonyId::try_from("abcd".to_string()).is_err());
+    }
+}

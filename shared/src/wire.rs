@@ -1,0 +1,370 @@
+//! The Dfns Export Key request and response bodies (spec §1).
+//!
+//! The request body is ours to write, so it is a strict serde type. The response
+//! comes from Dfns (or from a file someone saved), so it is read field by field:
+//! unknown fields are ignored, a missing or malformed required field is an error
+//! naming it, and an unknown protocol or curve is `unsupported`, not a parse error.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::curve::PublicKey;
+use crate::keys::EncryptionKey;
+use crate::scheme::{Curve, Protocol, Scheme};
+use crate::{Error, Result};
+
+const RESPONSE: &str = "the Dfns export response";
+const REQUEST: &str = "the Dfns export request body";
+
+/// The id Dfns gives a signer (base64 text, kept exactly as received).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SignerId(String);
+
+impl SignerId {
+    /// Wraps a signer id.
+    pub fn new(id: impl Into<String>) -> SignerId {
+        SignerId(id.into())
+    }
+
+    /// The id as received.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SignerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The body of `POST /keys/{keyId}/export`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExportRequestBody {
+    /// The key every share is encrypted to.
+    pub encryption_key: EncryptionKey,
+    /// The schemes the offline side can rebuild; Dfns exports only if the key's is listed.
+    pub supported_schemes: Vec<Scheme>,
+}
+
+impl ExportRequestBody {
+    /// The exact compact JSON text that is signed and sent.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a struct of strings serializes to JSON")
+    }
+
+    /// Parses a request body strictly (no other properties allowed).
+    pub fn from_json(bytes: &[u8]) -> Result<ExportRequestBody> {
+        let body: ExportRequestBody = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+            document: REQUEST,
+            reason: e.to_string(),
+        })?;
+        if body.supported_schemes.is_empty() {
+            return Err(Error::InvalidField {
+                document: REQUEST,
+                field: "supportedSchemes".into(),
+                reason: "the list is empty".into(),
+            });
+        }
+        Ok(body)
+    }
+}
+
+/// One `{signerId, encryptedKeyShare}` entry of a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptedShare {
+    /// Who sent it.
+    pub signer_id: SignerId,
+    /// `ciphertext || tag || ephemeral point`, base64-decoded.
+    pub ciphertext: Vec<u8>,
+}
+
+/// The body Dfns returns from `POST /keys/{keyId}/export`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportResponse {
+    /// The key's public key; the rebuilt key must match it.
+    pub public_key: PublicKey,
+    /// The key's MPC protocol.
+    pub protocol: Protocol,
+    /// The key's curve.
+    pub curve: Curve,
+    /// The threshold `t`: shares needed to rebuild.
+    pub min_signers: u64,
+    /// Every signer's encrypted share, in response order.
+    pub shares: Vec<EncryptedShare>,
+}
+
+impl ExportResponse {
+    /// Parses and validates a response body (spec §1). Accepts `encryptedShares` for
+    /// `encryptedKeyShares` and integer-valued floats such as `2.0` for `minSigners`.
+    pub fn from_json(bytes: &[u8]) -> Result<ExportResponse> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+            document: RESPONSE,
+            reason: e.to_string(),
+        })?;
+        ExportResponse::from_value(&value)
+    }
+
+    /// Validates an already parsed response body.
+    pub fn from_value(value: &Value) -> Result<ExportResponse> {
+        let object = value.as_object().ok_or_else(|| Error::WrongDocument {
+            expected: RESPONSE,
+            found: format!("a JSON {}", json_type(value)),
+        })?;
+        let protocol: Protocol = string_field(object, "protocol")?.parse()?;
+        let curve: Curve = string_field(object, "curve")?.parse()?;
+        let public_key_hex = string_field(object, "publicKey")?;
+        let public_key_bytes =
+            hex::decode(public_key_hex.strip_prefix("0x").unwrap_or(public_key_hex))
+                .map_err(|e| invalid("publicKey", format!("not hexadecimal ({e})")))?;
+        let public_key = PublicKey::from_bytes(curve, &public_key_bytes)
+            .map_err(|reason| invalid("publicKey", reason))?;
+        let min_signers = min_signers(object)?;
+        let shares = shares(object)?;
+        Ok(ExportResponse {
+            public_key,
+            protocol,
+            curve,
+            min_signers,
+            shares,
+        })
+    }
+
+    /// The response in Dfns' own JSON shape (as the sandbox serves it).
+    pub fn to_json_value(&self) -> Value {
+        let shares: Vec<Value> = self
+            .shares
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "signerId": s.signer_id,
+                    "encryptedKeyShare": BASE64.encode(&s.ciphertext),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "publicKey": self.public_key.to_hex(),
+            "protocol": self.protocol,
+            "curve": self.curve,
+            "minSigners": self.min_signers,
+            "encryptedKeyShares": shares,
+        })
+    }
+
+    /// The scheme of the exported key.
+    pub fn scheme(&self) -> Scheme {
+        Scheme {
+            protocol: self.protocol,
+            curve: self.curve,
+        }
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
+    Error::InvalidField {
+        document: RESPONSE,
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+fn string_field<'a>(object: &'a Map<String, Value>, field: &'static str) -> Result<&'a str> {
+    match object.get(field) {
+        None | Some(Value::Null) => Err(Error::MissingField {
+            document: RESPONSE,
+            field,
+        }),
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(invalid(
+            field,
+            format!("expected a string, found a {}", json_type(other)),
+        )),
+    }
+}
+
+fn min_signers(object: &Map<String, Value>) -> Result<u64> {
+    const FIELD: &str = "minSigners";
+    let number = match object.get(FIELD) {
+        None | Some(Value::Null) => {
+            return Err(Error::MissingField {
+                document: RESPONSE,
+                field: FIELD,
+            });
+        }
+        Some(Value::Number(n)) => n,
+        Some(other) => {
+            return Err(invalid(
+                FIELD,
+                format!("expected a number, found a {}", json_type(other)),
+            ));
+        }
+    };
+    if let Some(n) = number.as_u64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) => Ok(f as u64),
+        _ => Err(invalid(
+            FIELD,
+            format!("{number} is not a non-negative whole number"),
+        )),
+    }
+}
+
+fn shares(object: &Map<String, Value>) -> Result<Vec<EncryptedShare>> {
+    let list = match (
+        object.get("encryptedKeyShares"),
+        object.get("encryptedShares"),
+    ) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(invalid(
+                "encryptedKeyShares",
+                "both `encryptedKeyShares` and `encryptedShares` are present and differ",
+            ));
+        }
+        (Some(list), _) | (None, Some(list)) => list,
+        (None, None) => {
+            return Err(Error::MissingField {
+                document: RESPONSE,
+                field: "encryptedKeyShares",
+            });
+        }
+    };
+    let list = list.as_array().ok_or_else(|| {
+        invalid(
+            "encryptedKeyShares",
+            format!("expected an array, found a {}", json_type(list)),
+        )
+    })?;
+    list.iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let field = |name: &str| format!("encryptedKeyShares[{i}].{name}");
+            let entry = entry
+                .as_object()
+                .ok_or_else(|| invalid(format!("encryptedKeyShares[{i}]"), "expected an object"))?;
+            let text = |name: &'static str| match entry.get(name) {
+                Some(Value::String(s)) => Ok(s.as_str()),
+                Some(_) => Err(invalid(field(name), "expected a string")),
+                None => Err(invalid(field(name), "missing")),
+            };
+            let signer_id = SignerId::new(text("signerId")?);
+            let ciphertext = BASE64.decode(text("encryptedKeyShare")?).map_err(|e| {
+                invalid(
+                    field("encryptedKeyShare"),
+                    format!("not standard base64 ({e})"),
+                )
+            })?;
+            Ok(EncryptedShare {
+                signer_id,
+                ciphertext,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::DecryptionKey;
+    use proptest::prelude::*;
+
+    fn sample() -> Value {
+        serde_json::json!({
+            "publicKey": "0367415a7dfaa7ed12c38523e486a8ee6cfc59cc6e44b3edd11646723bc08e0b8c",
+            "protocol": "CGGMP24", "curve": "secp256k1", "minSigners": 2,
+            "encryptedKeyShares": [{"signerId": "c2lnbmVy", "encryptedKeyShare": "AAEC"}],
+            "somethingNew": true
+        })
+    }
+
+    #[test]
+    fn request_body_is_compact_and_strict() {
+        let body = ExportRequestBody {
+            encryption_key: DecryptionKey::generate().encryption_key(),
+            supported_schemes: vec!["CGGMP24:secp256k1".parse().unwrap()],
+        };
+        let text = String::from_utf8(body.to_json_bytes()).unwrap();
+        assert!(text.starts_with("{\"encryptionKey\":\""), "{text}");
+        assert!(text.ends_with(
+            ",\"supportedSchemes\":[{\"protocol\":\"CGGMP24\",\"curve\":\"secp256k1\"}]}"
+        ));
+        assert_eq!(ExportRequestBody::from_json(text.as_bytes()).unwrap(), body);
+        let extra = text.replacen('{', "{\"extra\":1,", 1);
+        assert!(ExportRequestBody::from_json(extra.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn response_accepts_both_share_field_names_and_float_threshold() {
+        let a = ExportResponse::from_value(&sample()).unwrap();
+        let mut renamed = sample();
+        let shares = renamed
+            .as_object_mut()
+            .unwrap()
+            .remove("encryptedKeyShares")
+            .unwrap();
+        renamed["encryptedShares"] = shares;
+        renamed["minSigners"] = serde_json::json!(2.0);
+        assert_eq!(ExportResponse::from_value(&renamed).unwrap(), a);
+        assert_eq!(a.min_signers, 2);
+        assert_eq!(ExportResponse::from_value(&a.to_json_value()).unwrap(), a);
+    }
+
+    #[test]
+    fn response_errors_name_the_field() {
+        let cases: [(&str, Value, &str); 6] = [
+            ("publicKey", Value::Null, "publicKey"),
+            ("minSigners", serde_json::json!(2.5), "minSigners"),
+            ("minSigners", serde_json::json!("2"), "minSigners"),
+            (
+                "encryptedKeyShares",
+                serde_json::json!([{"signerId": "x"}]),
+                "encryptedKeyShares[0].encryptedKeyShare",
+            ),
+            ("publicKey", serde_json::json!("zz"), "publicKey"),
+            ("encryptedKeyShares", Value::Null, "encryptedKeyShares"),
+        ];
+        for (field, value, named) in cases {
+            let mut doc = sample();
+            if value.is_null() {
+                doc.as_object_mut().unwrap().remove(field);
+            } else {
+                doc[field] = value;
+            }
+            let err = ExportResponse::from_value(&doc).unwrap_err();
+            assert_eq!(err.kind(), "input");
+            assert!(err.to_string().contains(named), "{err}");
+        }
+        let mut doc = sample();
+        doc["protocol"] = serde_json::json!("GG18");
+        assert_eq!(
+            ExportResponse::from_value(&doc).unwrap_err().kind(),
+            "unsupported"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = ExportResponse::from_json(&bytes);
+            let _ = ExportRequestBody::from_json(&bytes);
+        }
+    }
+}
