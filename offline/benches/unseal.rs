@@ -20,7 +20,9 @@ fn main() {
             age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
                 .expect("one scrypt recipient is a valid recipient set");
         let mut sealed = Vec::new();
-        let mut writer = encryptor.wrap_output(&mut sealed).expect("writing to memory");
+        let mut writer = encryptor
+            .wrap_output(&mut sealed)
+            .expect("writing to memory");
         writer.write_all(&[0x42; 160]).expect("writing to memory");
         writer.finish().expect("writing to memory");
         let seal_secs = started.elapsed().as_secs_f64();

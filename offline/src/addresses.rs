@@ -96,9 +96,17 @@ pub fn secp256k1(public_key: &[u8]) -> Result<Addresses, AddressError> {
     };
     Ok(Addresses {
         bitcoin_p2wpkh: Some(segwit(bech32::hrp::BC, bech32::segwit::VERSION_0, &hash160)),
-        bitcoin_p2tr: Some(segwit(bech32::hrp::BC, bech32::segwit::VERSION_1, &output_key)),
+        bitcoin_p2tr: Some(segwit(
+            bech32::hrp::BC,
+            bech32::segwit::VERSION_1,
+            &output_key,
+        )),
         bitcoin_testnet_p2wpkh: Some(segwit(bech32::hrp::TB, bech32::segwit::VERSION_0, &hash160)),
-        bitcoin_testnet_p2tr: Some(segwit(bech32::hrp::TB, bech32::segwit::VERSION_1, &output_key)),
+        bitcoin_testnet_p2tr: Some(segwit(
+            bech32::hrp::TB,
+            bech32::segwit::VERSION_1,
+            &output_key,
+        )),
         ethereum: Some(ethereum_address(&uncompressed.as_bytes()[1..])),
         ..Addresses::default()
     })
@@ -263,6 +271,6 @@ mod tests {
 
     #[test]
     fn invalid_secp256k1_is_refused() {
-        assert_eq!(secp256k1(&[2u8; 33]), Err(AddressError::InvalidSecp256k1));
+        assert_eq!(secp256k1(&[5u8; 33]), Err(AddressError::InvalidSecp256k1));
     }
 }

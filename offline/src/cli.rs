@@ -63,7 +63,11 @@ pub enum Command {
 pub struct AirGapArgs {
     /// Run even though a non-loopback network interface is up (prints a loud warning).
     /// Only for rehearsals: the real ceremony belongs on a machine without network.
-    #[arg(long, env = "KEYEXPORT_ALLOW_ONLINE")]
+    #[arg(
+        long,
+        env = "KEYEXPORT_ALLOW_ONLINE",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub allow_online: bool,
 }
 

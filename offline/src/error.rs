@@ -186,23 +186,23 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Shared { source, .. } => match source.kind() {
-                "threshold" | "decrypt" | "public-key" | "duplicate-index" | "version" | "curve"
-                | "unsupported" | "share-format" => EXIT_RECONSTRUCTION,
+                "threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
+                | "curve" | "unsupported" | "share-format" => EXIT_RECONSTRUCTION,
                 "io" => EXIT_OUTPUT,
                 _ => EXIT_INPUT,
             },
             CliError::Usage(_) => EXIT_USAGE,
-            CliError::ReadInput { .. } | CliError::Input { .. } | CliError::CeremonyMismatch { .. } => {
-                EXIT_INPUT
-            }
+            CliError::ReadInput { .. }
+            | CliError::Input { .. }
+            | CliError::CeremonyMismatch { .. } => EXIT_INPUT,
             CliError::WrongPassphrase { .. }
             | CliError::EmptyPassphrase { .. }
             | CliError::PassphraseMismatch
             | CliError::NoTerminal { .. }
             | CliError::PassphraseFile { .. } => EXIT_PASSPHRASE,
-            CliError::OutputExists { .. } | CliError::OutputDirNotEmpty { .. } | CliError::Write { .. } => {
-                EXIT_OUTPUT
-            }
+            CliError::OutputExists { .. }
+            | CliError::OutputDirNotEmpty { .. }
+            | CliError::Write { .. } => EXIT_OUTPUT,
             CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => EXIT_AIR_GAP,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
@@ -229,10 +229,10 @@ impl CliError {
     }
 
     /// The signers whose shares caused the failure (empty when none is to blame).
-    pub fn bad_signers(&self) -> &[SignerId] {
+    pub fn bad_signers(&self) -> Vec<SignerId> {
         match self {
             CliError::Shared { source, .. } => source.bad_signers(),
-            _ => &[],
+            _ => Vec::new(),
         }
     }
 
@@ -266,19 +266,21 @@ impl CliError {
                 "unsupported" => Some(
                     "This protocol or curve is not supported by this version of keyexport-offline.",
                 ),
-                _ => Some("Check that the input is the Dfns export response (try `keyexport-offline inspect`)."),
+                _ => Some(
+                    "Check that the input is the Dfns export response (try `keyexport-offline inspect`).",
+                ),
             },
             CliError::Usage(_) => Some("See `keyexport-offline help`."),
             CliError::ReadInput { .. } => None,
-            CliError::Input { .. } => Some(
-                "Run `keyexport-offline inspect` on the input to see what it holds.",
-            ),
+            CliError::Input { .. } => {
+                Some("Run `keyexport-offline inspect` on the input to see what it holds.")
+            }
             CliError::CeremonyMismatch { .. } => Some(
                 "Use the decryption key created by `init` for this ceremony; the response answers another request.",
             ),
-            CliError::WrongPassphrase { .. } => Some(
-                "Try again with the passphrase chosen at `init`; nothing was written.",
-            ),
+            CliError::WrongPassphrase { .. } => {
+                Some("Try again with the passphrase chosen at `init`; nothing was written.")
+            }
             CliError::EmptyPassphrase { .. } | CliError::PassphraseMismatch => {
                 Some("Choose a non-empty passphrase and type it the same way twice.")
             }
@@ -293,9 +295,9 @@ impl CliError {
             CliError::NetworkUp { .. } => Some(
                 "Disconnect the machine (or bring the interfaces down). For a rehearsal only: --allow-online or KEYEXPORT_ALLOW_ONLINE=1.",
             ),
-            CliError::NetworkUnknown { .. } => Some(
-                "Check by hand that the machine has no network, then pass --allow-online.",
-            ),
+            CliError::NetworkUnknown { .. } => {
+                Some("Check by hand that the machine has no network, then pass --allow-online.")
+            }
             CliError::Internal(_) => Some("This is a bug in keyexport-offline; please report it."),
         }
     }

@@ -79,70 +79,70 @@ impl Report {
     fn with_response(mut self, response: &ExportResponse) -> Self {
         self.protocol = Some(response.protocol.to_string());
         self.curve = Some(response.curve.to_string());
-        self.public_key = Some(hex::encode(&response.public_key));
-        self.min_signers = Some(u64::from(response.min_signers));
+        self.public_key = Some(response.public_key.to_hex());
+        self.min_signers = Some(response.min_signers);
         self.share_count = Some(response.shares.len());
-        self.signers = response.shares.iter().map(|s| s.signer_id.to_string()).collect();
+        self.signers = response
+            .shares
+            .iter()
+            .map(|s| s.signer_id.to_string())
+            .collect();
         self
     }
 }
 
-fn report(found: &Found) -> Report {
-    match &found.artifact {
+fn report(found: &Found) -> CliResult<Report> {
+    Ok(match &found.artifact {
         Artifact::Request(request) => {
+            let body = &request.dfns_request;
             let mut report = Report::empty(found, "request");
             report.ceremony_id = Some(request.ceremony_id.to_string());
-            report.key_id = Some(request.key_id.clone());
-            report.created = Some(request.created.clone());
-            report.tool_version = Some(request.tool_version.clone());
-            report.encryption_key = Some(request.body.encryption_key.to_base64());
-            report.fingerprint = Some(request.body.encryption_key.fingerprint().to_string());
-            report.supported_schemes = request.body.supported_schemes.iter().map(ToString::to_string).collect();
+            report.key_id = Some(request.key_id.to_string());
+            report.created = Some(request.created_at.clone());
+            report.tool_version = Some(request.tool.clone());
+            report.encryption_key = Some(body.encryption_key.to_base64());
+            report.fingerprint = Some(body.encryption_key.fingerprint().to_string());
+            report.supported_schemes = body
+                .supported_schemes
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             report
         }
-        Artifact::ResponseFile(file) => {
-            let mut report = Report::empty(found, "response-file").with_response(&file.response);
+        Artifact::Response(file) => {
+            let response = file
+                .export_response()
+                .map_err(|e| CliError::shared(found.source.clone(), e))?;
+            let mut report = Report::empty(found, "response-file").with_response(&response);
             report.ceremony_id = Some(file.ceremony_id.to_string());
-            report.key_id = Some(file.key_id.clone());
-            report.request_sha256 = Some(file.request_digest.clone());
-            report.received = Some(file.received.clone());
-            report.tool_version = Some(file.tool_version.clone());
+            report.key_id = Some(file.key_id.to_string());
+            report.request_sha256 = Some(file.request_sha256.clone());
+            report.received = Some(file.received_at.clone());
+            report.tool_version = Some(file.tool.clone());
             report
         }
-        Artifact::DfnsResponse(response) => Report::empty(found, "dfns-response").with_response(response),
-    }
+        Artifact::DfnsResponse(response) => {
+            Report::empty(found, "dfns-response").with_response(response)
+        }
+    })
 }
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> CliResult<()> {
     let gathered = inputs::gather(&args.inputs)?;
-    if gathered.found.is_empty() && gathered.partial.is_none() {
-        return Err(CliError::Input {
-            path: args.inputs.join(" "),
-            problem: "nothing to inspect".into(),
-        });
-    }
-    let reports: Vec<Report> = gathered.found.iter().map(report).collect();
+    let reports = gathered
+        .found
+        .iter()
+        .map(report)
+        .collect::<CliResult<Vec<Report>>>()?;
     if args.json {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Output<'a> {
             artifacts: &'a [Report],
-            #[serde(skip_serializing_if = "Option::is_none")]
-            incomplete_frames: Option<Partial>,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Partial {
-            frames_seen: usize,
-            percent: u8,
         }
         let output = Output {
             artifacts: &reports,
-            incomplete_frames: gathered.partial.as_ref().map(|p| Partial {
-                frames_seen: p.frames_seen,
-                percent: p.percent,
-            }),
         };
         let text = serde_json::to_string(&output)
             .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
@@ -151,11 +151,6 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
     }
     for report in &reports {
         print_report(report);
-    }
-    if let Some(partial) = &gathered.partial {
-        println!("UR frames (incomplete)");
-        println!("  frames seen     {}", partial.frames_seen);
-        println!("  complete        about {}%", partial.percent);
     }
     Ok(())
 }
@@ -178,12 +173,32 @@ fn print_report(r: &Report) {
         ("request sha256", r.request_sha256.clone()),
         ("encryption key", r.encryption_key.clone()),
         ("fingerprint", r.fingerprint.clone()),
-        ("schemes", (!r.supported_schemes.is_empty()).then(|| r.supported_schemes.join(", "))),
-        ("scheme", r.protocol.as_ref().zip(r.curve.as_ref()).map(|(p, c)| format!("{p} / {c}"))),
+        (
+            "schemes",
+            (!r.supported_schemes.is_empty()).then(|| r.supported_schemes.join(", ")),
+        ),
+        (
+            "scheme",
+            r.protocol
+                .as_ref()
+                .zip(r.curve.as_ref())
+                .map(|(p, c)| format!("{p} / {c}")),
+        ),
         ("public key", r.public_key.clone()),
-        ("threshold", r.min_signers.zip(r.share_count).map(|(t, n)| format!("{t} of {n} shares"))),
-        ("signers", (!r.signers.is_empty()).then(|| r.signers.join(", "))),
-        ("secrets", Some("none shown (shares stay encrypted)".to_owned())),
+        (
+            "threshold",
+            r.min_signers
+                .zip(r.share_count)
+                .map(|(t, n)| format!("{t} of {n} shares")),
+        ),
+        (
+            "signers",
+            (!r.signers.is_empty()).then(|| r.signers.join(", ")),
+        ),
+        (
+            "secrets",
+            Some("none shown (shares stay encrypted)".to_owned()),
+        ),
     ];
     for (label, value) in lines {
         if let Some(value) = value {

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::error::{CliError, CliResult, EXIT_OK, EXIT_USAGE};
+use crate::error::{CliResult, EXIT_OK, EXIT_USAGE};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -66,6 +66,7 @@ fn exit_code(result: CliResult<()>, json: bool) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::CliError;
 
     #[test]
     fn failures_never_exit_zero() {

@@ -11,11 +11,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::Artifact;
+use keyexport_shared::fsio;
 use keyexport_shared::keys::DecryptionKey;
 use keyexport_shared::reconstruct::Reconstruction;
 use keyexport_shared::scheme::Curve;
 use keyexport_shared::wire::ExportResponse;
-use keyexport_shared::fsio;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -71,7 +71,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
     let test_log_n = seal::test_log_n()?;
 
     let (response, response_ids) = read_response(&args.responses, entry)?;
-    entry.facts.scheme = Some(format!("{}:{}", response.protocol, response.curve));
+    entry.facts.scheme = Some(response.scheme().to_string());
     if args.out.is_some() && !output::supports_curve(args.format, response.curve) {
         return Err(CliError::Usage(format!(
             "--format {} holds secp256k1 keys only; this response is for {}",
@@ -82,7 +82,10 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
 
     let opened = open_decryption_key(args, entry)?;
     check_ceremony(&opened, &response_ids)?;
-    entry.facts.ceremony_id = opened.ceremony_id.clone().or(response_ids.ceremony_id.clone());
+    entry.facts.ceremony_id = opened
+        .ceremony_id
+        .clone()
+        .or(response_ids.ceremony_id.clone());
     entry.facts.key_id = opened.key_id.clone().or(response_ids.key_id.clone());
     entry.facts.encryption_key_fingerprint =
         Some(opened.key.encryption_key().fingerprint().to_string());
@@ -102,15 +105,17 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
     };
 
     let reconstruction = keyexport_shared::reconstruct::reconstruct(&response, &opened.key)
-        .map_err(|e| CliError::Shared { input: None, source: e })?;
+        .map_err(|e| CliError::Shared {
+            input: None,
+            source: e,
+        })?;
     entry.facts.public_key = Some(reconstruction.public_key.to_hex());
-    entry.facts.used_signers = reconstruction.used_signers.iter().map(ToString::to_string).collect();
-    entry.facts.bad_signers = reconstruction.bad_signers.iter().map(|b| b.signer_id.to_string()).collect();
+    entry.facts.used_signers = signer_strings(&reconstruction.used_signers);
+    entry.facts.bad_signers = signer_strings(&reconstruction.bad_signers());
 
     let addresses = derive_addresses(&reconstruction)?;
-    if !args.json {
-        print_summary(&response, &reconstruction, &addresses, &response_ids, &opened);
-    }
+    // Always shown (on stderr) before anything is written, --json or not.
+    print_summary(&reconstruction, &addresses, &response_ids, &opened);
 
     let written = match &args.out {
         Some(out) => {
@@ -134,7 +139,11 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
                     CliError::shared(out.display().to_string(), e)
                 }
             })?;
-            entry.outputs.push(ArtifactRecord::new("key-output", out.display().to_string(), &bytes));
+            entry.outputs.push(ArtifactRecord::new(
+                "key-output",
+                out.display().to_string(),
+                &bytes,
+            ));
             Some(Written {
                 path: out.display().to_string(),
                 format: format_name(args.format),
@@ -145,12 +154,21 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
     };
 
     if args.json {
-        print_json(&response, &reconstruction, &addresses, written.as_ref(), args.reveal)?;
+        print_json(&reconstruction, &addresses, written.as_ref(), args.reveal)?;
     } else {
         match &written {
-            Some(w) if w.encrypted_to.is_empty() => eprintln!("Wrote {} ({}, mode 0600)", w.path, w.format),
-            Some(w) => eprintln!("Wrote {} ({}, age-encrypted to {}, mode 0600)", w.path, w.format, w.encrypted_to.join(", ")),
-            None if !args.reveal => eprintln!("Nothing written: add --out FILE (or --reveal) to deliver the key."),
+            Some(w) if w.encrypted_to.is_empty() => {
+                eprintln!("Wrote {} ({}, mode 0600)", w.path, w.format)
+            }
+            Some(w) => eprintln!(
+                "Wrote {} ({}, age-encrypted to {}, mode 0600)",
+                w.path,
+                w.format,
+                w.encrypted_to.join(", ")
+            ),
+            None if !args.reveal => {
+                eprintln!("Nothing written: add --out FILE (or --reveal) to deliver the key.")
+            }
             None => {}
         }
         if args.reveal {
@@ -158,7 +176,12 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
             let mut line = Zeroizing::new(Vec::with_capacity(hex.len() + 1));
             line.extend_from_slice(hex.as_bytes());
             line.push(b'\n');
-            std::io::stdout().write_all(&line).map_err(|source| CliError::Write { path: PathBuf::from("-"), source })?;
+            std::io::stdout()
+                .write_all(&line)
+                .map_err(|source| CliError::Write {
+                    path: PathBuf::from("-"),
+                    source,
+                })?;
         }
     }
     Ok(())
@@ -171,7 +194,10 @@ struct ResponseIds {
     key_id: Option<String>,
 }
 
-fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<(ExportResponse, ResponseIds)> {
+fn read_response(
+    inputs_given: &[String],
+    entry: &mut Entry,
+) -> CliResult<(ExportResponse, ResponseIds)> {
     let gathered = inputs::gather(inputs_given)?;
     entry.inputs.extend(gathered.records.iter().cloned());
     let mut chosen: Option<(ExportResponse, ResponseIds, String)> = None;
@@ -183,9 +209,13 @@ fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<(Expor
                     problem: "this is an export request (made by init), not the response; give the response saved by keyexport-online or returned by Dfns".into(),
                 });
             }
-            Artifact::ResponseFile(file) => (
-                file.response,
-                ResponseIds { ceremony_id: Some(file.ceremony_id.to_string()), key_id: Some(file.key_id.clone()) },
+            Artifact::Response(file) => (
+                file.export_response()
+                    .map_err(|e| CliError::shared(found.source.clone(), e))?,
+                ResponseIds {
+                    ceremony_id: Some(file.ceremony_id.to_string()),
+                    key_id: Some(file.key_id.to_string()),
+                },
             ),
             Artifact::DfnsResponse(response) => (response, ResponseIds::default()),
         };
@@ -195,7 +225,9 @@ fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<(Expor
                 if first != &response {
                     return Err(CliError::Input {
                         path: found.source,
-                        problem: format!("holds a different response than {first_source}; give one response only"),
+                        problem: format!(
+                            "holds a different response than {first_source}; give one response only"
+                        ),
                     });
                 }
                 if first_ids.ceremony_id.is_none() && ids.ceremony_id.is_some() {
@@ -204,39 +236,45 @@ fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<(Expor
             }
         }
     }
-    if let Some((response, ids, _)) = chosen {
-        return Ok((response, ids));
-    }
-    match gathered.partial {
-        Some(partial) => Err(CliError::Input {
-            path: "UR frames".into(),
-            problem: format!(
-                "incomplete: {} distinct frame(s) seen, about {}% of the response; scan the remaining QR codes",
-                partial.frames_seen, partial.percent
-            ),
-        }),
-        None => Err(CliError::Input { path: inputs_given.join(" "), problem: "no export response found".into() }),
-    }
+    chosen
+        .map(|(response, ids, _)| (response, ids))
+        .ok_or_else(|| CliError::Input {
+            path: inputs_given.join(" "),
+            problem: "no export response found".into(),
+        })
 }
 
 fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<OpenedKey> {
     let label = args.decryption_key.display().to_string();
-    let bytes = Zeroizing::new(std::fs::read(&args.decryption_key).map_err(|source| CliError::ReadInput {
-        path: label.clone(),
-        source,
+    let bytes = Zeroizing::new(std::fs::read(&args.decryption_key).map_err(|source| {
+        CliError::ReadInput {
+            path: label.clone(),
+            source,
+        }
     })?);
-    entry.inputs.push(ArtifactRecord::new("decryption-key", label.clone(), &bytes));
+    entry
+        .inputs
+        .push(ArtifactRecord::new("decryption-key", label.clone(), &bytes));
     if seal::is_age_file(&bytes) {
         if let Some(path) = &args.passphrase_file {
             entry.inputs.push(ArtifactRecord::passphrase_file(path));
         }
-        let passphrase = passphrase::obtain(args.passphrase_file.as_deref(), passphrase::SEALED_KEY, Confirm::Once)?;
+        let passphrase = passphrase::obtain(
+            args.passphrase_file.as_deref(),
+            passphrase::SEALED_KEY,
+            Confirm::Once,
+        )?;
         let payload = seal::unseal(&bytes, passphrase, &label)?;
-        let key = DecryptionKey::from_dfns_hex(&payload.decryption_key).map_err(|_| CliError::Input {
-            path: label.clone(),
-            problem: "the sealed content does not hold a valid Dfns decryption key".into(),
-        })?;
-        return Ok(OpenedKey { key, ceremony_id: Some(payload.ceremony_id.clone()), key_id: Some(payload.key_id.clone()) });
+        let key =
+            DecryptionKey::from_dfns_hex(&payload.decryption_key).map_err(|_| CliError::Input {
+                path: label.clone(),
+                problem: "the sealed content does not hold a valid Dfns decryption key".into(),
+            })?;
+        return Ok(OpenedKey {
+            key,
+            ceremony_id: Some(payload.ceremony_id.clone()),
+            key_id: Some(payload.key_id.clone()),
+        });
     }
     let text = std::str::from_utf8(&bytes).map_err(|_| not_a_key(&label))?;
     let key = DecryptionKey::from_dfns_hex(text.trim()).map_err(|_| not_a_key(&label))?;
@@ -245,13 +283,18 @@ fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<O
         "Anyone who can read that file can decrypt the exported shares.",
         "Delete it securely after the ceremony; prefer keys sealed by `init`.",
     ]);
-    Ok(OpenedKey { key, ceremony_id: None, key_id: None })
+    Ok(OpenedKey {
+        key,
+        ceremony_id: None,
+        key_id: None,
+    })
 }
 
 fn not_a_key(label: &str) -> CliError {
     CliError::Input {
         path: label.to_owned(),
-        problem: "neither a sealed key from `init` (age) nor a Dfns decryption key `01<64 hex>`".into(),
+        problem: "neither a sealed key from `init` (age) nor a Dfns decryption key `01<64 hex>`"
+            .into(),
     }
 }
 
@@ -262,7 +305,11 @@ fn check_ceremony(opened: &OpenedKey, ids: &ResponseIds) -> CliResult<()> {
     ] {
         if let (Some(sealed), Some(response)) = (sealed, response) {
             if sealed != response {
-                return Err(CliError::CeremonyMismatch { field, sealed: sealed.clone(), response: response.clone() });
+                return Err(CliError::CeremonyMismatch {
+                    field,
+                    sealed: sealed.clone(),
+                    response: response.clone(),
+                });
             }
         }
     }
@@ -297,27 +344,43 @@ struct Written {
     encrypted_to: Vec<String>,
 }
 
+fn signer_strings(signers: &[keyexport_shared::wire::SignerId]) -> Vec<String> {
+    signers.iter().map(ToString::to_string).collect()
+}
+
 fn print_summary(
-    response: &ExportResponse,
     reconstruction: &Reconstruction,
     addresses: &Addresses,
     ids: &ResponseIds,
     opened: &OpenedKey,
 ) {
-    eprintln!("Scheme       {} / {}", response.protocol, response.curve);
-    eprintln!("Threshold    {} of {} shares", response.min_signers, response.shares.len());
+    eprintln!(
+        "Scheme       {} / {}",
+        reconstruction.scheme.protocol, reconstruction.scheme.curve
+    );
+    eprintln!(
+        "Threshold    {} of {} shares",
+        reconstruction.min_signers, reconstruction.share_count
+    );
     if let Some(ceremony) = ids.ceremony_id.as_ref().or(opened.ceremony_id.as_ref()) {
         eprintln!("Ceremony     {ceremony}");
     }
     eprintln!("Public key   {}", reconstruction.public_key.to_hex());
     eprintln!("Verified     the rebuilt key matches the public key");
-    eprintln!("Used shares  {}", join(reconstruction.used_signers.iter().map(ToString::to_string)));
-    if reconstruction.bad_signers.is_empty() {
+    eprintln!(
+        "Used shares  {}",
+        join(reconstruction.used_signers.iter().map(ToString::to_string))
+    );
+    if reconstruction.bad_shares.is_empty() {
         eprintln!("Bad shares   none");
     } else {
         eprintln!(
             "Bad shares   {} (set aside; the key was rebuilt without them)",
-            join(reconstruction.bad_signers.iter().map(|b| format!("{} ({})", b.signer_id, b.kind)))
+            join(reconstruction.bad_shares.iter().map(|b| format!(
+                "{} ({})",
+                b.signer_id,
+                b.fault.kind()
+            )))
         );
     }
     for (label, value) in addresses.labelled() {
@@ -333,7 +396,6 @@ fn join(items: impl Iterator<Item = String>) -> String {
 }
 
 fn print_json(
-    response: &ExportResponse,
     reconstruction: &Reconstruction,
     addresses: &Addresses,
     written: Option<&Written>,
@@ -366,17 +428,20 @@ fn print_json(
     }
     let hex = reveal.then(|| reconstruction.private_key.to_hex());
     let success = Success {
-        curve: response.curve.to_string(),
-        protocol: response.protocol.to_string(),
+        curve: reconstruction.scheme.curve.to_string(),
+        protocol: reconstruction.scheme.protocol.to_string(),
         public_key: reconstruction.public_key.to_hex(),
-        min_signers: u64::from(response.min_signers),
-        share_count: response.shares.len(),
-        used_signers: reconstruction.used_signers.iter().map(ToString::to_string).collect(),
-        bad_signers: reconstruction.bad_signers.iter().map(|b| b.signer_id.to_string()).collect(),
+        min_signers: reconstruction.min_signers,
+        share_count: reconstruction.share_count,
+        used_signers: signer_strings(&reconstruction.used_signers),
+        bad_signers: signer_strings(&reconstruction.bad_signers()),
         bad_shares: reconstruction
-            .bad_signers
+            .bad_shares
             .iter()
-            .map(|b| BadShareJson { signer_id: b.signer_id.to_string(), kind: b.kind })
+            .map(|b| BadShareJson {
+                signer_id: b.signer_id.to_string(),
+                kind: b.fault.kind(),
+            })
             .collect(),
         addresses,
         note: (reconstruction.public_key.curve() == Curve::Ed25519).then_some(ED25519_NOTE),
@@ -385,9 +450,13 @@ fn print_json(
     };
     // Serialize into one zeroized buffer sized up front (the key may be inside).
     let mut out = Zeroizing::new(Vec::with_capacity(16 * 1024));
-    serde_json::to_writer(&mut *out, &success).map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+    serde_json::to_writer(&mut *out, &success)
+        .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
     out.push(b'\n');
     std::io::stdout()
         .write_all(&out)
-        .map_err(|source| CliError::Write { path: Path::new("-").to_path_buf(), source })
+        .map_err(|source| CliError::Write {
+            path: Path::new("-").to_path_buf(),
+            source,
+        })
 }

@@ -35,7 +35,11 @@ pub fn error_json(error: &CliError) -> String {
             kind: error.kind(),
             message: error.message(),
             advice: error.advice(),
-            bad_signers: error.bad_signers().iter().map(ToString::to_string).collect(),
+            bad_signers: error
+                .bad_signers()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         },
     };
     serde_json::to_string(&wrapper).unwrap_or_else(|_| {

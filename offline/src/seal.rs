@@ -128,7 +128,8 @@ impl SealedPayload {
 
 /// Whether `bytes` look like an age file (armored or binary).
 pub fn is_age_file(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"age-encryption.org/") || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    bytes.starts_with(b"age-encryption.org/")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
 }
 
 /// Encrypts `payload` to `passphrase` with scrypt work factor `log_n`; returns armored age.
@@ -149,7 +150,10 @@ pub fn encrypt_to_armor(encryptor: age::Encryptor, plaintext: &[u8]) -> CliResul
     let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(internal)?;
     let mut writer = encryptor.wrap_output(armor).map_err(internal)?;
     writer.write_all(plaintext).map_err(internal)?;
-    writer.finish().and_then(|armor| armor.finish()).map_err(internal)?;
+    writer
+        .finish()
+        .and_then(|armor| armor.finish())
+        .map_err(internal)?;
     Ok(out)
 }
 
@@ -175,9 +179,7 @@ pub fn unseal(bytes: &[u8], passphrase: SecretString, path: &str) -> CliResult<S
         .map_err(|e| match e {
             age::DecryptError::DecryptionFailed
             | age::DecryptError::KeyDecryptionFailed
-            | age::DecryptError::NoMatchingKeys => CliError::WrongPassphrase {
-                path: path.into(),
-            },
+            | age::DecryptError::NoMatchingKeys => CliError::WrongPassphrase { path: path.into() },
             age::DecryptError::ExcessiveWork { required, .. } => CliError::Input {
                 path: path.to_owned(),
                 problem: format!(
@@ -229,8 +231,12 @@ mod tests {
 
     #[test]
     fn garbage_is_an_input_error() {
-        let err = unseal(b"age-encryption.org/v1\nnonsense", SecretString::from("pw".to_owned()), "k")
-            .unwrap_err();
+        let err = unseal(
+            b"age-encryption.org/v1\nnonsense",
+            SecretString::from("pw".to_owned()),
+            "k",
+        )
+        .unwrap_err();
         assert!(matches!(err, CliError::Input { .. }), "{err}");
     }
 

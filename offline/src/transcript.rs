@@ -6,16 +6,14 @@
 //! low-entropy passphrase could be brute-forced), and no key material is written. Digests of
 //! key files are safe to record: they are one-way functions of 256-bit secrets.
 //!
-//! The file is rewritten atomically (temporary file in the same directory, fsync, rename,
-//! fsync of the directory), so a crash leaves either the old or the new transcript.
+//! Lines are only ever appended (one `write` of a whole line, then fsync), through
+//! `keyexport_shared::fsio::append_line`: earlier entries are never rewritten.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use keyexport_shared::fsio::{self, FileMode};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, CliResult};
 
@@ -25,10 +23,7 @@ pub const FILE_NAME: &str = "transcript.jsonl";
 /// This tool's version, as recorded.
 pub const TOOL_VERSION: &str = concat!("keyexport-offline ", env!("CARGO_PKG_VERSION"));
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use keyexport_shared::files::sha256_hex;
 
 /// One artifact read or written by a run.
 #[derive(Debug, Clone, Serialize)]
@@ -161,36 +156,15 @@ impl Entry {
     }
 }
 
-/// Appends `entry` to the transcript at `path` (created if absent), atomically.
+/// Appends `entry` as one line to the transcript at `path` (created if absent). The line is
+/// written with a single append and fsynced; earlier lines are never rewritten.
 pub fn append(path: &Path, entry: &Entry) -> CliResult<()> {
-    let write_error = |source: std::io::Error| CliError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut content = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(write_error(e)),
-    };
-    if !content.is_empty() && !content.ends_with(b"\n") {
-        content.push(b'\n');
-    }
-    serde_json::to_writer(&mut content, entry)
+    let line = serde_json::to_string(entry)
         .map_err(|e| CliError::Internal(format!("transcript entry: {e}")))?;
-    content.push(b'\n');
-
-    let dir = parent_dir(path);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".transcript-")
-        .tempfile_in(&dir)
-        .map_err(write_error)?;
-    temp.write_all(&content).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(path).map_err(|e| write_error(e.error))?;
-    fs::File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_error)?;
-    Ok(())
+    fsio::append_line(path, &line, FileMode::Public).map_err(|source| CliError::Shared {
+        input: None,
+        source,
+    })
 }
 
 /// The directory holding `path` (`.` for a bare file name).
@@ -210,7 +184,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(FILE_NAME);
         let mut entry = Entry::new("init", false);
-        entry.inputs.push(ArtifactRecord::new("request", "r.json", b"abc"));
+        entry
+            .inputs
+            .push(ArtifactRecord::new("request", "r.json", b"abc"));
         entry
             .inputs
             .push(ArtifactRecord::passphrase_file(Path::new("pass.txt")));
@@ -222,7 +198,7 @@ mod tests {
         };
         append(&path, &second).unwrap();
 
-        let text = fs::read_to_string(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -238,6 +214,11 @@ mod tests {
         assert_eq!(lines[1]["outcome"]["status"], "failed");
         assert_eq!(lines[1]["outcome"]["kind"], "decrypt");
         assert_eq!(lines[1]["allowOnline"], true);
-        assert!(lines[1]["toolVersion"].as_str().unwrap().starts_with("keyexport-offline "));
+        assert!(
+            lines[1]["toolVersion"]
+                .as_str()
+                .unwrap()
+                .starts_with("keyexport-offline ")
+        );
     }
 }

@@ -19,7 +19,10 @@ fn fake_sysfs(root: &Path, interfaces: &[(&str, &str, &str, &str)]) {
 fn online_sysfs(root: &Path) {
     fake_sysfs(
         root,
-        &[("lo", "unknown", "0x9", "772"), ("eth0", "up", "0x1003", "1")],
+        &[
+            ("lo", "unknown", "0x9", "772"),
+            ("eth0", "up", "0x1003", "1"),
+        ],
     );
 }
 
@@ -33,14 +36,25 @@ fn init_refuses_while_online() {
     offline()
         .env_remove("KEYEXPORT_ALLOW_ONLINE")
         .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args(["init", "--key-id", "k", "--out", s(&out), "--passphrase-file", s(&pass)])
+        .args([
+            "init",
+            "--key-id",
+            "k",
+            "--out",
+            s(&out),
+            "--passphrase-file",
+            s(&pass),
+        ])
         .assert()
         .code(7)
         .stderr(predicate::str::contains(
             "error: network interface(s) up: eth0; refusing to handle secrets on an online machine",
         ))
         .stderr(predicate::str::contains("--allow-online"));
-    assert!(!out.exists(), "nothing may be written when the guard refuses");
+    assert!(
+        !out.exists(),
+        "nothing may be written when the guard refuses"
+    );
 }
 
 #[test]
@@ -52,7 +66,14 @@ fn override_by_flag_or_env_warns_loudly() {
     offline()
         .env_remove("KEYEXPORT_ALLOW_ONLINE")
         .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args(["init", "--key-id", "k", "--allow-online", "--passphrase-file", s(&pass)])
+        .args([
+            "init",
+            "--key-id",
+            "k",
+            "--allow-online",
+            "--passphrase-file",
+            s(&pass),
+        ])
         .args(["--out", s(&tmp.path().join("a"))])
         .assert()
         .success()
@@ -66,7 +87,9 @@ fn override_by_flag_or_env_warns_loudly() {
         .args(["--out", s(&tmp.path().join("b"))])
         .assert()
         .success()
-        .stderr(predicate::str::contains("WARNING: running with the air-gap guard"));
+        .stderr(predicate::str::contains(
+            "WARNING: running with the air-gap guard",
+        ));
 }
 
 #[test]
@@ -75,7 +98,10 @@ fn offline_machine_runs_without_warning() {
     let sysfs = tmp.path().join("net");
     fake_sysfs(
         &sysfs,
-        &[("lo", "unknown", "0x9", "772"), ("wlan0", "down", "0x1002", "1")],
+        &[
+            ("lo", "unknown", "0x9", "772"),
+            ("wlan0", "down", "0x1002", "1"),
+        ],
     );
     let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
     offline()
@@ -98,7 +124,14 @@ fn reconstruct_refuses_while_online_with_json_error() {
     let output = offline()
         .env("KEYEXPORT_ALLOW_ONLINE", "0")
         .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args(["reconstruct", "--json", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--json",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(7));
@@ -117,5 +150,7 @@ fn unreadable_interface_list_is_refused() {
         .args(["--out", s(&tmp.path().join("d"))])
         .assert()
         .code(7)
-        .stderr(predicate::str::contains("cannot check the network interfaces"));
+        .stderr(predicate::str::contains(
+            "cannot check the network interfaces",
+        ));
 }

@@ -13,7 +13,14 @@ use crate::common::{PASSPHRASE, offline, passphrase_file, s, stdout_json, vector
 fn refused(dir: &Path, key: &Path, responses: &[&Path], code: i32, kind: &str, needle: &str) {
     let out = dir.join("key-out.hex");
     let mut cmd = offline();
-    cmd.args(["reconstruct", "--json", "--decryption-key", s(key), "--out", s(&out)]);
+    cmd.args([
+        "reconstruct",
+        "--json",
+        "--decryption-key",
+        s(key),
+        "--out",
+        s(&out),
+    ]);
     for response in responses {
         cmd.args(["--response", s(response)]);
     }
@@ -22,7 +29,10 @@ fn refused(dir: &Path, key: &Path, responses: &[&Path], code: i32, kind: &str, n
     assert_eq!(output.status.code(), Some(code), "{json}");
     assert_eq!(json["error"]["kind"], kind, "{json}");
     let message = json["error"]["message"].as_str().unwrap();
-    assert!(message.contains(needle), "message {message:?} lacks {needle:?}");
+    assert!(
+        message.contains(needle),
+        "message {message:?} lacks {needle:?}"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("error: {message}")), "{stderr}");
     assert!(!out.exists(), "a refused run left {}", out.display());
@@ -51,7 +61,14 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn empty_file() {
     let (tmp, _, key, _) = setup();
     let empty = write(tmp.path(), "empty.json", b"");
-    refused(tmp.path(), &key, &[&empty], 3, "input", "empty.json: the file is empty");
+    refused(
+        tmp.path(),
+        &key,
+        &[&empty],
+        3,
+        "input",
+        "empty.json: the file is empty",
+    );
 }
 
 #[test]
@@ -74,8 +91,15 @@ fn binary_garbage() {
 fn missing_shares() {
     let (tmp, v, key, _) = setup();
     let mut response = v["response"].clone();
-    response["encryptedKeyShares"].as_array_mut().unwrap().truncate(1);
-    let path = write(tmp.path(), "one-share.json", &serde_json::to_vec(&response).unwrap());
+    response["encryptedKeyShares"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    let path = write(
+        tmp.path(),
+        "one-share.json",
+        &serde_json::to_vec(&response).unwrap(),
+    );
     refused(tmp.path(), &key, &[&path], 4, "threshold", "");
 }
 
@@ -126,19 +150,33 @@ fn wrong_passphrase() {
     let wrong = passphrase_file(tmp.path(), "wrong.txt", "Tr0ub4dor&3");
     let ceremony = tmp.path().join("ceremony");
     offline()
-        .args(["init", "--key-id", "k", "--out", s(&ceremony), "--passphrase-file", s(&pass)])
+        .args([
+            "init",
+            "--key-id",
+            "k",
+            "--out",
+            s(&ceremony),
+            "--passphrase-file",
+            s(&pass),
+        ])
         .assert()
         .success();
     let v = vector("cggmp24-secp256k1-2of3");
     let (_, response) = vector_files(tmp.path(), &v);
     let out = tmp.path().join("key.hex");
     offline()
-        .args(["reconstruct", "--decryption-key", s(&ceremony.join("decryption-key.age"))])
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&ceremony.join("decryption-key.age")),
+        ])
         .args(["--response", s(&response), "--passphrase-file", s(&wrong)])
         .args(["--out", s(&out)])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("error: wrong passphrase for the sealed decryption key"))
+        .stderr(predicate::str::contains(
+            "error: wrong passphrase for the sealed decryption key",
+        ))
         .stderr(predicate::str::contains("Tr0ub4dor").not());
     assert!(!out.exists());
 }
@@ -149,10 +187,20 @@ fn empty_passphrase_file_is_refused() {
     let empty = write(tmp.path(), "empty-pass.txt", b"\n");
     let ceremony = tmp.path().join("ceremony");
     offline()
-        .args(["init", "--key-id", "k", "--out", s(&ceremony), "--passphrase-file", s(&empty)])
+        .args([
+            "init",
+            "--key-id",
+            "k",
+            "--out",
+            s(&ceremony),
+            "--passphrase-file",
+            s(&empty),
+        ])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("is empty; an empty passphrase is refused"));
+        .stderr(predicate::str::contains(
+            "is empty; an empty passphrase is refused",
+        ));
     assert!(!ceremony.exists());
 }
 

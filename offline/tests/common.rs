@@ -33,7 +33,10 @@ pub fn all_vectors() -> Vec<Value> {
         &std::fs::read(dir.join("generated.json")).expect("generated.json is readable"),
     )
     .expect("generated.json is JSON");
-    let mut all = reference.as_array().expect("reference.json is an array").clone();
+    let mut all = reference
+        .as_array()
+        .expect("reference.json is an array")
+        .clone();
     all.extend(
         generated["vectors"]
             .as_array()
@@ -62,8 +65,11 @@ pub fn passphrase_file(dir: &Path, name: &str, content: &str) -> PathBuf {
 /// Writes the vector's plain decryption key and response into `dir`.
 pub fn vector_files(dir: &Path, v: &Value) -> (PathBuf, PathBuf) {
     let key = dir.join("decryption-key.hex");
-    std::fs::write(&key, format!("{}\n", v["decryptionKey"].as_str().expect("hex")))
-        .expect("tempdir is writable");
+    std::fs::write(
+        &key,
+        format!("{}\n", v["decryptionKey"].as_str().expect("hex")),
+    )
+    .expect("tempdir is writable");
     let response = dir.join("response.json");
     std::fs::write(&response, serde_json::to_vec(&v["response"]).expect("json"))
         .expect("tempdir is writable");

@@ -48,7 +48,13 @@ fn schemes_of(request: &Value) -> Vec<String> {
     find(request)
         .unwrap()
         .iter()
-        .map(|s| format!("{}:{}", s["protocol"].as_str().unwrap(), s["curve"].as_str().unwrap()))
+        .map(|s| {
+            format!(
+                "{}:{}",
+                s["protocol"].as_str().unwrap(),
+                s["curve"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -56,12 +62,19 @@ fn schemes_of(request: &Value) -> Vec<String> {
 fn writes_the_ceremony_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let (ceremony, output) = init(tmp.path(), &[]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(
         file_names(&ceremony),
-        ["decryption-key.age", "request.json", "request.png", "transcript.jsonl"]
+        ["decryption-key.age", "request.json", "transcript.jsonl"]
     );
-    let mode = std::fs::metadata(ceremony.join("decryption-key.age")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(ceremony.join("decryption-key.age"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -69,7 +82,10 @@ fn writes_the_ceremony_directory() {
         serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
     let sealed = unseal(&ceremony);
     let ceremony_id = sealed["ceremonyId"].as_str().unwrap();
-    assert!(stderr.contains(&format!("Ceremony     {ceremony_id}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Ceremony     {ceremony_id}")),
+        "{stderr}"
+    );
     assert!(stderr.contains("Key id       key-01j8example"));
     assert!(stderr.contains("Fingerprint  "));
     assert!(stderr.contains("(aloud:"));
@@ -80,7 +96,14 @@ fn writes_the_ceremony_directory() {
     // Default schemes: every protocol x curve of the spec.
     let schemes = schemes_of(&request);
     assert_eq!(schemes.len(), 18, "{schemes:?}");
-    for protocol in ["CGGMP24", "FROST", "FROST_BITCOIN", "GLOW20_DH", "KU23", "CGGMP21"] {
+    for protocol in [
+        "CGGMP24",
+        "FROST",
+        "FROST_BITCOIN",
+        "GLOW20_DH",
+        "KU23",
+        "CGGMP21",
+    ] {
         for curve in ["ed25519", "secp256k1", "stark"] {
             assert!(schemes.contains(&format!("{protocol}:{curve}")));
         }
@@ -103,15 +126,23 @@ fn transcript_records_digests_of_every_output() {
     let (ceremony, output) = init(tmp.path(), &[]);
     assert!(output.status.success());
     let transcript = std::fs::read_to_string(ceremony.join("transcript.jsonl")).unwrap();
-    let lines: Vec<Value> = transcript.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1);
     let line = &lines[0];
     assert_eq!(line["command"], "init");
     assert_eq!(line["outcome"]["status"], "ok");
-    assert!(line["toolVersion"].as_str().unwrap().starts_with("keyexport-offline "));
+    assert!(
+        line["toolVersion"]
+            .as_str()
+            .unwrap()
+            .starts_with("keyexport-offline ")
+    );
     assert!(line["time"].as_str().unwrap().ends_with('Z'));
     let outputs = line["outputs"].as_array().unwrap();
-    assert_eq!(outputs.len(), 3);
+    assert_eq!(outputs.len(), 2);
     for record in outputs {
         let bytes = std::fs::read(record["path"].as_str().unwrap()).unwrap();
         assert_eq!(record["sha256"], hex::encode(Sha256::digest(&bytes)));
@@ -124,9 +155,22 @@ fn transcript_records_digests_of_every_output() {
 #[test]
 fn schemes_can_be_chosen() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ceremony, output) =
-        init(tmp.path(), &["--scheme", "CGGMP24:secp256k1", "--scheme", "FROST:ed25519", "--scheme", "CGGMP24:secp256k1"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (ceremony, output) = init(
+        tmp.path(),
+        &[
+            "--scheme",
+            "CGGMP24:secp256k1",
+            "--scheme",
+            "FROST:ed25519",
+            "--scheme",
+            "CGGMP24:secp256k1",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let request: Value =
         serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
     assert_eq!(schemes_of(&request), ["CGGMP24:secp256k1", "FROST:ed25519"]);
@@ -142,7 +186,10 @@ fn empty_existing_directory_is_used_non_empty_refused() {
     let before = file_names(&ceremony);
     let (_, output) = init(tmp.path(), &[]);
     assert_eq!(output.status.code(), Some(6));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("is not empty; init writes only into a new or empty directory"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("is not empty; init writes only into a new or empty directory")
+    );
     assert_eq!(file_names(&ceremony), before);
 }
 
@@ -152,7 +199,11 @@ fn passphrase_typed_twice_on_a_terminal() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
     let run = |dir: &str, typed: &str| {
-        let command = format!("{} init --key-id k --out {}", bin.display(), tmp.path().join(dir).display());
+        let command = format!(
+            "{} init --key-id k --out {}",
+            bin.display(),
+            tmp.path().join(dir).display()
+        );
         std::process::Command::new("script")
             .args(["-q", "-e", "-c", &command, "/dev/null"])
             .env("KEYEXPORT_ALLOW_ONLINE", "1")
@@ -168,7 +219,9 @@ fn passphrase_typed_twice_on_a_terminal() {
             })
     };
     let Ok(output) = run("same", "typed secret\ntyped secret\n") else {
-        eprintln!("SKIPPED passphrase_typed_twice_on_a_terminal: `script` (util-linux) is not available");
+        eprintln!(
+            "SKIPPED passphrase_typed_twice_on_a_terminal: `script` (util-linux) is not available"
+        );
         return;
     };
     let transcript = String::from_utf8_lossy(&output.stdout);
@@ -181,24 +234,6 @@ fn passphrase_typed_twice_on_a_terminal() {
     assert_eq!(output.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&output.stdout).contains("the two passphrases typed differ"));
     assert!(!tmp.path().join("differ").exists());
-}
-
-#[test]
-fn request_png_is_a_real_qr_code_of_the_request() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (ceremony, output) = init(tmp.path(), &[]);
-    assert!(output.status.success());
-    // inspect reads the PNG back through the QR decoder and finds the same request.
-    let inspect = offline()
-        .args(["inspect", "--json", s(&ceremony.join("request.png")), s(&ceremony.join("request.json"))])
-        .output()
-        .unwrap();
-    assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
-    let json: Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    let items = json["artifacts"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{json}");
-    assert_eq!(items[0]["kind"], "request");
-    assert_eq!(items[0]["sha256"], items[1]["sha256"]);
 }
 
 #[test]

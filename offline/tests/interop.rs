@@ -173,8 +173,19 @@ fn encrypt_to_output_opens_with_rage_and_age() {
     let identity = age::x25519::Identity::generate();
     let out = tmp.path().join("key.hex.age");
     offline()
-        .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
-        .args(["--out", s(&out), "--encrypt-to", &identity.to_public().to_string()])
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .args([
+            "--out",
+            s(&out),
+            "--encrypt-to",
+            &identity.to_public().to_string(),
+        ])
         .assert()
         .success();
     let expected = format!("{}\n", v["expected"]["privateKey"].as_str().unwrap());
@@ -199,12 +210,20 @@ fn encrypt_to_output_opens_with_rage_and_age() {
     };
     use age::secrecy::ExposeSecret;
     let identity_file = tmp.path().join("identity.txt");
-    std::fs::write(&identity_file, format!("{}\n", identity.to_string().expose_secret())).unwrap();
+    std::fs::write(
+        &identity_file,
+        format!("{}\n", identity.to_string().expose_secret()),
+    )
+    .unwrap();
     let output = Process::new(&rage)
         .args(["-d", "-i", s(&identity_file), s(&out)])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
 }
 
@@ -216,12 +235,21 @@ fn keystore_opens_with_the_eth_keystore_crate() {
     let pass = passphrase_file(tmp.path(), "keystore-pass.txt", "keystore secret");
     let out = tmp.path().join("keystore.json");
     offline()
-        .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .args(["--out", s(&out), "--format", "eth-keystore"])
         .args(["--keystore-passphrase-file", s(&pass)])
         .assert()
         .success();
     let decrypted = eth_keystore::decrypt_key(&out, "keystore secret").unwrap();
-    assert_eq!(hex::encode(decrypted), v["expected"]["privateKey"].as_str().unwrap());
+    assert_eq!(
+        hex::encode(decrypted),
+        v["expected"]["privateKey"].as_str().unwrap()
+    );
     assert!(eth_keystore::decrypt_key(&out, "keystore secreT").is_err());
 }

@@ -20,17 +20,34 @@ fn hex_output_file() {
     let (key, response) = vector_files(tmp.path(), &v);
     let out = tmp.path().join("key.hex");
     offline()
-        .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .args(["--out", s(&out)])
         .assert()
         .success()
         .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains("Verified     the rebuilt key matches the public key"))
-        .stderr(predicate::str::contains(format!("Wrote {} (hex, mode 0600)", out.display())))
+        .stderr(predicate::str::contains(
+            "Verified     the rebuilt key matches the public key",
+        ))
+        .stderr(predicate::str::contains(format!(
+            "Wrote {} (hex, mode 0600)",
+            out.display()
+        )))
         .stderr(predicate::str::contains("UNPROTECTED decryption key"))
         .stderr(predicate::str::contains(expected_key(&v)).not());
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), format!("{}\n", expected_key(&v)));
-    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        format!("{}\n", expected_key(&v))
+    );
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
 
 #[test]
@@ -38,10 +55,19 @@ fn wif_output_mainnet_and_testnet() {
     let v = vector("frost_bitcoin-secp256k1-2of3");
     let tmp = tempfile::tempdir().unwrap();
     let (key, response) = vector_files(tmp.path(), &v);
-    for (network, theirs) in [("mainnet", bitcoin::NetworkKind::Main), ("testnet", bitcoin::NetworkKind::Test)] {
+    for (network, theirs) in [
+        ("mainnet", bitcoin::NetworkKind::Main),
+        ("testnet", bitcoin::NetworkKind::Test),
+    ] {
         let out = tmp.path().join(format!("key-{network}.wif"));
         offline()
-            .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
+            .args([
+                "reconstruct",
+                "--decryption-key",
+                s(&key),
+                "--response",
+                s(&response),
+            ])
             .args(["--out", s(&out), "--format", "wif", "--network", network])
             .assert()
             .success();
@@ -61,7 +87,13 @@ fn wallet_formats_refuse_other_curves() {
     for format in ["wif", "eth-keystore"] {
         let out = tmp.path().join("key.out");
         offline()
-            .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
+            .args([
+                "reconstruct",
+                "--decryption-key",
+                s(&key),
+                "--response",
+                s(&response),
+            ])
             .args(["--out", s(&out), "--format", format])
             .assert()
             .code(2)
@@ -78,7 +110,14 @@ fn reveal_prints_only_the_key_on_stdout() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, response) = vector_files(tmp.path(), &v);
     offline()
-        .args(["reconstruct", "--reveal", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--reveal",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .assert()
         .success()
         .stdout(format!("{}\n", expected_key(&v)));
@@ -90,21 +129,40 @@ fn nothing_requested_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, response) = vector_files(tmp.path(), &v);
     offline()
-        .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .assert()
         .success()
         .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains("Nothing written: add --out FILE (or --reveal) to deliver the key."));
+        .stderr(predicate::str::contains(
+            "Nothing written: add --out FILE (or --reveal) to deliver the key.",
+        ));
 }
 
 #[test]
 fn secp256k1_addresses_match_the_bitcoin_crate() {
-    for name in ["cggmp24-secp256k1-2of3", "glow20_dh-secp256k1-3of4", "cggmp21-secp256k1-2of3"] {
+    for name in [
+        "cggmp24-secp256k1-2of3",
+        "glow20_dh-secp256k1-3of4",
+        "cggmp21-secp256k1-2of3",
+    ] {
         let v = vector(name);
         let tmp = tempfile::tempdir().unwrap();
         let (key, response) = vector_files(tmp.path(), &v);
         let output = offline()
-            .args(["reconstruct", "--json", "--decryption-key", s(&key), "--response", s(&response)])
+            .args([
+                "reconstruct",
+                "--json",
+                "--decryption-key",
+                s(&key),
+                "--response",
+                s(&response),
+            ])
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(0));
@@ -116,10 +174,22 @@ fn secp256k1_addresses_match_the_bitcoin_crate() {
         let a = &json["addresses"];
         for (network, wpkh, tr) in [
             (bitcoin::Network::Bitcoin, "bitcoinP2wpkh", "bitcoinP2tr"),
-            (bitcoin::Network::Testnet, "bitcoinTestnetP2wpkh", "bitcoinTestnetP2tr"),
+            (
+                bitcoin::Network::Testnet,
+                "bitcoinTestnetP2wpkh",
+                "bitcoinTestnetP2tr",
+            ),
         ] {
-            assert_eq!(a[wpkh], bitcoin::Address::p2wpkh(&compressed, network).to_string(), "{name}");
-            assert_eq!(a[tr], bitcoin::Address::p2tr(&secp, xonly, None, network).to_string(), "{name}");
+            assert_eq!(
+                a[wpkh],
+                bitcoin::Address::p2wpkh(&compressed, network).to_string(),
+                "{name}"
+            );
+            assert_eq!(
+                a[tr],
+                bitcoin::Address::p2tr(&secp, xonly, None, network).to_string(),
+                "{name}"
+            );
         }
         // Ethereum: keccak of the uncompressed key, checked against the independent
         // private-key route (k256 from the expected scalar).
@@ -128,7 +198,10 @@ fn secp256k1_addresses_match_the_bitcoin_crate() {
         let xy = secret.public_key().to_encoded_point(false);
         let hash = sha3::Keccak256::digest(&xy.as_bytes()[1..]);
         let ethereum = a["ethereum"].as_str().unwrap();
-        assert_eq!(ethereum.to_ascii_lowercase(), format!("0x{}", hex::encode(&hash[12..])));
+        assert_eq!(
+            ethereum.to_ascii_lowercase(),
+            format!("0x{}", hex::encode(&hash[12..]))
+        );
         assert!(a.get("solana").is_none());
     }
 }
@@ -139,15 +212,30 @@ fn ed25519_reports_solana_address_and_scalar_note() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, response) = vector_files(tmp.path(), &v);
     let output = offline()
-        .args(["reconstruct", "--json", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--json",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     let json = stdout_json(&output);
     let public = hex::decode(json["publicKey"].as_str().unwrap()).unwrap();
-    assert_eq!(json["addresses"]["solana"], bs58::encode(&public).into_string());
+    assert_eq!(
+        json["addresses"]["solana"],
+        bs58::encode(&public).into_string()
+    );
     assert_eq!(json["addresses"].as_object().unwrap().len(), 1);
-    assert!(json["note"].as_str().unwrap().contains("expanded secret scalar"));
+    assert!(
+        json["note"]
+            .as_str()
+            .unwrap()
+            .contains("expanded secret scalar")
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("not an RFC 8032 seed"));
 }
 
@@ -157,12 +245,22 @@ fn stark_reports_the_starknet_public_key() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, response) = vector_files(tmp.path(), &v);
     let output = offline()
-        .args(["reconstruct", "--json", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--json",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .output()
         .unwrap();
     let json = stdout_json(&output);
     let public = json["publicKey"].as_str().unwrap();
-    assert_eq!(json["addresses"]["starknetPublicKey"], format!("0x{}", &public[2..]));
+    assert_eq!(
+        json["addresses"]["starknetPublicKey"],
+        format!("0x{}", &public[2..])
+    );
 }
 
 #[test]
@@ -172,10 +270,18 @@ fn robust_run_names_the_bad_signer() {
     let (key, response) = vector_files(tmp.path(), &v);
     let bad = v["expected"]["badSigners"][0].as_str().unwrap().to_owned();
     offline()
-        .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .assert()
         .success()
-        .stderr(predicate::str::contains(format!("Bad shares   {bad} (decrypt)")));
+        .stderr(predicate::str::contains(format!(
+            "Bad shares   {bad} (decrypt)"
+        )));
 }
 
 #[test]
@@ -185,7 +291,13 @@ fn transcript_beside_the_key_and_custom() {
     let (key, response) = vector_files(tmp.path(), &v);
     let out = tmp.path().join("key.hex");
     offline()
-        .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .args(["--out", s(&out)])
         .assert()
         .success();
@@ -196,7 +308,8 @@ fn transcript_beside_the_key_and_custom() {
     assert_eq!(line["command"], "reconstruct");
     assert_eq!(line["outcome"]["status"], "ok");
     assert_eq!(line["publicKey"], v["response"]["publicKey"]);
-    let digest_of = |path: &std::path::Path| hex::encode(Sha256::digest(std::fs::read(path).unwrap()));
+    let digest_of =
+        |path: &std::path::Path| hex::encode(Sha256::digest(std::fs::read(path).unwrap()));
     let inputs = line["inputs"].as_array().unwrap();
     assert!(inputs.iter().any(|i| i["sha256"] == digest_of(&response)));
     assert!(inputs.iter().any(|i| i["sha256"] == digest_of(&key)));
@@ -205,7 +318,13 @@ fn transcript_beside_the_key_and_custom() {
     // A failed run is recorded too, in a transcript of the operator's choosing.
     let custom = tmp.path().join("elsewhere.jsonl");
     offline()
-        .args(["reconstruct", "--decryption-key", s(&key), "--response", s(&response)])
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
         .args(["--out", s(&out), "--transcript", s(&custom)])
         .assert()
         .code(6);
@@ -245,7 +364,14 @@ fn json_response_on_standard_input() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, _) = vector_files(tmp.path(), &v);
     offline()
-        .args(["reconstruct", "--reveal", "--decryption-key", s(&key), "--response", "-"])
+        .args([
+            "reconstruct",
+            "--reveal",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            "-",
+        ])
         .write_stdin(serde_json::to_vec_pretty(&v["response"]).unwrap())
         .assert()
         .success()
@@ -258,12 +384,23 @@ fn encrypted_shares_alias_is_accepted() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, _) = vector_files(tmp.path(), &v);
     let mut response = v["response"].clone();
-    let shares = response.as_object_mut().unwrap().remove("encryptedKeyShares").unwrap();
+    let shares = response
+        .as_object_mut()
+        .unwrap()
+        .remove("encryptedKeyShares")
+        .unwrap();
     response["encryptedShares"] = shares;
     let path = tmp.path().join("sdk.json");
     std::fs::write(&path, serde_json::to_vec(&response).unwrap()).unwrap();
     offline()
-        .args(["reconstruct", "--reveal", "--decryption-key", s(&key), "--response", s(&path)])
+        .args([
+            "reconstruct",
+            "--reveal",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&path),
+        ])
         .assert()
         .success()
         .stdout(format!("{}\n", expected_key(&v)));

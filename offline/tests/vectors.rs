@@ -6,7 +6,11 @@ use serde_json::Value;
 fn sorted(values: &Value) -> Vec<String> {
     let mut out: Vec<String> = values
         .as_array()
-        .map(|a| a.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
@@ -15,7 +19,11 @@ fn sorted(values: &Value) -> Vec<String> {
 #[test]
 fn every_vector_has_its_exact_outcome() {
     let vectors = all_vectors();
-    assert!(vectors.len() >= 40, "expected both vector files, got {}", vectors.len());
+    assert!(
+        vectors.len() >= 40,
+        "expected both vector files, got {}",
+        vectors.len()
+    );
     let mut failures = Vec::new();
     for v in &vectors {
         let name = v["name"].as_str().unwrap();
@@ -36,7 +44,8 @@ fn every_vector_has_its_exact_outcome() {
                     && json["curve"] == v["response"]["curve"]
                     && json["protocol"] == v["response"]["protocol"]
                     && json["minSigners"] == v["response"]["minSigners"];
-                ok.then_some(()).ok_or(format!("{name}: expected success, got {json}"))
+                ok.then_some(())
+                    .ok_or(format!("{name}: expected success, got {json}"))
             }
             None => {
                 let ok = output.status.code() == Some(4)
@@ -58,7 +67,11 @@ fn every_vector_has_its_exact_outcome() {
 
 #[test]
 fn without_reveal_the_key_is_not_printed() {
-    for v in all_vectors().iter().filter(|v| v["expected"].get("privateKey").is_some()).take(3) {
+    for v in all_vectors()
+        .iter()
+        .filter(|v| v["expected"].get("privateKey").is_some())
+        .take(3)
+    {
         let tmp = tempfile::tempdir().unwrap();
         let (key, response) = vector_files(tmp.path(), v);
         let output = offline()

@@ -12,6 +12,7 @@ pub mod recipient;
 pub mod wif;
 
 use age::secrecy::SecretString;
+use keyexport_shared::scheme::Curve;
 use zeroize::Zeroizing;
 
 use crate::cli::{KeyFormat, Network};
@@ -54,11 +55,11 @@ pub fn render(key: &[u8; 32], how: &Rendering<'_>) -> crate::error::CliResult<Ze
     }
 }
 
-/// Whether `format` can hold a key of the curve named `curve` (spec names).
-pub fn supports_curve(format: KeyFormat, curve: &str) -> bool {
+/// Whether `format` can hold a key of `curve`.
+pub fn supports_curve(format: KeyFormat, curve: Curve) -> bool {
     match format {
         KeyFormat::Hex => true,
-        KeyFormat::Wif | KeyFormat::EthKeystore => curve == "secp256k1",
+        KeyFormat::Wif | KeyFormat::EthKeystore => curve == Curve::Secp256k1,
     }
 }
 
@@ -86,9 +87,9 @@ mod tests {
 
     #[test]
     fn wallet_formats_are_secp256k1_only() {
-        assert!(supports_curve(KeyFormat::Hex, "ed25519"));
-        assert!(supports_curve(KeyFormat::Wif, "secp256k1"));
-        assert!(!supports_curve(KeyFormat::Wif, "stark"));
-        assert!(!supports_curve(KeyFormat::EthKeystore, "ed25519"));
+        assert!(supports_curve(KeyFormat::Hex, Curve::Ed25519));
+        assert!(supports_curve(KeyFormat::Wif, Curve::Secp256k1));
+        assert!(!supports_curve(KeyFormat::Wif, Curve::Stark));
+        assert!(!supports_curve(KeyFormat::EthKeystore, Curve::Ed25519));
     }
 }

@@ -18,7 +18,9 @@ impl Recipients {
             .iter()
             .map(|value| {
                 age::x25519::Recipient::from_str(value.trim()).map_err(|e| {
-                    CliError::Usage(format!("--encrypt-to {value}: not an age X25519 recipient ({e})"))
+                    CliError::Usage(format!(
+                        "--encrypt-to {value}: not an age X25519 recipient ({e})"
+                    ))
                 })
             })
             .collect::<CliResult<Vec<_>>>()
@@ -32,10 +34,9 @@ impl Recipients {
 
     /// Encrypts `plaintext` to every recipient; returns armored age.
     pub fn encrypt(&self, plaintext: &[u8]) -> CliResult<Vec<u8>> {
-        let encryptor = age::Encryptor::with_recipients(
-            self.0.iter().map(|r| r as &dyn age::Recipient),
-        )
-        .map_err(|e| CliError::Internal(format!("age: {e}")))?;
+        let encryptor =
+            age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|e| CliError::Internal(format!("age: {e}")))?;
         seal::encrypt_to_armor(encryptor, plaintext)
     }
 }
@@ -50,8 +51,7 @@ mod tests {
         let identity = age::x25519::Identity::generate();
         let recipients = Recipients::parse(&[identity.to_public().to_string()]).unwrap();
         let sealed = recipients.encrypt(b"secret key text\n").unwrap();
-        let decryptor =
-            age::Decryptor::new(age::armor::ArmoredReader::new(&sealed[..])).unwrap();
+        let decryptor = age::Decryptor::new(age::armor::ArmoredReader::new(&sealed[..])).unwrap();
         let mut out = Vec::new();
         decryptor
             .decrypt(std::iter::once(&identity as &dyn age::Identity))
@@ -63,7 +63,9 @@ mod tests {
 
     #[test]
     fn bad_recipient_is_a_usage_error() {
-        let err = Recipients::parse(&["age1notakey".to_owned()]).err().unwrap();
+        let err = Recipients::parse(&["age1notakey".to_owned()])
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("age1notakey"));
         assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
     }
