@@ -63,10 +63,8 @@ struct OpenedKey {
 fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
     airgap::enforce(args.air_gap.allow_online)?;
     let recipients = Recipients::parse(&args.encrypt_to)?;
-    if let Some(out) = &args.out {
-        if out.exists() {
-            return Err(CliError::OutputExists { path: out.clone() });
-        }
+    if let Some(out) = args.out.as_ref().filter(|out| out.exists()) {
+        return Err(CliError::OutputExists { path: out.clone() });
     }
     let test_log_n = seal::test_log_n()?;
 
@@ -126,7 +124,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
                 keystore_passphrase: keystore_passphrase.as_ref(),
                 keystore_log_n: test_log_n.unwrap_or(output::keystore::STANDARD_LOG_N),
             };
-            let rendered = output::render(&key_bytes, &rendering)?;
+            let rendered = output::render(key_bytes, &rendering)?;
             let bytes = if recipients.is_empty() {
                 rendered
             } else {
@@ -303,14 +301,14 @@ fn check_ceremony(opened: &OpenedKey, ids: &ResponseIds) -> CliResult<()> {
         ("ceremony", &opened.ceremony_id, &ids.ceremony_id),
         ("key id", &opened.key_id, &ids.key_id),
     ] {
-        if let (Some(sealed), Some(response)) = (sealed, response) {
-            if sealed != response {
-                return Err(CliError::CeremonyMismatch {
-                    field,
-                    sealed: sealed.clone(),
-                    response: response.clone(),
-                });
-            }
+        if let (Some(sealed), Some(response)) = (sealed, response)
+            && sealed != response
+        {
+            return Err(CliError::CeremonyMismatch {
+                field,
+                sealed: sealed.clone(),
+                response: response.clone(),
+            });
         }
     }
     Ok(())
