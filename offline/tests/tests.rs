@@ -7,6 +7,7 @@ mod ceremony;
 mod common;
 mod help;
 mod init;
+mod inspect;
 mod interop;
 mod reconstruct;
 mod vectors;
