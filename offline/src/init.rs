@@ -85,12 +85,14 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         let path = args.out.join(name);
         fsio::write_new(&path, bytes, mode)
             .map_err(|e| CliError::shared(path.display().to_string(), e))?;
-        entry
-            .outputs
-            .push(ArtifactRecord::new(role, path.display().to_string(), bytes));
+        entry.outputs.push(ArtifactRecord::new(
+            role,
+            &path.display().to_string(),
+            bytes,
+        ));
     }
     let transcript_path = args.out.join(transcript::FILE_NAME);
-    transcript::append(&transcript_path, &entry)?;
+    let head = transcript::append(&transcript_path, &entry)?;
 
     eprintln!("Ceremony     {ceremony_id}");
     eprintln!("Key id       {key_id}");
@@ -117,6 +119,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     ] {
         eprintln!("  {}  {what}", path.display());
     }
+    eprintln!("Transcript head  {head}  (witnesses: write it down)");
     eprintln!(
         "Compare the fingerprint aloud with the one keyexport-online shows before it calls Dfns."
     );

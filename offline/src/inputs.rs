@@ -53,7 +53,7 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
         };
         gathered
             .records
-            .push(ArtifactRecord::new("input", input.clone(), &bytes));
+            .push(ArtifactRecord::new("input", input, &bytes));
         if bytes.is_empty() {
             return Err(CliError::Input {
                 path: input.clone(),

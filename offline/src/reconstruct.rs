@@ -8,7 +8,7 @@
 //! Every run is appended to the ceremony transcript, failures included.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use keyexport_shared::files::Artifact;
 use keyexport_shared::fsio;
@@ -42,10 +42,21 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
     let result = execute(args, &mut entry);
     entry.outcome = Outcome::of(&result);
     let logged = transcript::append(&transcript_path, &entry);
+    // Standard output is written only once the run is recorded, so `--json` prints
+    // exactly one object even when the transcript cannot be appended to.
     match (result, logged) {
-        (Ok(()), Ok(())) => Ok(()),
-        (Ok(()), Err(e)) => Err(e),
-        (Err(e), Ok(())) => Err(e),
+        (Ok(stdout), Ok(head)) => {
+            eprintln!("Transcript head  {head}  (witnesses: write it down)");
+            std::io::stdout()
+                .write_all(&stdout)
+                .and_then(|()| std::io::stdout().flush())
+                .map_err(|source| CliError::Write {
+                    path: PathBuf::from("-"),
+                    source,
+                })
+        }
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), Ok(_)) => Err(e),
         (Err(e), Err(log_error)) => {
             eprintln!("warning: the transcript was not updated: {log_error}");
             Err(e)
@@ -60,7 +71,9 @@ struct OpenedKey {
     key_id: Option<String>,
 }
 
-fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
+/// Runs the command; returns what goes to standard output (the `--json` object, the
+/// revealed key, or nothing), held in a zeroizing buffer since it may hold the key.
+fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec<u8>>> {
     airgap::enforce(args.air_gap.allow_online)?;
     let recipients = Recipients::parse(&args.encrypt_to)?;
     if let Some(out) = args.out.as_ref().filter(|out| out.exists()) {
@@ -139,7 +152,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
             })?;
             entry.outputs.push(ArtifactRecord::new(
                 "key-output",
-                out.display().to_string(),
+                &out.display().to_string(),
                 &bytes,
             ));
             Some(Written {
@@ -152,37 +165,29 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<()> {
     };
 
     if args.json {
-        print_json(&reconstruction, &addresses, written.as_ref(), args.reveal)?;
-    } else {
-        match &written {
-            Some(w) if w.encrypted_to.is_empty() => {
-                eprintln!("Wrote {} ({}, mode 0600)", w.path, w.format)
-            }
-            Some(w) => eprintln!(
-                "Wrote {} ({}, age-encrypted to {}, mode 0600)",
-                w.path,
-                w.format,
-                w.encrypted_to.join(", ")
-            ),
-            None if !args.reveal => {
-                eprintln!("Nothing written: add --out FILE (or --reveal) to deliver the key.")
-            }
-            None => {}
-        }
-        if args.reveal {
-            let hex = reconstruction.private_key.to_hex();
-            let mut line = Zeroizing::new(Vec::with_capacity(hex.len() + 1));
-            line.extend_from_slice(hex.as_bytes());
-            line.push(b'\n');
-            std::io::stdout()
-                .write_all(&line)
-                .map_err(|source| CliError::Write {
-                    path: PathBuf::from("-"),
-                    source,
-                })?;
-        }
+        return success_json(&reconstruction, &addresses, written.as_ref(), args.reveal);
     }
-    Ok(())
+    match &written {
+        Some(w) if w.encrypted_to.is_empty() => {
+            eprintln!("Wrote {} ({}, mode 0600)", w.path, w.format)
+        }
+        Some(w) => eprintln!(
+            "Wrote {} ({}, age-encrypted to {}, mode 0600)",
+            w.path,
+            w.format,
+            w.encrypted_to.join(", ")
+        ),
+        None if !args.reveal => {
+            eprintln!("Nothing written: add --out FILE (or --reveal) to deliver the key.")
+        }
+        None => {}
+    }
+    let mut line = Zeroizing::new(Vec::with_capacity(65));
+    if args.reveal {
+        line.extend_from_slice(reconstruction.private_key.to_hex().as_bytes());
+        line.push(b'\n');
+    }
+    Ok(line)
 }
 
 /// Ceremony and key ids named by the response, when it is a keyexport response file.
@@ -252,7 +257,7 @@ fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<O
     })?);
     entry
         .inputs
-        .push(ArtifactRecord::new("decryption-key", label.clone(), &bytes));
+        .push(ArtifactRecord::new("decryption-key", &label, &bytes));
     if seal::is_age_file(&bytes) {
         if let Some(path) = &args.passphrase_file {
             entry.inputs.push(ArtifactRecord::passphrase_file(path));
@@ -393,12 +398,12 @@ fn join(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
 
-fn print_json(
+fn success_json(
     reconstruction: &Reconstruction,
     addresses: &Addresses,
     written: Option<&Written>,
     reveal: bool,
-) -> CliResult<()> {
+) -> CliResult<Zeroizing<Vec<u8>>> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Success<'a> {
@@ -451,10 +456,5 @@ fn print_json(
     serde_json::to_writer(&mut *out, &success)
         .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
     out.push(b'\n');
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|source| CliError::Write {
-            path: Path::new("-").to_path_buf(),
-            source,
-        })
+    Ok(out)
 }

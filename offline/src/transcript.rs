@@ -6,19 +6,20 @@
 //! low-entropy passphrase could be brute-forced), and no key material is written. Digests of
 //! key files are safe to record: they are one-way functions of 256-bit secrets.
 //!
-//! Lines are only ever appended (one `write` of a whole line, then fsync), through
-//! `keyexport_shared::fsio::append_line`: earlier entries are never rewritten.
+//! Lines are appended through `keyexport_shared::transcript`, which chains them (`seq`,
+//! `prev` = SHA-256 of the previous line) and returns the new head for the witnesses to
+//! write down. Every digested file is also listed under `artifacts` (absolute path and
+//! SHA-256), the shape `keyexport_shared::transcript::verify` re-checks.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use keyexport_shared::fsio::{self, FileMode};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{CliError, CliResult};
 
-/// File name of the transcript inside a ceremony directory.
-pub const FILE_NAME: &str = "transcript.jsonl";
+pub use keyexport_shared::transcript::FILE_NAME;
 
 /// This tool's version, as recorded.
 pub const TOOL_VERSION: &str = concat!("keyexport-offline ", env!("CARGO_PKG_VERSION"));
@@ -31,7 +32,7 @@ pub use keyexport_shared::files::sha256_hex;
 pub struct ArtifactRecord {
     /// What the artifact is for (`request`, `response`, `sealed-key`, `key-output`...).
     pub role: &'static str,
-    /// Its path, `-` for standard input.
+    /// Its absolute path, `-` for standard input.
     pub path: String,
     /// SHA-256 of its bytes; absent for passphrase files.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,11 +42,11 @@ pub struct ArtifactRecord {
 }
 
 impl ArtifactRecord {
-    /// A record with the digest of `bytes`.
-    pub fn new(role: &'static str, path: impl Into<String>, bytes: &[u8]) -> Self {
+    /// A record of the file at `path` (or `-`, standard input) with the digest of `bytes`.
+    pub fn new(role: &'static str, path: &str, bytes: &[u8]) -> Self {
         ArtifactRecord {
             role,
-            path: path.into(),
+            path: absolute(path),
             sha256: Some(sha256_hex(bytes)),
             bytes: bytes.len(),
         }
@@ -55,11 +56,28 @@ impl ArtifactRecord {
     pub fn passphrase_file(path: &Path) -> Self {
         ArtifactRecord {
             role: "passphrase-file",
-            path: path.display().to_string(),
+            path: absolute(&path.display().to_string()),
             sha256: None,
             bytes: 0,
         }
     }
+
+    /// `{"path", "sha256"}` for `keyexport_shared::transcript::verify`, for files only.
+    fn verifiable(&self) -> Option<Value> {
+        let digest = self.sha256.as_ref().filter(|_| self.path != "-")?;
+        Some(serde_json::json!({ "path": self.path, "sha256": digest }))
+    }
+}
+
+/// `path` made absolute against the working directory (`-` stays `-`), so the transcript
+/// names files unambiguously whatever directory a later run starts from.
+fn absolute(path: &str) -> String {
+    if path == "-" {
+        return path.to_owned();
+    }
+    std::path::absolute(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.to_owned())
 }
 
 /// How the run ended.
@@ -156,12 +174,23 @@ impl Entry {
     }
 }
 
-/// Appends `entry` as one line to the transcript at `path` (created if absent). The line is
-/// written with a single append and fsynced; earlier lines are never rewritten.
-pub fn append(path: &Path, entry: &Entry) -> CliResult<()> {
-    let line = serde_json::to_string(entry)
-        .map_err(|e| CliError::Internal(format!("transcript entry: {e}")))?;
-    fsio::append_line(path, &line, FileMode::Public).map_err(|source| CliError::Shared {
+/// Appends `entry` as one chained line to the transcript at `path` (created if absent)
+/// and returns the new head (SHA-256 of the line).
+pub fn append(path: &Path, entry: &Entry) -> CliResult<String> {
+    let internal = |e: serde_json::Error| CliError::Internal(format!("transcript entry: {e}"));
+    let Value::Object(mut map) = serde_json::to_value(entry).map_err(internal)? else {
+        return Err(CliError::Internal(
+            "a transcript entry is a JSON object".into(),
+        ));
+    };
+    let artifacts: Vec<Value> = entry
+        .inputs
+        .iter()
+        .chain(&entry.outputs)
+        .filter_map(ArtifactRecord::verifiable)
+        .collect();
+    map.insert("artifacts".into(), Value::Array(artifacts));
+    keyexport_shared::transcript::append(path, map).map_err(|source| CliError::Shared {
         input: None,
         source,
     })
@@ -190,7 +219,8 @@ mod tests {
         entry
             .inputs
             .push(ArtifactRecord::passphrase_file(Path::new("pass.txt")));
-        append(&path, &entry).unwrap();
+        let head = append(&path, &entry).unwrap();
+        assert_eq!(head.len(), 64);
         let mut second = Entry::new("reconstruct", true);
         second.outcome = Outcome::Failed {
             kind: "decrypt",
@@ -210,6 +240,17 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert!(lines[0]["inputs"][1].get("sha256").is_none());
+        assert_eq!(lines[0]["seq"], 0);
+        assert_eq!(lines[1]["seq"], 1);
+        assert_eq!(lines[0]["artifacts"].as_array().unwrap().len(), 1);
+        assert!(
+            lines[0]["artifacts"][0]["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("/r.json")
+        );
+        let report = keyexport_shared::transcript::verify(&path).unwrap();
+        assert_eq!(report.lines, 2);
         assert_eq!(lines[0]["outcome"]["status"], "ok");
         assert_eq!(lines[1]["outcome"]["status"], "failed");
         assert_eq!(lines[1]["outcome"]["kind"], "decrypt");

@@ -127,6 +127,11 @@ fn response_file_of_this_ceremony_rebuilds_the_key() {
     assert_eq!(lines[1]["command"], "reconstruct");
     assert_eq!(lines[1]["ceremonyId"], c.request.ceremony_id.to_string());
     assert!(!transcript.contains(dealt.private_key.to_hex().as_str()));
+    // The chain and every recorded artifact check out with the shared verifier.
+    let report = keyexport_shared::transcript::verify(&c.dir.join("transcript.jsonl")).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+    assert_eq!(report.lines, 2);
+    assert!(report.artifacts_ok >= 4, "{report:?}");
 }
 
 #[test]
