@@ -56,6 +56,18 @@ pub enum Command {
     /// Example: keyexport-offline inspect ./ceremony/request.json ./photos/
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),
+    /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
+    ///
+    /// Example: keyexport-offline version --json
+    Version(VersionArgs),
+}
+
+/// `keyexport-offline version`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Print one JSON object instead of one line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The air-gap override shared by the commands that touch secrets.

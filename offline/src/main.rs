@@ -38,14 +38,28 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Reconstruct(args) => args.json,
         Command::Inspect(args) => args.json,
-        Command::Init(_) => false,
+        Command::Init(_) | Command::Version(_) => false,
     };
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Reconstruct(args) => reconstruct::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Version(args) => {
+            print_version(args.json);
+            Ok(())
+        }
     };
     exit_code(result, json)
+}
+
+/// `version`: this build, as one line or one JSON object (issue 11).
+fn print_version(json: bool) {
+    let info = keyexport_shared::build_info!();
+    if json {
+        println!("{}", info.to_json());
+    } else {
+        println!("{info}");
+    }
 }
 
 /// Reports a failure (text on stderr, or the `--json` error object on stdout) and maps the

@@ -41,6 +41,17 @@ pub enum Command {
     /// Play a response's QR frames in the terminal for the offline machine's camera.
     #[command(after_help = "Example:\n  keyexport-online show ceremony/response.json")]
     Show(ShowArgs),
+    /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
+    #[command(after_help = "Example:\n  keyexport-online version --json")]
+    Version(VersionArgs),
+}
+
+/// `version`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Print one JSON object instead of one line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const SUBMIT_HELP: &str = "\

@@ -26,6 +26,15 @@ fn main() -> ExitCode {
     let (result, json) = match &cli.command {
         Command::Submit(args) => (submit::run(args), args.json),
         Command::Show(args) => (show::run(args), false),
+        Command::Version(args) => {
+            let info = keyexport_shared::build_info!();
+            if args.json {
+                println!("{}", info.to_json());
+            } else {
+                println!("{info}");
+            }
+            return ExitCode::SUCCESS;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
