@@ -14,6 +14,7 @@ mod inputs;
 mod inspect;
 mod output;
 mod passphrase;
+mod qr;
 mod reconstruct;
 mod render;
 mod seal;

@@ -9,5 +9,6 @@ mod help;
 mod init;
 mod inspect;
 mod interop;
+mod qr_inputs;
 mod reconstruct;
 mod vectors;
