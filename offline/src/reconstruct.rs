@@ -396,6 +396,7 @@ fn print_summary(
             )))
         );
     }
+    eprintln!("Addresses");
     for (label, value) in addresses.labelled() {
         eprintln!("  {label:<24}{value}");
     }
