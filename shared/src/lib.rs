@@ -14,7 +14,7 @@
 //! - [`files`]: the request and response files that cross the air gap;
 //! - [`fsio`]: atomic, non-clobbering file writes;
 //! - [`transcript`]: the hash-chained ceremony transcript;
-//! - [`transport`]: UR frames and QR codes that carry files across the air gap.
+//! - [`transport`]: UR frames in QR codes for crossing the air gap.
 //!
 //! The spec sections cited in this crate refer to `docs/formats.md` and the Dfns
 //! export reference it summarises. The library never prints: it returns values and
@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod build_info;
 pub mod curve;
 pub mod custody;
 pub mod dealer;
