@@ -11,4 +11,5 @@ mod inspect;
 mod interop;
 mod qr_inputs;
 mod reconstruct;
+mod snapshots;
 mod vectors;
