@@ -233,6 +233,8 @@ fn passphrase_typed_twice_on_a_terminal() {
     assert!(output.status.success(), "{transcript}");
     assert!(transcript.contains("Enter the passphrase of the sealed decryption key:"));
     assert!(transcript.contains("Repeat the passphrase of the sealed decryption key:"));
+    // On a terminal the request is also shown as QR codes.
+    assert!(transcript.contains("QR 1 of "), "{transcript}");
     assert!(tmp.path().join("same/decryption-key.age").exists());
 
     let output = run("differ", "typed secret\nanother one\n").unwrap();
