@@ -269,6 +269,34 @@ mod tests {
         assert_eq!(stark(&key), Err(AddressError::InvalidStark));
     }
 
+    /// Published pair from starknet-rs (`starknet-crypto`, `get_public_key` test): the
+    /// Starknet public key is the x coordinate of `sk·G`. One of the two compressed
+    /// encodings of that x must verify against the private key with the shared curve code.
+    #[test]
+    fn starknet_published_vector() {
+        use keyexport_shared::curve::{PrivateKey, PublicKey};
+        use keyexport_shared::scheme::Curve;
+        let private: [u8; 32] =
+            hex::decode("03c1e9550e66958296d11b60f8e8e7a7ad990d07fa65d5f7652c4a6c87d4e3cc")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let x = "077a3b314db07c45076d11f62b6f9e748a39790441823307743cf00d6597ea43";
+        let matching: Vec<Vec<u8>> = ["02", "03"]
+            .iter()
+            .map(|prefix| hex::decode(format!("{prefix}{x}")).unwrap())
+            .filter(|bytes| {
+                PublicKey::from_bytes(Curve::Stark, bytes)
+                    .is_ok_and(|pk| PrivateKey::from_be_bytes_verified(&pk, &private).is_ok())
+            })
+            .collect();
+        assert_eq!(matching.len(), 1);
+        assert_eq!(
+            stark(&matching[0]).unwrap().starknet_public_key.unwrap(),
+            format!("0x{x}")
+        );
+    }
+
     #[test]
     fn invalid_secp256k1_is_refused() {
         assert_eq!(secp256k1(&[5u8; 33]), Err(AddressError::InvalidSecp256k1));

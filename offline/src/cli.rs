@@ -25,6 +25,8 @@ Exit codes:
 ///
 /// Creates the decryption key and the export request, then decrypts the exported shares,
 /// rebuilds the private key, verifies it against the public key and delivers it.
+///
+/// Example: keyexport-offline init --key-id key-01j8... --out ./ceremony
 #[derive(Debug, Parser)]
 #[command(
     name = "keyexport-offline",

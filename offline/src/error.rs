@@ -23,6 +23,7 @@ use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
 
 /// Exit code: success.
@@ -71,6 +72,15 @@ pub enum CliError {
         /// The library error.
         #[source]
         source: keyexport_shared::Error,
+    },
+    /// A QR image or UR frame could not be used (`keyexport_shared::transport`).
+    #[error("{input}: {source}")]
+    Transport {
+        /// The image, file line or frame set concerned.
+        input: String,
+        /// The transport error.
+        #[source]
+        source: TransportError,
     },
     /// Arguments that parse but cannot be honoured together.
     #[error("{0}")]
@@ -194,6 +204,7 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::ReadInput { .. }
             | CliError::Input { .. }
+            | CliError::Transport { .. }
             | CliError::CeremonyMismatch { .. } => EXIT_INPUT,
             CliError::WrongPassphrase { .. }
             | CliError::EmptyPassphrase { .. }
@@ -270,6 +281,18 @@ impl CliError {
                     "Check that the input is the Dfns export response (try `keyexport-offline inspect`).",
                 ),
             },
+            CliError::Transport { source, .. } => Some(match source {
+                TransportError::NoQrCode | TransportError::ImageUnreadable { .. } => {
+                    "Photograph the QR code again (sharp, whole code in view), or use the PNG or UR text file it was made from."
+                }
+                TransportError::ForeignFrame { .. } => {
+                    "The frames come from different transfers: give only the frames of this ceremony's response."
+                }
+                TransportError::NotUr | TransportError::WrongUrType { .. } => {
+                    "This QR code is not a keyexport transfer; scan the codes keyexport-online shows."
+                }
+                _ => "Scan the frames again; duplicates and any order are fine.",
+            }),
             CliError::Usage(_) => Some("See `keyexport-offline help`."),
             CliError::ReadInput { .. } => None,
             CliError::Input { .. } => {

@@ -6,6 +6,7 @@
 //! ceremony id, key id and fingerprint are what the operators compare aloud with the
 //! online machine.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -19,6 +20,7 @@ use crate::airgap;
 use crate::cli::InitArgs;
 use crate::error::{CliError, CliResult};
 use crate::passphrase::{self, Confirm};
+use crate::qr;
 use crate::render;
 use crate::seal::{self, SealedPayload};
 use crate::transcript::{self, ArtifactRecord, Entry};
@@ -27,6 +29,8 @@ use crate::transcript::{self, ArtifactRecord, Entry};
 pub const SEALED_KEY_FILE: &str = "decryption-key.age";
 /// File name of the request.
 pub const REQUEST_FILE: &str = "request.json";
+/// File name of the request's QR codes (one sheet holding every frame).
+pub const REQUEST_PNG: &str = "request.png";
 
 /// Runs `init`.
 pub fn run(args: &InitArgs) -> CliResult<()> {
@@ -67,6 +71,8 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         decryption_key.to_dfns_hex(),
     );
     let sealed = seal::seal(&payload, passphrase, log_n)?;
+    let frames = qr::sheet_frames(&request_json)?;
+    let png = qr::sheet_png(&frames)?;
 
     fsio::ensure_empty_dir(&args.out)
         .map_err(|e| CliError::shared(args.out.display().to_string(), e))?;
@@ -77,9 +83,10 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     if let Some(path) = &args.passphrase_file {
         entry.inputs.push(ArtifactRecord::passphrase_file(path));
     }
-    let files: [(&'static str, &str, &[u8], FileMode); 2] = [
+    let files: [(&'static str, &str, &[u8], FileMode); 3] = [
         ("sealed-key", SEALED_KEY_FILE, &sealed, FileMode::Secret),
         ("request", REQUEST_FILE, &request_json, FileMode::Public),
+        ("request-qr", REQUEST_PNG, &png, FileMode::Public),
     ];
     for (role, name, bytes, mode) in files {
         let path = args.out.join(name);
@@ -115,11 +122,24 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
             args.out.join(REQUEST_FILE),
             "export request: carry it to the online machine",
         ),
+        (
+            args.out.join(REQUEST_PNG),
+            "the request as QR codes (scan all of them, any order)",
+        ),
         (transcript_path, "ceremony transcript"),
     ] {
         eprintln!("  {}  {what}", path.display());
     }
     eprintln!("Transcript head  {head}  (witnesses: write it down)");
+    if std::io::stderr().is_terminal() {
+        eprintln!("{}", qr::terminal(&frames)?);
+    } else {
+        eprintln!(
+            "The request is {} QR code(s) in {}.",
+            frames.len(),
+            args.out.join(REQUEST_PNG).display()
+        );
+    }
     eprintln!(
         "Compare the fingerprint aloud with the one keyexport-online shows before it calls Dfns."
     );

@@ -1,26 +1,44 @@
 //! Turning `--response` / `inspect` inputs into parsed artifacts.
 //!
-//! An input is a file or `-` (standard input). Each holds one JSON document: a request file,
-//! a response file or a raw Dfns response (`keyexport_shared::files::Artifact`). Every
-//! input's bytes are digested for the transcript.
+//! An input is a file, a directory of QR images, or `-` (standard input). Files are sniffed:
+//! PNG/JPEG/GIF images are scanned for QR codes, text starting with `{` is a JSON document
+//! (request file, response file or raw Dfns response), text starting with `ur:` is UR
+//! frames, one per line. All UR frames from all inputs feed one collector (the QR/UR codec
+//! of `keyexport_shared::transport`): duplicates are fine, a frame of another payload is an
+//! error, and the payload is parsed once complete. Standard input is read line by line so a
+//! USB QR scanner can be used interactively: reading stops as soon as the frame set is
+//! complete, with progress shown on a terminal.
 
-use std::io::Read;
-use std::path::Path;
+use std::io::{BufRead, IsTerminal, Read};
+use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::Artifact;
+use keyexport_shared::transport::{FrameCollector, decode_image};
 
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, sha256_hex};
 
+/// Image extensions picked from a directory.
+const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "gif"];
+
 /// A parsed artifact and where it came from.
 #[derive(Debug)]
 pub struct Found {
-    /// Input description (path or `-`).
+    /// Input description (path, `-`, or `UR frames from N input(s)`).
     pub source: String,
-    /// SHA-256 of the document's bytes.
+    /// SHA-256 of the document's bytes (for UR frames: of the reassembled payload).
     pub sha256: String,
     /// The artifact.
     pub artifact: Artifact,
+}
+
+/// An incomplete UR frame set.
+#[derive(Debug, Clone)]
+pub struct PartialFrames {
+    /// Distinct frames accepted.
+    pub distinct_frames: usize,
+    /// Estimated completion, 0..=99.
+    pub percent: u8,
 }
 
 /// Everything gathered from the inputs.
@@ -28,41 +46,246 @@ pub struct Found {
 pub struct Gathered {
     /// Digests of every input read (for the transcript).
     pub records: Vec<ArtifactRecord>,
-    /// Parsed artifacts, in input order.
+    /// Parsed artifacts, in input order (a reassembled UR payload comes last).
     pub found: Vec<Found>,
+    /// Set when UR frames were given but do not complete a payload.
+    pub partial: Option<PartialFrames>,
+}
+
+/// What a file looks like.
+enum Sniffed {
+    Image,
+    Json,
+    Frames,
+}
+
+fn sniff(bytes: &[u8]) -> Option<Sniffed> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || bytes.starts_with(&[0xff, 0xd8, 0xff])
+        || bytes.starts_with(b"GIF8")
+    {
+        return Some(Sniffed::Image);
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') {
+        Some(Sniffed::Json)
+    } else if is_ur(trimmed) {
+        Some(Sniffed::Frames)
+    } else {
+        None
+    }
+}
+
+fn is_ur(text: &str) -> bool {
+    text.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("ur:"))
 }
 
 /// Reads and parses every input.
 pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
     let mut gathered = Gathered::default();
+    let mut collector = FrameCollector::new();
+    let mut frame_inputs = 0usize;
     for input in inputs {
-        let bytes = if input == "-" {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|source| CliError::ReadInput {
-                    path: "-".into(),
-                    source,
-                })?;
-            bytes
-        } else {
-            std::fs::read(Path::new(input)).map_err(|source| CliError::ReadInput {
-                path: input.clone(),
-                source,
-            })?
-        };
+        if input == "-" {
+            frame_inputs += read_stdin(&mut gathered, &mut collector)?;
+            continue;
+        }
+        let path = Path::new(input);
+        if path.is_dir() {
+            let images = images_in(path)?;
+            if images.is_empty() {
+                return Err(CliError::Input {
+                    path: input.clone(),
+                    problem: "the directory holds no PNG, JPEG or GIF image".into(),
+                });
+            }
+            for image in images {
+                let label = image.display().to_string();
+                let bytes = read(&label, &image)?;
+                gathered
+                    .records
+                    .push(ArtifactRecord::new("input", &label, &bytes));
+                scan_image(&label, &bytes, &mut collector)?;
+                frame_inputs += 1;
+            }
+            continue;
+        }
+        let bytes = read(input, path)?;
         gathered
             .records
             .push(ArtifactRecord::new("input", input, &bytes));
-        if bytes.is_empty() {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(CliError::Input {
                 path: input.clone(),
                 problem: "the file is empty".into(),
             });
         }
-        gathered.found.push(parse_document(input, &bytes)?);
+        match sniff(&bytes) {
+            Some(Sniffed::Image) => {
+                scan_image(input, &bytes, &mut collector)?;
+                frame_inputs += 1;
+            }
+            Some(Sniffed::Json) => gathered.found.push(parse_document(input, &bytes)?),
+            Some(Sniffed::Frames) => {
+                let text = String::from_utf8_lossy(&bytes);
+                for (number, line) in text.lines().enumerate() {
+                    let line = line.trim();
+                    if !line.is_empty() {
+                        push_frame(
+                            &format!("{input}, line {}", number + 1),
+                            line,
+                            &mut collector,
+                        )?;
+                    }
+                }
+                frame_inputs += 1;
+            }
+            None => {
+                return Err(CliError::Input {
+                    path: input.clone(),
+                    problem: "neither JSON, UR frames (ur:…) nor a PNG/JPEG/GIF image".into(),
+                });
+            }
+        }
+    }
+    if frame_inputs > 0 {
+        let source = format!("UR frames from {frame_inputs} input(s)");
+        if collector.is_complete() {
+            let payload = collector
+                .finish()
+                .map_err(|source_error| CliError::Transport {
+                    input: source.clone(),
+                    source: source_error,
+                })?;
+            gathered.found.push(parse_document(&source, &payload)?);
+        } else {
+            let progress = collector.progress();
+            gathered.partial = Some(PartialFrames {
+                distinct_frames: progress.distinct_frames,
+                percent: progress.percent,
+            });
+        }
     }
     Ok(gathered)
+}
+
+/// The error for an incomplete frame set (used by `reconstruct`).
+pub fn incomplete(partial: &PartialFrames) -> CliError {
+    CliError::Input {
+        path: "UR frames".into(),
+        problem: format!(
+            "incomplete: {} distinct frame(s) give about {}% of the payload",
+            partial.distinct_frames, partial.percent
+        ),
+    }
+}
+
+fn read(label: &str, path: &Path) -> CliResult<Vec<u8>> {
+    std::fs::read(path).map_err(|source| CliError::ReadInput {
+        path: label.to_owned(),
+        source,
+    })
+}
+
+fn images_in(dir: &Path) -> CliResult<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|source| CliError::ReadInput {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut images: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    images.sort();
+    Ok(images)
+}
+
+fn scan_image(label: &str, bytes: &[u8], collector: &mut FrameCollector) -> CliResult<()> {
+    let texts = decode_image(bytes).map_err(|source| CliError::Transport {
+        input: label.to_owned(),
+        source,
+    })?;
+    for text in texts {
+        push_frame(label, &text, collector)?;
+    }
+    Ok(())
+}
+
+fn push_frame(label: &str, frame: &str, collector: &mut FrameCollector) -> CliResult<()> {
+    collector
+        .push(frame)
+        .map(|_| ())
+        .map_err(|source| CliError::Transport {
+            input: label.to_owned(),
+            source,
+        })
+}
+
+/// Reads standard input: a JSON document, or UR frames until the set is complete.
+/// Returns the number of frame inputs it contributed (0 or 1).
+fn read_stdin(gathered: &mut Gathered, collector: &mut FrameCollector) -> CliResult<usize> {
+    let read_error = |source| CliError::ReadInput {
+        path: "-".into(),
+        source,
+    };
+    let interactive = std::io::stderr().is_terminal();
+    let mut lock = std::io::stdin().lock();
+    let mut raw = Vec::new();
+    let mut line = String::new();
+    let mut number = 0usize;
+    let mut frames = 0usize;
+    loop {
+        line.clear();
+        if lock.read_line(&mut line).map_err(read_error)? == 0 {
+            break;
+        }
+        number += 1;
+        raw.extend_from_slice(line.as_bytes());
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if frames == 0 && trimmed.starts_with('{') {
+            // A JSON document piped in (e.g. from curl): read the rest of it.
+            lock.read_to_end(&mut raw).map_err(read_error)?;
+            gathered
+                .records
+                .push(ArtifactRecord::new("input", "-", &raw));
+            gathered.found.push(parse_document("-", &raw)?);
+            return Ok(0);
+        }
+        push_frame(&format!("-, line {number}"), trimmed, collector)?;
+        frames += 1;
+        if interactive {
+            let progress = collector.progress();
+            eprint!(
+                "\rframes seen {:>4}   distinct {:>4}   complete {:>3}%",
+                progress.frames_seen, progress.distinct_frames, progress.percent
+            );
+        }
+        if collector.is_complete() {
+            break;
+        }
+    }
+    if interactive && frames > 0 {
+        eprintln!();
+    }
+    gathered
+        .records
+        .push(ArtifactRecord::new("input", "-", &raw));
+    if frames == 0 {
+        return Err(CliError::Input {
+            path: "-".into(),
+            problem: "standard input held no UR frame and no JSON document".into(),
+        });
+    }
+    Ok(1)
 }
 
 fn parse_document(source: &str, bytes: &[u8]) -> CliResult<Found> {

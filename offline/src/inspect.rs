@@ -140,9 +140,21 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
         #[serde(rename_all = "camelCase")]
         struct Output<'a> {
             artifacts: &'a [Report],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            incomplete_frames: Option<Partial>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Partial {
+            distinct_frames: usize,
+            percent: u8,
         }
         let output = Output {
             artifacts: &reports,
+            incomplete_frames: gathered.partial.as_ref().map(|p| Partial {
+                distinct_frames: p.distinct_frames,
+                percent: p.percent,
+            }),
         };
         let text = serde_json::to_string(&output)
             .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
@@ -151,6 +163,11 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
     }
     for report in &reports {
         print_report(report);
+    }
+    if let Some(partial) = &gathered.partial {
+        println!("UR frames (incomplete)");
+        println!("  distinct frames {}", partial.distinct_frames);
+        println!("  complete        about {}%", partial.percent);
     }
     Ok(())
 }

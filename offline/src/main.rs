@@ -14,6 +14,7 @@ mod inputs;
 mod inspect;
 mod output;
 mod passphrase;
+mod qr;
 mod reconstruct;
 mod render;
 mod seal;
@@ -24,15 +25,31 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::error::{CliResult, EXIT_OK, EXIT_USAGE};
+use crate::error::{CliError, CliResult, EXIT_OK, EXIT_USAGE};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // clap renders help, version and usage errors itself; only the code is ours.
+            // clap renders help, version and usage errors itself; only the code is ours,
+            // and with --json the usage error is also the one JSON object on stdout.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+            if !e.use_stderr() {
+                return ExitCode::from(EXIT_OK);
+            }
+            if std::env::args_os().any(|a| a == "--json") {
+                let first_line = e.to_string();
+                let message = first_line
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
+                println!(
+                    "{}",
+                    render::error_json(&CliError::Usage(message.to_owned()))
+                );
+            }
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     let json = match &cli.command {
@@ -80,7 +97,6 @@ fn exit_code(result: CliResult<()>, json: bool) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::CliError;
 
     #[test]
     fn failures_never_exit_zero() {

@@ -239,12 +239,22 @@ fn read_response(
             }
         }
     }
-    chosen
-        .map(|(response, ids, _)| (response, ids))
-        .ok_or_else(|| CliError::Input {
+    match (chosen, &gathered.partial) {
+        (Some((response, ids, _)), partial) => {
+            if let Some(partial) = partial {
+                eprintln!(
+                    "warning: ignoring an incomplete set of UR frames ({} %); the response was read from the other inputs",
+                    partial.percent
+                );
+            }
+            Ok((response, ids))
+        }
+        (None, Some(partial)) => Err(inputs::incomplete(partial)),
+        (None, None) => Err(CliError::Input {
             path: inputs_given.join(" "),
             problem: "no export response found".into(),
-        })
+        }),
+    }
 }
 
 fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<OpenedKey> {
@@ -386,6 +396,7 @@ fn print_summary(
             )))
         );
     }
+    eprintln!("Addresses");
     for (label, value) in addresses.labelled() {
         eprintln!("  {label:<24}{value}");
     }

@@ -29,9 +29,7 @@ fn every_help_has_summary_example_and_exit_codes() {
             .stdout(predicate::str::contains(summary))
             .stdout(predicate::str::contains("Exit codes:"))
             .stdout(predicate::str::contains("7  air-gap guard"));
-        if args.len() > 1 {
-            assert.stdout(predicate::str::contains("Example: keyexport-offline "));
-        }
+        assert.stdout(predicate::str::contains("Example: keyexport-offline "));
     }
 }
 
@@ -82,4 +80,28 @@ fn version_is_printed() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("keyexport-offline "));
+}
+
+#[test]
+fn usage_error_with_json_is_one_json_object() {
+    let output = offline()
+        .args([
+            "reconstruct",
+            "--json",
+            "--decryption-key",
+            "k",
+            "--response",
+            "r",
+            "--format",
+            "pem",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let json = crate::common::stdout_json(&output);
+    assert_eq!(json["error"]["kind"], "usage");
+    assert!(
+        json["error"]["message"].as_str().unwrap().contains("pem"),
+        "{json}"
+    );
 }

@@ -69,7 +69,12 @@ fn writes_the_ceremony_directory() {
     );
     assert_eq!(
         file_names(&ceremony),
-        ["decryption-key.age", "request.json", "transcript.jsonl"]
+        [
+            "decryption-key.age",
+            "request.json",
+            "request.png",
+            "transcript.jsonl"
+        ]
     );
     let mode = std::fs::metadata(ceremony.join("decryption-key.age"))
         .unwrap()
@@ -142,7 +147,7 @@ fn transcript_records_digests_of_every_output() {
     );
     assert!(line["time"].as_str().unwrap().ends_with('Z'));
     let outputs = line["outputs"].as_array().unwrap();
-    assert_eq!(outputs.len(), 2);
+    assert_eq!(outputs.len(), 3);
     for record in outputs {
         let bytes = std::fs::read(record["path"].as_str().unwrap()).unwrap();
         assert_eq!(record["sha256"], hex::encode(Sha256::digest(&bytes)));
@@ -228,12 +233,41 @@ fn passphrase_typed_twice_on_a_terminal() {
     assert!(output.status.success(), "{transcript}");
     assert!(transcript.contains("Enter the passphrase of the sealed decryption key:"));
     assert!(transcript.contains("Repeat the passphrase of the sealed decryption key:"));
+    // On a terminal the request is also shown as QR codes.
+    assert!(transcript.contains("QR 1 of "), "{transcript}");
     assert!(tmp.path().join("same/decryption-key.age").exists());
 
     let output = run("differ", "typed secret\nanother one\n").unwrap();
     assert_eq!(output.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&output.stdout).contains("the two passphrases typed differ"));
     assert!(!tmp.path().join("differ").exists());
+}
+
+#[test]
+fn request_png_is_a_real_qr_code_of_the_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ceremony, output) = init(tmp.path(), &[]);
+    assert!(output.status.success());
+    // inspect reads the PNG back through the QR decoder and finds the same request.
+    let inspect = offline()
+        .args([
+            "inspect",
+            "--json",
+            s(&ceremony.join("request.png")),
+            s(&ceremony.join("request.json")),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    let json: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let items = json["artifacts"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{json}");
+    assert_eq!(items[0]["kind"], "request");
+    assert_eq!(items[0]["sha256"], items[1]["sha256"]);
 }
 
 #[test]

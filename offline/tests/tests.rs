@@ -9,5 +9,7 @@ mod help;
 mod init;
 mod inspect;
 mod interop;
+mod qr_inputs;
 mod reconstruct;
+mod snapshots;
 mod vectors;

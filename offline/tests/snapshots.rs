@@ -1,0 +1,100 @@
+//! Exact text of the important human messages (insta snapshots in `tests/snapshots/`):
+//! the reconstruct summary, and the refusals an operator is most likely to meet.
+
+use crate::common::{offline, vector, vector_files};
+
+/// Runs the command inside `dir` (so file names are short and fixed) on a machine that
+/// looks offline (fake sysfs with loopback only), and returns the exit code and standard
+/// error with the time-dependent transcript head replaced by a placeholder.
+fn stderr_of(args: &[&str], dir: &std::path::Path) -> String {
+    let sysfs = dir.join("sysfs-net/lo");
+    std::fs::create_dir_all(&sysfs).unwrap();
+    std::fs::write(sysfs.join("type"), "772\n").unwrap();
+    std::fs::write(sysfs.join("operstate"), "unknown\n").unwrap();
+    std::fs::write(sysfs.join("flags"), "0x9\n").unwrap();
+    let output = offline()
+        .current_dir(dir)
+        .env_remove("KEYEXPORT_ALLOW_ONLINE")
+        .env_remove("KEYEXPORT_TEST_SCRYPT_LOG_N")
+        .env("KEYEXPORT_TEST_SYSFS_NET", dir.join("sysfs-net"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stderr).unwrap();
+    format!(
+        "exit code: {:?}\n{}",
+        output.status.code(),
+        regex_free_head(&text)
+    )
+}
+
+/// Replaces the 64-hex transcript head, which changes with the time of the run.
+fn regex_free_head(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.strip_prefix("Transcript head  ") {
+            Some(rest) => format!("Transcript head  [HEAD]{}", &rest[64..]),
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn reconstruct_summary_with_a_bad_share() {
+    let v = vector("robust-3of5-one-tampered");
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &v);
+    let text = stderr_of(
+        &[
+            "reconstruct",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+            "--out",
+            "key.wif",
+            "--format",
+            "wif",
+            "--network",
+            "testnet",
+        ],
+        tmp.path(),
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn ed25519_summary() {
+    let v = vector("frost-ed25519-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &v);
+    let text = stderr_of(
+        &[
+            "reconstruct",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+        ],
+        tmp.path(),
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn wrong_decryption_key_refusal() {
+    let v = vector("err-wrong-decryption-key");
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &v);
+    let text = stderr_of(
+        &[
+            "reconstruct",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+        ],
+        tmp.path(),
+    );
+    insta::assert_snapshot!(text);
+}
