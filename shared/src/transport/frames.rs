@@ -506,11 +506,11 @@ impl FrameCollector {
         };
         let percent = if complete {
             100
-        } else if fragment_count == 0 {
-            0
         } else {
             // At most 99 until complete: the last fragments may still be missing.
-            u8::try_from((fragments_resolved * 100 / fragment_count).min(99)).unwrap_or(99)
+            (fragments_resolved * 100)
+                .checked_div(fragment_count)
+                .map_or(0, |p| u8::try_from(p.min(99)).unwrap_or(99))
         };
         Progress {
             frames_seen: self.frames_seen,
