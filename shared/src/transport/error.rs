@@ -100,6 +100,14 @@ pub enum TransportError {
         /// The image encoder's reason.
         reason: String,
     },
+    /// An image file or directory cannot be read.
+    #[error("cannot read {}: {reason}", path.display())]
+    FileUnreadable {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The I/O error kind.
+        reason: String,
+    },
     /// The bytes are not a readable PNG or JPEG image (or exceed the size limits).
     #[error("image is unreadable: {reason}")]
     ImageUnreadable {

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 pub use error::TransportError;
 pub use frames::{FrameCollector, Progress, UrFrame, encode_frames};
 pub use qr::{render_gif, render_png, render_terminal};
-pub use scan::{decode_image, decode_luma};
+pub use scan::{decode_image, decode_image_file, decode_luma, image_files_in};
 
 /// Largest payload (file) the transport encodes or accepts, in bytes. Request and
 /// response files are a few KiB; this bound keeps a hostile frame header from making
@@ -129,7 +129,7 @@ impl Default for FrameOptions {
         FrameOptions {
             fragment_len: 200,
             ec_level: EcLevel::M,
-            module_px: 6,
+            module_px: 8,
             fps: 4,
             extra_frames_percent: 50,
         }

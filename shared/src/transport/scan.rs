@@ -8,6 +8,7 @@
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 
 use image::imageops::{self, FilterType};
 use image::{GrayImage, ImageReader, Limits};
@@ -50,6 +51,44 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, TransportError> {
     reader.limits(limits);
     let image = reader.decode().map_err(|e| unreadable(e.to_string()))?;
     decode_luma(&image.to_luma8())
+}
+
+/// Reads an image file and returns the texts of its QR codes (see [`decode_image`]).
+///
+/// # Errors
+/// [`TransportError::FileUnreadable`] naming the file, or as [`decode_image`].
+pub fn decode_image_file(path: &Path) -> Result<Vec<String>, TransportError> {
+    let bytes = std::fs::read(path).map_err(|e| TransportError::FileUnreadable {
+        path: path.to_path_buf(),
+        reason: e.kind().to_string(),
+    })?;
+    decode_image(&bytes)
+}
+
+/// The PNG, JPEG and GIF files (by extension, case-insensitive) directly inside `dir`,
+/// sorted by name, so a directory of exported frames or photos can be scanned in order.
+///
+/// # Errors
+/// [`TransportError::FileUnreadable`] when the directory cannot be listed.
+pub fn image_files_in(dir: &Path) -> Result<Vec<PathBuf>, TransportError> {
+    let unreadable = |e: std::io::Error| TransportError::FileUnreadable {
+        path: dir.to_path_buf(),
+        reason: e.kind().to_string(),
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+        let path = entry.map_err(unreadable)?.path();
+        let is_image = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            ["png", "jpg", "jpeg", "gif"]
+                .iter()
+                .any(|known| e.eq_ignore_ascii_case(known))
+        });
+        if is_image && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// Returns the texts of all QR codes found in a grayscale image (see [`decode_image`]).
@@ -112,39 +151,53 @@ struct Pass {
     threshold: Threshold,
     /// Light modules on dark ground (a terminal QR photographed, an inverted screen).
     inverted: bool,
+    /// Unsharp mask first: restores module edges in an out-of-focus photo.
+    sharpen: bool,
 }
 
 /// The passes, in order; scanning stops after the first pass that finds a code.
-const PASSES: [Pass; 6] = [
+const PASSES: [Pass; 7] = [
     Pass {
         scale_percent: 100,
         threshold: Threshold::Hybrid,
         inverted: false,
+        sharpen: false,
     },
     Pass {
         scale_percent: 100,
         threshold: Threshold::Global,
         inverted: false,
+        sharpen: false,
+    },
+    Pass {
+        scale_percent: 100,
+        threshold: Threshold::Hybrid,
+        inverted: false,
+        sharpen: true,
     },
     Pass {
         scale_percent: 50,
         threshold: Threshold::Hybrid,
         inverted: false,
+        sharpen: false,
     },
     Pass {
         scale_percent: 200,
         threshold: Threshold::Hybrid,
         inverted: false,
+        sharpen: false,
     },
     Pass {
         scale_percent: 100,
         threshold: Threshold::Hybrid,
         inverted: true,
+        sharpen: false,
     },
     Pass {
         scale_percent: 50,
         threshold: Threshold::Global,
         inverted: true,
+        sharpen: false,
     },
 ];
 
@@ -163,6 +216,11 @@ impl Pass {
                 imageops::resize(image, nw, nh, FilterType::Triangle)
             }
         };
+        if self.sharpen {
+            // Sigma of about one module at the 4 px/module minimum; threshold 0 keeps
+            // the weak edges that blur leaves.
+            scaled = imageops::unsharpen(&scaled, 3.0, 0);
+        }
         if self.inverted {
             imageops::invert(&mut scaled);
         }
@@ -279,6 +337,38 @@ mod tests {
         assert!(matches!(
             decode_image(&png[..png.len() / 2]),
             Err(TransportError::ImageUnreadable { .. })
+        ));
+    }
+
+    #[test]
+    fn directory_of_frames_scans_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = FrameOptions {
+            fragment_len: 60,
+            ..FrameOptions::default()
+        };
+        let frames = encode_frames(&[9u8; 150], &opts).expect("encode");
+        for (i, frame) in frames.iter().enumerate() {
+            let png = render_png(frame, &opts).expect("png");
+            std::fs::write(dir.path().join(format!("frame-{i:02}.PNG")), png).expect("write");
+        }
+        std::fs::write(dir.path().join("notes.txt"), "not an image").expect("write");
+        let files = image_files_in(dir.path()).expect("list");
+        assert_eq!(files.len(), frames.len());
+        let mut collector = crate::transport::FrameCollector::new();
+        for file in &files {
+            for text in decode_image_file(file).expect("scan") {
+                collector.push(&text).expect("push");
+            }
+        }
+        assert_eq!(collector.finish().expect("finish"), vec![9u8; 150]);
+        assert!(matches!(
+            decode_image_file(&dir.path().join("missing.png")),
+            Err(TransportError::FileUnreadable { .. })
+        ));
+        assert!(matches!(
+            image_files_in(&dir.path().join("missing")),
+            Err(TransportError::FileUnreadable { .. })
         ));
     }
 

@@ -23,9 +23,11 @@ use keyexport_shared::transport::{
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
-/// A response file as the online binary stores it: JSON with `shares` encrypted shares
-/// (base64 of 230 bytes each), signer ids (base64 of 32 bytes), a public key and a
-/// wrapper with ceremony id, key id, digest and time. Random bytes, realistic size.
+/// A response file as the online binary might store it: a pretty-printed JSON wrapper
+/// (kind, ceremony id, key id, time, encryption key, SHA-256) around the exact Dfns
+/// response body kept as a string, whose `shares` entries hold a signer id (base64 of
+/// 32 bytes) and an encrypted share (base64 of 230 bytes). Random bytes, realistic size:
+/// about 3.6 KB for 5 shares.
 pub fn synthetic_response(shares: usize, seed: u64) -> Vec<u8> {
     let mut rng = StdRng::seed_from_u64(seed);
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -34,28 +36,35 @@ pub fn synthetic_response(shares: usize, seed: u64) -> Vec<u8> {
         rng.fill_bytes(&mut v);
         v
     };
-    let share_entries: Vec<String> = (0..shares)
+    let share_entries: Vec<serde_json::Value> = (0..shares)
         .map(|_| {
-            format!(
-                "{{\"signerId\":\"{}\",\"encryptedKeyShare\":\"{}\"}}",
-                b64.encode(bytes(32)),
-                b64.encode(bytes(230))
-            )
+            serde_json::json!({
+                "signerId": b64.encode(bytes(32)),
+                "encryptedKeyShare": b64.encode(bytes(230)),
+            })
         })
         .collect();
-    format!(
-        "{{\"kind\":\"keyexport-response\",\"version\":1,\"ceremonyId\":\"cer-{}\",\
-         \"keyId\":\"key-01j8{}\",\"time\":\"2026-11-28T17:30:00Z\",\"sha256\":\"{}\",\
-         \"response\":{{\"publicKey\":\"{}\",\"protocol\":\"CGGMP24\",\"curve\":\"secp256k1\",\
-         \"minSigners\":{},\"encryptedKeyShares\":[{}]}}}}",
-        hex::encode(bytes(8)),
-        hex::encode(bytes(10)),
-        hex::encode(bytes(32)),
-        hex::encode(bytes(33)),
-        shares.div_ceil(2) + 1,
-        share_entries.join(",")
-    )
-    .into_bytes()
+    let body = serde_json::json!({
+        "publicKey": hex::encode(bytes(33)),
+        "protocol": "CGGMP24",
+        "curve": "secp256k1",
+        "minSigners": shares.div_ceil(2) + 1,
+        "encryptedKeyShares": share_entries,
+    })
+    .to_string();
+    let wrapper = serde_json::json!({
+        "kind": "keyexport-response",
+        "version": 1,
+        "ceremonyId": format!("cer-{}", hex::encode(bytes(8))),
+        "keyId": format!("key-01j8{}", hex::encode(bytes(10))),
+        "exportedAt": "2026-11-28T17:30:00Z",
+        "encryptionKey": b64.encode(bytes(34)),
+        "responseSha256": hex::encode(bytes(32)),
+        "responseBody": body,
+    });
+    let mut file = serde_json::to_vec_pretty(&wrapper).expect("JSON value serialises");
+    file.push(b'\n');
+    file
 }
 
 /// One photo-like degradation.
