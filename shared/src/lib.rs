@@ -13,7 +13,8 @@
 //! - [`dealer`]: a trusted dealer producing real exports, for the sandbox and tests;
 //! - [`files`]: the request and response files that cross the air gap;
 //! - [`fsio`]: atomic, non-clobbering file writes;
-//! - [`transcript`]: the hash-chained ceremony transcript.
+//! - [`transcript`]: the hash-chained ceremony transcript;
+//! - [`transport`]: UR frames in QR codes for crossing the air gap.
 //!
 //! The spec sections cited in this crate refer to `docs/formats.md` and the Dfns
 //! export reference it summarises. The library never prints: it returns values and
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod build_info;
 pub mod curve;
 pub mod custody;
 pub mod dealer;
@@ -33,6 +35,7 @@ pub mod reconstruct;
 pub mod scheme;
 pub mod share;
 pub mod transcript;
+pub mod transport;
 pub mod wire;
 
 pub use error::{Error, Result};
