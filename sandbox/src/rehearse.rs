@@ -85,7 +85,8 @@ fn run_tool(program: &Path, args: &[OsString], env: &[(&str, String)]) -> anyhow
 }
 
 fn pngs_in(dir: &Path, prefix: &str) -> anyhow::Result<Vec<PathBuf>> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)?
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the folder {}", dir.display()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
