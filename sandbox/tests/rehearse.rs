@@ -5,7 +5,7 @@ use assert_cmd::Command;
 fn rehearse(args: &[&str]) -> std::process::Output {
     Command::cargo_bin("dfns-sandbox")
         .unwrap()
-        .arg("rehearse")
+        .args(["rehearse", "--no-build"])
         .args(args)
         .write_stdin("")
         .output()
