@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod build_info;
 pub mod curve;
 pub mod custody;
 pub mod dealer;
