@@ -297,3 +297,32 @@ fn unwritable_output_without_json_prints_the_raw_body() {
     assert_eq!(response.shares.len(), 3);
     assert!(stderr(&output).contains("copy it into a file now"));
 }
+
+#[test]
+fn show_plays_the_response_frames() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    assert!(submit(&c).output().unwrap().status.success());
+    let response = c.dir.path().join("response.json");
+    for file in [response.clone(), c.dir.path().join("response.ur.txt")] {
+        let output = online(&c.sandbox)
+            .arg("show")
+            .arg(&file)
+            .args(["--loops", "1", "--fps", "30"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let shown = String::from_utf8_lossy(&output.stdout);
+        let frames = std::fs::read_to_string(c.dir.path().join("response.ur.txt"))
+            .unwrap()
+            .lines()
+            .count();
+        assert_eq!(shown.matches("\x1b[2J\x1b[H").count(), frames);
+        assert!(shown.contains(&format!("frame {frames} of {frames}")));
+    }
+    let output = online(&c.sandbox)
+        .arg("show")
+        .arg(&c.request)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+}

@@ -4,11 +4,14 @@
 //! Cargo builds only the binaries of the package being run or tested, so these two may
 //! be missing or stale. When run by Cargo (`cargo run`, `cargo test`: `CARGO` is set),
 //! [`ensure_built`] asks Cargo to build them with the same profile as the running
-//! executable (`target/<profile>/` or `target/<profile>/deps/`), which is a no-op when
-//! they are up to date; Cargo releases its build lock before running a program, so the
-//! nested build does not wait on the outer one. Outside Cargo, it looks for them next to
-//! the running executable. Either way the directory can be forced with
-//! `KEYEXPORT_BIN_DIR`.
+//! executable (`target/<profile>/` or `target/<profile>/deps/`): always with
+//! [`Build::Always`] (the rehearsal: a no-op when they are up to date, and never a stale
+//! binary after an edit), only when missing with [`Build::IfMissing`] (tests:
+//! `cargo test --workspace` has just built every binary of the workspace, and a nested
+//! build with another feature set would recompile much of the dependency tree). Cargo
+//! releases its build lock before running a program, so the nested build does not wait
+//! on the outer one. Outside Cargo, they are looked for next to the running executable.
+//! Either way the directory can be forced with `KEYEXPORT_BIN_DIR`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,14 +34,26 @@ fn profile_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Builds (when run by Cargo) and locates the named binaries; returns their paths in
-/// the same order.
-pub fn ensure_built(names: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
+/// When to ask Cargo to build the binaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// Every time (a no-op when up to date).
+    Always,
+    /// Only when one of them is missing.
+    IfMissing,
+}
+
+/// Builds (when run by Cargo, per `when`) and locates the named binaries; returns their
+/// paths in the same order.
+pub fn ensure_built(names: &[&str], when: Build) -> anyhow::Result<Vec<PathBuf>> {
     let dir = match std::env::var_os("KEYEXPORT_BIN_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => {
             let dir = profile_dir()?;
-            if let Some(cargo) = std::env::var_os("CARGO") {
+            let missing = names.iter().any(|name| !dir.join(name).is_file());
+            if let Some(cargo) = std::env::var_os("CARGO")
+                && (when == Build::Always || missing)
+            {
                 build(&cargo, &dir, names)?;
             }
             dir

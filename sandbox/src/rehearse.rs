@@ -18,6 +18,7 @@ use clap::Args;
 use keyexport_shared::scheme::Scheme;
 use rand_core::{OsRng, RngCore as _};
 use sandbox::Sandbox;
+use sandbox::binaries::Build;
 
 use crate::SandboxArgs;
 
@@ -30,6 +31,10 @@ pub struct RehearseArgs {
     /// Keep the ceremony folder afterwards (its path is printed).
     #[arg(long)]
     keep: bool,
+    /// Use the ceremony binaries found next to this one as they are; ask Cargo to build
+    /// them only if missing (the tests use this after `cargo test` built them).
+    #[arg(long)]
+    no_build: bool,
     /// The sandbox: keys and faults to rehearse with (the first key is used).
     #[command(flatten)]
     sandbox: SandboxArgs,
@@ -85,7 +90,8 @@ fn run_tool(program: &Path, args: &[OsString], env: &[(&str, String)]) -> anyhow
 }
 
 fn pngs_in(dir: &Path, prefix: &str) -> anyhow::Result<Vec<PathBuf>> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)?
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the folder {}", dir.display()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
@@ -122,7 +128,13 @@ fn arg(text: impl Into<OsString>) -> OsString {
 /// Runs the rehearsal.
 pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
     println!("Rehearsal of the Dfns Export Key ceremony against a local sandbox.");
-    let binaries = sandbox::binaries::ensure_built(&["keyexport-offline", "keyexport-online"])?;
+    let when = if args.no_build {
+        Build::IfMissing
+    } else {
+        Build::Always
+    };
+    let binaries =
+        sandbox::binaries::ensure_built(&["keyexport-offline", "keyexport-online"], when)?;
     let (offline, online) = (&binaries[0], &binaries[1]);
     let sandbox = Sandbox::start(args.sandbox.config(crate::single_key(args.scheme))?)?;
     let key = sandbox

@@ -1,0 +1,48 @@
+//! `dfns-sandbox rehearse`: the whole ceremony through both binaries and QR images.
+
+use assert_cmd::Command;
+
+fn rehearse(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("dfns-sandbox")
+        .unwrap()
+        .args(["rehearse", "--no-build"])
+        .args(args)
+        .write_stdin("")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn rehearsal_passes_on_each_curve() {
+    for scheme in ["CGGMP24:secp256k1", "FROST:ed25519", "CGGMP21:stark"] {
+        let output = rehearse(&["--scheme", scheme]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{scheme}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("Step 6/6"), "{stdout}");
+        assert!(stdout.contains("the rehearsal passed"), "{stdout}");
+    }
+}
+
+#[test]
+fn rehearsal_with_a_faulty_dfns_fails() {
+    let output = rehearse(&["--wrong-public-key"]);
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("differs from the key's public key"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("the rehearsal passed"));
+}
+
+#[test]
+fn rehearsal_survives_a_tampered_share() {
+    let output = rehearse(&["--scheme", "KU23:ed25519", "--tamper-share"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("the rehearsal passed"));
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the `dfns-sandbox` binary: `serve` prints working test
+//! credentials, and `rehearse` runs a whole ceremony with the real ceremony binaries
+//! (built on demand by `sandbox::binaries`).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod rehearse;
+mod serve;
