@@ -3,5 +3,6 @@
 //! (built on demand by `sandbox::binaries`).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod docs;
 mod rehearse;
 mod serve;
