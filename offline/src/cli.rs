@@ -46,21 +46,29 @@ pub enum Command {
     /// Create the decryption key (sealed with a passphrase) and the export request.
     ///
     /// Example: keyexport-offline init --key-id key-01j8... --out ./ceremony
+    ///
+    /// Runbook: docs/runbook.md, Step 1 — Create the request.
     #[command(after_help = EXIT_CODES_HELP)]
     Init(InitArgs),
     /// Decrypt the exported shares, rebuild and verify the key, and deliver it.
     ///
     /// Example: keyexport-offline reconstruct --decryption-key ./ceremony/decryption-key.age --response ./response.json --out key.hex
+    ///
+    /// Runbook: docs/runbook.md, Step 5 — Rebuild and verify the key (and Step 6 — Deliver the key).
     #[command(after_help = EXIT_CODES_HELP)]
     Reconstruct(ReconstructArgs),
     /// Show what a request, response, QR image or UR text holds, without any secret.
     ///
     /// Example: keyexport-offline inspect ./ceremony/request.json ./photos/
+    ///
+    /// Runbook: docs/runbook.md, Step 2 — Carry the request to the online machine (and Step 4).
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),
     /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
     ///
     /// Example: keyexport-offline version --json
+    ///
+    /// Runbook: docs/runbook.md, P1 — Get and verify the binaries.
     Version(VersionArgs),
 }
 

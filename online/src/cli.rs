@@ -39,10 +39,14 @@ pub enum Command {
     #[command(after_help = SUBMIT_HELP)]
     Submit(SubmitArgs),
     /// Play a response's QR frames in the terminal for the offline machine's camera.
-    #[command(after_help = "Example:\n  keyexport-online show ceremony/response.json")]
+    #[command(
+        after_help = "Example:\n  keyexport-online show ceremony/response.json\n\nRunbook: docs/runbook.md, Step 4 — Carry the response to the offline machine."
+    )]
     Show(ShowArgs),
     /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
-    #[command(after_help = "Example:\n  keyexport-online version --json")]
+    #[command(
+        after_help = "Example:\n  keyexport-online version --json\n\nRunbook: docs/runbook.md, P1 — Get and verify the binaries."
+    )]
     Version(VersionArgs),
 }
 
@@ -67,7 +71,9 @@ Example:
   keyexport-online submit --request /media/usb/C3M9-T2QW-8XHD-KP4A/request.json
 
 The response is written next to the request (or in --out) as response.json, then as QR
-images (response-qr-NN.png, response-qr.gif) and UR text (response.ur.txt).";
+images (response-qr-NN.png, response-qr.gif) and UR text (response.ur.txt).
+
+Runbook: docs/runbook.md, Step 3 — Export the key.";
 
 /// `submit`.
 #[derive(Debug, Args)]

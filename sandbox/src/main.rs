@@ -33,11 +33,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API until interrupted, printing its URL and test credentials.
-    #[command(after_help = "Example:\n  dfns-sandbox serve --port 8080 --fail-once 500:get-key")]
+    #[command(
+        after_help = "Example:\n  dfns-sandbox serve --port 8080 --fail-once 500:get-key\n\nRunbook: docs/runbook.md, P4 — Rehearse against the sandbox."
+    )]
     Serve(ServeArgs),
     /// Run a whole ceremony end to end against a sandbox, narrating each step.
     #[command(
-        after_help = "Example:\n  cargo run --release -p sandbox -- rehearse --scheme FROST:ed25519"
+        after_help = "Example:\n  cargo run --release -p sandbox -- rehearse --scheme FROST:ed25519\n\nRunbook: docs/runbook.md, P4 — Rehearse against the sandbox."
     )]
     Rehearse(rehearse::RehearseArgs),
 }
