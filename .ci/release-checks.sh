@@ -11,8 +11,8 @@
 #    path, another depth) and built there by its own build-release.sh with an empty
 #    CARGO_HOME, CARGO_NET_OFFLINE=true and, where `unshare -n` works (root), in a network
 #    namespace with no interface up: it can only succeed from the vendored sources.
-# 4. The two keyexport-offline binaries must have the same SHA-256: the build depends
-#    neither on the source folder nor on where the dependency sources come from.
+# 4. Neither binary contains a local path, and both have the same SHA-256: the build
+#    depends neither on the source folder nor on where the dependency sources come from.
 # 5. The kit-built binary's `version --json` must name HEAD, a clean tree and the
 #    SHA-256 of Cargo.lock (the kit has no .git: this exercises SOURCE_COMMIT).
 # Each build has its own target folder; nothing is written to the checkout.
@@ -37,7 +37,7 @@ git clone --quiet --no-local --no-checkout "$root" "$work/clone/keyexport"
 git -C "$work/clone/keyexport" fetch --quiet "$root" HEAD
 git -C "$work/clone/keyexport" checkout --quiet --detach FETCH_HEAD
 "$work/clone/keyexport/scripts/build-release.sh" -p "$package" --out "$work/clone-dist" > /dev/null
-echo "clone build: $(($(seconds) - start)) s"
+echo "clone build: $(($(seconds) - start)) s: $(grep " $package\$" "$work/clone-dist/SHA256SUMS")"
 
 start=$(seconds)
 scripts/offline-kit.sh --out "$work/kit" > /dev/null
@@ -56,7 +56,18 @@ else
 fi
 "${isolate[@]}" env CARGO_HOME="$work/empty-cargo-home" CARGO_NET_OFFLINE=true \
   "$kit_root/scripts/build-release.sh" -p "$package" --out "$work/kit-dist" > /dev/null
-echo "offline kit build (no network, empty CARGO_HOME): $(($(seconds) - start)) s"
+echo "offline kit build (no network, empty CARGO_HOME): $(($(seconds) - start)) s: $(grep " $package\$" "$work/kit-dist/SHA256SUMS")"
+
+# No local path may be left in a binary (the remapping covers every source folder).
+for binary in "$work/clone-dist/$package" "$work/kit-dist/$package"; do
+  for path in "$work" "${CARGO_HOME:-$HOME/.cargo}" "$root"; do
+    if grep -qaF "$path" "$binary"; then
+      echo "$binary contains the local path $path; examples:" >&2
+      grep -aoE "$path[^[:space:][:cntrl:]]{0,60}" "$binary" | sort -u | head -5 >&2
+      exit 1
+    fi
+  done
+done
 
 clone_sum="$(grep " $package\$" "$work/clone-dist/SHA256SUMS")"
 kit_sum="$(grep " $package\$" "$work/kit-dist/SHA256SUMS")"

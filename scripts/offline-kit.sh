@@ -60,7 +60,16 @@ echo "$epoch" > "$kit/SOURCE_DATE_EPOCH"
 # Every dependency's source, and the configuration that builds from it, offline.
 mkdir -p "$kit/.cargo"
 echo "offline-kit: vendoring the dependencies of $commit" >&2
-(cd "$kit" && cargo vendor --locked --versioned-dirs --quiet vendor) >> "$kit/.cargo/config.toml"
+# cargo vendor prints the source-replacement configuration on stdout.
+if ! (cd "$kit" && cargo vendor --locked --versioned-dirs vendor) \
+  >> "$kit/.cargo/config.toml" 2> "$work/vendor.log"; then
+  cat "$work/vendor.log" >&2
+  exit 1
+fi
+grep -q '^replace-with' "$kit/.cargo/config.toml" || {
+  echo "offline-kit: cargo vendor printed no source replacement" >&2
+  exit 1
+}
 cat >> "$kit/.cargo/config.toml" <<'EOF'
 
 # Offline kit: never reach for the network.
