@@ -110,8 +110,11 @@ struct Tools {
 
 impl Tools {
     fn get() -> Tools {
-        let built = sandbox::binaries::ensure_built(&["keyexport-offline", "keyexport-online"])
-            .expect("the ceremony binaries build");
+        let built = sandbox::binaries::ensure_built(
+            &["keyexport-offline", "keyexport-online"],
+            sandbox::binaries::Build::IfMissing,
+        )
+        .expect("the ceremony binaries build");
         Tools {
             offline: built[0].clone(),
             online: built[1].clone(),
