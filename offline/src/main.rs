@@ -1,2 +1,4 @@
 //! Placeholder entry point; replaced by the real CLI.
+mod sign;
+
 fn main() {}
