@@ -1,5 +1,22 @@
-//! Placeholder entry point; replaced by the real CLI.
+//! `keyexport-offline`: the air-gapped side of the Dfns Export Key ceremony.
+//!
+//! `main` parses the command line, dispatches to one module per subcommand, and turns the
+//! outcome into an exit code through [`exit_code`], the only place that does so (the table is
+//! in `error.rs` and at the end of `--help`). Errors are printed as the fault, then advice;
+//! with `--json` they are printed as the one JSON object on standard output instead.
 
+mod addresses;
+mod airgap;
+mod cli;
+mod error;
+mod init;
+mod inputs;
+mod inspect;
+mod output;
+mod passphrase;
+mod reconstruct;
+mod render;
+mod seal;
 // The lead wires `sign` into the `keyexport-offline sign` subcommand; once it is used this
 // expectation fails the build, so it cannot outlive the wiring.
 #[cfg_attr(
@@ -7,5 +24,61 @@
     expect(dead_code, reason = "wired into the CLI by the lead (issue 8)")
 )]
 mod sign;
+mod transcript;
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::{CliResult, EXIT_OK, EXIT_USAGE};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap renders help, version and usage errors itself; only the code is ours.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let json = match &cli.command {
+        Command::Reconstruct(args) => args.json,
+        Command::Inspect(args) => args.json,
+        Command::Init(_) => false,
+    };
+    let result = match cli.command {
+        Command::Init(args) => init::run(&args),
+        Command::Reconstruct(args) => reconstruct::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+    };
+    exit_code(result, json)
+}
+
+/// Reports a failure (text on stderr, or the `--json` error object on stdout) and maps the
+/// outcome to the documented exit code.
+fn exit_code(result: CliResult<()>, json: bool) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(error) => {
+            if json {
+                println!("{}", render::error_json(&error));
+            }
+            render::error_text(&error);
+            error.to_exit_code()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::CliError;
+
+    #[test]
+    fn failures_never_exit_zero() {
+        let code = exit_code(Err(CliError::PassphraseMismatch), false);
+        assert_ne!(code, ExitCode::from(EXIT_OK));
+        assert_eq!(exit_code(Ok(()), false), ExitCode::from(EXIT_OK));
+    }
+}

@@ -1,2 +1,60 @@
-//! Placeholder entry point; replaced by the real CLI.
-fn main() {}
+//! `keyexport-online`: the online side of the Dfns Export Key ceremony.
+//!
+//! It talks to Dfns and nothing else, submits the export once, and keeps the encrypted
+//! response safe; it never holds a secret that can open a key share. `main` parses,
+//! dispatches to one module per subcommand, and maps errors to the exit codes of
+//! [`error`].
+
+mod airgap;
+mod cli;
+mod connect;
+mod dfns;
+mod error;
+mod input;
+mod show;
+mod submit;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+use crate::error::OnlineError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (result, json) = match &cli.command {
+        Command::Submit(args) => (submit::run(args), args.json),
+        Command::Show(args) => (show::run(args), false),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error, json);
+            error.exit()
+        }
+    }
+}
+
+/// Prints the fault, then the advice, on stderr; with `--json` also one JSON object on
+/// stdout.
+fn report(error: &OnlineError, json: bool) {
+    if let (Some(body), false) = (error.unsaved_body(), json) {
+        println!("{body}");
+    }
+    eprintln!("error: {error}");
+    if let Some(advice) = error.advice() {
+        eprintln!("  {advice}");
+    }
+    if json {
+        let value = serde_json::json!({
+            "status": "error",
+            "kind": error.kind(),
+            "exitCode": error.exit_code(),
+            "message": error.to_string(),
+            "advice": error.advice(),
+            "dfnsResponse": error.unsaved_body(),
+        });
+        println!("{value}");
+    }
+}

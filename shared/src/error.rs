@@ -184,6 +184,9 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A QR image or UR frame could not be read or assembled.
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
     /// Refused to replace an existing file.
     #[error("{} already exists; refusing to overwrite it", .path.display())]
     AlreadyExists {
@@ -204,7 +207,8 @@ fn suspects_text(suspects: &[SignerId]) -> String {
 impl Error {
     /// The stable kebab-case kind: one of the vector kinds (`threshold`, `decrypt`,
     /// `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`,
-    /// `share-format`), `input` for unreadable or foreign input, or `io`.
+    /// `share-format`), `input` for unreadable or foreign input (files, QR images, UR
+    /// frames), or `io`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Threshold { .. } => "threshold",
@@ -220,7 +224,8 @@ impl Error {
             | Error::InvalidField { .. }
             | Error::WrongDocument { .. }
             | Error::DecryptionKey { .. }
-            | Error::EncryptionKey { .. } => "input",
+            | Error::EncryptionKey { .. }
+            | Error::Transport(_) => "input",
             Error::Io { .. } | Error::AlreadyExists { .. } => "io",
         }
     }

@@ -9,9 +9,12 @@
 //! - [`share`]: the decrypted share document (spec §4);
 //! - [`curve`]: scalar fields and public keys of secp256k1, ed25519 and stark;
 //! - [`reconstruct`]: robust reconstruction and verification of the key (spec §5);
+//! - [`custody`]: quorum custody of the decryption key (Shamir split, Feldman commitments);
 //! - [`dealer`]: a trusted dealer producing real exports, for the sandbox and tests;
 //! - [`files`]: the request and response files that cross the air gap;
-//! - [`fsio`]: atomic, non-clobbering file writes.
+//! - [`fsio`]: atomic, non-clobbering file writes;
+//! - [`transcript`]: the hash-chained ceremony transcript;
+//! - [`transport`]: UR frames in QR codes for crossing the air gap.
 //!
 //! The spec sections cited in this crate refer to `docs/formats.md` and the Dfns
 //! export reference it summarises. The library never prints: it returns values and
@@ -19,7 +22,9 @@
 #![deny(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod build_info;
 pub mod curve;
+pub mod custody;
 pub mod dealer;
 pub mod ecies;
 mod error;
@@ -29,6 +34,8 @@ pub mod keys;
 pub mod reconstruct;
 pub mod scheme;
 pub mod share;
+pub mod transcript;
+pub mod transport;
 pub mod wire;
 
 pub use error::{Error, Result};

@@ -1,0 +1,179 @@
+//! Command-line interface of `keyexport-offline`: clap derive definitions only.
+//!
+//! Kept alone (no logic) so that man pages and shell completions can be generated from it.
+//! The interface of issue 4 (`init`, `reconstruct`, `inspect` and their flags) is relied on by
+//! operators' runbooks: extend it, never rename it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use keyexport_shared::scheme::Scheme;
+
+/// Exit codes, shown at the end of every `--help` (the table itself lives in `error.rs`).
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  internal error (a bug: please report it)
+  2  usage: invalid command-line arguments
+  3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...)
+  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format
+  5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
+  6  output refused: the output file or directory exists / is not empty, or could not be written
+  7  air-gap guard: a network interface is up (see --allow-online)";
+
+/// Air-gapped side of the Dfns Export Key ceremony.
+///
+/// Creates the decryption key and the export request, then decrypts the exported shares,
+/// rebuilds the private key, verifies it against the public key and delivers it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyexport-offline",
+    version,
+    after_help = EXIT_CODES_HELP,
+    after_long_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the decryption key (sealed with a passphrase) and the export request.
+    ///
+    /// Example: keyexport-offline init --key-id key-01j8... --out ./ceremony
+    #[command(after_help = EXIT_CODES_HELP)]
+    Init(InitArgs),
+    /// Decrypt the exported shares, rebuild and verify the key, and deliver it.
+    ///
+    /// Example: keyexport-offline reconstruct --decryption-key ./ceremony/decryption-key.age --response ./response.json --out key.hex
+    #[command(after_help = EXIT_CODES_HELP)]
+    Reconstruct(ReconstructArgs),
+    /// Show what a request, response, QR image or UR text holds, without any secret.
+    ///
+    /// Example: keyexport-offline inspect ./ceremony/request.json ./photos/
+    #[command(after_help = EXIT_CODES_HELP)]
+    Inspect(InspectArgs),
+}
+
+/// The air-gap override shared by the commands that touch secrets.
+#[derive(Debug, Args)]
+pub struct AirGapArgs {
+    /// Run even though a non-loopback network interface is up (prints a loud warning).
+    /// Only for rehearsals: the real ceremony belongs on a machine without network.
+    #[arg(
+        long,
+        env = "KEYEXPORT_ALLOW_ONLINE",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_online: bool,
+}
+
+/// `keyexport-offline init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The Dfns key id the export is for (printed and recorded in the request).
+    #[arg(long, value_name = "ID")]
+    pub key_id: String,
+    /// Ceremony directory to write into: created if absent, must be empty otherwise.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A scheme to offer Dfns, as PROTOCOL:CURVE (e.g. CGGMP24:secp256k1); repeat for more.
+    /// Default: every protocol × curve combination of the spec.
+    #[arg(long = "scheme", value_name = "PROTOCOL:CURVE")]
+    pub schemes: Vec<Scheme>,
+    /// Read the passphrase that seals the decryption key from this file (one line)
+    /// instead of asking twice on the terminal.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub air_gap: AirGapArgs,
+}
+
+/// Private-key output formats of `reconstruct --out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyFormat {
+    /// 64 hex digits, big-endian scalar, one line.
+    Hex,
+    /// Wallet Import Format, compressed (secp256k1 only; see --network).
+    Wif,
+    /// Ethereum keystore v3 JSON (scrypt, aes-128-ctr), importable by geth and MetaMask
+    /// (secp256k1 only).
+    EthKeystore,
+}
+
+/// Bitcoin network for WIF output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Network {
+    /// Bitcoin mainnet.
+    Mainnet,
+    /// Bitcoin testnet (and signet/regtest, which share the WIF prefix).
+    Testnet,
+}
+
+/// `keyexport-offline reconstruct`.
+#[derive(Debug, Args)]
+pub struct ReconstructArgs {
+    /// The sealed decryption key written by `init`, or a plain file holding the Dfns hex
+    /// serialization `01<64 hex>` (unprotected: a warning is printed).
+    #[arg(long, value_name = "PATH")]
+    pub decryption_key: PathBuf,
+    /// The export response, in any mix: raw Dfns JSON, the response file of
+    /// keyexport-online, QR images (files or a directory), a text file of UR frames, or `-`
+    /// for UR frames on standard input (one per line, as a QR scanner types them).
+    #[arg(long = "response", value_name = "INPUT", required = true, num_args = 1..)]
+    pub responses: Vec<String>,
+    /// Read the passphrase of the sealed decryption key from this file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Write the private key to this new file (mode 0600; never overwrites).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Format of the key written by --out.
+    #[arg(long, value_enum, default_value_t = KeyFormat::Hex, requires = "out")]
+    pub format: KeyFormat,
+    /// Network for --format wif.
+    #[arg(long, value_enum, default_value_t = Network::Mainnet)]
+    pub network: Network,
+    /// Read the passphrase of the Ethereum keystore from this file (otherwise asked twice).
+    #[arg(long, value_name = "FILE")]
+    pub keystore_passphrase_file: Option<PathBuf>,
+    /// Encrypt the --out file to this age recipient (age1...); repeat for several.
+    #[arg(long, value_name = "RECIPIENT", requires = "out")]
+    pub encrypt_to: Vec<String>,
+    /// Print the private key (64 hex, big-endian) on standard output.
+    #[arg(long)]
+    pub reveal: bool,
+    /// Print exactly one JSON object on standard output (success or error).
+    #[arg(long)]
+    pub json: bool,
+    /// Ceremony transcript to append to. Default: transcript.jsonl beside the decryption key.
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+    #[command(flatten)]
+    pub air_gap: AirGapArgs,
+}
+
+/// `keyexport-offline inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Request or response files, QR images or directories of them, UR text files, or `-`.
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
+    /// Print one JSON object on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

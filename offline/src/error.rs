@@ -1,0 +1,312 @@
+//! Errors of `keyexport-offline`, their exit codes and the advice printed after them.
+//!
+//! One table maps every failure to an exit code ([`CliError::exit_code`]) and to the `kind`
+//! of the `--json` error object ([`CliError::kind`]):
+//!
+//! | code | meaning | `kind` |
+//! | --- | --- | --- |
+//! | 0 | success | – |
+//! | 1 | internal error (a bug) | `internal` |
+//! | 2 | usage: invalid arguments | `usage` |
+//! | 3 | input: unreadable, malformed, incomplete or foreign input | `input` |
+//! | 4 | reconstruction failed | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format` |
+//! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
+//! | 6 | output refused: exists, directory not empty, write failed | `output` |
+//! | 7 | air-gap guard: a network interface is up | `air-gap` |
+//!
+//! Messages follow the style guide: the first line states the fault (naming the file,
+//! frame or signer), [`CliError::advice`] adds what to do. No message ever contains a
+//! secret: secret inputs are described by path and position only.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use keyexport_shared::wire::SignerId;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: internal error.
+pub const EXIT_INTERNAL: u8 = 1;
+/// Exit code: invalid command-line arguments (clap's own convention).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: unreadable, malformed, incomplete or foreign input.
+pub const EXIT_INPUT: u8 = 3;
+/// Exit code: the shares did not yield a verified key.
+pub const EXIT_RECONSTRUCTION: u8 = 4;
+/// Exit code: passphrase problems.
+pub const EXIT_PASSPHRASE: u8 = 5;
+/// Exit code: an output could not be written or would overwrite something.
+pub const EXIT_OUTPUT: u8 = 6;
+/// Exit code: the air-gap guard refused to run.
+pub const EXIT_AIR_GAP: u8 = 7;
+
+/// Where a passphrase was supposed to come from (for messages; never the passphrase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassphraseOrigin {
+    /// `--passphrase-file` / `--keystore-passphrase-file`.
+    File(PathBuf),
+    /// Typed on the terminal.
+    Terminal,
+}
+
+impl fmt::Display for PassphraseOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PassphraseOrigin::File(path) => write!(f, "passphrase file {}", path.display()),
+            PassphraseOrigin::Terminal => f.write_str("passphrase typed on the terminal"),
+        }
+    }
+}
+
+/// Every way `keyexport-offline` can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A failure reported by `keyexport-shared` (formats, reconstruction, transport).
+    #[error("{source}")]
+    Shared {
+        /// The input that was being processed, when known.
+        input: Option<String>,
+        /// The library error.
+        #[source]
+        source: keyexport_shared::Error,
+    },
+    /// Arguments that parse but cannot be honoured together.
+    #[error("{0}")]
+    Usage(String),
+    /// An input file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadInput {
+        /// The input.
+        path: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// An input holds something other than what the command needs.
+    #[error("{path}: {problem}")]
+    Input {
+        /// The input (path, `-` or a frame description).
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The response belongs to another ceremony or key than the sealed decryption key.
+    #[error(
+        "the response is for {field} {response}, but the decryption key belongs to {field} {sealed}"
+    )]
+    CeremonyMismatch {
+        /// `ceremony` or `key id`.
+        field: &'static str,
+        /// Value recorded with the sealed key.
+        sealed: String,
+        /// Value named by the response.
+        response: String,
+    },
+    /// The passphrase does not open the sealed key.
+    #[error("wrong passphrase for the sealed decryption key {path}")]
+    WrongPassphrase {
+        /// The sealed key file.
+        path: PathBuf,
+    },
+    /// An empty passphrase was given.
+    #[error("the {origin} is empty; an empty passphrase is refused")]
+    EmptyPassphrase {
+        /// Where it came from.
+        origin: PassphraseOrigin,
+    },
+    /// The two typed passphrases differ.
+    #[error("the two passphrases typed differ")]
+    PassphraseMismatch,
+    /// A passphrase is needed, there is no file and no terminal to ask on.
+    #[error("{what} is needed, but no --{flag} was given and there is no terminal to ask on")]
+    NoTerminal {
+        /// What passphrase.
+        what: &'static str,
+        /// The flag that would supply it.
+        flag: &'static str,
+    },
+    /// A passphrase file could not be read or is not UTF-8.
+    #[error("cannot use the {origin}: {problem}")]
+    PassphraseFile {
+        /// Where it came from.
+        origin: PassphraseOrigin,
+        /// What went wrong (never the content).
+        problem: String,
+    },
+    /// An output would overwrite an existing file.
+    #[error("{path} already exists; refusing to overwrite it")]
+    OutputExists {
+        /// The output.
+        path: PathBuf,
+    },
+    /// The ceremony directory of `init` is not empty.
+    #[error("{path} is not empty; init writes only into a new or empty directory")]
+    OutputDirNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// An output could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The output.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The air-gap guard found network interfaces up.
+    #[error("network interface(s) up: {}; refusing to handle secrets on an online machine", .interfaces.join(", "))]
+    NetworkUp {
+        /// The interfaces that are up.
+        interfaces: Vec<String>,
+    },
+    /// The air-gap guard could not read the interface list.
+    #[error("cannot check the network interfaces ({} is unreadable)", .path.display())]
+    NetworkUnknown {
+        /// The sysfs directory.
+        path: PathBuf,
+    },
+    /// Something that cannot happen did (a bug); the message carries no secret.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CliError {
+    /// Wraps a library error, remembering which input it concerns.
+    pub fn shared(input: impl Into<String>, source: keyexport_shared::Error) -> Self {
+        CliError::Shared {
+            input: Some(input.into()),
+            source,
+        }
+    }
+
+    /// The exit code of this failure (table in the module docs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Shared { source, .. } => match source.kind() {
+                "threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
+                | "curve" | "unsupported" | "share-format" => EXIT_RECONSTRUCTION,
+                "io" => EXIT_OUTPUT,
+                _ => EXIT_INPUT,
+            },
+            CliError::Usage(_) => EXIT_USAGE,
+            CliError::ReadInput { .. }
+            | CliError::Input { .. }
+            | CliError::CeremonyMismatch { .. } => EXIT_INPUT,
+            CliError::WrongPassphrase { .. }
+            | CliError::EmptyPassphrase { .. }
+            | CliError::PassphraseMismatch
+            | CliError::NoTerminal { .. }
+            | CliError::PassphraseFile { .. } => EXIT_PASSPHRASE,
+            CliError::OutputExists { .. }
+            | CliError::OutputDirNotEmpty { .. }
+            | CliError::Write { .. } => EXIT_OUTPUT,
+            CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => EXIT_AIR_GAP,
+            CliError::Internal(_) => EXIT_INTERNAL,
+        }
+    }
+
+    /// The `kind` of the `--json` error object.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CliError::Shared { source, .. } => match source.kind() {
+                kind @ ("threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
+                | "curve" | "unsupported" | "share-format") => kind,
+                "io" => "output",
+                _ => "input",
+            },
+            _ => match self.exit_code() {
+                EXIT_USAGE => "usage",
+                EXIT_INPUT => "input",
+                EXIT_PASSPHRASE => "passphrase",
+                EXIT_OUTPUT => "output",
+                EXIT_AIR_GAP => "air-gap",
+                _ => "internal",
+            },
+        }
+    }
+
+    /// The signers whose shares caused the failure (empty when none is to blame).
+    pub fn bad_signers(&self) -> Vec<SignerId> {
+        match self {
+            CliError::Shared { source, .. } => source.bad_signers(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The fault, prefixed with the input it concerns when the library did not name it.
+    pub fn message(&self) -> String {
+        match self {
+            CliError::Shared {
+                input: Some(input),
+                source,
+            } => format!("{input}: {source}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// What the operator should do next, when there is something useful to say.
+    pub fn advice(&self) -> Option<&'static str> {
+        match self {
+            CliError::Shared { source, .. } => match source.kind() {
+                "threshold" => Some(
+                    "Too few usable shares: check that the whole response was transferred (all QR frames, the complete file).",
+                ),
+                "decrypt" => Some(
+                    "Make sure this is the decryption key from this ceremony's init (compare the encryption-key fingerprint); otherwise the response was altered on its way.",
+                ),
+                "public-key" => Some(
+                    "The shares do not rebuild the published public key. Use no output of this run; report the response digest to Dfns.",
+                ),
+                "duplicate-index" | "version" | "curve" | "share-format" => Some(
+                    "The response is malformed or was altered: fetch it again from the online machine and compare digests with `inspect`.",
+                ),
+                "unsupported" => Some(
+                    "This protocol or curve is not supported by this version of keyexport-offline.",
+                ),
+                _ => Some(
+                    "Check that the input is the Dfns export response (try `keyexport-offline inspect`).",
+                ),
+            },
+            CliError::Usage(_) => Some("See `keyexport-offline help`."),
+            CliError::ReadInput { .. } => None,
+            CliError::Input { .. } => {
+                Some("Run `keyexport-offline inspect` on the input to see what it holds.")
+            }
+            CliError::CeremonyMismatch { .. } => Some(
+                "Use the decryption key created by `init` for this ceremony; the response answers another request.",
+            ),
+            CliError::WrongPassphrase { .. } => {
+                Some("Try again with the passphrase chosen at `init`; nothing was written.")
+            }
+            CliError::EmptyPassphrase { .. } | CliError::PassphraseMismatch => {
+                Some("Choose a non-empty passphrase and type it the same way twice.")
+            }
+            CliError::NoTerminal { .. } => {
+                Some("Run it on a terminal, or give the passphrase in a file.")
+            }
+            CliError::PassphraseFile { .. } => None,
+            CliError::OutputExists { .. } | CliError::OutputDirNotEmpty { .. } => {
+                Some("Choose a new path; existing files are never overwritten.")
+            }
+            CliError::Write { .. } => None,
+            CliError::NetworkUp { .. } => Some(
+                "Disconnect the machine (or bring the interfaces down). For a rehearsal only: --allow-online or KEYEXPORT_ALLOW_ONLINE=1.",
+            ),
+            CliError::NetworkUnknown { .. } => {
+                Some("Check by hand that the machine has no network, then pass --allow-online.")
+            }
+            CliError::Internal(_) => Some("This is a bug in keyexport-offline; please report it."),
+        }
+    }
+
+    /// The process exit code.
+    pub fn to_exit_code(&self) -> ExitCode {
+        ExitCode::from(self.exit_code())
+    }
+}
+
+/// Shorthand used throughout the binary.
+pub type CliResult<T> = std::result::Result<T, CliError>;

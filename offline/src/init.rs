@@ -1,0 +1,158 @@
+//! `keyexport-offline init`: create the decryption key, seal it, and write the request.
+//!
+//! Order matters for a custody operator: every check that can fail (air-gap guard, key id,
+//! target directory, passphrase) runs before the key exists; all artifacts are built in
+//! memory; only then is the directory created and each file written atomically. The printed
+//! ceremony id, key id and fingerprint are what the operators compare aloud with the
+//! online machine.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use keyexport_shared::files::{CeremonyId, KeyId, RequestFile};
+use keyexport_shared::fsio::{self, FileMode};
+use keyexport_shared::keys::DecryptionKey;
+use keyexport_shared::scheme::Scheme;
+use keyexport_shared::wire::ExportRequestBody;
+
+use crate::airgap;
+use crate::cli::InitArgs;
+use crate::error::{CliError, CliResult};
+use crate::passphrase::{self, Confirm};
+use crate::render;
+use crate::seal::{self, SealedPayload};
+use crate::transcript::{self, ArtifactRecord, Entry};
+
+/// File name of the sealed decryption key inside the ceremony directory.
+pub const SEALED_KEY_FILE: &str = "decryption-key.age";
+/// File name of the request.
+pub const REQUEST_FILE: &str = "request.json";
+
+/// Runs `init`.
+pub fn run(args: &InitArgs) -> CliResult<()> {
+    airgap::enforce(args.air_gap.allow_online)?;
+    let key_id = KeyId::new(&args.key_id)
+        .map_err(|e| CliError::Usage(format!("--key-id {}: {e}", args.key_id)))?;
+    check_target_dir(&args.out)?;
+    let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
+    let passphrase = passphrase::obtain(
+        args.passphrase_file.as_deref(),
+        passphrase::SEALED_KEY,
+        Confirm::Twice,
+    )?;
+
+    let supported_schemes = if args.schemes.is_empty() {
+        Scheme::all()
+    } else {
+        dedup(&args.schemes)
+    };
+    let decryption_key = DecryptionKey::generate();
+    let encryption_key = decryption_key.encryption_key();
+    let fingerprint = encryption_key.fingerprint();
+    let ceremony_id = CeremonyId::generate();
+    let request = RequestFile::new(
+        ceremony_id.clone(),
+        key_id.clone(),
+        ExportRequestBody {
+            encryption_key,
+            supported_schemes,
+        },
+        humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        transcript::TOOL_VERSION.to_owned(),
+    );
+    let request_json = request.to_bytes();
+    let payload = SealedPayload::new(
+        ceremony_id.to_string(),
+        key_id.to_string(),
+        decryption_key.to_dfns_hex(),
+    );
+    let sealed = seal::seal(&payload, passphrase, log_n)?;
+
+    fsio::ensure_empty_dir(&args.out)
+        .map_err(|e| CliError::shared(args.out.display().to_string(), e))?;
+    let mut entry = Entry::new("init", args.air_gap.allow_online);
+    entry.facts.ceremony_id = Some(ceremony_id.to_string());
+    entry.facts.key_id = Some(key_id.to_string());
+    entry.facts.encryption_key_fingerprint = Some(fingerprint.to_string());
+    if let Some(path) = &args.passphrase_file {
+        entry.inputs.push(ArtifactRecord::passphrase_file(path));
+    }
+    let files: [(&'static str, &str, &[u8], FileMode); 2] = [
+        ("sealed-key", SEALED_KEY_FILE, &sealed, FileMode::Secret),
+        ("request", REQUEST_FILE, &request_json, FileMode::Public),
+    ];
+    for (role, name, bytes, mode) in files {
+        let path = args.out.join(name);
+        fsio::write_new(&path, bytes, mode)
+            .map_err(|e| CliError::shared(path.display().to_string(), e))?;
+        entry.outputs.push(ArtifactRecord::new(
+            role,
+            &path.display().to_string(),
+            bytes,
+        ));
+    }
+    let transcript_path = args.out.join(transcript::FILE_NAME);
+    let head = transcript::append(&transcript_path, &entry)?;
+
+    eprintln!("Ceremony     {ceremony_id}");
+    eprintln!("Key id       {key_id}");
+    eprintln!("Fingerprint  {fingerprint}");
+    eprintln!("  (aloud:    {})", render::spoken(fingerprint.as_str()));
+    let schemes: Vec<String> = request
+        .dfns_request
+        .supported_schemes
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    eprintln!("Schemes      {}", schemes.join(", "));
+    eprintln!("Wrote");
+    for (path, what) in [
+        (
+            args.out.join(SEALED_KEY_FILE),
+            "sealed decryption key: stays on this machine, with the passphrase",
+        ),
+        (
+            args.out.join(REQUEST_FILE),
+            "export request: carry it to the online machine",
+        ),
+        (transcript_path, "ceremony transcript"),
+    ] {
+        eprintln!("  {}  {what}", path.display());
+    }
+    eprintln!("Transcript head  {head}  (witnesses: write it down)");
+    eprintln!(
+        "Compare the fingerprint aloud with the one keyexport-online shows before it calls Dfns."
+    );
+    Ok(())
+}
+
+/// `DIR` must be absent, or an empty directory (checked before anything is created).
+fn check_target_dir(dir: &Path) -> CliResult<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                Err(CliError::OutputDirNotEmpty {
+                    path: dir.to_path_buf(),
+                })
+            } else {
+                Ok(())
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(CliError::Write {
+            path: PathBuf::from(dir),
+            source,
+        }),
+    }
+}
+
+/// Removes repeated schemes, keeping the operator's order.
+fn dedup(schemes: &[Scheme]) -> Vec<Scheme> {
+    let mut out: Vec<Scheme> = Vec::with_capacity(schemes.len());
+    for scheme in schemes {
+        if !out.contains(scheme) {
+            out.push(*scheme);
+        }
+    }
+    out
+}

@@ -1,0 +1,208 @@
+//! `keyexport-offline inspect`: what a request, response, QR image or UR text holds.
+//!
+//! Needs no decryption key and shows nothing secret (encrypted shares are listed by signer
+//! only). Digests let the operators compare what left one machine with what reached the
+//! other. It writes nothing, so it may run on either machine and needs no air-gap guard.
+
+use serde::Serialize;
+
+use keyexport_shared::files::Artifact;
+use keyexport_shared::wire::ExportResponse;
+
+use crate::cli::InspectArgs;
+use crate::error::{CliError, CliResult};
+use crate::inputs::{self, Found};
+
+/// One inspected artifact (public facts only).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    source: String,
+    kind: &'static str,
+    sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ceremony_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encryption_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    supported_schemes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    curve: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_signers: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share_count: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    signers: Vec<String>,
+}
+
+impl Report {
+    fn empty(found: &Found, kind: &'static str) -> Self {
+        Report {
+            source: found.source.clone(),
+            kind,
+            sha256: found.sha256.clone(),
+            ceremony_id: None,
+            key_id: None,
+            created: None,
+            tool_version: None,
+            encryption_key: None,
+            fingerprint: None,
+            supported_schemes: Vec::new(),
+            request_sha256: None,
+            received: None,
+            protocol: None,
+            curve: None,
+            public_key: None,
+            min_signers: None,
+            share_count: None,
+            signers: Vec::new(),
+        }
+    }
+
+    fn with_response(mut self, response: &ExportResponse) -> Self {
+        self.protocol = Some(response.protocol.to_string());
+        self.curve = Some(response.curve.to_string());
+        self.public_key = Some(response.public_key.to_hex());
+        self.min_signers = Some(response.min_signers);
+        self.share_count = Some(response.shares.len());
+        self.signers = response
+            .shares
+            .iter()
+            .map(|s| s.signer_id.to_string())
+            .collect();
+        self
+    }
+}
+
+fn report(found: &Found) -> CliResult<Report> {
+    Ok(match &found.artifact {
+        Artifact::Request(request) => {
+            let body = &request.dfns_request;
+            let mut report = Report::empty(found, "request");
+            report.ceremony_id = Some(request.ceremony_id.to_string());
+            report.key_id = Some(request.key_id.to_string());
+            report.created = Some(request.created_at.clone());
+            report.tool_version = Some(request.tool.clone());
+            report.encryption_key = Some(body.encryption_key.to_base64());
+            report.fingerprint = Some(body.encryption_key.fingerprint().to_string());
+            report.supported_schemes = body
+                .supported_schemes
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            report
+        }
+        Artifact::Response(file) => {
+            let response = file
+                .export_response()
+                .map_err(|e| CliError::shared(found.source.clone(), e))?;
+            let mut report = Report::empty(found, "response-file").with_response(&response);
+            report.ceremony_id = Some(file.ceremony_id.to_string());
+            report.key_id = Some(file.key_id.to_string());
+            report.request_sha256 = Some(file.request_sha256.clone());
+            report.received = Some(file.received_at.clone());
+            report.tool_version = Some(file.tool.clone());
+            report
+        }
+        Artifact::DfnsResponse(response) => {
+            Report::empty(found, "dfns-response").with_response(response)
+        }
+    })
+}
+
+/// Runs `inspect`.
+pub fn run(args: &InspectArgs) -> CliResult<()> {
+    let gathered = inputs::gather(&args.inputs)?;
+    let reports = gathered
+        .found
+        .iter()
+        .map(report)
+        .collect::<CliResult<Vec<Report>>>()?;
+    if args.json {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Output<'a> {
+            artifacts: &'a [Report],
+        }
+        let output = Output {
+            artifacts: &reports,
+        };
+        let text = serde_json::to_string(&output)
+            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    for report in &reports {
+        print_report(report);
+    }
+    Ok(())
+}
+
+fn print_report(r: &Report) {
+    let kind = match r.kind {
+        "request" => "export request (made by keyexport-offline init)",
+        "response-file" => "export response file (saved by keyexport-online)",
+        _ => "Dfns export response (raw API body)",
+    };
+    println!("{}", r.source);
+    println!("  kind            {kind}");
+    println!("  sha256          {}", r.sha256);
+    let lines: [(&str, Option<String>); 14] = [
+        ("ceremony", r.ceremony_id.clone()),
+        ("key id", r.key_id.clone()),
+        ("created", r.created.clone()),
+        ("received", r.received.clone()),
+        ("tool", r.tool_version.clone()),
+        ("request sha256", r.request_sha256.clone()),
+        ("encryption key", r.encryption_key.clone()),
+        ("fingerprint", r.fingerprint.clone()),
+        (
+            "schemes",
+            (!r.supported_schemes.is_empty()).then(|| r.supported_schemes.join(", ")),
+        ),
+        (
+            "scheme",
+            r.protocol
+                .as_ref()
+                .zip(r.curve.as_ref())
+                .map(|(p, c)| format!("{p} / {c}")),
+        ),
+        ("public key", r.public_key.clone()),
+        (
+            "threshold",
+            r.min_signers
+                .zip(r.share_count)
+                .map(|(t, n)| format!("{t} of {n} shares")),
+        ),
+        (
+            "signers",
+            (!r.signers.is_empty()).then(|| r.signers.join(", ")),
+        ),
+        (
+            "secrets",
+            Some("none shown (shares stay encrypted)".to_owned()),
+        ),
+    ];
+    for (label, value) in lines {
+        if let Some(value) = value {
+            println!("  {label:<16}{value}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Passphrases: read from a file or typed on the terminal, never echoed, never empty.
+//!
+//! A new passphrase (sealing at `init`, an Ethereum keystore) is typed twice and must match;
+//! an existing one (unsealing) once. Without a file and without a terminal the command fails
+//! at once instead of waiting for input that cannot come. The passphrase lives in
+//! [`SecretString`] from the moment it is read.
+
+use std::fs::File;
+use std::io::IsTerminal;
+use std::path::Path;
+
+use age::secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::error::{CliError, CliResult, PassphraseOrigin};
+
+/// Which passphrase is asked for; names the prompt and the flag in messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Purpose {
+    /// e.g. "the passphrase of the sealed decryption key".
+    pub what: &'static str,
+    /// The flag that supplies it from a file, without the dashes.
+    pub flag: &'static str,
+}
+
+/// The passphrase that seals the decryption key.
+pub const SEALED_KEY: Purpose = Purpose {
+    what: "the passphrase of the sealed decryption key",
+    flag: "passphrase-file",
+};
+
+/// The passphrase of an Ethereum keystore output.
+pub const KEYSTORE: Purpose = Purpose {
+    what: "the passphrase of the Ethereum keystore",
+    flag: "keystore-passphrase-file",
+};
+
+/// Whether to ask twice (new passphrase) or once (existing passphrase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// A new passphrase: typed twice.
+    Twice,
+    /// An existing passphrase: typed once.
+    Once,
+}
+
+/// Reads a passphrase from `file`, or asks on the terminal.
+pub fn obtain(file: Option<&Path>, purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> {
+    match file {
+        Some(path) => from_file(path),
+        None => from_terminal(purpose, confirm),
+    }
+}
+
+/// Reads a passphrase file: UTF-8, one trailing line break removed, not empty.
+pub fn from_file(path: &Path) -> CliResult<SecretString> {
+    let origin = PassphraseOrigin::File(path.to_path_buf());
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| CliError::PassphraseFile {
+        origin: origin.clone(),
+        problem: e.to_string(),
+    })?);
+    let text = std::str::from_utf8(&bytes).map_err(|e| CliError::PassphraseFile {
+        origin: origin.clone(),
+        problem: format!("not UTF-8 (byte {})", e.valid_up_to()),
+    })?;
+    let line = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text);
+    if line.is_empty() {
+        return Err(CliError::EmptyPassphrase { origin });
+    }
+    Ok(SecretString::from(line.to_owned()))
+}
+
+fn from_terminal(purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> {
+    let has_terminal = File::open("/dev/tty").is_ok_and(|tty| tty.is_terminal());
+    if !has_terminal {
+        return Err(CliError::NoTerminal {
+            what: purpose.what,
+            flag: purpose.flag,
+        });
+    }
+    let prompt_error = |e: std::io::Error| CliError::PassphraseFile {
+        origin: PassphraseOrigin::Terminal,
+        problem: e.to_string(),
+    };
+    let first = SecretString::from(
+        rpassword::prompt_password(format!("Enter {}: ", purpose.what)).map_err(prompt_error)?,
+    );
+    if first.expose_secret().is_empty() {
+        return Err(CliError::EmptyPassphrase {
+            origin: PassphraseOrigin::Terminal,
+        });
+    }
+    if confirm == Confirm::Twice {
+        let second = SecretString::from(
+            rpassword::prompt_password(format!("Repeat {}: ", purpose.what))
+                .map_err(prompt_error)?,
+        );
+        if first.expose_secret() != second.expose_secret() {
+            return Err(CliError::PassphraseMismatch);
+        }
+    }
+    Ok(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(content: &[u8]) -> CliResult<String> {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("pass");
+        std::fs::write(&path, content).unwrap();
+        from_file(&path).map(|s| s.expose_secret().to_owned())
+    }
+
+    #[test]
+    fn one_trailing_newline_is_dropped() {
+        assert_eq!(read(b"correct horse\n").unwrap(), "correct horse");
+        assert_eq!(read(b"correct horse\r\n").unwrap(), "correct horse");
+        assert_eq!(read(b"two newlines\n\n").unwrap(), "two newlines\n");
+        assert_eq!(read(b" spaces kept ").unwrap(), " spaces kept ");
+    }
+
+    #[test]
+    fn empty_is_refused() {
+        assert!(matches!(read(b""), Err(CliError::EmptyPassphrase { .. })));
+        assert!(matches!(read(b"\n"), Err(CliError::EmptyPassphrase { .. })));
+    }
+
+    #[test]
+    fn non_utf8_is_refused_without_echo() {
+        let err = read(b"Secr\xffet").unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("not UTF-8 (byte 4)"), "{message}");
+        assert!(!message.contains("Secr"));
+    }
+}

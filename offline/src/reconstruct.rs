@@ -1,0 +1,460 @@
+//! `keyexport-offline reconstruct`: decrypt the shares, rebuild and verify the key, deliver it.
+//!
+//! Order (each step can refuse before anything secret is produced or written):
+//! air-gap guard → output checks (recipients parse, `--out` absent) → read the response
+//! from every input → format suits the curve → open the decryption key (sealed or plain) →
+//! the response's ceremony and key id match the sealed key → keystore passphrase →
+//! reconstruct and verify (`keyexport-shared`) → show the summary → write the output.
+//! Every run is appended to the ceremony transcript, failures included.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use keyexport_shared::files::Artifact;
+use keyexport_shared::fsio;
+use keyexport_shared::keys::DecryptionKey;
+use keyexport_shared::reconstruct::Reconstruction;
+use keyexport_shared::scheme::Curve;
+use keyexport_shared::wire::ExportResponse;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::addresses::{self, Addresses};
+use crate::airgap;
+use crate::cli::{KeyFormat, ReconstructArgs};
+use crate::error::{CliError, CliResult};
+use crate::inputs;
+use crate::output::{self, Rendering, recipient::Recipients};
+use crate::passphrase::{self, Confirm};
+use crate::render;
+use crate::seal;
+use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
+
+/// Shown with every ed25519 result (spec section 5).
+const ED25519_NOTE: &str = "ed25519: this is the expanded secret scalar (big-endian), not an RFC 8032 seed; it cannot be turned into a seed, so seed-based wallet files cannot hold it; sign with the scalar directly";
+
+/// Runs `reconstruct`, appending to the transcript whatever the outcome.
+pub fn run(args: &ReconstructArgs) -> CliResult<()> {
+    let transcript_path = args.transcript.clone().unwrap_or_else(|| {
+        transcript::parent_dir(&args.decryption_key).join(transcript::FILE_NAME)
+    });
+    let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
+    let result = execute(args, &mut entry);
+    entry.outcome = Outcome::of(&result);
+    let logged = transcript::append(&transcript_path, &entry);
+    // Standard output is written only once the run is recorded, so `--json` prints
+    // exactly one object even when the transcript cannot be appended to.
+    match (result, logged) {
+        (Ok(stdout), Ok(head)) => {
+            eprintln!("Transcript head  {head}  (witnesses: write it down)");
+            std::io::stdout()
+                .write_all(&stdout)
+                .and_then(|()| std::io::stdout().flush())
+                .map_err(|source| CliError::Write {
+                    path: PathBuf::from("-"),
+                    source,
+                })
+        }
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), Ok(_)) => Err(e),
+        (Err(e), Err(log_error)) => {
+            eprintln!("warning: the transcript was not updated: {log_error}");
+            Err(e)
+        }
+    }
+}
+
+/// The decryption key and what it says about its ceremony.
+struct OpenedKey {
+    key: DecryptionKey,
+    ceremony_id: Option<String>,
+    key_id: Option<String>,
+}
+
+/// Runs the command; returns what goes to standard output (the `--json` object, the
+/// revealed key, or nothing), held in a zeroizing buffer since it may hold the key.
+fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec<u8>>> {
+    airgap::enforce(args.air_gap.allow_online)?;
+    let recipients = Recipients::parse(&args.encrypt_to)?;
+    if let Some(out) = args.out.as_ref().filter(|out| out.exists()) {
+        return Err(CliError::OutputExists { path: out.clone() });
+    }
+    let test_log_n = seal::test_log_n()?;
+
+    let (response, response_ids) = read_response(&args.responses, entry)?;
+    entry.facts.scheme = Some(response.scheme().to_string());
+    if args.out.is_some() && !output::supports_curve(args.format, response.curve) {
+        return Err(CliError::Usage(format!(
+            "--format {} holds secp256k1 keys only; this response is for {}",
+            format_name(args.format),
+            response.curve
+        )));
+    }
+
+    let opened = open_decryption_key(args, entry)?;
+    check_ceremony(&opened, &response_ids)?;
+    entry.facts.ceremony_id = opened
+        .ceremony_id
+        .clone()
+        .or(response_ids.ceremony_id.clone());
+    entry.facts.key_id = opened.key_id.clone().or(response_ids.key_id.clone());
+    entry.facts.encryption_key_fingerprint =
+        Some(opened.key.encryption_key().fingerprint().to_string());
+
+    let keystore_passphrase = match (&args.out, args.format) {
+        (Some(_), KeyFormat::EthKeystore) => {
+            if let Some(path) = &args.keystore_passphrase_file {
+                entry.inputs.push(ArtifactRecord::passphrase_file(path));
+            }
+            Some(passphrase::obtain(
+                args.keystore_passphrase_file.as_deref(),
+                passphrase::KEYSTORE,
+                Confirm::Twice,
+            )?)
+        }
+        _ => None,
+    };
+
+    let reconstruction = keyexport_shared::reconstruct::reconstruct(&response, &opened.key)
+        .map_err(|e| CliError::Shared {
+            input: None,
+            source: e,
+        })?;
+    entry.facts.public_key = Some(reconstruction.public_key.to_hex());
+    entry.facts.used_signers = signer_strings(&reconstruction.used_signers);
+    entry.facts.bad_signers = signer_strings(&reconstruction.bad_signers());
+
+    let addresses = derive_addresses(&reconstruction)?;
+    // Always shown (on stderr) before anything is written, --json or not.
+    print_summary(&reconstruction, &addresses, &response_ids, &opened);
+
+    let written = match &args.out {
+        Some(out) => {
+            let key_bytes = reconstruction.private_key.to_be_bytes();
+            let rendering = Rendering {
+                format: args.format,
+                network: args.network,
+                keystore_passphrase: keystore_passphrase.as_ref(),
+                keystore_log_n: test_log_n.unwrap_or(output::keystore::STANDARD_LOG_N),
+            };
+            let rendered = output::render(key_bytes, &rendering)?;
+            let bytes = if recipients.is_empty() {
+                rendered
+            } else {
+                Zeroizing::new(recipients.encrypt(&rendered)?)
+            };
+            fsio::write_new(out, &bytes, fsio::FileMode::Secret).map_err(|e| {
+                if out.exists() {
+                    CliError::OutputExists { path: out.clone() }
+                } else {
+                    CliError::shared(out.display().to_string(), e)
+                }
+            })?;
+            entry.outputs.push(ArtifactRecord::new(
+                "key-output",
+                &out.display().to_string(),
+                &bytes,
+            ));
+            Some(Written {
+                path: out.display().to_string(),
+                format: format_name(args.format),
+                encrypted_to: args.encrypt_to.clone(),
+            })
+        }
+        None => None,
+    };
+
+    if args.json {
+        return success_json(&reconstruction, &addresses, written.as_ref(), args.reveal);
+    }
+    match &written {
+        Some(w) if w.encrypted_to.is_empty() => {
+            eprintln!("Wrote {} ({}, mode 0600)", w.path, w.format)
+        }
+        Some(w) => eprintln!(
+            "Wrote {} ({}, age-encrypted to {}, mode 0600)",
+            w.path,
+            w.format,
+            w.encrypted_to.join(", ")
+        ),
+        None if !args.reveal => {
+            eprintln!("Nothing written: add --out FILE (or --reveal) to deliver the key.")
+        }
+        None => {}
+    }
+    let mut line = Zeroizing::new(Vec::with_capacity(65));
+    if args.reveal {
+        line.extend_from_slice(reconstruction.private_key.to_hex().as_bytes());
+        line.push(b'\n');
+    }
+    Ok(line)
+}
+
+/// Ceremony and key ids named by the response, when it is a keyexport response file.
+#[derive(Debug, Default, Clone)]
+struct ResponseIds {
+    ceremony_id: Option<String>,
+    key_id: Option<String>,
+}
+
+fn read_response(
+    inputs_given: &[String],
+    entry: &mut Entry,
+) -> CliResult<(ExportResponse, ResponseIds)> {
+    let gathered = inputs::gather(inputs_given)?;
+    entry.inputs.extend(gathered.records.iter().cloned());
+    let mut chosen: Option<(ExportResponse, ResponseIds, String)> = None;
+    for found in gathered.found {
+        let (response, ids) = match found.artifact {
+            Artifact::Request(_) => {
+                return Err(CliError::Input {
+                    path: found.source,
+                    problem: "this is an export request (made by init), not the response; give the response saved by keyexport-online or returned by Dfns".into(),
+                });
+            }
+            Artifact::Response(file) => (
+                file.export_response()
+                    .map_err(|e| CliError::shared(found.source.clone(), e))?,
+                ResponseIds {
+                    ceremony_id: Some(file.ceremony_id.to_string()),
+                    key_id: Some(file.key_id.to_string()),
+                },
+            ),
+            Artifact::DfnsResponse(response) => (response, ResponseIds::default()),
+        };
+        match &chosen {
+            None => chosen = Some((response, ids, found.source)),
+            Some((first, first_ids, first_source)) => {
+                if first != &response {
+                    return Err(CliError::Input {
+                        path: found.source,
+                        problem: format!(
+                            "holds a different response than {first_source}; give one response only"
+                        ),
+                    });
+                }
+                if first_ids.ceremony_id.is_none() && ids.ceremony_id.is_some() {
+                    chosen = Some((response, ids, found.source));
+                }
+            }
+        }
+    }
+    chosen
+        .map(|(response, ids, _)| (response, ids))
+        .ok_or_else(|| CliError::Input {
+            path: inputs_given.join(" "),
+            problem: "no export response found".into(),
+        })
+}
+
+fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<OpenedKey> {
+    let label = args.decryption_key.display().to_string();
+    let bytes = Zeroizing::new(std::fs::read(&args.decryption_key).map_err(|source| {
+        CliError::ReadInput {
+            path: label.clone(),
+            source,
+        }
+    })?);
+    entry
+        .inputs
+        .push(ArtifactRecord::new("decryption-key", &label, &bytes));
+    if seal::is_age_file(&bytes) {
+        if let Some(path) = &args.passphrase_file {
+            entry.inputs.push(ArtifactRecord::passphrase_file(path));
+        }
+        let passphrase = passphrase::obtain(
+            args.passphrase_file.as_deref(),
+            passphrase::SEALED_KEY,
+            Confirm::Once,
+        )?;
+        let payload = seal::unseal(&bytes, passphrase, &label)?;
+        let key =
+            DecryptionKey::from_dfns_hex(&payload.decryption_key).map_err(|_| CliError::Input {
+                path: label.clone(),
+                problem: "the sealed content does not hold a valid Dfns decryption key".into(),
+            })?;
+        return Ok(OpenedKey {
+            key,
+            ceremony_id: Some(payload.ceremony_id.clone()),
+            key_id: Some(payload.key_id.clone()),
+        });
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| not_a_key(&label))?;
+    let key = DecryptionKey::from_dfns_hex(text.trim()).map_err(|_| not_a_key(&label))?;
+    render::loud_warning(&[
+        &format!("WARNING: {label} is an UNPROTECTED decryption key (plain hex)."),
+        "Anyone who can read that file can decrypt the exported shares.",
+        "Delete it securely after the ceremony; prefer keys sealed by `init`.",
+    ]);
+    Ok(OpenedKey {
+        key,
+        ceremony_id: None,
+        key_id: None,
+    })
+}
+
+fn not_a_key(label: &str) -> CliError {
+    CliError::Input {
+        path: label.to_owned(),
+        problem: "neither a sealed key from `init` (age) nor a Dfns decryption key `01<64 hex>`"
+            .into(),
+    }
+}
+
+fn check_ceremony(opened: &OpenedKey, ids: &ResponseIds) -> CliResult<()> {
+    for (field, sealed, response) in [
+        ("ceremony", &opened.ceremony_id, &ids.ceremony_id),
+        ("key id", &opened.key_id, &ids.key_id),
+    ] {
+        if let (Some(sealed), Some(response)) = (sealed, response)
+            && sealed != response
+        {
+            return Err(CliError::CeremonyMismatch {
+                field,
+                sealed: sealed.clone(),
+                response: response.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn derive_addresses(reconstruction: &Reconstruction) -> CliResult<Addresses> {
+    let public = reconstruction.public_key.as_bytes();
+    let derived = match reconstruction.public_key.curve() {
+        Curve::Secp256k1 => addresses::secp256k1(public),
+        Curve::Ed25519 => addresses::ed25519(public),
+        Curve::Stark => addresses::stark(public),
+    };
+    derived.map_err(|e| CliError::Internal(format!("address derivation: {e}")))
+}
+
+fn format_name(format: KeyFormat) -> &'static str {
+    match format {
+        KeyFormat::Hex => "hex",
+        KeyFormat::Wif => "wif",
+        KeyFormat::EthKeystore => "eth-keystore",
+    }
+}
+
+/// What `--out` wrote (public facts only).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Written {
+    path: String,
+    format: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    encrypted_to: Vec<String>,
+}
+
+fn signer_strings(signers: &[keyexport_shared::wire::SignerId]) -> Vec<String> {
+    signers.iter().map(ToString::to_string).collect()
+}
+
+fn print_summary(
+    reconstruction: &Reconstruction,
+    addresses: &Addresses,
+    ids: &ResponseIds,
+    opened: &OpenedKey,
+) {
+    eprintln!(
+        "Scheme       {} / {}",
+        reconstruction.scheme.protocol, reconstruction.scheme.curve
+    );
+    eprintln!(
+        "Threshold    {} of {} shares",
+        reconstruction.min_signers, reconstruction.share_count
+    );
+    if let Some(ceremony) = ids.ceremony_id.as_ref().or(opened.ceremony_id.as_ref()) {
+        eprintln!("Ceremony     {ceremony}");
+    }
+    eprintln!("Public key   {}", reconstruction.public_key.to_hex());
+    eprintln!("Verified     the rebuilt key matches the public key");
+    eprintln!(
+        "Used shares  {}",
+        join(reconstruction.used_signers.iter().map(ToString::to_string))
+    );
+    if reconstruction.bad_shares.is_empty() {
+        eprintln!("Bad shares   none");
+    } else {
+        eprintln!(
+            "Bad shares   {} (set aside; the key was rebuilt without them)",
+            join(reconstruction.bad_shares.iter().map(|b| format!(
+                "{} ({})",
+                b.signer_id,
+                b.fault.kind()
+            )))
+        );
+    }
+    for (label, value) in addresses.labelled() {
+        eprintln!("  {label:<24}{value}");
+    }
+    if reconstruction.public_key.curve() == Curve::Ed25519 {
+        eprintln!("Note         {ED25519_NOTE}");
+    }
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+fn success_json(
+    reconstruction: &Reconstruction,
+    addresses: &Addresses,
+    written: Option<&Written>,
+    reveal: bool,
+) -> CliResult<Zeroizing<Vec<u8>>> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Success<'a> {
+        curve: String,
+        protocol: String,
+        public_key: String,
+        min_signers: u64,
+        share_count: usize,
+        used_signers: Vec<String>,
+        bad_signers: Vec<String>,
+        bad_shares: Vec<BadShareJson>,
+        addresses: &'a Addresses,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        output: Option<&'a Written>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        private_key: Option<&'a str>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct BadShareJson {
+        signer_id: String,
+        kind: &'static str,
+    }
+    let hex = reveal.then(|| reconstruction.private_key.to_hex());
+    let success = Success {
+        curve: reconstruction.scheme.curve.to_string(),
+        protocol: reconstruction.scheme.protocol.to_string(),
+        public_key: reconstruction.public_key.to_hex(),
+        min_signers: reconstruction.min_signers,
+        share_count: reconstruction.share_count,
+        used_signers: signer_strings(&reconstruction.used_signers),
+        bad_signers: signer_strings(&reconstruction.bad_signers()),
+        bad_shares: reconstruction
+            .bad_shares
+            .iter()
+            .map(|b| BadShareJson {
+                signer_id: b.signer_id.to_string(),
+                kind: b.fault.kind(),
+            })
+            .collect(),
+        addresses,
+        note: (reconstruction.public_key.curve() == Curve::Ed25519).then_some(ED25519_NOTE),
+        output: written,
+        private_key: hex.as_ref().map(|h| h.as_str()),
+    };
+    // Serialize into one zeroized buffer sized up front (the key may be inside).
+    let mut out = Zeroizing::new(Vec::with_capacity(16 * 1024));
+    serde_json::to_writer(&mut *out, &success)
+        .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+    out.push(b'\n');
+    Ok(out)
+}

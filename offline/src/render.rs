@@ -1,0 +1,116 @@
+//! Rendering for people and for `--json`: error reports, warnings, spoken fingerprints.
+//!
+//! Human text goes to standard error (standard output is reserved for `--json`, `--reveal`
+//! and `inspect`), so scripts can capture results without the chatter.
+
+use serde::Serialize;
+
+use crate::error::CliError;
+
+/// Prints `error: <fault>` and, when there is advice, `advice: <what to do>` on stderr.
+pub fn error_text(error: &CliError) {
+    eprintln!("error: {}", error.message());
+    if let Some(advice) = error.advice() {
+        eprintln!("advice: {advice}");
+    }
+}
+
+/// The `--json` failure object: `{"error":{"kind","message","badSigners":[...]}}`.
+pub fn error_json(error: &CliError) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body {
+        kind: &'static str,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        advice: Option<&'static str>,
+        bad_signers: Vec<String>,
+    }
+    #[derive(Serialize)]
+    struct Wrapper {
+        error: Body,
+    }
+    let wrapper = Wrapper {
+        error: Body {
+            kind: error.kind(),
+            message: error.message(),
+            advice: error.advice(),
+            bad_signers: error
+                .bad_signers()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
+    };
+    serde_json::to_string(&wrapper).unwrap_or_else(|_| {
+        // Serializing plain strings cannot fail; keep the promise of one JSON object anyway.
+        r#"{"error":{"kind":"internal","message":"cannot render the error","badSigners":[]}}"#
+            .to_owned()
+    })
+}
+
+/// A loud, boxed warning on stderr (air-gap override, unprotected key file).
+pub fn loud_warning(lines: &[&str]) {
+    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
+    let bar = "!".repeat(width);
+    eprintln!("{bar}");
+    for line in lines {
+        eprintln!("! {line:<w$} !", w = width - 4);
+    }
+    eprintln!("{bar}");
+}
+
+/// Spells a fingerprint with the NATO/ICAO alphabet so two people can compare it aloud:
+/// `K7QF-2M9X` → `kilo seven quebec foxtrot / two mike nine x-ray`.
+pub fn spoken(fingerprint: &str) -> String {
+    fingerprint
+        .split('-')
+        .map(|group| {
+            group
+                .chars()
+                .filter_map(spoken_char)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn spoken_char(c: char) -> Option<&'static str> {
+    const LETTERS: [&str; 26] = [
+        "alfa", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+        "sierra", "tango", "uniform", "victor", "whiskey", "x-ray", "yankee", "zulu",
+    ];
+    const DIGITS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    let c = c.to_ascii_uppercase();
+    match c {
+        'A'..='Z' => LETTERS.get(usize::from(c as u8 - b'A')).copied(),
+        '0'..='9' => DIGITS.get(usize::from(c as u8 - b'0')).copied(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_spelled() {
+        assert_eq!(
+            spoken("K7QF-2M9X"),
+            "kilo seven quebec foxtrot / two mike nine x-ray"
+        );
+    }
+
+    #[test]
+    fn json_error_shape() {
+        let json = error_json(&CliError::PassphraseMismatch);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["error"]["kind"], "passphrase");
+        assert_eq!(v["error"]["message"], "the two passphrases typed differ");
+        assert_eq!(v["error"]["badSigners"], serde_json::json!([]));
+    }
+}

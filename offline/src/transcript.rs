@@ -1,0 +1,265 @@
+//! The ceremony transcript: one JSON line per run, appended to `transcript.jsonl`.
+//!
+//! Each line records when, which command, which tool version, and the SHA-256 of every
+//! input and output artifact, plus the public outcome (public key, signers, error kind).
+//! It never holds a secret: passphrase files are listed by path only (a digest of a
+//! low-entropy passphrase could be brute-forced), and no key material is written. Digests of
+//! key files are safe to record: they are one-way functions of 256-bit secrets.
+//!
+//! Lines are appended through `keyexport_shared::transcript`, which chains them (`seq`,
+//! `prev` = SHA-256 of the previous line) and returns the new head for the witnesses to
+//! write down. Every digested file is also listed under `artifacts` (absolute path and
+//! SHA-256), the shape `keyexport_shared::transcript::verify` re-checks.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{CliError, CliResult};
+
+pub use keyexport_shared::transcript::FILE_NAME;
+
+/// This tool's version, as recorded.
+pub const TOOL_VERSION: &str = concat!("keyexport-offline ", env!("CARGO_PKG_VERSION"));
+
+pub use keyexport_shared::files::sha256_hex;
+
+/// One artifact read or written by a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactRecord {
+    /// What the artifact is for (`request`, `response`, `sealed-key`, `key-output`...).
+    pub role: &'static str,
+    /// Its absolute path, `-` for standard input.
+    pub path: String,
+    /// SHA-256 of its bytes; absent for passphrase files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Its length in bytes.
+    pub bytes: usize,
+}
+
+impl ArtifactRecord {
+    /// A record of the file at `path` (or `-`, standard input) with the digest of `bytes`.
+    pub fn new(role: &'static str, path: &str, bytes: &[u8]) -> Self {
+        ArtifactRecord {
+            role,
+            path: absolute(path),
+            sha256: Some(sha256_hex(bytes)),
+            bytes: bytes.len(),
+        }
+    }
+
+    /// A record of a passphrase file: path only, never a digest or length.
+    pub fn passphrase_file(path: &Path) -> Self {
+        ArtifactRecord {
+            role: "passphrase-file",
+            path: absolute(&path.display().to_string()),
+            sha256: None,
+            bytes: 0,
+        }
+    }
+
+    /// `{"path", "sha256"}` for `keyexport_shared::transcript::verify`, for files only.
+    fn verifiable(&self) -> Option<Value> {
+        let digest = self.sha256.as_ref().filter(|_| self.path != "-")?;
+        Some(serde_json::json!({ "path": self.path, "sha256": digest }))
+    }
+}
+
+/// `path` made absolute against the working directory (`-` stays `-`), so the transcript
+/// names files unambiguously whatever directory a later run starts from.
+fn absolute(path: &str) -> String {
+    if path == "-" {
+        return path.to_owned();
+    }
+    std::path::absolute(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.to_owned())
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+pub enum Outcome {
+    /// Success.
+    Ok,
+    /// Failure, with the `--json` error kind and the (secret-free) message.
+    Failed {
+        /// Error kind.
+        kind: &'static str,
+        /// Error message.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The outcome of a run's result.
+    pub fn of<T>(result: &CliResult<T>) -> Self {
+        match result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Failed {
+                kind: e.kind(),
+                message: e.message(),
+            },
+        }
+    }
+}
+
+/// Public facts about the ceremony established by a run.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Facts {
+    /// Ceremony id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceremony_id: Option<String>,
+    /// Dfns key id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Fingerprint of the encryption key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_key_fingerprint: Option<String>,
+    /// Scheme of the response, `PROTOCOL:CURVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// Verified public key (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Signers whose shares were used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used_signers: Vec<String>,
+    /// Signers whose shares were set aside.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bad_signers: Vec<String>,
+}
+
+/// One transcript line.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// RFC 3339 UTC time of the run.
+    pub time: String,
+    /// The subcommand (`init`, `reconstruct`).
+    pub command: &'static str,
+    /// Tool name and version.
+    pub tool_version: &'static str,
+    /// Whether the air-gap guard was overridden.
+    pub allow_online: bool,
+    /// Public facts.
+    #[serde(flatten)]
+    pub facts: Facts,
+    /// Artifacts read.
+    pub inputs: Vec<ArtifactRecord>,
+    /// Artifacts written.
+    pub outputs: Vec<ArtifactRecord>,
+    /// Result.
+    pub outcome: Outcome,
+}
+
+impl Entry {
+    /// A new entry stamped now, with nothing recorded yet.
+    pub fn new(command: &'static str, allow_online: bool) -> Self {
+        Entry {
+            time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            command,
+            tool_version: TOOL_VERSION,
+            allow_online,
+            facts: Facts::default(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            outcome: Outcome::Ok,
+        }
+    }
+}
+
+/// Appends `entry` as one chained line to the transcript at `path` (created if absent)
+/// and returns the new head (SHA-256 of the line).
+pub fn append(path: &Path, entry: &Entry) -> CliResult<String> {
+    let internal = |e: serde_json::Error| CliError::Internal(format!("transcript entry: {e}"));
+    let Value::Object(mut map) = serde_json::to_value(entry).map_err(internal)? else {
+        return Err(CliError::Internal(
+            "a transcript entry is a JSON object".into(),
+        ));
+    };
+    let artifacts: Vec<Value> = entry
+        .inputs
+        .iter()
+        .chain(&entry.outputs)
+        .filter_map(ArtifactRecord::verifiable)
+        .collect();
+    map.insert("artifacts".into(), Value::Array(artifacts));
+    keyexport_shared::transcript::append(path, map).map_err(|source| CliError::Shared {
+        input: None,
+        source,
+    })
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(FILE_NAME);
+        let mut entry = Entry::new("init", false);
+        entry
+            .inputs
+            .push(ArtifactRecord::new("request", "r.json", b"abc"));
+        entry
+            .inputs
+            .push(ArtifactRecord::passphrase_file(Path::new("pass.txt")));
+        let head = append(&path, &entry).unwrap();
+        assert_eq!(head.len(), 64);
+        let mut second = Entry::new("reconstruct", true);
+        second.outcome = Outcome::Failed {
+            kind: "decrypt",
+            message: "m".into(),
+        };
+        append(&path, &second).unwrap();
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["command"], "init");
+        assert_eq!(
+            lines[0]["inputs"][0]["sha256"],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(lines[0]["inputs"][1].get("sha256").is_none());
+        assert_eq!(lines[0]["seq"], 0);
+        assert_eq!(lines[1]["seq"], 1);
+        assert_eq!(lines[0]["artifacts"].as_array().unwrap().len(), 1);
+        assert!(
+            lines[0]["artifacts"][0]["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("/r.json")
+        );
+        let report = keyexport_shared::transcript::verify(&path).unwrap();
+        assert_eq!(report.lines, 2);
+        assert_eq!(lines[0]["outcome"]["status"], "ok");
+        assert_eq!(lines[1]["outcome"]["status"], "failed");
+        assert_eq!(lines[1]["outcome"]["kind"], "decrypt");
+        assert_eq!(lines[1]["allowOnline"], true);
+        assert!(
+            lines[1]["toolVersion"]
+                .as_str()
+                .unwrap()
+                .starts_with("keyexport-offline ")
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The bad-input matrix: each bad input gets its own clear message and a non-zero exit
+//! code, and no run leaves a partial output file.
+
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::common::{PASSPHRASE, offline, passphrase_file, s, stdout_json, vector, vector_files};
+
+/// Runs `reconstruct --json` with `--out` in `dir` and checks: exit code, error kind, a
+/// message containing `needle`, and that the output file was not created.
+fn refused(dir: &Path, key: &Path, responses: &[&Path], code: i32, kind: &str, needle: &str) {
+    let out = dir.join("key-out.hex");
+    let mut cmd = offline();
+    cmd.args([
+        "reconstruct",
+        "--json",
+        "--decryption-key",
+        s(key),
+        "--out",
+        s(&out),
+    ]);
+    for response in responses {
+        cmd.args(["--response", s(response)]);
+    }
+    let output = cmd.output().unwrap();
+    let json = stdout_json(&output);
+    assert_eq!(output.status.code(), Some(code), "{json}");
+    assert_eq!(json["error"]["kind"], kind, "{json}");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(needle),
+        "message {message:?} lacks {needle:?}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("error: {message}")), "{stderr}");
+    assert!(!out.exists(), "a refused run left {}", out.display());
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+fn setup() -> (tempfile::TempDir, Value, PathBuf, PathBuf) {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    (tmp, v, key, response)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn empty_file() {
+    let (tmp, _, key, _) = setup();
+    let empty = write(tmp.path(), "empty.json", b"");
+    refused(
+        tmp.path(),
+        &key,
+        &[&empty],
+        3,
+        "input",
+        "empty.json: the file is empty",
+    );
+}
+
+#[test]
+fn truncated_json() {
+    let (tmp, _, key, response) = setup();
+    let full = std::fs::read(&response).unwrap();
+    let cut = write(tmp.path(), "cut.json", &full[..full.len() / 2]);
+    refused(tmp.path(), &key, &[&cut], 3, "input", "cut.json");
+}
+
+#[test]
+fn binary_garbage() {
+    let (tmp, _, key, _) = setup();
+    let garbage: Vec<u8> = (0..512u32).map(|i| (i * 131 % 251) as u8).collect();
+    let path = write(tmp.path(), "garbage.bin", &garbage);
+    refused(tmp.path(), &key, &[&path], 3, "input", "garbage.bin");
+}
+
+#[test]
+fn missing_shares() {
+    let (tmp, v, key, _) = setup();
+    let mut response = v["response"].clone();
+    response["encryptedKeyShares"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    let path = write(
+        tmp.path(),
+        "one-share.json",
+        &serde_json::to_vec(&response).unwrap(),
+    );
+    refused(tmp.path(), &key, &[&path], 4, "threshold", "");
+}
+
+#[test]
+fn wrong_decryption_key() {
+    let (tmp, _, _, response) = setup();
+    let other = vector("cggmp21-stark-2of3");
+    let key = write(
+        tmp.path(),
+        "other.hex",
+        other["decryptionKey"].as_str().unwrap().as_bytes(),
+    );
+    refused(tmp.path(), &key, &[&response], 4, "decrypt", "");
+}
+
+#[test]
+fn decryption_key_file_that_is_not_a_key() {
+    let (tmp, _, _, response) = setup();
+    let key = write(tmp.path(), "notakey.txt", b"01zz\n");
+    refused(tmp.path(), &key, &[&response], 3, "input", "notakey.txt");
+}
+
+#[test]
+fn existing_output_file_is_never_overwritten() {
+    let (tmp, _, key, response) = setup();
+    let out = write(tmp.path(), "existing.hex", b"precious\n");
+    let output = offline()
+        .args(["reconstruct", "--json", "--decryption-key", s(&key)])
+        .args(["--response", s(&response), "--out", s(&out)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(6));
+    let json = stdout_json(&output);
+    assert_eq!(json["error"]["kind"], "output");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("existing.hex already exists; refusing to overwrite it")
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious\n");
+}
+
+#[test]
+fn wrong_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
+    let wrong = passphrase_file(tmp.path(), "wrong.txt", "Tr0ub4dor&3");
+    let ceremony = tmp.path().join("ceremony");
+    offline()
+        .args([
+            "init",
+            "--key-id",
+            "k",
+            "--out",
+            s(&ceremony),
+            "--passphrase-file",
+            s(&pass),
+        ])
+        .assert()
+        .success();
+    let v = vector("cggmp24-secp256k1-2of3");
+    let (_, response) = vector_files(tmp.path(), &v);
+    let out = tmp.path().join("key.hex");
+    offline()
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&ceremony.join("decryption-key.age")),
+        ])
+        .args(["--response", s(&response), "--passphrase-file", s(&wrong)])
+        .args(["--out", s(&out)])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "error: wrong passphrase for the sealed decryption key",
+        ))
+        .stderr(predicate::str::contains("Tr0ub4dor").not());
+    assert!(!out.exists());
+}
+
+#[test]
+fn empty_passphrase_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = write(tmp.path(), "empty-pass.txt", b"\n");
+    let ceremony = tmp.path().join("ceremony");
+    offline()
+        .args([
+            "init",
+            "--key-id",
+            "k",
+            "--out",
+            s(&ceremony),
+            "--passphrase-file",
+            s(&empty),
+        ])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "is empty; an empty passphrase is refused",
+        ));
+    assert!(!ceremony.exists());
+}
+
+#[test]
+fn no_terminal_and_no_passphrase_file_fails_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ceremony = tmp.path().join("ceremony");
+    // setsid: no controlling terminal even when the tests run in one.
+    let mut cmd = assert_cmd::Command::new("setsid");
+    cmd.arg(assert_cmd::cargo::cargo_bin("keyexport-offline"))
+        .env("KEYEXPORT_ALLOW_ONLINE", "1")
+        .env("KEYEXPORT_TEST_SCRYPT_LOG_N", "2");
+    cmd.args(["init", "--key-id", "k", "--out", s(&ceremony)])
+        .write_stdin("")
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "the passphrase of the sealed decryption key is needed, but no --passphrase-file was given and there is no terminal to ask on",
+        ));
+}

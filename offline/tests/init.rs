@@ -1,0 +1,245 @@
+//! `init`: the ceremony directory, the request, the sealed key and the transcript.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use age::secrecy::SecretString;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::common::{PASSPHRASE, file_names, offline, passphrase_file, s};
+
+fn init(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output) {
+    let pass = passphrase_file(dir, "pass.txt", PASSPHRASE);
+    let ceremony = dir.join("ceremony");
+    let output = offline()
+        .args(["init", "--key-id", "key-01j8example", "--out", s(&ceremony)])
+        .args(["--passphrase-file", s(&pass)])
+        .args(extra)
+        .output()
+        .unwrap();
+    (ceremony, output)
+}
+
+fn unseal(ceremony: &Path) -> Value {
+    let sealed = std::fs::read(ceremony.join("decryption-key.age")).unwrap();
+    let decryptor = age::Decryptor::new(age::armor::ArmoredReader::new(&sealed[..])).unwrap();
+    let identity = age::scrypt::Identity::new(SecretString::from(PASSPHRASE.to_owned()));
+    let mut plaintext = Vec::new();
+    decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .unwrap()
+        .read_to_end(&mut plaintext)
+        .unwrap();
+    serde_json::from_slice(&plaintext).unwrap()
+}
+
+fn schemes_of(request: &Value) -> Vec<String> {
+    fn find(v: &Value) -> Option<&Vec<Value>> {
+        match v {
+            Value::Object(map) => map.iter().find_map(|(k, v)| match (k.as_str(), v) {
+                ("supportedSchemes", Value::Array(a)) => Some(a),
+                _ => find(v),
+            }),
+            _ => None,
+        }
+    }
+    find(request)
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}:{}",
+                s["protocol"].as_str().unwrap(),
+                s["curve"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn writes_the_ceremony_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ceremony, output) = init(tmp.path(), &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        file_names(&ceremony),
+        ["decryption-key.age", "request.json", "transcript.jsonl"]
+    );
+    let mode = std::fs::metadata(ceremony.join("decryption-key.age"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let request: Value =
+        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
+    let sealed = unseal(&ceremony);
+    let ceremony_id = sealed["ceremonyId"].as_str().unwrap();
+    assert!(
+        stderr.contains(&format!("Ceremony     {ceremony_id}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Key id       key-01j8example"));
+    assert!(stderr.contains("Fingerprint  "));
+    assert!(stderr.contains("(aloud:"));
+    assert_eq!(sealed["keyId"], "key-01j8example");
+    assert!(request.to_string().contains(ceremony_id));
+    assert!(request.to_string().contains("key-01j8example"));
+
+    // Default schemes: every protocol x curve of the spec.
+    let schemes = schemes_of(&request);
+    assert_eq!(schemes.len(), 18, "{schemes:?}");
+    for protocol in [
+        "CGGMP24",
+        "FROST",
+        "FROST_BITCOIN",
+        "GLOW20_DH",
+        "KU23",
+        "CGGMP21",
+    ] {
+        for curve in ["ed25519", "secp256k1", "stark"] {
+            assert!(schemes.contains(&format!("{protocol}:{curve}")));
+        }
+    }
+
+    // The secret appears nowhere but in the sealed file.
+    let secret = sealed["decryptionKey"].as_str().unwrap();
+    assert_eq!(secret.len(), 66);
+    for name in ["request.json", "transcript.jsonl"] {
+        let text = std::fs::read_to_string(ceremony.join(name)).unwrap();
+        assert!(!text.contains(&secret[2..]), "{name} holds the secret");
+    }
+    assert!(!stderr.contains(&secret[2..]));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(&secret[2..]));
+}
+
+#[test]
+fn transcript_records_digests_of_every_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ceremony, output) = init(tmp.path(), &[]);
+    assert!(output.status.success());
+    let transcript = std::fs::read_to_string(ceremony.join("transcript.jsonl")).unwrap();
+    let lines: Vec<Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    assert_eq!(line["command"], "init");
+    assert_eq!(line["outcome"]["status"], "ok");
+    assert!(
+        line["toolVersion"]
+            .as_str()
+            .unwrap()
+            .starts_with("keyexport-offline ")
+    );
+    assert!(line["time"].as_str().unwrap().ends_with('Z'));
+    let outputs = line["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 2);
+    for record in outputs {
+        let bytes = std::fs::read(record["path"].as_str().unwrap()).unwrap();
+        assert_eq!(record["sha256"], hex::encode(Sha256::digest(&bytes)));
+    }
+    let pass = &line["inputs"][0];
+    assert_eq!(pass["role"], "passphrase-file");
+    assert!(pass.get("sha256").is_none());
+}
+
+#[test]
+fn schemes_can_be_chosen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ceremony, output) = init(
+        tmp.path(),
+        &[
+            "--scheme",
+            "CGGMP24:secp256k1",
+            "--scheme",
+            "FROST:ed25519",
+            "--scheme",
+            "CGGMP24:secp256k1",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let request: Value =
+        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
+    assert_eq!(schemes_of(&request), ["CGGMP24:secp256k1", "FROST:ed25519"]);
+}
+
+#[test]
+fn empty_existing_directory_is_used_non_empty_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ceremony = tmp.path().join("ceremony");
+    std::fs::create_dir(&ceremony).unwrap();
+    let (_, output) = init(tmp.path(), &[]);
+    assert!(output.status.success());
+    let before = file_names(&ceremony);
+    let (_, output) = init(tmp.path(), &[]);
+    assert_eq!(output.status.code(), Some(6));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("is not empty; init writes only into a new or empty directory")
+    );
+    assert_eq!(file_names(&ceremony), before);
+}
+
+/// The terminal path: the passphrase is typed twice under a pseudo-terminal (`script`).
+#[test]
+fn passphrase_typed_twice_on_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
+    let run = |dir: &str, typed: &str| {
+        let command = format!(
+            "{} init --key-id k --out {}",
+            bin.display(),
+            tmp.path().join(dir).display()
+        );
+        std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env("KEYEXPORT_ALLOW_ONLINE", "1")
+            .env("KEYEXPORT_TEST_SCRYPT_LOG_N", "2")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(typed.as_bytes())?;
+                child.wait_with_output()
+            })
+    };
+    let Ok(output) = run("same", "typed secret\ntyped secret\n") else {
+        eprintln!(
+            "SKIPPED passphrase_typed_twice_on_a_terminal: `script` (util-linux) is not available"
+        );
+        return;
+    };
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{transcript}");
+    assert!(transcript.contains("Enter the passphrase of the sealed decryption key:"));
+    assert!(transcript.contains("Repeat the passphrase of the sealed decryption key:"));
+    assert!(tmp.path().join("same/decryption-key.age").exists());
+
+    let output = run("differ", "typed secret\nanother one\n").unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("the two passphrases typed differ"));
+    assert!(!tmp.path().join("differ").exists());
+}
+
+#[test]
+fn stdout_stays_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, output) = init(tmp.path(), &[]);
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty());
+}

@@ -1,0 +1,407 @@
+//! `reconstruct`: output formats, addresses, reveal, JSON, transcript, multiple inputs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::str::FromStr;
+
+use predicates::prelude::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::common::{offline, s, stdout_json, vector, vector_files};
+
+fn expected_key(v: &Value) -> &str {
+    v["expected"]["privateKey"].as_str().unwrap()
+}
+
+#[test]
+fn hex_output_file() {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    let out = tmp.path().join("key.hex");
+    offline()
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .args(["--out", s(&out)])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "Verified     the rebuilt key matches the public key",
+        ))
+        .stderr(predicate::str::contains(format!(
+            "Wrote {} (hex, mode 0600)",
+            out.display()
+        )))
+        .stderr(predicate::str::contains("UNPROTECTED decryption key"))
+        .stderr(predicate::str::contains(expected_key(&v)).not());
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        format!("{}\n", expected_key(&v))
+    );
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn wif_output_mainnet_and_testnet() {
+    let v = vector("frost_bitcoin-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    for (network, theirs) in [
+        ("mainnet", bitcoin::NetworkKind::Main),
+        ("testnet", bitcoin::NetworkKind::Test),
+    ] {
+        let out = tmp.path().join(format!("key-{network}.wif"));
+        offline()
+            .args([
+                "reconstruct",
+                "--decryption-key",
+                s(&key),
+                "--response",
+                s(&response),
+            ])
+            .args(["--out", s(&out), "--format", "wif", "--network", network])
+            .assert()
+            .success();
+        let wif = std::fs::read_to_string(&out).unwrap();
+        let parsed = bitcoin::PrivateKey::from_wif(wif.trim()).unwrap();
+        assert!(parsed.compressed);
+        assert_eq!(parsed.network, theirs);
+        assert_eq!(hex::encode(parsed.inner.secret_bytes()), expected_key(&v));
+    }
+}
+
+#[test]
+fn wallet_formats_refuse_other_curves() {
+    let v = vector("frost-ed25519-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    for format in ["wif", "eth-keystore"] {
+        let out = tmp.path().join("key.out");
+        offline()
+            .args([
+                "reconstruct",
+                "--decryption-key",
+                s(&key),
+                "--response",
+                s(&response),
+            ])
+            .args(["--out", s(&out), "--format", format])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "error: --format {format} holds secp256k1 keys only; this response is for ed25519"
+            )));
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn reveal_prints_only_the_key_on_stdout() {
+    let v = vector("cggmp21-stark-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    offline()
+        .args([
+            "reconstruct",
+            "--reveal",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", expected_key(&v)));
+}
+
+#[test]
+fn nothing_requested_writes_nothing() {
+    let v = vector("cggmp21-stark-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    offline()
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "Nothing written: add --out FILE (or --reveal) to deliver the key.",
+        ));
+}
+
+#[test]
+fn secp256k1_addresses_match_the_bitcoin_crate() {
+    for name in [
+        "cggmp24-secp256k1-2of3",
+        "glow20_dh-secp256k1-3of4",
+        "cggmp21-secp256k1-2of3",
+    ] {
+        let v = vector(name);
+        let tmp = tempfile::tempdir().unwrap();
+        let (key, response) = vector_files(tmp.path(), &v);
+        let output = offline()
+            .args([
+                "reconstruct",
+                "--json",
+                "--decryption-key",
+                s(&key),
+                "--response",
+                s(&response),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let json = stdout_json(&output);
+        let public = bitcoin::PublicKey::from_str(json["publicKey"].as_str().unwrap()).unwrap();
+        let compressed = bitcoin::CompressedPublicKey(public.inner);
+        let secp = bitcoin::secp256k1::Secp256k1::verification_only();
+        let (xonly, _) = public.inner.x_only_public_key();
+        let a = &json["addresses"];
+        for (network, wpkh, tr) in [
+            (bitcoin::Network::Bitcoin, "bitcoinP2wpkh", "bitcoinP2tr"),
+            (
+                bitcoin::Network::Testnet,
+                "bitcoinTestnetP2wpkh",
+                "bitcoinTestnetP2tr",
+            ),
+        ] {
+            assert_eq!(
+                a[wpkh],
+                bitcoin::Address::p2wpkh(&compressed, network).to_string(),
+                "{name}"
+            );
+            assert_eq!(
+                a[tr],
+                bitcoin::Address::p2tr(&secp, xonly, None, network).to_string(),
+                "{name}"
+            );
+        }
+        // Ethereum: keccak of the uncompressed key, checked against the independent
+        // private-key route (k256 from the expected scalar).
+        let secret = k256::SecretKey::from_slice(&hex::decode(expected_key(&v)).unwrap()).unwrap();
+        use k256::elliptic_curve::sec1::ToEncodedPoint;
+        let xy = secret.public_key().to_encoded_point(false);
+        let hash = sha3::Keccak256::digest(&xy.as_bytes()[1..]);
+        let ethereum = a["ethereum"].as_str().unwrap();
+        assert_eq!(
+            ethereum.to_ascii_lowercase(),
+            format!("0x{}", hex::encode(&hash[12..]))
+        );
+        assert!(a.get("solana").is_none());
+    }
+}
+
+#[test]
+fn ed25519_reports_solana_address_and_scalar_note() {
+    let v = vector("ku23-ed25519-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    let output = offline()
+        .args([
+            "reconstruct",
+            "--json",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json = stdout_json(&output);
+    let public = hex::decode(json["publicKey"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        json["addresses"]["solana"],
+        bs58::encode(&public).into_string()
+    );
+    assert_eq!(json["addresses"].as_object().unwrap().len(), 1);
+    assert!(
+        json["note"]
+            .as_str()
+            .unwrap()
+            .contains("expanded secret scalar")
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not an RFC 8032 seed"));
+}
+
+#[test]
+fn stark_reports_the_starknet_public_key() {
+    let v = vector("cggmp24-stark-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    let output = offline()
+        .args([
+            "reconstruct",
+            "--json",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .output()
+        .unwrap();
+    let json = stdout_json(&output);
+    let public = json["publicKey"].as_str().unwrap();
+    assert_eq!(
+        json["addresses"]["starknetPublicKey"],
+        format!("0x{}", &public[2..])
+    );
+}
+
+#[test]
+fn robust_run_names_the_bad_signer() {
+    let v = vector("robust-3of5-one-tampered");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    let bad = v["expected"]["badSigners"][0].as_str().unwrap().to_owned();
+    offline()
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "Bad shares   {bad} (decrypt)"
+        )));
+}
+
+#[test]
+fn transcript_beside_the_key_and_custom() {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    let out = tmp.path().join("key.hex");
+    offline()
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .args(["--out", s(&out)])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(tmp.path().join("transcript.jsonl")).unwrap();
+    assert!(!text.contains(expected_key(&v)));
+    assert!(!text.contains(&v["decryptionKey"].as_str().unwrap()[2..]));
+    let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(line["command"], "reconstruct");
+    assert_eq!(line["outcome"]["status"], "ok");
+    assert_eq!(line["publicKey"], v["response"]["publicKey"]);
+    let digest_of =
+        |path: &std::path::Path| hex::encode(Sha256::digest(std::fs::read(path).unwrap()));
+    let inputs = line["inputs"].as_array().unwrap();
+    assert!(inputs.iter().any(|i| i["sha256"] == digest_of(&response)));
+    assert!(inputs.iter().any(|i| i["sha256"] == digest_of(&key)));
+    assert_eq!(line["outputs"][0]["sha256"], digest_of(&out));
+
+    // A failed run is recorded too, in a transcript of the operator's choosing.
+    let custom = tmp.path().join("elsewhere.jsonl");
+    offline()
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .args(["--out", s(&out), "--transcript", s(&custom)])
+        .assert()
+        .code(6);
+    let line: Value =
+        serde_json::from_str(std::fs::read_to_string(&custom).unwrap().trim()).unwrap();
+    assert_eq!(line["outcome"]["status"], "failed");
+    assert_eq!(line["outcome"]["kind"], "output");
+}
+
+#[test]
+fn same_response_twice_is_fine_different_responses_are_not() {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let w = vector("cggmp21-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    let copy = tmp.path().join("copy.json");
+    std::fs::copy(&response, &copy).unwrap();
+    offline()
+        .args(["reconstruct", "--reveal", "--decryption-key", s(&key)])
+        .args(["--response", s(&response), s(&copy)])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", expected_key(&v)));
+    let other = tmp.path().join("other.json");
+    std::fs::write(&other, serde_json::to_vec(&w["response"]).unwrap()).unwrap();
+    offline()
+        .args(["reconstruct", "--decryption-key", s(&key)])
+        .args(["--response", s(&response), "--response", s(&other)])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("holds a different response than"));
+}
+
+#[test]
+fn json_response_on_standard_input() {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, _) = vector_files(tmp.path(), &v);
+    offline()
+        .args([
+            "reconstruct",
+            "--reveal",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            "-",
+        ])
+        .write_stdin(serde_json::to_vec_pretty(&v["response"]).unwrap())
+        .assert()
+        .success()
+        .stdout(format!("{}\n", expected_key(&v)));
+}
+
+#[test]
+fn encrypted_shares_alias_is_accepted() {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, _) = vector_files(tmp.path(), &v);
+    let mut response = v["response"].clone();
+    let shares = response
+        .as_object_mut()
+        .unwrap()
+        .remove("encryptedKeyShares")
+        .unwrap();
+    response["encryptedShares"] = shares;
+    let path = tmp.path().join("sdk.json");
+    std::fs::write(&path, serde_json::to_vec(&response).unwrap()).unwrap();
+    offline()
+        .args([
+            "reconstruct",
+            "--reveal",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&path),
+        ])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", expected_key(&v)));
+}

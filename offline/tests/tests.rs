@@ -1,0 +1,13 @@
+//! Integration tests of `keyexport-offline`: every command and flag through the real binary.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod airgap;
+mod bad_inputs;
+mod ceremony;
+mod common;
+mod help;
+mod init;
+mod inspect;
+mod interop;
+mod reconstruct;
+mod vectors;

@@ -1,0 +1,94 @@
+//! Every vector of `../shared/vectors/` through `reconstruct --json --reveal`, exact outcome.
+
+use crate::common::{all_vectors, offline, s, stdout_json, vector_files};
+use serde_json::Value;
+
+fn sorted(values: &Value) -> Vec<String> {
+    let mut out: Vec<String> = values
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_vector_has_its_exact_outcome() {
+    let vectors = all_vectors();
+    assert!(
+        vectors.len() >= 40,
+        "expected both vector files, got {}",
+        vectors.len()
+    );
+    let mut failures = Vec::new();
+    for v in &vectors {
+        let name = v["name"].as_str().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let (key, response) = vector_files(tmp.path(), v);
+        let output = offline()
+            .args(["reconstruct", "--json", "--reveal"])
+            .args(["--decryption-key", s(&key), "--response", s(&response)])
+            .output()
+            .unwrap();
+        let json = stdout_json(&output);
+        let expected = &v["expected"];
+        let outcome = match expected.get("privateKey") {
+            Some(private_key) => {
+                let ok = output.status.code() == Some(0)
+                    && json["privateKey"] == *private_key
+                    && sorted(&json["badSigners"]) == sorted(&expected["badSigners"])
+                    && json["curve"] == v["response"]["curve"]
+                    && json["protocol"] == v["response"]["protocol"]
+                    && json["minSigners"] == v["response"]["minSigners"];
+                ok.then_some(())
+                    .ok_or(format!("{name}: expected success, got {json}"))
+            }
+            None => {
+                // Vectors name the bad signers where the fault lies in particular
+                // shares; where they name none, any report is accepted.
+                let signers_ok = expected
+                    .get("badSigners")
+                    .is_none_or(|bad| sorted(&json["error"]["badSigners"]) == sorted(bad));
+                let ok = output.status.code() == Some(4)
+                    && json["error"]["kind"] == expected["error"]
+                    && signers_ok
+                    && json.get("privateKey").is_none();
+                ok.then_some(()).ok_or(format!(
+                    "{name}: expected {expected}, got {json} (exit {:?})",
+                    output.status.code()
+                ))
+            }
+        };
+        if let Err(message) = outcome {
+            failures.push(message);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn without_reveal_the_key_is_not_printed() {
+    for v in all_vectors()
+        .iter()
+        .filter(|v| v["expected"].get("privateKey").is_some())
+        .take(3)
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        let (key, response) = vector_files(tmp.path(), v);
+        let output = offline()
+            .args(["reconstruct", "--json"])
+            .args(["--decryption-key", s(&key), "--response", s(&response)])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let json = stdout_json(&output);
+        assert!(json.get("privateKey").is_none());
+        let secret = v["expected"]["privateKey"].as_str().unwrap();
+        assert!(!String::from_utf8_lossy(&output.stdout).contains(secret));
+        assert!(!String::from_utf8_lossy(&output.stderr).contains(secret));
+    }
+}

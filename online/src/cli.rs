@@ -1,0 +1,139 @@
+//! Command-line interface of `keyexport-online` (clap derive), kept alone so man pages
+//! and completions can be generated from it.
+//!
+//! Secrets are never taken as flags (they would show in the process list and shell
+//! history): the auth token and the credential key come from the environment or files.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const MAIN_HELP: &str = "\
+Example:
+  keyexport-online submit --request request.json
+
+Exit codes: 0 ok, 2 usage, 3 bad input, 4 configuration, 5 refused before exporting,
+6 Dfns refused (nothing exported), 7 network failure (nothing exported),
+8 export may have reached Dfns (check before retrying), 9 held for approval (HTTP 202),
+10 response saved but fails a check, 11 response not saved (printed to stdout),
+12 response saved but QR/UR files not written.";
+
+/// Online side of the Dfns Export Key ceremony: submits the export once and keeps the
+/// response safe. It never holds anything that can open a key share.
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyexport-online",
+    version,
+    after_help = MAIN_HELP
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Submit the export request to Dfns once and save the encrypted response.
+    #[command(after_help = SUBMIT_HELP)]
+    Submit(SubmitArgs),
+    /// Play a response's QR frames in the terminal for the offline machine's camera.
+    #[command(after_help = "Example:\n  keyexport-online show ceremony/response.json")]
+    Show(ShowArgs),
+}
+
+const SUBMIT_HELP: &str = "\
+Environment (as in Dfns' SDK examples):
+  DFNS_API_URL           API base URL (default https://api.dfns.io; plain http only to loopback)
+  DFNS_AUTH_TOKEN        service-account or personal access token (never printed)
+  DFNS_CRED_ID           id of the credential that signs the export
+  DFNS_PRIVATE_KEY       that credential's private key, PEM text (Ed25519, ECDSA P-256,
+                         ECDSA secp256k1 or RSA), or DFNS_PRIVATE_KEY_FILE: a PEM file
+
+Example:
+  export DFNS_AUTH_TOKEN=... DFNS_CRED_ID=cr-... DFNS_PRIVATE_KEY_FILE=./credential.pem
+  keyexport-online submit --request /media/usb/C3M9-T2QW-8XHD-KP4A/request.json
+
+The response is written next to the request (or in --out) as response.json, then as QR
+images (response-qr-NN.png, response-qr.gif) and UR text (response.ur.txt).";
+
+/// `submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The request: the file from `keyexport-offline init`, photos/screenshots of its QR
+    /// codes (repeat the flag for several), or a .ur.txt file of its frames.
+    #[arg(long = "request", value_name = "INPUT", required = true, num_args = 1..)]
+    pub request: Vec<PathBuf>,
+    /// Folder for the response and its QR/UR files (default: next to the request).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Do not ask to type the key id to confirm (for scripts).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print one JSON object with the paths written and the response summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Dfns connection settings.
+    #[command(flatten)]
+    pub dfns: DfnsArgs,
+}
+
+/// Connection settings for the Dfns API.
+#[derive(Debug, Args)]
+pub struct DfnsArgs {
+    /// Dfns API base URL.
+    #[arg(long, env = "DFNS_API_URL", default_value = crate::dfns::client::DEFAULT_API_URL)]
+    pub api_url: String,
+    /// Credential id (the credential that signs the export).
+    #[arg(long, env = "DFNS_CRED_ID", value_name = "ID")]
+    pub cred_id: Option<String>,
+    /// PEM file of the credential's private key (instead of DFNS_PRIVATE_KEY).
+    #[arg(long, env = "DFNS_PRIVATE_KEY_FILE", value_name = "PATH")]
+    pub private_key_file: Option<PathBuf>,
+    /// File holding the auth token (instead of DFNS_AUTH_TOKEN).
+    #[arg(long, value_name = "PATH")]
+    pub auth_token_file: Option<PathBuf>,
+    /// Seconds allowed to connect (DNS, TCP, TLS).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Seconds allowed for one call to send and receive.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+}
+
+/// `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A response.json written by `submit`, or its .ur.txt file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Frames per second.
+    #[arg(long, default_value_t = 4)]
+    pub fps: u32,
+    /// Play the frames this many times (0: until interrupted).
+    #[arg(long, default_value_t = 0)]
+    pub loops: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_an_example() {
+        for sub in Cli::command().get_subcommands() {
+            let help = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(help.contains("Example"), "{}", sub.get_name());
+        }
+    }
+}

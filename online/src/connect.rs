@@ -1,0 +1,73 @@
+//! Turning flags and environment into a Dfns client and a signing credential, before
+//! any network traffic, so configuration mistakes surface first.
+//!
+//! Environment variables are the ones Dfns' SDK examples use: `DFNS_API_URL`,
+//! `DFNS_AUTH_TOKEN`, `DFNS_CRED_ID`, `DFNS_PRIVATE_KEY` (PEM text) or
+//! `DFNS_PRIVATE_KEY_FILE`. The secret ones are read here, never through clap, so they
+//! cannot appear in help output or error messages.
+
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use crate::cli::DfnsArgs;
+use crate::dfns::client::{AuthToken, BaseUrl, DfnsClient, RetryNotice, RetryPolicy, Timeouts};
+use crate::dfns::credential::Credential;
+use crate::error::OnlineError;
+
+/// What `submit` needs to talk to Dfns.
+pub struct Connection {
+    /// The HTTP client.
+    pub client: DfnsClient,
+    /// The credential that signs the export.
+    pub credential: Credential,
+}
+
+/// Builds the client and loads the credential. `on_retry` is told about each retry.
+pub fn connect(
+    args: &DfnsArgs,
+    on_retry: Box<dyn Fn(&RetryNotice<'_>)>,
+) -> Result<Connection, OnlineError> {
+    let base = BaseUrl::parse(&args.api_url)?;
+    let token = read_token(args)?;
+    let credential = read_credential(args)?;
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(args.connect_timeout.max(1)),
+        exchange: Duration::from_secs(args.timeout.max(1)),
+    };
+    let client = DfnsClient::new(base, token, timeouts, RetryPolicy::default(), on_retry);
+    Ok(Connection { client, credential })
+}
+
+fn read_token(args: &DfnsArgs) -> Result<AuthToken, OnlineError> {
+    let text = match &args.auth_token_file {
+        Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+            OnlineError::Config(format!(
+                "cannot read the auth token file {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => Zeroizing::new(std::env::var("DFNS_AUTH_TOKEN").unwrap_or_default()),
+    };
+    AuthToken::new(&text).ok_or_else(|| {
+        OnlineError::Config("no auth token: DFNS_AUTH_TOKEN is not set or empty".into())
+    })
+}
+
+fn read_credential(args: &DfnsArgs) -> Result<Credential, OnlineError> {
+    let id = args
+        .cred_id
+        .as_deref()
+        .ok_or_else(|| OnlineError::Config("no credential id: DFNS_CRED_ID is not set".into()))?;
+    let pem = std::env::var("DFNS_PRIVATE_KEY")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(Zeroizing::new);
+    match (&args.private_key_file, pem) {
+        (Some(path), _) => Ok(Credential::from_pem_file(id, path)?),
+        (None, Some(pem)) => Ok(Credential::from_pem(id, &pem)?),
+        (None, None) => Err(OnlineError::Config(
+            "no credential key: set DFNS_PRIVATE_KEY (PEM text) or DFNS_PRIVATE_KEY_FILE".into(),
+        )),
+    }
+}

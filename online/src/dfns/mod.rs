@@ -1,0 +1,13 @@
+//! The Dfns API client, kept in the online binary: the offline binary must not link it.
+//!
+//! - [`client`]: base-URL policy, HTTP agent, timeouts, retries;
+//! - [`auth`]: user-action signing (`dfns-auth.md`);
+//! - [`credential`]: the signing credential's private key, from PEM;
+//! - [`keys`]: `GET /keys/{keyId}` and `POST /keys/{keyId}/export`;
+//! - [`errors`]: classification of every failure.
+
+pub mod auth;
+pub mod client;
+pub mod credential;
+pub mod errors;
+pub mod keys;

@@ -1,0 +1,268 @@
+//! Every failure of `keyexport-online`, its exit code, and the advice shown with it.
+//!
+//! Exit codes (also in `--help`):
+//!
+//! | code | meaning |
+//! | ---- | ------- |
+//! | 0  | success |
+//! | 2  | usage error (bad flags) |
+//! | 3  | the input (request file, QR image, UR text) is unreadable or invalid |
+//! | 4  | configuration: API URL, token or credential missing or invalid |
+//! | 5  | refused before exporting: key not exportable, not confirmed, output exists |
+//! | 6  | Dfns refused a call (401/402/403/404/400/409…): nothing was exported |
+//! | 7  | network failure before the export was sent: nothing was exported |
+//! | 8  | the export request may have reached Dfns but no answer came back |
+//! | 9  | a policy holds the export for approval (HTTP 202): not exported |
+//! | 10 | the response was saved but fails a check (shape, public key) |
+//! | 11 | the response could not be saved (it was printed to stdout) |
+//! | 12 | the response was saved but its QR/UR files could not be written |
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::dfns::client::UrlError;
+use crate::dfns::credential::CredentialError;
+use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
+
+/// A failure, with what is needed to explain it.
+#[derive(Debug, thiserror::Error)]
+pub enum OnlineError {
+    /// The request or another input could not be used.
+    #[error("{0}")]
+    Input(String),
+    /// Configuration is missing or invalid.
+    #[error("{0}")]
+    Config(String),
+    /// The API URL is refused.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// The credential could not be loaded.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// The tool refused to go on before exporting.
+    #[error("{message}")]
+    Refused {
+        /// What was refused and why.
+        message: String,
+        /// What to do.
+        advice: String,
+    },
+    /// A Dfns call failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// HTTP 202.
+    #[error("Dfns did not export the key: a policy holds the export for approval (HTTP 202)")]
+    Held {
+        /// Where the 202 body was saved, if it could be.
+        saved: Option<PathBuf>,
+        /// The 202 body as received.
+        body: String,
+    },
+    /// Saved, but the response fails a check.
+    #[error("{message}")]
+    ResponseCheck {
+        /// What failed.
+        message: String,
+        /// Where the response was saved.
+        saved: PathBuf,
+    },
+    /// The response could not be saved.
+    #[error("could not save the Dfns response: {reason}")]
+    NotSaved {
+        /// Why.
+        reason: String,
+        /// The body as received, to be printed so it is not lost.
+        body: String,
+    },
+    /// The QR/UR files could not be written.
+    #[error("the response is saved in {saved}, but its QR/UR files could not be written: {reason}")]
+    Transport {
+        /// Where the response was saved.
+        saved: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl OnlineError {
+    /// The documented exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            OnlineError::Input(_) => 3,
+            OnlineError::Config(_) | OnlineError::Url(_) | OnlineError::Credential(_) => 4,
+            OnlineError::Refused { .. } => 5,
+            OnlineError::Api(e) => match (&e.call, &e.kind) {
+                (Call::Export(_), _) if e.may_have_reached_server() => 8,
+                (_, ApiErrorKind::Transport { .. }) => 7,
+                (_, ApiErrorKind::RateLimited { .. } | ApiErrorKind::Server { .. }) => 7,
+                _ => 6,
+            },
+            OnlineError::Held { .. } => 9,
+            OnlineError::ResponseCheck { .. } => 10,
+            OnlineError::NotSaved { .. } => 11,
+            OnlineError::Transport { .. } => 12,
+        }
+    }
+
+    /// The process exit code.
+    pub fn exit(&self) -> ExitCode {
+        ExitCode::from(self.exit_code())
+    }
+
+    /// A Dfns body that must reach the operator because it could not be saved.
+    pub fn unsaved_body(&self) -> Option<&str> {
+        match self {
+            OnlineError::NotSaved { body, .. } | OnlineError::Held { saved: None, body } => {
+                Some(body)
+            }
+            _ => None,
+        }
+    }
+
+    /// A short stable name, for `--json`.
+    pub fn kind(&self) -> &'static str {
+        match self.exit_code() {
+            3 => "input",
+            4 => "config",
+            5 => "refused",
+            6 => "dfns-refused",
+            7 => "network",
+            8 => "export-uncertain",
+            9 => "held-for-approval",
+            10 => "response-check",
+            11 => "not-saved",
+            _ => "transport",
+        }
+    }
+
+    /// What the operator should do next, if there is advice.
+    pub fn advice(&self) -> Option<String> {
+        match self {
+            OnlineError::Input(_) => Some(
+                "Give the request file written by `keyexport-offline init`, photos or \
+                 screenshots of all its QR codes, or its .ur.txt file."
+                    .into(),
+            ),
+            OnlineError::Config(_) | OnlineError::Url(_) | OnlineError::Credential(_) => Some(
+                "Set DFNS_AUTH_TOKEN, DFNS_CRED_ID and DFNS_PRIVATE_KEY (PEM text) or \
+                 DFNS_PRIVATE_KEY_FILE; DFNS_API_URL defaults to https://api.dfns.io. \
+                 See `keyexport-online submit --help`."
+                    .into(),
+            ),
+            OnlineError::Refused { advice, .. } => Some(advice.clone()),
+            OnlineError::Api(e) => Some(api_advice(e)),
+            OnlineError::Held { saved, .. } => Some(format!(
+                "Nothing was exported now, and this tool will not receive the shares if the \
+                 request is approved later. {}Have the pending approval rejected in the Dfns \
+                 dashboard, exempt this export from the policy (or have it approved \
+                 beforehand as your policy allows), then run `submit` again with the same \
+                 request.",
+                saved
+                    .as_ref()
+                    .map(|p| format!("Dfns' answer is saved in {}. ", p.display()))
+                    .unwrap_or_default()
+            )),
+            OnlineError::ResponseCheck { saved, .. } => Some(format!(
+                "The key has been exported and the response is saved, unchanged, in {}. \
+                 Do not run the export again. Carry the response to the offline machine: \
+                 `keyexport-offline reconstruct` verifies it independently; report the \
+                 discrepancy to Dfns.",
+                saved.display()
+            )),
+            OnlineError::NotSaved { .. } => Some(
+                "The Dfns response was printed to standard output: copy it into a file now. \
+                 The key is already exported; it cannot be exported again."
+                    .into(),
+            ),
+            OnlineError::Transport { saved, .. } => Some(format!(
+                "The response itself is safe. Show its QR codes with \
+                 `keyexport-online show {}`, or carry the file on removable media.",
+                saved.display()
+            )),
+        }
+    }
+}
+
+/// Advice for a failed Dfns call.
+fn api_advice(e: &ApiError) -> String {
+    let export = matches!(e.call, Call::Export(_));
+    match &e.kind {
+        ApiErrorKind::Unauthorized(_) => {
+            "Check DFNS_AUTH_TOKEN: it must be a current service-account token or personal \
+             access token for this organization (tokens expire)."
+                .into()
+        }
+        ApiErrorKind::Forbidden(_) if export => {
+            "The token's user or service account needs the permission `Keys:Export`, and the \
+             credential DFNS_CRED_ID must be one of its active credentials with the matching \
+             private key. Nothing was exported."
+                .into()
+        }
+        ApiErrorKind::Forbidden(_) => {
+            "The token lacks a permission for this call (`Keys:Read` for the preflight; \
+             `Keys:Export` for the export), or the credential signature was refused."
+                .into()
+        }
+        ApiErrorKind::NotFound(_) => {
+            "Check the key id in the request: it must be a key of the organization the \
+             token belongs to (and of the API region in DFNS_API_URL)."
+                .into()
+        }
+        ApiErrorKind::BadRequest(_) => {
+            "Dfns refused the request as invalid; its message says why. Nothing was exported."
+                .into()
+        }
+        ApiErrorKind::NotEnabled(_) => {
+            "Key export is not enabled for this organization: ask Dfns to enable it.".into()
+        }
+        ApiErrorKind::Conflict(_) => {
+            "Dfns reports a conflict: the key has most likely been exported already. Find \
+             the response saved by the earlier run; a key can be exported only once."
+                .into()
+        }
+        ApiErrorKind::CredentialNotAllowed { .. } => {
+            "Set DFNS_CRED_ID to one of the allowed credential ids, with its private key.".into()
+        }
+        _ if export && e.may_have_reached_server() => {
+            "The export request may have reached Dfns and been carried out, but no answer \
+             came back. Do NOT simply run it again. Check the key in the Dfns dashboard or \
+             with `GET /keys/{keyId}`: if it shows as exported, the encrypted shares were \
+             produced but lost in transit; contact Dfns support with the key id and time. \
+             If it is not exported, run `submit` again (it checks first)."
+                .into()
+        }
+        _ if export => {
+            "The export request was not sent (nothing was exported); check the network and \
+             run `submit` again."
+                .into()
+        }
+        _ => "Check the network and DFNS_API_URL, then run `submit` again; nothing was \
+              exported."
+            .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_uncertainty_has_its_own_code() {
+        let late = ureq::Error::Timeout(ureq::Timeout::RecvResponse);
+        let e = OnlineError::Api(ApiError::from_transport(Call::Export("k".into()), &late));
+        assert_eq!(e.exit_code(), 8);
+        assert!(e.advice().unwrap().contains("Do NOT simply run it again"));
+        let refused = ureq::Error::ConnectionFailed;
+        let e = OnlineError::Api(ApiError::from_transport(Call::Export("k".into()), &refused));
+        assert_eq!(e.exit_code(), 7);
+        let e = OnlineError::Api(ApiError::from_status(
+            Call::Export("k".into()),
+            403,
+            b"{}",
+            None,
+            None,
+        ));
+        assert_eq!(e.exit_code(), 6);
+        assert!(e.advice().unwrap().contains("Keys:Export"));
+    }
+}

@@ -1,0 +1,142 @@
+//! Reading what crossed the air gap: a file, photos or screenshots of its QR codes, or
+//! the UR text of its frames. Whatever the carrier, the result is the file's exact
+//! bytes, then parsed and fully validated by `keyexport-shared`.
+
+use std::path::{Path, PathBuf};
+
+use keyexport_shared::files::Artifact;
+use keyexport_shared::transport::{FrameCollector, decode_image};
+
+use crate::error::OnlineError;
+
+/// A file's bytes, however they arrived.
+#[derive(Debug)]
+pub struct Received {
+    /// The exact bytes.
+    pub bytes: Vec<u8>,
+    /// How they arrived, for messages: "file", "QR images", "UR text".
+    pub carrier: &'static str,
+    /// The first input, to place outputs next to.
+    pub first: PathBuf,
+}
+
+fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        || bytes.starts_with(b"GIF87a")
+        || bytes.starts_with(b"GIF89a")
+}
+
+fn is_ur_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|t| {
+        t.trim_start()
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("ur:"))
+    })
+}
+
+/// Reads the inputs: one plain file, or any number of QR images and UR text files whose
+/// frames together make one payload.
+pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
+    let first = inputs
+        .first()
+        .ok_or_else(|| OnlineError::Input("no input given".into()))?
+        .clone();
+    let mut files = Vec::with_capacity(inputs.len());
+    for path in inputs {
+        let bytes = std::fs::read(path)
+            .map_err(|e| OnlineError::Input(format!("cannot read {}: {e}", path.display())))?;
+        files.push((path.as_path(), bytes));
+    }
+    let framed = files
+        .iter()
+        .filter(|(_, b)| is_image(b) || is_ur_text(b))
+        .count();
+    if framed == 0 {
+        if files.len() > 1 {
+            return Err(OnlineError::Input(
+                "several inputs were given but they are not QR images or UR text: give one file"
+                    .into(),
+            ));
+        }
+        let (_, bytes) = files.remove(0);
+        return Ok(Received {
+            bytes,
+            carrier: "file",
+            first,
+        });
+    }
+    if framed != files.len() {
+        return Err(OnlineError::Input(
+            "mix of a plain file and QR images/UR text: give either the file or its frames".into(),
+        ));
+    }
+    let mut collector = FrameCollector::new();
+    let mut carrier = "UR text";
+    for (path, bytes) in &files {
+        let texts = if is_image(bytes) {
+            carrier = "QR images";
+            decode_image(bytes).map_err(|e| frame_error(path, &e))?
+        } else {
+            let text = String::from_utf8_lossy(bytes);
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        for text in texts {
+            collector.push(&text).map_err(|e| frame_error(path, &e))?;
+        }
+    }
+    let bytes = collector.finish().map_err(|e| {
+        OnlineError::Input(format!(
+            "the frames given do not make a complete file: {e}; scan the missing QR codes"
+        ))
+    })?;
+    Ok(Received {
+        bytes,
+        carrier,
+        first,
+    })
+}
+
+fn frame_error(path: &Path, error: &dyn std::fmt::Display) -> OnlineError {
+    OnlineError::Input(format!("{}: {error}", path.display()))
+}
+
+/// Parses received bytes as any artifact this tool knows.
+pub fn parse(received: &Received) -> Result<Artifact, OnlineError> {
+    Artifact::parse(&received.bytes).map_err(|e| {
+        OnlineError::Input(format!(
+            "{} ({}): {e}",
+            received.first.display(),
+            received.carrier
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_carriers() {
+        assert!(is_image(b"\x89PNG\r\n\x1a\nrest"));
+        assert!(is_image(&[0xFF, 0xD8, 0xFF, 0xE0]));
+        assert!(is_ur_text(b"  UR:BYTES/1-3/abc\n"));
+        assert!(is_ur_text(b"ur:bytes/xyz"));
+        assert!(!is_ur_text(b"{\"kind\":\"keyexport-request\"}"));
+        assert!(!is_image(b"{}"));
+    }
+
+    #[test]
+    fn several_plain_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let b = dir.path().join("b.json");
+        std::fs::write(&a, "{}").unwrap();
+        std::fs::write(&b, "{}").unwrap();
+        assert!(matches!(receive(&[a, b]), Err(OnlineError::Input(_))));
+    }
+}

@@ -1,0 +1,419 @@
+//! `keyexport-online submit`: validate the request, check the key, confirm, export
+//! once, save the response before anything else, then write its QR/UR frames.
+//!
+//! Order matters (issue 5, runbook): nothing touches the network until the request,
+//! configuration and output folder are checked; the export is sent once; the raw body
+//! is persisted atomically the moment it arrives, and printed to stdout if that fails;
+//! only then is it checked (shape, public key against the preflight) and rendered.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use keyexport_shared::curve::PublicKey;
+use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
+use keyexport_shared::fsio::{FileMode, write_new};
+use keyexport_shared::scheme::Curve;
+use keyexport_shared::transport::FrameOptions;
+use keyexport_shared::wire::ExportResponse;
+use serde_json::json;
+
+use crate::airgap::{self, FrameFiles};
+use crate::cli::SubmitArgs;
+use crate::connect::{Connection, connect};
+use crate::dfns::client::RetryNotice;
+use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
+use crate::error::OnlineError;
+use crate::input;
+
+/// The response file's name in the output folder.
+pub const RESPONSE_FILE: &str = "response.json";
+/// Where a 202 (policy hold) body is kept.
+pub const HELD_FILE: &str = "export-held.json";
+const STEM: &str = "response";
+
+/// Runs `submit`.
+pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
+    // 1. Everything that can be checked offline, before any traffic.
+    let received = input::receive(&args.request)?;
+    let request = match input::parse(&received)? {
+        Artifact::Request(request) => request,
+        other => {
+            return Err(OnlineError::Input(format!(
+                "{} is {}, not a request file from `keyexport-offline init`",
+                received.first.display(),
+                other.describe()
+            )));
+        }
+    };
+    let request_sha256 = sha256_hex(&received.bytes);
+    let out = output_dir(args, &received.first)?;
+    check_outputs_free(&out)?;
+    let json_mode = args.json;
+    let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
+    let key_id = request.key_id.clone();
+    note(&format!(
+        "Request {} ({}): ceremony {}, key {}, digest {request_sha256}",
+        received.first.display(),
+        received.carrier,
+        request.ceremony_id,
+        key_id
+    ));
+
+    // 2. Read-only preflight.
+    note(&format!("Checking key {key_id} at {} …", client.base()));
+    let key = get_key(&client, &key_id)?;
+    show_key(&key);
+    check_exportable(&key, &request)?;
+
+    // 3. The operator confirms what is about to happen.
+    confirm(&request, &key, args.yes)?;
+
+    // 4. Export, once.
+    note("Exporting (signing the request with the credential, then sending it once) …");
+    let outcome = export_key(
+        &client,
+        &credential,
+        &key_id,
+        &request.dfns_request.to_json_bytes(),
+    )?;
+    let body = match outcome {
+        ExportOutcome::Exported(body) => body,
+        ExportOutcome::Held(body) => {
+            let path = out.join(HELD_FILE);
+            let saved = write_new(&path, &body, FileMode::Public)
+                .ok()
+                .map(|()| path);
+            return Err(OnlineError::Held {
+                saved,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+    };
+
+    // 5. Persist before anything else.
+    let response_path = out.join(RESPONSE_FILE);
+    let file_bytes = persist(&request, &request_sha256, &body, &response_path)?;
+    note(&format!(
+        "Saved the Dfns response in {}",
+        response_path.display()
+    ));
+
+    // 6. Check it.
+    let response = ExportResponse::from_json(&body).map_err(|e| OnlineError::ResponseCheck {
+        message: format!("the response from Dfns is not a valid export: {e}"),
+        saved: response_path.clone(),
+    })?;
+    check_public_key(&key, &response, &response_path)?;
+    note(&format!(
+        "The response's publicKey equals the preflight's: {}",
+        response.public_key
+    ));
+
+    // 7. The trip back across the air gap.
+    let frames = airgap::write_frames(&out, STEM, &file_bytes, &FrameOptions::default()).map_err(
+        |reason| OnlineError::Transport {
+            saved: response_path.clone(),
+            reason,
+        },
+    )?;
+    report(
+        json_mode,
+        &request,
+        &response,
+        &response_path,
+        &frames,
+        &request_sha256,
+    );
+    Ok(())
+}
+
+/// Progress for the operator, on stderr (stdout is the result).
+fn note(message: &str) {
+    eprintln!("{message}");
+}
+
+fn announce_retry(notice: &RetryNotice<'_>) {
+    eprintln!(
+        "{}; retrying in {:.1} s (attempt {} of {})",
+        notice.error,
+        notice.delay.as_secs_f64(),
+        notice.next_attempt,
+        notice.attempts
+    );
+}
+
+fn output_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineError> {
+    let dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => match first_input.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+    };
+    if !dir.is_dir() {
+        return Err(OnlineError::Refused {
+            message: format!("the output folder {} does not exist", dir.display()),
+            advice: "Create it, or choose another with --out, before exporting.".into(),
+        });
+    }
+    Ok(dir)
+}
+
+/// Refuses to start if any output already exists: the export cannot be repeated, so
+/// its outputs must not collide with an earlier run's.
+fn check_outputs_free(dir: &Path) -> Result<(), OnlineError> {
+    let mut taken: Vec<PathBuf> = [RESPONSE_FILE, HELD_FILE]
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect();
+    taken.extend(airgap::collisions(dir, STEM));
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = taken.iter().map(|p| p.display().to_string()).collect();
+    Err(OnlineError::Refused {
+        message: format!("output files already exist: {}", names.join(", ")),
+        advice: "An earlier run may already have exported this key and saved its response \
+                 there: keep those files. Use another --out folder for a new attempt."
+            .into(),
+    })
+}
+
+fn show_key(key: &KeyInfo) {
+    note(&format!(
+        "Dfns key {}: name {:?}, curve {}, scheme {}, status {}{}, public key {}",
+        key.id,
+        key.name.as_deref().unwrap_or(""),
+        key.curve,
+        key.scheme,
+        key.status,
+        if key.is_exported() {
+            " (already exported)"
+        } else {
+            ""
+        },
+        key.public_key
+    ));
+}
+
+fn check_exportable(key: &KeyInfo, request: &RequestFile) -> Result<(), OnlineError> {
+    if key.is_exported() {
+        return Err(OnlineError::Refused {
+            message: format!(
+                "key {} is already exported{}",
+                key.id,
+                key.date_exported
+                    .as_deref()
+                    .map(|d| format!(" (on {d})"))
+                    .unwrap_or_default()
+            ),
+            advice: "A key can be exported only once. Find the response.json saved when it \
+                     was exported."
+                .into(),
+        });
+    }
+    if !key.is_active() {
+        return Err(OnlineError::Refused {
+            message: format!("key {} is not active (status {})", key.id, key.status),
+            advice: "Only an active key can be exported.".into(),
+        });
+    }
+    let listed = request
+        .dfns_request
+        .supported_schemes
+        .iter()
+        .any(|s| s.curve.as_str() == key.curve);
+    if !listed {
+        let schemes: Vec<String> = request
+            .dfns_request
+            .supported_schemes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        return Err(OnlineError::Refused {
+            message: format!(
+                "key {} is on curve {}, which the request does not list (supportedSchemes: {})",
+                key.id,
+                key.curve,
+                schemes.join(", ")
+            ),
+            advice: "Make a new request on the offline machine that includes this key's \
+                     scheme (keyexport-offline init --scheme PROTOCOL:CURVE), or check the \
+                     key id."
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Shows what is about to happen and has the operator type the key id.
+fn confirm(request: &RequestFile, key: &KeyInfo, yes: bool) -> Result<(), OnlineError> {
+    let summary = format!(
+        "\nAbout to export, ONCE and irreversibly (the key stops signing in Dfns):\n  \
+         key id                      {}\n  scheme                      {} on {}\n  \
+         ceremony id                 {}\n  encryption-key fingerprint  {}\n\
+         Compare the ceremony id and fingerprint with the offline machine's screen.",
+        request.key_id,
+        key.scheme,
+        key.curve,
+        request.ceremony_id,
+        request.dfns_request.encryption_key.fingerprint()
+    );
+    note(&summary);
+    if yes {
+        note("--yes given: not asking for confirmation.");
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(OnlineError::Refused {
+            message: "no terminal to confirm the export on".into(),
+            advice: "Run submit in a terminal to type the key id, or pass --yes in a script \
+                     that has checked the key id, ceremony id and fingerprint itself."
+                .into(),
+        });
+    }
+    eprint!("Type the key id to confirm: ");
+    // Nothing useful can be done if stderr cannot be flushed; the prompt still follows.
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| OnlineError::Input(format!("cannot read the confirmation: {e}")))?;
+    if line.trim() == request.key_id.as_str() {
+        Ok(())
+    } else {
+        Err(OnlineError::Refused {
+            message: "the key id typed does not match; nothing was exported".into(),
+            advice: "Run submit again and type the key id exactly as shown.".into(),
+        })
+    }
+}
+
+/// Writes the response file atomically. If that fails the error carries the raw body,
+/// which `main` prints to stdout at once so it is not lost. Returns the file's bytes.
+fn persist(
+    request: &RequestFile,
+    request_sha256: &str,
+    body: &[u8],
+    path: &Path,
+) -> Result<Vec<u8>, OnlineError> {
+    let not_saved = |reason: String| OnlineError::NotSaved {
+        reason,
+        body: String::from_utf8_lossy(body).into_owned(),
+    };
+    let text = std::str::from_utf8(body)
+        .map_err(|_| not_saved("the response body is not UTF-8 text".into()))?;
+    let file = ResponseFile::new(
+        request.ceremony_id.clone(),
+        request.key_id.clone(),
+        request_sha256.to_owned(),
+        now_rfc3339(),
+        tool(),
+        text,
+    )
+    .map_err(|e| not_saved(e.to_string()))?;
+    let bytes = file.to_bytes();
+    write_new(path, &bytes, FileMode::Public).map_err(|e| not_saved(e.to_string()))?;
+    Ok(bytes)
+}
+
+fn check_public_key(
+    key: &KeyInfo,
+    response: &ExportResponse,
+    saved: &Path,
+) -> Result<(), OnlineError> {
+    let preflight = key.public_key.trim_start_matches("0x").to_ascii_lowercase();
+    let same = hex::decode(&preflight)
+        .ok()
+        .and_then(|bytes| PublicKey::from_bytes(response.curve, &bytes).ok())
+        .is_some_and(|announced| same_point(&announced, &response.public_key));
+    if same && key.curve == response.curve.as_str() {
+        Ok(())
+    } else {
+        Err(OnlineError::ResponseCheck {
+            message: format!(
+                "the response's publicKey {} ({}) differs from the key's public key {} ({}) \
+                 shown by GET /keys before the export",
+                response.public_key, response.curve, key.public_key, key.curve
+            ),
+            saved: saved.to_path_buf(),
+        })
+    }
+}
+
+/// Equal points, whatever the encoding (secp256k1 may come compressed or not).
+fn same_point(a: &PublicKey, b: &PublicKey) -> bool {
+    match (
+        a.curve(),
+        a.secp256k1_compressed(),
+        b.secp256k1_compressed(),
+    ) {
+        (Curve::Secp256k1, Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+fn tool() -> String {
+    format!("keyexport-online {}", env!("CARGO_PKG_VERSION"))
+}
+
+fn report(
+    json_mode: bool,
+    request: &RequestFile,
+    response: &ExportResponse,
+    response_path: &Path,
+    frames: &FrameFiles,
+    request_sha256: &str,
+) {
+    let pngs: Vec<String> = frames
+        .pngs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if json_mode {
+        let value = json!({
+            "status": "exported",
+            "keyId": request.key_id.as_str(),
+            "ceremonyId": request.ceremony_id.as_str(),
+            "requestSha256": request_sha256,
+            "response": response_path.display().to_string(),
+            "qrPngs": pngs,
+            "qrGif": frames.gif.display().to_string(),
+            "urText": frames.ur_text.display().to_string(),
+            "summary": {
+                "protocol": response.protocol,
+                "curve": response.curve,
+                "publicKey": response.public_key.to_hex(),
+                "publicKeyMatchesPreflight": true,
+                "minSigners": response.min_signers,
+                "shares": response.shares.len(),
+            },
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "Exported key {} ({} on {}, {} of {} shares needed).\n\
+             Response saved: {}\n\
+             QR frames: {} PNG file(s) ({} … ), animation {}, UR text {}\n\
+             Next: carry these to the offline machine, or play them with \
+             `keyexport-online show {}`.",
+            request.key_id,
+            response.protocol,
+            response.curve,
+            response.min_signers,
+            response.shares.len(),
+            response_path.display(),
+            pngs.len(),
+            pngs.first().map(String::as_str).unwrap_or(""),
+            frames.gif.display(),
+            frames.ur_text.display(),
+            response_path.display()
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Each sandbox fault, and what the operator gets: retries where they are safe, one
+//! export call always, the response kept whenever Dfns sent one.
+
+use std::time::Duration;
+
+use keyexport_shared::reconstruct::reconstruct;
+use sandbox::{FailStatus, Fault, Route, SandboxConfig};
+
+use crate::common::*;
+
+fn with(fault: Fault) -> SandboxConfig {
+    SandboxConfig::default().fault(fault)
+}
+
+#[test]
+fn transient_failures_of_read_and_auth_calls_are_retried() {
+    for (status, route) in [
+        (FailStatus::Internal, Route::GetKey),
+        (FailStatus::RateLimited, Route::GetKey),
+        (FailStatus::Internal, Route::ActionInit),
+        (FailStatus::RateLimited, Route::Action),
+    ] {
+        let c = ceremony("CGGMP24:secp256k1", with(Fault::FailOnce { status, route }));
+        let output = submit(&c).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{status:?} {route:?}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains("retrying"), "{}", stderr(&output));
+        let answered: Vec<u16> = c.sandbox.requests().iter().map(|r| r.status).collect();
+        assert!(answered.contains(&status.code()));
+        assert_eq!(export_calls(&c.sandbox), 1);
+        rebuild_and_compare(&c, c.dir.path());
+    }
+}
+
+#[test]
+fn a_failed_export_is_never_resent() {
+    let c = ceremony(
+        "CGGMP24:secp256k1",
+        with(Fault::FailOnce {
+            status: FailStatus::Internal,
+            route: Route::Export,
+        }),
+    );
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(8), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Do NOT simply run it again"));
+    assert_eq!(export_calls(&c.sandbox), 1);
+    assert!(!is_exported(&c.sandbox, &c.key_id));
+    // The operator checks and runs again: the preflight sees the key still active.
+    let again = c.dir.path().join("again");
+    std::fs::create_dir(&again).unwrap();
+    let output = submit(&c).arg("--out").arg(&again).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    rebuild_and_compare(&c, &again);
+}
+
+#[test]
+fn rate_limited_export_is_not_retried() {
+    let c = ceremony(
+        "FROST:secp256k1",
+        with(Fault::FailOnce {
+            status: FailStatus::RateLimited,
+            route: Route::Export,
+        }),
+    );
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert_eq!(export_calls(&c.sandbox), 1);
+}
+
+#[test]
+fn timeout_after_sending_the_export_is_explained_not_retried() {
+    let c = ceremony(
+        "CGGMP24:secp256k1",
+        with(Fault::Delay {
+            route: Route::Export,
+            delay: Duration::from_secs(3),
+        }),
+    );
+    let output = submit(&c).args(["--timeout", "1"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(8), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("may have reached Dfns"), "{err}");
+    assert_eq!(export_calls(&c.sandbox), 1);
+    // It did happen: a new attempt stops at the preflight.
+    assert!(is_exported(&c.sandbox, &c.key_id));
+    let again = c.dir.path().join("again");
+    std::fs::create_dir(&again).unwrap();
+    let output = submit(&c).arg("--out").arg(&again).output().unwrap();
+    assert_eq!(output.status.code(), Some(5));
+}
+
+#[test]
+fn tampered_share_is_saved_and_outvoted_offline() {
+    let c = ceremony("CGGMP21:secp256k1", with(Fault::TamperShare));
+    let output = submit(&c).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rebuilt = rebuild_and_compare(&c, c.dir.path());
+    assert_eq!(rebuilt.bad_shares.len(), 1);
+}
+
+#[test]
+fn dropped_share_still_meets_the_threshold() {
+    let c = ceremony("FROST:ed25519", with(Fault::DropShare));
+    let output = submit(&c).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(json_out(&output)["summary"]["shares"], 2);
+    rebuild_and_compare(&c, c.dir.path());
+}
+
+#[test]
+fn extra_signers_are_named_offline() {
+    let c = ceremony("CGGMP24:stark", with(Fault::ExtraSigners(1)));
+    let output = submit(&c).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rebuilt = rebuild_and_compare(&c, c.dir.path());
+    assert_eq!(rebuilt.share_count, 4);
+    assert_eq!(rebuilt.bad_shares.len(), 1);
+}
+
+#[test]
+fn wrong_public_key_is_saved_and_reported() {
+    let c = ceremony("CGGMP24:secp256k1", with(Fault::WrongPublicKey));
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
+    assert!(stderr(&output).contains("differs from the key's public key"));
+    // Kept verbatim, and the offline side refuses it too.
+    let response = saved_response(c.dir.path());
+    assert_eq!(
+        reconstruct(&response, &c.decryption_key)
+            .unwrap_err()
+            .kind(),
+        "public-key"
+    );
+}
+
+#[test]
+fn policy_hold_is_not_an_export() {
+    let c = ceremony("CGGMP24:secp256k1", with(Fault::PolicyHold));
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(9), "{}", stderr(&output));
+    assert_eq!(json_out(&output)["kind"], "held-for-approval");
+    let held = std::fs::read(c.dir.path().join("export-held.json")).unwrap();
+    let held: serde_json::Value = serde_json::from_slice(&held).unwrap();
+    assert_eq!(held["status"], "Pending");
+    assert!(!c.dir.path().join("response.json").exists());
+    assert!(!is_exported(&c.sandbox, &c.key_id));
+}
+
+#[test]
+fn missing_permission_names_keys_export() {
+    let c = ceremony("CGGMP24:secp256k1", with(Fault::MissingExportPermission));
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(6));
+    let err = stderr(&output);
+    assert!(
+        err.contains("HTTP 403") && err.contains("Keys:Export"),
+        "{err}"
+    );
+    assert!(!is_exported(&c.sandbox, &c.key_id));
+}
+
+#[test]
+fn feature_not_enabled() {
+    let c = ceremony("CGGMP24:secp256k1", with(Fault::ExportNotEnabled));
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(6));
+    let err = stderr(&output);
+    assert!(
+        err.contains("HTTP 402") && err.contains("ask Dfns to enable"),
+        "{err}"
+    );
+}

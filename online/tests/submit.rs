@@ -1,0 +1,299 @@
+//! The happy path on every scheme and credential type, the carriers of the request, and
+//! the checks made before any traffic.
+
+use keyexport_shared::files::Artifact;
+use keyexport_shared::scheme::Scheme;
+use keyexport_shared::transport::{
+    FrameCollector, FrameOptions, decode_image, encode_frames, render_png,
+};
+use sandbox::{CredentialKind, SandboxConfig};
+
+use crate::common::*;
+
+#[test]
+fn exports_every_protocol_and_curve() {
+    for scheme in Scheme::all() {
+        let c = ceremony(&scheme.to_string(), SandboxConfig::default());
+        let output = submit(&c).output().unwrap();
+        assert!(output.status.success(), "{scheme}: {}", stderr(&output));
+        let summary = json_out(&output);
+        assert_eq!(summary["status"], "exported");
+        assert_eq!(summary["keyId"], c.key_id.as_str());
+        assert_eq!(summary["summary"]["publicKeyMatchesPreflight"], true);
+        assert_eq!(summary["summary"]["protocol"], scheme.protocol.as_str());
+        assert_eq!(summary["summary"]["curve"], scheme.curve.as_str());
+        let rebuilt = rebuild_and_compare(&c, c.dir.path());
+        assert_eq!(rebuilt.scheme, scheme);
+        assert!(rebuilt.bad_shares.is_empty());
+        assert_eq!(export_calls(&c.sandbox), 1);
+        assert!(is_exported(&c.sandbox, &c.key_id));
+    }
+}
+
+#[test]
+fn every_credential_type_signs_the_export() {
+    for kind in CredentialKind::ALL {
+        let c = ceremony(
+            "CGGMP24:secp256k1",
+            SandboxConfig::default().credential(kind),
+        );
+        let output = submit(&c).output().unwrap();
+        assert!(output.status.success(), "{kind}: {}", stderr(&output));
+        rebuild_and_compare(&c, c.dir.path());
+    }
+}
+
+#[test]
+fn credential_from_a_pem_file() {
+    let c = ceremony(
+        "FROST:ed25519",
+        SandboxConfig::default().credential(CredentialKind::Rsa),
+    );
+    let pem = c.dir.path().join("credential.pem");
+    std::fs::write(&pem, c.sandbox.credential().private_pem()).unwrap();
+    let output = submit(&c)
+        .env_remove("DFNS_PRIVATE_KEY")
+        .env("DFNS_PRIVATE_KEY_FILE", &pem)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn response_frames_carry_the_response_file() {
+    let c = ceremony("CGGMP21:stark", SandboxConfig::default());
+    let output = submit(&c).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = json_out(&output);
+    let file = std::fs::read(c.dir.path().join("response.json")).unwrap();
+    let mut collector = FrameCollector::new();
+    for png in summary["qrPngs"].as_array().unwrap() {
+        for text in decode_image(&std::fs::read(png.as_str().unwrap()).unwrap()).unwrap() {
+            collector.push(&text).unwrap();
+        }
+    }
+    assert_eq!(collector.finish().unwrap(), file);
+    let ur = std::fs::read_to_string(summary["urText"].as_str().unwrap()).unwrap();
+    let mut collector = FrameCollector::new();
+    for line in ur.lines() {
+        collector.push(line).unwrap();
+    }
+    assert_eq!(collector.finish().unwrap(), file);
+    let gif = std::fs::read(summary["qrGif"].as_str().unwrap()).unwrap();
+    assert!(gif.starts_with(b"GIF89a"));
+    // The response file records the request it answers.
+    let Artifact::Response(saved) = Artifact::parse(&file).unwrap() else {
+        panic!("not a response file")
+    };
+    let request = std::fs::read(&c.request).unwrap();
+    assert_eq!(
+        saved.request_sha256,
+        keyexport_shared::files::sha256_hex(&request)
+    );
+    assert_eq!(saved.key_id.as_str(), c.key_id);
+}
+
+#[test]
+fn request_from_qr_images_and_ur_text() {
+    for carrier in ["png", "ur"] {
+        let c = ceremony("KU23:ed25519", SandboxConfig::default());
+        let bytes = std::fs::read(&c.request).unwrap();
+        let options = FrameOptions::default();
+        let frames = encode_frames(&bytes, &options).unwrap();
+        let scans = c.dir.path().join("scans");
+        std::fs::create_dir(&scans).unwrap();
+        let mut inputs = Vec::new();
+        if carrier == "png" {
+            for (i, frame) in frames.iter().enumerate() {
+                let path = scans.join(format!("photo-{i}.png"));
+                std::fs::write(&path, render_png(frame, &options).unwrap()).unwrap();
+                inputs.push(path);
+            }
+        } else {
+            let path = scans.join("request.ur.txt");
+            let text: Vec<&str> = frames.iter().map(|f| f.as_str()).collect();
+            std::fs::write(&path, text.join("\n")).unwrap();
+            inputs.push(path);
+        }
+        let out = c.dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let mut cmd = online(&c.sandbox);
+        cmd.arg("submit");
+        for input in &inputs {
+            cmd.arg("--request").arg(input);
+        }
+        let output = cmd.arg("--out").arg(&out).arg("--yes").output().unwrap();
+        assert!(output.status.success(), "{carrier}: {}", stderr(&output));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Exported key"));
+        rebuild_and_compare(&c, &out);
+    }
+}
+
+#[test]
+fn invalid_input_is_refused_before_any_traffic() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let garbage = c.dir.path().join("garbage.json");
+    std::fs::write(&garbage, b"{\"kind\":\"keyexport-request\",\"version\":1}").unwrap();
+    let output = online(&c.sandbox)
+        .args(["submit", "--yes", "--request"])
+        .arg(&garbage)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    // An edited request (fingerprint no longer matching) is refused too.
+    let text = std::fs::read_to_string(&c.request).unwrap();
+    let other = keyexport_shared::keys::DecryptionKey::generate().encryption_key();
+    let edited = text.replace(
+        &c.decryption_key.encryption_key().to_base64(),
+        &other.to_base64(),
+    );
+    std::fs::write(&c.request, edited).unwrap();
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(c.sandbox.requests().is_empty());
+}
+
+#[test]
+fn refuses_without_terminal_or_yes() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let output = online(&c.sandbox)
+        .arg("submit")
+        .arg("--request")
+        .arg(&c.request)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    let err = stderr(&output);
+    assert!(err.contains("no terminal"), "{err}");
+    // What the operator must compare was shown.
+    assert!(err.contains(&c.key_id));
+    assert!(err.contains(&c.decryption_key.encryption_key().fingerprint().to_string()));
+    assert_eq!(export_calls(&c.sandbox), 0);
+}
+
+#[test]
+fn second_export_is_refused_at_the_preflight() {
+    let c = ceremony("FROST_BITCOIN:secp256k1", SandboxConfig::default());
+    assert!(submit(&c).output().unwrap().status.success());
+    let again = c.dir.path().join("again");
+    std::fs::create_dir(&again).unwrap();
+    let output = submit(&c).arg("--out").arg(&again).output().unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    assert!(stderr(&output).contains("already exported"));
+    assert_eq!(export_calls(&c.sandbox), 1);
+}
+
+#[test]
+fn existing_outputs_are_never_overwritten() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    std::fs::write(c.dir.path().join("response.json"), b"earlier").unwrap();
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    assert!(c.sandbox.requests().is_empty());
+    assert_eq!(
+        std::fs::read(c.dir.path().join("response.json")).unwrap(),
+        b"earlier"
+    );
+}
+
+#[test]
+fn key_curve_missing_from_the_request_is_refused() {
+    let c = ceremony("FROST:ed25519", SandboxConfig::default());
+    write_request_over(&c, vec!["CGGMP24:secp256k1".parse().unwrap()]);
+    let output = submit(&c).output().unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    assert!(stderr(&output).contains("does not list"));
+    assert_eq!(export_calls(&c.sandbox), 0);
+}
+
+fn write_request_over(c: &Ceremony, schemes: Vec<Scheme>) {
+    std::fs::remove_file(&c.request).unwrap();
+    write_request(c.dir.path(), &c.key_id, schemes);
+}
+
+#[test]
+fn unwritable_output_prints_the_response() {
+    // The folder disappears while Dfns is answering (the sandbox logs the export, then
+    // answers late), so writing response.json fails after the irreversible export.
+    let c = ceremony(
+        "CGGMP24:secp256k1",
+        SandboxConfig::default().fault(sandbox::Fault::Delay {
+            route: sandbox::Route::Export,
+            delay: std::time::Duration::from_millis(1500),
+        }),
+    );
+    let out = c.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut cmd = submit(&c);
+    cmd.arg("--out").arg(&out);
+    let output = run_while_moving_away(&c, &mut cmd, &out);
+    assert_eq!(output.status.code(), Some(11), "{}", stderr(&output));
+    let printed = json_out(&output);
+    assert_eq!(printed["kind"], "not-saved");
+    let body = printed["dfnsResponse"].as_str().unwrap();
+    let response = keyexport_shared::wire::ExportResponse::from_json(body.as_bytes()).unwrap();
+    let rebuilt = keyexport_shared::reconstruct::reconstruct(&response, &c.decryption_key).unwrap();
+    assert_eq!(
+        rebuilt.private_key.to_hex().as_str(),
+        c.sandbox.private_key_hex(&c.key_id).unwrap().as_str()
+    );
+    assert!(is_exported(&c.sandbox, &c.key_id));
+}
+
+/// Runs `cmd` and moves the output folder away once the sandbox has received the
+/// export (it answers late: the `Delay` fault), so saving the response must fail.
+fn run_while_moving_away(
+    c: &Ceremony,
+    cmd: &mut assert_cmd::Command,
+    out: &std::path::Path,
+) -> std::process::Output {
+    let child = child_command(cmd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while export_calls(&c.sandbox) == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::fs::rename(out, c.dir.path().join("moved-away")).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The std command behind an assert_cmd command, to spawn it without waiting.
+fn child_command(cmd: &mut assert_cmd::Command) -> std::process::Command {
+    let mut std_cmd = std::process::Command::new(cmd.get_program());
+    std_cmd.args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(v) => std_cmd.env(name, v),
+            None => std_cmd.env_remove(name),
+        };
+    }
+    std_cmd.stdin(std::process::Stdio::null());
+    std_cmd
+}
+
+#[test]
+fn unwritable_output_without_json_prints_the_raw_body() {
+    let c = ceremony(
+        "GLOW20_DH:secp256k1",
+        SandboxConfig::default().fault(sandbox::Fault::Delay {
+            route: sandbox::Route::Export,
+            delay: std::time::Duration::from_millis(1500),
+        }),
+    );
+    let out = c.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut cmd = online(&c.sandbox);
+    cmd.arg("submit")
+        .arg("--request")
+        .arg(&c.request)
+        .arg("--out")
+        .arg(&out)
+        .arg("--yes");
+    let output = run_while_moving_away(&c, &mut cmd, &out);
+    assert_eq!(output.status.code(), Some(11), "{}", stderr(&output));
+    let response = keyexport_shared::wire::ExportResponse::from_json(&output.stdout).unwrap();
+    assert_eq!(response.shares.len(), 3);
+    assert!(stderr(&output).contains("copy it into a file now"));
+}

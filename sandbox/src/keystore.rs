@@ -1,0 +1,173 @@
+//! The sandbox's keys: real keys split by `keyexport-shared`'s trusted dealer.
+//!
+//! `GET /keys/{id}` must show a key's public key before any export, but the dealer draws
+//! the key and its shares in one go. So each key keeps a random seed: the dealer is run
+//! once at start with a seeded RNG to learn the key, and again with the same seed at
+//! export time, encrypting to the caller's key. The dealer draws the polynomial first,
+//! so the same seed gives the same key; the export checks this and refuses (HTTP 500,
+//! a sandbox bug) if it ever does not.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_core::{OsRng, RngCore};
+
+use keyexport_shared::curve::{PrivateKey, PublicKey};
+use keyexport_shared::dealer::Deal;
+use keyexport_shared::keys::{DecryptionKey, EncryptionKey};
+use keyexport_shared::scheme::{Curve, Protocol, Scheme};
+use keyexport_shared::wire::ExportResponse;
+
+use crate::config::KeySpec;
+
+/// One key held by the sandbox.
+pub struct KeyRecord {
+    /// Key id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Protocol and curve.
+    pub scheme: Scheme,
+    /// Threshold.
+    pub min_signers: usize,
+    /// Signers.
+    pub signers: usize,
+    /// The public key.
+    pub public_key: PublicKey,
+    /// The private key (for tests and the rehearsal to compare with).
+    pub private_key: PrivateKey,
+    /// Set once exported.
+    pub exported: bool,
+    seed: [u8; 32],
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("id", &self.id)
+            .field("scheme", &self.scheme.to_string())
+            .field("exported", &self.exported)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Dfns signature scheme name of a key (`GET /keys` field `scheme`).
+pub fn dfns_scheme_name(scheme: Scheme) -> &'static str {
+    match (scheme.protocol, scheme.curve) {
+        (Protocol::Glow20Dh, _) => "DH",
+        (Protocol::FrostBitcoin, _) => "Schnorr",
+        (Protocol::Frost | Protocol::Ku23, Curve::Ed25519) => "EdDSA",
+        (Protocol::Frost | Protocol::Ku23, _) => "Schnorr",
+        (Protocol::Cggmp21 | Protocol::Cggmp24, _) => "ECDSA",
+    }
+}
+
+impl KeyRecord {
+    /// Creates the key described by `spec`.
+    pub fn create(spec: &KeySpec) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            spec.min_signers >= 2 && spec.min_signers <= spec.signers,
+            "key {:?}: need 2 <= minSigners <= signers, got {} of {}",
+            spec.id,
+            spec.min_signers,
+            spec.signers
+        );
+        let mut seed = [0u8; 32];
+        OsRng.fill_bytes(&mut seed);
+        let id = match &spec.id {
+            Some(id) => id.clone(),
+            None => format!(
+                "key-{}-{}-{:08x}",
+                spec.scheme
+                    .protocol
+                    .as_str()
+                    .to_ascii_lowercase()
+                    .replace('_', ""),
+                spec.scheme.curve,
+                OsRng.next_u32()
+            ),
+        };
+        let probe = DecryptionKey::generate().encryption_key();
+        let dealt = Deal::new(spec.scheme, spec.min_signers, spec.signers)
+            .run(&probe, &mut StdRng::from_seed(seed));
+        Ok(KeyRecord {
+            name: spec
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("Sandbox {} key", spec.scheme)),
+            id,
+            scheme: spec.scheme,
+            min_signers: spec.min_signers,
+            signers: spec.signers,
+            public_key: dealt.response.public_key,
+            private_key: dealt.private_key,
+            exported: spec.exported,
+            seed,
+        })
+    }
+
+    /// Deals this key's shares to `to`, `extra_wrong` more signers carrying wrong values.
+    /// `None` if the dealer did not reproduce the key (a sandbox bug).
+    pub fn export(&self, to: &EncryptionKey, extra_wrong: usize) -> Option<ExportResponse> {
+        let mut deal = Deal::new(self.scheme, self.min_signers, self.signers + extra_wrong);
+        deal.wrong_values = (self.signers..self.signers + extra_wrong).collect();
+        let dealt = deal.run(to, &mut StdRng::from_seed(self.seed));
+        (dealt.private_key.to_be_bytes() == self.private_key.to_be_bytes())
+            .then_some(dealt.response)
+    }
+
+    /// The public key of another, unrelated key on the same curve.
+    pub fn unrelated_public_key(&self) -> PublicKey {
+        let probe = DecryptionKey::generate().encryption_key();
+        Deal::new(self.scheme, 2, 2)
+            .run(&probe, &mut OsRng)
+            .response
+            .public_key
+    }
+
+    /// The `GET /keys/{id}` body.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "scheme": dfns_scheme_name(self.scheme),
+            "curve": self.scheme.curve,
+            "publicKey": self.public_key.to_hex(),
+            "status": "Active",
+            "custodial": true,
+            "dateCreated": "2026-01-01T00:00:00.000Z",
+            "exported": self.exported,
+        });
+        if self.exported {
+            value["dateExported"] = serde_json::json!("2026-01-02T00:00:00.000Z");
+        }
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyexport_shared::keys::DecryptionKey;
+
+    #[test]
+    fn export_reproduces_the_announced_key_on_every_scheme() {
+        for scheme in Scheme::all() {
+            let key = KeyRecord::create(&KeySpec::new(scheme)).unwrap();
+            let to = DecryptionKey::generate().encryption_key();
+            let response = key.export(&to, 1).expect("same seed, same key");
+            assert_eq!(response.public_key, key.public_key, "{scheme}");
+            assert_eq!(response.shares.len(), 4);
+            assert_eq!(response.scheme(), scheme);
+            assert_ne!(key.unrelated_public_key(), key.public_key);
+        }
+    }
+
+    #[test]
+    fn rejects_impossible_thresholds() {
+        let mut spec = KeySpec::new("CGGMP24:secp256k1".parse().unwrap());
+        spec.min_signers = 1;
+        assert!(KeyRecord::create(&spec).is_err());
+        spec.min_signers = 4;
+        assert!(KeyRecord::create(&spec).is_err());
+    }
+}

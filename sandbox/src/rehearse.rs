@@ -1,0 +1,256 @@
+//! `dfns-sandbox rehearse`: a whole ceremony, end to end, against a sandbox over real
+//! HTTP, in a temporary folder, narrated step by step as the runbook describes it.
+//!
+//! offline `init` → the request crosses as QR images (decoded, not the file) → online
+//! `submit` → the response crosses as QR images → offline `reconstruct` → the rebuilt
+//! key is compared with the sandbox's. Any difference or failure exits non-zero.
+//!
+//! The two ceremony binaries are built (when run through Cargo) and found by
+//! [`sandbox::binaries::ensure_built`].
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context as _, bail, ensure};
+use base64::Engine as _;
+use clap::Args;
+use keyexport_shared::scheme::Scheme;
+use rand_core::{OsRng, RngCore as _};
+use sandbox::Sandbox;
+
+use crate::SandboxArgs;
+
+/// `rehearse`.
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// Scheme of the rehearsal key (PROTOCOL:CURVE).
+    #[arg(long, default_value = "CGGMP24:secp256k1")]
+    scheme: Scheme,
+    /// Keep the ceremony folder afterwards (its path is printed).
+    #[arg(long)]
+    keep: bool,
+    /// The sandbox: keys and faults to rehearse with (the first key is used).
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+/// Prints a step header the way the runbook numbers its steps.
+fn step(number: u32, title: &str) {
+    println!("\n── Step {number}/6 · {title}");
+}
+
+/// Shows a child's command line and its output, indented.
+fn show(program: &Path, args: &[OsString], output: &Output) {
+    let name = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    println!("   $ {name} {}", args.join(" "));
+    for line in String::from_utf8_lossy(&output.stderr).lines() {
+        println!("   │ {line}");
+    }
+}
+
+fn run_tool(program: &Path, args: &[OsString], env: &[(&str, String)]) -> anyhow::Result<Output> {
+    let mut command = Command::new(program);
+    command.args(args);
+    for name in [
+        "DFNS_API_URL",
+        "DFNS_AUTH_TOKEN",
+        "DFNS_CRED_ID",
+        "DFNS_PRIVATE_KEY",
+        "DFNS_PRIVATE_KEY_FILE",
+    ] {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run {}", program.display()))?;
+    show(program, args, &output);
+    ensure!(
+        output.status.success(),
+        "{} failed ({})",
+        program.display(),
+        output.status
+    );
+    Ok(output)
+}
+
+fn pngs_in(dir: &Path, prefix: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".png"))
+        })
+        .collect();
+    found.sort();
+    ensure!(!found.is_empty(), "no {prefix}*.png in {}", dir.display());
+    Ok(found)
+}
+
+/// Copies images into `to`, as a camera would bring them to the other machine.
+fn carry(images: &[PathBuf], to: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(to)?;
+    images
+        .iter()
+        .map(|image| {
+            let name = image
+                .file_name()
+                .ok_or_else(|| anyhow::anyhow!("{} has no file name", image.display()))?;
+            let copy = to.join(name);
+            std::fs::copy(image, &copy)?;
+            Ok(copy)
+        })
+        .collect()
+}
+
+fn arg(text: impl Into<OsString>) -> OsString {
+    text.into()
+}
+
+/// Runs the rehearsal.
+pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
+    println!("Rehearsal of the Dfns Export Key ceremony against a local sandbox.");
+    let binaries = sandbox::binaries::ensure_built(&["keyexport-offline", "keyexport-online"])?;
+    let (offline, online) = (&binaries[0], &binaries[1]);
+    let sandbox = Sandbox::start(args.sandbox.config(crate::single_key(args.scheme))?)?;
+    let key = sandbox
+        .keys()
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the sandbox has no key"))?;
+    println!(
+        "Sandbox at {} holds key {} ({}, {}-of-{}).",
+        sandbox.url(),
+        key.id,
+        key.scheme,
+        key.min_signers,
+        key.signers
+    );
+
+    let workspace = tempfile::Builder::new()
+        .prefix("keyexport-rehearsal-")
+        .tempdir()?;
+    let root = workspace.path();
+    let offline_dir = root.join("offline-machine");
+    let online_dir = root.join("online-machine");
+    std::fs::create_dir_all(&online_dir)?;
+    let passphrase = root.join("passphrase.txt");
+    let mut secret = [0u8; 24];
+    OsRng.fill_bytes(&mut secret);
+    std::fs::write(
+        &passphrase,
+        base64::engine::general_purpose::STANDARD.encode(secret),
+    )?;
+
+    step(
+        1,
+        "Offline machine: create the decryption key and the export request",
+    );
+    let ceremony = offline_dir.join("ceremony");
+    run_tool(
+        offline,
+        &[
+            arg("init"),
+            arg("--key-id"),
+            arg(&key.id),
+            arg("--out"),
+            arg(&ceremony),
+            arg("--passphrase-file"),
+            arg(&passphrase),
+            arg("--allow-online"),
+        ],
+        &[],
+    )?;
+
+    step(2, "Carry the request across the air gap as QR codes");
+    let request_images = carry(&pngs_in(&ceremony, "request")?, &online_dir.join("scanned"))?;
+    println!(
+        "   The online machine photographs {} QR image(s); the request file itself stays behind.",
+        request_images.len()
+    );
+
+    step(
+        3,
+        "Online machine: check the key, export once, save the response",
+    );
+    let response_dir = online_dir.join("ceremony");
+    std::fs::create_dir_all(&response_dir)?;
+    let mut submit = vec![arg("submit")];
+    for image in &request_images {
+        submit.push(arg("--request"));
+        submit.push(arg(image));
+    }
+    submit.extend([
+        arg("--out"),
+        arg(&response_dir),
+        arg("--yes"),
+        arg("--json"),
+    ]);
+    let output = run_tool(online, &submit, &sandbox.env())?;
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .context("keyexport-online did not print one JSON object")?;
+    println!(
+        "   Response saved in {}",
+        summary["response"].as_str().unwrap_or("?")
+    );
+
+    step(4, "Carry the response back across the air gap as QR codes");
+    let response_images = carry(
+        &pngs_in(&response_dir, "response-qr")?,
+        &offline_dir.join("scanned"),
+    )?;
+    println!(
+        "   The offline machine photographs {} QR frame(s).",
+        response_images.len()
+    );
+
+    step(
+        5,
+        "Offline machine: decrypt the shares, rebuild and verify the key",
+    );
+    let mut reconstruct = vec![
+        arg("reconstruct"),
+        arg("--decryption-key"),
+        arg(ceremony.join("decryption-key.age")),
+        arg("--passphrase-file"),
+        arg(&passphrase),
+        arg("--json"),
+        arg("--reveal"),
+        arg("--allow-online"),
+        arg("--response"),
+    ];
+    reconstruct.extend(response_images.iter().map(arg));
+    let output = run_tool(offline, &reconstruct, &[])?;
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .context("keyexport-offline did not print one JSON object")?;
+
+    step(6, "Compare the rebuilt key with the sandbox's");
+    let rebuilt = result["privateKey"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("the reconstruct output has no privateKey"))?;
+    let expected = sandbox
+        .private_key_hex(&key.id)
+        .ok_or_else(|| anyhow::anyhow!("the sandbox forgot key {}", key.id))?;
+    if rebuilt.eq_ignore_ascii_case(expected.as_str()) {
+        println!("   The rebuilt key equals the key the sandbox split: the rehearsal passed.");
+    } else {
+        bail!("the rebuilt key differs from the sandbox's key");
+    }
+    if args.keep {
+        let kept = workspace.keep();
+        println!("   Ceremony folder kept: {}", kept.display());
+    }
+    Ok(())
+}

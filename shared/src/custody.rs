@@ -1,0 +1,388 @@
+//! Quorum custody of the decryption key: Shamir split with Feldman commitments.
+//!
+//! The decryption key `d` is the constant term of a random polynomial `f` of degree
+//! `K−1` over the secp256k1 scalar field; custodian `i` (1-based) holds `f(i)`. Every
+//! part carries the commitments `C_j = a_j·G` to the coefficients, so a part can be
+//! checked alone (`f(i)·G == Σ C_j·iʲ`) and `C_0` is the request's encryption key:
+//! the parts are bound to one ceremony. Any `K` good parts rebuild `d`; a wrong or
+//! foreign part is named, not used.
+
+use ff::Field;
+use k256::elliptic_curve::PrimeField;
+use k256::elliptic_curve::sec1::ToEncodedPoint;
+use k256::{ProjectivePoint, Scalar};
+use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::files::CeremonyId;
+use crate::keys::{DecryptionKey, EncryptionKey};
+use crate::{Error, Result};
+
+/// `kind` of a custody part document.
+pub const PART_KIND: &str = "keyexport-custody-part";
+const PART_DOC: &str = "the custody part";
+/// Most custodians supported.
+pub const MAX_CUSTODIANS: u8 = 16;
+
+/// One custodian's part of the decryption key. Secret: wiped on drop, `Debug` redacted.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustodyPart {
+    kind: String,
+    version: u32,
+    /// The ceremony the key belongs to.
+    pub ceremony_id: CeremonyId,
+    /// Who holds this part.
+    pub label: String,
+    /// The part's index `i` (1-based).
+    pub index: u8,
+    /// Parts needed (`K`).
+    pub quorum: u8,
+    /// Parts made (`M`).
+    pub custodians: u8,
+    /// Feldman commitments `C_0..C_{K−1}`, compressed points in hex; `C_0` is the
+    /// encryption key's point.
+    pub commitments: Vec<String>,
+    /// `f(i)`, 64 hex characters.
+    share: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for CustodyPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CustodyPart({} #{} of {}, <secret>)",
+            self.ceremony_id, self.index, self.custodians
+        )
+    }
+}
+
+/// Why a part cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PartFault {
+    /// The share does not match the part's own commitments: it was modified.
+    #[error("its share does not match its commitments (the part was modified)")]
+    Inconsistent,
+    /// The commitments bind it to another encryption key or ceremony.
+    #[error("it belongs to another ceremony ({0})")]
+    ForeignCeremony(String),
+    /// Another part already has this index.
+    #[error("its index {0} was already given by another part")]
+    DuplicateIndex(u8),
+    /// The part document is malformed.
+    #[error("it is malformed: {0}")]
+    Malformed(String),
+}
+
+impl CustodyPart {
+    /// Serialized part (JSON), to be sealed for its custodian. Wiped after use.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(
+            serde_json::to_vec_pretty(self).expect("a struct of strings serializes to JSON"),
+        )
+    }
+
+    /// Parses a part (after unsealing). Checks only the shape; see [`CustodyPart::check`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<CustodyPart> {
+        let part: CustodyPart = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+            document: PART_DOC,
+            reason: format!("line {} column {}", e.line(), e.column()),
+        })?;
+        if part.kind != PART_KIND || part.version != 1 {
+            return Err(Error::WrongDocument {
+                expected: "a keyexport custody part (version 1)",
+                found: format!("kind {:?} version {}", part.kind, part.version),
+            });
+        }
+        Ok(part)
+    }
+
+    /// The encryption key this part is bound to (`C_0`).
+    pub fn encryption_key(&self) -> Result<EncryptionKey, PartFault> {
+        let c0 = self
+            .commitments
+            .first()
+            .ok_or_else(|| PartFault::Malformed("no commitments".into()))?;
+        let bytes =
+            hex::decode(c0).map_err(|_| PartFault::Malformed("commitment is not hex".into()))?;
+        let mut dfns = vec![0x01];
+        dfns.extend_from_slice(&bytes);
+        EncryptionKey::from_dfns_bytes(&dfns)
+            .map_err(|_| PartFault::Malformed("commitment is not a point".into()))
+    }
+
+    /// Checks the part alone: well formed, and its share matches its commitments.
+    pub fn check(&self) -> Result<(), PartFault> {
+        if self.quorum < 2 || self.quorum > self.custodians || self.custodians > MAX_CUSTODIANS {
+            return Err(PartFault::Malformed(format!(
+                "quorum {} of {}",
+                self.quorum, self.custodians
+            )));
+        }
+        if self.index == 0 || self.index > self.custodians {
+            return Err(PartFault::Malformed(format!(
+                "index {} of {}",
+                self.index, self.custodians
+            )));
+        }
+        if self.commitments.len() != usize::from(self.quorum) {
+            return Err(PartFault::Malformed(
+                "commitment count differs from the quorum".into(),
+            ));
+        }
+        let points = self
+            .commitments
+            .iter()
+            .map(|c| {
+                let bytes = hex::decode(c)
+                    .map_err(|_| PartFault::Malformed("commitment is not hex".into()))?;
+                k256::PublicKey::from_sec1_bytes(&bytes)
+                    .map(|p| p.to_projective())
+                    .map_err(|_| PartFault::Malformed("commitment is not a point".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut share = self.share_scalar()?;
+        let x = Scalar::from(u64::from(self.index));
+        let expected = points
+            .iter()
+            .rev()
+            .fold(ProjectivePoint::IDENTITY, |acc, c| acc * x + c);
+        let matches = ProjectivePoint::GENERATOR * share == expected;
+        share.zeroize();
+        if matches {
+            Ok(())
+        } else {
+            Err(PartFault::Inconsistent)
+        }
+    }
+
+    fn share_scalar(&self) -> Result<Scalar, PartFault> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(self.share.as_str(), bytes.as_mut_slice())
+            .map_err(|_| PartFault::Malformed("share is not 64 hex characters".into()))?;
+        Option::from(Scalar::from_repr((*bytes).into()))
+            .ok_or_else(|| PartFault::Malformed("share is out of range".into()))
+    }
+}
+
+/// Splits `key` into `custodians` parts of which any `quorum` rebuild it.
+pub fn split(
+    key: &DecryptionKey,
+    ceremony_id: &CeremonyId,
+    labels: &[String],
+    quorum: u8,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<CustodyPart>> {
+    let custodians = u8::try_from(labels.len()).unwrap_or(u8::MAX);
+    if quorum < 2 || quorum > custodians || custodians > MAX_CUSTODIANS {
+        return Err(Error::InvalidField {
+            document: "the custody settings",
+            field: "quorum".into(),
+            reason: format!(
+                "need 2 ≤ quorum ({quorum}) ≤ custodians ({custodians}) ≤ {MAX_CUSTODIANS}"
+            ),
+        });
+    }
+    let mut coefficients = vec![*key.scalar()];
+    coefficients.extend((1..quorum).map(|_| Scalar::random(&mut *rng)));
+    let commitments: Vec<String> = coefficients
+        .iter()
+        .map(|a| {
+            hex::encode(
+                (ProjectivePoint::GENERATOR * a)
+                    .to_affine()
+                    .to_encoded_point(true)
+                    .as_bytes(),
+            )
+        })
+        .collect();
+    let parts = labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let index = u8::try_from(i + 1).expect("at most 16 custodians");
+            let x = Scalar::from(u64::from(index));
+            let mut y = coefficients
+                .iter()
+                .rev()
+                .fold(Scalar::ZERO, |acc, c| acc * x + c);
+            let share = Zeroizing::new(hex::encode(y.to_bytes()));
+            y.zeroize();
+            CustodyPart {
+                kind: PART_KIND.into(),
+                version: 1,
+                ceremony_id: ceremony_id.clone(),
+                label: label.clone(),
+                index,
+                quorum,
+                custodians,
+                commitments: commitments.clone(),
+                share,
+            }
+        })
+        .collect();
+    coefficients.zeroize();
+    Ok(parts)
+}
+
+/// The outcome of combining parts.
+#[derive(Debug)]
+pub struct Combined {
+    /// The rebuilt decryption key (checked against `C_0`).
+    pub key: DecryptionKey,
+    /// Labels of the parts used.
+    pub used: Vec<String>,
+    /// Labels of the parts set aside, and why.
+    pub rejected: Vec<(String, PartFault)>,
+}
+
+/// Rebuilds the decryption key from parts of the ceremony whose encryption key is
+/// `expected`. Each part is checked; bad and foreign ones are set aside and named.
+pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combined> {
+    let mut good: Vec<&CustodyPart> = Vec::new();
+    let mut rejected = Vec::new();
+    for part in parts {
+        let fault = match part.check() {
+            Err(fault) => Some(fault),
+            Ok(()) => match part.encryption_key() {
+                Ok(key) if &key != expected => {
+                    Some(PartFault::ForeignCeremony(part.ceremony_id.to_string()))
+                }
+                Err(fault) => Some(fault),
+                Ok(_) if good.iter().any(|g| g.index == part.index) => {
+                    Some(PartFault::DuplicateIndex(part.index))
+                }
+                Ok(_) => None,
+            },
+        };
+        match fault {
+            Some(fault) => rejected.push((part.label.clone(), fault)),
+            None => good.push(part),
+        }
+    }
+    let quorum = good.first().map(|p| usize::from(p.quorum)).unwrap_or(2);
+    if good.len() < quorum {
+        let reasons: Vec<String> = rejected.iter().map(|(l, f)| format!("{l}: {f}")).collect();
+        return Err(Error::InvalidField {
+            document: "the custody parts",
+            field: "quorum".into(),
+            reason: format!(
+                "{} good part(s), {quorum} needed{}",
+                good.len(),
+                if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (set aside: {})", reasons.join("; "))
+                }
+            ),
+        });
+    }
+    let chosen = &good[..quorum];
+    let xs: Vec<Scalar> = chosen
+        .iter()
+        .map(|p| Scalar::from(u64::from(p.index)))
+        .collect();
+    let mut ys = Vec::with_capacity(quorum);
+    for part in chosen {
+        ys.push(part.share_scalar().map_err(|f| Error::InvalidField {
+            document: "the custody parts",
+            field: part.label.clone(),
+            reason: f.to_string(),
+        })?);
+    }
+    // Lagrange interpolation at 0.
+    let mut secret = Scalar::ZERO;
+    for (j, (xj, yj)) in xs.iter().zip(&ys).enumerate() {
+        let mut term = *yj;
+        for (m, xm) in xs.iter().enumerate() {
+            if m != j {
+                let inverse =
+                    Option::<Scalar>::from((*xm - xj).invert()).expect("indexes are distinct");
+                term *= *xm * inverse;
+            }
+        }
+        secret += term;
+    }
+    ys.zeroize();
+    let mut bytes = Zeroizing::new([0u8; 33]);
+    bytes[0] = 0x01;
+    bytes[1..].copy_from_slice(&secret.to_bytes());
+    secret.zeroize();
+    let key = DecryptionKey::from_dfns_bytes(&bytes)?;
+    if &key.encryption_key() != expected {
+        return Err(Error::InvalidField {
+            document: "the custody parts",
+            field: "commitments".into(),
+            reason: "the parts rebuild a key that is not the ceremony's encryption key".into(),
+        });
+    }
+    Ok(Combined {
+        key,
+        used: chosen.iter().map(|p| p.label.clone()).collect(),
+        rejected,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn labels(m: usize) -> Vec<String> {
+        (1..=m).map(|i| format!("custodian-{i}")).collect()
+    }
+
+    #[test]
+    fn every_quorum_of_every_split_up_to_five() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let ceremony = CeremonyId::generate();
+        for m in 2..=5usize {
+            for k in 2..=m {
+                let key = DecryptionKey::generate_with(&mut rng);
+                let parts = split(&key, &ceremony, &labels(m), k as u8, &mut rng).unwrap();
+                for part in &parts {
+                    part.check().unwrap();
+                    let again = CustodyPart::from_bytes(&part.to_bytes()).unwrap();
+                    assert_eq!(again.encryption_key().unwrap(), key.encryption_key());
+                }
+                // Every window of k consecutive parts, and the last k.
+                for start in 0..=m - k {
+                    let combined =
+                        combine(&parts[start..start + k], &key.encryption_key()).unwrap();
+                    assert_eq!(combined.key.encryption_key(), key.encryption_key());
+                }
+                let short = combine(&parts[..k - 1], &key.encryption_key()).unwrap_err();
+                assert!(short.to_string().contains("needed"), "{short}");
+            }
+        }
+    }
+
+    #[test]
+    fn modified_and_foreign_parts_are_named_and_outvoted() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(10);
+        let ceremony = CeremonyId::generate();
+        let key = DecryptionKey::generate_with(&mut rng);
+        let mut parts = split(&key, &ceremony, &labels(4), 2, &mut rng).unwrap();
+        let other = DecryptionKey::generate_with(&mut rng);
+        let foreign = split(&other, &CeremonyId::generate(), &labels(2), 2, &mut rng).unwrap();
+        parts[0].share = Zeroizing::new(hex::encode(Scalar::from(5u64).to_bytes()));
+        assert_eq!(parts[0].check(), Err(PartFault::Inconsistent));
+        let mixed = vec![
+            parts[0].clone(),
+            foreign[0].clone(),
+            parts[2].clone(),
+            parts[3].clone(),
+        ];
+        let combined = combine(&mixed, &key.encryption_key()).unwrap();
+        assert_eq!(combined.key.encryption_key(), key.encryption_key());
+        assert_eq!(combined.rejected.len(), 2);
+        assert_eq!(combined.rejected[0].1, PartFault::Inconsistent);
+        assert!(matches!(
+            combined.rejected[1].1,
+            PartFault::ForeignCeremony(_)
+        ));
+        assert!(!format!("{:?}", parts[2]).contains(parts[2].share.as_str()));
+    }
+}
