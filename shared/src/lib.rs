@@ -12,6 +12,7 @@
 //! - [`custody`]: quorum custody of the decryption key (Shamir split, Feldman commitments);
 //! - [`dealer`]: a trusted dealer producing real exports, for the sandbox and tests;
 //! - [`files`]: the request and response files that cross the air gap;
+//! - [`batch`]: the batch request (many keys, one decryption key) and its key id lists;
 //! - [`fsio`]: atomic, non-clobbering file writes;
 //! - [`transcript`]: the hash-chained ceremony transcript;
 //! - [`transport`]: UR frames in QR codes for crossing the air gap.
@@ -22,6 +23,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod batch;
 pub mod build_info;
 pub mod curve;
 pub mod custody;
