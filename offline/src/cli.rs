@@ -17,6 +17,7 @@ Exit codes:
   2  usage: invalid command-line arguments
   3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...)
   4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format
+     (a batch: at least one key failed; the others are delivered, the count is printed)
   5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
   6  output refused: the output file or directory exists / is not empty, or could not be written
   7  air-gap guard: a network interface is up (see --allow-online)";
@@ -96,9 +97,13 @@ pub struct AirGapArgs {
 /// `keyexport-offline init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The Dfns key id the export is for (printed and recorded in the request).
-    #[arg(long, value_name = "ID")]
-    pub key_id: String,
+    /// The Dfns key id the export is for (printed and recorded in the request). Repeat it,
+    /// or add --key-ids-file, for a batch: one decryption key and one request for all keys.
+    #[arg(long, value_name = "ID", required_unless_present = "key_ids_file")]
+    pub key_id: Vec<String>,
+    /// A file of key ids for a batch: one per line, blank lines and `#` comments allowed.
+    #[arg(long, value_name = "FILE")]
+    pub key_ids_file: Option<PathBuf>,
     /// Ceremony directory to write into: created if absent, must be empty otherwise.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

@@ -9,7 +9,7 @@
 //! | 1 | internal error (a bug) | `internal` |
 //! | 2 | usage: invalid arguments | `usage` |
 //! | 3 | input: unreadable, malformed, incomplete or foreign input | `input` |
-//! | 4 | reconstruction failed | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format` |
+//! | 4 | reconstruction failed (a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `batch` |
 //! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
 //! | 6 | output refused: exists, directory not empty, write failed | `output` |
 //! | 7 | air-gap guard: a network interface is up | `air-gap` |
@@ -178,6 +178,14 @@ pub enum CliError {
         /// The sysfs directory.
         path: PathBuf,
     },
+    /// A batch ran to the end but some keys failed (each is reported on its own).
+    #[error("{failed} of {total} key(s) failed; the others were rebuilt and verified")]
+    BatchFailed {
+        /// Keys that failed.
+        failed: usize,
+        /// Keys in the batch.
+        total: usize,
+    },
     /// Something that cannot happen did (a bug); the message carries no secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -215,6 +223,7 @@ impl CliError {
             | CliError::OutputDirNotEmpty { .. }
             | CliError::Write { .. } => EXIT_OUTPUT,
             CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => EXIT_AIR_GAP,
+            CliError::BatchFailed { .. } => EXIT_RECONSTRUCTION,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
     }
@@ -228,6 +237,7 @@ impl CliError {
                 "io" => "output",
                 _ => "input",
             },
+            CliError::BatchFailed { .. } => "batch",
             _ => match self.exit_code() {
                 EXIT_USAGE => "usage",
                 EXIT_INPUT => "input",
@@ -321,8 +331,17 @@ impl CliError {
             CliError::NetworkUnknown { .. } => {
                 Some("Check by hand that the machine has no network, then pass --allow-online.")
             }
+            CliError::BatchFailed { .. } => Some(
+                "Each failed key is listed with its reason (and in the manifest with --out). Fix what it names and run reconstruct again on those keys' response files only, into a new --out folder.",
+            ),
             CliError::Internal(_) => Some("This is a bug in keyexport-offline; please report it."),
         }
+    }
+
+    /// Whether the command already printed its one `--json` object (a batch prints its
+    /// `{"keys": [...]}` report even when some keys failed).
+    pub fn json_already_printed(&self) -> bool {
+        matches!(self, CliError::BatchFailed { .. })
     }
 
     /// The process exit code.

@@ -10,13 +10,15 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use keyexport_shared::files::{CeremonyId, KeyId, RequestFile};
+use keyexport_shared::batch::BatchRequestFile;
+use keyexport_shared::files::{CeremonyId, RequestFile};
 use keyexport_shared::fsio::{self, FileMode};
 use keyexport_shared::keys::DecryptionKey;
 use keyexport_shared::scheme::Scheme;
 use keyexport_shared::wire::ExportRequestBody;
 
 use crate::airgap;
+use crate::batch;
 use crate::cli::InitArgs;
 use crate::error::{CliError, CliResult};
 use crate::passphrase::{self, Confirm};
@@ -35,8 +37,7 @@ pub const REQUEST_PNG: &str = "request.png";
 /// Runs `init`.
 pub fn run(args: &InitArgs) -> CliResult<()> {
     airgap::enforce(args.air_gap.allow_online)?;
-    let key_id = KeyId::new(&args.key_id)
-        .map_err(|e| CliError::Usage(format!("--key-id {}: {e}", args.key_id)))?;
+    let key_ids = batch::init::key_ids(args)?;
     check_target_dir(&args.out)?;
     let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
     let passphrase = passphrase::obtain(
@@ -54,40 +55,73 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     let encryption_key = decryption_key.encryption_key();
     let fingerprint = encryption_key.fingerprint();
     let ceremony_id = CeremonyId::generate();
-    let request = RequestFile::new(
-        ceremony_id.clone(),
-        key_id.clone(),
-        ExportRequestBody {
-            encryption_key,
-            supported_schemes,
-        },
-        humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        transcript::TOOL_VERSION.to_owned(),
-    );
-    let request_json = request.to_bytes();
-    let payload = SealedPayload::new(
-        ceremony_id.to_string(),
-        key_id.to_string(),
-        decryption_key.to_dfns_hex(),
-    );
+    let dfns_request = ExportRequestBody {
+        encryption_key,
+        supported_schemes,
+    };
+    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let tool = transcript::TOOL_VERSION.to_owned();
+    // One key: today's single-key request, unchanged. Several: a batch request (issue 10).
+    let (request_json, payload) = match key_ids.as_slice() {
+        [key_id] => (
+            RequestFile::new(
+                ceremony_id.clone(),
+                key_id.clone(),
+                dfns_request.clone(),
+                created_at,
+                tool,
+            )
+            .to_bytes(),
+            SealedPayload::new(
+                ceremony_id.to_string(),
+                key_id.to_string(),
+                decryption_key.to_dfns_hex(),
+            ),
+        ),
+        _ => (
+            BatchRequestFile::new(
+                ceremony_id.clone(),
+                key_ids.clone(),
+                dfns_request.clone(),
+                created_at,
+                tool,
+            )
+            .to_bytes(),
+            SealedPayload::new(
+                ceremony_id.to_string(),
+                String::new(),
+                decryption_key.to_dfns_hex(),
+            )
+            .for_batch(key_ids.iter().map(ToString::to_string).collect()),
+        ),
+    };
     let sealed = seal::seal(&payload, passphrase, log_n)?;
+    // A long batch request does not fit a few QR codes: it travels on removable media.
     let frames = qr::sheet_frames(&request_json)?;
-    let png = qr::sheet_png(&frames)?;
+    let png = if frames.len() <= batch::init::MAX_QR_FRAMES {
+        Some(qr::sheet_png(&frames)?)
+    } else {
+        None
+    };
 
     fsio::ensure_empty_dir(&args.out)
         .map_err(|e| CliError::shared(args.out.display().to_string(), e))?;
     let mut entry = Entry::new("init", args.air_gap.allow_online);
     entry.facts.ceremony_id = Some(ceremony_id.to_string());
-    entry.facts.key_id = Some(key_id.to_string());
+    if let [key_id] = key_ids.as_slice() {
+        entry.facts.key_id = Some(key_id.to_string());
+    }
     entry.facts.encryption_key_fingerprint = Some(fingerprint.to_string());
     if let Some(path) = &args.passphrase_file {
         entry.inputs.push(ArtifactRecord::passphrase_file(path));
     }
-    let files: [(&'static str, &str, &[u8], FileMode); 3] = [
+    let mut files: Vec<(&'static str, &str, &[u8], FileMode)> = vec![
         ("sealed-key", SEALED_KEY_FILE, &sealed, FileMode::Secret),
         ("request", REQUEST_FILE, &request_json, FileMode::Public),
-        ("request-qr", REQUEST_PNG, &png, FileMode::Public),
     ];
+    if let Some(png) = &png {
+        files.push(("request-qr", REQUEST_PNG, png, FileMode::Public));
+    }
     for (role, name, bytes, mode) in files {
         let path = args.out.join(name);
         fsio::write_new(&path, bytes, mode)
@@ -102,18 +136,17 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     let head = transcript::append(&transcript_path, &entry)?;
 
     eprintln!("Ceremony     {ceremony_id}");
-    eprintln!("Key id       {key_id}");
+    batch::init::print_key_ids(&key_ids);
     eprintln!("Fingerprint  {fingerprint}");
     eprintln!("  (aloud:    {})", render::spoken(fingerprint.as_str()));
-    let schemes: Vec<String> = request
-        .dfns_request
+    let schemes: Vec<String> = dfns_request
         .supported_schemes
         .iter()
         .map(ToString::to_string)
         .collect();
     eprintln!("Schemes      {}", schemes.join(", "));
     eprintln!("Wrote");
-    for (path, what) in [
+    let mut written = vec![
         (
             args.out.join(SEALED_KEY_FILE),
             "sealed decryption key: stays on this machine, with the passphrase",
@@ -122,16 +155,25 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
             args.out.join(REQUEST_FILE),
             "export request: carry it to the online machine",
         ),
-        (
+    ];
+    if png.is_some() {
+        written.push((
             args.out.join(REQUEST_PNG),
             "the request as QR codes (scan all of them, any order)",
-        ),
-        (transcript_path, "ceremony transcript"),
-    ] {
+        ));
+    }
+    written.push((transcript_path, "ceremony transcript"));
+    for (path, what) in written {
         eprintln!("  {}  {what}", path.display());
     }
     eprintln!("Transcript head  {head}  (witnesses: write it down)");
-    if std::io::stderr().is_terminal() {
+    if png.is_none() {
+        eprintln!(
+            "The request needs {} QR codes, too many to scan reliably: carry {} to the online machine on removable media (USB).",
+            frames.len(),
+            args.out.join(REQUEST_FILE).display()
+        );
+    } else if std::io::stderr().is_terminal() {
         eprintln!("{}", qr::terminal(&frames)?);
     } else {
         eprintln!(

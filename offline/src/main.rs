@@ -7,6 +7,7 @@
 
 mod addresses;
 mod airgap;
+mod batch;
 mod cli;
 mod error;
 mod init;
@@ -92,7 +93,7 @@ fn exit_code(result: CliResult<()>, json: bool) -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(error) => {
-            if json {
+            if json && !error.json_already_printed() {
                 println!("{}", render::error_json(&error));
             }
             render::error_text(&error);

@@ -31,10 +31,14 @@ use crate::seal;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
 
 /// Shown with every ed25519 result (spec section 5).
-const ED25519_NOTE: &str = "ed25519: this is the expanded secret scalar (big-endian), not an RFC 8032 seed; it cannot be turned into a seed, so seed-based wallet files cannot hold it; sign with the scalar directly";
+pub(crate) const ED25519_NOTE: &str = "ed25519: this is the expanded secret scalar (big-endian), not an RFC 8032 seed; it cannot be turned into a seed, so seed-based wallet files cannot hold it; sign with the scalar directly";
 
 /// Runs `reconstruct`, appending to the transcript whatever the outcome.
 pub fn run(args: &ReconstructArgs) -> CliResult<()> {
+    // Several keys' responses (issue 10): each key on its own, with a manifest.
+    if crate::batch::reconstruct::is_batch(&args.responses) {
+        return crate::batch::reconstruct::run(args);
+    }
     let transcript_path = args.transcript.clone().unwrap_or_else(|| {
         transcript::parent_dir(&args.decryption_key).join(transcript::FILE_NAME)
     });
@@ -65,10 +69,12 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
 }
 
 /// The decryption key and what it says about its ceremony.
-struct OpenedKey {
-    key: DecryptionKey,
-    ceremony_id: Option<String>,
-    key_id: Option<String>,
+pub(crate) struct OpenedKey {
+    pub(crate) key: DecryptionKey,
+    pub(crate) ceremony_id: Option<String>,
+    pub(crate) key_id: Option<String>,
+    /// The keys of a batch ceremony (empty for a single key or a plain key file).
+    pub(crate) key_ids: Vec<String>,
 }
 
 /// Runs the command; returns what goes to standard output (the `--json` object, the
@@ -257,7 +263,10 @@ fn read_response(
     }
 }
 
-fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<OpenedKey> {
+pub(crate) fn open_decryption_key(
+    args: &ReconstructArgs,
+    entry: &mut Entry,
+) -> CliResult<OpenedKey> {
     let label = args.decryption_key.display().to_string();
     let bytes = Zeroizing::new(std::fs::read(&args.decryption_key).map_err(|source| {
         CliError::ReadInput {
@@ -283,10 +292,12 @@ fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<O
                 path: label.clone(),
                 problem: "the sealed content does not hold a valid Dfns decryption key".into(),
             })?;
+        // A batch key names no single key id: its ceremony id is what binds the response.
         return Ok(OpenedKey {
             key,
             ceremony_id: Some(payload.ceremony_id.clone()),
-            key_id: Some(payload.key_id.clone()),
+            key_id: payload.key_ids.is_empty().then(|| payload.key_id.clone()),
+            key_ids: payload.key_ids.clone(),
         });
     }
     let text = std::str::from_utf8(&bytes).map_err(|_| not_a_key(&label))?;
@@ -300,6 +311,7 @@ fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<O
         key,
         ceremony_id: None,
         key_id: None,
+        key_ids: Vec::new(),
     })
 }
 
@@ -329,7 +341,7 @@ fn check_ceremony(opened: &OpenedKey, ids: &ResponseIds) -> CliResult<()> {
     Ok(())
 }
 
-fn derive_addresses(reconstruction: &Reconstruction) -> CliResult<Addresses> {
+pub(crate) fn derive_addresses(reconstruction: &Reconstruction) -> CliResult<Addresses> {
     let public = reconstruction.public_key.as_bytes();
     let derived = match reconstruction.public_key.curve() {
         Curve::Secp256k1 => addresses::secp256k1(public),
@@ -339,7 +351,7 @@ fn derive_addresses(reconstruction: &Reconstruction) -> CliResult<Addresses> {
     derived.map_err(|e| CliError::Internal(format!("address derivation: {e}")))
 }
 
-fn format_name(format: KeyFormat) -> &'static str {
+pub(crate) fn format_name(format: KeyFormat) -> &'static str {
     match format {
         KeyFormat::Hex => "hex",
         KeyFormat::Wif => "wif",
@@ -350,14 +362,14 @@ fn format_name(format: KeyFormat) -> &'static str {
 /// What `--out` wrote (public facts only).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Written {
-    path: String,
-    format: &'static str,
+pub(crate) struct Written {
+    pub(crate) path: String,
+    pub(crate) format: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    encrypted_to: Vec<String>,
+    pub(crate) encrypted_to: Vec<String>,
 }
 
-fn signer_strings(signers: &[keyexport_shared::wire::SignerId]) -> Vec<String> {
+pub(crate) fn signer_strings(signers: &[keyexport_shared::wire::SignerId]) -> Vec<String> {
     signers.iter().map(ToString::to_string).collect()
 }
 

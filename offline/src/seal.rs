@@ -8,6 +8,8 @@
 //! {"kind":"keyexport-sealed-decryption-key","version":1,"ceremonyId":"…","keyId":"…","decryptionKey":"01<64 hex>"}
 //! ```
 //!
+//! A batch ceremony (issue 10) leaves `keyId` empty and lists its keys in `keyIds`.
+//!
 //! `decryptionKey` is the Dfns serialization (spec section 2), usable by other tools.
 //!
 //! Work factor: scrypt `log2(N)` = [`DEFAULT_LOG_N`] = 18, measured so that unsealing takes
@@ -68,8 +70,11 @@ pub struct SealedPayload {
     version: u32,
     /// The ceremony this key belongs to.
     pub ceremony_id: String,
-    /// The Dfns key id of the ceremony.
+    /// The Dfns key id of the ceremony (empty for a batch: see `key_ids`).
     pub key_id: String,
+    /// The keys of a batch ceremony (issue 10); absent for a single key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_ids: Vec<String>,
     /// Dfns serialization `01<64 hex>`.
     pub decryption_key: Zeroizing<String>,
 }
@@ -91,14 +96,23 @@ impl SealedPayload {
             version: SEALED_VERSION,
             ceremony_id,
             key_id,
+            key_ids: Vec::new(),
             decryption_key,
         }
+    }
+
+    /// The same payload for a batch: `keyId` empty, the keys in `keyIds`.
+    pub fn for_batch(mut self, key_ids: Vec<String>) -> Self {
+        self.key_id = String::new();
+        self.key_ids = key_ids;
+        self
     }
 
     fn to_json(&self) -> CliResult<Zeroizing<Vec<u8>>> {
         // Allocate once, large enough for any escaping, so the buffer holding the key is
         // never reallocated (which would leave an unzeroized copy behind).
-        let capacity = 256 + 6 * (self.ceremony_id.len() + self.key_id.len());
+        let ids: usize = self.key_ids.iter().map(|id| id.len() + 3).sum();
+        let capacity = 256 + 6 * (self.ceremony_id.len() + self.key_id.len() + ids);
         let mut out = Zeroizing::new(Vec::with_capacity(capacity));
         serde_json::to_writer(&mut *out, self)
             .map_err(|e| CliError::Internal(format!("serializing the sealed key: {e}")))?;
@@ -251,5 +265,18 @@ mod tests {
         assert_eq!(value["version"], 1);
         assert_eq!(value["ceremonyId"], "cer-1");
         assert_eq!(value["decryptionKey"], KEY_HEX);
+        assert!(
+            value.get("keyIds").is_none(),
+            "single-key payloads are unchanged"
+        );
+    }
+
+    #[test]
+    fn batch_payload_lists_its_keys() {
+        let batch = payload().for_batch(vec!["key-a".into(), "key-b".into()]);
+        let sealed = seal(&batch, SecretString::from("pw".to_owned()), 2).unwrap();
+        let opened = unseal(&sealed, SecretString::from("pw".to_owned()), "k").unwrap();
+        assert_eq!(opened.key_id, "");
+        assert_eq!(opened.key_ids, ["key-a", "key-b"]);
     }
 }

@@ -1,0 +1,818 @@
+//! `keyexport-offline reconstruct` for a batch (issue 10): every key of a folder (or list)
+//! of response files, each on its own, continuing past keys that fail.
+//!
+//! A run is a batch when an input is a folder holding `*.response.json` files (as
+//! `keyexport-online submit` writes for a batch request), or when the response files given
+//! name two or more keys. Order: air-gap guard → output checks → read every response
+//! (a file that cannot be used becomes that key's failure) → open the decryption key once
+//! → each response must belong to the sealed key's ceremony and batch → rebuild, verify and
+//! write every key in parallel (rayon, one thread per core) → manifest → transcript.
+//!
+//! `--out DIR` receives one file per key, named by key id, in the single-key formats, plus
+//! `manifest.json` and `manifest.csv` (public facts only). `--json` prints
+//! `{"keys": [...]}`: per key the single-key object with its `keyId`, or
+//! `{"keyId", "error": {...}}`. The exit code is 4 when any key failed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use keyexport_shared::batch::response_file_name;
+use keyexport_shared::files::{Artifact, KeyId};
+use keyexport_shared::fsio::{self, FileMode};
+use keyexport_shared::reconstruct::Reconstruction;
+use keyexport_shared::scheme::Curve;
+use keyexport_shared::wire::ExportResponse;
+use rayon::prelude::*;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::addresses::Addresses;
+use crate::airgap;
+use crate::cli::{KeyFormat, ReconstructArgs};
+use crate::error::{CliError, CliResult};
+use crate::output::{self, Rendering, recipient::Recipients};
+use crate::passphrase::{self, Confirm};
+use crate::reconstruct::{
+    ED25519_NOTE, OpenedKey, Written, derive_addresses, format_name, open_decryption_key,
+    signer_strings,
+};
+use crate::seal;
+use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
+
+/// Suffix of the response files read from a folder.
+const RESPONSE_SUFFIX: &str = ".response.json";
+/// Name of the JSON manifest in `--out`.
+pub const MANIFEST_JSON: &str = "manifest.json";
+/// Name of the CSV manifest in `--out`.
+pub const MANIFEST_CSV: &str = "manifest.csv";
+
+/// Whether `reconstruct`'s inputs are a batch (see the module documentation).
+pub fn is_batch(inputs: &[String]) -> bool {
+    let mut key_ids: HashSet<String> = HashSet::new();
+    for input in inputs {
+        let path = Path::new(input);
+        if path.is_dir() {
+            if response_files_in(path).is_ok_and(|files| !files.is_empty()) {
+                return true;
+            }
+        } else if input != "-"
+            && let Ok(bytes) = std::fs::read(path)
+            && let Some(id) = response_key_id(&bytes)
+        {
+            key_ids.insert(id);
+        }
+    }
+    key_ids.len() >= 2
+}
+
+/// The key id of a keyexport response file (not validated further).
+fn response_key_id(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    (value.get("kind")?.as_str()? == keyexport_shared::files::RESPONSE_KIND)
+        .then(|| value.get("keyId")?.as_str().map(str::to_owned))
+        .flatten()
+}
+
+fn response_files_in(dir: &Path) -> CliResult<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|source| CliError::ReadInput {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(RESPONSE_SUFFIX) && !n.starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// One key of the batch as read: its response, or why it cannot be used.
+struct Item {
+    /// The key id, or the file name when the file names no key.
+    label: String,
+    /// Where it came from.
+    source: String,
+    /// The ceremony the response file names.
+    ceremony_id: Option<String>,
+    response: CliResult<ExportResponse>,
+}
+
+/// What a run produced for one key (public facts only).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyReport {
+    key_id: String,
+    curve: String,
+    protocol: String,
+    public_key: String,
+    min_signers: u64,
+    share_count: usize,
+    used_signers: Vec<String>,
+    bad_signers: Vec<String>,
+    bad_shares: Vec<BadShareJson>,
+    addresses: Addresses,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<Written>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BadShareJson {
+    signer_id: String,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyFailure {
+    key_id: String,
+    source: String,
+    error: ErrorJson,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorJson {
+    kind: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advice: Option<&'static str>,
+    bad_signers: Vec<String>,
+}
+
+impl KeyFailure {
+    fn new(key_id: String, source: String, error: &CliError) -> Self {
+        KeyFailure {
+            key_id,
+            source,
+            error: ErrorJson {
+                kind: error.kind(),
+                message: error.message(),
+                advice: error.advice(),
+                bad_signers: signer_strings(&error.bad_signers()),
+            },
+        }
+    }
+}
+
+/// One key's outcome.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum KeyOutcome {
+    Ok(Box<KeyReport>),
+    Failed(KeyFailure),
+}
+
+impl KeyOutcome {
+    fn key_id(&self) -> &str {
+        match self {
+            KeyOutcome::Ok(report) => &report.key_id,
+            KeyOutcome::Failed(failure) => &failure.key_id,
+        }
+    }
+}
+
+/// Runs a batch `reconstruct`, appending to the transcript whatever the outcome.
+pub fn run(args: &ReconstructArgs) -> CliResult<()> {
+    let transcript_path = args.transcript.clone().unwrap_or_else(|| {
+        transcript::parent_dir(&args.decryption_key).join(transcript::FILE_NAME)
+    });
+    let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
+    let result = execute(args, &mut entry);
+    let status: CliResult<()> = match &result {
+        Ok(done) if done.failed > 0 => Err(CliError::BatchFailed {
+            failed: done.failed,
+            total: done.total,
+        }),
+        Ok(_) => Ok(()),
+        Err(_) => Ok(()),
+    };
+    entry.outcome = match (&result, &status) {
+        (Err(e), _) => Outcome::Failed {
+            kind: e.kind(),
+            message: e.message(),
+        },
+        (Ok(_), status) => Outcome::of(status),
+    };
+    let logged = transcript::append(&transcript_path, &entry);
+    let done = match (result, logged) {
+        (Ok(done), Ok(head)) => {
+            eprintln!("Transcript head  {head}  (witnesses: write it down)");
+            done
+        }
+        (Ok(_), Err(e)) => return Err(e),
+        (Err(e), Ok(_)) => return Err(e),
+        (Err(e), Err(log_error)) => {
+            eprintln!("warning: the transcript was not updated: {log_error}");
+            return Err(e);
+        }
+    };
+    std::io::stdout()
+        .write_all(&done.stdout)
+        .and_then(|()| std::io::stdout().flush())
+        .map_err(|source| CliError::Write {
+            path: PathBuf::from("-"),
+            source,
+        })?;
+    status
+}
+
+/// What a batch run hands back to [`run`].
+struct Done {
+    stdout: Vec<u8>,
+    failed: usize,
+    total: usize,
+}
+
+/// Everything a worker thread needs to deliver one key.
+struct Delivery<'a> {
+    key: &'a keyexport_shared::keys::DecryptionKey,
+    out: Option<&'a Path>,
+    format: KeyFormat,
+    rendering: Rendering<'a>,
+    recipients: &'a Recipients,
+    encrypt_to: &'a [String],
+}
+
+fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
+    airgap::enforce(args.air_gap.allow_online)?;
+    if args.reveal {
+        return Err(CliError::Usage(
+            "--reveal prints one key; for a batch use --out DIR (one file per key)".into(),
+        ));
+    }
+    let recipients = Recipients::parse(&args.encrypt_to)?;
+    if let Some(out) = &args.out {
+        check_out_dir(out)?;
+    }
+    let test_log_n = seal::test_log_n()?;
+
+    let mut items = read_items(&args.responses, entry)?;
+    let opened = open_decryption_key(args, entry)?;
+    entry.facts.ceremony_id = opened.ceremony_id.clone();
+    entry.facts.encryption_key_fingerprint =
+        Some(opened.key.encryption_key().fingerprint().to_string());
+    check_batch(&mut items, &opened, args);
+
+    let keystore_passphrase = match (&args.out, args.format) {
+        (Some(_), KeyFormat::EthKeystore) => {
+            if let Some(path) = &args.keystore_passphrase_file {
+                entry.inputs.push(ArtifactRecord::passphrase_file(path));
+            }
+            Some(passphrase::obtain(
+                args.keystore_passphrase_file.as_deref(),
+                passphrase::KEYSTORE,
+                Confirm::Twice,
+            )?)
+        }
+        _ => None,
+    };
+    if let Some(out) = &args.out {
+        fsio::ensure_empty_dir(out).map_err(|e| CliError::shared(out.display().to_string(), e))?;
+    }
+    let delivery = Delivery {
+        key: &opened.key,
+        out: args.out.as_deref(),
+        format: args.format,
+        rendering: Rendering {
+            format: args.format,
+            network: args.network,
+            keystore_passphrase: keystore_passphrase.as_ref(),
+            keystore_log_n: test_log_n.unwrap_or(output::keystore::STANDARD_LOG_N),
+        },
+        recipients: &recipients,
+        encrypt_to: &args.encrypt_to,
+    };
+    let delivered: Vec<(KeyOutcome, Option<ArtifactRecord>)> = items
+        .par_iter()
+        .map(|item| deliver(item, &delivery))
+        .collect();
+    let mut outcomes = Vec::with_capacity(delivered.len());
+    for (outcome, record) in delivered {
+        entry.outputs.extend(record);
+        outcomes.push(outcome);
+    }
+    let total = outcomes.len();
+    let failed = outcomes
+        .iter()
+        .filter(|o| matches!(o, KeyOutcome::Failed(_)))
+        .count();
+
+    if let Some(out) = &args.out {
+        write_manifests(out, &outcomes, entry)?;
+    }
+    print_table(&outcomes, args.out.as_deref());
+    let stdout = if args.json {
+        #[derive(Serialize)]
+        struct Keys<'a> {
+            keys: &'a [KeyOutcome],
+        }
+        let mut bytes = serde_json::to_vec(&Keys { keys: &outcomes })
+            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+        bytes.push(b'\n');
+        bytes
+    } else {
+        Vec::new()
+    };
+    Ok(Done {
+        stdout,
+        failed,
+        total,
+    })
+}
+
+/// `--out` must be absent or an empty folder (checked before the passphrase is asked).
+fn check_out_dir(out: &Path) -> CliResult<()> {
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => match entries.next() {
+            Some(_) => Err(CliError::OutputDirNotEmpty {
+                path: out.to_path_buf(),
+            }),
+            None => Ok(()),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(CliError::Usage(format!(
+            "--out {}: a batch writes one file per key: give a new or empty folder",
+            out.display()
+        ))),
+        Err(source) => Err(CliError::Write {
+            path: out.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Reads every input: folders contribute their `*.response.json` files, in name order.
+/// A file that cannot be used becomes a failed item; only an unreadable folder stops the run.
+fn read_items(inputs: &[String], entry: &mut Entry) -> CliResult<Vec<Item>> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for input in inputs {
+        if input == "-" {
+            return Err(CliError::Usage(
+                "a batch is read from response files or folders, not standard input".into(),
+            ));
+        }
+        let path = PathBuf::from(input);
+        if path.is_dir() {
+            files.extend(response_files_in(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    let mut by_key: BTreeMap<String, Item> = BTreeMap::new();
+    let mut seen_files: HashSet<PathBuf> = HashSet::new();
+    for path in files {
+        if !seen_files.insert(path.clone()) {
+            continue;
+        }
+        let source = path.display().to_string();
+        let fallback_label = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| n.trim_end_matches(RESPONSE_SUFFIX).to_owned())
+            .unwrap_or_else(|| source.clone());
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let item = Item {
+                    label: fallback_label,
+                    source: source.clone(),
+                    ceremony_id: None,
+                    response: Err(CliError::ReadInput {
+                        path: source,
+                        source: e,
+                    }),
+                };
+                insert_item(&mut by_key, item);
+                continue;
+            }
+        };
+        entry
+            .inputs
+            .push(ArtifactRecord::new("response", &source, &bytes));
+        let item = match Artifact::parse(&bytes) {
+            Ok(Artifact::Response(file)) => {
+                let label = file.key_id.to_string();
+                let response = file
+                    .export_response()
+                    .map_err(|e| CliError::shared(source.clone(), e));
+                let response =
+                    response.and_then(|r| check_file_name(&file.key_id, &source).map(|()| r));
+                Item {
+                    label,
+                    source,
+                    ceremony_id: Some(file.ceremony_id.to_string()),
+                    response,
+                }
+            }
+            Ok(other) => Item {
+                label: fallback_label,
+                source: source.clone(),
+                ceremony_id: None,
+                response: Err(CliError::Input {
+                    path: source,
+                    problem: format!(
+                        "{} names no key id: a batch takes the response files written by keyexport-online (reconstruct a raw Dfns response on its own)",
+                        other.describe()
+                    ),
+                }),
+            },
+            Err(e) => Item {
+                label: fallback_label,
+                source: source.clone(),
+                ceremony_id: None,
+                response: Err(CliError::shared(source, e)),
+            },
+        };
+        insert_item(&mut by_key, item);
+    }
+    if by_key.is_empty() {
+        return Err(CliError::Input {
+            path: inputs.join(" "),
+            problem: "no response file found (a batch folder holds KEY_ID.response.json files)"
+                .into(),
+        });
+    }
+    Ok(by_key.into_values().collect())
+}
+
+/// A response file's own key id must match its name when it follows the batch naming.
+fn check_file_name(key_id: &KeyId, source: &str) -> CliResult<()> {
+    let name = Path::new(source)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if name.ends_with(RESPONSE_SUFFIX) && name != response_file_name(key_id) {
+        return Err(CliError::Input {
+            path: source.to_owned(),
+            problem: format!("holds the response for key {key_id}, but its name says otherwise"),
+        });
+    }
+    Ok(())
+}
+
+/// Keeps one item per key: the same response twice is fine, two different ones are not.
+fn insert_item(by_key: &mut BTreeMap<String, Item>, item: Item) {
+    match by_key.get_mut(&item.label) {
+        None => {
+            by_key.insert(item.label.clone(), item);
+        }
+        Some(existing) => {
+            let same = matches!((&existing.response, &item.response), (Ok(a), Ok(b)) if a == b);
+            if !same {
+                existing.response = Err(CliError::Input {
+                    path: item.source,
+                    problem: format!(
+                        "holds a different response for key {} than {}; keep only the one saved by keyexport-online",
+                        item.label, existing.source
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Every response must belong to the sealed key's ceremony and, for a batch key, to its
+/// list; keys of the list without a response are reported as missing.
+fn check_batch(items: &mut Vec<Item>, opened: &OpenedKey, args: &ReconstructArgs) {
+    let listed: HashSet<&str> = opened.key_ids.iter().map(String::as_str).collect();
+    for item in items.iter_mut() {
+        let Ok(response) = &item.response else {
+            continue;
+        };
+        if let (Some(sealed), Some(found)) = (&opened.ceremony_id, &item.ceremony_id)
+            && sealed != found
+        {
+            item.response = Err(CliError::CeremonyMismatch {
+                field: "ceremony",
+                sealed: sealed.clone(),
+                response: found.clone(),
+            });
+            continue;
+        }
+        let single_key_mismatch = opened.key_id.as_ref().filter(|id| **id != item.label);
+        if let Some(sealed) = single_key_mismatch {
+            item.response = Err(CliError::CeremonyMismatch {
+                field: "key id",
+                sealed: sealed.clone(),
+                response: item.label.clone(),
+            });
+            continue;
+        }
+        if !listed.is_empty() && !listed.contains(item.label.as_str()) {
+            item.response = Err(CliError::Input {
+                path: item.source.clone(),
+                problem: format!(
+                    "key {} is not one of the keys of this batch ceremony",
+                    item.label
+                ),
+            });
+            continue;
+        }
+        if args.out.is_some() && !output::supports_curve(args.format, response.curve) {
+            item.response = Err(CliError::Usage(format!(
+                "--format {} holds secp256k1 keys only; this key is on {}",
+                format_name(args.format),
+                response.curve
+            )));
+        }
+    }
+    let present: HashSet<String> = items.iter().map(|i| i.label.clone()).collect();
+    for key_id in &opened.key_ids {
+        if !present.contains(key_id) {
+            items.push(Item {
+                label: key_id.clone(),
+                source: "-".into(),
+                ceremony_id: None,
+                response: Err(CliError::Input {
+                    path: key_id.clone(),
+                    problem: "no response for this key of the batch (the online summary says why it was not exported)".into(),
+                }),
+            });
+        }
+    }
+}
+
+/// Rebuilds, verifies and (with `--out`) writes one key. Runs on a worker thread.
+fn deliver(item: &Item, how: &Delivery<'_>) -> (KeyOutcome, Option<ArtifactRecord>) {
+    let failed = |error: &CliError| {
+        (
+            KeyOutcome::Failed(KeyFailure::new(
+                item.label.clone(),
+                item.source.clone(),
+                error,
+            )),
+            None,
+        )
+    };
+    let response = match &item.response {
+        Ok(response) => response,
+        Err(e) => return failed(e),
+    };
+    let reconstruction = match keyexport_shared::reconstruct::reconstruct(response, how.key) {
+        Ok(r) => r,
+        Err(e) => return failed(&CliError::shared(item.source.clone(), e)),
+    };
+    let addresses = match derive_addresses(&reconstruction) {
+        Ok(a) => a,
+        Err(e) => return failed(&e),
+    };
+    let (written, record) = match how.out {
+        Some(dir) => match write_key(&item.label, &reconstruction, dir, how) {
+            Ok((written, record)) => (Some(written), Some(record)),
+            Err(e) => return failed(&e),
+        },
+        None => (None, None),
+    };
+    (
+        KeyOutcome::Ok(Box::new(report(
+            &item.label,
+            &reconstruction,
+            addresses,
+            written,
+        ))),
+        record,
+    )
+}
+
+fn write_key(
+    key_id: &str,
+    reconstruction: &Reconstruction,
+    dir: &Path,
+    how: &Delivery<'_>,
+) -> CliResult<(Written, ArtifactRecord)> {
+    let rendered = output::render(reconstruction.private_key.to_be_bytes(), &how.rendering)?;
+    let (bytes, suffix) = if how.recipients.is_empty() {
+        (rendered, "")
+    } else {
+        (Zeroizing::new(how.recipients.encrypt(&rendered)?), ".age")
+    };
+    let extension = match how.format {
+        KeyFormat::Hex => "hex",
+        KeyFormat::Wif => "wif",
+        KeyFormat::EthKeystore => "keystore.json",
+    };
+    let path = dir.join(format!("{key_id}.{extension}{suffix}"));
+    fsio::write_new(&path, &bytes, FileMode::Secret)
+        .map_err(|e| CliError::shared(path.display().to_string(), e))?;
+    let label = path.display().to_string();
+    let record = ArtifactRecord::new("key-output", &label, &bytes);
+    Ok((
+        Written {
+            path: label,
+            format: format_name(how.format),
+            encrypted_to: how.encrypt_to.to_vec(),
+        },
+        record,
+    ))
+}
+
+fn report(
+    key_id: &str,
+    reconstruction: &Reconstruction,
+    addresses: Addresses,
+    output: Option<Written>,
+) -> KeyReport {
+    KeyReport {
+        key_id: key_id.to_owned(),
+        curve: reconstruction.scheme.curve.to_string(),
+        protocol: reconstruction.scheme.protocol.to_string(),
+        public_key: reconstruction.public_key.to_hex(),
+        min_signers: reconstruction.min_signers,
+        share_count: reconstruction.share_count,
+        used_signers: signer_strings(&reconstruction.used_signers),
+        bad_signers: signer_strings(&reconstruction.bad_signers()),
+        bad_shares: reconstruction
+            .bad_shares
+            .iter()
+            .map(|b| BadShareJson {
+                signer_id: b.signer_id.to_string(),
+                kind: b.fault.kind(),
+            })
+            .collect(),
+        addresses,
+        note: (reconstruction.public_key.curve() == Curve::Ed25519).then_some(ED25519_NOTE),
+        output,
+    }
+}
+
+/// One manifest row: public facts of a key and where its file went.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestRow<'a> {
+    key_id: &'a str,
+    status: &'static str,
+    curve: &'a str,
+    protocol: &'a str,
+    public_key: &'a str,
+    addresses: Option<&'a Addresses>,
+    output_file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a ErrorJson>,
+}
+
+fn manifest_rows(outcomes: &[KeyOutcome]) -> Vec<ManifestRow<'_>> {
+    outcomes
+        .iter()
+        .map(|o| match o {
+            KeyOutcome::Ok(r) => ManifestRow {
+                key_id: &r.key_id,
+                status: "ok",
+                curve: &r.curve,
+                protocol: &r.protocol,
+                public_key: &r.public_key,
+                addresses: Some(&r.addresses),
+                output_file: r.output.as_ref().map(|w| w.path.as_str()),
+                error: None,
+            },
+            KeyOutcome::Failed(f) => ManifestRow {
+                key_id: &f.key_id,
+                status: "failed",
+                curve: "",
+                protocol: "",
+                public_key: "",
+                addresses: None,
+                output_file: None,
+                error: Some(&f.error),
+            },
+        })
+        .collect()
+}
+
+fn write_manifests(out: &Path, outcomes: &[KeyOutcome], entry: &mut Entry) -> CliResult<()> {
+    let rows = manifest_rows(outcomes);
+    let mut json = serde_json::to_vec_pretty(&serde_json::json!({ "keys": rows }))
+        .map_err(|e| CliError::Internal(format!("manifest: {e}")))?;
+    json.push(b'\n');
+    let mut csv = String::from(
+        "keyId,status,curve,protocol,publicKey,addresses,outputFile,errorKind,errorMessage\n",
+    );
+    for row in &rows {
+        let addresses = row
+            .addresses
+            .map(|a| {
+                a.labelled()
+                    .iter()
+                    .map(|(label, value)| format!("{label}={value}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        let fields = [
+            row.key_id,
+            row.status,
+            row.curve,
+            row.protocol,
+            row.public_key,
+            &addresses,
+            row.output_file.unwrap_or_default(),
+            row.error.map(|e| e.kind).unwrap_or_default(),
+            row.error.map(|e| e.message.as_str()).unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        csv.push_str(&line.join(","));
+        csv.push('\n');
+    }
+    for (name, bytes) in [(MANIFEST_JSON, json), (MANIFEST_CSV, csv.into_bytes())] {
+        let path = out.join(name);
+        fsio::write_new(&path, &bytes, FileMode::Public)
+            .map_err(|e| CliError::shared(path.display().to_string(), e))?;
+        entry.outputs.push(ArtifactRecord::new(
+            "manifest",
+            &path.display().to_string(),
+            &bytes,
+        ));
+    }
+    Ok(())
+}
+
+/// RFC 4180 quoting: fields holding a comma, quote or line break are quoted.
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// The human report on stderr: one line per key, then the counts.
+fn print_table(outcomes: &[KeyOutcome], out: Option<&Path>) {
+    let width = outcomes
+        .iter()
+        .map(|o| o.key_id().len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    eprintln!("{:<width$}  {:<8}  detail", "key id", "status");
+    for outcome in outcomes {
+        match outcome {
+            KeyOutcome::Ok(r) => eprintln!(
+                "{:<width$}  {:<8}  {}:{} {} verified{}",
+                r.key_id,
+                "ok",
+                r.protocol,
+                r.curve,
+                r.public_key,
+                r.output
+                    .as_ref()
+                    .map(|w| format!(" → {}", w.path))
+                    .unwrap_or_default()
+            ),
+            KeyOutcome::Failed(f) => eprintln!(
+                "{:<width$}  {:<8}  {} ({})",
+                f.key_id, "FAILED", f.error.message, f.error.kind
+            ),
+        }
+    }
+    let failed = outcomes
+        .iter()
+        .filter(|o| matches!(o, KeyOutcome::Failed(_)))
+        .count();
+    eprintln!(
+        "{} key(s): {} rebuilt and verified, {} failed.",
+        outcomes.len(),
+        outcomes.len() - failed,
+        failed
+    );
+    match out {
+        Some(dir) => eprintln!(
+            "Manifest: {} and {} (public facts only).",
+            dir.join(MANIFEST_JSON).display(),
+            dir.join(MANIFEST_CSV).display()
+        ),
+        None => eprintln!("Nothing written: add --out DIR to deliver one file per key."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("key-a"), "key-a");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn response_files_are_recognised_by_kind() {
+        assert_eq!(
+            response_key_id(br#"{"kind":"keyexport-response","keyId":"key-a"}"#).as_deref(),
+            Some("key-a")
+        );
+        assert_eq!(
+            response_key_id(br#"{"kind":"keyexport-request","keyId":"key-a"}"#),
+            None
+        );
+        assert_eq!(response_key_id(b"not json"), None);
+    }
+}
