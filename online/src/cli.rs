@@ -16,7 +16,8 @@ Exit codes: 0 ok, 2 usage, 3 bad input, 4 configuration, 5 refused before export
 6 Dfns refused (nothing exported), 7 network failure (nothing exported),
 8 export may have reached Dfns (check before retrying), 9 held for approval (HTTP 202),
 10 response saved but fails a check, 11 response not saved (printed to stdout),
-12 response saved but QR/UR files not written.";
+12 response saved but QR/UR files not written,
+13 batch: some keys were not exported (each listed with its reason; none uncertain).";
 
 /// Online side of the Dfns Export Key ceremony: submits the export once and keeps the
 /// response safe. It never holds anything that can open a key share.
@@ -73,6 +74,14 @@ Example:
 The response is written next to the request (or in --out) as response.json, then as QR
 images (response-qr-NN.png, response-qr.gif) and UR text (response.ur.txt).
 
+A batch request (made by `keyexport-offline init` with several key ids) exports every key,
+one user action each, paced by --rate, into the folder `responses` next to the request (or
+--out): one KEY_ID.response.json per key, saved the moment it arrives, and journal.jsonl.
+Run the same command again to resume: saved keys are skipped, failed keys are tried
+again, and keys whose export may have been sent without an answer are listed for a manual
+check (re-sent only with --retry-uncertain, after Dfns shows them not exported). Carry the
+whole folder to the offline machine on removable media (no QR codes for a batch).
+
 Runbook: docs/runbook.md, Step 3 — Export the key.";
 
 /// `submit`.
@@ -91,6 +100,15 @@ pub struct SubmitArgs {
     /// Print one JSON object with the paths written and the response summary.
     #[arg(long)]
     pub json: bool,
+    /// Batch only: Dfns API calls per minute (each key takes 4), or `unlimited`. Dfns
+    /// allows 100 a minute on trial organizations and 1000 otherwise; a 429 answer waits
+    /// for its Retry-After.
+    #[arg(long, value_name = "N", default_value = "100")]
+    pub rate: crate::batch::pace::Rate,
+    /// Batch only: export again the keys whose earlier export may have been sent without
+    /// an answer, once Dfns shows them as not exported.
+    #[arg(long)]
+    pub retry_uncertain: bool,
     /// Dfns connection settings.
     #[command(flatten)]
     pub dfns: DfnsArgs,

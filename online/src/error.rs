@@ -16,6 +16,10 @@
 //! | 10 | the response was saved but fails a check (shape, public key) |
 //! | 11 | the response could not be saved (it was printed to stdout) |
 //! | 12 | the response was saved but its QR/UR files could not be written |
+//! | 13 | batch: some keys were not exported (each listed with its reason; none uncertain) |
+//!
+//! A batch that ends with keys uncertain exits 8, with a saved response failing a check 10;
+//! one stopped by a failure every key would meet exits with that failure's code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +78,16 @@ pub enum OnlineError {
         /// The body as received, to be printed so it is not lost.
         body: String,
     },
+    /// A batch ended with keys not exported; its summary is already printed.
+    #[error("{message}")]
+    Batch {
+        /// The exit code (8, 10, 13, or the code of the failure that stopped it).
+        code: u8,
+        /// What happened.
+        message: String,
+        /// What to do.
+        advice: String,
+    },
     /// The QR/UR files could not be written.
     #[error("the response is saved in {saved}, but its QR/UR files could not be written: {reason}")]
     Transport {
@@ -101,6 +115,7 @@ impl OnlineError {
             OnlineError::ResponseCheck { .. } => 10,
             OnlineError::NotSaved { .. } => 11,
             OnlineError::Transport { .. } => 12,
+            OnlineError::Batch { code, .. } => *code,
         }
     }
 
@@ -119,6 +134,11 @@ impl OnlineError {
         }
     }
 
+    /// Whether the one `--json` object (the batch summary) is already printed.
+    pub fn json_printed(&self) -> bool {
+        matches!(self, OnlineError::Batch { .. })
+    }
+
     /// A short stable name, for `--json`.
     pub fn kind(&self) -> &'static str {
         match self.exit_code() {
@@ -131,7 +151,8 @@ impl OnlineError {
             9 => "held-for-approval",
             10 => "response-check",
             11 => "not-saved",
-            _ => "transport",
+            12 => "transport",
+            _ => "batch-incomplete",
         }
     }
 
@@ -174,6 +195,7 @@ impl OnlineError {
                  The key is already exported; it cannot be exported again."
                     .into(),
             ),
+            OnlineError::Batch { advice, .. } => Some(advice.clone()),
             OnlineError::Transport { saved, .. } => Some(format!(
                 "The response itself is safe. Show its QR codes with \
                  `keyexport-online show {}`, or carry the file on removable media.",

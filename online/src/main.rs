@@ -6,6 +6,7 @@
 //! [`error`].
 
 mod airgap;
+mod batch;
 mod cli;
 mod connect;
 mod dfns;
@@ -55,7 +56,7 @@ fn report(error: &OnlineError, json: bool) {
     if let Some(advice) = error.advice() {
         eprintln!("  {advice}");
     }
-    if json {
+    if json && !error.json_printed() {
         let value = serde_json::json!({
             "status": "error",
             "kind": error.kind(),

@@ -9,6 +9,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
+use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::curve::PublicKey;
 use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
 use keyexport_shared::fsio::{FileMode, write_new};
@@ -35,6 +36,10 @@ const STEM: &str = "response";
 pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
     // 1. Everything that can be checked offline, before any traffic.
     let received = input::receive(&args.request)?;
+    // Several keys (issue 10): one export per key into a responses folder.
+    if BatchRequestFile::is_batch_request(&received.bytes) {
+        return crate::batch::run(args, &received);
+    }
     let request = match input::parse(&received)? {
         Artifact::Request(request) => request,
         other => {
@@ -128,11 +133,11 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
 }
 
 /// Progress for the operator, on stderr (stdout is the result).
-fn note(message: &str) {
+pub(crate) fn note(message: &str) {
     eprintln!("{message}");
 }
 
-fn announce_retry(notice: &RetryNotice<'_>) {
+pub(crate) fn announce_retry(notice: &RetryNotice<'_>) {
     eprintln!(
         "{}; retrying in {:.1} s (attempt {} of {})",
         notice.error,
@@ -319,7 +324,7 @@ fn persist(
     Ok(bytes)
 }
 
-fn check_public_key(
+pub(crate) fn check_public_key(
     key: &KeyInfo,
     response: &ExportResponse,
     saved: &Path,
@@ -355,11 +360,11 @@ fn same_point(a: &PublicKey, b: &PublicKey) -> bool {
     }
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-fn tool() -> String {
+pub(crate) fn tool() -> String {
     format!("keyexport-online {}", env!("CARGO_PKG_VERSION"))
 }
 

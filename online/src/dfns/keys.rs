@@ -7,7 +7,7 @@
 use keyexport_shared::files::KeyId;
 use serde::Deserialize;
 
-use super::auth::{SignedRequest, sign_user_action};
+use super::auth::{SignedRequest, UserActionToken, sign_user_action};
 use super::client::DfnsClient;
 use super::credential::Credential;
 use super::errors::{ApiError, ApiErrorKind, Call};
@@ -83,27 +83,52 @@ pub fn export_key(
     key_id: &KeyId,
     body: &[u8],
 ) -> Result<ExportOutcome, ApiError> {
+    let token = sign_export(client, credential, key_id, body)?;
+    send_export(client, key_id, body, &token)
+}
+
+/// The user-action round for exporting `key_id` with `body` (repeatable: nothing is
+/// exported until [`send_export`]).
+pub fn sign_export(
+    client: &DfnsClient,
+    credential: &Credential,
+    key_id: &KeyId,
+    body: &[u8],
+) -> Result<UserActionToken, ApiError> {
     let call = Call::Export(key_id.as_str().to_owned());
-    let path = format!("/keys/{}/export", key_id.as_str());
     let text = std::str::from_utf8(body).map_err(|_| ApiError {
-        call: call.clone(),
+        call,
         kind: ApiErrorKind::InvalidResponse("the export body is not UTF-8 text".into()),
     })?;
-    let token = sign_user_action(
+    sign_user_action(
         client,
         credential,
         SignedRequest {
             method: "POST",
-            path: &path,
+            path: &export_path(key_id),
             body: text,
         },
-    )?;
-    let reply = client.post(&call, &path, body, Some(token.as_str()))?;
+    )
+}
+
+/// Sends the signed export once (the irreversible call). `body` must be the signed bytes.
+pub fn send_export(
+    client: &DfnsClient,
+    key_id: &KeyId,
+    body: &[u8],
+    token: &UserActionToken,
+) -> Result<ExportOutcome, ApiError> {
+    let call = Call::Export(key_id.as_str().to_owned());
+    let reply = client.post(&call, &export_path(key_id), body, Some(token.as_str()))?;
     match reply.status {
         200 => Ok(ExportOutcome::Exported(reply.body)),
         202 => Ok(ExportOutcome::Held(reply.body)),
         _ => Err(reply.into_error(call)),
     }
+}
+
+fn export_path(key_id: &KeyId) -> String {
+    format!("/keys/{}/export", key_id.as_str())
 }
 
 #[cfg(test)]

@@ -1,0 +1,311 @@
+//! The batch journal, `journal.jsonl` in the responses folder: what a batch submit did,
+//! one JSON line per event, appended and fsynced before the next step.
+//!
+//! It is the write-ahead record that makes a rerun safe: `sending` is written before a
+//! key's export is sent, so a key whose run died between sending and saving the answer is
+//! found again as *uncertain* and never re-sent silently. Saved responses are the files
+//! themselves; the journal only says what happened to the others. Every run starts with
+//! a `start` line naming the ceremony and the request digest, so a folder can only be
+//! resumed by the request that began it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use keyexport_shared::fsio::{FileMode, append_line};
+use serde::{Deserialize, Serialize};
+
+use crate::error::OnlineError;
+
+/// File name of the journal in the responses folder.
+pub const FILE_NAME: &str = "journal.jsonl";
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "event",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Event {
+    /// A run of `submit` begins.
+    Start {
+        /// The batch's ceremony.
+        ceremony_id: String,
+        /// SHA-256 of the batch request file.
+        request_sha256: String,
+        /// Keys in the batch.
+        keys: usize,
+        /// When (RFC 3339).
+        at: String,
+        /// Tool and version.
+        tool: String,
+    },
+    /// The export of a key is about to be sent.
+    Sending {
+        /// The key.
+        key_id: String,
+        /// When.
+        at: String,
+    },
+    /// The export was refused before being carried out (429): nothing exported.
+    NotSent {
+        /// The key.
+        key_id: String,
+        /// Why.
+        reason: String,
+        /// When.
+        at: String,
+    },
+    /// The response was saved.
+    Exported {
+        /// The key.
+        key_id: String,
+        /// The response file's name in the folder.
+        file: String,
+        /// When.
+        at: String,
+    },
+    /// The key was not exported, for a known reason.
+    Failed {
+        /// The key.
+        key_id: String,
+        /// A short stable name of the reason (`not-found`, `already-exported`, …).
+        kind: String,
+        /// The reason.
+        reason: String,
+        /// When.
+        at: String,
+    },
+    /// The export may have been carried out but no answer was saved.
+    Uncertain {
+        /// The key.
+        key_id: String,
+        /// Why.
+        reason: String,
+        /// When.
+        at: String,
+    },
+}
+
+/// What earlier runs left for one key without a saved response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prior {
+    /// Failed for a known reason: nothing was exported; it is tried again.
+    Failed(String),
+    /// The export may have been sent without a saved answer.
+    Uncertain(String),
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+}
+
+impl Journal {
+    /// Opens (or starts) the journal of `dir` for this request. Refuses a folder whose
+    /// journal belongs to another request. Returns the journal and every earlier event.
+    pub fn open(
+        dir: &Path,
+        ceremony_id: &str,
+        request_sha256: &str,
+    ) -> Result<(Journal, Vec<Event>), OnlineError> {
+        let path = dir.join(FILE_NAME);
+        let events = match std::fs::read_to_string(&path) {
+            Ok(text) => parse(&text)
+                .map_err(|problem| OnlineError::Input(format!("{}: {problem}", path.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(OnlineError::Input(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        for event in &events {
+            if let Event::Start {
+                ceremony_id: c,
+                request_sha256: r,
+                ..
+            } = event
+                && (c != ceremony_id || r != request_sha256)
+            {
+                return Err(OnlineError::Refused {
+                    message: format!(
+                        "{} belongs to another request (ceremony {c}, request digest {r})",
+                        path.display()
+                    ),
+                    advice: "Resume a batch with the very request file that started it, or \
+                             choose another --out folder for this request."
+                        .into(),
+                });
+            }
+        }
+        Ok((Journal { path }, events))
+    }
+
+    /// Appends one event, durably, before the caller goes on.
+    pub fn append(&self, event: &Event) -> Result<(), OnlineError> {
+        let line = serde_json::to_string(event)
+            .map_err(|e| OnlineError::Input(format!("journal entry: {e}")))?;
+        append_line(&self.path, &line, FileMode::Public).map_err(|e| OnlineError::Refused {
+            message: format!("cannot write the batch journal: {e}"),
+            advice: "Free space or fix permissions on the responses folder, then run the \
+                     same command again to resume."
+                .into(),
+        })
+    }
+}
+
+/// Parses a journal. A damaged last line (the run died while writing it) is dropped; a
+/// damaged line elsewhere is refused.
+fn parse(text: &str) -> Result<Vec<Event>, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut events = Vec::with_capacity(lines.len());
+    for (number, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Event>(line) {
+            Ok(event) => events.push(event),
+            Err(_) if number + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(e) => return Err(format!("line {} is damaged ({e})", number + 1)),
+        }
+    }
+    Ok(events)
+}
+
+/// The state each key was left in by earlier runs (keys with a saved response excluded by
+/// the caller, which looks at the files).
+pub fn priors(events: &[Event]) -> HashMap<String, Prior> {
+    let mut state: HashMap<String, Prior> = HashMap::new();
+    for event in events {
+        match event {
+            Event::Start { .. } => {}
+            Event::Sending { key_id, at } => {
+                state.insert(
+                    key_id.clone(),
+                    Prior::Uncertain(format!(
+                        "an earlier run sent its export at {at} and stopped before saving an answer"
+                    )),
+                );
+            }
+            Event::Uncertain { key_id, reason, .. } => {
+                state.insert(key_id.clone(), Prior::Uncertain(reason.clone()));
+            }
+            Event::Exported { key_id, file, at } => {
+                state.insert(
+                    key_id.clone(),
+                    Prior::Uncertain(format!(
+                        "exported at {at} into {file}, but that file is no longer in the folder"
+                    )),
+                );
+            }
+            Event::NotSent { key_id, .. } => {
+                state.remove(key_id);
+            }
+            Event::Failed { key_id, reason, .. } => {
+                state.insert(key_id.clone(), Prior::Failed(reason.clone()));
+            }
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sending(key: &str) -> Event {
+        Event::Sending {
+            key_id: key.into(),
+            at: "t".into(),
+        }
+    }
+
+    #[test]
+    fn events_round_trip_as_lines() {
+        let events = vec![
+            Event::Start {
+                ceremony_id: "C".into(),
+                request_sha256: "ab".into(),
+                keys: 2,
+                at: "t".into(),
+                tool: "x".into(),
+            },
+            sending("key-a"),
+            Event::Exported {
+                key_id: "key-a".into(),
+                file: "key-a.response.json".into(),
+                at: "t".into(),
+            },
+        ];
+        let text: String = events
+            .iter()
+            .map(|e| format!("{}\n", serde_json::to_string(e).unwrap()))
+            .collect();
+        assert!(
+            text.contains(r#""event":"sending","keyId":"key-a""#),
+            "{text}"
+        );
+        assert_eq!(parse(&text).unwrap(), events);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_a_damaged_middle_is_not() {
+        let good = serde_json::to_string(&sending("key-a")).unwrap();
+        assert_eq!(
+            parse(&format!("{good}\n{{\"event\":\"sen")).unwrap().len(),
+            1
+        );
+        assert!(parse(&format!("{{\"event\"\n{good}\n")).is_err());
+    }
+
+    #[test]
+    fn sending_without_answer_is_uncertain_and_429_clears_it() {
+        let events = vec![
+            sending("key-a"),
+            sending("key-b"),
+            Event::NotSent {
+                key_id: "key-b".into(),
+                reason: "429".into(),
+                at: "t".into(),
+            },
+            Event::Failed {
+                key_id: "key-c".into(),
+                kind: "not-found".into(),
+                reason: "no such key".into(),
+                at: "t".into(),
+            },
+        ];
+        let priors = priors(&events);
+        assert!(matches!(priors.get("key-a"), Some(Prior::Uncertain(_))));
+        assert_eq!(priors.get("key-b"), None);
+        assert_eq!(
+            priors.get("key-c"),
+            Some(&Prior::Failed("no such key".into()))
+        );
+    }
+
+    #[test]
+    fn another_requests_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, events) = Journal::open(dir.path(), "C1", "aa").unwrap();
+        assert!(events.is_empty());
+        journal
+            .append(&Event::Start {
+                ceremony_id: "C1".into(),
+                request_sha256: "aa".into(),
+                keys: 2,
+                at: "t".into(),
+                tool: "x".into(),
+            })
+            .unwrap();
+        assert_eq!(Journal::open(dir.path(), "C1", "aa").unwrap().1.len(), 1);
+        assert!(matches!(
+            Journal::open(dir.path(), "C2", "aa"),
+            Err(OnlineError::Refused { .. })
+        ));
+    }
+}

@@ -1,0 +1,137 @@
+//! Pacing a batch under Dfns' rate limits (`dfns-auth.md`, "Errors": 100 calls a minute on
+//! trial organizations, 1000 otherwise).
+//!
+//! [`Pacer`] hands out slots for API calls at most [`Rate`] a minute, spread evenly (no
+//! bursts), and measures nothing but the monotonic clock. A 429 is still possible (other
+//! clients share the organization's budget); the batch then waits for its `Retry-After`.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// API calls per minute, or no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    /// At most this many calls a minute (at least 1).
+    PerMinute(u32),
+    /// As fast as the server answers (rehearsals, benchmarks).
+    Unlimited,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Rate, String> {
+        if text.eq_ignore_ascii_case("unlimited") {
+            return Ok(Rate::Unlimited);
+        }
+        match text.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(Rate::PerMinute(n)),
+            _ => Err(format!(
+                "{text:?}: expected calls per minute (1 or more, e.g. 100 or 1000) or `unlimited`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rate::PerMinute(n) => write!(f, "{n} calls/min"),
+            Rate::Unlimited => f.write_str("unlimited"),
+        }
+    }
+}
+
+impl Rate {
+    /// The time one call occupies.
+    fn interval(self) -> Duration {
+        match self {
+            Rate::PerMinute(n) => Duration::from_secs(60) / n,
+            Rate::Unlimited => Duration::ZERO,
+        }
+    }
+
+    /// The least time `calls` calls take at this rate.
+    pub fn duration_of(self, calls: u64) -> Duration {
+        let calls = u32::try_from(calls).unwrap_or(u32::MAX);
+        self.interval().saturating_mul(calls)
+    }
+}
+
+/// Hands out evenly spaced slots for API calls.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: Option<Instant>,
+}
+
+impl Pacer {
+    /// A pacer for `rate`.
+    pub fn new(rate: Rate) -> Pacer {
+        Pacer {
+            interval: rate.interval(),
+            next: None,
+        }
+    }
+
+    /// How long to wait before making `calls` calls; the slots are then taken.
+    pub fn reserve(&mut self, calls: u32, now: Instant) -> Duration {
+        let start = match self.next {
+            Some(next) if next > now => next,
+            _ => now,
+        };
+        self.next = Some(start + self.interval.saturating_mul(calls));
+        start - now
+    }
+
+    /// Waits (sleeping) until `calls` calls may be made.
+    pub fn wait(&mut self, calls: u32) {
+        let delay = self.reserve(calls, Instant::now());
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!("100".parse::<Rate>().unwrap(), Rate::PerMinute(100));
+        assert_eq!("Unlimited".parse::<Rate>().unwrap(), Rate::Unlimited);
+        assert!("0".parse::<Rate>().is_err());
+        assert!("fast".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn slots_are_spread_evenly() {
+        let mut pacer = Pacer::new(Rate::PerMinute(100));
+        let t0 = Instant::now();
+        // 100 calls a minute: 0.6 s per call, 2.4 s per key of 4 calls.
+        assert_eq!(pacer.reserve(4, t0), Duration::ZERO);
+        assert_eq!(pacer.reserve(4, t0), Duration::from_millis(2400));
+        assert_eq!(
+            pacer.reserve(4, t0 + Duration::from_secs(1)),
+            Duration::from_millis(3800)
+        );
+        // Idle time is not banked into a burst.
+        let later = t0 + Duration::from_secs(600);
+        assert_eq!(pacer.reserve(4, later), Duration::ZERO);
+        assert_eq!(pacer.reserve(1, later), Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn unlimited_never_waits() {
+        let mut pacer = Pacer::new(Rate::Unlimited);
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(pacer.reserve(4, t0), Duration::ZERO);
+        }
+        assert_eq!(
+            Rate::PerMinute(1000).duration_of(4000),
+            Duration::from_secs(240)
+        );
+    }
+}
