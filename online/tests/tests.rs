@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod auth;
+mod batch;
 mod common;
 mod faults;
 mod submit;
