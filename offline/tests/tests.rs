@@ -3,6 +3,7 @@
 
 mod airgap;
 mod bad_inputs;
+mod batch;
 mod ceremony;
 mod common;
 mod help;
