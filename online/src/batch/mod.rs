@@ -210,8 +210,9 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
                 };
                 match batch.export_one(&key_id, recheck.as_deref()) {
                     Ok(result) => result,
-                    Err(Stop::NotSaved(error)) => return Err(error),
-                    Err(Stop::Fatal(error, result)) => {
+                    Err(Stop::NotSaved(error)) => return Err(*error),
+                    Err(Stop::Fatal(fatal)) => {
+                        let (error, result) = *fatal;
                         stopped = Some(error);
                         result
                     }
@@ -235,9 +236,9 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
 /// Why the batch stops before its end.
 enum Stop {
     /// The response could not be saved: its body must reach the operator now.
-    NotSaved(OnlineError),
-    /// A failure that every later key would meet; the key's own row is included.
-    Fatal(OnlineError, KeyResult),
+    NotSaved(Box<OnlineError>),
+    /// A failure that every later key would meet, with the key's own row.
+    Fatal(Box<(OnlineError, KeyResult)>),
 }
 
 fn responses_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineError> {
@@ -430,10 +431,10 @@ impl Batch<'_> {
     fn save(&self, key_id: &KeyId, key: &KeyInfo, body: &[u8]) -> Result<KeyResult, Stop> {
         let path = self.dir.join(response_file_name(key_id));
         let not_saved = |reason: String| {
-            Stop::NotSaved(OnlineError::NotSaved {
+            Stop::NotSaved(Box::new(OnlineError::NotSaved {
                 reason: format!("{key_id}: {reason}"),
                 body: String::from_utf8_lossy(body).into_owned(),
-            })
+            }))
         };
         let text = std::str::from_utf8(body)
             .map_err(|_| not_saved("the response body is not UTF-8 text".into()))?;
@@ -516,7 +517,7 @@ impl Batch<'_> {
         })?;
         let result = KeyResult::new(key_id, Status::Failed).because(kind, error.to_string());
         if fatal {
-            Err(Stop::Fatal(OnlineError::Api(error), result))
+            Err(Stop::Fatal(Box::new((OnlineError::Api(error), result))))
         } else {
             Ok(result)
         }
@@ -539,7 +540,7 @@ impl Batch<'_> {
                 kind: Some("journal".into()),
                 reason: Some(e.to_string()),
             };
-            Stop::Fatal(e, row)
+            Stop::Fatal(Box::new((e, row)))
         })
     }
 }
