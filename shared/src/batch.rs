@@ -143,10 +143,7 @@ impl BatchRequestFile {
             return Err(invalid("keyIds", "the list is empty".into()));
         }
         if let Some(repeated) = first_repeated(&file.key_ids) {
-            return Err(invalid(
-                "keyIds",
-                format!("{repeated} is listed twice"),
-            ));
+            return Err(invalid("keyIds", format!("{repeated} is listed twice")));
         }
         Ok(file)
     }
@@ -270,7 +267,10 @@ mod tests {
         let other_key = DecryptionKey::generate().encryption_key().to_base64();
         let edited = text.replace(&file.dfns_request.encryption_key.to_base64(), &other_key);
         let err = BatchRequestFile::parse(edited.as_bytes()).unwrap_err();
-        assert!(err.to_string().contains("encryptionKeyFingerprint"), "{err}");
+        assert!(
+            err.to_string().contains("encryptionKeyFingerprint"),
+            "{err}"
+        );
         let extra = text.replacen('{', "{\"extra\": 1,", 1);
         assert!(BatchRequestFile::parse(extra.as_bytes()).is_err());
         let future = text.replace("\"version\": 1", "\"version\": 2");
