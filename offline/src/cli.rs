@@ -64,6 +64,20 @@ pub enum Command {
     /// Runbook: docs/runbook.md, Step 2 — Carry the request to the online machine (and Step 4).
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),
+    /// Check a custody part of a split decryption key, without any other part.
+    ///
+    /// Example: keyexport-offline custody verify ./ceremony/alice.decryption-key-part.age --request ./ceremony/request.json
+    ///
+    /// Runbook: docs/runbook.md, Step 1 — Create the request (custody variant).
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Custody(CustodyCommand),
+    /// Check the hash chain of a ceremony transcript and the files it records.
+    ///
+    /// Example: keyexport-offline transcript verify ./ceremony
+    ///
+    /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Transcript(TranscriptCommand),
     /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
     ///
     /// Example: keyexport-offline version --json
@@ -107,9 +121,33 @@ pub struct InitArgs {
     #[arg(long = "scheme", value_name = "PROTOCOL:CURVE")]
     pub schemes: Vec<Scheme>,
     /// Read the passphrase that seals the decryption key from this file (one line)
-    /// instead of asking twice on the terminal.
+    /// instead of asking twice on the terminal. With --custodians: repeat it, one file per
+    /// passphrase-sealed part, in custodian order.
     #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    pub passphrase_file: Vec<PathBuf>,
+    /// Split the decryption key into this many custody parts (2 to 16), one file each,
+    /// instead of sealing it whole.
+    #[arg(long, value_name = "M", requires = "quorum")]
+    pub custodians: Option<u8>,
+    /// Parts needed to rebuild the decryption key (2 ≤ K ≤ M).
+    #[arg(long, value_name = "K", requires = "custodians")]
+    pub quorum: Option<u8>,
+    /// Name of a custodian, in order (letters, digits, '.', '_', '-'); repeat once per
+    /// custodian. Names the part file LABEL.decryption-key-part.age. Default: custodian-1…
+    #[arg(
+        long = "custodian-label",
+        value_name = "LABEL",
+        requires = "custodians"
+    )]
+    pub custodian_labels: Vec<String>,
+    /// Seal the part of custodian LABEL to an age X25519 recipient instead of a passphrase
+    /// (e.g. alice=age1…); repeat for several custodians.
+    #[arg(
+        long = "custodian-recipient",
+        value_name = "LABEL=RECIPIENT",
+        requires = "custodians"
+    )]
+    pub custodian_recipients: Vec<String>,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
 }
@@ -139,17 +177,22 @@ pub enum Network {
 #[derive(Debug, Args)]
 pub struct ReconstructArgs {
     /// The sealed decryption key written by `init`, or a plain file holding the Dfns hex
-    /// serialization `01<64 hex>` (unprotected: a warning is printed).
-    #[arg(long, value_name = "PATH")]
-    pub decryption_key: PathBuf,
+    /// serialization `01<64 hex>` (unprotected: a warning is printed). For a split key:
+    /// repeat it, once per custody part (at least the quorum).
+    #[arg(long, value_name = "PATH", required = true)]
+    pub decryption_key: Vec<PathBuf>,
     /// The export response, in any mix: raw Dfns JSON, the response file of
     /// keyexport-online, QR images (files or a directory), a text file of UR frames, or `-`
     /// for UR frames on standard input (one per line, as a QR scanner types them).
     #[arg(long = "response", value_name = "INPUT", required = true, num_args = 1..)]
     pub responses: Vec<String>,
-    /// Read the passphrase of the sealed decryption key from this file.
+    /// Read the passphrase of the sealed decryption key from this file. For custody parts:
+    /// repeat it, one per passphrase-sealed part, in the order the parts are given.
     #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    pub passphrase_file: Vec<PathBuf>,
+    /// An age identity file opening custody parts sealed to a recipient; repeat for several.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     /// Write the private key to this new file (mode 0600; never overwrites).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -174,8 +217,67 @@ pub struct ReconstructArgs {
     /// Ceremony transcript to append to. Default: transcript.jsonl beside the decryption key.
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
+    /// Once the verified key is written to --out, overwrite and delete the given sealed key
+    /// files (or custody parts), and record it in the transcript. Not a guarantee on SSD or
+    /// flash storage.
+    #[arg(long, requires = "out")]
+    pub destroy_decryption_key: bool,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
+}
+
+/// `keyexport-offline custody …`.
+#[derive(Debug, Subcommand)]
+pub enum CustodyCommand {
+    /// Check that a custody part unseals and belongs to the ceremony, without other parts.
+    ///
+    /// Example: keyexport-offline custody verify ./ceremony/alice.decryption-key-part.age --request ./ceremony/request.json
+    ///
+    /// Runbook: docs/runbook.md, Step 1 — Create the request (custody variant).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(CustodyVerifyArgs),
+}
+
+/// `keyexport-offline custody verify`.
+#[derive(Debug, Args)]
+pub struct CustodyVerifyArgs {
+    /// The custody part file (LABEL.decryption-key-part.age).
+    #[arg(value_name = "PART")]
+    pub part: PathBuf,
+    /// The ceremony's request.json: also check the part is bound to its encryption key.
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+    /// Read the custodian's passphrase from this file instead of asking on the terminal.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// An age identity file, for a part sealed to a recipient; repeat for several.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+    #[command(flatten)]
+    pub air_gap: AirGapArgs,
+}
+
+/// `keyexport-offline transcript …`.
+#[derive(Debug, Subcommand)]
+pub enum TranscriptCommand {
+    /// Check the chain, every recorded file digest, and print who wrote each step and the head.
+    ///
+    /// Example: keyexport-offline transcript verify ./ceremony
+    ///
+    /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(TranscriptVerifyArgs),
+}
+
+/// `keyexport-offline transcript verify`.
+#[derive(Debug, Args)]
+pub struct TranscriptVerifyArgs {
+    /// A ceremony folder (its transcript.jsonl) or a transcript file.
+    #[arg(value_name = "DIR")]
+    pub path: PathBuf,
+    /// Print one JSON object on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `keyexport-offline inspect`.

@@ -178,6 +178,24 @@ pub enum CliError {
         /// The sysfs directory.
         path: PathBuf,
     },
+    /// Too few custody parts could be used to rebuild the decryption key.
+    #[error("{good} good custody part(s), {} needed{}", needed_text(*.needed), set_aside_text(.set_aside))]
+    CustodyQuorum {
+        /// Parts that unsealed and passed every check.
+        good: usize,
+        /// The quorum `K` the good parts name (unknown when there is none).
+        needed: Option<u8>,
+        /// Each part set aside: `label (path): reason`.
+        set_aside: Vec<String>,
+    },
+    /// `transcript verify` found an edited, removed or reordered line or a changed file.
+    #[error("{} is not intact: {count} problem(s) found", .path.display())]
+    TranscriptNotIntact {
+        /// The transcript.
+        path: PathBuf,
+        /// How many problems.
+        count: usize,
+    },
     /// Something that cannot happen did (a bug); the message carries no secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -205,7 +223,9 @@ impl CliError {
             CliError::ReadInput { .. }
             | CliError::Input { .. }
             | CliError::Transport { .. }
-            | CliError::CeremonyMismatch { .. } => EXIT_INPUT,
+            | CliError::CeremonyMismatch { .. }
+            | CliError::TranscriptNotIntact { .. } => EXIT_INPUT,
+            CliError::CustodyQuorum { .. } => EXIT_RECONSTRUCTION,
             CliError::WrongPassphrase { .. }
             | CliError::EmptyPassphrase { .. }
             | CliError::PassphraseMismatch
@@ -228,6 +248,7 @@ impl CliError {
                 "io" => "output",
                 _ => "input",
             },
+            CliError::CustodyQuorum { .. } => "threshold",
             _ => match self.exit_code() {
                 EXIT_USAGE => "usage",
                 EXIT_INPUT => "input",
@@ -321,6 +342,12 @@ impl CliError {
             CliError::NetworkUnknown { .. } => {
                 Some("Check by hand that the machine has no network, then pass --allow-online.")
             }
+            CliError::CustodyQuorum { .. } => Some(
+                "Bring more custodians (or the right passphrases) so that at least the quorum of parts of this ceremony unseal; nothing was written.",
+            ),
+            CliError::TranscriptNotIntact { .. } => Some(
+                "Compare with the heads written on the paper log; keep this copy as evidence and use a backup of the transcript.",
+            ),
             CliError::Internal(_) => Some("This is a bug in keyexport-offline; please report it."),
         }
     }
@@ -328,6 +355,18 @@ impl CliError {
     /// The process exit code.
     pub fn to_exit_code(&self) -> ExitCode {
         ExitCode::from(self.exit_code())
+    }
+}
+
+fn needed_text(needed: Option<u8>) -> String {
+    needed.map_or_else(|| "at least 2".to_owned(), |k| k.to_string())
+}
+
+fn set_aside_text(set_aside: &[String]) -> String {
+    if set_aside.is_empty() {
+        String::new()
+    } else {
+        format!("; set aside: {}", set_aside.join("; "))
     }
 }
 

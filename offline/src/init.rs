@@ -18,6 +18,7 @@ use keyexport_shared::wire::ExportRequestBody;
 
 use crate::airgap;
 use crate::cli::InitArgs;
+use crate::custody;
 use crate::error::{CliError, CliResult};
 use crate::passphrase::{self, Confirm};
 use crate::qr;
@@ -39,11 +40,22 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         .map_err(|e| CliError::Usage(format!("--key-id {}: {e}", args.key_id)))?;
     check_target_dir(&args.out)?;
     let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
-    let passphrase = passphrase::obtain(
-        args.passphrase_file.as_deref(),
-        passphrase::SEALED_KEY,
-        Confirm::Twice,
-    )?;
+    // Whole sealed key, or custody parts (issue 9): passphrases are asked before the key exists.
+    let custody = custody::plan(args)?;
+    let passphrase = match (&custody, args.passphrase_file.as_slice()) {
+        (Some(_), _) => None,
+        (None, [] | [_]) => Some(passphrase::obtain(
+            args.passphrase_file.first().map(PathBuf::as_path),
+            passphrase::SEALED_KEY,
+            Confirm::Twice,
+        )?),
+        (None, _) => {
+            return Err(CliError::Usage(
+                "--passphrase-file is given more than once; repeat it only with --custodians"
+                    .into(),
+            ));
+        }
+    };
 
     let supported_schemes = if args.schemes.is_empty() {
         Scheme::all()
@@ -65,12 +77,38 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         transcript::TOOL_VERSION.to_owned(),
     );
     let request_json = request.to_bytes();
-    let payload = SealedPayload::new(
-        ceremony_id.to_string(),
-        key_id.to_string(),
-        decryption_key.to_dfns_hex(),
-    );
-    let sealed = seal::seal(&payload, passphrase, log_n)?;
+    let (key_files, custody_facts) = match (&custody, passphrase) {
+        (Some(plan), _) => {
+            let (parts, facts) = plan.seal(&decryption_key, &ceremony_id, &key_id, log_n)?;
+            let files: Vec<KeyFile> = parts
+                .into_iter()
+                .map(|p| KeyFile {
+                    role: "decryption-key-part",
+                    name: p.file_name,
+                    bytes: p.bytes,
+                })
+                .collect();
+            (files, Some(facts))
+        }
+        (None, Some(passphrase)) => {
+            let payload = SealedPayload::new(
+                ceremony_id.to_string(),
+                key_id.to_string(),
+                decryption_key.to_dfns_hex(),
+            );
+            let file = KeyFile {
+                role: "sealed-key",
+                name: SEALED_KEY_FILE.to_owned(),
+                bytes: seal::seal(&payload, passphrase, log_n)?,
+            };
+            (vec![file], None)
+        }
+        (None, None) => {
+            return Err(CliError::Internal(
+                "init has neither custody parts nor a passphrase".into(),
+            ));
+        }
+    };
     let frames = qr::sheet_frames(&request_json)?;
     let png = qr::sheet_png(&frames)?;
 
@@ -80,14 +118,23 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     entry.facts.ceremony_id = Some(ceremony_id.to_string());
     entry.facts.key_id = Some(key_id.to_string());
     entry.facts.encryption_key_fingerprint = Some(fingerprint.to_string());
-    if let Some(path) = &args.passphrase_file {
+    entry.facts.custody = custody_facts;
+    for path in &args.passphrase_file {
         entry.inputs.push(ArtifactRecord::passphrase_file(path));
     }
-    let files: [(&'static str, &str, &[u8], FileMode); 3] = [
-        ("sealed-key", SEALED_KEY_FILE, &sealed, FileMode::Secret),
-        ("request", REQUEST_FILE, &request_json, FileMode::Public),
-        ("request-qr", REQUEST_PNG, &png, FileMode::Public),
-    ];
+    let mut files: Vec<(&'static str, &str, &[u8], FileMode)> = key_files
+        .iter()
+        .map(|f| {
+            (
+                f.role,
+                f.name.as_str(),
+                f.bytes.as_slice(),
+                FileMode::Secret,
+            )
+        })
+        .collect();
+    files.push(("request", REQUEST_FILE, &request_json, FileMode::Public));
+    files.push(("request-qr", REQUEST_PNG, &png, FileMode::Public));
     for (role, name, bytes, mode) in files {
         let path = args.out.join(name);
         fsio::write_new(&path, bytes, mode)
@@ -112,12 +159,22 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         .map(ToString::to_string)
         .collect();
     eprintln!("Schemes      {}", schemes.join(", "));
+    if let Some(plan) = &custody {
+        eprintln!(
+            "Custody      the decryption key is split: {} parts rebuild it",
+            plan.describe()
+        );
+    }
     eprintln!("Wrote");
+    for file in &key_files {
+        let what = if custody.is_some() {
+            "custody part: its own USB stick, kept by its custodian"
+        } else {
+            "sealed decryption key: stays on this machine, with the passphrase"
+        };
+        eprintln!("  {}  {what}", args.out.join(&file.name).display());
+    }
     for (path, what) in [
-        (
-            args.out.join(SEALED_KEY_FILE),
-            "sealed decryption key: stays on this machine, with the passphrase",
-        ),
         (
             args.out.join(REQUEST_FILE),
             "export request: carry it to the online machine",
@@ -144,6 +201,13 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         "Compare the fingerprint aloud with the one keyexport-online shows before it calls Dfns."
     );
     Ok(())
+}
+
+/// A file holding the decryption key: the whole sealed key, or one custody part.
+struct KeyFile {
+    role: &'static str,
+    name: String,
+    bytes: Vec<u8>,
 }
 
 /// `DIR` must be absent, or an empty directory (checked before anything is created).

@@ -8,6 +8,8 @@
 mod addresses;
 mod airgap;
 mod cli;
+mod custody;
+mod destroy;
 mod error;
 mod init;
 mod inputs;
@@ -26,12 +28,13 @@ mod seal;
 )]
 mod sign;
 mod transcript;
+mod transcript_cmd;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, CustodyCommand, TranscriptCommand};
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_USAGE};
 
 fn main() -> ExitCode {
@@ -62,12 +65,15 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Reconstruct(args) => args.json,
         Command::Inspect(args) => args.json,
-        Command::Init(_) | Command::Version(_) => false,
+        Command::Transcript(TranscriptCommand::Verify(args)) => args.json,
+        Command::Init(_) | Command::Custody(_) | Command::Version(_) => false,
     };
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Reconstruct(args) => reconstruct::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Custody(CustodyCommand::Verify(args)) => custody::verify(&args),
+        Command::Transcript(TranscriptCommand::Verify(args)) => transcript_cmd::run(&args),
         Command::Version(args) => {
             print_version(args.json);
             Ok(())

@@ -8,7 +8,7 @@
 //! Every run is appended to the ceremony transcript, failures included.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::Artifact;
 use keyexport_shared::fsio;
@@ -36,7 +36,11 @@ const ED25519_NOTE: &str = "ed25519: this is the expanded secret scalar (big-end
 /// Runs `reconstruct`, appending to the transcript whatever the outcome.
 pub fn run(args: &ReconstructArgs) -> CliResult<()> {
     let transcript_path = args.transcript.clone().unwrap_or_else(|| {
-        transcript::parent_dir(&args.decryption_key).join(transcript::FILE_NAME)
+        let first = args
+            .decryption_key
+            .first()
+            .map_or(Path::new("."), PathBuf::as_path);
+        transcript::parent_dir(first).join(transcript::FILE_NAME)
     });
     let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
     let result = execute(args, &mut entry);
@@ -65,10 +69,16 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
 }
 
 /// The decryption key and what it says about its ceremony.
-struct OpenedKey {
-    key: DecryptionKey,
-    ceremony_id: Option<String>,
-    key_id: Option<String>,
+pub struct OpenedKey {
+    /// The key.
+    pub key: DecryptionKey,
+    /// The ceremony it was sealed for, when known.
+    pub ceremony_id: Option<String>,
+    /// The Dfns key id it was sealed for, when known.
+    pub key_id: Option<String>,
+    /// The files it came from that belong to this ceremony (what
+    /// `--destroy-decryption-key` removes).
+    pub files: Vec<PathBuf>,
 }
 
 /// Runs the command; returns what goes to standard output (the `--json` object, the
@@ -91,7 +101,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
         )));
     }
 
-    let opened = open_decryption_key(args, entry)?;
+    let opened = open_decryption_key(args, &response_ids, entry)?;
     check_ceremony(&opened, &response_ids)?;
     entry.facts.ceremony_id = opened
         .ceremony_id
@@ -155,6 +165,9 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
                 &out.display().to_string(),
                 &bytes,
             ));
+            if args.destroy_decryption_key {
+                destroy_key_files(&opened.files, entry);
+            }
             Some(Written {
                 path: out.display().to_string(),
                 format: format_name(args.format),
@@ -257,23 +270,60 @@ fn read_response(
     }
 }
 
-fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<OpenedKey> {
-    let label = args.decryption_key.display().to_string();
-    let bytes = Zeroizing::new(std::fs::read(&args.decryption_key).map_err(|source| {
-        CliError::ReadInput {
+/// Overwrites and removes the key files once the key is safely written (`--out`), recording
+/// each in the transcript; a file that cannot be destroyed is reported, not fatal.
+fn destroy_key_files(files: &[PathBuf], entry: &mut Entry) {
+    for file in files {
+        match crate::destroy::destroy(file) {
+            Ok(()) => {
+                eprintln!("Destroyed    {} (overwritten, removed)", file.display());
+                entry.facts.destroyed.push(
+                    std::path::absolute(file)
+                        .unwrap_or_else(|_| file.clone())
+                        .display()
+                        .to_string(),
+                );
+            }
+            Err(e) => render::loud_warning(&[&format!(
+                "WARNING: could not destroy {}: {e}; destroy it by hand.",
+                file.display()
+            )]),
+        }
+    }
+}
+
+fn open_decryption_key(
+    args: &ReconstructArgs,
+    response_ids: &ResponseIds,
+    entry: &mut Entry,
+) -> CliResult<OpenedKey> {
+    if crate::custody::is_custody(&args.decryption_key) {
+        return crate::custody::open_parts(args, response_ids.ceremony_id.as_deref(), entry);
+    }
+    if args.passphrase_file.len() > 1 {
+        return Err(CliError::Usage(
+            "--passphrase-file is given more than once for one sealed decryption key".into(),
+        ));
+    }
+    let [key_path] = args.decryption_key.as_slice() else {
+        return Err(CliError::Usage("--decryption-key is required".into()));
+    };
+    let label = key_path.display().to_string();
+    let bytes = Zeroizing::new(
+        std::fs::read(key_path).map_err(|source| CliError::ReadInput {
             path: label.clone(),
             source,
-        }
-    })?);
+        })?,
+    );
     entry
         .inputs
         .push(ArtifactRecord::new("decryption-key", &label, &bytes));
     if seal::is_age_file(&bytes) {
-        if let Some(path) = &args.passphrase_file {
+        if let Some(path) = args.passphrase_file.first() {
             entry.inputs.push(ArtifactRecord::passphrase_file(path));
         }
         let passphrase = passphrase::obtain(
-            args.passphrase_file.as_deref(),
+            args.passphrase_file.first().map(PathBuf::as_path),
             passphrase::SEALED_KEY,
             Confirm::Once,
         )?;
@@ -287,6 +337,7 @@ fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<O
             key,
             ceremony_id: Some(payload.ceremony_id.clone()),
             key_id: Some(payload.key_id.clone()),
+            files: vec![key_path.clone()],
         });
     }
     let text = std::str::from_utf8(&bytes).map_err(|_| not_a_key(&label))?;
@@ -300,6 +351,7 @@ fn open_decryption_key(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<O
         key,
         ceremony_id: None,
         key_id: None,
+        files: vec![key_path.clone()],
     })
 }
 
