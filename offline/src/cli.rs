@@ -275,6 +275,10 @@ pub struct TranscriptVerifyArgs {
     /// A ceremony folder (its transcript.jsonl) or a transcript file.
     #[arg(value_name = "DIR")]
     pub path: PathBuf,
+    /// A head the witnesses wrote on the paper log; the transcript must still pass through
+    /// it (this catches an edited or removed last line). Repeat for every head written.
+    #[arg(long = "head", value_name = "SHA256")]
+    pub heads: Vec<String>,
     /// Print one JSON object on standard output instead of text.
     #[arg(long)]
     pub json: bool,

@@ -4,12 +4,15 @@
 //! The chain and artifact checks are `keyexport_shared::transcript::verify`; this module
 //! lists the steps (seq, time, command or online step, outcome, and the `build` each line
 //! records), then every problem found, then the head the witnesses compare with the paper
-//! log. It reads online transcripts too: they have the same format. A transcript with a
+//! log; each `--head` written on the paper log must still be the digest of a line, which
+//! catches what a chain cannot show (an edited or removed last line). It reads online
+//! transcripts too: they have the same format. A transcript with a
 //! broken chain or a changed file fails with exit code 3; files that are merely gone (such
 //! as destroyed key files) are listed but do not fail it.
 
 use std::path::{Path, PathBuf};
 
+use keyexport_shared::files::sha256_hex;
 use keyexport_shared::transcript::{self, Finding};
 use serde::Serialize;
 use serde_json::Value;
@@ -33,18 +36,33 @@ struct Step {
 /// Runs `transcript verify`: the report on stderr (and `--json` on stdout).
 pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
     let path = transcript_path(&args.path);
-    let report =
-        transcript::verify(&path).map_err(|e| CliError::shared(path.display().to_string(), e))?;
     let text = std::fs::read_to_string(&path).map_err(|source| CliError::ReadInput {
         path: path.display().to_string(),
         source,
     })?;
+    let report =
+        transcript::verify(&path).map_err(|e| CliError::shared(path.display().to_string(), e))?;
     let steps: Vec<Step> = text
         .lines()
         .enumerate()
         .map(|(i, raw)| step(i + 1, raw))
         .collect();
-    let findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    let line_digests: Vec<String> = text.lines().map(|l| sha256_hex(l.as_bytes())).collect();
+    let mut findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    let mut heads_missing = 0;
+    for head in &args.heads {
+        let head = head.trim().to_ascii_lowercase();
+        match line_digests.iter().position(|d| d == &head) {
+            Some(_) => {}
+            None => {
+                heads_missing += 1;
+                findings.push(format!(
+                    "head {head} from the paper log is the digest of no line: a line up to the one it was written for was edited or removed"
+                ));
+            }
+        }
+    }
+    let intact = report.is_intact() && heads_missing == 0;
     let missing = report
         .findings
         .iter()
@@ -64,7 +82,7 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
         }
         let out = Out {
             transcript: path.display().to_string(),
-            intact: report.is_intact(),
+            intact,
             lines: report.lines,
             head: &report.head,
             artifacts_ok: report.artifacts_ok,
@@ -90,17 +108,28 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
         "Files        {} unchanged, {missing} gone",
         report.artifacts_ok
     );
-    for finding in &findings {
-        eprintln!("  problem: {finding}");
+    for (i, finding) in findings.iter().enumerate() {
+        let gone = report
+            .findings
+            .get(i)
+            .is_some_and(|f| matches!(f, Finding::ArtifactMissing { .. }));
+        eprintln!("  {}: {finding}", if gone { "gone" } else { "problem" });
     }
     eprintln!("Head         {}  (compare with the paper log)", report.head);
-    if report.is_intact() {
-        eprintln!("Intact       the chain is whole and no recorded file changed");
+    if intact {
+        eprintln!(
+            "Intact       the chain is whole, no recorded file changed{}",
+            if args.heads.is_empty() {
+                ""
+            } else {
+                ", and it passes through every head given"
+            }
+        );
         Ok(())
     } else {
         Err(CliError::TranscriptNotIntact {
             path,
-            count: report.findings.len() - missing,
+            count: report.findings.len() - missing + heads_missing,
         })
     }
 }
