@@ -13,6 +13,7 @@ mod error;
 mod input;
 mod show;
 mod submit;
+mod transcript;
 
 use std::process::ExitCode;
 

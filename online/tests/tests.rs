@@ -12,3 +12,4 @@ mod auth;
 mod common;
 mod faults;
 mod submit;
+mod transcript;

@@ -138,8 +138,21 @@ fn check_against_help(tools: &Tools, line: &str, origin: &str) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let name = program(line);
     let sub = words.get(1).copied().unwrap_or("");
+    // A nested subcommand (`custody verify`, `transcript verify`) has its own flags.
+    let nested = words
+        .get(2)
+        .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-'))
+        .filter(|w| {
+            Command::new(tools.path(name))
+                .args([sub, w, "--help"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let mut args = vec![sub];
+    args.extend(nested);
+    args.push("--help");
     let output = Command::new(tools.path(name))
-        .args([sub, "--help"])
+        .args(&args)
         .output()
         .expect("the program runs");
     let help = String::from_utf8_lossy(&output.stdout);
@@ -148,7 +161,9 @@ fn check_against_help(tools: &Tools, line: &str, origin: &str) {
         "{origin}: `{name} {sub}` is not a command: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for word in &words[2..] {
+    // The words after the program and its (nested) subcommand: as many as `args` minus
+    // `--help`, plus the program itself.
+    for word in &words[args.len()..] {
         if let Some(flag) = word.strip_prefix("--") {
             let flag = flag.split('=').next().unwrap_or(flag);
             assert!(
@@ -410,6 +425,8 @@ fn every_help_names_its_runbook_step() {
         ("keyexport-offline", "init", "Step 1"),
         ("keyexport-offline", "inspect", "Step 2"),
         ("keyexport-offline", "reconstruct", "Step 5"),
+        ("keyexport-offline", "custody", "Step 1"),
+        ("keyexport-offline", "transcript", "Step 7"),
         ("keyexport-online", "submit", "Step 3"),
         ("keyexport-online", "show", "Step 4"),
         ("dfns-sandbox", "rehearse", "P4"),
