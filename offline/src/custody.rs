@@ -541,7 +541,7 @@ fn ceremony_key(
             None => groups.push((key, o.part.ceremony_id.clone(), 1)),
         }
     }
-    groups.sort_by(|a, b| b.2.cmp(&a.2));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.2));
     match groups.as_slice() {
         [] => Ok(None),
         [(_, a, n), (_, b, m), ..] if n == m => Err(CliError::Input {
@@ -550,7 +550,7 @@ fn ceremony_key(
                 "the parts belong to different ceremonies ({a} and {b}, {n} part(s) each); give the parts of one ceremony"
             ),
         }),
-        [(key, ceremony, _), ..] => Ok(Some((key.clone(), ceremony.clone()))),
+        [(key, ceremony, _), ..] => Ok(Some((*key, ceremony.clone()))),
     }
 }
 
@@ -612,12 +612,12 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
     };
     part.check().map_err(fault)?;
     let key = part.encryption_key().map_err(fault)?;
-    if let Some(request) = &request {
-        if request.ceremony_id != part.ceremony_id || request.dfns_request.encryption_key != key {
-            return Err(fault(PartFault::ForeignCeremony(
-                part.ceremony_id.to_string(),
-            )));
-        }
+    if let Some(request) = &request
+        && (request.ceremony_id != part.ceremony_id || request.dfns_request.encryption_key != key)
+    {
+        return Err(fault(PartFault::ForeignCeremony(
+            part.ceremony_id.to_string(),
+        )));
     }
     let fingerprint = key.fingerprint();
     eprintln!("Part         {shown}");
