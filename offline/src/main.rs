@@ -18,12 +18,6 @@ mod qr;
 mod reconstruct;
 mod render;
 mod seal;
-// The lead wires `sign` into the `keyexport-offline sign` subcommand; once it is used this
-// expectation fails the build, so it cannot outlive the wiring.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "wired into the CLI by the lead (issue 8)")
-)]
 mod sign;
 mod transcript;
 
@@ -62,12 +56,14 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Reconstruct(args) => args.json,
         Command::Inspect(args) => args.json,
+        Command::Sign(args) => args.json,
         Command::Init(_) | Command::Version(_) => false,
     };
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Reconstruct(args) => reconstruct::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Sign(args) => sign::command::run(&args),
         Command::Version(args) => {
             print_version(args.json);
             Ok(())

@@ -133,6 +133,12 @@ pub struct Facts {
     /// Signers whose shares were set aside.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bad_signers: Vec<String>,
+    /// `sign`: SHA-256 of the message signed (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_sha256: Option<String>,
+    /// `sign`: the signature made and what it covers (public data only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<crate::sign::SignedMessage>,
 }
 
 /// One transcript line.
@@ -141,7 +147,7 @@ pub struct Facts {
 pub struct Entry {
     /// RFC 3339 UTC time of the run.
     pub time: String,
-    /// The subcommand (`init`, `reconstruct`).
+    /// The subcommand (`init`, `reconstruct`, `sign`).
     pub command: &'static str,
     /// Tool name and version.
     pub tool_version: &'static str,

@@ -11,5 +11,6 @@ mod inspect;
 mod interop;
 mod qr_inputs;
 mod reconstruct;
+mod sign;
 mod snapshots;
 mod vectors;
