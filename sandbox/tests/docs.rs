@@ -410,6 +410,7 @@ fn every_help_names_its_runbook_step() {
         ("keyexport-offline", "init", "Step 1"),
         ("keyexport-offline", "inspect", "Step 2"),
         ("keyexport-offline", "reconstruct", "Step 5"),
+        ("keyexport-offline", "sign", "Step 6a"),
         ("keyexport-online", "submit", "Step 3"),
         ("keyexport-online", "show", "Step 4"),
         ("dfns-sandbox", "rehearse", "P4"),
