@@ -223,7 +223,12 @@ pub struct SignArgs {
     pub key: Option<PathBuf>,
     /// The export's public key in hex (with --key, instead of --response); its curve is the
     /// one of --scheme.
-    #[arg(long, value_name = "HEX", requires = "key")]
+    #[arg(
+        long,
+        value_name = "HEX",
+        requires = "key",
+        conflicts_with = "responses"
+    )]
     pub public_key: Option<String>,
     /// age identity file (AGE-SECRET-KEY-1..., as written by age-keygen; may itself be
     /// passphrase-encrypted with `age -p`) that opens an age-encrypted --key; repeatable.

@@ -601,3 +601,93 @@ fn the_signature_qr_image_holds_the_printed_signature() {
     assert_eq!(again.status.code(), Some(6));
     assert!(again.stdout.is_empty());
 }
+
+/// A whole ceremony: `init` seals the decryption key, the export is dealt to its request,
+/// `sign` opens the sealed key with the passphrase, checks the response's ceremony, and
+/// records the signature in the ceremony's transcript.
+#[test]
+fn a_sealed_ceremony_signs_and_refuses_a_response_of_another_ceremony() {
+    use k256::ecdsa::{Signature, VerifyingKey, signature::hazmat::PrehashVerifier};
+    use keyexport_shared::files::{Artifact, CeremonyId, ResponseFile, sha256_hex};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let pass = crate::common::passphrase_file(tmp.path(), "pass.txt", crate::common::PASSPHRASE);
+    let dir = tmp.path().join("ceremony");
+    offline()
+        .args(["init", "--key-id", "key-01abc-sign", "--out", s(&dir)])
+        .args(["--passphrase-file", s(&pass)])
+        .assert()
+        .success();
+    let request_bytes = std::fs::read(dir.join("request.json")).unwrap();
+    let Artifact::Request(request) = Artifact::parse(&request_bytes).unwrap() else {
+        panic!("init wrote something else than a request");
+    };
+    let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
+        .run(&request.dfns_request.encryption_key, &mut OsRng);
+    let response_for = |ceremony: CeremonyId, name: &str| {
+        let body = serde_json::to_string(&dealt.response.to_json_value()).unwrap();
+        let file = ResponseFile::new(
+            ceremony,
+            request.key_id.clone(),
+            sha256_hex(&request_bytes),
+            "2026-11-28T18:00:00Z".into(),
+            "keyexport-online 0.1.0".into(),
+            &body,
+        )
+        .unwrap();
+        let path = tmp.path().join(name);
+        std::fs::write(&path, file.to_bytes()).unwrap();
+        path
+    };
+    let response = response_for(request.ceremony_id.clone(), "response.json");
+    let sign = |response: &Path| {
+        offline()
+            .args([
+                "sign",
+                "--decryption-key",
+                s(&dir.join("decryption-key.age")),
+            ])
+            .args(["--passphrase-file", s(&pass), "--response", s(response)])
+            .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
+            .output()
+            .unwrap()
+    };
+    let output = sign(&response);
+    let signature = Signature::from_slice(&hex::decode(stdout_line(&output)).unwrap()).unwrap();
+    VerifyingKey::from_sec1_bytes(dealt.response.public_key.as_bytes())
+        .unwrap()
+        .verify_prehash(&hex::decode(DIGEST).unwrap(), &signature)
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("Ceremony     {}", request.ceremony_id))
+            && stderr.contains("Verified     the rebuilt key matches the public key")
+            && stderr.contains("Verified     the signature verifies against the public key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(dealt.private_key.to_hex().as_str()));
+
+    let foreign = response_for(CeremonyId::generate(), "foreign.json");
+    let output = sign(&foreign);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(output.stdout.is_empty());
+
+    // init, the signature, the refusal: one chained transcript in the ceremony folder.
+    let path = dir.join("transcript.jsonl");
+    let lines: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1]["command"], "sign");
+    assert_eq!(lines[1]["ceremonyId"], request.ceremony_id.to_string());
+    assert_eq!(lines[1]["signed"]["scheme"], "ecdsa-secp256k1");
+    assert_eq!(lines[1]["signed"]["signedDigest"], DIGEST);
+    assert_eq!(lines[2]["outcome"]["status"], "failed");
+    assert!(
+        keyexport_shared::transcript::verify(&path)
+            .unwrap()
+            .is_intact()
+    );
+}

@@ -289,7 +289,7 @@ fn print_signature(signed: &SignedMessage) {
         eprintln!("Signed       {}", hex::encode(digest));
     }
     if signed.verifying_key() != signed.public_key().as_bytes() {
-        eprintln!("Verifies under {}", hex::encode(signed.verifying_key()));
+        eprintln!("Verify key   {}", hex::encode(signed.verifying_key()));
     }
     eprintln!("Signature    {}", signed.signature().to_hex());
     if let Some(id) = signed.signature().recovery_id() {
