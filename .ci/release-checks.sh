@@ -8,7 +8,7 @@
 # 2. The committed HEAD is cloned into one temporary folder and both binaries are built
 #    there with scripts/build-release.sh (`cargo build --release --locked` plus the
 #    reproducibility settings), using the usual CARGO_HOME. This is also CI's release build.
-# 3. scripts/offline-kit.sh packs HEAD; the kit is unpacked into another folder (another
+# 3. scripts/offline-kit.sh packs the same commit; the kit is unpacked into another folder (another
 #    path, another depth) and built there by its own build-release.sh with an empty
 #    CARGO_HOME, CARGO_NET_OFFLINE=true and, where `unshare -n` works (root), in a network
 #    namespace with no interface up: it can only succeed from the vendored sources.
@@ -42,7 +42,7 @@ echo "clone build (both binaries): $(($(seconds) - start)) s"
 cat "$work/clone-dist/SHA256SUMS"
 
 start=$(seconds)
-scripts/offline-kit.sh --out "$work/kit" > /dev/null
+scripts/offline-kit.sh --commit "$head" --out "$work/kit" > /dev/null
 kit_dir="$work/elsewhere/deeper"
 mkdir -p "$kit_dir" "$work/empty-cargo-home"
 tar -xzf "$work/kit/"*.tar.gz -C "$kit_dir"
