@@ -497,6 +497,13 @@ fn messages_a_scheme_cannot_sign_are_refused_before_any_key_is_opened() {
         .stderr(predicate::str::contains(
             "recovery id exists only for ecdsa-secp256k1",
         ));
+    // Standard input carries one thing only.
+    offline()
+        .args(["sign", "--decryption-key", s(&missing)])
+        .args(["--response", "-", "--scheme", "bip340", "--message-ur", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("standard input cannot carry both"));
     // Exactly one message source.
     offline()
         .args(["sign", "--decryption-key", s(&missing)])

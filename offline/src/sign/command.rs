@@ -84,6 +84,12 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<String> {
             source: super::SignError::RecoveryUnsupported { scheme },
         });
     }
+    if args.responses.iter().any(|r| r == "-") && args.message_ur.iter().any(|m| m == "-") {
+        return Err(CliError::Usage(
+            "standard input cannot carry both the response (--response -) and the message (--message-ur -)"
+                .into(),
+        ));
+    }
     if let Some(out) = args
         .qr_out
         .as_ref()
