@@ -18,7 +18,7 @@ Exit codes:
   1  internal error (a bug: please report it)
   2  usage: invalid command-line arguments
   3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...)
-  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format
+  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format (sign: public-key, the key does not match)
   5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
   6  output refused: the output file or directory exists / is not empty, or could not be written
   7  air-gap guard: a network interface is up (see --allow-online)";
