@@ -6,8 +6,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use keyexport_shared::scheme::Scheme;
+
+use crate::sign::SignScheme;
 
 /// Exit codes, shown at the end of every `--help` (the table itself lives in `error.rs`).
 const EXIT_CODES_HELP: &str = "\
@@ -16,7 +18,7 @@ Exit codes:
   1  internal error (a bug: please report it)
   2  usage: invalid command-line arguments
   3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...)
-  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format
+  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format (sign: public-key, the key does not match)
   5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
   6  output refused: the output file or directory exists / is not empty, or could not be written
   7  air-gap guard: a network interface is up (see --allow-online)";
@@ -78,6 +80,17 @@ pub enum Command {
     /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Transcript(TranscriptCommand),
+    /// Sign a transaction hash or message with the rebuilt key, without the key leaving this machine.
+    ///
+    /// Rebuilds and verifies the key exactly as `reconstruct` does (or loads a key file
+    /// written by `reconstruct --out`, checked against the public key), signs, verifies the
+    /// signature against the export's public key, and prints it in hex on standard output.
+    ///
+    /// Example: keyexport-offline sign --decryption-key ./ceremony/decryption-key.age --response ./response.json --scheme ecdsa-secp256k1 --recoverable --message-hex 4f1c...9a2e
+    ///
+    /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Sign(SignArgs),
     /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
     ///
     /// Example: keyexport-offline version --json
@@ -253,6 +266,92 @@ pub struct CustodyVerifyArgs {
     /// An age identity file, for a part sealed to a recipient; repeat for several.
     #[arg(long, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
+    #[command(flatten)]
+    pub air_gap: AirGapArgs,
+}
+
+/// `keyexport-offline sign`.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("key_source")
+        .required(true)
+        .args(["decryption_key", "key"])
+))]
+#[command(group(ArgGroup::new("public_key_source").args(["responses", "public_key"])))]
+#[command(group(
+    ArgGroup::new("message")
+        .required(true)
+        .args(["message_hex", "message_file", "message_qr", "message_ur"])
+))]
+pub struct SignArgs {
+    /// The sealed decryption key written by `init` (or a plain `01<64 hex>` file), as for
+    /// `reconstruct`: the key is rebuilt from --response and verified first.
+    #[arg(long, value_name = "PATH", requires = "responses")]
+    pub decryption_key: Option<PathBuf>,
+    /// The export response, as for `reconstruct`: raw Dfns JSON, the response file of
+    /// keyexport-online, QR images (files or a directory), a text file of UR frames, or `-`.
+    /// With --key it only supplies the public key the key file is checked against.
+    #[arg(long = "response", value_name = "INPUT", num_args = 1..)]
+    pub responses: Vec<String>,
+    /// Read the passphrase of the sealed decryption key from this file.
+    #[arg(long, value_name = "FILE", requires = "decryption_key")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Sign with a key file written by `reconstruct --out` (--format hex or wif), plain or
+    /// age-encrypted (--encrypt-to); needs --response or --public-key to check it against.
+    #[arg(long, value_name = "FILE", requires = "public_key_source")]
+    pub key: Option<PathBuf>,
+    /// The export's public key in hex (with --key, instead of --response); its curve is the
+    /// one of --scheme.
+    #[arg(
+        long,
+        value_name = "HEX",
+        requires = "key",
+        conflicts_with = "responses"
+    )]
+    pub public_key: Option<String>,
+    /// age identity file (AGE-SECRET-KEY-1..., as written by age-keygen; may itself be
+    /// passphrase-encrypted with `age -p`) that opens an age-encrypted --key; repeatable.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub identity: Vec<PathBuf>,
+    /// Read the passphrase of a passphrase-encrypted --identity file from this file.
+    #[arg(long, value_name = "FILE", requires = "identity")]
+    pub identity_passphrase_file: Option<PathBuf>,
+    /// Signature scheme.
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub scheme: SignScheme,
+    /// ecdsa-secp256k1 only: also give the recovery id (Ethereum's yParity); the text
+    /// output becomes `r ‖ s ‖ id`, 65 bytes.
+    #[arg(long)]
+    pub recoverable: bool,
+    /// The message in hex (`0x` allowed): the 32-byte digest for ecdsa-secp256k1 and
+    /// bip340*, the transaction hash for stark-ecdsa, the whole message for ed25519.
+    #[arg(long, value_name = "HEX")]
+    pub message_hex: Option<String>,
+    /// Read the message from this file, as raw bytes.
+    #[arg(long, value_name = "FILE")]
+    pub message_file: Option<PathBuf>,
+    /// Read the message from QR images (files or a directory): UR frames (`ur:bytes`) of
+    /// the raw message, or one QR code holding the message in hex.
+    #[arg(long, value_name = "IMAGE", num_args = 1..)]
+    pub message_qr: Vec<String>,
+    /// Read the message from UR frames (`ur:bytes`, raw message): a frame given as text, a
+    /// text file of frames (one per line), or `-` for frames on standard input.
+    #[arg(long, value_name = "INPUT", num_args = 1..)]
+    pub message_ur: Vec<String>,
+    /// Print exactly one JSON object on standard output (success or error).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the signature (the text printed on standard output) as a QR code to this
+    /// new PNG file.
+    #[arg(long, value_name = "FILE")]
+    pub qr_out: Option<PathBuf>,
+    /// Also show the signature as a QR code on the terminal (on standard error).
+    #[arg(long)]
+    pub qr: bool,
+    /// Ceremony transcript to append to. Default: transcript.jsonl beside the decryption
+    /// key (or beside the --key file).
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
 }

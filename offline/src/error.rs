@@ -9,7 +9,7 @@
 //! | 1 | internal error (a bug) | `internal` |
 //! | 2 | usage: invalid arguments | `usage` |
 //! | 3 | input: unreadable, malformed, incomplete or foreign input | `input` |
-//! | 4 | reconstruction failed | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format` |
+//! | 4 | reconstruction failed (for `sign`: the key does not match the public key) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format` |
 //! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
 //! | 6 | output refused: exists, directory not empty, write failed | `output` |
 //! | 7 | air-gap guard: a network interface is up | `air-gap` |
@@ -25,6 +25,8 @@ use std::process::ExitCode;
 
 use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
+
+use crate::sign::SignError;
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -196,6 +198,32 @@ pub enum CliError {
         /// How many problems.
         count: usize,
     },
+    /// `sign` refused the scheme, the message or the key (the message of [`SignError`]),
+    /// prefixed with the input concerned when there is one.
+    #[error("{}{source}", .input.as_ref().map(|i| format!("{i}: ")).unwrap_or_default())]
+    Sign {
+        /// The message source or key file concerned, when one is to blame.
+        input: Option<String>,
+        /// What the signing library refused.
+        #[source]
+        source: SignError,
+    },
+    /// `sign`: the message cannot be used as given (unreadable hex, empty, conflicting).
+    #[error("{input}: {problem}")]
+    Message {
+        /// The message source (`--message-hex`, a path, the frames).
+        input: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// `sign --key`: the key file holds a key that does not generate the public key.
+    #[error("{path}: the key does not match the public key {public_key}")]
+    KeyFileMismatch {
+        /// The key file.
+        path: String,
+        /// The public key it was checked against (hex).
+        public_key: String,
+    },
     /// Something that cannot happen did (a bug); the message carries no secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -235,6 +263,18 @@ impl CliError {
             | CliError::OutputDirNotEmpty { .. }
             | CliError::Write { .. } => EXIT_OUTPUT,
             CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => EXIT_AIR_GAP,
+            CliError::Sign { source, .. } => match source {
+                SignError::UnknownScheme { .. }
+                | SignError::CurveMismatch { .. }
+                | SignError::RecoveryUnsupported { .. } => EXIT_USAGE,
+                SignError::DigestLength { .. }
+                | SignError::StarkMessageLength { .. }
+                | SignError::StarkMessageRange { .. } => EXIT_INPUT,
+                SignError::KeyMismatch { .. } => EXIT_RECONSTRUCTION,
+                SignError::Signing { .. } | SignError::SelfCheck { .. } => EXIT_INTERNAL,
+            },
+            CliError::KeyFileMismatch { .. } => EXIT_RECONSTRUCTION,
+            CliError::Message { .. } => EXIT_INPUT,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
     }
@@ -249,6 +289,11 @@ impl CliError {
                 _ => "input",
             },
             CliError::CustodyQuorum { .. } => "threshold",
+            CliError::Sign {
+                source: SignError::KeyMismatch { .. },
+                ..
+            }
+            | CliError::KeyFileMismatch { .. } => "public-key",
             _ => match self.exit_code() {
                 EXIT_USAGE => "usage",
                 EXIT_INPUT => "input",
@@ -347,6 +392,32 @@ impl CliError {
             ),
             CliError::TranscriptNotIntact { .. } => Some(
                 "Compare with the heads written on the paper log; keep this copy as evidence and use a backup of the transcript.",
+            ),
+            CliError::Sign { source, .. } => Some(match source {
+                SignError::UnknownScheme { .. } | SignError::CurveMismatch { .. } => {
+                    "Choose a --scheme of the key's curve: ecdsa-secp256k1, bip340 or bip340-taproot (secp256k1), ed25519, stark-ecdsa (stark). Nothing was signed."
+                }
+                SignError::RecoveryUnsupported { .. } => {
+                    "Drop --recoverable, or sign with --scheme ecdsa-secp256k1. Nothing was signed."
+                }
+                SignError::DigestLength { .. } => {
+                    "Give the 32-byte digest the chain signs (transaction hash or sighash, 64 hex digits), not the transaction itself. Nothing was signed."
+                }
+                SignError::StarkMessageLength { .. } | SignError::StarkMessageRange { .. } => {
+                    "Give the Starknet transaction hash (a field element below 2^251, at most 64 hex digits). Nothing was signed."
+                }
+                SignError::KeyMismatch { .. } => {
+                    "The key does not belong to this export's public key. Nothing was signed."
+                }
+                SignError::Signing { .. } | SignError::SelfCheck { .. } => {
+                    "No signature was printed. This should never happen: please report it."
+                }
+            }),
+            CliError::Message { .. } => Some(
+                "Give the message the scheme signs: the 32-byte digest (ecdsa-secp256k1, bip340*), the transaction hash (stark-ecdsa) or the message itself (ed25519); see `keyexport-offline sign --help`. Nothing was signed.",
+            ),
+            CliError::KeyFileMismatch { .. } => Some(
+                "Use the file `reconstruct --out` wrote for this export, or sign from the response with --decryption-key. Nothing was signed.",
             ),
             CliError::Internal(_) => Some("This is a bug in keyexport-offline; please report it."),
         }

@@ -20,12 +20,6 @@ mod qr;
 mod reconstruct;
 mod render;
 mod seal;
-// The lead wires `sign` into the `keyexport-offline sign` subcommand; once it is used this
-// expectation fails the build, so it cannot outlive the wiring.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "wired into the CLI by the lead (issue 8)")
-)]
 mod sign;
 mod transcript;
 mod transcript_cmd;
@@ -66,6 +60,7 @@ fn main() -> ExitCode {
         Command::Reconstruct(args) => args.json,
         Command::Inspect(args) => args.json,
         Command::Transcript(TranscriptCommand::Verify(args)) => args.json,
+        Command::Sign(args) => args.json,
         Command::Init(_) | Command::Custody(_) | Command::Version(_) => false,
     };
     let result = match cli.command {
@@ -74,6 +69,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Custody(CustodyCommand::Verify(args)) => custody::verify(&args),
         Command::Transcript(TranscriptCommand::Verify(args)) => transcript_cmd::run(&args),
+        Command::Sign(args) => sign::command::run(&args),
         Command::Version(args) => {
             print_version(args.json);
             Ok(())

@@ -203,6 +203,46 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
     Ok(line)
 }
 
+/// Rebuilds and verifies the key exactly as `reconstruct` does (same inputs, ceremony check,
+/// transcript facts and summary on standard error), without delivering it: for `sign`.
+/// `check_response` runs once the response is read, before the decryption key is opened,
+/// so a response the caller cannot use is refused before any passphrase is asked.
+pub fn rebuild(
+    args: &ReconstructArgs,
+    entry: &mut Entry,
+    check_response: impl FnOnce(&ExportResponse) -> CliResult<()>,
+) -> CliResult<Reconstruction> {
+    let (response, response_ids) = read_response(&args.responses, entry)?;
+    entry.facts.scheme = Some(response.scheme().to_string());
+    check_response(&response)?;
+    let opened = open_decryption_key(args, &response_ids, entry)?;
+    check_ceremony(&opened, &response_ids)?;
+    entry.facts.ceremony_id = opened
+        .ceremony_id
+        .clone()
+        .or(response_ids.ceremony_id.clone());
+    entry.facts.key_id = opened.key_id.clone().or(response_ids.key_id.clone());
+    entry.facts.encryption_key_fingerprint =
+        Some(opened.key.encryption_key().fingerprint().to_string());
+    let reconstruction = keyexport_shared::reconstruct::reconstruct(&response, &opened.key)
+        .map_err(|e| CliError::Shared {
+            input: None,
+            source: e,
+        })?;
+    entry.facts.public_key = Some(reconstruction.public_key.to_hex());
+    entry.facts.used_signers = signer_strings(&reconstruction.used_signers);
+    entry.facts.bad_signers = signer_strings(&reconstruction.bad_signers());
+    let addresses = derive_addresses(&reconstruction)?;
+    print_summary(&reconstruction, &addresses, &response_ids, &opened);
+    Ok(reconstruction)
+}
+
+/// The export response named by `inputs`, read and checked as `reconstruct` reads it
+/// (for `sign --key`, which takes the public key from it).
+pub fn response_of(inputs: &[String], entry: &mut Entry) -> CliResult<ExportResponse> {
+    read_response(inputs, entry).map(|(response, _)| response)
+}
+
 /// Ceremony and key ids named by the response, when it is a keyexport response file.
 #[derive(Debug, Default, Clone)]
 struct ResponseIds {

@@ -141,6 +141,12 @@ pub struct Facts {
     /// Key files overwritten and removed by `--destroy-decryption-key` (absolute paths).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destroyed: Vec<String>,
+    /// `sign`: SHA-256 of the message signed (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_sha256: Option<String>,
+    /// `sign`: the signature made and what it covers (public data only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<crate::sign::SignedMessage>,
 }
 
 /// One transcript line.
@@ -149,7 +155,7 @@ pub struct Facts {
 pub struct Entry {
     /// RFC 3339 UTC time of the run.
     pub time: String,
-    /// The subcommand (`init`, `reconstruct`).
+    /// The subcommand (`init`, `reconstruct`, `sign`).
     pub command: &'static str,
     /// Tool name and version.
     pub tool_version: &'static str,

@@ -12,6 +12,7 @@ mod inspect;
 mod interop;
 mod qr_inputs;
 mod reconstruct;
+mod sign;
 mod snapshots;
 mod transcript;
 mod vectors;
