@@ -8,8 +8,8 @@
 //! | 0 | success | – |
 //! | 1 | internal error (a bug) | `internal` |
 //! | 2 | usage: invalid arguments | `usage` |
-//! | 3 | input: unreadable, malformed, incomplete or foreign input | `input` |
-//! | 4 | reconstruction failed (for `sign`: the key does not match the public key) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format` |
+//! | 3 | input: unreadable, malformed, incomplete or foreign input; transcript not intact | `input` |
+//! | 4 | reconstruction failed (for `sign`: the key does not match the public key; with custody: too few good parts) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format` |
 //! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
 //! | 6 | output refused: exists, directory not empty, write failed | `output` |
 //! | 7 | air-gap guard: a network interface is up | `air-gap` |

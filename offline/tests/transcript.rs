@@ -203,24 +203,44 @@ fn every_edited_deleted_or_reordered_line_is_named() {
 }
 
 #[test]
-fn a_changed_artifact_is_named() {
+fn every_changed_artifact_is_named() {
     let r = record();
-    let request = r.dir.join("request.json");
-    let mut bytes = std::fs::read(&request).unwrap();
-    bytes.push(b'\n');
-    std::fs::write(&request, bytes).unwrap();
-    r.verify()
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains(format!(
-            "{} changed since line 1 recorded it",
-            s(&request)
-        )));
+    // Every file any line recorded (request, QR sheet, sealed key, response), changed in
+    // turn and restored: named with the first line that recorded it.
+    let mut recorded: Vec<(usize, String)> = Vec::new();
+    for (i, line) in r.lines().iter().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        for artifact in value["artifacts"].as_array().unwrap() {
+            let path = artifact["path"].as_str().unwrap().to_owned();
+            if !recorded.iter().any(|(_, p)| p == &path) {
+                recorded.push((i + 1, path));
+            }
+        }
+    }
+    assert!(recorded.len() >= 4, "{recorded:?}");
+    for (line, path) in &recorded {
+        let original = std::fs::read(path).unwrap();
+        let mut changed = original.clone();
+        changed.push(b'\n');
+        std::fs::write(path, changed).unwrap();
+        r.verify()
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(format!(
+                "{path} changed since line {line} recorded it"
+            )));
+        std::fs::write(path, original).unwrap();
+    }
+    r.verify().assert().success();
     // A transcript given by its path works the same; a folder without one is an input error.
     offline()
         .args(["transcript", "verify", s(&r.transcript())])
         .assert()
-        .code(3);
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "Head         {}",
+            r.heads[1]
+        )));
     let empty = tempfile::tempdir().unwrap();
     offline()
         .args(["transcript", "verify", s(Path::new(empty.path()))])
