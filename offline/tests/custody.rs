@@ -321,6 +321,15 @@ fn custody_verify_checks_one_part_alone() {
         .stderr(predicate::str::contains(
             "Bound        to the encryption key",
         ));
+    // inspect says what a part is without trying to open it.
+    offline()
+        .args(["inspect", s(&split.part(0))])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("an age-encrypted file")
+                .and(predicate::str::contains("custody verify")),
+        );
     offline()
         .args(["custody", "verify", s(&split.part(1))])
         .args(["--passphrase-file", s(&split.passes[0])])
