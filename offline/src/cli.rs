@@ -285,17 +285,19 @@ pub struct CustodyVerifyArgs {
 ))]
 pub struct SignArgs {
     /// The sealed decryption key written by `init` (or a plain `01<64 hex>` file), as for
-    /// `reconstruct`: the key is rebuilt from --response and verified first.
+    /// `reconstruct`: the key is rebuilt from --response and verified first. For a split
+    /// key: repeat it, once per passphrase-sealed custody part (at least the quorum).
     #[arg(long, value_name = "PATH", requires = "responses")]
-    pub decryption_key: Option<PathBuf>,
+    pub decryption_key: Vec<PathBuf>,
     /// The export response, as for `reconstruct`: raw Dfns JSON, the response file of
     /// keyexport-online, QR images (files or a directory), a text file of UR frames, or `-`.
     /// With --key it only supplies the public key the key file is checked against.
     #[arg(long = "response", value_name = "INPUT", num_args = 1..)]
     pub responses: Vec<String>,
-    /// Read the passphrase of the sealed decryption key from this file.
+    /// Read the passphrase of the sealed decryption key from this file. For custody parts:
+    /// repeat it, one per part, in the order the parts are given.
     #[arg(long, value_name = "FILE", requires = "decryption_key")]
-    pub passphrase_file: Option<PathBuf>,
+    pub passphrase_file: Vec<PathBuf>,
     /// Sign with a key file written by `reconstruct --out` (--format hex or wif), plain or
     /// age-encrypted (--encrypt-to); needs --response or --public-key to check it against.
     #[arg(long, value_name = "FILE", requires = "public_key_source")]

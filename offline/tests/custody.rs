@@ -431,6 +431,44 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
 }
 
 #[test]
+fn sign_rebuilds_the_key_from_custody_parts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "signing", 2, 3);
+    let dealt = split.deal();
+    let response = split.response(&dealt);
+    let digest = "4f1c".repeat(16);
+    let mut from_parts = offline();
+    from_parts.args(["sign", "--response", s(&response)]);
+    for i in [2, 0] {
+        from_parts.args(["--decryption-key", s(&split.part(i))]);
+        from_parts.args(["--passphrase-file", s(&split.passes[i])]);
+    }
+    let signed = from_parts
+        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+        .output()
+        .unwrap();
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&signed.stderr).contains("from 2 of the parts"));
+    // Deterministic nonces: the same signature as from the key itself.
+    let key_file = tmp.path().join("key.hex");
+    std::fs::write(
+        &key_file,
+        format!("{}\n", dealt.private_key.to_hex().as_str()),
+    )
+    .unwrap();
+    offline()
+        .args(["sign", "--key", s(&key_file), "--response", s(&response)])
+        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+        .assert()
+        .success()
+        .stdout(String::from_utf8(signed.stdout).unwrap());
+}
+
+#[test]
 fn destroy_removes_the_parts_used_after_the_key_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let split = Split::new(tmp.path(), "gone", 2, 3);

@@ -42,7 +42,8 @@ const QR_MODULE_PX: u32 = 8;
 pub fn run(args: &SignArgs) -> CliResult<()> {
     let beside = args
         .decryption_key
-        .as_deref()
+        .first()
+        .map(PathBuf::as_path)
         .or(args.key.as_deref())
         .unwrap_or(Path::new("."));
     let transcript_path = args
@@ -190,12 +191,13 @@ fn obtain_key(
             })
         }
     };
-    if let Some(decryption_key) = &args.decryption_key {
-        // `reconstruct` without any delivery: the same inputs, checks and summary.
+    if !args.decryption_key.is_empty() {
+        // `reconstruct` without any delivery: the same inputs, checks and summary (one
+        // sealed key, or custody parts sealed with passphrases).
         let as_reconstruct = ReconstructArgs {
-            decryption_key: vec![decryption_key.clone()],
+            decryption_key: args.decryption_key.clone(),
             responses: args.responses.clone(),
-            passphrase_file: args.passphrase_file.iter().cloned().collect(),
+            passphrase_file: args.passphrase_file.clone(),
             identity: Vec::new(),
             destroy_decryption_key: false,
             out: None,
