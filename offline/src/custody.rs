@@ -488,14 +488,9 @@ pub fn open_parts(
         combined.used.join(", ")
     );
     if !set_aside.is_empty() {
-        render::loud_warning(
-            &std::iter::once("Custody parts set aside (not used):".to_owned())
-                .chain(set_aside.iter().cloned())
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        );
+        let mut lines = vec!["Custody parts set aside (not used):"];
+        lines.extend(set_aside.iter().map(String::as_str));
+        render::loud_warning(&lines);
     }
     let key_id = good.first().map(|g| g.part.key_id.to_string());
     Ok(OpenedKey {
