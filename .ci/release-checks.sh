@@ -5,9 +5,10 @@
 #
 # 1. scripts/dependency-report.py (its SPDX evaluator's doctests first) checks every
 #    licence against deny.toml.
-# 2. The committed HEAD is cloned into one temporary folder and built there with
-#    scripts/build-release.sh, using the usual CARGO_HOME.
-# 3. scripts/offline-kit.sh packs HEAD; the kit is unpacked into another folder (another
+# 2. The committed HEAD is cloned into one temporary folder and both binaries are built
+#    there with scripts/build-release.sh (`cargo build --release --locked` plus the
+#    reproducibility settings), using the usual CARGO_HOME. This is also CI's release build.
+# 3. scripts/offline-kit.sh packs the same commit; the kit is unpacked into another folder (another
 #    path, another depth) and built there by its own build-release.sh with an empty
 #    CARGO_HOME, CARGO_NET_OFFLINE=true and, where `unshare -n` works (root), in a network
 #    namespace with no interface up: it can only succeed from the vendored sources.
@@ -36,11 +37,12 @@ start=$(seconds)
 git clone --quiet --no-local --no-checkout "$root" "$work/clone/keyexport"
 git -C "$work/clone/keyexport" fetch --quiet "$root" HEAD
 git -C "$work/clone/keyexport" checkout --quiet --detach FETCH_HEAD
-"$work/clone/keyexport/scripts/build-release.sh" -p "$package" --out "$work/clone-dist" > /dev/null
-echo "clone build: $(($(seconds) - start)) s: $(grep " $package\$" "$work/clone-dist/SHA256SUMS")"
+"$work/clone/keyexport/scripts/build-release.sh" --out "$work/clone-dist" > /dev/null
+echo "clone build (both binaries): $(($(seconds) - start)) s"
+cat "$work/clone-dist/SHA256SUMS"
 
 start=$(seconds)
-scripts/offline-kit.sh --out "$work/kit" > /dev/null
+scripts/offline-kit.sh --commit "$head" --out "$work/kit" > /dev/null
 kit_dir="$work/elsewhere/deeper"
 mkdir -p "$kit_dir" "$work/empty-cargo-home"
 tar -xzf "$work/kit/"*.tar.gz -C "$kit_dir"
@@ -59,7 +61,7 @@ fi
 echo "offline kit build (no network, empty CARGO_HOME): $(($(seconds) - start)) s: $(grep " $package\$" "$work/kit-dist/SHA256SUMS")"
 
 # No local path may be left in a binary (the remapping covers every source folder).
-for binary in "$work/clone-dist/$package" "$work/kit-dist/$package"; do
+for binary in "$work/clone-dist/"keyexport-* "$work/kit-dist/$package"; do
   for path in "$work" "${CARGO_HOME:-$HOME/.cargo}" "$root"; do
     if grep -qaF "$path" "$binary"; then
       echo "$binary contains the local path $path; examples:" >&2

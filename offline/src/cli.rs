@@ -6,8 +6,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use keyexport_shared::scheme::Scheme;
+
+use crate::sign::SignScheme;
 
 /// Exit codes, shown at the end of every `--help` (the table itself lives in `error.rs`).
 const EXIT_CODES_HELP: &str = "\
@@ -15,8 +17,8 @@ Exit codes:
   0  success
   1  internal error (a bug: please report it)
   2  usage: invalid command-line arguments
-  3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...)
-  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format
+  3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...), or a transcript that is not intact
+  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format (sign: public-key, the key does not match)
      (a batch: at least one key failed; the others are delivered, the count is printed)
   5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
   6  output refused: the output file or directory exists / is not empty, or could not be written
@@ -65,6 +67,31 @@ pub enum Command {
     /// Runbook: docs/runbook.md, Step 2 — Carry the request to the online machine (and Step 4).
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),
+    /// Check a custody part of a split decryption key, without any other part.
+    ///
+    /// Example: keyexport-offline custody verify ./ceremony/alice.decryption-key-part.age --request ./ceremony/request.json
+    ///
+    /// Runbook: docs/runbook.md, Step 1 — Create the request (custody variant).
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Custody(CustodyCommand),
+    /// Check the hash chain of a ceremony transcript and the files it records.
+    ///
+    /// Example: keyexport-offline transcript verify ./ceremony
+    ///
+    /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Transcript(TranscriptCommand),
+    /// Sign a transaction hash or message with the rebuilt key, without the key leaving this machine.
+    ///
+    /// Rebuilds and verifies the key exactly as `reconstruct` does (or loads a key file
+    /// written by `reconstruct --out`, checked against the public key), signs, verifies the
+    /// signature against the export's public key, and prints it in hex on standard output.
+    ///
+    /// Example: keyexport-offline sign --decryption-key ./ceremony/decryption-key.age --response ./response.json --scheme ecdsa-secp256k1 --recoverable --message-hex 4f1c...9a2e
+    ///
+    /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Sign(SignArgs),
     /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
     ///
     /// Example: keyexport-offline version --json
@@ -112,9 +139,33 @@ pub struct InitArgs {
     #[arg(long = "scheme", value_name = "PROTOCOL:CURVE")]
     pub schemes: Vec<Scheme>,
     /// Read the passphrase that seals the decryption key from this file (one line)
-    /// instead of asking twice on the terminal.
+    /// instead of asking twice on the terminal. With --custodians: repeat it, one file per
+    /// passphrase-sealed part, in custodian order.
     #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    pub passphrase_file: Vec<PathBuf>,
+    /// Split the decryption key into this many custody parts (2 to 16), one file each,
+    /// instead of sealing it whole.
+    #[arg(long, value_name = "M", requires = "quorum")]
+    pub custodians: Option<u8>,
+    /// Parts needed to rebuild the decryption key (2 ≤ K ≤ M).
+    #[arg(long, value_name = "K", requires = "custodians")]
+    pub quorum: Option<u8>,
+    /// Name of a custodian, in order (letters, digits, '.', '_', '-'); repeat once per
+    /// custodian. Names the part file LABEL.decryption-key-part.age. Default: custodian-1…
+    #[arg(
+        long = "custodian-label",
+        value_name = "LABEL",
+        requires = "custodians"
+    )]
+    pub custodian_labels: Vec<String>,
+    /// Seal the part of custodian LABEL to an age X25519 recipient instead of a passphrase
+    /// (e.g. alice=age1…); repeat for several custodians.
+    #[arg(
+        long = "custodian-recipient",
+        value_name = "LABEL=RECIPIENT",
+        requires = "custodians"
+    )]
+    pub custodian_recipients: Vec<String>,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
 }
@@ -144,17 +195,22 @@ pub enum Network {
 #[derive(Debug, Args)]
 pub struct ReconstructArgs {
     /// The sealed decryption key written by `init`, or a plain file holding the Dfns hex
-    /// serialization `01<64 hex>` (unprotected: a warning is printed).
-    #[arg(long, value_name = "PATH")]
-    pub decryption_key: PathBuf,
+    /// serialization `01<64 hex>` (unprotected: a warning is printed). For a split key:
+    /// repeat it, once per custody part (at least the quorum).
+    #[arg(long, value_name = "PATH", required = true)]
+    pub decryption_key: Vec<PathBuf>,
     /// The export response, in any mix: raw Dfns JSON, the response file of
     /// keyexport-online, QR images (files or a directory), a text file of UR frames, or `-`
     /// for UR frames on standard input (one per line, as a QR scanner types them).
     #[arg(long = "response", value_name = "INPUT", required = true, num_args = 1..)]
     pub responses: Vec<String>,
-    /// Read the passphrase of the sealed decryption key from this file.
+    /// Read the passphrase of the sealed decryption key from this file. For custody parts:
+    /// repeat it, one per passphrase-sealed part, in the order the parts are given.
     #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    pub passphrase_file: Vec<PathBuf>,
+    /// An age identity file opening custody parts sealed to a recipient; repeat for several.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     /// Write the private key to this new file (mode 0600; never overwrites).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -179,8 +235,159 @@ pub struct ReconstructArgs {
     /// Ceremony transcript to append to. Default: transcript.jsonl beside the decryption key.
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
+    /// Once the verified key is written to --out, overwrite and delete the given sealed key
+    /// files (or custody parts), and record it in the transcript. Not a guarantee on SSD or
+    /// flash storage.
+    #[arg(long, requires = "out")]
+    pub destroy_decryption_key: bool,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
+}
+
+/// `keyexport-offline custody …`.
+#[derive(Debug, Subcommand)]
+pub enum CustodyCommand {
+    /// Check that a custody part unseals and belongs to the ceremony, without other parts.
+    ///
+    /// Example: keyexport-offline custody verify ./ceremony/alice.decryption-key-part.age --request ./ceremony/request.json
+    ///
+    /// Runbook: docs/runbook.md, Step 1 — Create the request (custody variant).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(CustodyVerifyArgs),
+}
+
+/// `keyexport-offline custody verify`.
+#[derive(Debug, Args)]
+pub struct CustodyVerifyArgs {
+    /// The custody part file (LABEL.decryption-key-part.age).
+    #[arg(value_name = "PART")]
+    pub part: PathBuf,
+    /// The ceremony's request.json: also check the part is bound to its encryption key.
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+    /// Read the custodian's passphrase from this file instead of asking on the terminal.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// An age identity file, for a part sealed to a recipient; repeat for several.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+    #[command(flatten)]
+    pub air_gap: AirGapArgs,
+}
+
+/// `keyexport-offline sign`.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("key_source")
+        .required(true)
+        .args(["decryption_key", "key"])
+))]
+#[command(group(ArgGroup::new("public_key_source").args(["responses", "public_key"])))]
+#[command(group(
+    ArgGroup::new("message")
+        .required(true)
+        .args(["message_hex", "message_file", "message_qr", "message_ur"])
+))]
+pub struct SignArgs {
+    /// The sealed decryption key written by `init` (or a plain `01<64 hex>` file), as for
+    /// `reconstruct`: the key is rebuilt from --response and verified first. For a split
+    /// key: repeat it, once per passphrase-sealed custody part (at least the quorum).
+    #[arg(long, value_name = "PATH", requires = "responses")]
+    pub decryption_key: Vec<PathBuf>,
+    /// The export response, as for `reconstruct`: raw Dfns JSON, the response file of
+    /// keyexport-online, QR images (files or a directory), a text file of UR frames, or `-`.
+    /// With --key it only supplies the public key the key file is checked against.
+    #[arg(long = "response", value_name = "INPUT", num_args = 1..)]
+    pub responses: Vec<String>,
+    /// Read the passphrase of the sealed decryption key from this file. For custody parts:
+    /// repeat it, one per part, in the order the parts are given.
+    #[arg(long, value_name = "FILE", requires = "decryption_key")]
+    pub passphrase_file: Vec<PathBuf>,
+    /// Sign with a key file written by `reconstruct --out` (--format hex or wif), plain or
+    /// age-encrypted (--encrypt-to); needs --response or --public-key to check it against.
+    #[arg(long, value_name = "FILE", requires = "public_key_source")]
+    pub key: Option<PathBuf>,
+    /// The export's public key in hex (with --key, instead of --response); its curve is the
+    /// one of --scheme.
+    #[arg(
+        long,
+        value_name = "HEX",
+        requires = "key",
+        conflicts_with = "responses"
+    )]
+    pub public_key: Option<String>,
+    /// age identity file (AGE-SECRET-KEY-1..., as written by age-keygen; may itself be
+    /// passphrase-encrypted with `age -p`) that opens an age-encrypted --key; repeatable.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub identity: Vec<PathBuf>,
+    /// Read the passphrase of a passphrase-encrypted --identity file from this file.
+    #[arg(long, value_name = "FILE", requires = "identity")]
+    pub identity_passphrase_file: Option<PathBuf>,
+    /// Signature scheme.
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub scheme: SignScheme,
+    /// ecdsa-secp256k1 only: also give the recovery id (Ethereum's yParity); the text
+    /// output becomes `r ‖ s ‖ id`, 65 bytes.
+    #[arg(long)]
+    pub recoverable: bool,
+    /// The message in hex (`0x` allowed): the 32-byte digest for ecdsa-secp256k1 and
+    /// bip340*, the transaction hash for stark-ecdsa, the whole message for ed25519.
+    #[arg(long, value_name = "HEX")]
+    pub message_hex: Option<String>,
+    /// Read the message from this file, as raw bytes.
+    #[arg(long, value_name = "FILE")]
+    pub message_file: Option<PathBuf>,
+    /// Read the message from QR images (files or a directory): UR frames (`ur:bytes`) of
+    /// the raw message, or one QR code holding the message in hex.
+    #[arg(long, value_name = "IMAGE", num_args = 1..)]
+    pub message_qr: Vec<String>,
+    /// Read the message from UR frames (`ur:bytes`, raw message): a frame given as text, a
+    /// text file of frames (one per line), or `-` for frames on standard input.
+    #[arg(long, value_name = "INPUT", num_args = 1..)]
+    pub message_ur: Vec<String>,
+    /// Print exactly one JSON object on standard output (success or error).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the signature (the text printed on standard output) as a QR code to this
+    /// new PNG file.
+    #[arg(long, value_name = "FILE")]
+    pub qr_out: Option<PathBuf>,
+    /// Also show the signature as a QR code on the terminal (on standard error).
+    #[arg(long)]
+    pub qr: bool,
+    /// Ceremony transcript to append to. Default: transcript.jsonl beside the decryption
+    /// key (or beside the --key file).
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+    #[command(flatten)]
+    pub air_gap: AirGapArgs,
+}
+
+/// `keyexport-offline transcript …`.
+#[derive(Debug, Subcommand)]
+pub enum TranscriptCommand {
+    /// Check the chain, every recorded file digest, and print who wrote each step and the head.
+    ///
+    /// Example: keyexport-offline transcript verify ./ceremony
+    ///
+    /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(TranscriptVerifyArgs),
+}
+
+/// `keyexport-offline transcript verify`.
+#[derive(Debug, Args)]
+pub struct TranscriptVerifyArgs {
+    /// A ceremony folder (its transcript.jsonl) or a transcript file.
+    #[arg(value_name = "DIR")]
+    pub path: PathBuf,
+    /// A head the witnesses wrote on the paper log; the transcript must still pass through
+    /// it (this catches an edited or removed last line). Repeat for every head written.
+    #[arg(long = "head", value_name = "SHA256")]
+    pub heads: Vec<String>,
+    /// Print one JSON object on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `keyexport-offline inspect`.

@@ -8,8 +8,8 @@
 //! | 0 | success | – |
 //! | 1 | internal error (a bug) | `internal` |
 //! | 2 | usage: invalid arguments | `usage` |
-//! | 3 | input: unreadable, malformed, incomplete or foreign input | `input` |
-//! | 4 | reconstruction failed (a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `batch` |
+//! | 3 | input: unreadable, malformed, incomplete or foreign input; transcript not intact | `input` |
+//! | 4 | reconstruction failed (for `sign`: the key does not match the public key; with custody: too few good parts; a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `batch` |
 //! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
 //! | 6 | output refused: exists, directory not empty, write failed | `output` |
 //! | 7 | air-gap guard: a network interface is up | `air-gap` |
@@ -25,6 +25,8 @@ use std::process::ExitCode;
 
 use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
+
+use crate::sign::SignError;
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -186,6 +188,50 @@ pub enum CliError {
         /// Keys in the batch.
         total: usize,
     },
+    /// Too few custody parts could be used to rebuild the decryption key.
+    #[error("{good} good custody part(s), {} needed{}", needed_text(*.needed), set_aside_text(.set_aside))]
+    CustodyQuorum {
+        /// Parts that unsealed and passed every check.
+        good: usize,
+        /// The quorum `K` the good parts name (unknown when there is none).
+        needed: Option<u8>,
+        /// Each part set aside: `label (path): reason`.
+        set_aside: Vec<String>,
+    },
+    /// `transcript verify` found an edited, removed or reordered line or a changed file.
+    #[error("{} is not intact: {count} problem(s) found", .path.display())]
+    TranscriptNotIntact {
+        /// The transcript.
+        path: PathBuf,
+        /// How many problems.
+        count: usize,
+    },
+    /// `sign` refused the scheme, the message or the key (the message of [`SignError`]),
+    /// prefixed with the input concerned when there is one.
+    #[error("{}{source}", .input.as_ref().map(|i| format!("{i}: ")).unwrap_or_default())]
+    Sign {
+        /// The message source or key file concerned, when one is to blame.
+        input: Option<String>,
+        /// What the signing library refused.
+        #[source]
+        source: SignError,
+    },
+    /// `sign`: the message cannot be used as given (unreadable hex, empty, conflicting).
+    #[error("{input}: {problem}")]
+    Message {
+        /// The message source (`--message-hex`, a path, the frames).
+        input: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// `sign --key`: the key file holds a key that does not generate the public key.
+    #[error("{path}: the key does not match the public key {public_key}")]
+    KeyFileMismatch {
+        /// The key file.
+        path: String,
+        /// The public key it was checked against (hex).
+        public_key: String,
+    },
     /// Something that cannot happen did (a bug); the message carries no secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -213,7 +259,9 @@ impl CliError {
             CliError::ReadInput { .. }
             | CliError::Input { .. }
             | CliError::Transport { .. }
-            | CliError::CeremonyMismatch { .. } => EXIT_INPUT,
+            | CliError::CeremonyMismatch { .. }
+            | CliError::TranscriptNotIntact { .. } => EXIT_INPUT,
+            CliError::CustodyQuorum { .. } => EXIT_RECONSTRUCTION,
             CliError::WrongPassphrase { .. }
             | CliError::EmptyPassphrase { .. }
             | CliError::PassphraseMismatch
@@ -224,6 +272,18 @@ impl CliError {
             | CliError::Write { .. } => EXIT_OUTPUT,
             CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => EXIT_AIR_GAP,
             CliError::BatchFailed { .. } => EXIT_RECONSTRUCTION,
+            CliError::Sign { source, .. } => match source {
+                SignError::UnknownScheme { .. }
+                | SignError::CurveMismatch { .. }
+                | SignError::RecoveryUnsupported { .. } => EXIT_USAGE,
+                SignError::DigestLength { .. }
+                | SignError::StarkMessageLength { .. }
+                | SignError::StarkMessageRange { .. } => EXIT_INPUT,
+                SignError::KeyMismatch { .. } => EXIT_RECONSTRUCTION,
+                SignError::Signing { .. } | SignError::SelfCheck { .. } => EXIT_INTERNAL,
+            },
+            CliError::KeyFileMismatch { .. } => EXIT_RECONSTRUCTION,
+            CliError::Message { .. } => EXIT_INPUT,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
     }
@@ -238,6 +298,12 @@ impl CliError {
                 _ => "input",
             },
             CliError::BatchFailed { .. } => "batch",
+            CliError::CustodyQuorum { .. } => "threshold",
+            CliError::Sign {
+                source: SignError::KeyMismatch { .. },
+                ..
+            }
+            | CliError::KeyFileMismatch { .. } => "public-key",
             _ => match self.exit_code() {
                 EXIT_USAGE => "usage",
                 EXIT_INPUT => "input",
@@ -334,6 +400,38 @@ impl CliError {
             CliError::BatchFailed { .. } => Some(
                 "Each failed key is listed with its reason (and in the manifest with --out). Fix what it names and run reconstruct again on those keys' response files only, into a new --out folder.",
             ),
+            CliError::CustodyQuorum { .. } => Some(
+                "Bring more custodians (or the right passphrases) so that at least the quorum of parts of this ceremony unseal; nothing was written.",
+            ),
+            CliError::TranscriptNotIntact { .. } => Some(
+                "Compare with the heads written on the paper log; keep this copy as evidence and use a backup of the transcript.",
+            ),
+            CliError::Sign { source, .. } => Some(match source {
+                SignError::UnknownScheme { .. } | SignError::CurveMismatch { .. } => {
+                    "Choose a --scheme of the key's curve: ecdsa-secp256k1, bip340 or bip340-taproot (secp256k1), ed25519, stark-ecdsa (stark). Nothing was signed."
+                }
+                SignError::RecoveryUnsupported { .. } => {
+                    "Drop --recoverable, or sign with --scheme ecdsa-secp256k1. Nothing was signed."
+                }
+                SignError::DigestLength { .. } => {
+                    "Give the 32-byte digest the chain signs (transaction hash or sighash, 64 hex digits), not the transaction itself. Nothing was signed."
+                }
+                SignError::StarkMessageLength { .. } | SignError::StarkMessageRange { .. } => {
+                    "Give the Starknet transaction hash (a field element below 2^251, at most 64 hex digits). Nothing was signed."
+                }
+                SignError::KeyMismatch { .. } => {
+                    "The key does not belong to this export's public key. Nothing was signed."
+                }
+                SignError::Signing { .. } | SignError::SelfCheck { .. } => {
+                    "No signature was printed. This should never happen: please report it."
+                }
+            }),
+            CliError::Message { .. } => Some(
+                "Give the message the scheme signs: the 32-byte digest (ecdsa-secp256k1, bip340*), the transaction hash (stark-ecdsa) or the message itself (ed25519); see `keyexport-offline sign --help`. Nothing was signed.",
+            ),
+            CliError::KeyFileMismatch { .. } => Some(
+                "Use the file `reconstruct --out` wrote for this export, or sign from the response with --decryption-key. Nothing was signed.",
+            ),
             CliError::Internal(_) => Some("This is a bug in keyexport-offline; please report it."),
         }
     }
@@ -347,6 +445,18 @@ impl CliError {
     /// The process exit code.
     pub fn to_exit_code(&self) -> ExitCode {
         ExitCode::from(self.exit_code())
+    }
+}
+
+fn needed_text(needed: Option<u8>) -> String {
+    needed.map_or_else(|| "at least 2".to_owned(), |k| k.to_string())
+}
+
+fn set_aside_text(set_aside: &[String]) -> String {
+    if set_aside.is_empty() {
+        String::new()
+    } else {
+        format!("; set aside: {}", set_aside.join("; "))
     }
 }
 

@@ -20,6 +20,7 @@ use keyexport_shared::wire::ExportRequestBody;
 use crate::airgap;
 use crate::batch;
 use crate::cli::InitArgs;
+use crate::custody;
 use crate::error::{CliError, CliResult};
 use crate::passphrase::{self, Confirm};
 use crate::qr;
@@ -40,11 +41,27 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     let key_ids = batch::init::key_ids(args)?;
     check_target_dir(&args.out)?;
     let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
-    let passphrase = passphrase::obtain(
-        args.passphrase_file.as_deref(),
-        passphrase::SEALED_KEY,
-        Confirm::Twice,
-    )?;
+    // Whole sealed key, or custody parts (issue 9): passphrases are asked before the key exists.
+    let custody = custody::plan(args)?;
+    if custody.is_some() && key_ids.len() > 1 {
+        return Err(CliError::Usage(
+            "custody parts (--custodians) are for one key; a batch of several key ids is sealed with one passphrase".into(),
+        ));
+    }
+    let passphrase = match (&custody, args.passphrase_file.as_slice()) {
+        (Some(_), _) => None,
+        (None, [] | [_]) => Some(passphrase::obtain(
+            args.passphrase_file.first().map(PathBuf::as_path),
+            passphrase::SEALED_KEY,
+            Confirm::Twice,
+        )?),
+        (None, _) => {
+            return Err(CliError::Usage(
+                "--passphrase-file is given more than once; repeat it only with --custodians"
+                    .into(),
+            ));
+        }
+    };
 
     let supported_schemes = if args.schemes.is_empty() {
         Scheme::all()
@@ -62,40 +79,69 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let tool = transcript::TOOL_VERSION.to_owned();
     // One key: today's single-key request, unchanged. Several: a batch request (issue 10).
-    let (request_json, payload) = match key_ids.as_slice() {
-        [key_id] => (
-            RequestFile::new(
-                ceremony_id.clone(),
-                key_id.clone(),
-                dfns_request.clone(),
-                created_at,
-                tool,
-            )
-            .to_bytes(),
-            SealedPayload::new(
-                ceremony_id.to_string(),
-                key_id.to_string(),
-                decryption_key.to_dfns_hex(),
-            ),
-        ),
-        _ => (
-            BatchRequestFile::new(
-                ceremony_id.clone(),
-                key_ids.clone(),
-                dfns_request.clone(),
-                created_at,
-                tool,
-            )
-            .to_bytes(),
-            SealedPayload::new(
-                ceremony_id.to_string(),
-                String::new(),
-                decryption_key.to_dfns_hex(),
-            )
-            .for_batch(key_ids.iter().map(ToString::to_string).collect()),
-        ),
+    let request_json = match key_ids.as_slice() {
+        [key_id] => RequestFile::new(
+            ceremony_id.clone(),
+            key_id.clone(),
+            dfns_request.clone(),
+            created_at,
+            tool,
+        )
+        .to_bytes(),
+        _ => BatchRequestFile::new(
+            ceremony_id.clone(),
+            key_ids.clone(),
+            dfns_request.clone(),
+            created_at,
+            tool,
+        )
+        .to_bytes(),
     };
-    let sealed = seal::seal(&payload, passphrase, log_n)?;
+    let (key_files, custody_facts) = match (&custody, passphrase) {
+        (Some(plan), _) => {
+            let [key_id] = key_ids.as_slice() else {
+                return Err(CliError::Internal(
+                    "custody parts for a batch are refused before this point".into(),
+                ));
+            };
+            let (parts, facts) = plan.seal(&decryption_key, &ceremony_id, key_id, log_n)?;
+            let files: Vec<KeyFile> = parts
+                .into_iter()
+                .map(|p| KeyFile {
+                    role: "decryption-key-part",
+                    name: p.file_name,
+                    bytes: p.bytes,
+                })
+                .collect();
+            (files, Some(facts))
+        }
+        (None, Some(passphrase)) => {
+            let payload = match key_ids.as_slice() {
+                [key_id] => SealedPayload::new(
+                    ceremony_id.to_string(),
+                    key_id.to_string(),
+                    decryption_key.to_dfns_hex(),
+                ),
+                _ => SealedPayload::new(
+                    ceremony_id.to_string(),
+                    String::new(),
+                    decryption_key.to_dfns_hex(),
+                )
+                .for_batch(key_ids.iter().map(ToString::to_string).collect()),
+            };
+            let file = KeyFile {
+                role: "sealed-key",
+                name: SEALED_KEY_FILE.to_owned(),
+                bytes: seal::seal(&payload, passphrase, log_n)?,
+            };
+            (vec![file], None)
+        }
+        (None, None) => {
+            return Err(CliError::Internal(
+                "init has neither custody parts nor a passphrase".into(),
+            ));
+        }
+    };
     // A long batch request does not fit a few QR codes: it travels on removable media.
     let frames = qr::sheet_frames(&request_json)?;
     let png = if frames.len() <= batch::init::MAX_QR_FRAMES {
@@ -112,13 +158,22 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         entry.facts.key_id = Some(key_id.to_string());
     }
     entry.facts.encryption_key_fingerprint = Some(fingerprint.to_string());
-    if let Some(path) = &args.passphrase_file {
+    entry.facts.custody = custody_facts;
+    for path in &args.passphrase_file {
         entry.inputs.push(ArtifactRecord::passphrase_file(path));
     }
-    let mut files: Vec<(&'static str, &str, &[u8], FileMode)> = vec![
-        ("sealed-key", SEALED_KEY_FILE, &sealed, FileMode::Secret),
-        ("request", REQUEST_FILE, &request_json, FileMode::Public),
-    ];
+    let mut files: Vec<(&'static str, &str, &[u8], FileMode)> = key_files
+        .iter()
+        .map(|f| {
+            (
+                f.role,
+                f.name.as_str(),
+                f.bytes.as_slice(),
+                FileMode::Secret,
+            )
+        })
+        .collect();
+    files.push(("request", REQUEST_FILE, &request_json, FileMode::Public));
     if let Some(png) = &png {
         files.push(("request-qr", REQUEST_PNG, png, FileMode::Public));
     }
@@ -145,17 +200,25 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         .map(ToString::to_string)
         .collect();
     eprintln!("Schemes      {}", schemes.join(", "));
+    if let Some(plan) = &custody {
+        eprintln!(
+            "Custody      the decryption key is split: {} parts rebuild it",
+            plan.describe()
+        );
+    }
     eprintln!("Wrote");
-    let mut written = vec![
-        (
-            args.out.join(SEALED_KEY_FILE),
-            "sealed decryption key: stays on this machine, with the passphrase",
-        ),
-        (
-            args.out.join(REQUEST_FILE),
-            "export request: carry it to the online machine",
-        ),
-    ];
+    for file in &key_files {
+        let what = if custody.is_some() {
+            "custody part: its own USB stick, kept by its custodian"
+        } else {
+            "sealed decryption key: stays on this machine, with the passphrase"
+        };
+        eprintln!("  {}  {what}", args.out.join(&file.name).display());
+    }
+    let mut written = vec![(
+        args.out.join(REQUEST_FILE),
+        "export request: carry it to the online machine",
+    )];
     if png.is_some() {
         written.push((
             args.out.join(REQUEST_PNG),
@@ -186,6 +249,13 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         "Compare the fingerprint aloud with the one keyexport-online shows before it calls Dfns."
     );
     Ok(())
+}
+
+/// A file holding the decryption key: the whole sealed key, or one custody part.
+struct KeyFile {
+    role: &'static str,
+    name: String,
+    bytes: Vec<u8>,
 }
 
 /// `DIR` must be absent, or an empty directory (checked before anything is created).

@@ -121,6 +121,12 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
                 problem: "the file is empty".into(),
             });
         }
+        if crate::seal::is_age_file(&bytes) {
+            return Err(CliError::Input {
+                path: input.clone(),
+                problem: "an age-encrypted file (a sealed decryption key, a custody part or an encrypted key output), not a request or response; check a custody part with `keyexport-offline custody verify`".into(),
+            });
+        }
         match sniff(&bytes) {
             Some(Sniffed::Image) => {
                 scan_image(input, &bytes, &mut collector)?;

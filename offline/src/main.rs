@@ -9,6 +9,8 @@ mod addresses;
 mod airgap;
 mod batch;
 mod cli;
+mod custody;
+mod destroy;
 mod error;
 mod init;
 mod inputs;
@@ -19,20 +21,15 @@ mod qr;
 mod reconstruct;
 mod render;
 mod seal;
-// The lead wires `sign` into the `keyexport-offline sign` subcommand; once it is used this
-// expectation fails the build, so it cannot outlive the wiring.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "wired into the CLI by the lead (issue 8)")
-)]
 mod sign;
 mod transcript;
+mod transcript_cmd;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, CustodyCommand, TranscriptCommand};
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_USAGE};
 
 fn main() -> ExitCode {
@@ -63,12 +60,17 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Reconstruct(args) => args.json,
         Command::Inspect(args) => args.json,
-        Command::Init(_) | Command::Version(_) => false,
+        Command::Transcript(TranscriptCommand::Verify(args)) => args.json,
+        Command::Sign(args) => args.json,
+        Command::Init(_) | Command::Custody(_) | Command::Version(_) => false,
     };
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Reconstruct(args) => reconstruct::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Custody(CustodyCommand::Verify(args)) => custody::verify(&args),
+        Command::Transcript(TranscriptCommand::Verify(args)) => transcript_cmd::run(&args),
+        Command::Sign(args) => sign::command::run(&args),
         Command::Version(args) => {
             print_version(args.json);
             Ok(())

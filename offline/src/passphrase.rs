@@ -29,6 +29,12 @@ pub const SEALED_KEY: Purpose = Purpose {
     flag: "passphrase-file",
 };
 
+/// The passphrase of one custodian's part of a split decryption key.
+pub const CUSTODY_PART: Purpose = Purpose {
+    what: "the passphrase of a custody part",
+    flag: "passphrase-file",
+};
+
 /// The passphrase of an Ethereum keystore output.
 pub const KEYSTORE: Purpose = Purpose {
     what: "the passphrase of the Ethereum keystore",
@@ -48,8 +54,13 @@ pub enum Confirm {
 pub fn obtain(file: Option<&Path>, purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> {
     match file {
         Some(path) => from_file(path),
-        None => from_terminal(purpose, confirm),
+        None => from_terminal(purpose.what, purpose, confirm),
     }
+}
+
+/// The passphrase for `purpose`, asked on the terminal as `what` (e.g. naming a custodian).
+pub fn ask(what: &str, purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> {
+    from_terminal(what, purpose, confirm)
 }
 
 /// Reads a passphrase file: UTF-8, one trailing line break removed, not empty.
@@ -73,7 +84,7 @@ pub fn from_file(path: &Path) -> CliResult<SecretString> {
     Ok(SecretString::from(line.to_owned()))
 }
 
-fn from_terminal(purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> {
+fn from_terminal(what: &str, purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> {
     let has_terminal = File::open("/dev/tty").is_ok_and(|tty| tty.is_terminal());
     if !has_terminal {
         return Err(CliError::NoTerminal {
@@ -86,7 +97,7 @@ fn from_terminal(purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> 
         problem: e.to_string(),
     };
     let first = SecretString::from(
-        rpassword::prompt_password(format!("Enter {}: ", purpose.what)).map_err(prompt_error)?,
+        rpassword::prompt_password(format!("Enter {what}: ")).map_err(prompt_error)?,
     );
     if first.expose_secret().is_empty() {
         return Err(CliError::EmptyPassphrase {
@@ -95,8 +106,7 @@ fn from_terminal(purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> 
     }
     if confirm == Confirm::Twice {
         let second = SecretString::from(
-            rpassword::prompt_password(format!("Repeat {}: ", purpose.what))
-                .map_err(prompt_error)?,
+            rpassword::prompt_password(format!("Repeat {what}: ")).map_err(prompt_error)?,
         );
         if first.expose_secret() != second.expose_secret() {
             return Err(CliError::PassphraseMismatch);

@@ -8,7 +8,7 @@
 //! Every run is appended to the ceremony transcript, failures included.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::Artifact;
 use keyexport_shared::fsio;
@@ -40,7 +40,11 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
         return crate::batch::reconstruct::run(args);
     }
     let transcript_path = args.transcript.clone().unwrap_or_else(|| {
-        transcript::parent_dir(&args.decryption_key).join(transcript::FILE_NAME)
+        let first = args
+            .decryption_key
+            .first()
+            .map_or(Path::new("."), PathBuf::as_path);
+        transcript::parent_dir(first).join(transcript::FILE_NAME)
     });
     let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
     let result = execute(args, &mut entry);
@@ -69,12 +73,18 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
 }
 
 /// The decryption key and what it says about its ceremony.
-pub(crate) struct OpenedKey {
-    pub(crate) key: DecryptionKey,
-    pub(crate) ceremony_id: Option<String>,
-    pub(crate) key_id: Option<String>,
-    /// The keys of a batch ceremony (empty for a single key or a plain key file).
-    pub(crate) key_ids: Vec<String>,
+pub struct OpenedKey {
+    /// The key.
+    pub key: DecryptionKey,
+    /// The ceremony it was sealed for, when known.
+    pub ceremony_id: Option<String>,
+    /// The Dfns key id it was sealed for, when known.
+    pub key_id: Option<String>,
+    /// The files it came from that belong to this ceremony (what
+    /// `--destroy-decryption-key` removes).
+    pub files: Vec<PathBuf>,
+    /// The keys of a batch ceremony (empty for a single key, custody parts or a plain key).
+    pub key_ids: Vec<String>,
 }
 
 /// Runs the command; returns what goes to standard output (the `--json` object, the
@@ -97,7 +107,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
         )));
     }
 
-    let opened = open_decryption_key(args, entry)?;
+    let opened = open_decryption_key(args, &response_ids, entry)?;
     check_ceremony(&opened, &response_ids)?;
     entry.facts.ceremony_id = opened
         .ceremony_id
@@ -161,6 +171,9 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
                 &out.display().to_string(),
                 &bytes,
             ));
+            if args.destroy_decryption_key {
+                destroy_key_files(&opened.files, entry);
+            }
             Some(Written {
                 path: out.display().to_string(),
                 format: format_name(args.format),
@@ -196,11 +209,51 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
     Ok(line)
 }
 
+/// Rebuilds and verifies the key exactly as `reconstruct` does (same inputs, ceremony check,
+/// transcript facts and summary on standard error), without delivering it: for `sign`.
+/// `check_response` runs once the response is read, before the decryption key is opened,
+/// so a response the caller cannot use is refused before any passphrase is asked.
+pub fn rebuild(
+    args: &ReconstructArgs,
+    entry: &mut Entry,
+    check_response: impl FnOnce(&ExportResponse) -> CliResult<()>,
+) -> CliResult<Reconstruction> {
+    let (response, response_ids) = read_response(&args.responses, entry)?;
+    entry.facts.scheme = Some(response.scheme().to_string());
+    check_response(&response)?;
+    let opened = open_decryption_key(args, &response_ids, entry)?;
+    check_ceremony(&opened, &response_ids)?;
+    entry.facts.ceremony_id = opened
+        .ceremony_id
+        .clone()
+        .or(response_ids.ceremony_id.clone());
+    entry.facts.key_id = opened.key_id.clone().or(response_ids.key_id.clone());
+    entry.facts.encryption_key_fingerprint =
+        Some(opened.key.encryption_key().fingerprint().to_string());
+    let reconstruction = keyexport_shared::reconstruct::reconstruct(&response, &opened.key)
+        .map_err(|e| CliError::Shared {
+            input: None,
+            source: e,
+        })?;
+    entry.facts.public_key = Some(reconstruction.public_key.to_hex());
+    entry.facts.used_signers = signer_strings(&reconstruction.used_signers);
+    entry.facts.bad_signers = signer_strings(&reconstruction.bad_signers());
+    let addresses = derive_addresses(&reconstruction)?;
+    print_summary(&reconstruction, &addresses, &response_ids, &opened);
+    Ok(reconstruction)
+}
+
+/// The export response named by `inputs`, read and checked as `reconstruct` reads it
+/// (for `sign --key`, which takes the public key from it).
+pub fn response_of(inputs: &[String], entry: &mut Entry) -> CliResult<ExportResponse> {
+    read_response(inputs, entry).map(|(response, _)| response)
+}
+
 /// Ceremony and key ids named by the response, when it is a keyexport response file.
 #[derive(Debug, Default, Clone)]
-struct ResponseIds {
-    ceremony_id: Option<String>,
-    key_id: Option<String>,
+pub(crate) struct ResponseIds {
+    pub(crate) ceremony_id: Option<String>,
+    pub(crate) key_id: Option<String>,
 }
 
 fn read_response(
@@ -263,26 +316,60 @@ fn read_response(
     }
 }
 
+/// Overwrites and removes the key files once the key is safely written (`--out`), recording
+/// each in the transcript; a file that cannot be destroyed is reported, not fatal.
+pub(crate) fn destroy_key_files(files: &[PathBuf], entry: &mut Entry) {
+    for file in files {
+        match crate::destroy::destroy(file) {
+            Ok(()) => {
+                eprintln!("Destroyed    {} (overwritten, removed)", file.display());
+                entry.facts.destroyed.push(
+                    std::path::absolute(file)
+                        .unwrap_or_else(|_| file.clone())
+                        .display()
+                        .to_string(),
+                );
+            }
+            Err(e) => render::loud_warning(&[&format!(
+                "WARNING: could not destroy {}: {e}; destroy it by hand.",
+                file.display()
+            )]),
+        }
+    }
+}
+
 pub(crate) fn open_decryption_key(
     args: &ReconstructArgs,
+    response_ids: &ResponseIds,
     entry: &mut Entry,
 ) -> CliResult<OpenedKey> {
-    let label = args.decryption_key.display().to_string();
-    let bytes = Zeroizing::new(std::fs::read(&args.decryption_key).map_err(|source| {
-        CliError::ReadInput {
+    if crate::custody::is_custody(&args.decryption_key) {
+        return crate::custody::open_parts(args, response_ids.ceremony_id.as_deref(), entry);
+    }
+    if args.passphrase_file.len() > 1 {
+        return Err(CliError::Usage(
+            "--passphrase-file is given more than once for one sealed decryption key".into(),
+        ));
+    }
+    let [key_path] = args.decryption_key.as_slice() else {
+        return Err(CliError::Usage("--decryption-key is required".into()));
+    };
+    let label = key_path.display().to_string();
+    let bytes = Zeroizing::new(
+        std::fs::read(key_path).map_err(|source| CliError::ReadInput {
             path: label.clone(),
             source,
-        }
-    })?);
+        })?,
+    );
     entry
         .inputs
         .push(ArtifactRecord::new("decryption-key", &label, &bytes));
     if seal::is_age_file(&bytes) {
-        if let Some(path) = &args.passphrase_file {
+        if let Some(path) = args.passphrase_file.first() {
             entry.inputs.push(ArtifactRecord::passphrase_file(path));
         }
         let passphrase = passphrase::obtain(
-            args.passphrase_file.as_deref(),
+            args.passphrase_file.first().map(PathBuf::as_path),
             passphrase::SEALED_KEY,
             Confirm::Once,
         )?;
@@ -297,6 +384,7 @@ pub(crate) fn open_decryption_key(
             key,
             ceremony_id: Some(payload.ceremony_id.clone()),
             key_id: payload.key_ids.is_empty().then(|| payload.key_id.clone()),
+            files: vec![key_path.clone()],
             key_ids: payload.key_ids.clone(),
         });
     }
@@ -311,6 +399,7 @@ pub(crate) fn open_decryption_key(
         key,
         ceremony_id: None,
         key_id: None,
+        files: vec![key_path.clone()],
         key_ids: Vec::new(),
     })
 }

@@ -151,13 +151,17 @@ pub fn is_age_file(bytes: &[u8]) -> bool {
 
 /// Encrypts `payload` to `passphrase` with scrypt work factor `log_n`; returns armored age.
 pub fn seal(payload: &SealedPayload, passphrase: SecretString, log_n: u8) -> CliResult<Vec<u8>> {
-    let plaintext = payload.to_json()?;
+    seal_bytes(&payload.to_json()?, passphrase, log_n)
+}
+
+/// Encrypts any `plaintext` to `passphrase` (scrypt work factor `log_n`); armored age.
+pub fn seal_bytes(plaintext: &[u8], passphrase: SecretString, log_n: u8) -> CliResult<Vec<u8>> {
     let mut recipient = age::scrypt::Recipient::new(passphrase);
     recipient.set_work_factor(log_n);
     let encryptor =
         age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
             .map_err(|e| CliError::Internal(format!("age: {e}")))?;
-    encrypt_to_armor(encryptor, &plaintext)
+    encrypt_to_armor(encryptor, plaintext)
 }
 
 /// Runs an age encryptor over `plaintext` into an ASCII-armored buffer.
@@ -176,6 +180,16 @@ pub fn encrypt_to_armor(encryptor: age::Encryptor, plaintext: &[u8]) -> CliResul
 
 /// Opens a sealed key file with `passphrase`. `path` names the file in messages.
 pub fn unseal(bytes: &[u8], passphrase: SecretString, path: &str) -> CliResult<SealedPayload> {
+    let plaintext = unseal_bytes(bytes, passphrase, path)?;
+    SealedPayload::from_json(&plaintext, path)
+}
+
+/// Opens any passphrase-sealed age file; returns its plaintext (wiped on drop).
+pub fn unseal_bytes(
+    bytes: &[u8],
+    passphrase: SecretString,
+    path: &str,
+) -> CliResult<Zeroizing<Vec<u8>>> {
     let not_age = |what: String| CliError::Input {
         path: path.to_owned(),
         problem: format!("not a readable age file: {what}"),
@@ -209,7 +223,7 @@ pub fn unseal(bytes: &[u8], passphrase: SecretString, path: &str) -> CliResult<S
     reader
         .read_to_end(&mut plaintext)
         .map_err(|e| not_age(format!("payload: {e}")))?;
-    SealedPayload::from_json(&plaintext, path)
+    Ok(plaintext)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The ceremony transcript: one JSON line per run, appended to `transcript.jsonl`.
 //!
-//! Each line records when, which command, which tool version, and the SHA-256 of every
+//! Each line records when, which command, which build wrote it (`build`: the
+//! `version --json` object of `keyexport_shared::build_info`), and the SHA-256 of every
 //! input and output artifact, plus the public outcome (public key, signers, error kind).
 //! It never holds a secret: passphrase files are listed by path only (a digest of a
 //! low-entropy passphrase could be brute-forced), and no key material is written. Digests of
@@ -14,6 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use keyexport_shared::build_info::BuildInfo;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -133,6 +135,18 @@ pub struct Facts {
     /// Signers whose shares were set aside.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bad_signers: Vec<String>,
+    /// Custody parts made (`init`) or used and set aside (`reconstruct`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custody: Option<crate::custody::CustodyFacts>,
+    /// Key files overwritten and removed by `--destroy-decryption-key` (absolute paths).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destroyed: Vec<String>,
+    /// `sign`: SHA-256 of the message signed (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_sha256: Option<String>,
+    /// `sign`: the signature made and what it covers (public data only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<crate::sign::SignedMessage>,
 }
 
 /// One transcript line.
@@ -141,10 +155,12 @@ pub struct Facts {
 pub struct Entry {
     /// RFC 3339 UTC time of the run.
     pub time: String,
-    /// The subcommand (`init`, `reconstruct`).
+    /// The subcommand (`init`, `reconstruct`, `sign`).
     pub command: &'static str,
     /// Tool name and version.
     pub tool_version: &'static str,
+    /// The build of the binary that wrote the line (as `version --json` prints it).
+    pub build: BuildInfo,
     /// Whether the air-gap guard was overridden.
     pub allow_online: bool,
     /// Public facts.
@@ -165,6 +181,7 @@ impl Entry {
             time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             command,
             tool_version: TOOL_VERSION,
+            build: keyexport_shared::build_info!(),
             allow_online,
             facts: Facts::default(),
             inputs: Vec::new(),
@@ -255,6 +272,14 @@ mod tests {
         assert_eq!(lines[1]["outcome"]["status"], "failed");
         assert_eq!(lines[1]["outcome"]["kind"], "decrypt");
         assert_eq!(lines[1]["allowOnline"], true);
+        assert_eq!(lines[1]["build"]["name"], "keyexport-offline");
+        assert_eq!(lines[1]["build"]["version"], env!("CARGO_PKG_VERSION"));
+        assert!(
+            lines[1]["build"]["rustc"]
+                .as_str()
+                .unwrap()
+                .starts_with("rustc ")
+        );
         assert!(
             lines[1]["toolVersion"]
                 .as_str()

@@ -124,6 +124,7 @@ fn deal_response(
         request_sha256.to_owned(),
         "2026-01-01T00:00:00Z".into(),
         "test".into(),
+        "0".repeat(64),
         &dealt.response.to_json_value().to_string(),
     )
     .unwrap();

@@ -77,6 +77,7 @@ impl Ceremony {
             sha256_hex(&self.request_bytes),
             "2026-11-28T18:00:00Z".into(),
             "keyexport-online 0.1.0".into(),
+            "0".repeat(64),
             &body,
         )
         .unwrap();

@@ -20,6 +20,10 @@ fn every_help_has_summary_example_and_exit_codes() {
             "Decrypt the exported shares, rebuild and verify the key, and deliver it",
         ),
         (
+            vec!["sign", "--help"],
+            "Sign a transaction hash or message with the rebuilt key, without the key leaving this machine",
+        ),
+        (
             vec!["inspect", "--help"],
             "Show what a request, response, QR image or UR text holds, without any secret",
         ),

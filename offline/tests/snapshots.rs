@@ -98,3 +98,54 @@ fn wrong_decryption_key_refusal() {
     );
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn sign_summary_with_recovery_id() {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &v);
+    let text = stderr_of(
+        &[
+            "sign",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+            "--scheme",
+            "ecdsa-secp256k1",
+            "--recoverable",
+            "--message-hex",
+            "0x9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658",
+        ],
+        tmp.path(),
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn sign_refusal_of_a_key_file_of_another_key() {
+    let v = vector("frost-ed25519-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &v);
+    // The ed25519 scalar 1: a valid key, but not this export's.
+    std::fs::write(
+        tmp.path().join("other.hex"),
+        format!("{}01\n", "00".repeat(31)),
+    )
+    .unwrap();
+    let text = stderr_of(
+        &[
+            "sign",
+            "--key",
+            "other.hex",
+            "--response",
+            "response.json",
+            "--scheme",
+            "ed25519",
+            "--message-hex",
+            "00ff",
+        ],
+        tmp.path(),
+    );
+    insta::assert_snapshot!(text);
+}

@@ -14,6 +14,7 @@ mod error;
 mod input;
 mod show;
 mod submit;
+mod transcript;
 
 use std::process::ExitCode;
 

@@ -25,6 +25,7 @@ use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
 use crate::error::OnlineError;
 use crate::input;
+use crate::transcript::Transcript;
 
 /// The response file's name in the output folder.
 pub const RESPONSE_FILE: &str = "response.json";
@@ -32,8 +33,23 @@ pub const RESPONSE_FILE: &str = "response.json";
 pub const HELD_FILE: &str = "export-held.json";
 const STEM: &str = "response";
 
-/// Runs `submit`.
+/// Runs `submit`. Once the output folder is known, every step is appended to its
+/// transcript, and a failure after that too.
 pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
+    let mut transcript: Option<Transcript> = None;
+    let mut saved: Vec<serde_json::Value> = Vec::new();
+    let result = execute(args, &mut transcript, &mut saved);
+    if let (Err(error), Some(transcript)) = (&result, transcript.as_mut()) {
+        transcript.record_failure(error, saved);
+    }
+    result
+}
+
+fn execute(
+    args: &SubmitArgs,
+    transcript_slot: &mut Option<Transcript>,
+    saved: &mut Vec<serde_json::Value>,
+) -> Result<(), OnlineError> {
     // 1. Everything that can be checked offline, before any traffic.
     let received = input::receive(&args.request)?;
     // Several keys (issue 10): one export per key into a responses folder.
@@ -53,6 +69,27 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
     let request_sha256 = sha256_hex(&received.bytes);
     let out = output_dir(args, &received.first)?;
     check_outputs_free(&out)?;
+    let transcript = transcript_slot.insert(Transcript::in_dir(&out));
+    let mut request_artifacts = Vec::new();
+    // The request file itself, when it holds exactly the bytes read (not for QR images).
+    if std::fs::read(&received.first).is_ok_and(|b| sha256_hex(&b) == request_sha256) {
+        request_artifacts.push(transcript.artifact("request", &received.first, &received.bytes));
+    }
+    let head = transcript.record(
+        "request-read",
+        json!({
+            "ceremonyId": request.ceremony_id.as_str(),
+            "keyId": request.key_id.as_str(),
+            "encryptionKeyFingerprint": request.encryption_key_fingerprint,
+            "requestSha256": request_sha256,
+            "carrier": received.carrier,
+        }),
+        request_artifacts,
+    )?;
+    note(&format!(
+        "Transcript head  {head}  (witnesses: write it down)"
+    ));
+    transcript.working_on("preflight");
     let json_mode = args.json;
     let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
     let key_id = request.key_id.clone();
@@ -69,27 +106,47 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
     let key = get_key(&client, &key_id)?;
     show_key(&key);
     check_exportable(&key, &request)?;
+    transcript.record(
+        "preflight",
+        json!({
+            "keyId": key.id,
+            "curve": key.curve,
+            "scheme": key.scheme,
+            "status": key.status,
+            "publicKey": key.public_key,
+        }),
+        Vec::new(),
+    )?;
+    transcript.working_on("confirm");
 
     // 3. The operator confirms what is about to happen.
     confirm(&request, &key, args.yes)?;
 
-    // 4. Export, once.
-    note("Exporting (signing the request with the credential, then sending it once) …");
-    let outcome = export_key(
-        &client,
-        &credential,
-        &key_id,
-        &request.dfns_request.to_json_bytes(),
+    // 4. Export, once. The line is written first: the response file records its head.
+    let body_to_send = request.dfns_request.to_json_bytes();
+    let export_head = transcript.record(
+        "export-sent",
+        json!({
+            "keyId": key_id.as_str(),
+            "exportBodySha256": sha256_hex(&body_to_send),
+        }),
+        Vec::new(),
     )?;
+    transcript.working_on("response-saved");
+    note("Exporting (signing the request with the credential, then sending it once) …");
+    let outcome = export_key(&client, &credential, &key_id, &body_to_send)?;
     let body = match outcome {
         ExportOutcome::Exported(body) => body,
         ExportOutcome::Held(body) => {
             let path = out.join(HELD_FILE);
-            let saved = write_new(&path, &body, FileMode::Public)
+            let held_saved = write_new(&path, &body, FileMode::Public)
                 .ok()
                 .map(|()| path);
+            if let Some(path) = &held_saved {
+                saved.push(transcript.artifact("export-held", path, &body));
+            }
             return Err(OnlineError::Held {
-                saved,
+                saved: held_saved,
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
@@ -97,7 +154,14 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
 
     // 5. Persist before anything else.
     let response_path = out.join(RESPONSE_FILE);
-    let file_bytes = persist(&request, &request_sha256, &body, &response_path)?;
+    let file_bytes = persist(
+        &request,
+        &request_sha256,
+        &export_head,
+        &body,
+        &response_path,
+    )?;
+    saved.push(transcript.artifact("response", &response_path, &file_bytes));
     note(&format!(
         "Saved the Dfns response in {}",
         response_path.display()
@@ -121,6 +185,34 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
             reason,
         },
     )?;
+    let mut artifacts = std::mem::take(saved);
+    for path in frames.pngs.iter().chain([&frames.gif, &frames.ur_text]) {
+        if let Ok(bytes) = std::fs::read(path) {
+            artifacts.push(transcript.artifact("response-qr", path, &bytes));
+        }
+    }
+    let head = match transcript.record(
+        "response-saved",
+        json!({
+            "responseSha256": sha256_hex(&file_bytes),
+            "publicKey": response.public_key.to_hex(),
+            "onlineTranscriptHead": export_head,
+        }),
+        artifacts,
+    ) {
+        Ok(head) => Some(head),
+        Err(e) => {
+            // The response is saved; only the record of it failed.
+            eprintln!("warning: {e}");
+            None
+        }
+    };
+    if let Some(head) = head {
+        note(&format!(
+            "Transcript head  {head}  (witnesses: write it down; {})",
+            transcript.path().display()
+        ));
+    }
     report(
         json_mode,
         &request,
@@ -301,6 +393,7 @@ fn confirm(request: &RequestFile, key: &KeyInfo, yes: bool) -> Result<(), Online
 fn persist(
     request: &RequestFile,
     request_sha256: &str,
+    transcript_head: &str,
     body: &[u8],
     path: &Path,
 ) -> Result<Vec<u8>, OnlineError> {
@@ -316,6 +409,7 @@ fn persist(
         request_sha256.to_owned(),
         now_rfc3339(),
         tool(),
+        transcript_head.to_owned(),
         text,
     )
     .map_err(|e| not_saved(e.to_string()))?;

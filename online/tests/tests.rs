@@ -13,3 +13,4 @@ mod batch;
 mod common;
 mod faults;
 mod submit;
+mod transcript;

@@ -1,5 +1,5 @@
-//! What a binary was built from: the `version --json` output and the first line of
-//! every ceremony transcript.
+//! What a binary was built from: the `version --json` output, also recorded as `build`
+//! in every line of the offline and online ceremony transcripts.
 //!
 //! An operator compares this with the published release (commit, `Cargo.lock` hash,
 //! toolchain, `SHA256SUMS`) before trusting a binary carried to the air-gapped

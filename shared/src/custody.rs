@@ -15,7 +15,7 @@ use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::files::CeremonyId;
+use crate::files::{CeremonyId, KeyId};
 use crate::keys::{DecryptionKey, EncryptionKey};
 use crate::{Error, Result};
 
@@ -33,6 +33,8 @@ pub struct CustodyPart {
     version: u32,
     /// The ceremony the key belongs to.
     pub ceremony_id: CeremonyId,
+    /// The Dfns key the ceremony exports.
+    pub key_id: KeyId,
     /// Who holds this part.
     pub label: String,
     /// The part's index `i` (1-based).
@@ -171,6 +173,7 @@ impl CustodyPart {
 pub fn split(
     key: &DecryptionKey,
     ceremony_id: &CeremonyId,
+    key_id: &KeyId,
     labels: &[String],
     quorum: u8,
     rng: &mut impl CryptoRngCore,
@@ -214,6 +217,7 @@ pub fn split(
                 kind: PART_KIND.into(),
                 version: 1,
                 ceremony_id: ceremony_id.clone(),
+                key_id: key_id.clone(),
                 label: label.clone(),
                 index,
                 quorum,
@@ -330,6 +334,10 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
+    fn key_id() -> KeyId {
+        KeyId::new("key-01custody").unwrap()
+    }
+
     fn labels(m: usize) -> Vec<String> {
         (1..=m).map(|i| format!("custodian-{i}")).collect()
     }
@@ -341,7 +349,8 @@ mod tests {
         for m in 2..=5usize {
             for k in 2..=m {
                 let key = DecryptionKey::generate_with(&mut rng);
-                let parts = split(&key, &ceremony, &labels(m), k as u8, &mut rng).unwrap();
+                let parts =
+                    split(&key, &ceremony, &key_id(), &labels(m), k as u8, &mut rng).unwrap();
                 for part in &parts {
                     part.check().unwrap();
                     let again = CustodyPart::from_bytes(&part.to_bytes()).unwrap();
@@ -364,9 +373,17 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(10);
         let ceremony = CeremonyId::generate();
         let key = DecryptionKey::generate_with(&mut rng);
-        let mut parts = split(&key, &ceremony, &labels(4), 2, &mut rng).unwrap();
+        let mut parts = split(&key, &ceremony, &key_id(), &labels(4), 2, &mut rng).unwrap();
         let other = DecryptionKey::generate_with(&mut rng);
-        let foreign = split(&other, &CeremonyId::generate(), &labels(2), 2, &mut rng).unwrap();
+        let foreign = split(
+            &other,
+            &CeremonyId::generate(),
+            &key_id(),
+            &labels(2),
+            2,
+            &mut rng,
+        )
+        .unwrap();
         parts[0].share = Zeroizing::new(hex::encode(Scalar::from(5u64).to_bytes()));
         assert_eq!(parts[0].check(), Err(PartFault::Inconsistent));
         let mixed = vec![

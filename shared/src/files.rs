@@ -222,6 +222,9 @@ pub struct ResponseFile {
     pub received_at: String,
     /// The tool and version that received it.
     pub tool: String,
+    /// Head (SHA-256 of the last line) of the online transcript when the response was
+    /// saved: the line recording the export being sent.
+    pub online_transcript_head: String,
     /// Dfns' response body, byte for byte.
     dfns_response: Box<RawValue>,
 }
@@ -234,6 +237,7 @@ impl ResponseFile {
         request_sha256: String,
         received_at: String,
         tool: String,
+        online_transcript_head: String,
         dfns_body: &str,
     ) -> Result<ResponseFile> {
         let dfns_response =
@@ -249,6 +253,7 @@ impl ResponseFile {
             request_sha256,
             received_at,
             tool,
+            online_transcript_head,
             dfns_response,
         })
     }
@@ -276,6 +281,14 @@ impl ResponseFile {
             document: RESPONSE_DOC,
             reason: e.to_string(),
         })?;
+        let head = &file.online_transcript_head;
+        if head.len() != 64 || !head.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(Error::InvalidField {
+                document: RESPONSE_DOC,
+                field: "onlineTranscriptHead".into(),
+                reason: "expected a SHA-256 digest: 64 lowercase hex characters".into(),
+            });
+        }
         Ok(file)
     }
 }
@@ -425,15 +438,30 @@ mod tests {
             sha256_hex(&req.to_bytes()),
             "2026-11-28T17:01:00Z".into(),
             "keyexport-online 0.1.0".into(),
+            "ab".repeat(32),
             body,
         )
         .unwrap();
         let bytes = file.to_bytes();
         assert!(String::from_utf8(bytes.clone()).unwrap().contains(body));
         match Artifact::parse(&bytes).unwrap() {
-            Artifact::Response(again) => assert_eq!(again.dfns_body(), body),
+            Artifact::Response(again) => {
+                assert_eq!(again.dfns_body(), body);
+                assert_eq!(again.online_transcript_head, "ab".repeat(32));
+            }
             other => panic!("{other:?}"),
         }
+        let text = String::from_utf8(bytes).unwrap();
+        for bad in ["AB".repeat(32), "ab".repeat(31)] {
+            let edited = text.replace(&"ab".repeat(32), &bad);
+            let err = Artifact::parse(edited.as_bytes()).unwrap_err();
+            assert!(err.to_string().contains("onlineTranscriptHead"), "{err}");
+        }
+        let without = text.replace(
+            &format!("  \"onlineTranscriptHead\": \"{}\",\n", "ab".repeat(32)),
+            "",
+        );
+        assert!(Artifact::parse(without.as_bytes()).is_err());
     }
 
     #[test]

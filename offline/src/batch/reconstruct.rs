@@ -35,8 +35,8 @@ use crate::error::{CliError, CliResult};
 use crate::output::{self, Rendering, recipient::Recipients};
 use crate::passphrase::{self, Confirm};
 use crate::reconstruct::{
-    ED25519_NOTE, OpenedKey, Written, derive_addresses, format_name, open_decryption_key,
-    signer_strings,
+    ED25519_NOTE, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files,
+    format_name, open_decryption_key, signer_strings,
 };
 use crate::seal;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
@@ -187,7 +187,11 @@ impl KeyOutcome {
 /// Runs a batch `reconstruct`, appending to the transcript whatever the outcome.
 pub fn run(args: &ReconstructArgs) -> CliResult<()> {
     let transcript_path = args.transcript.clone().unwrap_or_else(|| {
-        transcript::parent_dir(&args.decryption_key).join(transcript::FILE_NAME)
+        let first = args
+            .decryption_key
+            .first()
+            .map_or(Path::new("."), PathBuf::as_path);
+        transcript::parent_dir(first).join(transcript::FILE_NAME)
     });
     let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
     let result = execute(args, &mut entry);
@@ -260,7 +264,12 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     let test_log_n = seal::test_log_n()?;
 
     let mut items = read_items(&args.responses, entry)?;
-    let opened = open_decryption_key(args, entry)?;
+    // Custody parts are matched to the ceremony the responses name.
+    let ids = ResponseIds {
+        ceremony_id: items.iter().find_map(|i| i.ceremony_id.clone()),
+        key_id: None,
+    };
+    let opened = open_decryption_key(args, &ids, entry)?;
     entry.facts.ceremony_id = opened.ceremony_id.clone();
     entry.facts.encryption_key_fingerprint =
         Some(opened.key.encryption_key().fingerprint().to_string());
@@ -321,6 +330,15 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
 
     if let Some(out) = &args.out {
         write_manifests(out, &outcomes, entry)?;
+        if args.destroy_decryption_key {
+            if failed == 0 {
+                destroy_key_files(&opened.files, entry);
+            } else {
+                eprintln!(
+                    "The decryption key is kept: {failed} key(s) failed and may need it again."
+                );
+            }
+        }
     }
     print_table(&outcomes, args.out.as_deref());
     let stdout = if args.json {

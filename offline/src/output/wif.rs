@@ -38,8 +38,7 @@ pub fn encode(key: &[u8; 32], network: Network) -> Zeroizing<String> {
     out
 }
 
-/// Decodes a compressed WIF (used by the tests to check round trips).
-#[cfg(test)]
+/// Decodes a compressed WIF (`sign --key` reads WIF key files; the tests check round trips).
 pub fn decode(wif: &str) -> Option<(Zeroizing<[u8; 32]>, Network)> {
     let raw = Zeroizing::new(bs58::decode(wif).into_vec().ok()?);
     if raw.len() != RAW_LEN || raw[33] != COMPRESSED {

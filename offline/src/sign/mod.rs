@@ -67,7 +67,10 @@
 //! the stark scalar survives in freed stack memory; the other schemes keep their secrets in
 //! types that are wiped on drop.
 
+pub mod command;
 mod ed25519;
+mod keyfile;
+mod message;
 mod secp256k1;
 mod stark;
 
@@ -137,6 +140,32 @@ impl FromStr for SignScheme {
     }
 }
 
+/// `--scheme` on the command line: the names of [`SignScheme::as_str`], each with its help.
+impl clap::ValueEnum for SignScheme {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SignScheme::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            SignScheme::EcdsaSecp256k1 => {
+                "ECDSA, RFC 6979, low-S, over a 32-byte digest (Ethereum, Bitcoin legacy/SegWit v0)"
+            }
+            SignScheme::Bip340 => "BIP-340 Schnorr over a 32-byte message, x-only key, untweaked",
+            SignScheme::Bip340Taproot => {
+                "BIP-340 Schnorr for a Taproot key-path spend (BIP-86 output key) over a 32-byte sighash"
+            }
+            SignScheme::Ed25519 => {
+                "Ed25519 (RFC 8032) over the whole message (Solana, Aptos, Sui...)"
+            }
+            SignScheme::StarkEcdsa => {
+                "Starknet ECDSA over a field element below 2^251 (a transaction hash)"
+            }
+        };
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(help))
+    }
+}
+
 impl fmt::Display for SignScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -156,7 +185,7 @@ pub enum SignError {
         name: String,
     },
     /// The scheme signs with another curve's keys than the key given.
-    #[error("scheme {scheme} signs with a {expected} key, but the key is a {actual} key")]
+    #[error("scheme {scheme} signs with {expected} keys, but this key is on {actual}")]
     CurveMismatch {
         /// The scheme asked for.
         scheme: SignScheme,
@@ -241,7 +270,7 @@ impl Signature {
 
     /// Lowercase hex of [`Signature::as_bytes`].
     pub fn to_hex(&self) -> String {
-        hex::encode(self.bytes)
+        hex::encode(self.as_bytes())
     }
 }
 
@@ -265,23 +294,6 @@ pub enum MessageDigest {
     /// SHA-256 of the message (Ed25519 signs the whole message, which may be long); shown so
     /// the user can check it is the message they meant.
     Sha256([u8; 32]),
-}
-
-impl MessageDigest {
-    /// The 32 bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        match self {
-            MessageDigest::Signed(bytes) | MessageDigest::Sha256(bytes) => bytes,
-        }
-    }
-
-    /// What the bytes are: `signed` or `sha256`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MessageDigest::Signed(_) => "signed",
-            MessageDigest::Sha256(_) => "sha256",
-        }
-    }
 }
 
 /// A signature that has been checked against the export's public key.
@@ -323,16 +335,19 @@ impl SignedMessage {
     }
 }
 
-/// `--json` output: every field is public data.
+/// The public facts of a signature, camelCase for `--json` (docs/formats.md):
+/// `scheme`, `publicKey`, `verifyingKey`, `signedDigest` (digest schemes only: the 32 bytes
+/// signed), `signature` and, when asked for, `recoveryId`.
 impl Serialize for SignedMessage {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
         struct Json<'a> {
             scheme: &'a str,
             public_key: String,
             verifying_key: String,
-            message_digest: String,
-            digest_kind: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            signed_digest: Option<String>,
             signature: String,
             #[serde(skip_serializing_if = "Option::is_none")]
             recovery_id: Option<u8>,
@@ -341,12 +356,26 @@ impl Serialize for SignedMessage {
             scheme: self.scheme.as_str(),
             public_key: self.public_key.to_hex(),
             verifying_key: hex::encode(&self.verifying_key),
-            message_digest: hex::encode(self.digest.as_bytes()),
-            digest_kind: self.digest.kind(),
+            signed_digest: match self.digest {
+                MessageDigest::Signed(bytes) => Some(hex::encode(bytes)),
+                MessageDigest::Sha256(_) => None,
+            },
             signature: self.signature.to_hex(),
             recovery_id: self.signature.recovery_id,
         }
         .serialize(serializer)
+    }
+}
+
+/// Checks that `message` is something `scheme` signs (see the module documentation), so a
+/// caller can refuse it before opening any key.
+pub fn check_message(scheme: SignScheme, message: &[u8]) -> Result<(), SignError> {
+    match scheme {
+        SignScheme::EcdsaSecp256k1 | SignScheme::Bip340 | SignScheme::Bip340Taproot => {
+            digest32(scheme, message).map(|_| ())
+        }
+        SignScheme::StarkEcdsa => stark::message_bytes(message).map(|_| ()),
+        SignScheme::Ed25519 => Ok(()),
     }
 }
 
@@ -558,15 +587,46 @@ mod tests {
         let signed = sign(&key, &public, SignScheme::EcdsaSecp256k1, &[9; 32], true).unwrap();
         let json = serde_json::to_value(&signed).unwrap();
         assert_eq!(json["scheme"], "ecdsa-secp256k1");
-        assert_eq!(json["public_key"], public.to_hex());
-        assert_eq!(json["message_digest"], hex::encode([9u8; 32]));
-        assert_eq!(json["digest_kind"], "signed");
+        assert_eq!(json["publicKey"], public.to_hex());
+        assert_eq!(json["verifyingKey"], public.to_hex());
+        assert_eq!(json["signedDigest"], hex::encode([9u8; 32]));
         assert_eq!(json["signature"], signed.signature().to_hex());
         assert_eq!(
-            json["recovery_id"],
+            json["recoveryId"],
             u64::from(signed.signature().recovery_id().unwrap())
         );
         assert!(!json.to_string().contains(key.to_hex().as_str()));
+        let (key, public) = reference(Curve::Ed25519).remove(0);
+        let signed = sign(&key, &public, SignScheme::Ed25519, b"any length", false).unwrap();
+        let json = serde_json::to_value(&signed).unwrap();
+        assert!(json.get("signedDigest").is_none(), "{json}");
+        assert!(json.get("recoveryId").is_none(), "{json}");
+    }
+
+    #[test]
+    fn check_message_agrees_with_sign() {
+        for curve in Curve::ALL {
+            let (key, public) = reference(curve).remove(0);
+            for scheme in SignScheme::ALL.into_iter().filter(|s| s.curve() == curve) {
+                for message in [
+                    &[][..],
+                    &[1; 31],
+                    &[1; 32],
+                    &[1; 33],
+                    &[0x08; 32],
+                    &[0x07; 2],
+                ] {
+                    let checked = check_message(scheme, message);
+                    let signed = sign(&key, &public, scheme, message, false);
+                    assert_eq!(
+                        checked.is_ok(),
+                        signed.is_ok(),
+                        "{scheme}, {} bytes: {checked:?}",
+                        message.len()
+                    );
+                }
+            }
+        }
     }
 
     proptest! {

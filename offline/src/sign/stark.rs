@@ -79,7 +79,7 @@ fn sign_felt(secret: &Felt, message: &Felt) -> Result<(Felt, Felt), SignError> {
 }
 
 /// The message left-padded to 32 bytes, checked to be 1–32 bytes and below 2^251.
-fn message_bytes(message: &[u8]) -> Result<[u8; 32], SignError> {
+pub(super) fn message_bytes(message: &[u8]) -> Result<[u8; 32], SignError> {
     if message.is_empty() || message.len() > 32 {
         return Err(SignError::StarkMessageLength { len: message.len() });
     }

@@ -10,6 +10,11 @@
 //! tries failed ones again, and lists the *uncertain* ones (sent, no saved answer) for a
 //! manual check; `--retry-uncertain` re-sends those only once Dfns shows them not exported.
 //!
+//! The folder's online transcript (`transcript.jsonl`, as for a single key) gets a
+//! `batch-started` line before the first export (its head is the `onlineTranscriptHead` of
+//! every response saved by that run) and a `batch-finished` line with the counts and the
+//! digest of every response saved by the run.
+//!
 //! A failure that concerns one key (unknown key, already exported, 409, 202 hold, a 429
 //! that outlasts its retries) is recorded and the batch goes on; one that concerns them
 //! all (token, permission, feature, credential, network) stops it. Either way the summary
@@ -42,6 +47,7 @@ use crate::dfns::keys::{ExportOutcome, KeyInfo, get_key, send_export, sign_expor
 use crate::error::OnlineError;
 use crate::input::Received;
 use crate::submit::{announce_retry, check_public_key, note, now_rfc3339, tool};
+use crate::transcript::Transcript;
 
 /// The default responses folder, beside the request.
 pub const RESPONSES_DIR: &str = "responses";
@@ -140,6 +146,8 @@ struct Batch<'a> {
     credential: &'a Credential,
     request: &'a BatchRequestFile,
     request_sha256: &'a str,
+    /// Head of this run's `batch-started` transcript line.
+    transcript_head: String,
     body: Vec<u8>,
     dir: &'a Path,
     journal: &'a Journal,
@@ -176,6 +184,22 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
         plans.len() - to_send,
     ));
     confirm(&request, to_send, args.rate, args.yes)?;
+    let mut transcript = Transcript::in_dir(&dir);
+    let transcript_head = transcript.record(
+        "batch-started",
+        serde_json::json!({
+            "ceremonyId": request.ceremony_id.as_str(),
+            "encryptionKeyFingerprint": request.encryption_key_fingerprint,
+            "requestSha256": request_sha256,
+            "carrier": received.carrier,
+            "keys": request.key_ids.len(),
+            "toExport": to_send,
+        }),
+        Vec::new(),
+    )?;
+    note(&format!(
+        "Transcript head  {transcript_head}  (witnesses: write it down)"
+    ));
     journal.append(&Event::Start {
         ceremony_id: request.ceremony_id.to_string(),
         request_sha256: request_sha256.clone(),
@@ -189,6 +213,7 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
         credential: &credential,
         request: &request,
         request_sha256: &request_sha256,
+        transcript_head,
         body: request.dfns_request.to_json_bytes(),
         dir: &dir,
         journal: &journal,
@@ -230,7 +255,44 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
         );
         results.push(result);
     }
+    record_finish(&mut transcript, &results, stopped.as_ref());
     finish(args, &request, &request_sha256, &dir, &results, stopped)
+}
+
+/// The `batch-finished` transcript line: counts, and every response saved by this run.
+fn record_finish(
+    transcript: &mut Transcript,
+    results: &[KeyResult],
+    stopped: Option<&OnlineError>,
+) {
+    let count = |status: Status| results.iter().filter(|r| r.status == status).count();
+    let artifacts: Vec<serde_json::Value> = results
+        .iter()
+        .filter(|r| r.status == Status::Exported)
+        .filter_map(|r| r.file.as_ref())
+        .filter_map(|file| {
+            let path = Path::new(file);
+            std::fs::read(path)
+                .ok()
+                .map(|bytes| transcript.artifact("response", path, &bytes))
+        })
+        .collect();
+    let facts = serde_json::json!({
+        "exported": count(Status::Exported),
+        "skipped": count(Status::Skipped),
+        "failed": count(Status::Failed),
+        "uncertain": count(Status::Uncertain),
+        "notAttempted": count(Status::NotAttempted),
+        "stoppedBy": stopped.map(OnlineError::kind),
+    });
+    match transcript.record("batch-finished", facts, artifacts) {
+        Ok(head) => note(&format!(
+            "Transcript head  {head}  (witnesses: write it down; {})",
+            transcript.path().display()
+        )),
+        // The responses are saved; only the record of them failed.
+        Err(e) => eprintln!("warning: the transcript was not updated: {e}"),
+    }
 }
 
 /// Why the batch stops before its end.
@@ -444,6 +506,7 @@ impl Batch<'_> {
             self.request_sha256.to_owned(),
             now_rfc3339(),
             tool(),
+            self.transcript_head.clone(),
             text,
         )
         .map_err(|e| not_saved(e.to_string()))?;

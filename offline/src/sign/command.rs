@@ -1,0 +1,383 @@
+//! `keyexport-offline sign`: sign one message with the rebuilt key, on the offline machine.
+//!
+//! Order (each step can refuse before the next one is reached, and nothing is signed or
+//! printed on standard output until the signature has verified):
+//! air-gap guard → `--recoverable` fits the scheme, `--qr-out` is free → read the message
+//! and check it suits the scheme → the public key: from the response (the scheme must fit
+//! its curve), or from `--public-key` → the key: rebuilt and verified exactly as
+//! `reconstruct` does (`reconstruct::rebuild`), or read from `--key` and checked against
+//! the public key → sign and verify (`sign::sign`) → standard error: what was signed →
+//! `--qr-out` PNG, `--qr` terminal code → standard output: the signature or the JSON object.
+//!
+//! Every run is appended to the ceremony transcript, failures included: the message's
+//! SHA-256, the public key and the signature, never the key.
+//!
+//! The text output, also the content of the QR codes, is the signature in lowercase hex:
+//! 64 bytes, or `r ‖ s ‖ recovery id` (65 bytes) with `--recoverable`. It is plain hex, not
+//! a UR, so a phone's camera app or `zbarimg` on the online machine reads it as is.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use image::Luma;
+use keyexport_shared::curve::{PrivateKey, PublicKey};
+use keyexport_shared::fsio;
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+use serde::Serialize;
+
+use super::keyfile::{self, KeyFile};
+use super::message::{self, Message};
+use super::{SignScheme, SignedMessage};
+use crate::airgap;
+use crate::cli::{KeyFormat, Network, ReconstructArgs, SignArgs};
+use crate::error::{CliError, CliResult};
+use crate::reconstruct;
+use crate::transcript::{self, ArtifactRecord, Entry, Outcome, sha256_hex};
+
+/// Pixels per QR module of `--qr-out` (the transport's measured default).
+const QR_MODULE_PX: u32 = 8;
+
+/// Runs `sign`, appending to the transcript whatever the outcome.
+pub fn run(args: &SignArgs) -> CliResult<()> {
+    let beside = args
+        .decryption_key
+        .first()
+        .map(PathBuf::as_path)
+        .or(args.key.as_deref())
+        .unwrap_or(Path::new("."));
+    let transcript_path = args
+        .transcript
+        .clone()
+        .unwrap_or_else(|| transcript::parent_dir(beside).join(transcript::FILE_NAME));
+    let mut entry = Entry::new("sign", args.air_gap.allow_online);
+    let result = execute(args, &mut entry);
+    entry.outcome = Outcome::of(&result);
+    let logged = transcript::append(&transcript_path, &entry);
+    // Standard output is written only once the run is recorded, so `--json` prints
+    // exactly one object even when the transcript cannot be appended to.
+    match (result, logged) {
+        (Ok(stdout), Ok(head)) => {
+            eprintln!("Transcript head  {head}  (witnesses: write it down)");
+            let mut out = std::io::stdout();
+            out.write_all(stdout.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::Write {
+                    path: PathBuf::from("-"),
+                    source,
+                })
+        }
+        (Ok(_), Err(e)) | (Err(e), Ok(_)) => Err(e),
+        (Err(e), Err(log_error)) => {
+            eprintln!("warning: the transcript was not updated: {log_error}");
+            Err(e)
+        }
+    }
+}
+
+/// Runs the command; returns what goes to standard output (public data only).
+fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<String> {
+    airgap::enforce(args.air_gap.allow_online)?;
+    let scheme = args.scheme;
+    if args.recoverable && scheme != SignScheme::EcdsaSecp256k1 {
+        return Err(CliError::Sign {
+            input: None,
+            source: super::SignError::RecoveryUnsupported { scheme },
+        });
+    }
+    if args.responses.iter().any(|r| r == "-") && args.message_ur.iter().any(|m| m == "-") {
+        return Err(CliError::Usage(
+            "standard input cannot carry both the response (--response -) and the message (--message-ur -)"
+                .into(),
+        ));
+    }
+    if let Some(out) = args
+        .qr_out
+        .as_ref()
+        .filter(|out| out.symlink_metadata().is_ok())
+    {
+        return Err(CliError::OutputExists { path: out.clone() });
+    }
+
+    let message = message::read(args, scheme, entry)?;
+    let message_sha256 = sha256_hex(&message.bytes);
+    entry.facts.message_sha256 = Some(message_sha256.clone());
+    super::check_message(scheme, &message.bytes).map_err(|source| CliError::Sign {
+        input: Some(message.source.clone()),
+        source,
+    })?;
+
+    let (key, public_key) = obtain_key(args, scheme, entry)?;
+    print_message(&message, &message_sha256);
+    let signed = super::sign(&key, &public_key, scheme, &message.bytes, args.recoverable).map_err(
+        |source| CliError::Sign {
+            input: None,
+            source,
+        },
+    )?;
+    drop(key);
+    entry.facts.signed = Some(signed.clone());
+    let text = signature_text(&signed);
+    print_signature(&signed);
+
+    let written = match &args.qr_out {
+        Some(path) => {
+            let png = qr_png(&text)?;
+            fsio::write_new(path, &png, fsio::FileMode::Public).map_err(|e| {
+                if path.exists() {
+                    CliError::OutputExists { path: path.clone() }
+                } else {
+                    CliError::shared(path.display().to_string(), e)
+                }
+            })?;
+            entry.outputs.push(ArtifactRecord::new(
+                "signature-qr",
+                &path.display().to_string(),
+                &png,
+            ));
+            eprintln!("Wrote        {} (QR code of the signature)", path.display());
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
+    if args.qr {
+        eprintln!("Signature QR code:\n{}", qr_terminal(&text)?);
+    }
+
+    if args.json {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Success<'a> {
+            #[serde(flatten)]
+            signed: &'a SignedMessage,
+            curve: &'static str,
+            message: String,
+            message_sha256: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            qr_out: Option<String>,
+        }
+        let success = Success {
+            signed: &signed,
+            curve: scheme.curve().as_str(),
+            message: hex::encode(&message.bytes),
+            message_sha256: &message_sha256,
+            qr_out: written,
+        };
+        let mut json = serde_json::to_string(&success)
+            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+        json.push('\n');
+        return Ok(json);
+    }
+    Ok(format!("{text}\n"))
+}
+
+/// The verified key and the public key it was verified against.
+fn obtain_key(
+    args: &SignArgs,
+    scheme: SignScheme,
+    entry: &mut Entry,
+) -> CliResult<(PrivateKey, PublicKey)> {
+    let curve_check = |curve| {
+        if curve == scheme.curve() {
+            Ok(())
+        } else {
+            Err(CliError::Sign {
+                input: None,
+                source: super::SignError::CurveMismatch {
+                    scheme,
+                    expected: scheme.curve(),
+                    actual: curve,
+                },
+            })
+        }
+    };
+    if !args.decryption_key.is_empty() {
+        // `reconstruct` without any delivery: the same inputs, checks and summary (one
+        // sealed key, or custody parts sealed with passphrases).
+        let as_reconstruct = ReconstructArgs {
+            decryption_key: args.decryption_key.clone(),
+            responses: args.responses.clone(),
+            passphrase_file: args.passphrase_file.clone(),
+            identity: Vec::new(),
+            destroy_decryption_key: false,
+            out: None,
+            format: KeyFormat::Hex,
+            network: Network::Mainnet,
+            keystore_passphrase_file: None,
+            encrypt_to: Vec::new(),
+            reveal: false,
+            json: args.json,
+            transcript: None,
+            air_gap: crate::cli::AirGapArgs {
+                allow_online: args.air_gap.allow_online,
+            },
+        };
+        let rebuilt = reconstruct::rebuild(&as_reconstruct, entry, |response| {
+            curve_check(response.curve)
+        })?;
+        return Ok((rebuilt.private_key, rebuilt.public_key));
+    }
+    let Some(path) = &args.key else {
+        return Err(CliError::Usage(
+            "give the key with --decryption-key and --response, or with --key".into(),
+        ));
+    };
+    let public_key = match &args.public_key {
+        Some(hex_text) => parse_public_key(hex_text, scheme)?,
+        None if !args.responses.is_empty() => {
+            let response = reconstruct::response_of(&args.responses, entry)?;
+            entry.facts.scheme = Some(response.scheme().to_string());
+            curve_check(response.curve)?;
+            response.public_key
+        }
+        None => {
+            return Err(CliError::Usage(
+                "--key needs the public key to check it against: give --response or --public-key"
+                    .into(),
+            ));
+        }
+    };
+    entry.facts.public_key = Some(public_key.to_hex());
+    let loaded = keyfile::load(
+        &KeyFile {
+            path,
+            identities: &args.identity,
+            identity_passphrase_file: args.identity_passphrase_file.as_deref(),
+        },
+        &public_key,
+        entry,
+    )?;
+    eprintln!(
+        "Key file     {} ({}{})",
+        path.display(),
+        loaded.stored.name(),
+        if loaded.encrypted {
+            ", age-encrypted"
+        } else {
+            ""
+        }
+    );
+    eprintln!("Public key   {}", public_key.to_hex());
+    eprintln!("Verified     the key file matches the public key");
+    Ok((loaded.key, public_key))
+}
+
+fn parse_public_key(text: &str, scheme: SignScheme) -> CliResult<PublicKey> {
+    let trimmed = text.trim();
+    let digits = trimmed.strip_prefix("0x").unwrap_or(trimmed);
+    let bytes = hex::decode(digits)
+        .map_err(|e| CliError::Usage(format!("--public-key {text}: not hex ({e})")))?;
+    PublicKey::from_bytes(scheme.curve(), &bytes).map_err(|problem| {
+        CliError::Usage(format!(
+            "--public-key {text}: not a {} public key ({problem})",
+            scheme.curve()
+        ))
+    })
+}
+
+/// The text output and QR content: the signature hex, `‖ recovery id` when asked for.
+fn signature_text(signed: &SignedMessage) -> String {
+    let mut text = signed.signature().to_hex();
+    if let Some(id) = signed.signature().recovery_id() {
+        text.push_str(&hex::encode([id]));
+    }
+    text
+}
+
+fn print_message(message: &Message, sha256: &str) {
+    eprintln!(
+        "Message      {} bytes from {}",
+        message.bytes.len(),
+        message.source
+    );
+    eprintln!("  SHA-256    {sha256}");
+}
+
+fn print_signature(signed: &SignedMessage) {
+    eprintln!("Sign scheme  {}", signed.scheme());
+    if let super::MessageDigest::Signed(digest) = signed.digest() {
+        eprintln!("Signed       {}", hex::encode(digest));
+    }
+    if signed.verifying_key() != signed.public_key().as_bytes() {
+        eprintln!("Verify key   {}", hex::encode(signed.verifying_key()));
+    }
+    eprintln!("Signature    {}", signed.signature().to_hex());
+    if let Some(id) = signed.signature().recovery_id() {
+        eprintln!(
+            "Recovery id  {id} (Ethereum: yParity {id}, legacy v {}, EIP-155 v = 2·chainId + {})",
+            27 + u32::from(id),
+            35 + u32::from(id)
+        );
+    }
+    eprintln!("Verified     the signature verifies against the public key");
+}
+
+fn qr_code(text: &str) -> CliResult<QrCode> {
+    QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| CliError::Internal(format!("the signature QR code: {e}")))
+}
+
+/// A black-on-white PNG with the standard 4-module quiet zone.
+fn qr_png(text: &str) -> CliResult<Vec<u8>> {
+    let image = qr_code(text)?
+        .render::<Luma<u8>>()
+        .quiet_zone(true)
+        .module_dimensions(QR_MODULE_PX, QR_MODULE_PX)
+        .build();
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| CliError::Internal(format!("writing the signature QR code: {e}")))?;
+    Ok(png)
+}
+
+/// Unicode half-blocks, light modules drawn so it scans on a dark terminal.
+fn qr_terminal(text: &str) -> CliResult<String> {
+    Ok(qr_code(text)?
+        .render::<Dense1x2>()
+        .quiet_zone(true)
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyexport_shared::scheme::Curve;
+
+    #[test]
+    fn the_qr_image_scans_back_to_the_text() {
+        let text = "ab".repeat(65);
+        let png = qr_png(&text).unwrap();
+        assert_eq!(
+            keyexport_shared::transport::decode_image(&png).unwrap(),
+            [text]
+        );
+        assert!(qr_terminal("00ff").unwrap().contains('█'));
+    }
+
+    #[test]
+    fn recoverable_text_appends_the_id() {
+        let (key, public) = super::super::test_keys::reference(Curve::Secp256k1).remove(0);
+        let signed =
+            super::super::sign(&key, &public, SignScheme::EcdsaSecp256k1, &[1; 32], true).unwrap();
+        let text = signature_text(&signed);
+        assert_eq!(text.len(), 130);
+        assert!(text.starts_with(&signed.signature().to_hex()));
+        let plain =
+            super::super::sign(&key, &public, SignScheme::EcdsaSecp256k1, &[1; 32], false).unwrap();
+        assert_eq!(signature_text(&plain).len(), 128);
+    }
+
+    #[test]
+    fn public_key_must_be_of_the_scheme_curve() {
+        let (_, public) = super::super::test_keys::reference(Curve::Ed25519).remove(0);
+        assert_eq!(
+            parse_public_key(&public.to_hex(), SignScheme::Ed25519).unwrap(),
+            public
+        );
+        let err = parse_public_key(&public.to_hex(), SignScheme::EcdsaSecp256k1).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+    }
+}

@@ -1,0 +1,218 @@
+//! `keyexport-offline transcript verify DIR`: check a ceremony transcript (issue 9) and
+//! show which build wrote each step (issue 11).
+//!
+//! The chain and artifact checks are `keyexport_shared::transcript::verify`; this module
+//! lists the steps (seq, time, command or online step, outcome, and the `build` each line
+//! records), then every problem found, then the head the witnesses compare with the paper
+//! log; each `--head` written on the paper log must still be the digest of a line, which
+//! catches what a chain cannot show (an edited or removed last line). It reads online
+//! transcripts too: they have the same format. A transcript with a
+//! broken chain or a changed file fails with exit code 3; files that are merely gone (such
+//! as destroyed key files) are listed but do not fail it.
+
+use std::path::{Path, PathBuf};
+
+use keyexport_shared::files::sha256_hex;
+use keyexport_shared::transcript::{self, Finding};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cli::TranscriptVerifyArgs;
+use crate::error::{CliError, CliResult};
+
+/// One step as shown.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Step {
+    line: usize,
+    seq: Option<u64>,
+    time: Option<String>,
+    step: Option<String>,
+    outcome: Option<String>,
+    /// `name version (commit …, clean|DIRTY tree; …)`, or `unknown build`.
+    built_by: String,
+}
+
+/// Runs `transcript verify`: the report on stderr (and `--json` on stdout).
+pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
+    let path = transcript_path(&args.path);
+    let text = std::fs::read_to_string(&path).map_err(|source| CliError::ReadInput {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let report =
+        transcript::verify(&path).map_err(|e| CliError::shared(path.display().to_string(), e))?;
+    let steps: Vec<Step> = text
+        .lines()
+        .enumerate()
+        .map(|(i, raw)| step(i + 1, raw))
+        .collect();
+    let line_digests: Vec<String> = text.lines().map(|l| sha256_hex(l.as_bytes())).collect();
+    let mut findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    let mut heads_missing = 0;
+    for head in &args.heads {
+        let head = head.trim().to_ascii_lowercase();
+        match line_digests.iter().position(|d| d == &head) {
+            Some(_) => {}
+            None => {
+                heads_missing += 1;
+                findings.push(format!(
+                    "head {head} from the paper log is the digest of no line: a line up to the one it was written for was edited or removed"
+                ));
+            }
+        }
+    }
+    let intact = report.is_intact() && heads_missing == 0;
+    let missing = report
+        .findings
+        .iter()
+        .filter(|f| matches!(f, Finding::ArtifactMissing { .. }))
+        .count();
+    if args.json {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Out<'a> {
+            transcript: String,
+            intact: bool,
+            lines: usize,
+            head: &'a str,
+            artifacts_ok: usize,
+            steps: &'a [Step],
+            findings: &'a [String],
+        }
+        let out = Out {
+            transcript: path.display().to_string(),
+            intact,
+            lines: report.lines,
+            head: &report.head,
+            artifacts_ok: report.artifacts_ok,
+            steps: &steps,
+            findings: &findings,
+        };
+        let json = serde_json::to_string(&out)
+            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+        println!("{json}");
+    }
+    eprintln!("Transcript   {}", path.display());
+    for s in &steps {
+        eprintln!(
+            "  #{:<3} {:<20} {:<28} {:<7} {}",
+            s.seq.map_or_else(|| "?".to_owned(), |n| n.to_string()),
+            s.time.as_deref().unwrap_or("?"),
+            s.step.as_deref().unwrap_or("?"),
+            s.outcome.as_deref().unwrap_or("-"),
+            s.built_by
+        );
+    }
+    eprintln!(
+        "Files        {} unchanged, {missing} gone",
+        report.artifacts_ok
+    );
+    for (i, finding) in findings.iter().enumerate() {
+        let gone = report
+            .findings
+            .get(i)
+            .is_some_and(|f| matches!(f, Finding::ArtifactMissing { .. }));
+        eprintln!("  {}: {finding}", if gone { "gone" } else { "problem" });
+    }
+    eprintln!("Head         {}  (compare with the paper log)", report.head);
+    if intact {
+        eprintln!(
+            "Intact       the chain is whole, no recorded file changed{}",
+            if args.heads.is_empty() {
+                ""
+            } else {
+                ", and it passes through every head given"
+            }
+        );
+        Ok(())
+    } else {
+        Err(CliError::TranscriptNotIntact {
+            path,
+            count: report.findings.len() - missing + heads_missing,
+        })
+    }
+}
+
+/// `DIR/transcript.jsonl` for a folder, the path itself otherwise.
+fn transcript_path(given: &Path) -> PathBuf {
+    if given.is_dir() {
+        given.join(transcript::FILE_NAME)
+    } else {
+        given.to_path_buf()
+    }
+}
+
+/// What a line says about itself (whatever its state: a broken line is shown too).
+fn step(line: usize, raw: &str) -> Step {
+    let value: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let step = match (text("command"), text("step")) {
+        (Some(command), Some(step)) => Some(format!("{command}/{step}")),
+        (command, step) => command.or(step),
+    };
+    let outcome = value
+        .get("outcome")
+        .and_then(|o| o.get("status"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Step {
+        line,
+        seq: value.get("seq").and_then(Value::as_u64),
+        time: text("time"),
+        step,
+        outcome,
+        built_by: built_by(value.get("build")),
+    }
+}
+
+/// One line naming the build recorded in a transcript line.
+fn built_by(build: Option<&Value>) -> String {
+    let Some(build) = build.filter(|b| b.is_object()) else {
+        return "unknown build (no build recorded)".to_owned();
+    };
+    let field = |key: &str| build.get(key).and_then(Value::as_str).unwrap_or("unknown");
+    let tree = match build.get("dirty").and_then(Value::as_bool) {
+        Some(false) => "clean tree",
+        Some(true) => "DIRTY tree",
+        None => "tree state unknown",
+    };
+    format!(
+        "{} {} (commit {}, {tree}; {}; {} {}; Cargo.lock sha256 {})",
+        field("name"),
+        field("version"),
+        field("commit"),
+        field("rustc"),
+        field("target"),
+        field("profile"),
+        field("cargo_lock_sha256"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_name_their_build() {
+        let info = keyexport_shared::build_info!();
+        let line = serde_json::json!({
+            "seq": 0, "prev": "0", "time": "2026-11-28T20:00:00Z", "command": "init",
+            "build": info, "outcome": {"status": "ok"}
+        })
+        .to_string();
+        let s = step(1, &line);
+        assert_eq!(s.step.as_deref(), Some("init"));
+        assert_eq!(s.outcome.as_deref(), Some("ok"));
+        assert!(
+            s.built_by.starts_with("keyexport-offline "),
+            "{}",
+            s.built_by
+        );
+        assert!(s.built_by.contains(info.rustc), "{}", s.built_by);
+        let online = step(2, r#"{"seq":1,"command":"submit","step":"preflight"}"#);
+        assert_eq!(online.step.as_deref(), Some("submit/preflight"));
+        assert!(online.built_by.starts_with("unknown build"));
+        assert_eq!(step(3, "not json").seq, None);
+    }
+}

@@ -1,0 +1,572 @@
+//! Quorum custody of the decryption key through the CLI (issue 9): `init --custodians M
+//! --quorum K`, `reconstruct` with parts, `custody verify`, and the parts that must be
+//! named and set aside (wrong passphrase, another ceremony, a modified share, too few).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use age::secrecy::SecretString;
+use keyexport_shared::dealer::{Deal, Dealt};
+use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
+use predicates::prelude::*;
+use rand_core::OsRng;
+
+use crate::common::{offline, passphrase_file, s};
+
+/// One `init --custodians M --quorum K` with a passphrase file per custodian.
+struct Split {
+    root: PathBuf,
+    dir: PathBuf,
+    labels: Vec<String>,
+    passes: Vec<PathBuf>,
+    request: RequestFile,
+    request_bytes: Vec<u8>,
+}
+
+impl Split {
+    fn new(root: &Path, name: &str, k: usize, m: usize) -> Split {
+        let labels: Vec<String> = (1..=m).map(|i| format!("{name}-c{i}")).collect();
+        let passes: Vec<PathBuf> = labels
+            .iter()
+            .map(|l| passphrase_file(root, &format!("{l}.pass"), &format!("passphrase of {l}")))
+            .collect();
+        let dir = root.join(name);
+        let mut cmd = offline();
+        cmd.args(["init", "--key-id", "key-01custody", "--out", s(&dir)])
+            .args(["--scheme", "CGGMP24:secp256k1"])
+            .args(["--custodians", &m.to_string(), "--quorum", &k.to_string()]);
+        for (label, pass) in labels.iter().zip(&passes) {
+            cmd.args(["--custodian-label", label, "--passphrase-file", s(pass)]);
+        }
+        cmd.assert()
+            .success()
+            .stderr(predicate::str::contains(format!(
+                "split: {k} of {m} parts rebuild it"
+            )));
+        assert!(!dir.join("decryption-key.age").exists());
+        let request_bytes = std::fs::read(dir.join("request.json")).unwrap();
+        let Artifact::Request(request) = Artifact::parse(&request_bytes).unwrap() else {
+            panic!("init wrote something else than a request");
+        };
+        Split {
+            root: root.to_path_buf(),
+            dir,
+            labels,
+            passes,
+            request,
+            request_bytes,
+        }
+    }
+
+    fn part(&self, i: usize) -> PathBuf {
+        self.dir
+            .join(format!("{}.decryption-key-part.age", self.labels[i]))
+    }
+
+    fn deal(&self) -> Dealt {
+        Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
+            .run(&self.request.dfns_request.encryption_key, &mut OsRng)
+    }
+
+    /// A keyexport response file naming this ceremony.
+    fn response(&self, dealt: &Dealt) -> PathBuf {
+        let body = serde_json::to_string(&dealt.response.to_json_value()).unwrap();
+        let file = ResponseFile::new(
+            self.request.ceremony_id.clone(),
+            self.request.key_id.clone(),
+            sha256_hex(&self.request_bytes),
+            "2026-11-28T18:00:00Z".into(),
+            "keyexport-online 0.1.0".into(),
+            "0".repeat(64),
+            &body,
+        )
+        .unwrap();
+        let path = self.root.join(format!("{}-response.json", self.labels[0]));
+        std::fs::write(&path, file.to_bytes()).unwrap();
+        path
+    }
+
+    /// `reconstruct` with the given parts (by index) and their passphrase files.
+    fn reconstruct(&self, parts: &[usize], response: &Path) -> assert_cmd::Command {
+        let mut cmd = offline();
+        cmd.args(["reconstruct", "--response", s(response)]);
+        for &i in parts {
+            cmd.args(["--decryption-key", s(&self.part(i))]);
+            cmd.args(["--passphrase-file", s(&self.passes[i])]);
+        }
+        cmd
+    }
+}
+
+fn unseal(path: &Path, pass: &str) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let decryptor = age::Decryptor::new(age::armor::ArmoredReader::new(&bytes[..])).unwrap();
+    let identity = age::scrypt::Identity::new(SecretString::from(pass.to_owned()));
+    let mut out = Vec::new();
+    decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn seal(path: &Path, pass: &str, plaintext: &[u8]) {
+    let mut recipient = age::scrypt::Recipient::new(SecretString::from(pass.to_owned()));
+    recipient.set_work_factor(2);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .unwrap();
+    let mut out = Vec::new();
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
+    let mut writer = encryptor.wrap_output(armor).unwrap();
+    writer.write_all(plaintext).unwrap();
+    writer.finish().unwrap().finish().unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn every_quorum_of_every_split_up_to_five_rebuilds_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    for m in 2..=5usize {
+        for k in 2..=m {
+            let split = Split::new(tmp.path(), &format!("k{k}m{m}"), k, m);
+            let dealt = split.deal();
+            let response = split.response(&dealt);
+            // Exactly K parts, a different window for each case, wrapping around.
+            let subset: Vec<usize> = (0..k).map(|j| (j + k + m) % m).collect();
+            split
+                .reconstruct(&subset, &response)
+                .arg("--reveal")
+                .assert()
+                .success()
+                .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()))
+                .stderr(predicate::str::contains(format!(
+                    "from {k} of the parts ({k} needed)"
+                )));
+        }
+    }
+}
+
+#[test]
+fn a_wrong_passphrase_is_named_and_the_others_suffice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "wrong", 2, 3);
+    let dealt = split.deal();
+    let response = split.response(&dealt);
+    let bad = passphrase_file(tmp.path(), "bad.pass", "not the passphrase");
+    offline()
+        .args(["reconstruct", "--response", s(&response), "--reveal"])
+        .args([
+            "--decryption-key",
+            s(&split.part(0)),
+            "--passphrase-file",
+            s(&bad),
+        ])
+        .args(["--decryption-key", s(&split.part(1))])
+        .args(["--passphrase-file", s(&split.passes[1])])
+        .args(["--decryption-key", s(&split.part(2))])
+        .args(["--passphrase-file", s(&split.passes[2])])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()))
+        .stderr(
+            predicate::str::contains("wrong-c1 (").and(predicate::str::contains(
+                "decryption-key-part.age): wrong passphrase",
+            )),
+        );
+    // With only one other part the wrong passphrase leaves too few: a threshold error.
+    offline()
+        .args(["reconstruct", "--response", s(&response)])
+        .args([
+            "--decryption-key",
+            s(&split.part(0)),
+            "--passphrase-file",
+            s(&bad),
+        ])
+        .args(["--decryption-key", s(&split.part(1))])
+        .args(["--passphrase-file", s(&split.passes[1])])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(
+            "1 good custody part(s), 2 needed; set aside: wrong-c1",
+        ));
+}
+
+#[test]
+fn a_part_of_another_ceremony_is_named_and_not_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "this", 2, 3);
+    let other = Split::new(tmp.path(), "other", 2, 3);
+    let dealt = split.deal();
+    let response = split.response(&dealt);
+    let foreign = format!(
+        "other-c1 ({}): it belongs to another ceremony ({})",
+        s(&other.part(0)),
+        other.request.ceremony_id
+    );
+    let run = |parts: &[(&Split, usize)]| {
+        let mut cmd = offline();
+        cmd.args(["reconstruct", "--response", s(&response), "--reveal"]);
+        for (owner, i) in parts {
+            cmd.args(["--decryption-key", s(&owner.part(*i))]);
+            cmd.args(["--passphrase-file", s(&owner.passes[*i])]);
+        }
+        cmd
+    };
+    run(&[(&other, 0), (&split, 1), (&split, 2)])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()))
+        .stderr(predicate::str::contains(foreign.clone()));
+    run(&[(&split, 1), (&other, 0)])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("1 good custody part(s), 2 needed"))
+        .stderr(predicate::str::contains(foreign));
+    // custody verify binds a part to its request.
+    offline()
+        .args(["custody", "verify", s(&other.part(0))])
+        .args(["--request", s(&split.dir.join("request.json"))])
+        .args(["--passphrase-file", s(&other.passes[0])])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("belongs to another ceremony"));
+}
+
+#[test]
+fn a_modified_share_is_caught_by_the_commitments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "mod", 2, 3);
+    let dealt = split.deal();
+    let response = split.response(&dealt);
+    let pass = "passphrase of mod-c2";
+    let mut part: serde_json::Value =
+        serde_json::from_slice(&unseal(&split.part(1), pass)).unwrap();
+    let share = part["share"].as_str().unwrap().to_owned();
+    // Change the last hex digit: still a valid scalar, but not f(i).
+    let last = share.chars().last().unwrap();
+    let changed = format!("{}{}", &share[..63], if last == '0' { '1' } else { '0' });
+    part["share"] = changed.into();
+    seal(
+        &split.part(1),
+        pass,
+        &serde_json::to_vec_pretty(&part).unwrap(),
+    );
+    offline()
+        .args(["custody", "verify", s(&split.part(1))])
+        .args(["--passphrase-file", s(&split.passes[1])])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "custodian mod-c2's part: its share does not match its commitments (the part was modified)",
+        ));
+    split
+        .reconstruct(&[0, 1, 2], &response)
+        .arg("--reveal")
+        .assert()
+        .success()
+        .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()))
+        .stderr(predicate::str::contains("mod-c2 ("))
+        .stderr(predicate::str::contains("(the part was modified)"));
+    split
+        .reconstruct(&[1, 2], &response)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("1 good custody part(s), 2 needed"));
+}
+
+#[test]
+fn fewer_than_the_quorum_is_a_clear_threshold_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "short", 3, 4);
+    let dealt = split.deal();
+    let response = split.response(&dealt);
+    split
+        .reconstruct(&[0, 3], &response)
+        .arg("--json")
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains(r#""kind":"threshold""#))
+        .stderr(predicate::str::contains("2 good custody part(s), 3 needed"));
+    // One part alone is recognised as a part by its name.
+    split
+        .reconstruct(&[2], &response)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("1 good custody part(s), 3 needed"));
+}
+
+#[test]
+fn custody_verify_checks_one_part_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "alone", 2, 2);
+    offline()
+        .args(["custody", "verify", s(&split.part(1))])
+        .args(["--request", s(&split.dir.join("request.json"))])
+        .args(["--passphrase-file", s(&split.passes[1])])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "Custodian    alone-c2 (part 2 of 2)",
+        ))
+        .stderr(predicate::str::contains(format!(
+            "Ceremony     {}",
+            split.request.ceremony_id
+        )))
+        .stderr(predicate::str::contains(
+            split.request.encryption_key_fingerprint.as_str(),
+        ))
+        .stderr(predicate::str::contains(
+            "Bound        to the encryption key",
+        ));
+    // inspect says what a part is without trying to open it.
+    offline()
+        .args(["inspect", s(&split.part(0))])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("an age-encrypted file")
+                .and(predicate::str::contains("custody verify")),
+        );
+    offline()
+        .args(["custody", "verify", s(&split.part(1))])
+        .args(["--passphrase-file", s(&split.passes[0])])
+        .assert()
+        .code(5);
+    offline()
+        .args(["custody", "verify", s(&split.part(1))])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("no terminal"));
+}
+
+#[test]
+fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let identity = age::x25519::Identity::generate();
+    let identity_file = tmp.path().join("bob.identity.txt");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(
+            &identity_file,
+            format!("{}\n", identity.to_string().expose_secret()),
+        )
+        .unwrap();
+    }
+    let dir = tmp.path().join("ceremony");
+    let alice = passphrase_file(tmp.path(), "alice.pass", "alice's passphrase");
+    offline()
+        .args(["init", "--key-id", "key-01custody", "--out", s(&dir)])
+        .args([
+            "--scheme",
+            "CGGMP24:secp256k1",
+            "--custodians",
+            "2",
+            "--quorum",
+            "2",
+        ])
+        .args(["--custodian-label", "alice", "--custodian-label", "bob"])
+        .args([
+            "--custodian-recipient",
+            &format!("bob={}", identity.to_public()),
+        ])
+        .args(["--passphrase-file", s(&alice)])
+        .assert()
+        .success();
+    let transcript = std::fs::read_to_string(dir.join("transcript.jsonl")).unwrap();
+    assert!(transcript.contains(&identity.to_public().to_string()));
+    let Artifact::Request(request) =
+        Artifact::parse(&std::fs::read(dir.join("request.json")).unwrap()).unwrap()
+    else {
+        panic!("not a request");
+    };
+    let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
+        .run(&request.dfns_request.encryption_key, &mut OsRng);
+    let response = tmp.path().join("response.json");
+    std::fs::write(
+        &response,
+        serde_json::to_vec(&dealt.response.to_json_value()).unwrap(),
+    )
+    .unwrap();
+    let bob = dir.join("bob.decryption-key-part.age");
+    offline()
+        .args([
+            "custody",
+            "verify",
+            s(&bob),
+            "--identity",
+            s(&identity_file),
+        ])
+        .assert()
+        .success();
+    offline()
+        .args(["reconstruct", "--response", s(&response), "--reveal"])
+        .args([
+            "--decryption-key",
+            s(&dir.join("alice.decryption-key-part.age")),
+        ])
+        .args(["--passphrase-file", s(&alice)])
+        .args(["--decryption-key", s(&bob), "--identity", s(&identity_file)])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()));
+    // Without the identity bob's part is set aside, by name.
+    offline()
+        .args(["reconstruct", "--response", s(&response)])
+        .args([
+            "--decryption-key",
+            s(&dir.join("alice.decryption-key-part.age")),
+        ])
+        .args(["--passphrase-file", s(&alice)])
+        .args(["--decryption-key", s(&bob)])
+        .assert()
+        .code(4)
+        .stderr(
+            predicate::str::contains("bob (").and(predicate::str::contains(
+                "sealed to an age recipient, and no --identity was given",
+            )),
+        );
+}
+
+#[test]
+fn sign_rebuilds_the_key_from_custody_parts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "signing", 2, 3);
+    let dealt = split.deal();
+    let response = split.response(&dealt);
+    let digest = "4f1c".repeat(16);
+    let mut from_parts = offline();
+    from_parts.args(["sign", "--response", s(&response)]);
+    for i in [2, 0] {
+        from_parts.args(["--decryption-key", s(&split.part(i))]);
+        from_parts.args(["--passphrase-file", s(&split.passes[i])]);
+    }
+    let signed = from_parts
+        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+        .output()
+        .unwrap();
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&signed.stderr).contains("from 2 of the parts"));
+    // Deterministic nonces: the same signature as from the key itself.
+    let key_file = tmp.path().join("key.hex");
+    std::fs::write(
+        &key_file,
+        format!("{}\n", dealt.private_key.to_hex().as_str()),
+    )
+    .unwrap();
+    offline()
+        .args(["sign", "--key", s(&key_file), "--response", s(&response)])
+        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+        .assert()
+        .success()
+        .stdout(String::from_utf8(signed.stdout).unwrap());
+}
+
+#[test]
+fn destroy_removes_the_parts_used_after_the_key_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "gone", 2, 3);
+    let dealt = split.deal();
+    let response = split.response(&dealt);
+    let out = tmp.path().join("key.hex");
+    split
+        .reconstruct(&[0, 2], &response)
+        .args(["--out", s(&out), "--destroy-decryption-key"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Destroyed"));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().trim(),
+        dealt.private_key.to_hex().as_str()
+    );
+    assert!(!split.part(0).exists() && !split.part(2).exists());
+    assert!(
+        split.part(1).exists(),
+        "an unused part is the custodian's to destroy"
+    );
+    let transcript = std::fs::read_to_string(split.dir.join("transcript.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();
+    let destroyed: Vec<&str> = last["destroyed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(destroyed.len(), 2);
+    assert!(destroyed[0].ends_with("gone-c1.decryption-key-part.age"));
+    // The destroyed files (recorded by init and by reconstruct) are reported as gone,
+    // which does not fail the transcript.
+    offline()
+        .args(["transcript", "verify", s(&split.dir)])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("4 gone"))
+        .stderr(predicate::str::contains("gone: ").and(predicate::str::contains("problem").not()));
+    // Without --out there is nothing safe to destroy after: refused by the parser.
+    split
+        .reconstruct(&[1], &response)
+        .arg("--destroy-decryption-key")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn bad_custody_settings_are_refused_before_any_key_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pass = passphrase_file(tmp.path(), "p", "a passphrase");
+    let dir = tmp.path().join("c");
+    let cases: [(&[&str], i32, &str); 6] = [
+        (
+            &["--custodians", "3", "--quorum", "4"],
+            2,
+            "2 ≤ quorum ≤ custodians",
+        ),
+        (&["--custodians", "17", "--quorum", "2"], 2, "≤ 16"),
+        (&["--custodians", "2", "--quorum", "1"], 2, "2 ≤ quorum"),
+        (
+            &[
+                "--custodians",
+                "2",
+                "--quorum",
+                "2",
+                "--custodian-label",
+                "a",
+                "--custodian-label",
+                "A",
+            ],
+            2,
+            "given twice",
+        ),
+        (
+            &[
+                "--custodians",
+                "2",
+                "--quorum",
+                "2",
+                "--custodian-label",
+                "../x",
+                "--custodian-label",
+                "b",
+            ],
+            2,
+            "letters, digits",
+        ),
+        (&["--custodians", "2", "--quorum", "2"], 5, "no terminal"),
+    ];
+    for (flags, code, message) in cases {
+        offline()
+            .args(["init", "--key-id", "key-01custody", "--out", s(&dir)])
+            .args(flags)
+            .args(["--passphrase-file", s(&pass)])
+            .assert()
+            .code(code)
+            .stderr(predicate::str::contains(message));
+        assert!(!dir.exists(), "{flags:?} created the ceremony folder");
+    }
+}

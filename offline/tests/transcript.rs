@@ -1,0 +1,250 @@
+//! The tamper-evident transcript through the CLI (issues 9 and 11): every edited, deleted or
+//! reordered line and every changed file is named by `transcript verify`, which also shows
+//! the build that wrote each step.
+
+use std::path::{Path, PathBuf};
+
+use keyexport_shared::dealer::Deal;
+use keyexport_shared::files::Artifact;
+use predicates::prelude::*;
+use rand_core::OsRng;
+
+use crate::common::{PASSPHRASE, offline, passphrase_file, s, stdout_json};
+
+/// A ceremony folder whose transcript has three lines (init, a failed and a successful
+/// reconstruct), and the heads the runs printed.
+struct Recorded {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    heads: Vec<String>,
+}
+
+fn head_of(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Transcript head  "))
+        .unwrap_or_else(|| panic!("no head printed:\n{text}"));
+    line["Transcript head  ".len()..][..64].to_owned()
+}
+
+fn record() -> Recorded {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ceremony");
+    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
+    let wrong = passphrase_file(tmp.path(), "wrong.txt", "wrong");
+    let init = offline()
+        .args(["init", "--key-id", "key-01transcript", "--out", s(&dir)])
+        .args([
+            "--scheme",
+            "CGGMP24:secp256k1",
+            "--passphrase-file",
+            s(&pass),
+        ])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let Artifact::Request(request) =
+        Artifact::parse(&std::fs::read(dir.join("request.json")).unwrap()).unwrap()
+    else {
+        panic!("not a request");
+    };
+    let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
+        .run(&request.dfns_request.encryption_key, &mut OsRng);
+    let response = tmp.path().join("response.json");
+    std::fs::write(
+        &response,
+        serde_json::to_vec(&dealt.response.to_json_value()).unwrap(),
+    )
+    .unwrap();
+    let key = dir.join("decryption-key.age");
+    offline()
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .args(["--passphrase-file", s(&wrong)])
+        .assert()
+        .code(5);
+    let ok = offline()
+        .args([
+            "reconstruct",
+            "--decryption-key",
+            s(&key),
+            "--response",
+            s(&response),
+        ])
+        .args(["--passphrase-file", s(&pass)])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    Recorded {
+        _tmp: tmp,
+        heads: vec![head_of(&init.stderr), head_of(&ok.stderr)],
+        dir,
+    }
+}
+
+impl Recorded {
+    fn transcript(&self) -> PathBuf {
+        self.dir.join("transcript.jsonl")
+    }
+
+    fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(self.transcript())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn write(&self, lines: &[String]) {
+        std::fs::write(self.transcript(), format!("{}\n", lines.join("\n"))).unwrap();
+    }
+
+    /// `transcript verify` with every head the runs printed.
+    fn verify(&self) -> assert_cmd::Command {
+        let mut cmd = offline();
+        cmd.args(["transcript", "verify", s(&self.dir)]);
+        for head in &self.heads {
+            cmd.args(["--head", head]);
+        }
+        cmd
+    }
+}
+
+#[test]
+fn an_intact_transcript_shows_each_step_its_build_and_the_head() {
+    let r = record();
+    let output = r.verify().arg("--json").output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let json = stdout_json(&output);
+    assert_eq!(json["intact"], true);
+    assert_eq!(json["lines"], 3);
+    assert_eq!(json["head"], r.heads[1].as_str());
+    let steps = json["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(names, ["init", "reconstruct", "reconstruct"]);
+    let outcomes: Vec<&str> = steps
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["ok", "failed", "ok"]);
+    let build = keyexport_shared::build_info!();
+    for step in steps {
+        let by = step["builtBy"].as_str().unwrap();
+        assert!(by.starts_with("keyexport-offline "), "{by}");
+        assert!(by.contains(build.rustc), "{by}");
+        assert!(by.contains("Cargo.lock sha256 "), "{by}");
+    }
+    let line: serde_json::Value = serde_json::from_str(&r.lines()[0]).unwrap();
+    assert_eq!(line["build"]["name"], "keyexport-offline");
+    assert_eq!(
+        line["build"]["cargo_lock_sha256"].as_str(),
+        build.cargo_lock_sha256
+    );
+    r.verify()
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "Head         {}",
+            r.heads[1]
+        )))
+        .stderr(predicate::str::contains("#0   "))
+        .stderr(predicate::str::contains("keyexport-offline "));
+}
+
+#[test]
+fn every_edited_deleted_or_reordered_line_is_named() {
+    let r = record();
+    let original = r.lines();
+    let last = original.len() - 1;
+    let expect = |lines: Vec<String>, named: String| {
+        r.write(&lines);
+        r.verify()
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(named))
+            .stderr(predicate::str::contains("is not intact"));
+    };
+    for i in 0..=last {
+        let following = if i < last {
+            format!("line {} (seq {}) does not follow", i + 2, i + 1)
+        } else {
+            "from the paper log is the digest of no line".to_owned()
+        };
+        let mut edited = original.clone();
+        assert!(edited[i].contains(r#""allowOnline":true"#));
+        edited[i] = edited[i].replace(r#""allowOnline":true"#, r#""allowOnline":false"#);
+        expect(edited, following.clone());
+
+        let mut deleted = original.clone();
+        deleted.remove(i);
+        let named = if i < last {
+            format!("line {} (seq {}) does not follow", i + 1, i + 1)
+        } else {
+            following
+        };
+        expect(deleted, named);
+    }
+    for i in 0..last {
+        let mut reordered = original.clone();
+        reordered.swap(i, i + 1);
+        expect(
+            reordered,
+            format!("line {} (seq {}) does not follow", i + 1, i + 1),
+        );
+    }
+    r.write(&original);
+    r.verify().assert().success();
+}
+
+#[test]
+fn every_changed_artifact_is_named() {
+    let r = record();
+    // Every file any line recorded (request, QR sheet, sealed key, response), changed in
+    // turn and restored: named with the first line that recorded it.
+    let mut recorded: Vec<(usize, String)> = Vec::new();
+    for (i, line) in r.lines().iter().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        for artifact in value["artifacts"].as_array().unwrap() {
+            let path = artifact["path"].as_str().unwrap().to_owned();
+            if !recorded.iter().any(|(_, p)| p == &path) {
+                recorded.push((i + 1, path));
+            }
+        }
+    }
+    assert!(recorded.len() >= 4, "{recorded:?}");
+    for (line, path) in &recorded {
+        let original = std::fs::read(path).unwrap();
+        let mut changed = original.clone();
+        changed.push(b'\n');
+        std::fs::write(path, changed).unwrap();
+        r.verify()
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(format!(
+                "{path} changed since line {line} recorded it"
+            )));
+        std::fs::write(path, original).unwrap();
+    }
+    r.verify().assert().success();
+    // A transcript given by its path works the same; a folder without one is an input error.
+    offline()
+        .args(["transcript", "verify", s(&r.transcript())])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "Head         {}",
+            r.heads[1]
+        )));
+    let empty = tempfile::tempdir().unwrap();
+    offline()
+        .args(["transcript", "verify", s(Path::new(empty.path()))])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("transcript.jsonl"));
+}
