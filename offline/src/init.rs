@@ -39,15 +39,15 @@ pub const REQUEST_PNG: &str = "request.png";
 pub fn run(args: &InitArgs) -> CliResult<()> {
     airgap::enforce(args.air_gap.allow_online)?;
     let key_ids = batch::init::key_ids(args)?;
-    check_target_dir(&args.out)?;
-    let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
-    // Whole sealed key, or custody parts (issue 9): passphrases are asked before the key exists.
-    let custody = custody::plan(args)?;
-    if custody.is_some() && key_ids.len() > 1 {
+    if args.custodians.is_some() && key_ids.len() > 1 {
         return Err(CliError::Usage(
             "custody parts (--custodians) are for one key; a batch of several key ids is sealed with one passphrase".into(),
         ));
     }
+    check_target_dir(&args.out)?;
+    let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
+    // Whole sealed key, or custody parts (issue 9): passphrases are asked before the key exists.
+    let custody = custody::plan(args)?;
     let passphrase = match (&custody, args.passphrase_file.as_slice()) {
         (Some(_), _) => None,
         (None, [] | [_]) => Some(passphrase::obtain(

@@ -102,6 +102,17 @@ fn key_ids_are_merged_and_checked() {
     let bytes = std::fs::read(dir.path().join("c3/request.json")).unwrap();
     assert_eq!(BatchRequestFile::parse(&bytes).unwrap().key_ids.len(), 2);
     assert!(!dir.path().join("c1").exists() && !dir.path().join("c2").exists());
+
+    // Custody parts bind one key id: a batch is refused before any key exists.
+    let output = offline()
+        .args(["init", "--key-id", "key-a", "--key-id", "key-b"])
+        .args(["--custodians", "3", "--quorum", "2"])
+        .args(["--out", s(&dir.path().join("c4"))])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("custody parts"));
+    assert!(!dir.path().join("c4").exists());
 }
 
 /// Writes the response file of `key_id` into `folder`, dealt to the request's key.
