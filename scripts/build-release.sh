@@ -74,16 +74,18 @@ done
 if [ -d "$root/vendor" ]; then flags+=("--remap-path-prefix=$root/vendor=/crates"); fi
 encoded="$(printf '%s\x1f' "${flags[@]}")"
 
-package_args=()
-for package in "${packages[@]}"; do package_args+=(-p "$package"); done
-
 target_dir="$root/target/reproducible"
 echo "build-release: ${packages[*]} at $commit (dirty: $dirty), SOURCE_DATE_EPOCH=$epoch" >&2
-env -u RUSTFLAGS -u RUSTC_WRAPPER -u CARGO_BUILD_RUSTFLAGS \
-  CARGO_ENCODED_RUSTFLAGS="${encoded%$'\x1f'}" \
-  CARGO_INCREMENTAL=0 \
-  SOURCE_DATE_EPOCH="$epoch" \
-  cargo build --release --locked "${offline[@]}" --target-dir "$target_dir" "${package_args[@]}"
+# One cargo invocation per package: packages built together share one feature resolution,
+# so keyexport-offline built beside keyexport-online would differ from keyexport-offline
+# built alone (as on the offline machine).
+for package in "${packages[@]}"; do
+  env -u RUSTFLAGS -u RUSTC_WRAPPER -u CARGO_BUILD_RUSTFLAGS \
+    CARGO_ENCODED_RUSTFLAGS="${encoded%$'\x1f'}" \
+    CARGO_INCREMENTAL=0 \
+    SOURCE_DATE_EPOCH="$epoch" \
+    cargo build --release --locked "${offline[@]}" --target-dir "$target_dir" -p "$package"
+done
 
 # --- Output: the binaries, their checksums and how they were made ---
 mkdir -p "$out"
