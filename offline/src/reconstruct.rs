@@ -449,7 +449,7 @@ pub(crate) fn format_name(format: KeyFormat) -> &'static str {
 }
 
 /// What `--out` wrote (public facts only).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Written {
     pub(crate) path: String,
@@ -510,6 +510,63 @@ fn join(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
 
+/// The public facts of one rebuilt key, as `--json` prints them: the whole object for a
+/// single key, and each entry of a batch (after its `keyId`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct KeyFacts {
+    pub(crate) curve: String,
+    pub(crate) protocol: String,
+    pub(crate) public_key: String,
+    min_signers: u64,
+    share_count: usize,
+    used_signers: Vec<String>,
+    bad_signers: Vec<String>,
+    bad_shares: Vec<BadShareJson>,
+    pub(crate) addresses: Addresses,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) output: Option<Written>,
+}
+
+/// A share set aside, as `--json` names it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BadShareJson {
+    signer_id: String,
+    kind: &'static str,
+}
+
+impl KeyFacts {
+    pub(crate) fn new(
+        reconstruction: &Reconstruction,
+        addresses: Addresses,
+        output: Option<Written>,
+    ) -> Self {
+        Self {
+            curve: reconstruction.scheme.curve.to_string(),
+            protocol: reconstruction.scheme.protocol.to_string(),
+            public_key: reconstruction.public_key.to_hex(),
+            min_signers: reconstruction.min_signers,
+            share_count: reconstruction.share_count,
+            used_signers: signer_strings(&reconstruction.used_signers),
+            bad_signers: signer_strings(&reconstruction.bad_signers()),
+            bad_shares: reconstruction
+                .bad_shares
+                .iter()
+                .map(|b| BadShareJson {
+                    signer_id: b.signer_id.to_string(),
+                    kind: b.fault.kind(),
+                })
+                .collect(),
+            addresses,
+            note: (reconstruction.public_key.curve() == Curve::Ed25519).then_some(ED25519_NOTE),
+            output,
+        }
+    }
+}
+
 fn success_json(
     reconstruction: &Reconstruction,
     addresses: &Addresses,
@@ -519,48 +576,14 @@ fn success_json(
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Success<'a> {
-        curve: String,
-        protocol: String,
-        public_key: String,
-        min_signers: u64,
-        share_count: usize,
-        used_signers: Vec<String>,
-        bad_signers: Vec<String>,
-        bad_shares: Vec<BadShareJson>,
-        addresses: &'a Addresses,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        note: Option<&'static str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        output: Option<&'a Written>,
+        #[serde(flatten)]
+        facts: KeyFacts,
         #[serde(skip_serializing_if = "Option::is_none")]
         private_key: Option<&'a str>,
     }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct BadShareJson {
-        signer_id: String,
-        kind: &'static str,
-    }
     let hex = reveal.then(|| reconstruction.private_key.to_hex());
     let success = Success {
-        curve: reconstruction.scheme.curve.to_string(),
-        protocol: reconstruction.scheme.protocol.to_string(),
-        public_key: reconstruction.public_key.to_hex(),
-        min_signers: reconstruction.min_signers,
-        share_count: reconstruction.share_count,
-        used_signers: signer_strings(&reconstruction.used_signers),
-        bad_signers: signer_strings(&reconstruction.bad_signers()),
-        bad_shares: reconstruction
-            .bad_shares
-            .iter()
-            .map(|b| BadShareJson {
-                signer_id: b.signer_id.to_string(),
-                kind: b.fault.kind(),
-            })
-            .collect(),
-        addresses,
-        note: (reconstruction.public_key.curve() == Curve::Ed25519).then_some(ED25519_NOTE),
-        output: written,
+        facts: KeyFacts::new(reconstruction, addresses.clone(), written.cloned()),
         private_key: hex.as_ref().map(|h| h.as_str()),
     };
     // Serialize into one zeroized buffer sized up front (the key may be inside).

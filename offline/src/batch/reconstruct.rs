@@ -22,7 +22,6 @@ use keyexport_shared::batch::response_file_name;
 use keyexport_shared::files::{Artifact, KeyId};
 use keyexport_shared::fsio::{self, FileMode};
 use keyexport_shared::reconstruct::Reconstruction;
-use keyexport_shared::scheme::Curve;
 use keyexport_shared::wire::ExportResponse;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -35,8 +34,8 @@ use crate::error::{CliError, CliResult};
 use crate::output::{self, Rendering, recipient::Recipients};
 use crate::passphrase::{self, Confirm};
 use crate::reconstruct::{
-    ED25519_NOTE, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files,
-    format_name, open_decryption_key, signer_strings,
+    KeyFacts, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files, format_name,
+    open_decryption_key, signer_strings,
 };
 use crate::seal;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
@@ -107,31 +106,14 @@ struct Item {
     response: CliResult<ExportResponse>,
 }
 
-/// What a run produced for one key (public facts only).
+/// What a run produced for one key (public facts only): the single-key `--json` object
+/// after the key id.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct KeyReport {
     key_id: String,
-    curve: String,
-    protocol: String,
-    public_key: String,
-    min_signers: u64,
-    share_count: usize,
-    used_signers: Vec<String>,
-    bad_signers: Vec<String>,
-    bad_shares: Vec<BadShareJson>,
-    addresses: Addresses,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output: Option<Written>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BadShareJson {
-    signer_id: String,
-    kind: &'static str,
+    #[serde(flatten)]
+    facts: KeyFacts,
 }
 
 #[derive(Serialize)]
@@ -654,24 +636,7 @@ fn report(
 ) -> KeyReport {
     KeyReport {
         key_id: key_id.to_owned(),
-        curve: reconstruction.scheme.curve.to_string(),
-        protocol: reconstruction.scheme.protocol.to_string(),
-        public_key: reconstruction.public_key.to_hex(),
-        min_signers: reconstruction.min_signers,
-        share_count: reconstruction.share_count,
-        used_signers: signer_strings(&reconstruction.used_signers),
-        bad_signers: signer_strings(&reconstruction.bad_signers()),
-        bad_shares: reconstruction
-            .bad_shares
-            .iter()
-            .map(|b| BadShareJson {
-                signer_id: b.signer_id.to_string(),
-                kind: b.fault.kind(),
-            })
-            .collect(),
-        addresses,
-        note: (reconstruction.public_key.curve() == Curve::Ed25519).then_some(ED25519_NOTE),
-        output,
+        facts: KeyFacts::new(reconstruction, addresses, output),
     }
 }
 
@@ -697,11 +662,11 @@ fn manifest_rows(outcomes: &[KeyOutcome]) -> Vec<ManifestRow<'_>> {
             KeyOutcome::Ok(r) => ManifestRow {
                 key_id: &r.key_id,
                 status: "ok",
-                curve: &r.curve,
-                protocol: &r.protocol,
-                public_key: &r.public_key,
-                addresses: Some(&r.addresses),
-                output_file: r.output.as_ref().map(|w| w.path.as_str()),
+                curve: &r.facts.curve,
+                protocol: &r.facts.protocol,
+                public_key: &r.facts.public_key,
+                addresses: Some(&r.facts.addresses),
+                output_file: r.facts.output.as_ref().map(|w| w.path.as_str()),
                 error: None,
             },
             KeyOutcome::Failed(f) => ManifestRow {
@@ -789,10 +754,11 @@ fn print_table(outcomes: &[KeyOutcome], out: Option<&Path>) {
                 "{:<width$}  {:<8}  {}:{} {} verified{}",
                 r.key_id,
                 "ok",
-                r.protocol,
-                r.curve,
-                r.public_key,
-                r.output
+                r.facts.protocol,
+                r.facts.curve,
+                r.facts.public_key,
+                r.facts
+                    .output
                     .as_ref()
                     .map(|w| format!(" → {}", w.path))
                     .unwrap_or_default()
