@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use age::secrecy::SecretString;
 use keyexport_shared::files::Artifact;
 use keyexport_shared::fsio;
 use keyexport_shared::keys::DecryptionKey;
@@ -107,42 +108,9 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
         )));
     }
 
-    let opened = open_decryption_key(args, &response_ids, entry)?;
-    check_ceremony(&opened, &response_ids)?;
-    entry.facts.ceremony_id = opened
-        .ceremony_id
-        .clone()
-        .or(response_ids.ceremony_id.clone());
-    entry.facts.key_id = opened.key_id.clone().or(response_ids.key_id.clone());
-    entry.facts.encryption_key_fingerprint =
-        Some(opened.key.encryption_key().fingerprint().to_string());
-
-    let keystore_passphrase = match (&args.out, args.format) {
-        (Some(_), KeyFormat::EthKeystore) => {
-            if let Some(path) = &args.keystore_passphrase_file {
-                entry.inputs.push(ArtifactRecord::passphrase_file(path));
-            }
-            Some(passphrase::obtain(
-                args.keystore_passphrase_file.as_deref(),
-                passphrase::KEYSTORE,
-                Confirm::Twice,
-            )?)
-        }
-        _ => None,
-    };
-
-    let reconstruction = keyexport_shared::reconstruct::reconstruct(&response, &opened.key)
-        .map_err(|e| CliError::Shared {
-            input: None,
-            source: e,
-        })?;
-    entry.facts.public_key = Some(reconstruction.public_key.to_hex());
-    entry.facts.used_signers = signer_strings(&reconstruction.used_signers);
-    entry.facts.bad_signers = signer_strings(&reconstruction.bad_signers());
-
-    let addresses = derive_addresses(&reconstruction)?;
-    // Always shown (on stderr) before anything is written, --json or not.
-    print_summary(&reconstruction, &addresses, &response_ids, &opened);
+    let opened = open_for_response(args, &response_ids, entry)?;
+    let keystore_passphrase = keystore_passphrase(args, entry)?;
+    let (reconstruction, addresses) = rebuild_with(&response, &response_ids, &opened, entry)?;
 
     let written = match &args.out {
         Some(out) => {
@@ -159,13 +127,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
             } else {
                 Zeroizing::new(recipients.encrypt(&rendered)?)
             };
-            fsio::write_new(out, &bytes, fsio::FileMode::Secret).map_err(|e| {
-                if out.exists() {
-                    CliError::OutputExists { path: out.clone() }
-                } else {
-                    CliError::shared(out.display().to_string(), e)
-                }
-            })?;
+            write_output(out, &bytes, fsio::FileMode::Secret)?;
             entry.outputs.push(ArtifactRecord::new(
                 "key-output",
                 &out.display().to_string(),
@@ -221,8 +183,19 @@ pub fn rebuild(
     let (response, response_ids) = read_response(&args.responses, entry)?;
     entry.facts.scheme = Some(response.scheme().to_string());
     check_response(&response)?;
-    let opened = open_decryption_key(args, &response_ids, entry)?;
-    check_ceremony(&opened, &response_ids)?;
+    let opened = open_for_response(args, &response_ids, entry)?;
+    rebuild_with(&response, &response_ids, &opened, entry).map(|(reconstruction, _)| reconstruction)
+}
+
+/// Opens the decryption key (or custody parts) and checks it belongs to the response's
+/// ceremony; records the ceremony facts in the transcript entry.
+fn open_for_response(
+    args: &ReconstructArgs,
+    response_ids: &ResponseIds,
+    entry: &mut Entry,
+) -> CliResult<OpenedKey> {
+    let opened = open_decryption_key(args, response_ids, entry)?;
+    check_ceremony(&opened, response_ids)?;
     entry.facts.ceremony_id = opened
         .ceremony_id
         .clone()
@@ -230,7 +203,19 @@ pub fn rebuild(
     entry.facts.key_id = opened.key_id.clone().or(response_ids.key_id.clone());
     entry.facts.encryption_key_fingerprint =
         Some(opened.key.encryption_key().fingerprint().to_string());
-    let reconstruction = keyexport_shared::reconstruct::reconstruct(&response, &opened.key)
+    Ok(opened)
+}
+
+/// Rebuilds and verifies the key, records its public facts in the transcript entry and
+/// shows the summary on standard error (always, before anything is written, `--json` or
+/// not).
+fn rebuild_with(
+    response: &ExportResponse,
+    response_ids: &ResponseIds,
+    opened: &OpenedKey,
+    entry: &mut Entry,
+) -> CliResult<(Reconstruction, Addresses)> {
+    let reconstruction = keyexport_shared::reconstruct::reconstruct(response, &opened.key)
         .map_err(|e| CliError::Shared {
             input: None,
             source: e,
@@ -239,8 +224,42 @@ pub fn rebuild(
     entry.facts.used_signers = signer_strings(&reconstruction.used_signers);
     entry.facts.bad_signers = signer_strings(&reconstruction.bad_signers());
     let addresses = derive_addresses(&reconstruction)?;
-    print_summary(&reconstruction, &addresses, &response_ids, &opened);
-    Ok(reconstruction)
+    print_summary(&reconstruction, &addresses, response_ids, opened);
+    Ok((reconstruction, addresses))
+}
+
+/// The passphrase of an Ethereum keystore `--out` file (none for other formats), asked
+/// before the key is rebuilt.
+pub(crate) fn keystore_passphrase(
+    args: &ReconstructArgs,
+    entry: &mut Entry,
+) -> CliResult<Option<SecretString>> {
+    match (&args.out, args.format) {
+        (Some(_), KeyFormat::EthKeystore) => {
+            if let Some(path) = &args.keystore_passphrase_file {
+                entry.inputs.push(ArtifactRecord::passphrase_file(path));
+            }
+            Ok(Some(passphrase::obtain(
+                args.keystore_passphrase_file.as_deref(),
+                passphrase::KEYSTORE,
+                Confirm::Twice,
+            )?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Writes an output file atomically, never over an existing one (named as such).
+pub(crate) fn write_output(path: &Path, bytes: &[u8], mode: fsio::FileMode) -> CliResult<()> {
+    fsio::write_new(path, bytes, mode).map_err(|e| {
+        if path.exists() {
+            CliError::OutputExists {
+                path: path.to_path_buf(),
+            }
+        } else {
+            CliError::shared(path.display().to_string(), e)
+        }
+    })
 }
 
 /// The export response named by `inputs`, read and checked as `reconstruct` reads it

@@ -32,10 +32,9 @@ use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Rendering, recipient::Recipients};
-use crate::passphrase::{self, Confirm};
 use crate::reconstruct::{
     KeyFacts, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files, format_name,
-    open_decryption_key, signer_strings,
+    keystore_passphrase, open_decryption_key, signer_strings,
 };
 use crate::seal;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
@@ -257,19 +256,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
         Some(opened.key.encryption_key().fingerprint().to_string());
     check_batch(&mut items, &opened, args);
 
-    let keystore_passphrase = match (&args.out, args.format) {
-        (Some(_), KeyFormat::EthKeystore) => {
-            if let Some(path) = &args.keystore_passphrase_file {
-                entry.inputs.push(ArtifactRecord::passphrase_file(path));
-            }
-            Some(passphrase::obtain(
-                args.keystore_passphrase_file.as_deref(),
-                passphrase::KEYSTORE,
-                Confirm::Twice,
-            )?)
-        }
-        _ => None,
-    };
+    let keystore_passphrase = keystore_passphrase(args, entry)?;
     if let Some(out) = &args.out {
         fsio::ensure_empty_dir(out).map_err(|e| CliError::shared(out.display().to_string(), e))?;
     }

@@ -123,13 +123,7 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<String> {
     let written = match &args.qr_out {
         Some(path) => {
             let png = qr_png(&text)?;
-            fsio::write_new(path, &png, fsio::FileMode::Public).map_err(|e| {
-                if path.exists() {
-                    CliError::OutputExists { path: path.clone() }
-                } else {
-                    CliError::shared(path.display().to_string(), e)
-                }
-            })?;
+            reconstruct::write_output(path, &png, fsio::FileMode::Public)?;
             entry.outputs.push(ArtifactRecord::new(
                 "signature-qr",
                 &path.display().to_string(),
