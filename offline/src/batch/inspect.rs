@@ -142,14 +142,18 @@ pub fn recognise(inputs: &[String]) -> CliResult<(Vec<BatchReport>, Vec<String>)
     Ok((reports, rest))
 }
 
-/// Whether `bytes` claim to be a batch request: the kind at the top, even if the rest is
-/// damaged (so a damaged one is refused as a batch request, not as an unknown document).
+/// Whether `bytes` claim to be a batch request: JSON of that kind, or a damaged JSON text
+/// naming that kind (refused as a damaged batch request rather than an unknown document).
 fn mentions_batch_kind(bytes: &[u8]) -> bool {
-    BatchRequestFile::is_batch_request(bytes)
-        || std::str::from_utf8(bytes).is_ok_and(|text| {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(value) => {
+            value.get("kind").and_then(serde_json::Value::as_str) == Some(BATCH_REQUEST_KIND)
+        }
+        Err(_) => std::str::from_utf8(bytes).is_ok_and(|text| {
             text.trim_start().starts_with('{')
                 && text.contains(&format!("\"{BATCH_REQUEST_KIND}\""))
-        })
+        }),
+    }
 }
 
 fn is_responses_folder(dir: &Path) -> CliResult<bool> {
@@ -449,6 +453,20 @@ fn list(label: &str, ids: &[String], rest: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_requests_are_recognised_by_kind_even_when_damaged() {
+        assert!(mentions_batch_kind(
+            br#"{"kind":"keyexport-batch-request","version":1}"#
+        ));
+        assert!(mentions_batch_kind(
+            br#"{"kind": "keyexport-batch-request", "keyIds": ["#
+        ));
+        assert!(!mentions_batch_kind(
+            br#"{"kind":"keyexport-request","tool":"keyexport-batch-request"}"#
+        ));
+        assert!(!mentions_batch_kind(b"ur:bytes/1-2/abc"));
+    }
 
     #[test]
     fn the_journal_leaves_each_key_in_its_last_state() {
