@@ -393,7 +393,8 @@ pub struct TranscriptVerifyArgs {
 /// `keyexport-offline inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Request or response files, QR images or directories of them, UR text files, or `-`.
+    /// Request or response files (single or batch), QR images or directories of them, a
+    /// batch's responses folder, UR text files, or `-`.
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<String>,
     /// Print one JSON object on standard output instead of text.

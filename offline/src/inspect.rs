@@ -2,13 +2,15 @@
 //!
 //! Needs no decryption key and shows nothing secret (encrypted shares are listed by signer
 //! only). Digests let the operators compare what left one machine with what reached the
-//! other. It writes nothing, so it may run on either machine and needs no air-gap guard.
+//! other. Batch requests and responses folders are described by [`crate::batch::inspect`].
+//! It writes nothing, so it may run on either machine and needs no air-gap guard.
 
 use serde::Serialize;
 
 use keyexport_shared::files::Artifact;
 use keyexport_shared::wire::ExportResponse;
 
+use crate::batch::inspect::BatchReport;
 use crate::cli::InspectArgs;
 use crate::error::{CliError, CliResult};
 use crate::inputs::{self, Found};
@@ -129,7 +131,13 @@ fn report(found: &Found) -> CliResult<Report> {
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> CliResult<()> {
-    let gathered = inputs::gather(&args.inputs)?;
+    // Batch requests and responses folders (issue 10) are described on their own.
+    let (batch, rest) = crate::batch::inspect::recognise(&args.inputs)?;
+    let gathered = if rest.is_empty() {
+        inputs::Gathered::default()
+    } else {
+        inputs::gather(&rest)?
+    };
     let reports = gathered
         .found
         .iter()
@@ -139,7 +147,7 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Output<'a> {
-            artifacts: &'a [Report],
+            artifacts: Vec<Described<'a>>,
             #[serde(skip_serializing_if = "Option::is_none")]
             incomplete_frames: Option<Partial>,
         }
@@ -149,8 +157,18 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
             distinct_frames: usize,
             percent: u8,
         }
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Described<'a> {
+            Single(&'a Report),
+            Batch(&'a BatchReport),
+        }
         let output = Output {
-            artifacts: &reports,
+            artifacts: reports
+                .iter()
+                .map(Described::Single)
+                .chain(batch.iter().map(Described::Batch))
+                .collect(),
             incomplete_frames: gathered.partial.as_ref().map(|p| Partial {
                 distinct_frames: p.distinct_frames,
                 percent: p.percent,
@@ -163,6 +181,9 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
     }
     for report in &reports {
         print_report(report);
+    }
+    for report in &batch {
+        crate::batch::inspect::print(report);
     }
     if let Some(partial) = &gathered.partial {
         println!("UR frames (incomplete)");

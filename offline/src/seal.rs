@@ -219,7 +219,10 @@ pub fn unseal_bytes(
             },
             other => not_age(other.to_string()),
         })?;
-    let mut plaintext = Zeroizing::new(Vec::with_capacity(4096));
+    // Large enough up front (the plaintext is shorter than the armored file) so the buffer
+    // holding the key is never reallocated, which would leave an unwiped copy behind (a
+    // batch's key id list makes the plaintext tens of kilobytes).
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(bytes.len()));
     reader
         .read_to_end(&mut plaintext)
         .map_err(|e| not_age(format!("payload: {e}")))?;

@@ -116,7 +116,7 @@ fn key_ids_are_merged_and_checked() {
 }
 
 /// Writes the response file of `key_id` into `folder`, dealt to the request's key.
-fn deal_response(
+pub(crate) fn deal_response(
     folder: &Path,
     request: &BatchRequestFile,
     request_sha256: &str,

@@ -1,8 +1,13 @@
 //! Helpers shared by the CLI tests: a command with the test environment, vector loading.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use age::secrecy::SecretString;
 use assert_cmd::Command;
+use keyexport_shared::dealer::{Deal, Dealt};
+use keyexport_shared::files::Artifact;
+use rand_core::OsRng;
 use serde_json::Value;
 
 /// Passphrase used by every test ceremony.
@@ -94,6 +99,41 @@ pub fn file_names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Opens a passphrase-sealed age file with the age crate itself (not the tool's code).
+pub fn age_open(path: &Path, passphrase: &str) -> Vec<u8> {
+    let sealed = std::fs::read(path).expect("the sealed file is readable");
+    let decryptor =
+        age::Decryptor::new(age::armor::ArmoredReader::new(&sealed[..])).expect("an age file");
+    let identity = age::scrypt::Identity::new(SecretString::from(passphrase.to_owned()));
+    let mut plaintext = Vec::new();
+    decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .expect("the passphrase opens it")
+        .read_to_end(&mut plaintext)
+        .expect("the payload is readable");
+    plaintext
+}
+
+/// Deals a CGGMP24 secp256k1 2-of-3 key to the encryption key of the single-key request in
+/// `ceremony` (as Dfns would export it) and writes the raw Dfns response to `out`.
+pub fn deal_raw_response(ceremony: &Path, out: &Path) -> Dealt {
+    let bytes = std::fs::read(ceremony.join("request.json")).expect("init wrote a request");
+    let Ok(Artifact::Request(request)) = Artifact::parse(&bytes) else {
+        panic!(
+            "{} is not a request",
+            ceremony.join("request.json").display()
+        );
+    };
+    let dealt = Deal::new("CGGMP24:secp256k1".parse().expect("a scheme"), 2, 3)
+        .run(&request.dfns_request.encryption_key, &mut OsRng);
+    std::fs::write(
+        out,
+        serde_json::to_vec(&dealt.response.to_json_value()).expect("JSON"),
+    )
+    .expect("tempdir is writable");
+    dealt
 }
 
 /// Path as a `&str` for command arguments.

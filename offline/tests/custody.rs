@@ -2,7 +2,7 @@
 //! --quorum K`, `reconstruct` with parts, `custody verify`, and the parts that must be
 //! named and set aside (wrong passphrase, another ceremony, a modified share, too few).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -11,7 +11,7 @@ use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
 use predicates::prelude::*;
 use rand_core::OsRng;
 
-use crate::common::{offline, passphrase_file, s};
+use crate::common::{age_open, deal_raw_response, offline, passphrase_file, s};
 
 /// One `init --custodians M --quorum K` with a passphrase file per custodian.
 struct Split {
@@ -96,19 +96,6 @@ impl Split {
         }
         cmd
     }
-}
-
-fn unseal(path: &Path, pass: &str) -> Vec<u8> {
-    let bytes = std::fs::read(path).unwrap();
-    let decryptor = age::Decryptor::new(age::armor::ArmoredReader::new(&bytes[..])).unwrap();
-    let identity = age::scrypt::Identity::new(SecretString::from(pass.to_owned()));
-    let mut out = Vec::new();
-    decryptor
-        .decrypt(std::iter::once(&identity as &dyn age::Identity))
-        .unwrap()
-        .read_to_end(&mut out)
-        .unwrap();
-    out
 }
 
 fn seal(path: &Path, pass: &str, plaintext: &[u8]) {
@@ -243,7 +230,7 @@ fn a_modified_share_is_caught_by_the_commitments() {
     let response = split.response(&dealt);
     let pass = "passphrase of mod-c2";
     let mut part: serde_json::Value =
-        serde_json::from_slice(&unseal(&split.part(1), pass)).unwrap();
+        serde_json::from_slice(&age_open(&split.part(1), pass)).unwrap();
     let share = part["share"].as_str().unwrap().to_owned();
     // Change the last hex digit: still a valid scalar, but not f(i).
     let last = share.chars().last().unwrap();
@@ -377,19 +364,8 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
         .success();
     let transcript = std::fs::read_to_string(dir.join("transcript.jsonl")).unwrap();
     assert!(transcript.contains(&identity.to_public().to_string()));
-    let Artifact::Request(request) =
-        Artifact::parse(&std::fs::read(dir.join("request.json")).unwrap()).unwrap()
-    else {
-        panic!("not a request");
-    };
-    let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
-        .run(&request.dfns_request.encryption_key, &mut OsRng);
     let response = tmp.path().join("response.json");
-    std::fs::write(
-        &response,
-        serde_json::to_vec(&dealt.response.to_json_value()).unwrap(),
-    )
-    .unwrap();
+    let dealt = deal_raw_response(&dir, &response);
     let bob = dir.join("bob.decryption-key-part.age");
     offline()
         .args([

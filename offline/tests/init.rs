@@ -1,14 +1,12 @@
 //! `init`: the ceremony directory, the request, the sealed key and the transcript.
 
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use age::secrecy::SecretString;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::common::{PASSPHRASE, file_names, offline, passphrase_file, s};
+use crate::common::{PASSPHRASE, age_open, file_names, offline, passphrase_file, s};
 
 fn init(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output) {
     let pass = passphrase_file(dir, "pass.txt", PASSPHRASE);
@@ -23,16 +21,7 @@ fn init(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output
 }
 
 fn unseal(ceremony: &Path) -> Value {
-    let sealed = std::fs::read(ceremony.join("decryption-key.age")).unwrap();
-    let decryptor = age::Decryptor::new(age::armor::ArmoredReader::new(&sealed[..])).unwrap();
-    let identity = age::scrypt::Identity::new(SecretString::from(PASSPHRASE.to_owned()));
-    let mut plaintext = Vec::new();
-    decryptor
-        .decrypt(std::iter::once(&identity as &dyn age::Identity))
-        .unwrap()
-        .read_to_end(&mut plaintext)
-        .unwrap();
-    serde_json::from_slice(&plaintext).unwrap()
+    serde_json::from_slice(&age_open(&ceremony.join("decryption-key.age"), PASSPHRASE)).unwrap()
 }
 
 fn schemes_of(request: &Value) -> Vec<String> {

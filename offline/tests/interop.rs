@@ -15,12 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::sync::OnceLock;
 
-use age::secrecy::SecretString;
 use base64::Engine as _;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use serde_json::Value;
 
-use crate::common::{PASSPHRASE, offline, passphrase_file, s, vector, vector_files};
+use crate::common::{PASSPHRASE, age_open, offline, passphrase_file, s, vector, vector_files};
 
 /// Finds `rage`, installing it once if needed. `Err` carries the reason to skip.
 fn rage() -> Result<PathBuf, String> {
@@ -120,15 +119,7 @@ fn check_sealed_plaintext(plaintext: &[u8], ceremony: &Path) {
 fn sealed_key_opens_with_the_age_crate() {
     let tmp = tempfile::tempdir().unwrap();
     let ceremony = init_ceremony(tmp.path());
-    let sealed = std::fs::read(ceremony.join("decryption-key.age")).unwrap();
-    let decryptor = age::Decryptor::new(age::armor::ArmoredReader::new(&sealed[..])).unwrap();
-    let identity = age::scrypt::Identity::new(SecretString::from(PASSPHRASE.to_owned()));
-    let mut plaintext = Vec::new();
-    decryptor
-        .decrypt(std::iter::once(&identity as &dyn age::Identity))
-        .unwrap()
-        .read_to_end(&mut plaintext)
-        .unwrap();
+    let plaintext = age_open(&ceremony.join("decryption-key.age"), PASSPHRASE);
     check_sealed_plaintext(&plaintext, &ceremony);
 }
 

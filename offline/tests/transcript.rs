@@ -4,12 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::dealer::Deal;
-use keyexport_shared::files::Artifact;
 use predicates::prelude::*;
-use rand_core::OsRng;
 
-use crate::common::{PASSPHRASE, offline, passphrase_file, s, stdout_json};
+use crate::common::{PASSPHRASE, deal_raw_response, offline, passphrase_file, s, stdout_json};
 
 /// A ceremony folder whose transcript has three lines (init, a failed and a successful
 /// reconstruct), and the heads the runs printed.
@@ -44,19 +41,8 @@ fn record() -> Recorded {
         .output()
         .unwrap();
     assert!(init.status.success());
-    let Artifact::Request(request) =
-        Artifact::parse(&std::fs::read(dir.join("request.json")).unwrap()).unwrap()
-    else {
-        panic!("not a request");
-    };
-    let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
-        .run(&request.dfns_request.encryption_key, &mut OsRng);
     let response = tmp.path().join("response.json");
-    std::fs::write(
-        &response,
-        serde_json::to_vec(&dealt.response.to_json_value()).unwrap(),
-    )
-    .unwrap();
+    deal_raw_response(&dir, &response);
     let key = dir.join("decryption-key.age");
     offline()
         .args([

@@ -126,11 +126,13 @@ impl PublicKey {
                     .is_some()
             }
             Curve::Stark => {
-                use stark_curve::elliptic_curve::group::GroupEncoding;
                 let array: [u8; 33] = bytes.try_into().map_err(|_| {
                     format!("{} bytes; a stark key has 33 (compressed)", bytes.len())
                 })?;
-                bool::from(stark_curve::AffinePoint::from_bytes(&array.into()).is_some())
+                match array {
+                    [0x02 | 0x03, x @ ..] => stark_x_on_curve(&x),
+                    _ => false,
+                }
             }
         };
         if valid {
@@ -186,6 +188,28 @@ impl fmt::Display for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
     }
+}
+
+/// `(p − 1) / 2` for the stark field prime `p = 2^251 + 17·2^192 + 1`, as little-endian
+/// 64-bit limbs (the exponent of Euler's criterion).
+const STARK_HALF_P_MINUS_1: [u64; 4] = [0, 0, 1 << 63, (1 << 58) | (1 << 3)];
+
+/// Whether `x` (big-endian) is the x coordinate of a point of the stark curve, i.e. below
+/// `p` with `x³ + αx + β` a nonzero square (Euler's criterion). Each such x has exactly
+/// one point of each y parity (the curve has prime order, so no point has y = 0), so this
+/// accepts exactly the compressed encodings that decompressing the point accepts
+/// (`AffinePoint::from_bytes`, checked in the tests), without its square root: the stark
+/// field's 2-adicity is 192, so that constant-time Tonelli–Shanks costs tens of thousands
+/// of squarings and was most of a batch reconstruction's CPU time. Public data only, so
+/// the variable-time power is fine.
+fn stark_x_on_curve(x: &[u8; 32]) -> bool {
+    use stark_curve::FieldElement;
+    use stark_curve::constants::{EQUATION_A, EQUATION_B};
+    let Some(x) = Option::<FieldElement>::from(FieldElement::from_be_bytes((*x).into())) else {
+        return false;
+    };
+    let rhs = x.square() * x + EQUATION_A * x + EQUATION_B;
+    rhs.pow_vartime(STARK_HALF_P_MINUS_1) == FieldElement::ONE
 }
 
 /// The rebuilt private key: a raw scalar of its curve, 32 bytes big-endian.
@@ -298,6 +322,66 @@ mod tests {
         assert!(PublicKey::from_bytes(Curve::Secp256k1, &[2u8; 32]).is_err());
         assert!(PublicKey::from_bytes(Curve::Ed25519, &[0u8; 33]).is_err());
         assert!(PublicKey::from_bytes(Curve::Stark, &[9u8; 33]).is_err());
+    }
+
+    #[test]
+    fn stark_euler_exponent_is_half_of_p_minus_one() {
+        use stark_curve::FieldElement;
+        use stark_curve::ff::PrimeField;
+        let p = FieldElement::MODULUS.trim_start_matches("0x");
+        let p: Vec<u64> = (0..4)
+            .map(|i| {
+                let end = p.len() - 16 * i;
+                u64::from_str_radix(&p[end.saturating_sub(16)..end], 16).unwrap()
+            })
+            .collect();
+        // 2·e + 1 == p, limb by limb (p is odd and e's top bit leaves room for the shift).
+        let e = STARK_HALF_P_MINUS_1;
+        let doubled = [
+            (e[0] << 1) | 1,
+            (e[1] << 1) | (e[0] >> 63),
+            (e[2] << 1) | (e[1] >> 63),
+            (e[3] << 1) | (e[2] >> 63),
+        ];
+        assert_eq!(doubled.as_slice(), p.as_slice());
+    }
+
+    proptest::proptest! {
+        /// The stark check accepts exactly what decompressing the point accepts.
+        #[test]
+        fn stark_check_agrees_with_decompression(
+            x in proptest::array::uniform32(proptest::prelude::any::<u8>()),
+            odd in proptest::prelude::any::<bool>(),
+            top in 0u8..0x10,
+        ) {
+            use stark_curve::elliptic_curve::group::GroupEncoding;
+            let mut encoded = [0u8; 33];
+            encoded[0] = if odd { 0x03 } else { 0x02 };
+            encoded[1..].copy_from_slice(&x);
+            // Mostly below p (which starts 0x08), sometimes above.
+            encoded[1] = top;
+            let decompresses =
+                bool::from(stark_curve::AffinePoint::from_bytes(&encoded.into()).is_some());
+            proptest::prop_assert_eq!(
+                PublicKey::from_bytes(Curve::Stark, &encoded).is_ok(),
+                decompresses
+            );
+        }
+    }
+
+    #[test]
+    fn stark_points_of_real_keys_are_accepted() {
+        use stark_curve::elliptic_curve::group::GroupEncoding;
+        for k in 1u64..20 {
+            let point = stark_curve::ProjectivePoint::GENERATOR * stark_curve::Scalar::from(k);
+            let bytes = point.to_bytes();
+            assert!(PublicKey::from_bytes(Curve::Stark, &bytes).is_ok(), "{k}·G");
+        }
+        let mut bad = [0u8; 33];
+        bad[0] = 0x04;
+        assert!(PublicKey::from_bytes(Curve::Stark, &bad).is_err());
+        assert!(PublicKey::from_bytes(Curve::Stark, &[0x02; 32]).is_err());
+        assert!(PublicKey::from_bytes(Curve::Stark, &[]).is_err());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! links it into place only if the name is still free, and fsyncs the folder, so a
 //! crash leaves either no file or the whole file, and an existing file is never
 //! replaced. Secret files are created with mode 0600 from the first byte.
+//!
+//! [`NewFiles`] writes many files into one folder the same way, except that the folder
+//! is fsynced once, after the last file, instead of once per file (a batch of key files).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -35,6 +38,54 @@ impl FileMode {
 /// Writes `bytes` to a new file at `path`, atomically; fails if `path` exists.
 pub fn write_new(path: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
     let dir = parent_dir(path);
+    write_unsynced(&dir, path, bytes, mode)?;
+    sync_dir(&dir, path)
+}
+
+/// Many new files in one folder, each written as [`write_new`] writes it (temporary file,
+/// fsync of the file, linked into place only if the name is free), with **one** fsync of
+/// the folder for all of them, by [`NewFiles::sync`].
+///
+/// Until `sync` has returned, a crash may lose the names of the files written since the
+/// folder was last synced (never leave a partial file, never replace an existing one), so
+/// the caller reports the files as written only after `sync`.
+#[derive(Debug)]
+#[must_use = "call sync() once the files are written, before reporting them written"]
+pub struct NewFiles {
+    dir: PathBuf,
+}
+
+impl NewFiles {
+    /// Files to be written into `dir` (which must exist).
+    pub fn new(dir: &Path) -> NewFiles {
+        NewFiles {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Writes `bytes` to the new file `name` of the folder; fails if it exists. Returns
+    /// its path. Safe to call from several threads at once.
+    pub fn write(&self, name: &str, bytes: &[u8], mode: FileMode) -> Result<PathBuf> {
+        let path = self.dir.join(name);
+        if path.parent() != Some(self.dir.as_path()) {
+            return Err(Error::io(
+                "cannot write",
+                &path,
+                io::Error::new(io::ErrorKind::InvalidInput, "not a plain file name"),
+            ));
+        }
+        write_unsynced(&self.dir, &path, bytes, mode)?;
+        Ok(path)
+    }
+
+    /// Fsyncs the folder: every file written so far is now durable under its name.
+    pub fn sync(self) -> Result<()> {
+        sync_dir(&self.dir, &self.dir)
+    }
+}
+
+/// [`write_new`] without the fsync of the folder.
+fn write_unsynced(dir: &Path, path: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
     let name = path.file_name().ok_or_else(|| {
         Error::io(
             "cannot write",
@@ -56,8 +107,7 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
     // The temporary name is gone after a successful link-and-remove; on any failure
     // remove it so no partial file is left behind.
     let _ = fs::remove_file(&temp);
-    result?;
-    sync_dir(&dir, path)
+    result
 }
 
 /// Appends one line (a `\n` is added) to `path`, creating it with `mode` if needed,
@@ -157,6 +207,32 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"secret");
         // No temporary files left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn new_files_share_one_folder_sync_and_refuse_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = NewFiles::new(dir.path());
+        let a = files.write("a.hex", b"aa", FileMode::Secret).unwrap();
+        assert_eq!(a, dir.path().join("a.hex"));
+        files.write("b.hex", b"bb", FileMode::Public).unwrap();
+        assert_eq!(
+            files
+                .write("a.hex", b"xx", FileMode::Secret)
+                .unwrap_err()
+                .kind(),
+            "io"
+        );
+        assert!(files.write("../escape", b"x", FileMode::Public).is_err());
+        assert!(files.write("sub/x", b"x", FileMode::Public).is_err());
+        files.sync().unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"aa");
+        assert_eq!(
+            fs::metadata(&a).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Only the two files: no temporary left behind, nothing written outside.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]
