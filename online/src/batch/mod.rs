@@ -272,7 +272,7 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
     let mut results: Vec<Option<KeyResult>> = Vec::with_capacity(plans.len());
     let mut jobs: Vec<Job> = Vec::with_capacity(to_send);
     for (index, (key_id, plan)) in plans.into_iter().enumerate() {
-        match plan {
+        let recheck = match plan {
             Plan::Done(result) => {
                 progress.key_done(
                     &describe(&result),
@@ -281,20 +281,17 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
                     Duration::ZERO,
                 );
                 results.push(Some(result));
+                continue;
             }
-            Plan::Export | Plan::Recheck(_) => {
-                let recheck = match plan {
-                    Plan::Recheck(reason) => Some(reason),
-                    _ => None,
-                };
-                jobs.push(Job {
-                    index,
-                    key_id,
-                    recheck,
-                });
-                results.push(None);
-            }
-        }
+            Plan::Export => None,
+            Plan::Recheck(reason) => Some(reason),
+        };
+        jobs.push(Job {
+            index,
+            key_id,
+            recheck,
+        });
+        results.push(None);
     }
     let dispatch = Dispatch {
         batch: Batch {
