@@ -17,7 +17,8 @@ Exit codes: 0 ok, 2 usage, 3 bad input, 4 configuration, 5 refused before export
 8 export may have reached Dfns (check before retrying), 9 held for approval (HTTP 202),
 10 response saved but fails a check, 11 response not saved (printed to stdout),
 12 response saved but QR/UR files not written,
-13 batch: some keys were not exported (each listed with its reason; none uncertain).";
+13 batch: some keys were not exported (each listed with its reason; none uncertain),
+130 batch interrupted by Ctrl-C (what was received is saved; run it again to resume).";
 
 /// Online side of the Dfns Export Key ceremony: submits the export once and keeps the
 /// response safe. It never holds anything that can open a key share.
@@ -105,6 +106,15 @@ pub struct SubmitArgs {
     /// for its Retry-After.
     #[arg(long, value_name = "N", default_value = "100")]
     pub rate: crate::batch::pace::Rate,
+    /// Batch only: keys exported at once (1 to 32). They share --rate; one export takes
+    /// Dfns a second or more, so one at a time cannot use the permitted rate.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::batch::DEFAULT_PARALLEL,
+        value_parser = clap::value_parser!(u8).range(1..=i64::from(crate::batch::MAX_PARALLEL))
+    )]
+    pub parallel: u8,
     /// Batch only: export again the keys whose earlier export may have been sent without
     /// an answer, once Dfns shows them as not exported.
     #[arg(long)]

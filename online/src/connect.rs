@@ -11,7 +11,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::cli::DfnsArgs;
-use crate::dfns::client::{AuthToken, BaseUrl, DfnsClient, RetryNotice, RetryPolicy, Timeouts};
+use crate::dfns::client::{AuthToken, BaseUrl, DfnsClient, OnRetry, RetryPolicy, Timeouts};
 use crate::dfns::credential::Credential;
 use crate::error::OnlineError;
 
@@ -24,10 +24,7 @@ pub struct Connection {
 }
 
 /// Builds the client and loads the credential. `on_retry` is told about each retry.
-pub fn connect(
-    args: &DfnsArgs,
-    on_retry: Box<dyn Fn(&RetryNotice<'_>)>,
-) -> Result<Connection, OnlineError> {
+pub fn connect(args: &DfnsArgs, on_retry: OnRetry) -> Result<Connection, OnlineError> {
     let base = BaseUrl::parse(&args.api_url)?;
     let token = read_token(args)?;
     let credential = read_credential(args)?;

@@ -17,6 +17,7 @@
 //! | 11 | the response could not be saved (it was printed to stdout) |
 //! | 12 | the response was saved but its QR/UR files could not be written |
 //! | 13 | batch: some keys were not exported (each listed with its reason; none uncertain) |
+//! | 130 | batch interrupted by Ctrl-C: in-flight exports saved, the rest not attempted |
 //!
 //! A batch that ends with keys uncertain exits 8, with a saved response failing a check 10;
 //! one stopped by a failure every key would meet exits with that failure's code.
@@ -81,7 +82,7 @@ pub enum OnlineError {
     /// A batch ended with keys not exported; its summary is already printed.
     #[error("{message}")]
     Batch {
-        /// The exit code (8, 10, 13, or the code of the failure that stopped it).
+        /// The exit code (8, 10, 13, 130, or the code of the failure that stopped it).
         code: u8,
         /// What happened.
         message: String,
@@ -152,6 +153,7 @@ impl OnlineError {
             10 => "response-check",
             11 => "not-saved",
             12 => "transport",
+            crate::interrupt::EXIT_INTERRUPTED => "interrupted",
             _ => "batch-incomplete",
         }
     }

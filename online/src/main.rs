@@ -12,6 +12,7 @@ mod connect;
 mod dfns;
 mod error;
 mod input;
+mod interrupt;
 mod show;
 mod submit;
 mod transcript;

@@ -25,6 +25,7 @@ use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
 use crate::error::OnlineError;
 use crate::input;
+use crate::interrupt::Interrupt;
 use crate::transcript::Transcript;
 
 /// The response file's name in the output folder.
@@ -134,7 +135,15 @@ fn execute(
     )?;
     transcript.working_on("response-saved");
     note("Exporting (signing the request with the credential, then sending it once) …");
+    // From here a first Ctrl-C no longer ends the program: the answer is saved first.
+    let interrupt = Interrupt::install();
     let outcome = export_key(&client, &credential, &key_id, &body_to_send)?;
+    if interrupt.happened() {
+        note(
+            "Ctrl-C: the export was already sent; saving its answer and finishing (Ctrl-C \
+             again quits at once and may lose it).",
+        );
+    }
     let body = match outcome {
         ExportOutcome::Exported(body) => body,
         ExportOutcome::Held(body) => {

@@ -1,6 +1,8 @@
 //! Batch submit (issue 10): 50 keys of every scheme through the sandbox, with an already
 //! exported key, an unknown key id, a 500 and a 429 on the export, a run killed halfway and
-//! resumed, and the uncertain key re-sent only on request.
+//! resumed, and the uncertain key re-sent only on request; the same with several workers,
+//! whose summary matches the serial run's; and Ctrl-C (once: graceful; twice: at once),
+//! each followed by a rerun that re-sends nothing.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -129,8 +131,10 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
     let (decryption_key, request) = write_batch_request(dir.path(), &key_ids);
     let responses = dir.path().join("responses");
 
+    // One key at a time here, so which key meets which fault is known; the same with
+    // several workers is `parallel_workers_with_faults_a_kill_and_a_resume`.
     // Run 1, paced (1200 calls a minute: 4 keys a second), killed once 10 responses are saved.
-    let mut child = submit_process(&sandbox, &request, &["--rate", "1200"])
+    let mut child = submit_process(&sandbox, &request, &["--rate", "1200", "--parallel", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -150,9 +154,13 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
     );
 
     // Run 2, unlimited: resumes, skips what is saved, never re-sends the uncertain key.
-    let output = submit_process(&sandbox, &request, &["--rate", "unlimited"])
-        .output()
-        .unwrap();
+    let output = submit_process(
+        &sandbox,
+        &request,
+        &["--rate", "unlimited", "--parallel", "1"],
+    )
+    .output()
+    .unwrap();
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "{e}: {}\n{}",
@@ -258,7 +266,8 @@ fn a_refused_token_stops_the_batch_and_lists_every_key() {
     let ids: Vec<String> = sandbox.keys().into_iter().map(|k| k.id).collect();
     let dir = tempfile::tempdir().unwrap();
     let (_, request) = write_batch_request(dir.path(), &ids);
-    let output = submit_process(&sandbox, &request, &[])
+    // One worker: the second key is not started once the first met the refusal.
+    let output = submit_process(&sandbox, &request, &["--parallel", "1"])
         .env("DFNS_AUTH_TOKEN", sandbox.expired_token())
         .output()
         .unwrap();
@@ -296,4 +305,374 @@ fn a_folder_of_another_request_is_refused() {
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
     assert!(stderr(&output).contains("belongs to another request"));
     assert_eq!(export_calls(&sandbox), 2);
+}
+
+/// `count` keys of every scheme in turn, with ids `PREFIX-NN`.
+fn specs(prefix: &str, count: usize) -> Vec<KeySpec> {
+    let schemes = Scheme::all();
+    (0..count)
+        .map(|i| {
+            let mut spec = KeySpec::new(schemes[i % schemes.len()]);
+            spec.id = Some(format!("{prefix}-{i:02}"));
+            spec
+        })
+        .collect()
+}
+
+/// The key id of an export path (`/keys/{id}/export`).
+fn export_key_id(path: &str) -> Option<&str> {
+    path.strip_prefix("/keys/")?.strip_suffix("/export")
+}
+
+/// Per key, the exports the sandbox carried out or may have (every answer but 429, which
+/// refuses before processing): never more than one if nothing is re-sent.
+fn sends_per_key(sandbox: &Sandbox) -> HashMap<String, usize> {
+    let mut sends = HashMap::new();
+    for r in sandbox.requests() {
+        if let Some(id) = export_key_id(&r.path)
+            && r.method == "POST"
+            && r.status != 429
+        {
+            *sends.entry(id.to_owned()).or_insert(0) += 1;
+        }
+    }
+    sends
+}
+
+fn assert_nothing_sent_twice(sandbox: &Sandbox) {
+    for (id, sends) in sends_per_key(sandbox) {
+        assert_eq!(sends, 1, "{id}: its export was sent {sends} times");
+    }
+}
+
+/// Every line of the journal is one whole event of a known kind.
+fn assert_journal_parses(responses: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(responses.join("journal.jsonl")).unwrap();
+    assert!(text.ends_with('\n'));
+    text.lines()
+        .map(|line| {
+            let event: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("damaged journal line ({e}): {line}"));
+            let kind = event["event"].as_str().unwrap_or_default();
+            assert!(
+                [
+                    "start",
+                    "sending",
+                    "not-sent",
+                    "exported",
+                    "failed",
+                    "uncertain"
+                ]
+                .contains(&kind),
+                "{line}"
+            );
+            event
+        })
+        .collect()
+}
+
+/// The key ids of the summary, in its order.
+fn summary_order(summary: &Value) -> Vec<String> {
+    summary["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["keyId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn parallel_workers_with_faults_a_kill_and_a_resume() {
+    let config = SandboxConfig::with_keys(specs("key-p", 40))
+        .fault(Fault::FailOnce {
+            status: FailStatus::Internal,
+            route: Route::Export,
+        })
+        .fault(Fault::FailOnce {
+            status: FailStatus::RateLimited,
+            route: Route::Export,
+        });
+    let sandbox = Sandbox::start(config).unwrap();
+    let key_ids: Vec<String> = (0..40).map(|i| format!("key-p-{i:02}")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (decryption_key, request) = write_batch_request(dir.path(), &key_ids);
+    let responses = dir.path().join("responses");
+
+    // Run 1: four workers, paced, killed once 10 responses are saved.
+    let mut child = submit_process(&sandbox, &request, &["--rate", "1200", "--parallel", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while response_files(&responses) < 10 {
+        assert!(Instant::now() < deadline, "run 1 saved no responses");
+        assert!(child.try_wait().unwrap().is_none(), "run 1 ended early");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(response_files(&responses) < 36, "the kill came too late");
+    assert_journal_parses(&responses);
+
+    // Run 2: four workers, unlimited.
+    let output = submit_process(
+        &sandbox,
+        &request,
+        &["--rate", "unlimited", "--parallel", "4"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(8), "{}", stderr(&output));
+    let summary = json_out(&output);
+    assert_eq!(summary_order(&summary), key_ids, "the request's order");
+    let status = statuses(&summary);
+    // The key whose export met the 500 (whichever worker sent first) is uncertain.
+    let failed_500: Vec<String> = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.status == 500)
+        .filter_map(|r| export_key_id(&r.path).map(str::to_owned))
+        .collect();
+    assert_eq!(failed_500.len(), 1);
+    assert_eq!(
+        status[&failed_500[0]],
+        ("uncertain".into(), "uncertain".into())
+    );
+    // The 429 was waited out and its key exported.
+    assert!(
+        sandbox
+            .requests()
+            .iter()
+            .any(|r| r.status == 429 && export_key_id(&r.path).is_some())
+    );
+    // Besides it, only keys the killed run had in flight (at most its 4 workers) are
+    // uncertain; every other key is saved, and nothing was sent twice.
+    let uncertain: Vec<&String> = status
+        .iter()
+        .filter(|(_, (s, _))| s == "uncertain")
+        .map(|(k, _)| k)
+        .collect();
+    assert!(uncertain.len() <= 5, "{uncertain:?}");
+    for id in &key_ids {
+        let saved = responses
+            .join(response_file_name(&KeyId::new(id).unwrap()))
+            .exists();
+        assert_eq!(saved, !uncertain.contains(&id), "{id}");
+        if saved {
+            assert!(["exported", "skipped"].contains(&status[id].0.as_str()));
+        }
+    }
+    assert_nothing_sent_twice(&sandbox);
+    let events = assert_journal_parses(&responses);
+    // Every key's `sending` comes before its `exported`, whatever the interleaving.
+    for id in &key_ids {
+        let of_key: Vec<&str> = events
+            .iter()
+            .filter(|e| e["keyId"] == id.as_str())
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
+        if let Some(at) = of_key.iter().position(|e| *e == "exported") {
+            assert!(of_key[..at].contains(&"sending"), "{id}: {of_key:?}");
+        }
+    }
+
+    // Every saved response rebuilds the key the sandbox split.
+    for id in key_ids.iter().filter(|id| !uncertain.contains(id)) {
+        let bytes =
+            std::fs::read(responses.join(response_file_name(&KeyId::new(id).unwrap()))).unwrap();
+        let Artifact::Response(file) = Artifact::parse(&bytes).unwrap() else {
+            panic!("{id}: not a response file");
+        };
+        let key = reconstruct(&file.export_response().unwrap(), &decryption_key).unwrap();
+        assert_eq!(
+            key.private_key.to_hex().as_str(),
+            sandbox.private_key_hex(id).unwrap().as_str()
+        );
+    }
+}
+
+/// A whole run with `--parallel N`: each key's (id, status, kind), in the summary's order.
+fn whole_run(parallel: &str) -> Vec<(String, String, String)> {
+    let mut keys = specs("key-s", 20);
+    let mut done = KeySpec::new(Scheme::all()[0]);
+    done.id = Some("key-exported".into());
+    done.exported = true;
+    keys.push(done);
+    let config = SandboxConfig::with_keys(keys).fault(Fault::FailOnce {
+        status: FailStatus::RateLimited,
+        route: Route::Export,
+    });
+    let sandbox = Sandbox::start(config).unwrap();
+    let mut key_ids: Vec<String> = (0..20).map(|i| format!("key-s-{i:02}")).collect();
+    key_ids.insert(5, "key-exported".into());
+    key_ids.insert(12, "key-unknown".into());
+    let dir = tempfile::tempdir().unwrap();
+    let (_, request) = write_batch_request(dir.path(), &key_ids);
+    let output = submit_process(
+        &sandbox,
+        &request,
+        &["--rate", "unlimited", "--parallel", parallel],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(13), "{}", stderr(&output));
+    assert_nothing_sent_twice(&sandbox);
+    assert_eq!(exports_done(&sandbox), 20);
+    assert_journal_parses(&dir.path().join("responses"));
+    json_out(&output)["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let text = |field: &str| k[field].as_str().unwrap_or_default().to_owned();
+            (text("keyId"), text("status"), text("kind"))
+        })
+        .collect()
+}
+
+#[test]
+fn parallel_and_serial_runs_give_the_same_summary() {
+    let serial = whole_run("1");
+    assert_eq!(
+        serial.iter().filter(|(_, s, _)| s == "exported").count(),
+        20
+    );
+    assert_eq!(whole_run("6"), serial);
+}
+
+/// Sends SIGINT (Ctrl-C) to a child process.
+fn ctrl_c(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits until `count` responses are saved in `dir` while `child` runs.
+fn wait_for_responses(child: &mut std::process::Child, dir: &Path, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while response_files(dir) < count {
+        assert!(Instant::now() < deadline, "no responses saved");
+        assert!(child.try_wait().unwrap().is_none(), "submit ended early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A sandbox whose exports answer late, with a batch request for its 12 keys.
+fn slow_batch() -> (Sandbox, tempfile::TempDir, PathBuf, Vec<String>) {
+    let config = SandboxConfig::with_keys(specs("key-c", 12)).fault(Fault::Delay {
+        route: Route::Export,
+        delay: Duration::from_millis(300),
+    });
+    let sandbox = Sandbox::start(config).unwrap();
+    let key_ids: Vec<String> = (0..12).map(|i| format!("key-c-{i:02}")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, request) = write_batch_request(dir.path(), &key_ids);
+    (sandbox, dir, request, key_ids)
+}
+
+#[test]
+fn ctrl_c_lets_the_exports_in_flight_finish_and_the_rerun_resumes() {
+    let (sandbox, dir, request, key_ids) = slow_batch();
+    let responses = dir.path().join("responses");
+    let mut child = submit_process(
+        &sandbox,
+        &request,
+        &["--rate", "unlimited", "--parallel", "2"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_responses(&mut child, &responses, 2);
+    ctrl_c(&child);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("interrupted: run the same command again to resume"),
+        "{}",
+        stderr(&output)
+    );
+    let summary = json_out(&output);
+    assert_eq!(summary["status"], "interrupted");
+    assert_eq!(summary_order(&summary), key_ids);
+    let status = statuses(&summary);
+    let count = |wanted: &str| status.values().filter(|(s, _)| s == wanted).count();
+    let exported = count("exported");
+    assert!(count("not-attempted") >= 1, "{status:?}");
+    assert_eq!(exported + count("not-attempted"), 12, "{status:?}");
+    // Every export the sandbox carried out finished and was saved.
+    assert_eq!(exports_done(&sandbox), exported);
+    assert_eq!(response_files(&responses), exported);
+    assert_journal_parses(&responses);
+
+    // The same command resumes: the saved keys are skipped, nothing is sent again.
+    let output = submit_process(&sandbox, &request, &["--rate", "unlimited"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let status = statuses(&json_out(&output));
+    assert_eq!(
+        status.values().filter(|(s, _)| s == "skipped").count(),
+        exported
+    );
+    assert_eq!(
+        status.values().filter(|(s, _)| s == "exported").count(),
+        12 - exported
+    );
+    assert_eq!(exports_done(&sandbox), 12);
+    assert_eq!(export_calls(&sandbox), 12);
+    assert_nothing_sent_twice(&sandbox);
+}
+
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_nothing_is_re_sent() {
+    let (sandbox, dir, request, key_ids) = slow_batch();
+    let responses = dir.path().join("responses");
+    let mut child = submit_process(
+        &sandbox,
+        &request,
+        &["--rate", "unlimited", "--parallel", "2"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_responses(&mut child, &responses, 1);
+    ctrl_c(&child);
+    std::thread::sleep(Duration::from_millis(20));
+    ctrl_c(&child);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    // No summary: the process ended at once.
+    assert!(
+        output.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_journal_parses(&responses);
+
+    // The rerun skips what is saved, lists what was in flight as uncertain, re-sends nothing.
+    let output = submit_process(&sandbox, &request, &["--rate", "unlimited"])
+        .output()
+        .unwrap();
+    let summary = json_out(&output);
+    let status = statuses(&summary);
+    for id in &key_ids {
+        let saved = responses
+            .join(response_file_name(&KeyId::new(id).unwrap()))
+            .exists();
+        match status[id].0.as_str() {
+            // In flight at the second Ctrl-C: sent (or about to be), never re-sent.
+            "uncertain" => assert!(!saved, "{id}"),
+            "skipped" | "exported" => assert!(saved, "{id}"),
+            other => panic!("{id}: {other}"),
+        }
+    }
+    let uncertain = status.values().filter(|(s, _)| s == "uncertain").count();
+    let expected = if uncertain > 0 { Some(8) } else { Some(0) };
+    assert_eq!(output.status.code(), expected, "{}", stderr(&output));
+    assert_nothing_sent_twice(&sandbox);
 }

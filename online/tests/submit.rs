@@ -326,3 +326,33 @@ fn show_plays_the_response_frames() {
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
 }
+
+#[test]
+fn ctrl_c_while_the_export_is_in_flight_keeps_its_answer() {
+    // Dfns has carried out the export and answers late; Ctrl-C meanwhile must not lose
+    // the shares: the answer is saved and the run completes.
+    let c = ceremony(
+        "FROST:ed25519",
+        SandboxConfig::default().fault(sandbox::Fault::Delay {
+            route: sandbox::Route::Export,
+            delay: std::time::Duration::from_millis(800),
+        }),
+    );
+    let child = child_command(&mut submit(&c))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while export_calls(&c.sandbox) == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Ctrl-C: the export was already sent"));
+    rebuild_and_compare(&c, c.dir.path());
+}

@@ -3,7 +3,8 @@
 //! `docs/batch.md`.
 //!
 //! `cargo bench -p sandbox --bench batch` (release build; `KEYEXPORT_BENCH_KEYS=N` for
-//! another size; `KEYEXPORT_BENCH_SCRYPT_LOG_N=N` seals the decryption key with another
+//! another size; `KEYEXPORT_BENCH_PARALLEL=N` for `submit --parallel N`;
+//! `KEYEXPORT_BENCH_SCRYPT_LOG_N=N` seals the decryption key with another
 //! scrypt work factor, to separate the batch's own cost from the unsealing). Steps: the sandbox deals the keys; `keyexport-offline init` writes the
 //! batch request (the standard scrypt work factor); `keyexport-online submit --rate
 //! unlimited` exports every key; `keyexport-offline reconstruct --response DIR --out DIR`
@@ -168,6 +169,15 @@ fn main() -> anyhow::Result<()> {
         .arg("--request")
         .arg(ceremony.join("request.json"))
         .args(["--yes", "--json", "--rate", "unlimited"]);
+    // `KEYEXPORT_BENCH_PARALLEL=N`: keys exported at once (default: submit's own default).
+    let parallel = std::env::var("KEYEXPORT_BENCH_PARALLEL").ok();
+    if let Some(n) = &parallel {
+        submit.args(["--parallel", n]);
+    }
+    println!(
+        "submit --parallel {}",
+        parallel.as_deref().unwrap_or("(default)")
+    );
     let submit_cost = measure(submit, dir.path(), "submit")?;
     let requests = sandbox.requests();
     let server: Duration = requests.iter().map(|r| r.handled_in).sum();

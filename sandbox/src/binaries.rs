@@ -6,15 +6,22 @@
 //! [`ensure_built`] asks Cargo to build them with the same profile as the running
 //! executable (`target/<profile>/` or `target/<profile>/deps/`): always with
 //! [`Build::Always`] (the rehearsal: a no-op when they are up to date, and never a stale
-//! binary after an edit), only when missing with [`Build::IfMissing`] (tests:
-//! `cargo test --workspace` has just built every binary of the workspace, and a nested
-//! build with another feature set would recompile much of the dependency tree). Cargo
-//! releases its build lock before running a program, so the nested build does not wait
-//! on the outer one. Outside Cargo, they are looked for next to the running executable.
-//! Either way the directory can be forced with `KEYEXPORT_BIN_DIR`.
+//! binary after an edit); only when missing or older than a source file of the crates
+//! they are made of with [`Build::IfOutdated`] (tests: `cargo test --workspace` has just
+//! built every binary of the workspace, and a nested build with another feature set would
+//! recompile much of the dependency tree; but `cargo test -p sandbox` alone after an edit
+//! must not test yesterday's binary); only when missing with [`Build::IfMissing`]
+//! (`rehearse --no-build`). Cargo releases its build lock before running a program, so
+//! the nested build does not wait on the outer one. Outside Cargo, they are looked for
+//! next to the running executable. Either way the directory can be forced with
+//! `KEYEXPORT_BIN_DIR`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::SystemTime;
+
+/// The workspace folders whose files the two binaries are built from.
+const SOURCES: [&str; 3] = ["shared", "offline", "online"];
 
 /// The workspace's manifest, known at compile time.
 fn workspace_manifest() -> PathBuf {
@@ -39,6 +46,9 @@ fn profile_dir() -> anyhow::Result<PathBuf> {
 pub enum Build {
     /// Every time (a no-op when up to date).
     Always,
+    /// When one of them is missing or older than a file of [`SOURCES`], the workspace's
+    /// `Cargo.toml` or `Cargo.lock`.
+    IfOutdated,
     /// Only when one of them is missing.
     IfMissing,
 }
@@ -51,8 +61,13 @@ pub fn ensure_built(names: &[&str], when: Build) -> anyhow::Result<Vec<PathBuf>>
         None => {
             let dir = profile_dir()?;
             let missing = names.iter().any(|name| !dir.join(name).is_file());
+            let wanted = match when {
+                Build::Always => true,
+                Build::IfOutdated => missing || outdated(&dir, names),
+                Build::IfMissing => missing,
+            };
             if let Some(cargo) = std::env::var_os("CARGO")
-                && (when == Build::Always || missing)
+                && wanted
             {
                 build(&cargo, &dir, names)?;
             }
@@ -72,6 +87,50 @@ pub fn ensure_built(names: &[&str], when: Build) -> anyhow::Result<Vec<PathBuf>>
             Ok(path)
         })
         .collect()
+}
+
+/// Whether a source file is newer than the oldest of the binaries (no readable time at
+/// all counts as outdated: building again is the safe side).
+fn outdated(dir: &Path, names: &[&str]) -> bool {
+    let oldest_binary = names
+        .iter()
+        .map(|name| modified(&dir.join(name)))
+        .min()
+        .flatten();
+    let Some(oldest_binary) = oldest_binary else {
+        return true;
+    };
+    let root = workspace_manifest()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut newest = [root.join("Cargo.toml"), root.join("Cargo.lock")]
+        .iter()
+        .map(|path| modified(path))
+        .max()
+        .flatten();
+    for folder in SOURCES {
+        newest = newest.max(newest_in(&root.join(folder)));
+    }
+    newest.is_none_or(|newest| newest > oldest_binary)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The newest modification time of the files under `dir`.
+fn newest_in(dir: &Path) -> Option<SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.filter_map(Result::ok) {
+        let path = entry.path();
+        let time = match entry.file_type() {
+            Ok(kind) if kind.is_dir() => newest_in(&path),
+            _ => modified(&path),
+        };
+        newest = newest.max(time);
+    }
+    newest
 }
 
 fn build(cargo: &std::ffi::OsStr, dir: &Path, names: &[&str]) -> anyhow::Result<()> {

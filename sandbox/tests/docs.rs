@@ -113,7 +113,7 @@ impl Tools {
     fn get() -> Tools {
         let built = sandbox::binaries::ensure_built(
             &["keyexport-offline", "keyexport-online"],
-            sandbox::binaries::Build::IfMissing,
+            sandbox::binaries::Build::IfOutdated,
         )
         .expect("the ceremony binaries build");
         Tools {

@@ -3,6 +3,12 @@
 use assert_cmd::Command;
 
 fn rehearse(args: &[&str]) -> std::process::Output {
+    // `--no-build` below: the binaries are brought up to date here, once per test.
+    sandbox::binaries::ensure_built(
+        &["keyexport-offline", "keyexport-online"],
+        sandbox::binaries::Build::IfOutdated,
+    )
+    .expect("the ceremony binaries build");
     Command::cargo_bin("dfns-sandbox")
         .unwrap()
         .args(["rehearse", "--no-build"])

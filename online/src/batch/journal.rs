@@ -7,17 +7,29 @@
 //! themselves; the journal only says what happened to the others. Every run starts with
 //! a `start` line naming the ceremony and the request digest, so a folder can only be
 //! resumed by the request that began it.
+//!
+//! The batch's workers share one journal: each line is written whole under a lock, then
+//! fsynced outside it, so the workers' waits on the disk overlap. Every line is fsynced
+//! before the caller goes on except `exported`: a rerun takes a saved response file as
+//! the truth whatever the journal says ([`priors`] is only asked about keys without one),
+//! and the response is durable before its `exported` line is written, so losing that
+//! line in a crash changes nothing; it reaches the disk with the next line's fsync.
 
 use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use keyexport_shared::fsio::{FileMode, append_line};
 use serde::{Deserialize, Serialize};
 
 use crate::error::OnlineError;
 
 /// File name of the journal in the responses folder.
 pub const FILE_NAME: &str = "journal.jsonl";
+/// Its mode: readable by all, like the responses (nothing in it is secret).
+const MODE: u32 = 0o644;
 
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,10 +109,12 @@ pub enum Prior {
     Uncertain(String),
 }
 
-/// An open journal.
+/// An open journal, shared by the batch's workers.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
+    /// Opened at the first line; the lock keeps lines whole.
+    file: Mutex<Option<Arc<File>>>,
 }
 
 impl Journal {
@@ -142,19 +156,71 @@ impl Journal {
                 });
             }
         }
-        Ok((Journal { path }, events))
+        Ok((
+            Journal {
+                path,
+                file: Mutex::new(None),
+            },
+            events,
+        ))
     }
 
-    /// Appends one event, durably, before the caller goes on.
+    /// Appends one event; durably before returning, except `exported` (see the module
+    /// documentation).
     pub fn append(&self, event: &Event) -> Result<(), OnlineError> {
-        let line = serde_json::to_string(event)
+        let mut line = serde_json::to_string(event)
             .map_err(|e| OnlineError::Input(format!("journal entry: {e}")))?;
-        append_line(&self.path, &line, FileMode::Public).map_err(|e| OnlineError::Refused {
-            message: format!("cannot write the batch journal: {e}"),
+        line.push('\n');
+        let file = self.write(&line).map_err(|e| self.failed(&e))?;
+        if matches!(event, Event::Exported { .. }) {
+            return Ok(());
+        }
+        // Outside the lock: other workers write their lines meanwhile, and this fsync
+        // covers at least everything written before it, this line included.
+        file.sync_data().map_err(|e| self.failed(&e))
+    }
+
+    /// Writes `line` whole (one `write` on a file opened for appending) and returns the file.
+    fn write(&self, line: &str) -> std::io::Result<Arc<File>> {
+        let mut slot = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let file = match &*slot {
+            Some(file) => Arc::clone(file),
+            None => {
+                let file = Arc::new(self.open_file()?);
+                *slot = Some(Arc::clone(&file));
+                file
+            }
+        };
+        (&*file).write_all(line.as_bytes())?;
+        Ok(file)
+    }
+
+    /// Opens the journal for appending; a new one's folder entry is made durable too.
+    fn open_file(&self) -> std::io::Result<File> {
+        let mut options = OpenOptions::new();
+        options.append(true).mode(MODE);
+        match options.clone().create_new(true).open(&self.path) {
+            Ok(file) => {
+                if let Some(dir) = self.path.parent() {
+                    File::open(dir)?.sync_all()?;
+                }
+                Ok(file)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => options.open(&self.path),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn failed(&self, e: &std::io::Error) -> OnlineError {
+        OnlineError::Refused {
+            message: format!(
+                "cannot write the batch journal {}: {e}",
+                self.path.display()
+            ),
             advice: "Free space or fix permissions on the responses folder, then run the \
                      same command again to resume."
                 .into(),
-        })
+        }
     }
 }
 

@@ -17,8 +17,15 @@
 //!
 //! A failure that concerns one key (unknown key, already exported, 409, 202 hold, a 429
 //! that outlasts its retries) is recorded and the batch goes on; one that concerns them
-//! all (token, permission, feature, credential, network) stops it. Either way the summary
-//! lists every key: exported, skipped, failed (why), uncertain, not attempted.
+//! all (token, permission, feature, credential, network) stops it: no new key is started,
+//! the exports in flight finish and are saved. Either way the summary lists every key, in
+//! the request's order: exported, skipped, failed (why), uncertain, not attempted.
+//!
+//! `--parallel N` workers take the keys in the request's order and share the pacer (the
+//! rate is the whole batch's), the journal, the progress and a 429's wait; one export
+//! takes Dfns a second or more, so one key at a time could not use the permitted rate.
+//! Ctrl-C ([`crate::interrupt`]) stops the batch the same way as a failure that concerns every
+//! key; a second Ctrl-C ends the process at once.
 
 pub mod journal;
 pub mod pace;
@@ -27,7 +34,9 @@ pub mod progress;
 use std::collections::HashMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use keyexport_shared::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::files::{Artifact, KeyId, ResponseFile, sha256_hex};
@@ -46,6 +55,7 @@ use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
 use crate::dfns::keys::{ExportOutcome, KeyInfo, get_key, send_export, sign_export};
 use crate::error::OnlineError;
 use crate::input::Received;
+use crate::interrupt::{EXIT_INTERRUPTED, Interrupt};
 use crate::submit::{announce_retry, check_public_key, note, now_rfc3339, tool};
 use crate::transcript::Transcript;
 
@@ -59,6 +69,14 @@ const CALLS_PER_RETRY: u32 = 3;
 const MAX_RATE_LIMITED: u32 = 5;
 /// Longest wait after a 429 without `Retry-After`.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Keys exported at once unless `--parallel` says otherwise (docs/batch.md, "Parallel
+/// exports": enough to keep 1,000 calls a minute busy when Dfns takes about 2 s a key).
+pub const DEFAULT_PARALLEL: u8 = 8;
+/// The most `--parallel` accepts: more would only put more keys at risk of being left
+/// uncertain by a network failure, without reaching a higher permitted rate.
+pub const MAX_PARALLEL: u8 = 32;
+/// Longest a waiting worker sleeps before looking whether the batch stops.
+const WAKE: Duration = Duration::from_millis(50);
 
 /// What happened to one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,6 +131,12 @@ impl KeyResult {
         }
     }
 
+    /// A note that is not a problem (why a key was not attempted).
+    fn noting(mut self, reason: impl Into<String>) -> KeyResult {
+        self.reason = Some(reason.into());
+        self
+    }
+
     fn because(mut self, kind: &str, reason: impl Into<String>) -> KeyResult {
         self.kind = Some(kind.to_owned());
         self.reason = Some(reason.into());
@@ -140,7 +164,7 @@ enum Plan {
     Done(KeyResult),
 }
 
-/// The state of a running batch.
+/// The state of a running batch, shared by its workers.
 struct Batch<'a> {
     client: &'a DfnsClient,
     credential: &'a Credential,
@@ -151,7 +175,40 @@ struct Batch<'a> {
     body: Vec<u8>,
     dir: &'a Path,
     journal: &'a Journal,
-    pacer: Pacer,
+    pacer: Mutex<Pacer>,
+    /// Set by a failure that every later key would meet: start no new key.
+    halted: AtomicBool,
+    interrupt: &'a Interrupt,
+    /// Whether the operator was told that Ctrl-C was seen.
+    announced: AtomicBool,
+}
+
+/// A key to export, at its place in the request.
+struct Job {
+    index: usize,
+    key_id: KeyId,
+    /// Set for an uncertain key being retried (`--retry-uncertain`).
+    recheck: Option<String>,
+}
+
+/// The workers' shared state: the keys, the next one to take, what came of them.
+struct Dispatch<'a> {
+    batch: Batch<'a>,
+    jobs: Vec<Job>,
+    next: AtomicUsize,
+    rate: Rate,
+    results: Mutex<Vec<Option<KeyResult>>>,
+    progress: Mutex<Progress>,
+    /// Failures that stopped the batch, by request index.
+    stops: Mutex<Vec<(usize, OnlineError)>>,
+    /// Responses that could not be saved, by request index.
+    unsaved: Mutex<Vec<(usize, OnlineError)>>,
+}
+
+/// Locks `mutex`; a worker that panicked while holding it left nothing half-done that
+/// matters here (results and counters only), so its data is used as it is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs `submit` for a batch request (already read from `received`).
@@ -183,7 +240,10 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
         to_send,
         plans.len() - to_send,
     ));
-    confirm(&request, to_send, args.rate, args.yes)?;
+    let parallel = usize::from(args.parallel.clamp(1, MAX_PARALLEL)).min(to_send.max(1));
+    confirm(&request, to_send, args.rate, parallel, args.yes)?;
+    // Only now: before the confirmation, Ctrl-C simply ends the program (nothing sent).
+    let interrupt = Interrupt::install();
     let mut transcript = Transcript::in_dir(&dir);
     let transcript_head = transcript.record(
         "batch-started",
@@ -208,55 +268,153 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
         tool: tool(),
     })?;
 
-    let mut batch = Batch {
-        client: &client,
-        credential: &credential,
-        request: &request,
-        request_sha256: &request_sha256,
-        transcript_head,
-        body: request.dfns_request.to_json_bytes(),
-        dir: &dir,
-        journal: &journal,
-        pacer: Pacer::new(args.rate),
-    };
     let mut progress = Progress::new(plans.len());
-    let mut results: Vec<KeyResult> = Vec::with_capacity(plans.len());
-    let mut stopped: Option<OnlineError> = None;
-    let mut sends_left = to_send;
-    for (key_id, plan) in plans {
-        let result = match (plan, &stopped) {
-            (Plan::Done(result), _) => result,
-            (_, Some(_)) => KeyResult::new(&key_id, Status::NotAttempted),
-            (plan, None) => {
-                sends_left -= 1;
-                let recheck = match plan {
-                    Plan::Recheck(reason) => Some(reason),
-                    _ => None,
-                };
-                match batch.export_one(&key_id, recheck.as_deref()) {
-                    Ok(result) => result,
-                    Err(Stop::NotSaved(error)) => return Err(*error),
-                    Err(Stop::Fatal(fatal)) => {
-                        let (error, result) = *fatal;
-                        stopped = Some(error);
-                        result
-                    }
-                }
+    let mut results: Vec<Option<KeyResult>> = Vec::with_capacity(plans.len());
+    let mut jobs: Vec<Job> = Vec::with_capacity(to_send);
+    for (index, (key_id, plan)) in plans.into_iter().enumerate() {
+        let recheck = match plan {
+            Plan::Done(result) => {
+                progress.key_done(
+                    &describe(&result),
+                    false,
+                    result.is_problem(),
+                    Duration::ZERO,
+                );
+                results.push(Some(result));
+                continue;
             }
+            Plan::Export => None,
+            Plan::Recheck(reason) => Some(reason),
         };
-        let pacing_left = args
+        jobs.push(Job {
+            index,
+            key_id,
+            recheck,
+        });
+        results.push(None);
+    }
+    let dispatch = Dispatch {
+        batch: Batch {
+            client: &client,
+            credential: &credential,
+            request: &request,
+            request_sha256: &request_sha256,
+            transcript_head,
+            body: request.dfns_request.to_json_bytes(),
+            dir: &dir,
+            journal: &journal,
+            pacer: Mutex::new(Pacer::new(args.rate)),
+            halted: AtomicBool::new(false),
+            interrupt: &interrupt,
+            announced: AtomicBool::new(false),
+        },
+        jobs,
+        next: AtomicUsize::new(0),
+        rate: args.rate,
+        results: Mutex::new(results),
+        progress: Mutex::new(progress),
+        stops: Mutex::new(Vec::new()),
+        unsaved: Mutex::new(Vec::new()),
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..parallel {
+            scope.spawn(|| dispatch.work());
+        }
+    });
+    let Dispatch {
+        batch,
+        results,
+        stops,
+        unsaved,
+        ..
+    } = dispatch;
+    let interrupted = batch.interrupt.happened();
+    let mut unsaved = unsaved.into_inner().unwrap_or_else(PoisonError::into_inner);
+    unsaved.sort_by_key(|(index, _)| *index);
+    let mut unsaved = unsaved.into_iter().map(|(_, error)| error);
+    if let Some(first) = unsaved.next() {
+        // Main prints the first one's body on standard output; any other goes to standard
+        // error now, so that no answer Dfns gave is lost.
+        for error in unsaved {
+            if let Some(body) = error.unsaved_body() {
+                eprintln!("error: {error}\nDfns' response, to copy into a file now:\n{body}");
+            }
+        }
+        return Err(first);
+    }
+    let results: Vec<KeyResult> = results
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .into_iter()
+        .zip(request.key_ids.iter())
+        .map(|(result, key_id)| {
+            result.unwrap_or_else(|| KeyResult::new(key_id, Status::NotAttempted))
+        })
+        .collect();
+    let mut stops = stops.into_inner().unwrap_or_else(PoisonError::into_inner);
+    stops.sort_by_key(|(index, _)| *index);
+    let stopped = stops.into_iter().map(|(_, error)| error).next();
+    record_finish(&mut transcript, &results, stopped.as_ref(), interrupted);
+    finish(
+        args,
+        &request,
+        &request_sha256,
+        &dir,
+        &results,
+        stopped,
+        interrupted,
+    )
+}
+
+impl Dispatch<'_> {
+    /// One worker: takes the next key in the request's order until none is left or the
+    /// batch stops.
+    fn work(&self) {
+        loop {
+            if self.batch.stopping() {
+                return;
+            }
+            let Some(job) = self.jobs.get(self.next.fetch_add(1, Ordering::SeqCst)) else {
+                return;
+            };
+            // A key whose turn never comes stays "not attempted".
+            if !self.batch.wait_turn(CALLS_PER_KEY) {
+                return;
+            }
+            let result = match self.batch.export_one(&job.key_id, job.recheck.as_deref()) {
+                Ok(result) => result,
+                Err(Stop::NotSaved(error)) => {
+                    self.batch.halted.store(true, Ordering::SeqCst);
+                    lock(&self.unsaved).push((job.index, *error));
+                    return;
+                }
+                Err(Stop::Fatal(fatal)) => {
+                    self.batch.halted.store(true, Ordering::SeqCst);
+                    let (error, result) = *fatal;
+                    lock(&self.stops).push((job.index, error));
+                    result
+                }
+            };
+            self.done(job.index, result);
+        }
+    }
+
+    /// Records one key's row and shows it.
+    fn done(&self, index: usize, result: KeyResult) {
+        let started = self.next.load(Ordering::SeqCst).min(self.jobs.len());
+        let pacing_left = self
             .rate
-            .duration_of(u64::from(CALLS_PER_KEY) * sends_left as u64);
-        progress.key_done(
+            .duration_of(u64::from(CALLS_PER_KEY) * (self.jobs.len() - started) as u64);
+        lock(&self.progress).key_done(
             &describe(&result),
             result.status == Status::Exported,
             result.is_problem(),
             pacing_left,
         );
-        results.push(result);
+        if let Some(slot) = lock(&self.results).get_mut(index) {
+            *slot = Some(result);
+        }
     }
-    record_finish(&mut transcript, &results, stopped.as_ref());
-    finish(args, &request, &request_sha256, &dir, &results, stopped)
 }
 
 /// The `batch-finished` transcript line: counts, and every response saved by this run.
@@ -264,6 +422,7 @@ fn record_finish(
     transcript: &mut Transcript,
     results: &[KeyResult],
     stopped: Option<&OnlineError>,
+    interrupted: bool,
 ) {
     let count = |status: Status| results.iter().filter(|r| r.status == status).count();
     let artifacts: Vec<serde_json::Value> = results
@@ -284,6 +443,7 @@ fn record_finish(
         "uncertain": count(Status::Uncertain),
         "notAttempted": count(Status::NotAttempted),
         "stoppedBy": stopped.map(OnlineError::kind),
+        "interrupted": interrupted,
     });
     match transcript.record("batch-finished", facts, artifacts) {
         Ok(head) => note(&format!(
@@ -372,8 +532,7 @@ fn saved(key_id: &KeyId, request: &BatchRequestFile, path: &Path, bytes: &[u8]) 
 
 impl Batch<'_> {
     /// Exports one key. `recheck` is set for an uncertain key being retried.
-    fn export_one(&mut self, key_id: &KeyId, recheck: Option<&str>) -> Result<KeyResult, Stop> {
-        self.pacer.wait(CALLS_PER_KEY);
+    fn export_one(&self, key_id: &KeyId, recheck: Option<&str>) -> Result<KeyResult, Stop> {
         let key = match get_key(self.client, key_id) {
             Ok(key) => key,
             Err(e) => return self.not_exported(key_id, e),
@@ -412,12 +571,47 @@ impl Batch<'_> {
                         "{key_id}: {error}; waiting {} before a new attempt",
                         format_duration(wait)
                     ));
-                    std::thread::sleep(wait);
-                    self.pacer.wait(CALLS_PER_RETRY);
+                    // Every worker waits: the budget is the organization's, not this key's.
+                    lock(&self.pacer).hold(Instant::now() + wait);
+                    if !self.wait_turn(CALLS_PER_RETRY) {
+                        return Ok(KeyResult::new(key_id, Status::NotAttempted)
+                            .noting(format!("{error}; the batch stopped before a new attempt")));
+                    }
                     continue;
                 }
             }
             return self.send_failed(key_id, error);
+        }
+    }
+
+    /// Whether to start nothing new: a failure every key would meet, or Ctrl-C (told to
+    /// the operator once).
+    fn stopping(&self) -> bool {
+        if self.interrupt.happened() {
+            if !self.announced.swap(true, Ordering::SeqCst) {
+                note(
+                    "\nCtrl-C: no new key is started; the exports in flight finish and are \
+                     saved. Ctrl-C again quits at once (saved responses are safe).",
+                );
+            }
+            return true;
+        }
+        self.halted.load(Ordering::SeqCst)
+    }
+
+    /// Waits for the pacer's slot for `calls` calls; `false` if the batch stops meanwhile.
+    fn wait_turn(&self, calls: u32) -> bool {
+        let delay = lock(&self.pacer).reserve(calls, Instant::now());
+        let end = Instant::now() + delay;
+        loop {
+            if self.stopping() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= end {
+                return true;
+            }
+            std::thread::sleep((end - now).min(WAKE));
         }
     }
 
@@ -644,13 +838,15 @@ fn confirm(
     request: &BatchRequestFile,
     to_send: usize,
     rate: Rate,
+    parallel: usize,
     yes: bool,
 ) -> Result<(), OnlineError> {
     let least = rate.duration_of(u64::from(CALLS_PER_KEY) * to_send as u64);
     note(&format!(
         "\nAbout to export {to_send} key(s), ONCE each and irreversibly (they stop signing in Dfns):\n  \
          ceremony id                 {}\n  encryption-key fingerprint  {}\n  \
-         rate                        {rate} ({CALLS_PER_KEY} calls per key: at least {})\n\
+         rate                        {rate} ({CALLS_PER_KEY} calls per key: at least {})\n  \
+         keys at a time              {parallel}\n\
          Compare the ceremony id and fingerprint with the offline machine's screen.",
         request.ceremony_id,
         request.dfns_request.encryption_key.fingerprint(),
@@ -706,6 +902,7 @@ fn finish(
     dir: &Path,
     results: &[KeyResult],
     stopped: Option<OnlineError>,
+    interrupted: bool,
 ) -> Result<(), OnlineError> {
     let count = |status: Status| results.iter().filter(|r| r.status == status).count();
     let (exported, skipped, failed, uncertain, not_attempted) = (
@@ -721,7 +918,11 @@ fn finish(
         .count();
     if args.json {
         let value = serde_json::json!({
-            "status": if stopped.is_some() { "stopped" } else { "finished" },
+            "status": match (&stopped, interrupted) {
+                (Some(_), _) => "stopped",
+                (None, true) => "interrupted",
+                (None, false) => "finished",
+            },
             "ceremonyId": request.ceremony_id.as_str(),
             "requestSha256": request_sha256,
             "responses": dir.display().to_string(),
@@ -782,6 +983,18 @@ fn finish(
             code: error.exit_code(),
             message: format!("the batch stopped: {error}"),
             advice: error.advice().unwrap_or_default(),
+        });
+    }
+    if interrupted {
+        return Err(OnlineError::Batch {
+            code: EXIT_INTERRUPTED,
+            message: format!(
+                "interrupted: run the same command again to resume ({not_attempted} key(s) \
+                 not attempted)"
+            ),
+            advice: "Every response received was saved before this summary. The same command \
+                     skips the saved keys and exports the others."
+                .into(),
         });
     }
     let outcome = if uncertain > 0 {

@@ -3,7 +3,9 @@
 //!
 //! [`Pacer`] hands out slots for API calls at most [`Rate`] a minute, spread evenly (no
 //! bursts), and measures nothing but the monotonic clock. A 429 is still possible (other
-//! clients share the organization's budget); the batch then waits for its `Retry-After`.
+//! clients share the organization's budget); the batch then waits for its `Retry-After`
+//! ([`Pacer::hold`]). One pacer serves all of a batch's workers, so the rate is the whole
+//! batch's.
 
 use std::fmt;
 use std::str::FromStr;
@@ -84,11 +86,10 @@ impl Pacer {
         start - now
     }
 
-    /// Waits (sleeping) until `calls` calls may be made.
-    pub fn wait(&mut self, calls: u32) {
-        let delay = self.reserve(calls, Instant::now());
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
+    /// Gives out no slot before `until` (a 429's `Retry-After`: it holds every worker).
+    pub fn hold(&mut self, until: Instant) {
+        if self.next.is_none_or(|next| next < until) {
+            self.next = Some(until);
         }
     }
 }
@@ -120,6 +121,20 @@ mod tests {
         let later = t0 + Duration::from_secs(600);
         assert_eq!(pacer.reserve(4, later), Duration::ZERO);
         assert_eq!(pacer.reserve(1, later), Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn a_hold_delays_every_later_slot_even_unlimited() {
+        for rate in [Rate::Unlimited, Rate::PerMinute(600)] {
+            let mut pacer = Pacer::new(rate);
+            let t0 = Instant::now();
+            assert_eq!(pacer.reserve(1, t0), Duration::ZERO);
+            pacer.hold(t0 + Duration::from_secs(5));
+            assert_eq!(pacer.reserve(1, t0), Duration::from_secs(5));
+            // An earlier hold does not pull slots forward.
+            pacer.hold(t0);
+            assert!(pacer.reserve(1, t0) >= Duration::from_secs(5));
+        }
     }
 
     #[test]

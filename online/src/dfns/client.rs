@@ -19,6 +19,9 @@ use super::errors::{ApiError, ApiErrorKind, Call};
 /// The production API of Dfns' default region.
 pub const DEFAULT_API_URL: &str = "https://api.dfns.io";
 
+/// Idle connections kept for repeatable calls (a batch runs at most a few dozen workers).
+const POOLED_CONNECTIONS: usize = 32;
+
 /// The largest response body read (an export of many shares is a few kilobytes).
 const MAX_BODY: u64 = 1 << 20;
 
@@ -225,13 +228,19 @@ impl Reply {
     }
 }
 
-/// The client: one agent, one base URL, one token.
+/// What the client calls before each retry's wait (shared by a batch's workers).
+pub type OnRetry = Box<dyn Fn(&RetryNotice<'_>) + Send + Sync>;
+
+/// The client: two agents, one base URL, one token.
 pub struct DfnsClient {
+    /// Repeatable calls: keeps connections open between calls.
     agent: ureq::Agent,
+    /// The export: a fresh connection every time.
+    export_agent: ureq::Agent,
     base: BaseUrl,
     token: AuthToken,
     retry: RetryPolicy,
-    on_retry: Box<dyn Fn(&RetryNotice<'_>)>,
+    on_retry: OnRetry,
 }
 
 impl fmt::Debug for DfnsClient {
@@ -255,25 +264,33 @@ impl DfnsClient {
         token: AuthToken,
         timeouts: Timeouts,
         retry: RetryPolicy,
-        on_retry: Box<dyn Fn(&RetryNotice<'_>)>,
+        on_retry: OnRetry,
     ) -> Self {
-        let mut config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .https_only(!base.is_loopback())
-            .user_agent(user_agent())
-            .timeout_connect(Some(timeouts.connect))
-            .timeout_per_call(Some(timeouts.exchange))
-            // A fresh connection for every call: a pooled connection that the server
-            // already closed would turn the one-shot export into an uncertain failure.
-            .max_idle_connections(0)
-            .max_idle_connections_per_host(0);
-        if base.is_loopback() {
-            // The sandbox is on this machine: never through a proxy from the environment.
-            config = config.proxy(None);
-        }
+        let agent = |pooled: bool| -> ureq::Agent {
+            let idle = if pooled { POOLED_CONNECTIONS } else { 0 };
+            let mut config = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .https_only(!base.is_loopback())
+                .user_agent(user_agent())
+                .timeout_connect(Some(timeouts.connect))
+                .timeout_per_call(Some(timeouts.exchange))
+                .max_idle_connections(idle)
+                .max_idle_connections_per_host(idle);
+            if base.is_loopback() {
+                // The sandbox is on this machine: never through a proxy from the environment.
+                config = config.proxy(None);
+            }
+            config.build().into()
+        };
         DfnsClient {
-            agent: config.build().into(),
+            // Repeatable calls reuse connections (ureq probes an idle one before reusing
+            // it; a server that closes it at the wrong moment costs a retry, nothing more).
+            agent: agent(true),
+            // The export gets a fresh connection: a pooled one that the server closed
+            // while the request was on its way would turn the one-shot export into an
+            // uncertain failure.
+            export_agent: agent(false),
             base,
             token,
             retry,
@@ -286,10 +303,19 @@ impl DfnsClient {
         &self.base
     }
 
+    /// The agent for `call`: pooled connections for repeatable calls only.
+    fn agent_for(&self, call: &Call) -> &ureq::Agent {
+        if call.is_repeatable() {
+            &self.agent
+        } else {
+            &self.export_agent
+        }
+    }
+
     /// One GET, no retry.
     pub fn get(&self, call: &Call, path: &str) -> Result<Reply, ApiError> {
         let response = self
-            .agent
+            .agent_for(call)
             .get(self.base.join(path))
             .header("Authorization", self.token.header().as_str())
             .call()
@@ -306,7 +332,7 @@ impl DfnsClient {
         user_action: Option<&str>,
     ) -> Result<Reply, ApiError> {
         let mut request = self
-            .agent
+            .agent_for(call)
             .post(self.base.join(path))
             .header("Authorization", self.token.header().as_str())
             .header("Content-Type", "application/json");
