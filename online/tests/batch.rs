@@ -139,12 +139,7 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while response_files(&responses) < 10 {
-        assert!(Instant::now() < deadline, "run 1 saved no responses");
-        assert!(child.try_wait().unwrap().is_none(), "run 1 ended early");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_responses(&mut child, &responses, 10);
     child.kill().unwrap();
     child.wait().unwrap();
     let saved_by_run_1 = response_files(&responses);
@@ -404,12 +399,7 @@ fn parallel_workers_with_faults_a_kill_and_a_resume() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while response_files(&responses) < 10 {
-        assert!(Instant::now() < deadline, "run 1 saved no responses");
-        assert!(child.try_wait().unwrap().is_none(), "run 1 ended early");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_responses(&mut child, &responses, 10);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(response_files(&responses) < 36, "the kill came too late");

@@ -211,17 +211,22 @@ fn write_request_over(c: &Ceremony, schemes: Vec<Scheme>) {
     write_request(c.dir.path(), &c.key_id, schemes);
 }
 
+/// A ceremony whose export the sandbox carries out at once but answers `delay_ms` late.
+fn ceremony_with_slow_export(scheme: &str, delay_ms: u64) -> Ceremony {
+    ceremony(
+        scheme,
+        SandboxConfig::default().fault(sandbox::Fault::Delay {
+            route: sandbox::Route::Export,
+            delay: std::time::Duration::from_millis(delay_ms),
+        }),
+    )
+}
+
 #[test]
 fn unwritable_output_prints_the_response() {
     // The folder disappears while Dfns is answering (the sandbox logs the export, then
     // answers late), so writing response.json fails after the irreversible export.
-    let c = ceremony(
-        "CGGMP24:secp256k1",
-        SandboxConfig::default().fault(sandbox::Fault::Delay {
-            route: sandbox::Route::Export,
-            delay: std::time::Duration::from_millis(1500),
-        }),
-    );
+    let c = ceremony_with_slow_export("CGGMP24:secp256k1", 1500);
     let out = c.dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let mut cmd = submit(&c);
@@ -275,13 +280,7 @@ fn child_command(cmd: &mut assert_cmd::Command) -> std::process::Command {
 
 #[test]
 fn unwritable_output_without_json_prints_the_raw_body() {
-    let c = ceremony(
-        "GLOW20_DH:secp256k1",
-        SandboxConfig::default().fault(sandbox::Fault::Delay {
-            route: sandbox::Route::Export,
-            delay: std::time::Duration::from_millis(1500),
-        }),
-    );
+    let c = ceremony_with_slow_export("GLOW20_DH:secp256k1", 1500);
     let out = c.dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let mut cmd = online(&c.sandbox);
@@ -331,13 +330,7 @@ fn show_plays_the_response_frames() {
 fn ctrl_c_while_the_export_is_in_flight_keeps_its_answer() {
     // Dfns has carried out the export and answers late; Ctrl-C meanwhile must not lose
     // the shares: the answer is saved and the run completes.
-    let c = ceremony(
-        "FROST:ed25519",
-        SandboxConfig::default().fault(sandbox::Fault::Delay {
-            route: sandbox::Route::Export,
-            delay: std::time::Duration::from_millis(800),
-        }),
-    );
+    let c = ceremony_with_slow_export("FROST:ed25519", 800);
     let child = child_command(&mut submit(&c))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

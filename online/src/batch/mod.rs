@@ -328,7 +328,9 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
         unsaved,
         ..
     } = dispatch;
-    let interrupted = batch.interrupt.happened();
+    // A Ctrl-C that came after the last key was started interrupted nothing: the batch
+    // finished, and its outcome is the ordinary one.
+    let interrupted = batch.interrupt.happened() && lock(&results).iter().any(Option::is_none);
     let mut unsaved = unsaved.into_inner().unwrap_or_else(PoisonError::into_inner);
     unsaved.sort_by_key(|(index, _)| *index);
     let mut unsaved = unsaved.into_iter().map(|(_, error)| error);
