@@ -291,7 +291,8 @@ pub struct CustodyVerifyArgs {
 pub struct SignArgs {
     /// The sealed decryption key written by `init` (or a plain `01<64 hex>` file), as for
     /// `reconstruct`: the key is rebuilt from --response and verified first. For a split
-    /// key: repeat it, once per passphrase-sealed custody part (at least the quorum).
+    /// key: repeat it, once per custody part (at least the quorum); parts sealed to an age
+    /// recipient are opened with --identity.
     #[arg(long, value_name = "PATH", requires = "responses")]
     pub decryption_key: Vec<PathBuf>,
     /// The export response, as for `reconstruct`: raw Dfns JSON, the response file of
@@ -316,12 +317,15 @@ pub struct SignArgs {
         conflicts_with = "responses"
     )]
     pub public_key: Option<String>,
-    /// age identity file (AGE-SECRET-KEY-1..., as written by age-keygen; may itself be
-    /// passphrase-encrypted with `age -p`) that opens an age-encrypted --key; repeatable.
-    #[arg(long, value_name = "FILE", requires = "key")]
+    /// age identity file (AGE-SECRET-KEY-1..., as written by age-keygen) that opens an
+    /// age-encrypted --key (it may itself be passphrase-encrypted with `age -p`) or a
+    /// custody part sealed to a recipient (a plain identity file, as for `reconstruct`);
+    /// repeatable.
+    #[arg(long, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
-    /// Read the passphrase of a passphrase-encrypted --identity file from this file.
-    #[arg(long, value_name = "FILE", requires = "identity")]
+    /// Read the passphrase of a passphrase-encrypted --identity file from this file (with
+    /// --key).
+    #[arg(long, value_name = "FILE", requires = "identity", requires = "key")]
     pub identity_passphrase_file: Option<PathBuf>,
     /// Signature scheme.
     #[arg(long, value_enum, value_name = "SCHEME")]

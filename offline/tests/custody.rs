@@ -388,6 +388,33 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
         .assert()
         .success()
         .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()));
+    // `sign` opens the same parts the same way: the signature is the one of the key itself
+    // (deterministic nonces).
+    let digest = "5a17".repeat(16);
+    let key_file = tmp.path().join("key.hex");
+    std::fs::write(
+        &key_file,
+        format!("{}\n", dealt.private_key.to_hex().as_str()),
+    )
+    .unwrap();
+    let from_key = offline()
+        .args(["sign", "--key", s(&key_file), "--response", s(&response)])
+        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+        .output()
+        .unwrap();
+    assert!(from_key.status.success());
+    offline()
+        .args(["sign", "--response", s(&response)])
+        .args([
+            "--decryption-key",
+            s(&dir.join("alice.decryption-key-part.age")),
+        ])
+        .args(["--passphrase-file", s(&alice)])
+        .args(["--decryption-key", s(&bob), "--identity", s(&identity_file)])
+        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+        .assert()
+        .success()
+        .stdout(String::from_utf8(from_key.stdout).unwrap());
     // Without the identity bob's part is set aside, by name.
     offline()
         .args(["reconstruct", "--response", s(&response)])

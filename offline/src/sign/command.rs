@@ -187,12 +187,12 @@ fn obtain_key(
     };
     if !args.decryption_key.is_empty() {
         // `reconstruct` without any delivery: the same inputs, checks and summary (one
-        // sealed key, or custody parts sealed with passphrases).
+        // sealed key, or custody parts sealed with passphrases or to --identity).
         let as_reconstruct = ReconstructArgs {
             decryption_key: args.decryption_key.clone(),
             responses: args.responses.clone(),
             passphrase_file: args.passphrase_file.clone(),
-            identity: Vec::new(),
+            identity: args.identity.clone(),
             destroy_decryption_key: false,
             out: None,
             format: KeyFormat::Hex,
