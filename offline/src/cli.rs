@@ -144,7 +144,8 @@ pub struct InitArgs {
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Vec<PathBuf>,
     /// Split the decryption key into this many custody parts (2 to 16), one file each,
-    /// instead of sealing it whole.
+    /// instead of sealing it whole; for one key or a batch (the parts then serve every key
+    /// of the batch).
     #[arg(long, value_name = "M", requires = "quorum")]
     pub custodians: Option<u8>,
     /// Parts needed to rebuild the decryption key (2 ≤ K ≤ M).
@@ -196,7 +197,8 @@ pub enum Network {
 pub struct ReconstructArgs {
     /// The sealed decryption key written by `init`, or a plain file holding the Dfns hex
     /// serialization `01<64 hex>` (unprotected: a warning is printed). For a split key:
-    /// repeat it, once per custody part (at least the quorum).
+    /// repeat it, once per custody part (at least the quorum); a batch's parts open its
+    /// decryption key once for every key.
     #[arg(long, value_name = "PATH", required = true)]
     pub decryption_key: Vec<PathBuf>,
     /// The export response, in any mix: raw Dfns JSON, the response file of

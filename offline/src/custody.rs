@@ -1,5 +1,8 @@
 //! Quorum custody of the decryption key (issue 9): `init --custodians M --quorum K`,
-//! `reconstruct` with K or more parts, and `custody verify PART`.
+//! `reconstruct` with K or more parts, and `custody verify PART`. The key of a batch
+//! ceremony (issue 10) is split the same way: its parts name the batch's keys (`keyIds`)
+//! instead of one key id, a batch `reconstruct` opens them once for every key and refuses
+//! a single-key ceremony's parts by name, and `custody verify` takes a batch request.
 //!
 //! The math (Shamir split over the secp256k1 scalar field, Feldman commitments, `C_0` =
 //! the request's encryption key) is `keyexport_shared::custody`; this module gives it a
@@ -24,6 +27,7 @@ use std::str::FromStr;
 
 use age::armor::ArmoredReader;
 use age::secrecy::SecretString;
+use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::custody::{self, CustodyPart, MAX_CUSTODIANS, PartFault};
 use keyexport_shared::files::{Artifact, CeremonyId, KeyId};
 use keyexport_shared::keys::{DecryptionKey, EncryptionKey};
@@ -203,16 +207,17 @@ pub fn plan(args: &InitArgs) -> CliResult<Option<Plan>> {
 }
 
 impl Plan {
-    /// Splits `key` and seals each part for its custodian.
+    /// Splits `key` and seals each part for its custodian. `key_ids` are the ceremony's
+    /// keys: one, or a batch's.
     pub fn seal(
         &self,
         key: &DecryptionKey,
         ceremony_id: &CeremonyId,
-        key_id: &KeyId,
+        key_ids: &[KeyId],
         log_n: u8,
     ) -> CliResult<(Vec<PartFile>, CustodyFacts)> {
         let labels: Vec<String> = self.custodians.iter().map(|(l, _)| l.clone()).collect();
-        let parts = custody::split(key, ceremony_id, key_id, &labels, self.quorum, &mut OsRng)
+        let parts = custody::split(key, ceremony_id, key_ids, &labels, self.quorum, &mut OsRng)
             .map_err(|e| CliError::Internal(format!("custody split: {e}")))?;
         let mut files = Vec::with_capacity(parts.len());
         let mut records = Vec::with_capacity(parts.len());
@@ -392,10 +397,12 @@ impl Opened {
 }
 
 /// `reconstruct` with custody parts: rebuilds the decryption key from K good parts.
-/// `response_ceremony` is the ceremony the response file names, when it names one.
+/// `response_ceremony` is the ceremony the response files name, when they name one;
+/// `batch` says they are a batch's, for which only a batch ceremony's parts are good.
 pub fn open_parts(
     args: &ReconstructArgs,
     response_ceremony: Option<&str>,
+    batch: bool,
     entry: &mut Entry,
 ) -> CliResult<OpenedKey> {
     let identities = load_identities(&args.identity)?;
@@ -436,17 +443,25 @@ pub fn open_parts(
         )));
     }
 
-    let expected = ceremony_key(&opened, response_ceremony)?;
+    let expected = ceremony_key(&opened, response_ceremony, batch)?;
     let mut good: Vec<&Opened> = Vec::new();
     for candidate in &opened {
         let part = &candidate.part;
         let fault = match (part.check(), &expected) {
             (Err(fault), _) => Some(fault),
+            (Ok(()), _) if batch && !part.is_batch() => Some(PartFault::SingleKeyPart(format!(
+                "{}, {}",
+                part.ceremony_id,
+                part.describe_keys()
+            ))),
+            (Ok(()), _) if response_ceremony.is_some_and(|c| c != part.ceremony_id.as_str()) => {
+                Some(PartFault::ForeignCeremony(foreign_name(part)))
+            }
             (Ok(()), None) => None,
             (Ok(()), Some((key, ceremony))) => match part.encryption_key() {
                 Err(fault) => Some(fault),
                 Ok(k) if &k != key || &part.ceremony_id != ceremony => {
-                    Some(PartFault::ForeignCeremony(part.ceremony_id.to_string()))
+                    Some(PartFault::ForeignCeremony(foreign_name(part)))
                 }
                 Ok(_) if good.iter().any(|g| g.part.index == part.index) => {
                     Some(PartFault::DuplicateIndex(part.index))
@@ -492,14 +507,29 @@ pub fn open_parts(
         lines.extend(set_aside.iter().map(String::as_str));
         render::loud_warning(&lines);
     }
-    let key_id = good.first().map(|g| g.part.key_id.to_string());
+    // The good parts are of one ceremony, so they name the same keys.
+    let first = good.first().map(|g| &g.part);
     Ok(OpenedKey {
         key: combined.key,
         ceremony_id: Some(ceremony.to_string()),
-        key_id,
+        key_id: first
+            .and_then(|p| p.key_id.as_ref())
+            .map(ToString::to_string),
         files: good.iter().map(|g| PathBuf::from(&g.path)).collect(),
-        key_ids: Vec::new(),
+        key_ids: first
+            .map(|p| p.key_ids.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
     })
+}
+
+/// How a part of another ceremony is named: its ceremony id, and for a batch's part what
+/// it exports (a single-key part keeps the bare id, as before batches).
+fn foreign_name(part: &CustodyPart) -> String {
+    if part.is_batch() {
+        format!("{}, {}", part.ceremony_id, part.describe_keys())
+    } else {
+        part.ceremony_id.to_string()
+    }
 }
 
 fn record_inputs(entry: &mut Entry, parts: Vec<ArtifactRecord>, passphrases: &Passphrases<'_>) {
@@ -514,14 +544,17 @@ fn record_inputs(entry: &mut Entry, parts: Vec<ArtifactRecord>, passphrases: &Pa
 
 /// The encryption key (and ceremony) the parts must be bound to: that of the largest group
 /// of self-consistent parts sharing one `C_0` and ceremony id, among those of the
-/// response's ceremony when it names one. `None` when no part is usable.
+/// response's ceremony when it names one (and of a batch ceremony for a batch). `None`
+/// when no part is usable.
 fn ceremony_key(
     opened: &[Opened],
     response_ceremony: Option<&str>,
+    batch: bool,
 ) -> CliResult<Option<(EncryptionKey, CeremonyId)>> {
     let mut groups: Vec<(EncryptionKey, CeremonyId, usize)> = Vec::new();
     for o in opened {
         if o.part.check().is_err()
+            || (batch && !o.part.is_batch())
             || response_ceremony.is_some_and(|c| c != o.part.ceremony_id.as_str())
         {
             continue;
@@ -553,25 +586,7 @@ fn ceremony_key(
 /// `keyexport-offline custody verify PART`.
 pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
     airgap::enforce(args.air_gap.allow_online)?;
-    let request = match &args.request {
-        Some(path) => {
-            let shown = path.display().to_string();
-            let bytes = std::fs::read(path).map_err(|source| CliError::ReadInput {
-                path: shown.clone(),
-                source,
-            })?;
-            match Artifact::parse(&bytes).map_err(|e| CliError::shared(shown.clone(), e))? {
-                Artifact::Request(request) => Some(request),
-                other => {
-                    return Err(CliError::Input {
-                        path: shown,
-                        problem: format!("this is {}, not the request of init", other.describe()),
-                    });
-                }
-            }
-        }
-        None => None,
-    };
+    let request = args.request.as_deref().map(read_request).transpose()?;
     let identities = load_identities(&args.identity)?;
     let shown = args.part.display().to_string();
     let who = part_label_from_name(&args.part).map_or_else(
@@ -609,11 +624,9 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
     part.check().map_err(fault)?;
     let key = part.encryption_key().map_err(fault)?;
     if let Some(request) = &request
-        && (request.ceremony_id != part.ceremony_id || request.dfns_request.encryption_key != key)
+        && (request.ceremony_id != part.ceremony_id || request.encryption_key != key)
     {
-        return Err(fault(PartFault::ForeignCeremony(
-            part.ceremony_id.to_string(),
-        )));
+        return Err(fault(PartFault::ForeignCeremony(foreign_name(&part))));
     }
     let fingerprint = key.fingerprint();
     eprintln!("Part         {shown}");
@@ -626,7 +639,10 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
         part.quorum, part.custodians
     );
     eprintln!("Ceremony     {}", part.ceremony_id);
-    eprintln!("Key id       {}", part.key_id);
+    match &part.key_id {
+        Some(id) => eprintln!("Key id       {id}"),
+        None => eprintln!("Key ids      {} keys (batch)", part.key_ids.len()),
+    }
     eprintln!("Fingerprint  {fingerprint}");
     eprintln!("  (aloud:    {})", render::spoken(fingerprint.as_str()));
     eprintln!("Verified     the part unseals and its share matches the ceremony's commitments");
@@ -640,6 +656,38 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
         ),
     }
     Ok(())
+}
+
+/// What `custody verify --request` compares a part with, from a single-key or a batch
+/// request.
+struct RequestFacts {
+    ceremony_id: CeremonyId,
+    encryption_key: EncryptionKey,
+}
+
+fn read_request(path: &Path) -> CliResult<RequestFacts> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| CliError::ReadInput {
+        path: shown.clone(),
+        source,
+    })?;
+    if BatchRequestFile::is_batch_request(&bytes) {
+        let request = BatchRequestFile::parse(&bytes).map_err(|e| CliError::shared(shown, e))?;
+        return Ok(RequestFacts {
+            ceremony_id: request.ceremony_id,
+            encryption_key: request.dfns_request.encryption_key,
+        });
+    }
+    match Artifact::parse(&bytes).map_err(|e| CliError::shared(shown.clone(), e))? {
+        Artifact::Request(request) => Ok(RequestFacts {
+            ceremony_id: request.ceremony_id,
+            encryption_key: request.dfns_request.encryption_key,
+        }),
+        other => Err(CliError::Input {
+            path: shown,
+            problem: format!("this is {}, not the request of init", other.describe()),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -39,14 +39,10 @@ pub const REQUEST_PNG: &str = "request.png";
 pub fn run(args: &InitArgs) -> CliResult<()> {
     airgap::enforce(args.air_gap.allow_online)?;
     let key_ids = batch::init::key_ids(args)?;
-    if args.custodians.is_some() && key_ids.len() > 1 {
-        return Err(CliError::Usage(
-            "custody parts (--custodians) are for one key; a batch of several key ids is sealed with one passphrase".into(),
-        ));
-    }
     check_target_dir(&args.out)?;
     let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
-    // Whole sealed key, or custody parts (issue 9): passphrases are asked before the key exists.
+    // Whole sealed key, or custody parts (issue 9; for one key or a batch): passphrases are
+    // asked before the key exists.
     let custody = custody::plan(args)?;
     let passphrase = match (&custody, args.passphrase_file.as_slice()) {
         (Some(_), _) => None,
@@ -99,12 +95,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     };
     let (key_files, custody_facts) = match (&custody, passphrase) {
         (Some(plan), _) => {
-            let [key_id] = key_ids.as_slice() else {
-                return Err(CliError::Internal(
-                    "custody parts for a batch are refused before this point".into(),
-                ));
-            };
-            let (parts, facts) = plan.seal(&decryption_key, &ceremony_id, key_id, log_n)?;
+            let (parts, facts) = plan.seal(&decryption_key, &ceremony_id, &key_ids, log_n)?;
             let files: Vec<KeyFile> = parts
                 .into_iter()
                 .map(|p| KeyFile {

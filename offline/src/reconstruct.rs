@@ -84,7 +84,7 @@ pub struct OpenedKey {
     /// The files it came from that belong to this ceremony (what
     /// `--destroy-decryption-key` removes).
     pub files: Vec<PathBuf>,
-    /// The keys of a batch ceremony (empty for a single key, custody parts or a plain key).
+    /// The keys of a batch ceremony (empty for a single key or a plain key).
     pub key_ids: Vec<String>,
 }
 
@@ -273,6 +273,8 @@ pub fn response_of(inputs: &[String], entry: &mut Entry) -> CliResult<ExportResp
 pub(crate) struct ResponseIds {
     pub(crate) ceremony_id: Option<String>,
     pub(crate) key_id: Option<String>,
+    /// The responses are a batch's (several keys): custody parts must be a batch's too.
+    pub(crate) batch: bool,
 }
 
 fn read_response(
@@ -296,6 +298,7 @@ fn read_response(
                 ResponseIds {
                     ceremony_id: Some(file.ceremony_id.to_string()),
                     key_id: Some(file.key_id.to_string()),
+                    batch: false,
                 },
             ),
             Artifact::DfnsResponse(response) => (response, ResponseIds::default()),
@@ -363,7 +366,12 @@ pub(crate) fn open_decryption_key(
     entry: &mut Entry,
 ) -> CliResult<OpenedKey> {
     if crate::custody::is_custody(&args.decryption_key) {
-        return crate::custody::open_parts(args, response_ids.ceremony_id.as_deref(), entry);
+        return crate::custody::open_parts(
+            args,
+            response_ids.ceremony_id.as_deref(),
+            response_ids.batch,
+            entry,
+        );
     }
     if args.passphrase_file.len() > 1 {
         return Err(CliError::Usage(

@@ -1,28 +1,37 @@
 //! Batch ceremonies (issue 10): `init` with a key id list, and `reconstruct` over a folder
-//! of response files that continues past failing keys, with manifest and `--json`.
+//! of response files that continues past failing keys, with manifest and `--json`; and a
+//! batch's decryption key split between custodians (parts of a batch, not of one key).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use assert_cmd::Command;
 use keyexport_shared::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::dealer::Deal;
 use keyexport_shared::files::{KeyId, ResponseFile, sha256_hex};
 use keyexport_shared::scheme::Scheme;
+use predicates::prelude::*;
 use rand_core::OsRng;
 use serde_json::Value;
 
 use crate::common::{PASSPHRASE, file_names, offline, passphrase_file, s, stdout_json};
+use crate::custody::Split;
 
 /// `init` of a batch in `dir/ceremony`; returns the ceremony folder and the request.
 fn init_batch(dir: &Path, ids: &[&str]) -> (PathBuf, BatchRequestFile) {
+    let pass = passphrase_file(dir, "pass.txt", PASSPHRASE);
+    init_batch_with(dir, ids, &["--passphrase-file", s(&pass)])
+}
+
+/// `init` of a batch in `dir/ceremony` with the given sealing flags.
+fn init_batch_with(dir: &Path, ids: &[&str], sealing: &[&str]) -> (PathBuf, BatchRequestFile) {
     let list = dir.join("keys.txt");
     let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
     std::fs::write(&list, format!("# the batch\n\n{text}")).unwrap();
-    let pass = passphrase_file(dir, "pass.txt", PASSPHRASE);
     let ceremony = dir.join("ceremony");
     let output = offline()
         .args(["init", "--key-ids-file", s(&list), "--out", s(&ceremony)])
-        .args(["--passphrase-file", s(&pass)])
+        .args(sealing)
         .output()
         .unwrap();
     assert!(
@@ -103,15 +112,25 @@ fn key_ids_are_merged_and_checked() {
     assert_eq!(BatchRequestFile::parse(&bytes).unwrap().key_ids.len(), 2);
     assert!(!dir.path().join("c1").exists() && !dir.path().join("c2").exists());
 
-    // Custody parts bind one key id: a batch is refused before any key exists.
+    // Bad custody settings of a batch are refused before any passphrase is asked (there
+    // is no terminal here) and before any key or folder exists.
     let output = offline()
         .args(["init", "--key-id", "key-a", "--key-id", "key-b"])
-        .args(["--custodians", "3", "--quorum", "2"])
+        .args(["--custodians", "3", "--quorum", "4"])
         .args(["--out", s(&dir.path().join("c4"))])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("custody parts"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("2 ≤ quorum ≤ custodians"));
+    let output = offline()
+        .args(["init", "--key-id", "key-a", "--key-id", "key-b"])
+        .args(["--custodians", "2", "--quorum", "2"])
+        .args(["--custodian-recipient", "nobody=age1x"])
+        .args(["--out", s(&dir.path().join("c4"))])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no custodian is labelled nobody"));
     assert!(!dir.path().join("c4").exists());
 }
 
@@ -267,4 +286,274 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
         .unwrap();
     assert!(output.status.success());
     assert_eq!(stdout_json(&output)["curve"], "ed25519");
+}
+
+/// A batch ceremony whose decryption key is split 2-of-3: alice and bob seal their parts
+/// with passphrase files, carol's is sealed to an age recipient.
+struct CustodyBatch {
+    ceremony: PathBuf,
+    request: BatchRequestFile,
+    alice: PathBuf,
+    bob: PathBuf,
+    carol_identity: PathBuf,
+}
+
+impl CustodyBatch {
+    fn new(dir: &Path, ids: &[&str]) -> CustodyBatch {
+        let alice = passphrase_file(dir, "alice.pass", "alice's passphrase");
+        let bob = passphrase_file(dir, "bob.pass", "bob's passphrase");
+        let identity = age::x25519::Identity::generate();
+        let carol_identity = dir.join("carol.identity.txt");
+        {
+            use age::secrecy::ExposeSecret;
+            std::fs::write(
+                &carol_identity,
+                format!("{}\n", identity.to_string().expose_secret()),
+            )
+            .unwrap();
+        }
+        let carol = format!("carol={}", identity.to_public());
+        let (ceremony, request) = init_batch_with(
+            dir,
+            ids,
+            &[
+                "--custodians",
+                "3",
+                "--quorum",
+                "2",
+                "--custodian-label",
+                "alice",
+                "--custodian-label",
+                "bob",
+                "--custodian-label",
+                "carol",
+                "--custodian-recipient",
+                carol.as_str(),
+                "--passphrase-file",
+                s(&alice),
+                "--passphrase-file",
+                s(&bob),
+            ],
+        );
+        CustodyBatch {
+            ceremony,
+            request,
+            alice,
+            bob,
+            carol_identity,
+        }
+    }
+
+    fn part(&self, label: &str) -> PathBuf {
+        self.ceremony
+            .join(format!("{label}.decryption-key-part.age"))
+    }
+
+    /// `reconstruct` of `responses` with parts given as (label, passphrase file or none).
+    fn reconstruct(&self, responses: &Path, parts: &[(&str, Option<&Path>)]) -> Command {
+        let mut cmd = offline();
+        cmd.args(["reconstruct", "--response", s(responses)]);
+        for (label, pass) in parts {
+            cmd.args(["--decryption-key", s(&self.part(label))]);
+            match pass {
+                Some(pass) => cmd.args(["--passphrase-file", s(pass)]),
+                None => cmd.args(["--identity", s(&self.carol_identity)]),
+            };
+        }
+        cmd
+    }
+}
+
+#[test]
+fn custody_parts_rebuild_every_key_of_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = ["key-c1", "key-c2", "key-c3", "key-c4"];
+    let batch = CustodyBatch::new(dir.path(), &ids);
+    let mut names = file_names(&batch.ceremony);
+    names.retain(|n| n.ends_with(".decryption-key-part.age") || n == "decryption-key.age");
+    assert_eq!(
+        names,
+        [
+            "alice.decryption-key-part.age",
+            "bob.decryption-key-part.age",
+            "carol.decryption-key-part.age"
+        ]
+    );
+    let listed: Vec<&str> = batch.request.key_ids.iter().map(KeyId::as_str).collect();
+    assert_eq!(listed, ids);
+    // Each custodian checks their part alone against the batch request.
+    offline()
+        .args(["custody", "verify", s(&batch.part("carol"))])
+        .args(["--request", s(&batch.ceremony.join("request.json"))])
+        .args(["--identity", s(&batch.carol_identity)])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Key ids      4 keys (batch)"))
+        .stderr(predicate::str::contains(
+            "Bound        to the encryption key",
+        ));
+
+    let sha = sha256_hex(&std::fs::read(batch.ceremony.join("request.json")).unwrap());
+    let responses = dir.path().join("responses");
+    std::fs::create_dir(&responses).unwrap();
+    let schemes: [&str; 4] = [
+        "CGGMP24:secp256k1",
+        "FROST:ed25519",
+        "CGGMP21:stark",
+        "CGGMP24:secp256k1",
+    ];
+    let mut expected: HashMap<&str, String> = HashMap::new();
+    for (id, scheme) in ids.iter().zip(schemes) {
+        let deal = Deal::new(scheme.parse().unwrap(), 2, 3);
+        let key = deal_response(&responses, &batch.request, &sha, id, &deal, false);
+        expected.insert(id, key);
+    }
+    let bad = passphrase_file(dir.path(), "bad.pass", "not the passphrase");
+
+    // A wrong passphrase for alice, with enough others: named, and every key rebuilt.
+    let output = batch
+        .reconstruct(
+            &responses,
+            &[
+                ("alice", Some(&bad)),
+                ("bob", Some(&batch.bob)),
+                ("carol", None),
+            ],
+        )
+        .arg("--json")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("alice ("), "{stderr}");
+    assert!(
+        stderr.contains("decryption-key-part.age): wrong passphrase"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("from 2 of the parts (2 needed): bob, carol"),
+        "{stderr}"
+    );
+    let report = stdout_json(&output);
+    let keys = report["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 4);
+    assert!(keys.iter().all(|k| k.get("error").is_none()), "{report}");
+
+    // Too few good parts: the threshold error, and nothing written.
+    let out = dir.path().join("keys");
+    batch
+        .reconstruct(
+            &responses,
+            &[("alice", Some(&bad)), ("bob", Some(&batch.bob))],
+        )
+        .args(["--out", s(&out)])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(
+            "1 good custody part(s), 2 needed; set aside: alice",
+        ));
+    assert!(!out.exists());
+
+    // One response of the batch on its own (single-key path) opens with the parts too.
+    batch
+        .reconstruct(
+            &responses.join(response_file_name(&KeyId::new("key-c2").unwrap())),
+            &[("alice", Some(&batch.alice)), ("bob", Some(&batch.bob))],
+        )
+        .arg("--reveal")
+        .assert()
+        .success()
+        .stdout(format!("{}\n", expected["key-c2"]));
+
+    // Two parts, one recipient-sealed: every key delivered, then the parts used are
+    // destroyed as for a batch's sealed key (all keys succeeded); bob's part stays.
+    let output = batch
+        .reconstruct(
+            &responses,
+            &[("alice", Some(&batch.alice)), ("carol", None)],
+        )
+        .args(["--out", s(&out), "--json", "--destroy-decryption-key"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report = stdout_json(&output);
+    for key in report["keys"].as_array().unwrap() {
+        let id = key["keyId"].as_str().unwrap();
+        let path = key["output"]["path"].as_str().unwrap();
+        assert_eq!(std::fs::read_to_string(path).unwrap().trim(), expected[id]);
+    }
+    assert_eq!(report["keys"].as_array().unwrap().len(), 4);
+    assert!(out.join("manifest.json").exists());
+    assert!(!batch.part("alice").exists() && !batch.part("carol").exists());
+    assert!(batch.part("bob").exists());
+    let transcript = std::fs::read_to_string(batch.ceremony.join("transcript.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        last["custody"]["used"],
+        serde_json::json!(["alice", "carol"])
+    );
+    assert_eq!(last["destroyed"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn single_key_and_batch_custody_parts_are_not_mixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = CustodyBatch::new(dir.path(), &["key-m1", "key-m2"]);
+    let sha = sha256_hex(&std::fs::read(batch.ceremony.join("request.json")).unwrap());
+    let responses = dir.path().join("responses");
+    std::fs::create_dir(&responses).unwrap();
+    let deal = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3);
+    for id in ["key-m1", "key-m2"] {
+        deal_response(&responses, &batch.request, &sha, id, &deal, false);
+    }
+    let single = Split::new(dir.path(), "single", 2, 3);
+
+    // A single-key ceremony's parts given for a batch: named, nothing rebuilt.
+    let out = dir.path().join("keys");
+    let mut cmd = offline();
+    cmd.args(["reconstruct", "--response", s(&responses), "--out", s(&out)]);
+    for i in [0, 1] {
+        cmd.args(["--decryption-key", s(&single.part(i))]);
+        cmd.args(["--passphrase-file", s(&single.passes[i])]);
+    }
+    cmd.assert()
+        .code(4)
+        .stderr(predicate::str::contains("0 good custody part(s)"))
+        .stderr(predicate::str::contains(format!(
+            "single-c1 ({}): it is the part of a single-key ceremony ({}, key key-01custody), not of a batch",
+            s(&single.part(0)),
+            single.request.ceremony_id
+        )));
+    assert!(!out.exists());
+
+    // A batch's parts given for a single key's response: another ceremony, said to be a batch.
+    let response = single.response(&single.deal());
+    batch
+        .reconstruct(
+            &response,
+            &[("alice", Some(&batch.alice)), ("bob", Some(&batch.bob))],
+        )
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(format!(
+            "it belongs to another ceremony ({}, a batch of 2 keys)",
+            batch.request.ceremony_id
+        )));
+
+    // custody verify: a single-key part is not the batch request's, and the reverse.
+    offline()
+        .args(["custody", "verify", s(&single.part(0))])
+        .args(["--request", s(&batch.ceremony.join("request.json"))])
+        .args(["--passphrase-file", s(&single.passes[0])])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("belongs to another ceremony"));
+    offline()
+        .args(["custody", "verify", s(&batch.part("bob"))])
+        .args(["--request", s(&single.dir.join("request.json"))])
+        .args(["--passphrase-file", s(&batch.bob)])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("a batch of 2 keys"));
 }

@@ -13,18 +13,19 @@ use rand_core::OsRng;
 
 use crate::common::{age_open, deal_raw_response, offline, passphrase_file, s};
 
-/// One `init --custodians M --quorum K` with a passphrase file per custodian.
-struct Split {
+/// One `init --custodians M --quorum K` with a passphrase file per custodian (also used
+/// by the batch tests, as the single-key ceremony whose parts a batch refuses).
+pub(crate) struct Split {
     root: PathBuf,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     labels: Vec<String>,
-    passes: Vec<PathBuf>,
-    request: RequestFile,
+    pub(crate) passes: Vec<PathBuf>,
+    pub(crate) request: RequestFile,
     request_bytes: Vec<u8>,
 }
 
 impl Split {
-    fn new(root: &Path, name: &str, k: usize, m: usize) -> Split {
+    pub(crate) fn new(root: &Path, name: &str, k: usize, m: usize) -> Split {
         let labels: Vec<String> = (1..=m).map(|i| format!("{name}-c{i}")).collect();
         let passes: Vec<PathBuf> = labels
             .iter()
@@ -58,18 +59,18 @@ impl Split {
         }
     }
 
-    fn part(&self, i: usize) -> PathBuf {
+    pub(crate) fn part(&self, i: usize) -> PathBuf {
         self.dir
             .join(format!("{}.decryption-key-part.age", self.labels[i]))
     }
 
-    fn deal(&self) -> Dealt {
+    pub(crate) fn deal(&self) -> Dealt {
         Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
             .run(&self.request.dfns_request.encryption_key, &mut OsRng)
     }
 
     /// A keyexport response file naming this ceremony.
-    fn response(&self, dealt: &Dealt) -> PathBuf {
+    pub(crate) fn response(&self, dealt: &Dealt) -> PathBuf {
         let body = serde_json::to_string(&dealt.response.to_json_value()).unwrap();
         let file = ResponseFile::new(
             self.request.ceremony_id.clone(),

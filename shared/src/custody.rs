@@ -6,6 +6,11 @@
 //! checked alone (`f(i)·G == Σ C_j·iʲ`) and `C_0` is the request's encryption key:
 //! the parts are bound to one ceremony. Any `K` good parts rebuild `d`; a wrong or
 //! foreign part is named, not used.
+//!
+//! A part names what its ceremony exports, for people and for `reconstruct`'s checks: the
+//! one Dfns key (`keyId`) of a single-key ceremony, or the keys of a batch ceremony
+//! (`keyIds`, issue 10), never both. Single-key parts written before batches existed
+//! parse unchanged.
 
 use ff::Field;
 use k256::elliptic_curve::PrimeField;
@@ -33,8 +38,12 @@ pub struct CustodyPart {
     version: u32,
     /// The ceremony the key belongs to.
     pub ceremony_id: CeremonyId,
-    /// The Dfns key the ceremony exports.
-    pub key_id: KeyId,
+    /// The Dfns key a single-key ceremony exports (absent for a batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<KeyId>,
+    /// The Dfns keys a batch ceremony exports (absent for a single key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_ids: Vec<KeyId>,
     /// Who holds this part.
     pub label: String,
     /// The part's index `i` (1-based).
@@ -70,6 +79,9 @@ pub enum PartFault {
     /// The commitments bind it to another encryption key or ceremony.
     #[error("it belongs to another ceremony ({0})")]
     ForeignCeremony(String),
+    /// A single-key ceremony's part given for a batch (the ceremony and key it names).
+    #[error("it is the part of a single-key ceremony ({0}), not of a batch")]
+    SingleKeyPart(String),
     /// Another part already has this index.
     #[error("its index {0} was already given by another part")]
     DuplicateIndex(u8),
@@ -98,7 +110,37 @@ impl CustodyPart {
                 found: format!("kind {:?} version {}", part.kind, part.version),
             });
         }
+        let unique: std::collections::HashSet<&str> =
+            part.key_ids.iter().map(KeyId::as_str).collect();
+        let keys_fault = match (&part.key_id, part.key_ids.len()) {
+            (Some(_), 0) => None,
+            (Some(_), _) => Some("a part names either keyId or keyIds, not both"),
+            (None, 0) => Some("missing field keyId (or keyIds for a batch)"),
+            (None, 1) => Some("keyIds of a batch lists two or more keys"),
+            (None, n) if unique.len() != n => Some("keyIds lists a key twice"),
+            (None, _) => None,
+        };
+        if let Some(reason) = keys_fault {
+            return Err(Error::InvalidField {
+                document: PART_DOC,
+                field: "keyIds".into(),
+                reason: reason.into(),
+            });
+        }
         Ok(part)
+    }
+
+    /// Whether this is a part of a batch ceremony (it names `keyIds`).
+    pub fn is_batch(&self) -> bool {
+        self.key_id.is_none()
+    }
+
+    /// What the ceremony exports, for messages: `key ID` or `a batch of N keys`.
+    pub fn describe_keys(&self) -> String {
+        match &self.key_id {
+            Some(id) => format!("key {id}"),
+            None => format!("a batch of {} keys", self.key_ids.len()),
+        }
     }
 
     /// The encryption key this part is bound to (`C_0`).
@@ -169,11 +211,12 @@ impl CustodyPart {
     }
 }
 
-/// Splits `key` into `custodians` parts of which any `quorum` rebuild it.
+/// Splits `key` into `custodians` parts of which any `quorum` rebuild it. `key_ids` are
+/// the ceremony's keys: one for a single-key ceremony, two or more for a batch.
 pub fn split(
     key: &DecryptionKey,
     ceremony_id: &CeremonyId,
-    key_id: &KeyId,
+    key_ids: &[KeyId],
     labels: &[String],
     quorum: u8,
     rng: &mut impl CryptoRngCore,
@@ -188,6 +231,17 @@ pub fn split(
             ),
         });
     }
+    let (key_id, batch_ids) = match key_ids {
+        [] => {
+            return Err(Error::InvalidField {
+                document: "the custody settings",
+                field: "keyIds".into(),
+                reason: "no key id".into(),
+            });
+        }
+        [one] => (Some(one.clone()), Vec::new()),
+        many => (None, many.to_vec()),
+    };
     let mut coefficients = vec![*key.scalar()];
     coefficients.extend((1..quorum).map(|_| Scalar::random(&mut *rng)));
     let commitments: Vec<String> = coefficients
@@ -218,6 +272,7 @@ pub fn split(
                 version: 1,
                 ceremony_id: ceremony_id.clone(),
                 key_id: key_id.clone(),
+                key_ids: batch_ids.clone(),
                 label: label.clone(),
                 index,
                 quorum,
@@ -349,8 +404,15 @@ mod tests {
         for m in 2..=5usize {
             for k in 2..=m {
                 let key = DecryptionKey::generate_with(&mut rng);
-                let parts =
-                    split(&key, &ceremony, &key_id(), &labels(m), k as u8, &mut rng).unwrap();
+                let parts = split(
+                    &key,
+                    &ceremony,
+                    std::slice::from_ref(&key_id()),
+                    &labels(m),
+                    k as u8,
+                    &mut rng,
+                )
+                .unwrap();
                 for part in &parts {
                     part.check().unwrap();
                     let again = CustodyPart::from_bytes(&part.to_bytes()).unwrap();
@@ -373,12 +435,20 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(10);
         let ceremony = CeremonyId::generate();
         let key = DecryptionKey::generate_with(&mut rng);
-        let mut parts = split(&key, &ceremony, &key_id(), &labels(4), 2, &mut rng).unwrap();
+        let mut parts = split(
+            &key,
+            &ceremony,
+            std::slice::from_ref(&key_id()),
+            &labels(4),
+            2,
+            &mut rng,
+        )
+        .unwrap();
         let other = DecryptionKey::generate_with(&mut rng);
         let foreign = split(
             &other,
             &CeremonyId::generate(),
-            &key_id(),
+            std::slice::from_ref(&key_id()),
             &labels(2),
             2,
             &mut rng,
@@ -401,5 +471,115 @@ mod tests {
             PartFault::ForeignCeremony(_)
         ));
         assert!(!format!("{:?}", parts[2]).contains(parts[2].share.as_str()));
+    }
+
+    /// A single-key part as written before batch parts existed (share and commitments
+    /// from a real split, so it also passes `check`).
+    fn single_key_document(part: &CustodyPart) -> serde_json::Value {
+        serde_json::json!({
+            "kind": PART_KIND,
+            "version": 1,
+            "ceremonyId": part.ceremony_id.to_string(),
+            "keyId": "key-01custody",
+            "label": part.label,
+            "index": part.index,
+            "quorum": part.quorum,
+            "custodians": part.custodians,
+            "commitments": part.commitments,
+            "share": part.share.as_str(),
+        })
+    }
+
+    #[test]
+    fn single_key_parts_parse_as_before_and_batch_parts_name_their_keys() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let key = DecryptionKey::generate_with(&mut rng);
+        let ceremony = CeremonyId::generate();
+        let single = split(&key, &ceremony, &[key_id()], &labels(2), 2, &mut rng).unwrap();
+        let old = single_key_document(&single[0]);
+        let parsed = CustodyPart::from_bytes(&serde_json::to_vec(&old).unwrap()).unwrap();
+        parsed.check().unwrap();
+        assert_eq!(parsed.key_id, Some(key_id()));
+        assert!(!parsed.is_batch());
+        // Written back exactly as the old format: no keyIds member.
+        let again: serde_json::Value = serde_json::from_slice(&parsed.to_bytes()).unwrap();
+        assert_eq!(again, old);
+
+        let ids: Vec<KeyId> = ["key-a", "key-b", "key-c"]
+            .iter()
+            .map(|i| KeyId::new(i).unwrap())
+            .collect();
+        let batch = split(&key, &ceremony, &ids, &labels(3), 2, &mut rng).unwrap();
+        let parsed = CustodyPart::from_bytes(&batch[1].to_bytes()).unwrap();
+        assert!(parsed.is_batch() && parsed.key_id.is_none());
+        assert_eq!(parsed.key_ids, ids);
+        assert_eq!(parsed.describe_keys(), "a batch of 3 keys");
+        let document: serde_json::Value = serde_json::from_slice(&parsed.to_bytes()).unwrap();
+        assert!(document.get("keyId").is_none());
+        let combined = combine(&batch[1..], &key.encryption_key()).unwrap();
+        assert_eq!(combined.key.encryption_key(), key.encryption_key());
+        assert!(split(&key, &ceremony, &[], &labels(2), 2, &mut rng).is_err());
+    }
+
+    #[test]
+    fn part_documents_are_parsed_strictly() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+        let key = DecryptionKey::generate_with(&mut rng);
+        let single = split(
+            &key,
+            &CeremonyId::generate(),
+            &[key_id()],
+            &labels(2),
+            2,
+            &mut rng,
+        )
+        .unwrap();
+        let base = single_key_document(&single[0]);
+        let variants: [(&str, serde_json::Value); 5] = [
+            ("both", serde_json::json!({"keyIds": ["key-a", "key-b"]})),
+            ("unknown member", serde_json::json!({"batch": true})),
+            (
+                "one batch key",
+                serde_json::json!({"keyId": null, "keyIds": ["key-a"]}),
+            ),
+            (
+                "repeated batch key",
+                serde_json::json!({"keyId": null, "keyIds": ["key-a", "key-a"]}),
+            ),
+            ("no key", serde_json::json!({"keyId": null})),
+        ];
+        for (case, changes) in variants {
+            let mut document = base.clone();
+            for (name, value) in changes.as_object().unwrap() {
+                if value.is_null() {
+                    document.as_object_mut().unwrap().remove(name);
+                } else {
+                    document[name] = value.clone();
+                }
+            }
+            assert!(
+                CustodyPart::from_bytes(&serde_json::to_vec(&document).unwrap()).is_err(),
+                "{case} was accepted"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn batch_parts_round_trip(count in 2usize..40, m in 2u8..6) {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(u64::try_from(count).unwrap());
+            let key = DecryptionKey::generate_with(&mut rng);
+            let ids: Vec<KeyId> = (0..count)
+                .map(|i| KeyId::new(&format!("key-{i:03}")).unwrap())
+                .collect();
+            let parts = split(&key, &CeremonyId::generate(), &ids, &labels(usize::from(m)), 2, &mut rng)
+                .unwrap();
+            for part in &parts {
+                let again = CustodyPart::from_bytes(&part.to_bytes()).unwrap();
+                again.check().unwrap();
+                proptest::prop_assert_eq!(&again.key_ids, &ids);
+                proptest::prop_assert_eq!(again.to_bytes(), part.to_bytes());
+            }
+        }
     }
 }

@@ -252,10 +252,11 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     let test_log_n = seal::test_log_n()?;
 
     let mut items = read_items(&args.responses, entry)?;
-    // Custody parts are matched to the ceremony the responses name.
+    // Custody parts are matched to the ceremony the responses name, and must be a batch's.
     let ids = ResponseIds {
         ceremony_id: items.iter().find_map(|i| i.ceremony_id.clone()),
         key_id: None,
+        batch: true,
     };
     let opened = open_decryption_key(args, &ids, entry)?;
     entry.facts.ceremony_id = opened.ceremony_id.clone();
