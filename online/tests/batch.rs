@@ -551,32 +551,61 @@ fn wait_for_responses(child: &mut std::process::Child, dir: &Path, count: usize)
 }
 
 /// A sandbox whose exports answer late, with a batch request for its 12 keys.
-fn slow_batch() -> (Sandbox, tempfile::TempDir, PathBuf, Vec<String>) {
-    let config = SandboxConfig::with_keys(specs("key-c", 12)).fault(Fault::Delay {
-        route: Route::Export,
-        delay: Duration::from_millis(300),
-    });
-    let sandbox = Sandbox::start(config).unwrap();
-    let key_ids: Vec<String> = (0..12).map(|i| format!("key-c-{i:02}")).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let (_, request) = write_batch_request(dir.path(), &key_ids);
-    (sandbox, dir, request, key_ids)
+struct SlowBatch {
+    sandbox: Sandbox,
+    _dir: tempfile::TempDir,
+    request: PathBuf,
+    responses: PathBuf,
+    key_ids: Vec<String>,
+}
+
+impl SlowBatch {
+    fn new() -> SlowBatch {
+        let config = SandboxConfig::with_keys(specs("key-c", 12)).fault(Fault::Delay {
+            route: Route::Export,
+            delay: Duration::from_millis(300),
+        });
+        let sandbox = Sandbox::start(config).unwrap();
+        let key_ids: Vec<String> = (0..12).map(|i| format!("key-c-{i:02}")).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let (_, request) = write_batch_request(dir.path(), &key_ids);
+        let responses = dir.path().join("responses");
+        SlowBatch {
+            sandbox,
+            _dir: dir,
+            request,
+            responses,
+            key_ids,
+        }
+    }
+
+    /// A submit with two workers, running, once `saved` responses are saved.
+    fn submit_running(&self, saved: usize) -> std::process::Child {
+        let mut child = submit_process(
+            &self.sandbox,
+            &self.request,
+            &["--rate", "unlimited", "--parallel", "2"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        wait_for_responses(&mut child, &self.responses, saved);
+        child
+    }
 }
 
 #[test]
 fn ctrl_c_lets_the_exports_in_flight_finish_and_the_rerun_resumes() {
-    let (sandbox, dir, request, key_ids) = slow_batch();
-    let responses = dir.path().join("responses");
-    let mut child = submit_process(
-        &sandbox,
-        &request,
-        &["--rate", "unlimited", "--parallel", "2"],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    wait_for_responses(&mut child, &responses, 2);
+    let batch = SlowBatch::new();
+    let SlowBatch {
+        sandbox,
+        request,
+        responses,
+        key_ids,
+        ..
+    } = &batch;
+    let child = batch.submit_running(2);
     ctrl_c(&child);
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
@@ -587,19 +616,19 @@ fn ctrl_c_lets_the_exports_in_flight_finish_and_the_rerun_resumes() {
     );
     let summary = json_out(&output);
     assert_eq!(summary["status"], "interrupted");
-    assert_eq!(summary_order(&summary), key_ids);
+    assert_eq!(summary_order(&summary), *key_ids);
     let status = statuses(&summary);
     let count = |wanted: &str| status.values().filter(|(s, _)| s == wanted).count();
     let exported = count("exported");
     assert!(count("not-attempted") >= 1, "{status:?}");
     assert_eq!(exported + count("not-attempted"), 12, "{status:?}");
     // Every export the sandbox carried out finished and was saved.
-    assert_eq!(exports_done(&sandbox), exported);
-    assert_eq!(response_files(&responses), exported);
-    assert_journal_parses(&responses);
+    assert_eq!(exports_done(sandbox), exported);
+    assert_eq!(response_files(responses), exported);
+    assert_journal_parses(responses);
 
     // The same command resumes: the saved keys are skipped, nothing is sent again.
-    let output = submit_process(&sandbox, &request, &["--rate", "unlimited"])
+    let output = submit_process(sandbox, request, &["--rate", "unlimited"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
@@ -612,25 +641,22 @@ fn ctrl_c_lets_the_exports_in_flight_finish_and_the_rerun_resumes() {
         status.values().filter(|(s, _)| s == "exported").count(),
         12 - exported
     );
-    assert_eq!(exports_done(&sandbox), 12);
-    assert_eq!(export_calls(&sandbox), 12);
-    assert_nothing_sent_twice(&sandbox);
+    assert_eq!(exports_done(sandbox), 12);
+    assert_eq!(export_calls(sandbox), 12);
+    assert_nothing_sent_twice(sandbox);
 }
 
 #[test]
 fn a_second_ctrl_c_quits_at_once_and_nothing_is_re_sent() {
-    let (sandbox, dir, request, key_ids) = slow_batch();
-    let responses = dir.path().join("responses");
-    let mut child = submit_process(
-        &sandbox,
-        &request,
-        &["--rate", "unlimited", "--parallel", "2"],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    wait_for_responses(&mut child, &responses, 1);
+    let batch = SlowBatch::new();
+    let SlowBatch {
+        sandbox,
+        request,
+        responses,
+        key_ids,
+        ..
+    } = &batch;
+    let child = batch.submit_running(1);
     ctrl_c(&child);
     std::thread::sleep(Duration::from_millis(20));
     ctrl_c(&child);
@@ -642,15 +668,15 @@ fn a_second_ctrl_c_quits_at_once_and_nothing_is_re_sent() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
-    assert_journal_parses(&responses);
+    assert_journal_parses(responses);
 
     // The rerun skips what is saved, lists what was in flight as uncertain, re-sends nothing.
-    let output = submit_process(&sandbox, &request, &["--rate", "unlimited"])
+    let output = submit_process(sandbox, request, &["--rate", "unlimited"])
         .output()
         .unwrap();
     let summary = json_out(&output);
     let status = statuses(&summary);
-    for id in &key_ids {
+    for id in key_ids {
         let saved = responses
             .join(response_file_name(&KeyId::new(id).unwrap()))
             .exists();
@@ -664,5 +690,5 @@ fn a_second_ctrl_c_quits_at_once_and_nothing_is_re_sent() {
     let uncertain = status.values().filter(|(s, _)| s == "uncertain").count();
     let expected = if uncertain > 0 { Some(8) } else { Some(0) };
     assert_eq!(output.status.code(), expected, "{}", stderr(&output));
-    assert_nothing_sent_twice(&sandbox);
+    assert_nothing_sent_twice(sandbox);
 }
