@@ -195,21 +195,26 @@ fn read(label: &str, path: &Path) -> CliResult<Vec<u8>> {
 }
 
 fn images_in(dir: &Path) -> CliResult<Vec<PathBuf>> {
+    files_in(dir, |name| {
+        Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    })
+}
+
+/// The regular files of folder `dir` whose (UTF-8) name `keep` accepts, sorted by name.
+pub(crate) fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> CliResult<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|source| CliError::ReadInput {
         path: dir.display().to_string(),
         source,
     })?;
-    let mut images: Vec<PathBuf> = entries
+    let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        })
+        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
         .collect();
-    images.sort();
-    Ok(images)
+    files.sort();
+    Ok(files)
 }
 
 fn scan_image(label: &str, bytes: &[u8], collector: &mut FrameCollector) -> CliResult<()> {

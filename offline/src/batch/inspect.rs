@@ -18,6 +18,7 @@ use keyexport_shared::files::{Artifact, sha256_hex};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CliError, CliResult};
+use crate::inputs;
 
 /// How many key ids the terminal shows before "… and N more".
 const SHOWN_IDS: usize = 10;
@@ -164,18 +165,10 @@ fn is_responses_folder(dir: &Path) -> CliResult<bool> {
 
 /// The visible file names of a folder, sorted.
 fn entries(dir: &Path) -> CliResult<Vec<String>> {
-    let read = std::fs::read_dir(dir).map_err(|source| CliError::ReadInput {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let mut names: Vec<String> = read
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
-    Ok(names)
+    Ok(inputs::files_in(dir, |name| !name.starts_with('.'))?
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+        .collect())
 }
 
 fn request_report(source: &str, file: &BatchRequestFile, sha256: &str) -> RequestReport {

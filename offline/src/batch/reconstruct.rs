@@ -38,6 +38,7 @@ use crate::addresses::Addresses;
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
 use crate::error::{CliError, CliResult};
+use crate::inputs;
 use crate::output::{self, Rendering, recipient::Recipients};
 use crate::reconstruct::{
     KeyFacts, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files, format_name,
@@ -84,21 +85,9 @@ fn response_key_id(bytes: &[u8]) -> Option<String> {
 }
 
 fn response_files_in(dir: &Path) -> CliResult<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|source| CliError::ReadInput {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.ends_with(RESPONSE_SUFFIX) && !n.starts_with('.'))
-        })
-        .collect();
-    files.sort();
-    Ok(files)
+    inputs::files_in(dir, |name| {
+        name.ends_with(RESPONSE_SUFFIX) && !name.starts_with('.')
+    })
 }
 
 /// One key of the batch as read: its response, or why it cannot be used.
