@@ -1,4 +1,4 @@
-//! Every vector of `../shared/vectors/` through `reconstruct --json --reveal`, exact outcome.
+//! Every vector of the repository's copy (`shared/tests/vectors/`) through `reconstruct --json --reveal`, exact outcome.
 
 use crate::common::{all_vectors, offline, s, stdout_json, vector_files};
 use serde_json::Value;

@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn decryption_key_round_trips_and_matches_vector_encryption_key() {
-        // From ../shared/vectors/reference.json, first vector.
+        // From shared/tests/vectors/reference.json, first vector.
         let key = DecryptionKey::from_dfns_hex(
             "019a3744504560639ec670b7a17d492b273e077b0a96bef58ba7760779e544546e",
         )

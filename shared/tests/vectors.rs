@@ -1,5 +1,5 @@
-//! Runs every vector of `../shared/vectors/*.json` (beside the project, read in place)
-//! and checks its exact outcome: key, error kind and bad signers.
+//! Runs every vector of the repository's copy (`shared/tests/vectors/*.json`; CI checks it
+//! equals the published vectors) and checks its exact outcome: key, error kind and bad signers.
 //!
 //! `reference.json` comes from Dfns' own reference implementation;
 //! `generated.json` from an independent model with error and robustness cases.
@@ -12,7 +12,7 @@ use keyexport_shared::wire::ExportResponse;
 use serde_json::Value;
 
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 fn load(file: &str) -> Vec<Value> {

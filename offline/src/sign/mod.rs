@@ -462,10 +462,10 @@ pub(crate) mod test_keys {
     use keyexport_shared::curve::{PrivateKey, PublicKey};
     use keyexport_shared::scheme::Curve;
 
-    /// The reference vectors (Dfns' own implementation), read in place from `shared/`.
+    /// The reference vectors (Dfns' own implementation), from the repository's copy.
     const REFERENCE: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/reference.json"
+        "/../shared/tests/vectors/reference.json"
     ));
 
     /// Every successful reference export of `curve`, as (private key, public key).
