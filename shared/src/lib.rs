@@ -7,6 +7,7 @@
 //! - [`keys`]: the ceremony encryption/decryption key pair and its fingerprint (spec §2);
 //! - [`ecies`]: encryption and decryption of one key share (spec §3);
 //! - [`share`]: the decrypted share document (spec §4);
+//! - [`chain_code`]: the chain code an HD key's shares carry (spec §4a);
 //! - [`curve`]: scalar fields and public keys of secp256k1, ed25519 and stark;
 //! - [`reconstruct`]: robust reconstruction and verification of the key (spec §5);
 //! - [`custody`]: quorum custody of the decryption key (Shamir split, Feldman commitments);
@@ -25,6 +26,7 @@
 
 pub mod batch;
 pub mod build_info;
+pub mod chain_code;
 pub mod curve;
 pub mod custody;
 pub mod dealer;
@@ -40,4 +42,4 @@ pub mod transcript;
 pub mod transport;
 pub mod wire;
 
-pub use error::{Error, Result};
+pub use error::{ChainCodeGroup, Error, Result};
