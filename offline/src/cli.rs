@@ -135,7 +135,8 @@ pub struct InitArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// A scheme to offer Dfns, as PROTOCOL:CURVE (e.g. CGGMP24:secp256k1); repeat for more.
-    /// Default: every protocol × curve combination of the spec.
+    /// Default: the 9 pairs Dfns issues keys for (ECDSA: CGGMP24, CGGMP21, KU23 on
+    /// secp256k1 and stark; FROST:ed25519; FROST_BITCOIN:secp256k1; GLOW20_DH:secp256k1).
     #[arg(long = "scheme", value_name = "PROTOCOL:CURVE")]
     pub schemes: Vec<Scheme>,
     /// Read the passphrase that seals the decryption key from this file (one line)

@@ -60,7 +60,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     };
 
     let supported_schemes = if args.schemes.is_empty() {
-        Scheme::all()
+        Scheme::ISSUED.to_vec()
     } else {
         dedup(&args.schemes)
     };
@@ -190,7 +190,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         .iter()
         .map(ToString::to_string)
         .collect();
-    eprintln!("Schemes      {}", schemes.join(", "));
+    eprintln!("Schemes      {}", render::wrapped_list(&schemes, 13, 67));
     if let Some(plan) = &custody {
         eprintln!(
             "Custody      the decryption key is split: {} parts rebuild it",

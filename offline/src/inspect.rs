@@ -14,6 +14,7 @@ use crate::batch::inspect::BatchReport;
 use crate::cli::InspectArgs;
 use crate::error::{CliError, CliResult};
 use crate::inputs::{self, Found};
+use crate::render;
 
 /// One inspected artifact (public facts only).
 #[derive(Debug, Serialize)]
@@ -213,7 +214,8 @@ fn print_report(r: &Report) {
         ("fingerprint", r.fingerprint.clone()),
         (
             "schemes",
-            (!r.supported_schemes.is_empty()).then(|| r.supported_schemes.join(", ")),
+            (!r.supported_schemes.is_empty())
+                .then(|| render::wrapped_list(&r.supported_schemes, 18, 62)),
         ),
         (
             "scheme",

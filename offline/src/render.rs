@@ -60,6 +60,25 @@ pub fn loud_warning(lines: &[&str]) {
     eprintln!("{bar}");
 }
 
+/// `items` joined with ", " over as many lines as keep each within `width` characters
+/// (an item longer than `width` gets a line of its own), every line after the first
+/// indented by `indent` spaces: a value printed after a label of that width stays
+/// within an 80-column terminal.
+pub fn wrapped_list(items: &[String], indent: usize, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for item in items {
+        match lines.last_mut() {
+            // ", " and the item, and room for the "," that ends a wrapped line.
+            Some(line) if line.chars().count() + 3 + item.chars().count() <= width => {
+                line.push_str(", ");
+                line.push_str(item);
+            }
+            _ => lines.push(item.clone()),
+        }
+    }
+    lines.join(&format!(",\n{:indent$}", ""))
+}
+
 /// Spells a fingerprint with the NATO/ICAO alphabet so two people can compare it aloud:
 /// `K7QF-2M9X` → `kilo seven quebec foxtrot / two mike nine x-ray`.
 pub fn spoken(fingerprint: &str) -> String {
@@ -103,6 +122,19 @@ mod tests {
             spoken("K7QF-2M9X"),
             "kilo seven quebec foxtrot / two mike nine x-ray"
         );
+    }
+
+    #[test]
+    fn lists_wrap_within_80_columns() {
+        use keyexport_shared::scheme::Scheme;
+        let all: Vec<String> = Scheme::all().iter().map(ToString::to_string).collect();
+        let text = format!("  {:<16}{}", "schemes", wrapped_list(&all, 18, 62));
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert_eq!(text.matches(", ").count() + text.matches(",\n").count(), 17);
+        assert_eq!(text.replace(",\n", ", ").split(", ").count(), 18);
+        let short = ["A:b".to_owned(), "C:d".to_owned()];
+        assert_eq!(wrapped_list(&short, 4, 62), "A:b, C:d");
+        assert_eq!(wrapped_list(&short, 4, 5), "A:b,\n    C:d");
     }
 
     #[test]

@@ -24,6 +24,19 @@ fn unseal(ceremony: &Path) -> Value {
     serde_json::from_slice(&age_open(&ceremony.join("decryption-key.age"), PASSPHRASE)).unwrap()
 }
 
+/// The pairs Dfns issues keys for (spec §1), in the order `init` lists them.
+const ISSUED: [&str; 9] = [
+    "CGGMP24:secp256k1",
+    "CGGMP24:stark",
+    "CGGMP21:secp256k1",
+    "CGGMP21:stark",
+    "KU23:secp256k1",
+    "KU23:stark",
+    "FROST:ed25519",
+    "FROST_BITCOIN:secp256k1",
+    "GLOW20_DH:secp256k1",
+];
+
 fn schemes_of(request: &Value) -> Vec<String> {
     fn find(v: &Value) -> Option<&Vec<Value>> {
         match v {
@@ -87,21 +100,18 @@ fn writes_the_ceremony_directory() {
     assert!(request.to_string().contains(ceremony_id));
     assert!(request.to_string().contains("key-01j8example"));
 
-    // Default schemes: every protocol x curve of the spec.
-    let schemes = schemes_of(&request);
-    assert_eq!(schemes.len(), 18, "{schemes:?}");
-    for protocol in [
-        "CGGMP24",
-        "FROST",
-        "FROST_BITCOIN",
-        "GLOW20_DH",
-        "KU23",
-        "CGGMP21",
-    ] {
-        for curve in ["ed25519", "secp256k1", "stark"] {
-            assert!(schemes.contains(&format!("{protocol}:{curve}")));
-        }
-    }
+    // Default schemes: the 9 pairs Dfns issues, shown within 80 columns.
+    assert_eq!(schemes_of(&request), ISSUED);
+    let shown: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("Schemes      "))
+        .take(3)
+        .collect();
+    assert!(shown.iter().all(|l| l.chars().count() <= 80), "{stderr}");
+    assert_eq!(
+        shown.join(" ").split_whitespace().collect::<Vec<_>>()[1..].join(" "),
+        ISSUED.join(", ")
+    );
 
     // The secret appears nowhere but in the sealed file.
     let secret = sealed["decryptionKey"].as_str().unwrap();
@@ -158,6 +168,8 @@ fn schemes_can_be_chosen() {
             "FROST:ed25519",
             "--scheme",
             "CGGMP24:secp256k1",
+            "--scheme",
+            "CGGMP24:ed25519",
         ],
     );
     assert!(
@@ -167,7 +179,26 @@ fn schemes_can_be_chosen() {
     );
     let request: Value =
         serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
-    assert_eq!(schemes_of(&request), ["CGGMP24:secp256k1", "FROST:ed25519"]);
+    // Asked for explicitly, a pair Dfns does not issue is offered too.
+    assert_eq!(
+        schemes_of(&request),
+        ["CGGMP24:secp256k1", "FROST:ed25519", "CGGMP24:ed25519"]
+    );
+}
+
+#[test]
+fn a_batch_request_offers_the_issued_pairs_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ceremony, output) = init(tmp.path(), &["--key-id", "key-02j8example"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let request: Value =
+        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
+    assert_eq!(request["kind"], "keyexport-batch-request");
+    assert_eq!(schemes_of(&request), ISSUED);
 }
 
 #[test]

@@ -211,6 +211,13 @@ impl OnlineError {
 fn api_advice(e: &ApiError) -> String {
     let export = matches!(e.call, Call::Export(_));
     match &e.kind {
+        // At `POST /auth/action` Dfns answers 401 for a credential it does not know.
+        ApiErrorKind::Unauthorized(_) if e.call == Call::ActionSign => {
+            "Check DFNS_CRED_ID: Dfns does not accept that credential for this token's user \
+             or service account (a wrong id, or a deactivated credential). Check also that \
+             DFNS_AUTH_TOKEN is current. Nothing was exported."
+                .into()
+        }
         ApiErrorKind::Unauthorized(_) => {
             "Check DFNS_AUTH_TOKEN: it must be a current service-account token or personal \
              access token for this organization (tokens expire)."
@@ -288,5 +295,48 @@ mod tests {
         ));
         assert_eq!(e.exit_code(), 6);
         assert!(e.advice().unwrap().contains("Keys:Export"));
+    }
+
+    /// The answers of Dfns (and of the sandbox) for authentication failures: each is a
+    /// refusal before anything was exported (exit 6), with advice naming what to check.
+    #[test]
+    fn authentication_answers_are_refusals_with_specific_advice() {
+        let refusal = |call: Call, status: u16, message: &str| {
+            let body = serde_json::json!({"error": {"id": "err-1", "status": status,
+                "message": message, "details": {}}});
+            let e = OnlineError::Api(ApiError::from_status(
+                call,
+                status,
+                body.to_string().as_bytes(),
+                None,
+                None,
+            ));
+            assert_eq!(e.exit_code(), 6, "{e}");
+            (e.to_string(), e.advice().unwrap())
+        };
+        let (text, advice) = refusal(Call::ActionSign, 401, "credential cr-x not found");
+        assert!(
+            text.contains("HTTP 401") && text.contains("cr-x not found"),
+            "{text}"
+        );
+        assert!(advice.contains("DFNS_CRED_ID"), "{advice}");
+        let (_, advice) = refusal(Call::GetKey("k".into()), 401, "Not Authorized.");
+        assert!(advice.contains("DFNS_AUTH_TOKEN") && !advice.contains("DFNS_CRED_ID"));
+        let (text, advice) = refusal(
+            Call::Export("k".into()),
+            403,
+            "user action signature is missing or invalid",
+        );
+        assert!(
+            text.contains("HTTP 403") && text.contains("missing or invalid"),
+            "{text}"
+        );
+        assert!(advice.contains("Nothing was exported"), "{advice}");
+        let (text, _) = refusal(
+            Call::Export("k".into()),
+            400,
+            "user action has already been used",
+        );
+        assert!(text.contains("HTTP 400"), "{text}");
     }
 }

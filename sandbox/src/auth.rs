@@ -6,6 +6,13 @@
 //! `{"type":"key.get","challenge":…}` for that challenge; the resulting user-action token
 //! is single-use, short-lived and valid only for that exact request. Expiry is checked
 //! against a monotonic clock.
+//!
+//! Statuses and messages follow Dfns' error reference (docs.dfns.co "API Errors"): a bad
+//! or missing bearer token is 401; a missing, unknown, expired or mismatched
+//! `X-DFNS-USERACTION` is 403 "user action signature is missing or invalid" (the reason
+//! follows after a colon); a reused one is 400 "user action has already been used". An
+//! assertion by a credential the user does not have is 401 at `POST /auth/action` (that
+//! case is not in Dfns' public reference: unconfirmed); a bad signature there is 403.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -19,6 +26,9 @@ use crate::credentials::TestCredential;
 
 /// How long challenges and user-action tokens live.
 const TTL: Duration = Duration::from_secs(300);
+
+/// Dfns' message for a missing or invalid `X-DFNS-USERACTION` (HTTP 403).
+const USER_ACTION_INVALID: &str = "user action signature is missing or invalid";
 
 /// The permissions the sandbox checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,12 +244,17 @@ impl AuthState {
             .iter()
             .map(|c| serde_json::json!({"type": "public-key", "id": c.id()}))
             .collect();
+        // The documented response of Create User Action Challenge, for a user whose
+        // only credential is one key.
         Ok(serde_json::json!({
             "challenge": challenge,
             "challengeIdentifier": identifier,
+            "supportedCredentialKinds": [
+                {"kind": "Key", "factor": "first", "requiresSecondFactor": false}
+            ],
             "userVerification": "required",
-            "attestation": "direct",
-            "allowCredentials": {"key": allowed, "webauthn": []},
+            "attestation": "none",
+            "allowCredentials": {"key": allowed, "passwordProtectedKey": [], "webauthn": []},
             "externalAuthenticationUrl": "",
         }))
     }
@@ -264,7 +279,12 @@ impl AuthState {
             .credentials
             .iter()
             .find(|c| c.id() == assertion.cred_id)
-            .ok_or_else(|| denied(403, "credential not found"))?;
+            .ok_or_else(|| {
+                denied(
+                    401,
+                    format!("credential {} not found for this user", assertion.cred_id),
+                )
+            })?;
         let client_data = URL_SAFE_NO_PAD
             .decode(&assertion.client_data)
             .map_err(|_| denied(400, "clientData is not base64url without padding"))?;
@@ -297,25 +317,25 @@ impl AuthState {
         header: Option<&str>,
         request: &ActionRequest,
     ) -> Result<(), Denied> {
-        let header = header.ok_or_else(|| denied(401, "missing X-DFNS-USERACTION"))?;
+        let invalid = |why: &str| denied(403, format!("{USER_ACTION_INVALID}: {why}"));
+        let header = header.ok_or_else(|| invalid("no X-DFNS-USERACTION header"))?;
         let action = self
             .actions
             .get_mut(header)
-            .ok_or_else(|| denied(403, "invalid user action token"))?;
+            .ok_or_else(|| invalid("unknown user action token"))?;
         if action.used {
-            return Err(denied(400, "user action token already used"));
+            return Err(denied(400, "user action has already been used"));
         }
         action.used = true;
         if action.issued.elapsed() > TTL {
-            return Err(denied(403, "user action token expired"));
+            return Err(invalid("the user action token expired"));
         }
         if action.request.method != request.method || action.request.path != request.path {
-            return Err(denied(403, "user action was signed for another request"));
+            return Err(invalid("it was signed for another request"));
         }
         if action.request.payload != request.payload {
-            return Err(denied(
-                403,
-                "user action payload does not match the request body byte for byte",
+            return Err(invalid(
+                "the signed payload does not match the request body byte for byte",
             ));
         }
         Ok(())
@@ -404,25 +424,26 @@ mod tests {
                 .consume_user_action(Some(&token), &request(r#"{"a":1}"#))
                 .is_ok()
         );
+        let reused = state
+            .consume_user_action(Some(&token), &request(r#"{"a":1}"#))
+            .unwrap_err();
         assert_eq!(
-            state
-                .consume_user_action(Some(&token), &request(r#"{"a":1}"#))
-                .unwrap_err()
-                .status,
-            400
+            (reused.status, reused.message.as_str()),
+            (400, "user action has already been used")
         );
         let token = sign_flow(&mut state, &key, r#"{"a":1}"#);
         let denied = state
             .consume_user_action(Some(&token), &request(r#"{"a": 1}"#))
             .unwrap_err();
         assert_eq!(denied.status, 403);
-        assert_eq!(
-            state
-                .consume_user_action(None, &request(""))
-                .unwrap_err()
-                .status,
-            401
-        );
+        assert!(denied.message.starts_with(USER_ACTION_INVALID));
+        let missing = state.consume_user_action(None, &request("")).unwrap_err();
+        assert_eq!(missing.status, 403);
+        assert!(missing.message.starts_with(USER_ACTION_INVALID));
+        let unknown = state
+            .consume_user_action(Some("ua-nope"), &request(""))
+            .unwrap_err();
+        assert_eq!(unknown.status, 403);
     }
 
     #[test]
@@ -449,5 +470,24 @@ mod tests {
             state.sign(body.to_string().as_bytes()).unwrap_err().status,
             400
         );
+    }
+
+    #[test]
+    fn an_unknown_credential_is_401() {
+        let (mut state, _, key, _) = setup();
+        let init = serde_json::json!({"userActionPayload": "{}", "userActionHttpMethod": "POST",
+            "userActionHttpPath": "/keys/k/export", "userActionServerKind": "Api"});
+        let reply = state.init(init.to_string().as_bytes()).unwrap();
+        let data = format!(
+            r#"{{"type":"key.get","challenge":"{}"}}"#,
+            reply["challenge"].as_str().unwrap()
+        );
+        let body = serde_json::json!({"challengeIdentifier": reply["challengeIdentifier"],
+            "firstFactor": {"kind": "Key", "credentialAssertion": {"credId": "cr-other",
+            "clientData": URL_SAFE_NO_PAD.encode(&data),
+            "signature": URL_SAFE_NO_PAD.encode(key.sign(data.as_bytes()).to_bytes())}}});
+        let denied = state.sign(body.to_string().as_bytes()).unwrap_err();
+        assert_eq!(denied.status, 401);
+        assert!(denied.message.contains("cr-other"), "{}", denied.message);
     }
 }

@@ -1,8 +1,9 @@
 //! What a sandbox serves: its keys, its test user's permissions, and the faults to inject.
 //!
-//! Keys come from a JSON config file ([`KeysFile`]) or are generated on start, one per
-//! protocol × curve. Each fault is a named variant of [`Fault`], documented with what the
-//! sandbox does when it is set; the responders live in `routes.rs`.
+//! Keys come from a JSON config file ([`KeysFile`], any protocol × curve) or are
+//! generated on start, one per pair Dfns issues ([`Scheme::ISSUED`]). Each fault is a
+//! named variant of [`Fault`], documented with what the sandbox does when it is set; the
+//! responders live in `routes.rs`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -164,7 +165,7 @@ impl KeysFile {
 /// Everything a sandbox is started with.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
-    /// Keys to serve; empty means one 2-of-3 key per protocol × curve.
+    /// Keys to serve; empty means one 2-of-3 key per pair Dfns issues.
     pub keys: Vec<KeySpec>,
     /// The test user's credential type.
     pub credential: CredentialKind,

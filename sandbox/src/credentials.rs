@@ -3,15 +3,19 @@
 //!
 //! Same four key types and signature encodings as Dfns (`dfns-auth.md`, step 2):
 //! Ed25519 (64 raw bytes), ECDSA P-256 and secp256k1 (SHA-256, DER), RSA (PKCS#1 v1.5,
-//! SHA-256). The private PEM is PKCS#8, except RSA which is PKCS#1 (`RSA PRIVATE KEY`),
-//! so both encodings the online side accepts are exercised end to end.
+//! SHA-256). The private PEM is what OpenSSL writes, since that is what operators paste
+//! and what Dfns' SDKs (OpenSSL or Python's `cryptography` underneath) load:
+//! `openssl genpkey` gives PKCS#8 v1 (`PRIVATE KEY`, RFC 5208) for every type. For
+//! Ed25519 that means without the public key: the v2 form (RFC 8410, public key inside)
+//! is refused by OpenSSL 3.0 and by `cryptography`, so it is never printed. (RustCrypto's
+//! SEC1 encoder leaves out the curve OID, which OpenSSL needs in an `EC PRIVATE KEY`, so
+//! secp256k1 is PKCS#8 too, as `openssl genpkey -algorithm EC` writes it.)
 
 use std::fmt;
 
-use ed25519_dalek::pkcs8::EncodePrivateKey as _;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{EncodePrivateKey as _, KeypairBytes};
 use rand_core::OsRng;
-use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use rsa::signature::Verifier as _;
 use zeroize::Zeroizing;
 
@@ -82,7 +86,12 @@ impl TestCredential {
         let (private_pem, public) = match kind {
             CredentialKind::Ed25519 => {
                 let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
-                let pem = key.to_pkcs8_pem(LineEnding::LF)?;
+                // Without the public key: PKCS#8 v1, as `openssl genpkey` writes it.
+                let v1 = KeypairBytes {
+                    secret_key: key.to_bytes(),
+                    public_key: None,
+                };
+                let pem = v1.to_pkcs8_pem(LineEnding::LF)?;
                 (pem, PublicKey::Ed25519(key.verifying_key()))
             }
             CredentialKind::P256 => {
@@ -97,7 +106,7 @@ impl TestCredential {
             }
             CredentialKind::Rsa => {
                 let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048)?;
-                let pem = key.to_pkcs1_pem(LineEnding::LF)?;
+                let pem = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&key, LineEnding::LF)?;
                 let public = rsa::pkcs1v15::VerifyingKey::new(key.to_public_key());
                 (pem, PublicKey::Rsa(Box::new(public)))
             }
@@ -144,9 +153,30 @@ impl TestCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::pkcs8::DecodePrivateKey as _;
-    use rsa::pkcs1::DecodeRsaPrivateKey as _;
+    use ed25519_dalek::pkcs8::{DecodePrivateKey as _, PrivateKeyInfo, SecretDocument};
     use rsa::signature::{SignatureEncoding as _, Signer as _};
+
+    #[test]
+    fn every_kind_is_printed_as_pkcs8_v1_like_openssl_genpkey() {
+        for (kind, algorithm) in [
+            (CredentialKind::Ed25519, "1.3.101.112"),
+            (CredentialKind::P256, "1.2.840.10045.2.1"),
+            (CredentialKind::Secp256k1, "1.2.840.10045.2.1"),
+            (CredentialKind::Rsa, "1.2.840.113549.1.1.1"),
+        ] {
+            let cred = TestCredential::generate("cr-test", kind).unwrap();
+            let (label, document) = SecretDocument::from_pem(cred.private_pem()).unwrap();
+            assert_eq!(label, "PRIVATE KEY", "{kind}");
+            let info = PrivateKeyInfo::try_from(document.as_bytes()).unwrap();
+            assert_eq!(info.version(), rsa::pkcs8::Version::V1, "{kind}");
+            assert!(info.public_key.is_none(), "{kind}");
+            assert_eq!(info.algorithm.oid.to_string(), algorithm, "{kind}");
+        }
+        // Ed25519 v1 is the 48-byte document `openssl genpkey -algorithm Ed25519` writes.
+        let cred = TestCredential::generate("cr-test", CredentialKind::Ed25519).unwrap();
+        let (_, document) = SecretDocument::from_pem(cred.private_pem()).unwrap();
+        assert_eq!(document.as_bytes().len(), 48);
+    }
 
     #[test]
     fn verifies_each_kind_and_rejects_wrong_encodings() {
@@ -170,7 +200,7 @@ mod tests {
                     (sig.to_der().as_bytes().to_vec(), sig.to_bytes().to_vec())
                 }
                 CredentialKind::Rsa => {
-                    let key = rsa::RsaPrivateKey::from_pkcs1_pem(cred.private_pem()).unwrap();
+                    let key = rsa::RsaPrivateKey::from_pkcs8_pem(cred.private_pem()).unwrap();
                     let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key);
                     (signer.sign(b"m").to_vec(), vec![1u8; 256])
                 }

@@ -70,9 +70,9 @@ pub fn dfns_scheme_name(scheme: Scheme) -> &'static str {
     match (scheme.protocol, scheme.curve) {
         (Protocol::Glow20Dh, _) => "DH",
         (Protocol::FrostBitcoin, _) => "Schnorr",
-        (Protocol::Frost | Protocol::Ku23, Curve::Ed25519) => "EdDSA",
-        (Protocol::Frost | Protocol::Ku23, _) => "Schnorr",
-        (Protocol::Cggmp21 | Protocol::Cggmp24, _) => "ECDSA",
+        (Protocol::Frost, Curve::Ed25519) => "EdDSA",
+        (Protocol::Frost, _) => "Schnorr",
+        (Protocol::Cggmp21 | Protocol::Cggmp24 | Protocol::Ku23, _) => "ECDSA",
     }
 }
 

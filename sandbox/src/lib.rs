@@ -95,7 +95,7 @@ impl Sandbox {
     /// Creates the keys and credential and starts serving on loopback.
     pub fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         let specs = if config.keys.is_empty() {
-            Scheme::all().into_iter().map(KeySpec::new).collect()
+            Scheme::ISSUED.into_iter().map(KeySpec::new).collect()
         } else {
             config.keys.clone()
         };

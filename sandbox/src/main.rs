@@ -48,9 +48,9 @@ enum Command {
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// JSON file of keys: {"keys": [{"scheme": "CGGMP24:secp256k1", "minSigners": 2,
-    /// "signers": 3, "id": "...", "name": "...", "exported": false, "masterKey": false}]}
-    /// ("masterKey": true: an HD master key, a chain code in every share). Default: one
-    /// 2-of-3 key per protocol × curve.
+    /// "signers": 3, "id": "...", "name": "...", "exported": false, "masterKey": false}]};
+    /// any PROTOCOL:CURVE pair ("masterKey": true: an HD master key, a chain code in every
+    /// share). Default: one 2-of-3 key per pair Dfns issues (9).
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
     /// Type of the test user's credential.
@@ -167,10 +167,10 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     config.port = args.port;
     let sandbox = Sandbox::start(config)?;
     println!(
-        "Dfns sandbox listening on {} (loopback only; Ctrl-C to stop)",
+        "Dfns sandbox listening on {} (loopback only)",
         sandbox.url()
     );
-    println!("\nTest credentials for keyexport-online (bash):");
+    println!("\nTest credentials for keyexport-online or a Dfns SDK script (bash):");
     for (name, value) in sandbox.env() {
         println!("export {name}='{value}'");
     }
@@ -185,6 +185,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             key.id, key.scheme, key.min_signers, key.signers, key.public_key
         );
     }
+    println!("\nReady: {} keys. Ctrl-C to stop.", sandbox.keys().len());
     loop {
         std::thread::park();
     }

@@ -25,7 +25,8 @@ use crate::SandboxArgs;
 /// `rehearse`.
 #[derive(Debug, Args)]
 pub struct RehearseArgs {
-    /// Scheme of the rehearsal key (PROTOCOL:CURVE).
+    /// Scheme of the rehearsal key (PROTOCOL:CURVE); any pair, also one Dfns does not
+    /// issue (the request then names it with --scheme).
     #[arg(long, default_value = "CGGMP24:secp256k1")]
     scheme: Scheme,
     /// Keep the ceremony folder afterwards (its path is printed).
@@ -171,20 +172,26 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
         "Offline machine: create the decryption key and the export request",
     );
     let ceremony = offline_dir.join("ceremony");
-    run_tool(
-        offline,
-        &[
-            arg("init"),
-            arg("--key-id"),
-            arg(&key.id),
-            arg("--out"),
-            arg(&ceremony),
-            arg("--passphrase-file"),
-            arg(&passphrase),
-            arg("--allow-online"),
-        ],
-        &[],
-    )?;
+    let mut init = vec![
+        arg("init"),
+        arg("--key-id"),
+        arg(&key.id),
+        arg("--out"),
+        arg(&ceremony),
+        arg("--passphrase-file"),
+        arg(&passphrase),
+        arg("--allow-online"),
+    ];
+    // The request offers the pairs Dfns issues unless told otherwise; a rehearsal of
+    // another pair asks for it, as an operator would.
+    if !Scheme::ISSUED.contains(&key.scheme) {
+        println!(
+            "   {} is not a pair Dfns issues: the request names it with --scheme.",
+            key.scheme
+        );
+        init.extend([arg("--scheme"), arg(key.scheme.to_string())]);
+    }
+    run_tool(offline, &init, &[])?;
 
     step(2, "Carry the request across the air gap as QR codes");
     let request_images = carry(&pngs_in(&ceremony, "request")?, &online_dir.join("scanned"))?;

@@ -2,8 +2,9 @@
 //! one named responder per fault.
 //!
 //! Order of checks on the export mirrors Dfns: token (401), permission (403), user
-//! action (401/403/400), feature enabled (402), body (400), key (404), already exported
-//! (409), scheme listed (400), policy (202), then the export itself (200).
+//! action (403, or 400 when reused), feature enabled (402), body (400), key (404),
+//! already exported (409), scheme listed (400), policy (202), then the export itself
+//! (200). Every error body is Dfns' `{"error": {"id", "status", "message", "details"}}`.
 
 use keyexport_shared::keys::EncryptionKey;
 use keyexport_shared::share::DocumentFormat;
@@ -264,15 +265,30 @@ fn drop_share(response: &mut keyexport_shared::wire::ExportResponse) {
 }
 
 /// Fault responder `PolicyHold`: HTTP 202 with a pending approval, nothing exported.
+///
+/// Dfns does not document the 202 body of Export Key. The sandbox answers with the
+/// documented fields of a policy Approval object (docs.dfns.co, "Policy Approvals"):
+/// `id`, `initiatorId`, `status`, `expirationDate`, `dateCreated`, `dateUpdated`,
+/// `activity`, `evaluatedPolicies`, `decisions`. Invented, where nothing is documented:
+/// the activity's content (`kind` "Keys:Export" and `keyId`), the ids, the dates and the
+/// policy's reason text.
 fn policy_hold(id: &str) -> Outgoing {
     Outgoing::json(
         202,
         &json!({
             "id": crate::auth::random_text("ap-", 12),
+            "initiatorId": "us-sandbox-user",
             "status": "Pending",
+            "expirationDate": "2026-01-02T00:00:00.000Z",
+            "dateCreated": "2026-01-01T00:00:00.000Z",
+            "dateUpdated": "2026-01-01T00:00:00.000Z",
             "activity": {"kind": "Keys:Export", "keyId": id},
-            "approvals": [],
-            "reason": "held by the sandbox policy-hold fault: an approver must approve the export",
+            "evaluatedPolicies": [{
+                "policyId": "plc-sandbox-policy-hold",
+                "triggerStatus": "Triggered",
+                "reason": "held by the sandbox policy-hold fault: an approver must approve the export",
+            }],
+            "decisions": [],
         }),
     )
 }

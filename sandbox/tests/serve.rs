@@ -4,6 +4,8 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
+use keyexport_shared::scheme::Scheme;
+
 /// Sends one HTTP/1.0 GET and returns the status line.
 fn get(url: &str, path: &str, token: &str) -> String {
     let address = url.trim_start_matches("http://");
@@ -28,16 +30,22 @@ fn prints_url_credentials_and_keys_that_work() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let mut keys = Vec::new();
+    let mut schemes = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
         if line.starts_with("  key-") {
-            keys.push(line.split_whitespace().next().unwrap().to_owned());
-            if keys.len() == 18 {
-                break;
-            }
+            let mut words = line.split_whitespace();
+            keys.push(words.next().unwrap().to_owned());
+            schemes.push(words.next().unwrap().to_owned());
+        }
+        if line.starts_with("Ready: ") {
+            break;
         }
         printed.push(line);
     }
+    // By default: one key per pair Dfns issues, nothing else.
+    let issued: Vec<String> = Scheme::ISSUED.iter().map(ToString::to_string).collect();
+    assert_eq!(schemes, issued);
     let value = |name: &str| {
         printed
             .iter()

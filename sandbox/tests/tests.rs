@@ -6,3 +6,4 @@
 mod docs;
 mod rehearse;
 mod serve;
+mod statuses;

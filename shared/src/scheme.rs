@@ -1,8 +1,9 @@
 //! Dfns signing protocols and curves (spec §1 and §6).
 //!
 //! The share arithmetic is the same for every protocol, so a [`Scheme`] only matters
-//! for two things: the request lists the schemes the offline side can rebuild, and a
-//! response whose protocol or curve is unknown must be refused, never guessed at.
+//! for two things: the request lists the schemes to export ([`Scheme::ISSUED`] unless
+//! the operator names others), and a response whose protocol or curve is unknown must be
+//! refused, never guessed at.
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,7 +27,7 @@ pub enum Protocol {
     /// GLOW20 threshold Diffie–Hellman.
     #[serde(rename = "GLOW20_DH")]
     Glow20Dh,
-    /// KU23 threshold EdDSA.
+    /// KU23 threshold ECDSA.
     #[serde(rename = "KU23")]
     Ku23,
     /// CGGMP21 threshold ECDSA.
@@ -133,8 +134,30 @@ pub struct Scheme {
 }
 
 impl Scheme {
-    /// Every protocol × curve combination of the spec: the offline side can rebuild
-    /// them all, so by default it asks for all of them.
+    /// The 9 protocol/curve pairs Dfns issues keys for (spec §1): ECDSA on secp256k1 and
+    /// stark (CGGMP24, CGGMP21, KU23), EdDSA on ed25519 (FROST), Schnorr on secp256k1
+    /// (FROST_BITCOIN), DH on secp256k1 (GLOW20_DH). A request lists these by default,
+    /// and a sandbox holds one key of each by default; pairs such as `CGGMP24:ed25519`
+    /// do not exist at Dfns, so they are sent only when the operator asks for them.
+    pub const ISSUED: [Scheme; 9] = [
+        Scheme::new(Protocol::Cggmp24, Curve::Secp256k1),
+        Scheme::new(Protocol::Cggmp24, Curve::Stark),
+        Scheme::new(Protocol::Cggmp21, Curve::Secp256k1),
+        Scheme::new(Protocol::Cggmp21, Curve::Stark),
+        Scheme::new(Protocol::Ku23, Curve::Secp256k1),
+        Scheme::new(Protocol::Ku23, Curve::Stark),
+        Scheme::new(Protocol::Frost, Curve::Ed25519),
+        Scheme::new(Protocol::FrostBitcoin, Curve::Secp256k1),
+        Scheme::new(Protocol::Glow20Dh, Curve::Secp256k1),
+    ];
+
+    /// The pair `protocol` on `curve`.
+    pub const fn new(protocol: Protocol, curve: Curve) -> Scheme {
+        Scheme { protocol, curve }
+    }
+
+    /// Every protocol × curve combination the spec's names allow (18), issued by Dfns
+    /// or not: the offline side rebuilds any of them that a response names.
     pub fn all() -> Vec<Scheme> {
         Protocol::ALL
             .into_iter()
@@ -180,6 +203,36 @@ mod tests {
             assert_eq!(scheme.to_string().parse::<Scheme>().unwrap(), scheme);
             let json = serde_json::to_string(&scheme).unwrap();
             assert_eq!(serde_json::from_str::<Scheme>(&json).unwrap(), scheme);
+        }
+    }
+
+    #[test]
+    fn issued_schemes_are_the_nine_pairs_dfns_issues() {
+        let issued: Vec<String> = Scheme::ISSUED.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            issued,
+            [
+                "CGGMP24:secp256k1",
+                "CGGMP24:stark",
+                "CGGMP21:secp256k1",
+                "CGGMP21:stark",
+                "KU23:secp256k1",
+                "KU23:stark",
+                "FROST:ed25519",
+                "FROST_BITCOIN:secp256k1",
+                "GLOW20_DH:secp256k1",
+            ]
+        );
+        let all = Scheme::all();
+        assert!(Scheme::ISSUED.iter().all(|s| all.contains(s)));
+        for absent in [
+            "CGGMP24:ed25519",
+            "FROST:stark",
+            "FROST:secp256k1",
+            "KU23:ed25519",
+        ] {
+            let scheme: Scheme = absent.parse().unwrap();
+            assert!(!Scheme::ISSUED.contains(&scheme), "{absent}");
         }
     }
 

@@ -376,7 +376,10 @@ pub fn print(report: &BatchReport) {
             line("tool", &r.tool_version);
             line("encryption key", &r.encryption_key);
             line("fingerprint", &r.fingerprint);
-            line("schemes", &r.supported_schemes.join(", "));
+            line(
+                "schemes",
+                &crate::render::wrapped_list(&r.supported_schemes, 18, 62),
+            );
             line("keys", &r.key_count.to_string());
             list("key ids", &r.key_ids, "all listed with --json");
             line("secrets", "none (a request holds none)");

@@ -3,8 +3,10 @@
 //! `dfns-auth.md` ("User-action signing", step 2): Dfns accepts Ed25519, ECDSA P-256,
 //! ECDSA secp256k1 and RSA keys. The signature covers the clientData bytes:
 //! Ed25519 gives 64 raw bytes, ECDSA is SHA-256 with a **DER** signature, RSA is
-//! PKCS#1 v1.5 with SHA-256. Keys arrive as PEM: PKCS#8 for every type, PKCS#1 for
-//! RSA; SEC1 `EC PRIVATE KEY` (what `openssl ecparam -genkey` writes) is accepted too.
+//! PKCS#1 v1.5 with SHA-256. Keys arrive as PEM: PKCS#8 for every type (v1 as
+//! `openssl genpkey` writes it, and v2, RFC 8410 with the public key, for Ed25519),
+//! PKCS#1 for RSA; SEC1 `EC PRIVATE KEY` (what `openssl ecparam -genkey` writes) is
+//! accepted too.
 //!
 //! The key types zeroize themselves on drop; the PEM text is held in `Zeroizing`
 //! while it is parsed, and `Debug` prints only the key type and credential id.
@@ -234,6 +236,64 @@ mod tests {
         key.verifying_key()
             .verify_strict(b"client data", &sig)
             .unwrap();
+    }
+
+    /// Throwaway test keys written by OpenSSL 3.0.19 (`openssl genpkey -algorithm
+    /// Ed25519`; `openssl ecparam -name secp256k1 -genkey`), with the public keys
+    /// `openssl pkey -pubout` / `openssl ec -pubout -conv_form compressed` gave for them.
+    const OPENSSL_ED25519: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIMJRgUuicvEWp0x8ONQZU0HHV89NTbSuCbg2OZQ7F6QA
+-----END PRIVATE KEY-----
+";
+    const OPENSSL_ED25519_PUBLIC: &str =
+        "c518ba6947f537558ae6afffd135ffa9d87dc5717bfffffeb90d4e1ecc0ced9c";
+    const OPENSSL_SECP256K1_SEC1: &str = "-----BEGIN EC PARAMETERS-----
+BgUrgQQACg==
+-----END EC PARAMETERS-----
+-----BEGIN EC PRIVATE KEY-----
+MHQCAQEEILj8BhaYcL1S9ZSP4u8mGWFvN/VlpMS31c1aoJiplLB3oAcGBSuBBAAK
+oUQDQgAEgR8aPWEkfYjS0hqGUJMvm5kNfJz9w6FqIviK/cH431ollcanbtGMH7By
+ykv+VcBYs8MilaLwb/+UGEr9+/jnPw==
+-----END EC PRIVATE KEY-----
+";
+    const OPENSSL_SECP256K1_PUBLIC: &str =
+        "03811f1a3d61247d88d2d21a8650932f9b990d7c9cfdc3a16a22f88afdc1f8df5a";
+
+    #[test]
+    fn ed25519_pkcs8_v1_and_v2_both_load() {
+        let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
+        let v2 = key.to_pkcs8_pem(LF).unwrap();
+        let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: key.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(LF)
+        .unwrap();
+        assert_ne!(v1.as_str(), v2.as_str());
+        for pem in [v1.as_str(), v2.as_str()] {
+            let cred = Credential::from_pem("cr-1", pem).unwrap();
+            assert_eq!(cred.kind(), CredentialKind::Ed25519);
+            let sig = ed25519_dalek::Signature::from_slice(&cred.sign(b"abc")).unwrap();
+            key.verifying_key().verify_strict(b"abc", &sig).unwrap();
+        }
+        let cred = Credential::from_pem("cr-1", OPENSSL_ED25519).unwrap();
+        let public: [u8; 32] = hex::decode(OPENSSL_ED25519_PUBLIC)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let public = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
+        let sig = ed25519_dalek::Signature::from_slice(&cred.sign(b"abc")).unwrap();
+        public.verify_strict(b"abc", &sig).unwrap();
+    }
+
+    #[test]
+    fn secp256k1_sec1_from_openssl_signs_der() {
+        let cred = Credential::from_pem("cr-1", OPENSSL_SECP256K1_SEC1).unwrap();
+        assert_eq!(cred.kind(), CredentialKind::EcdsaSecp256k1);
+        let public = hex::decode(OPENSSL_SECP256K1_PUBLIC).unwrap();
+        let public = k256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
+        let sig = k256::ecdsa::Signature::from_der(&cred.sign(b"abc")).unwrap();
+        public.verify(b"abc", &sig).unwrap();
     }
 
     #[test]

@@ -122,8 +122,8 @@ pub enum ApiErrorKind {
     /// HTTP 400.
     #[error("the request was rejected as invalid (HTTP 400){0}")]
     BadRequest(DfnsMessage),
-    /// HTTP 401.
-    #[error("the auth token was refused (HTTP 401: missing, invalid or expired){0}")]
+    /// HTTP 401: the bearer token, or at `POST /auth/action` the credential, was refused.
+    #[error("authentication refused (HTTP 401){0}")]
     Unauthorized(DfnsMessage),
     /// HTTP 402.
     #[error("the feature is not enabled for this organization (HTTP 402){0}")]
