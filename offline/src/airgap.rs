@@ -67,10 +67,15 @@ impl Moment {
 }
 
 /// Refuses to go on while the machine looks online, unless `allow_online` (then warns
-/// loudly, once). Warns about wireless radios that are not blocked. Runs when a command
-/// starts; [`check_again`] runs at each later [`Moment`].
+/// loudly, once). Otherwise warns about wireless radios that are not blocked. Runs when a
+/// command starts; [`check_again`] runs at each later [`Moment`].
 pub fn enforce(allow_online: bool) -> CliResult<()> {
-    let radios = unblocked_radios(&rfkill_root());
+    // With the guard overridden the machine is declared online: its warning covers radios.
+    let radios = if allow_online {
+        Vec::new()
+    } else {
+        unblocked_radios(&rfkill_root())
+    };
     if !radios.is_empty() {
         let listed = radios.join(", ");
         render::loud_warning(&[

@@ -177,34 +177,39 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     for path in &args.passphrase_file {
         entry.inputs.push(ArtifactRecord::passphrase_file(path));
     }
-    let mut files: Vec<(&'static str, &str, &[u8], FileMode, Option<u8>)> = key_files
+    let mut files: Vec<Planned<'_>> = key_files
         .iter()
-        .map(|f| {
-            (
-                f.role,
-                f.name.as_str(),
-                f.bytes.as_slice(),
-                FileMode::Secret,
-                f.scrypt_log_n,
-            )
+        .map(|f| Planned {
+            role: f.role,
+            name: f.name.as_str(),
+            bytes: f.bytes.as_slice(),
+            mode: FileMode::Secret,
+            scrypt_log_n: f.scrypt_log_n,
         })
         .collect();
-    files.push((
-        "request",
-        REQUEST_FILE,
-        &request_json,
-        FileMode::Public,
-        None,
-    ));
+    files.push(Planned {
+        role: "request",
+        name: REQUEST_FILE,
+        bytes: &request_json,
+        mode: FileMode::Public,
+        scrypt_log_n: None,
+    });
     if let Some(png) = &png {
-        files.push(("request-qr", REQUEST_PNG, png, FileMode::Public, None));
+        files.push(Planned {
+            role: "request-qr",
+            name: REQUEST_PNG,
+            bytes: png,
+            mode: FileMode::Public,
+            scrypt_log_n: None,
+        });
     }
-    for (role, name, bytes, mode, scrypt_log_n) in files {
-        let path = args.out.join(name);
-        fsio::write_new(&path, bytes, mode)
+    for file in files {
+        let path = args.out.join(file.name);
+        fsio::write_new(&path, file.bytes, file.mode)
             .map_err(|e| CliError::shared(path.display().to_string(), e))?;
         entry.outputs.push(
-            ArtifactRecord::new(role, &path.display().to_string(), bytes).sealed_with(scrypt_log_n),
+            ArtifactRecord::new(file.role, &path.display().to_string(), file.bytes)
+                .sealed_with(file.scrypt_log_n),
         );
     }
     let transcript_path = args.out.join(transcript::FILE_NAME);
@@ -277,6 +282,16 @@ struct KeyFile {
     name: String,
     bytes: Vec<u8>,
     /// The scrypt work factor it is sealed with (`None`: sealed to an age recipient).
+    scrypt_log_n: Option<u8>,
+}
+
+/// One file `init` writes into the ceremony folder.
+struct Planned<'a> {
+    role: &'static str,
+    name: &'a str,
+    bytes: &'a [u8],
+    mode: FileMode,
+    /// The scrypt work factor it is sealed with, for the transcript.
     scrypt_log_n: Option<u8>,
 }
 

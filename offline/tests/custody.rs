@@ -583,10 +583,9 @@ fn forge_part(split: &Split, i: usize, template: usize) {
     use k256::elliptic_curve::{Field, PrimeField};
     let genuine: serde_json::Value = serde_json::from_slice(&age_open(
         &split.part(template),
-        &std::fs::read_to_string(&split.passes[template])
+        std::fs::read_to_string(&split.passes[template])
             .unwrap()
-            .trim_end()
-            .to_owned(),
+            .trim_end(),
     ))
     .unwrap();
     let c0_hex = genuine["commitments"][0].as_str().unwrap();
@@ -634,9 +633,9 @@ fn a_forged_part_is_refused_by_custody_verify_and_outvoted_by_name() {
         .args(["--passphrase-file", s(&split.passes[0])])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains(format!(
-            "custodian forge-c1's part: its commitments (sha256 "
-        )))
+        .stderr(predicate::str::contains(
+            "custodian forge-c1's part: its commitments (sha256 ",
+        ))
         .stderr(predicate::str::contains(format!(
             "are not the ceremony's ({}): the part was forged",
             recorded.short()

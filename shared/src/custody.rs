@@ -654,6 +654,107 @@ mod tests {
         assert!(!format!("{:?}", parts[2]).contains(parts[2].share.as_str()));
     }
 
+    /// A part for index `index` forged from the public `C_0` of `genuine`: share `y`,
+    /// `C_1 = (y·G − C_0) / index` (quorum 2), consistent with its own commitments.
+    fn forged(genuine: &CustodyPart, index: u8, rng: &mut impl CryptoRngCore) -> CustodyPart {
+        let c0 = genuine.commitment_points().unwrap()[0];
+        let y = Scalar::random(&mut *rng);
+        let inverse = Option::<Scalar>::from(Scalar::from(u64::from(index)).invert()).unwrap();
+        let c1 = (ProjectivePoint::GENERATOR * y - c0) * inverse;
+        let mut part = genuine.clone();
+        part.index = index;
+        part.label = format!("forger-{index}");
+        part.commitments[1] = hex::encode(c1.to_affine().to_encoded_point(true).as_bytes());
+        part.share = Zeroizing::new(hex::encode(y.to_bytes()));
+        part
+    }
+
+    #[test]
+    fn a_forged_part_is_the_odd_one_out_and_the_recorded_digest_refuses_it() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        let key = DecryptionKey::generate_with(&mut rng);
+        let parts = split(
+            &key,
+            &CeremonyId::generate(),
+            &[key_id()],
+            &labels(3),
+            2,
+            &mut rng,
+        )
+        .unwrap();
+        let recorded = parts[0].commitments_digest().unwrap();
+        let fake = forged(&parts[1], 1, &mut rng);
+        // The forgery passes every check a part can make alone, and has the ceremony's C_0.
+        fake.check().unwrap();
+        assert_eq!(fake.encryption_key().unwrap(), key.encryption_key());
+        assert!(matches!(
+            fake.check_recorded(&recorded),
+            Err(PartFault::NotTheRecordedCommitments { .. })
+        ));
+        parts[1].check_recorded(&recorded).unwrap();
+
+        // Forged + two genuine: rebuilt from the genuine two, the forged one named.
+        let mixed = vec![fake.clone(), parts[1].clone(), parts[2].clone()];
+        let combined = combine(&mixed, &key.encryption_key()).unwrap();
+        assert_eq!(combined.key.encryption_key(), key.encryption_key());
+        assert_eq!(combined.used, ["custodian-2", "custodian-3"]);
+        assert_eq!(combined.commitments, recorded);
+        assert_eq!(combined.rejected.len(), 1);
+        assert_eq!(combined.rejected[0].0, "forger-1");
+        assert!(matches!(
+            combined.rejected[0].1,
+            PartFault::OddOneOut { agreeing: 2, .. }
+        ));
+
+        // Forged + one genuine (the quorum): no set is complete, both are named.
+        let selection = select(&[&fake, &parts[2]]);
+        assert!(selection.usable.is_empty());
+        assert_eq!(selection.set_aside.len(), 2);
+        assert!(
+            selection
+                .set_aside
+                .iter()
+                .all(|(_, f)| matches!(f, PartFault::CommitmentsDisagree(_)))
+        );
+        assert!(combine(&[fake, parts[2].clone()], &key.encryption_key()).is_err());
+
+        // The same genuine part twice: one is used, the repeat named.
+        let selection = select(&[&parts[0], &parts[0], &parts[2]]);
+        assert_eq!(selection.usable, [0, 2]);
+        assert_eq!(selection.set_aside, [(1, PartFault::DuplicateIndex(1))]);
+    }
+
+    #[test]
+    fn the_commitments_digest_ignores_the_point_encoding() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(14);
+        let key = DecryptionKey::generate_with(&mut rng);
+        let parts = split(
+            &key,
+            &CeremonyId::generate(),
+            &[key_id()],
+            &labels(2),
+            2,
+            &mut rng,
+        )
+        .unwrap();
+        let mut uncompressed = parts[0].clone();
+        uncompressed.commitments = parts[0]
+            .commitment_points()
+            .unwrap()
+            .iter()
+            .map(|p| hex::encode(p.to_affine().to_encoded_point(false).as_bytes()))
+            .collect();
+        uncompressed.check().unwrap();
+        assert_eq!(
+            uncompressed.commitments_digest().unwrap(),
+            parts[1].commitments_digest().unwrap()
+        );
+        let digest = parts[0].commitments_digest().unwrap();
+        assert_eq!(digest.as_str().len(), 64);
+        assert!(CommitmentsDigest::try_from(digest.to_string()).is_ok());
+        assert!(CommitmentsDigest::try_from(digest.as_str().to_uppercase()).is_err());
+    }
+
     /// A single-key part as written before batch parts existed (share and commitments
     /// from a real split, so it also passes `check`).
     fn single_key_document(part: &CustodyPart) -> serde_json::Value {
