@@ -19,6 +19,8 @@
 #    depends neither on the source folder nor on where the dependency sources come from.
 # 5. The kit-built binary's `version --json` must name HEAD, a clean tree and the
 #    SHA-256 of Cargo.lock (the kit has no .git: this exercises SOURCE_COMMIT).
+# 6. The release binary carries no test switch: `strings` finds no KEYEXPORT_TEST_ in it
+#    (the test hooks are compiled into debug builds only).
 # Each build has its own target folder; nothing is written to the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +75,18 @@ for binary in "$work/clone-dist/$package" "$work/kit-dist/$package"; do
     fi
   done
 done
+
+# No test switch may be in a release binary: KEYEXPORT_TEST_* exist in debug builds only.
+echo "-- no test switch (KEYEXPORT_TEST_*) in the release binary"
+for binary in "$work/clone-dist/$package" "$work/kit-dist/$package"; do
+  switches="$(strings -a "$binary" | grep -o 'KEYEXPORT_TEST_[A-Z0-9_]*' | sort -u || true)"
+  if [ -n "$switches" ]; then
+    echo "$binary contains test switches: $switches" >&2
+    echo "Gate them with #[cfg(debug_assertions)] (see offline/src/airgap.rs and seal.rs)." >&2
+    exit 1
+  fi
+done
+echo "none in $package (clone and kit builds)"
 
 clone_sum="$(grep " $package\$" "$work/clone-dist/SHA256SUMS")"
 kit_sum="$(grep " $package\$" "$work/kit-dist/SHA256SUMS")"

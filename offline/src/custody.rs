@@ -16,9 +16,15 @@
 //! `reconstruct` unseals every part it is given (passphrases from repeated
 //! `--passphrase-file`, in the order of the passphrase-sealed parts, or asked on the
 //! terminal naming each custodian), checks each against its commitments, and sets aside,
-//! naming the custodian, any part that does not unseal, was modified, repeats an index or
-//! belongs to another ceremony. It goes on with K good parts, and otherwise stops with a
-//! threshold error that lists what was set aside.
+//! naming the custodian, any part that does not unseal, was modified, repeats an index,
+//! belongs to another ceremony, or carries another commitment set than the parts that
+//! agree (a forged part: see `keyexport_shared::custody`). It goes on with K good parts,
+//! and otherwise stops with a threshold error that lists what was set aside.
+//!
+//! The commitment set's digest is recorded at `init` in the request
+//! (`custodyCommitmentsSha256`) and the transcript; `custody verify --request` refuses a part
+//! whose set is not the request's, and refuses a request that records none (made before
+//! the digest existed), since it could not tell a forged part from a genuine one.
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
@@ -28,7 +34,7 @@ use std::str::FromStr;
 use age::armor::ArmoredReader;
 use age::secrecy::SecretString;
 use keyexport_shared::batch::BatchRequestFile;
-use keyexport_shared::custody::{self, CustodyPart, MAX_CUSTODIANS, PartFault};
+use keyexport_shared::custody::{self, CommitmentsDigest, CustodyPart, MAX_CUSTODIANS, PartFault};
 use keyexport_shared::files::{Artifact, CeremonyId, KeyId};
 use keyexport_shared::keys::{DecryptionKey, EncryptionKey};
 use rand_core::OsRng;
@@ -69,6 +75,8 @@ pub struct PartFile {
     pub file_name: String,
     /// The armored age file.
     pub bytes: Vec<u8>,
+    /// The scrypt work factor it is sealed with (`None`: sealed to an age recipient).
+    pub scrypt_log_n: Option<u8>,
 }
 
 /// Public custody facts recorded in the transcript.
@@ -84,6 +92,9 @@ pub struct CustodyFacts {
     /// Parts made at `init`: label, index and how each is sealed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartRecord>,
+    /// The commitment set of the parts made (`init`) or used (`reconstruct`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitments_sha256: Option<CommitmentsDigest>,
     /// Labels of the parts used by `reconstruct`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub used: Vec<String>,
@@ -219,14 +230,20 @@ impl Plan {
         let labels: Vec<String> = self.custodians.iter().map(|(l, _)| l.clone()).collect();
         let parts = custody::split(key, ceremony_id, key_ids, &labels, self.quorum, &mut OsRng)
             .map_err(|e| CliError::Internal(format!("custody split: {e}")))?;
+        let commitments = parts
+            .first()
+            .map(CustodyPart::commitments_digest)
+            .transpose()
+            .map_err(|e| CliError::Internal(format!("custody split: {e}")))?;
         let mut files = Vec::with_capacity(parts.len());
         let mut records = Vec::with_capacity(parts.len());
         for (part, (label, sealing)) in parts.iter().zip(&self.custodians) {
             let plaintext = part.to_bytes();
-            let (bytes, sealed_with) = match sealing {
+            let (bytes, sealed_with, scrypt_log_n) = match sealing {
                 Sealing::Passphrase(pass) => (
                     seal::seal_bytes(&plaintext, pass.clone(), log_n)?,
                     "passphrase".to_owned(),
+                    Some(log_n),
                 ),
                 Sealing::Recipient(recipient) => {
                     let encryptor = age::Encryptor::with_recipients(std::iter::once(
@@ -236,12 +253,14 @@ impl Plan {
                     (
                         seal::encrypt_to_armor(encryptor, &plaintext)?,
                         recipient.to_string(),
+                        None,
                     )
                 }
             };
             files.push(PartFile {
                 file_name: format!("{label}{PART_SUFFIX}"),
                 bytes,
+                scrypt_log_n,
             });
             records.push(PartRecord {
                 label: label.clone(),
@@ -253,6 +272,7 @@ impl Plan {
             quorum: Some(self.quorum),
             custodians: u8::try_from(self.custodians.len()).ok(),
             parts: records,
+            commitments_sha256: commitments,
             ..CustodyFacts::default()
         };
         Ok((files, facts))
@@ -463,9 +483,6 @@ pub fn open_parts(
                 Ok(k) if &k != key || &part.ceremony_id != ceremony => {
                     Some(PartFault::ForeignCeremony(foreign_name(part)))
                 }
-                Ok(_) if good.iter().any(|g| g.part.index == part.index) => {
-                    Some(PartFault::DuplicateIndex(part.index))
-                }
                 Ok(_) => None,
             },
         };
@@ -474,7 +491,18 @@ pub fn open_parts(
             None => good.push(candidate),
         }
     }
-    let needed = good.first().map(|g| g.part.quorum);
+    // One split's parts only: a part whose commitment set differs from the others' is
+    // forged or from another split, and is named.
+    let claimed_quorum = good.first().map(|g| g.part.quorum);
+    let selection = custody::select(&good.iter().map(|g| &g.part).collect::<Vec<_>>());
+    set_aside.extend(
+        selection
+            .set_aside
+            .iter()
+            .map(|(position, fault)| format!("{}: {fault}", good[*position].name())),
+    );
+    let good: Vec<&Opened> = selection.usable.iter().map(|&u| good[u]).collect();
+    let needed = good.first().map(|g| g.part.quorum).or(claimed_quorum);
     let mut facts = CustodyFacts {
         quorum: needed,
         set_aside: set_aside.clone(),
@@ -495,6 +523,7 @@ pub fn open_parts(
         source: e,
     })?;
     facts.used = combined.used.clone();
+    facts.commitments_sha256 = Some(combined.commitments.clone());
     entry.facts.custody = Some(facts);
     eprintln!(
         "Custody      rebuilt the decryption key from {} of the parts ({} needed): {}",
@@ -617,16 +646,25 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
             });
         }
     };
+    airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
     let fault = |fault: PartFault| CliError::Input {
         path: shown.clone(),
         problem: format!("custodian {}'s part: {fault}", part.label),
     };
     part.check().map_err(fault)?;
     let key = part.encryption_key().map_err(fault)?;
-    if let Some(request) = &request
-        && (request.ceremony_id != part.ceremony_id || request.encryption_key != key)
-    {
-        return Err(fault(PartFault::ForeignCeremony(foreign_name(&part))));
+    let commitments = part.commitments_digest().map_err(fault)?;
+    if let (Some(request), Some(path)) = (&request, &args.request) {
+        if request.ceremony_id != part.ceremony_id || request.encryption_key != key {
+            return Err(fault(PartFault::ForeignCeremony(foreign_name(&part))));
+        }
+        let Some(recorded) = &request.commitments else {
+            return Err(CliError::Input {
+                path: path.display().to_string(),
+                problem: "this request records no custody commitments (custodyCommitmentsSha256): it was made without --custodians or by an older keyexport, so it cannot show that a part is genuine; verify the part without --request and compare its commitments with the init line of the ceremony's transcript".into(),
+            });
+        };
+        part.check_recorded(recorded).map_err(fault)?;
     }
     let fingerprint = key.fingerprint();
     eprintln!("Part         {shown}");
@@ -645,10 +683,11 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
     }
     eprintln!("Fingerprint  {fingerprint}");
     eprintln!("  (aloud:    {})", render::spoken(fingerprint.as_str()));
-    eprintln!("Verified     the part unseals and its share matches the ceremony's commitments");
+    eprintln!("Commitments  {commitments}");
+    eprintln!("Verified     the part unseals and its share matches its commitments");
     match &args.request {
         Some(path) => eprintln!(
-            "Bound        to the encryption key of {} (same ceremony)",
+            "Bound        to the encryption key and commitments of {}",
             path.display()
         ),
         None => eprintln!(
@@ -663,6 +702,7 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
 struct RequestFacts {
     ceremony_id: CeremonyId,
     encryption_key: EncryptionKey,
+    commitments: Option<CommitmentsDigest>,
 }
 
 fn read_request(path: &Path) -> CliResult<RequestFacts> {
@@ -676,12 +716,14 @@ fn read_request(path: &Path) -> CliResult<RequestFacts> {
         return Ok(RequestFacts {
             ceremony_id: request.ceremony_id,
             encryption_key: request.dfns_request.encryption_key,
+            commitments: request.custody_commitments_sha256,
         });
     }
     match Artifact::parse(&bytes).map_err(|e| CliError::shared(shown.clone(), e))? {
         Artifact::Request(request) => Ok(RequestFacts {
             ceremony_id: request.ceremony_id,
             encryption_key: request.dfns_request.encryption_key,
+            commitments: request.custody_commitments_sha256,
         }),
         other => Err(CliError::Input {
             path: shown,

@@ -169,10 +169,12 @@ pub enum CliError {
         source: io::Error,
     },
     /// The air-gap guard found network interfaces up.
-    #[error("network interface(s) up: {}; refusing to handle secrets on an online machine", .interfaces.join(", "))]
+    #[error("network interface(s) up{}: {}; refusing to handle secrets on an online machine", .when.map(|w| format!(" {w}")).unwrap_or_default(), .interfaces.join(", "))]
     NetworkUp {
         /// The interfaces that are up.
         interfaces: Vec<String>,
+        /// When the guard saw them, if not at the start (`after the passphrase was entered`).
+        when: Option<&'static str>,
     },
     /// The air-gap guard could not read the interface list.
     #[error("cannot check the network interfaces ({} is unreadable)", .path.display())]

@@ -59,6 +59,8 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         }
     };
 
+    airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
+
     let supported_schemes = if args.schemes.is_empty() {
         Scheme::ISSUED.to_vec()
     } else {
@@ -74,25 +76,6 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     };
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let tool = transcript::TOOL_VERSION.to_owned();
-    // One key: today's single-key request, unchanged. Several: a batch request (issue 10).
-    let request_json = match key_ids.as_slice() {
-        [key_id] => RequestFile::new(
-            ceremony_id.clone(),
-            key_id.clone(),
-            dfns_request.clone(),
-            created_at,
-            tool,
-        )
-        .to_bytes(),
-        _ => BatchRequestFile::new(
-            ceremony_id.clone(),
-            key_ids.clone(),
-            dfns_request.clone(),
-            created_at,
-            tool,
-        )
-        .to_bytes(),
-    };
     let (key_files, custody_facts) = match (&custody, passphrase) {
         (Some(plan), _) => {
             let (parts, facts) = plan.seal(&decryption_key, &ceremony_id, &key_ids, log_n)?;
@@ -102,6 +85,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
                     role: "decryption-key-part",
                     name: p.file_name,
                     bytes: p.bytes,
+                    scrypt_log_n: p.scrypt_log_n,
                 })
                 .collect();
             (files, Some(facts))
@@ -124,6 +108,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
                 role: "sealed-key",
                 name: SEALED_KEY_FILE.to_owned(),
                 bytes: seal::seal(&payload, passphrase, log_n)?,
+                scrypt_log_n: Some(log_n),
             };
             (vec![file], None)
         }
@@ -131,6 +116,41 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
             return Err(CliError::Internal(
                 "init has neither custody parts nor a passphrase".into(),
             ));
+        }
+    };
+    // One key: a single-key request. Several: a batch request. With custody parts, the
+    // request records their commitment set, which binds the parts together.
+    let commitments = custody_facts
+        .as_ref()
+        .and_then(|facts| facts.commitments_sha256.clone());
+    let request_json = match key_ids.as_slice() {
+        [key_id] => {
+            let request = RequestFile::new(
+                ceremony_id.clone(),
+                key_id.clone(),
+                dfns_request.clone(),
+                created_at,
+                tool,
+            );
+            match commitments {
+                Some(digest) => request.with_custody_commitments(digest),
+                None => request,
+            }
+            .to_bytes()
+        }
+        _ => {
+            let request = BatchRequestFile::new(
+                ceremony_id.clone(),
+                key_ids.clone(),
+                dfns_request.clone(),
+                created_at,
+                tool,
+            );
+            match commitments {
+                Some(digest) => request.with_custody_commitments(digest),
+                None => request,
+            }
+            .to_bytes()
         }
     };
     // A long batch request does not fit a few QR codes: it travels on removable media.
@@ -141,6 +161,10 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         None
     };
 
+    airgap::check_again(
+        args.air_gap.allow_online,
+        airgap::Moment::BeforeSecretOutput,
+    )?;
     fsio::ensure_empty_dir(&args.out)
         .map_err(|e| CliError::shared(args.out.display().to_string(), e))?;
     let mut entry = Entry::new("init", args.air_gap.allow_online);
@@ -153,30 +177,40 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     for path in &args.passphrase_file {
         entry.inputs.push(ArtifactRecord::passphrase_file(path));
     }
-    let mut files: Vec<(&'static str, &str, &[u8], FileMode)> = key_files
+    let mut files: Vec<Planned<'_>> = key_files
         .iter()
-        .map(|f| {
-            (
-                f.role,
-                f.name.as_str(),
-                f.bytes.as_slice(),
-                FileMode::Secret,
-            )
+        .map(|f| Planned {
+            role: f.role,
+            name: f.name.as_str(),
+            bytes: f.bytes.as_slice(),
+            mode: FileMode::Secret,
+            scrypt_log_n: f.scrypt_log_n,
         })
         .collect();
-    files.push(("request", REQUEST_FILE, &request_json, FileMode::Public));
+    files.push(Planned {
+        role: "request",
+        name: REQUEST_FILE,
+        bytes: &request_json,
+        mode: FileMode::Public,
+        scrypt_log_n: None,
+    });
     if let Some(png) = &png {
-        files.push(("request-qr", REQUEST_PNG, png, FileMode::Public));
+        files.push(Planned {
+            role: "request-qr",
+            name: REQUEST_PNG,
+            bytes: png,
+            mode: FileMode::Public,
+            scrypt_log_n: None,
+        });
     }
-    for (role, name, bytes, mode) in files {
-        let path = args.out.join(name);
-        fsio::write_new(&path, bytes, mode)
+    for file in files {
+        let path = args.out.join(file.name);
+        fsio::write_new(&path, file.bytes, file.mode)
             .map_err(|e| CliError::shared(path.display().to_string(), e))?;
-        entry.outputs.push(ArtifactRecord::new(
-            role,
-            &path.display().to_string(),
-            bytes,
-        ));
+        entry.outputs.push(
+            ArtifactRecord::new(file.role, &path.display().to_string(), file.bytes)
+                .sealed_with(file.scrypt_log_n),
+        );
     }
     let transcript_path = args.out.join(transcript::FILE_NAME);
     let head = transcript::append(&transcript_path, &entry)?;
@@ -247,6 +281,18 @@ struct KeyFile {
     role: &'static str,
     name: String,
     bytes: Vec<u8>,
+    /// The scrypt work factor it is sealed with (`None`: sealed to an age recipient).
+    scrypt_log_n: Option<u8>,
+}
+
+/// One file `init` writes into the ceremony folder.
+struct Planned<'a> {
+    role: &'static str,
+    name: &'a str,
+    bytes: &'a [u8],
+    mode: FileMode,
+    /// The scrypt work factor it is sealed with, for the transcript.
+    scrypt_log_n: Option<u8>,
 }
 
 /// `DIR` must be absent, or an empty directory (checked before anything is created).

@@ -15,6 +15,7 @@ mod error;
 mod init;
 mod inputs;
 mod inspect;
+mod memory;
 mod output;
 mod passphrase;
 mod qr;
@@ -64,6 +65,13 @@ fn main() -> ExitCode {
         Command::Sign(args) => args.json,
         Command::Init(_) | Command::Custody(_) | Command::Version(_) => false,
     };
+    // Commands that handle a secret: no core dumps, no swapping where allowed.
+    if matches!(
+        cli.command,
+        Command::Init(_) | Command::Reconstruct(_) | Command::Custody(_) | Command::Sign(_)
+    ) {
+        memory::protect();
+    }
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Reconstruct(args) => reconstruct::run(&args),

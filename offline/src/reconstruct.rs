@@ -47,6 +47,7 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
             .map_or(Path::new("."), PathBuf::as_path);
         transcript::parent_dir(first).join(transcript::FILE_NAME)
     });
+    transcript::check_target(&transcript_path)?;
     let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
     let result = execute(args, &mut entry);
     entry.outcome = Outcome::of(&result);
@@ -96,6 +97,9 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
     if let Some(out) = args.out.as_ref().filter(|out| out.exists()) {
         return Err(CliError::OutputExists { path: out.clone() });
     }
+    if args.destroy_decryption_key {
+        crate::destroy::check(&args.decryption_key)?;
+    }
     let test_log_n = seal::test_log_n()?;
 
     let (response, response_ids) = read_response(&args.responses, entry)?;
@@ -110,7 +114,14 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
 
     let opened = open_for_response(args, &response_ids, entry)?;
     let keystore_passphrase = keystore_passphrase(args, entry)?;
+    airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
     let (reconstruction, addresses) = rebuild_with(&response, &response_ids, &opened, entry)?;
+    if args.out.is_some() || args.reveal {
+        airgap::check_again(
+            args.air_gap.allow_online,
+            airgap::Moment::BeforeSecretOutput,
+        )?;
+    }
 
     let written = match &args.out {
         Some(out) => {
@@ -128,11 +139,10 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
                 Zeroizing::new(recipients.encrypt(&rendered)?)
             };
             write_output(out, &bytes, fsio::FileMode::Secret)?;
-            entry.outputs.push(ArtifactRecord::new(
-                "key-output",
-                &out.display().to_string(),
-                &bytes,
-            ));
+            entry.outputs.push(
+                ArtifactRecord::new("key-output", &out.display().to_string(), &bytes)
+                    .sealed_with(rendering.scrypt_log_n()),
+            );
             if args.destroy_decryption_key {
                 destroy_key_files(&opened.files, entry);
             }
@@ -184,6 +194,7 @@ pub fn rebuild(
     entry.facts.scheme = Some(response.scheme().to_string());
     check_response(&response)?;
     let opened = open_for_response(args, &response_ids, entry)?;
+    airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
     rebuild_with(&response, &response_ids, &opened, entry).map(|(reconstruction, _)| reconstruction)
 }
 

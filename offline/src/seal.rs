@@ -17,8 +17,9 @@
 //! of CPU unsealing at 18 and 2.5 s at 19; `init` 1.1 s sealing at 18 (dependencies at
 //! opt-level 2; `benches/unseal.rs` prints the figures for 16..=21). It is a fixed
 //! constant rather than age's per-machine calibration so every ceremony is reproducible.
-//! The environment variable [`TEST_LOG_N_ENV`] lowers it; it exists only so the test-suite
-//! runs fast, and an unusual value is announced on standard error.
+//! Debug builds (the test suite) read `KEYEXPORT_TEST_SCRYPT_LOG_N` to lower it so the tests
+//! run fast, announcing it on standard error; release builds contain neither the switch nor
+//! its name. The transcript records the work factor of every seal.
 
 use std::io::{Read, Write};
 
@@ -32,8 +33,10 @@ use crate::error::{CliError, CliResult};
 /// scrypt work factor (log2 N) of new sealed keys: about one second to unseal here.
 pub const DEFAULT_LOG_N: u8 = 18;
 
-/// Test-only override of the scrypt work factor (sealed keys and keystores).
-pub const TEST_LOG_N_ENV: &str = "KEYEXPORT_TEST_SCRYPT_LOG_N";
+/// Test hook (debug builds only): overrides the scrypt work factor of sealed keys, custody
+/// parts and keystores.
+#[cfg(debug_assertions)]
+const TEST_LOG_N_ENV: &str = "KEYEXPORT_TEST_SCRYPT_LOG_N";
 
 /// Highest work factor accepted when unsealing: refuses files that would take minutes.
 const MAX_LOG_N: u8 = DEFAULT_LOG_N + 4;
@@ -43,8 +46,16 @@ const SEALED_KIND: &str = "keyexport-sealed-decryption-key";
 /// Its format version.
 const SEALED_VERSION: u32 = 1;
 
+/// The test override of scrypt work factors, announced on stderr; `None` when unset (callers
+/// then use their standard factor), and always `None` in release builds.
+#[cfg(not(debug_assertions))]
+pub fn test_log_n() -> CliResult<Option<u8>> {
+    Ok(None)
+}
+
 /// The test override of scrypt work factors ([`TEST_LOG_N_ENV`]), announced on stderr.
 /// `None` when unset: callers then use their standard factor.
+#[cfg(debug_assertions)]
 pub fn test_log_n() -> CliResult<Option<u8>> {
     let Ok(value) = std::env::var(TEST_LOG_N_ENV) else {
         return Ok(None);

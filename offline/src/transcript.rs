@@ -41,6 +41,10 @@ pub struct ArtifactRecord {
     pub sha256: Option<String>,
     /// Its length in bytes.
     pub bytes: usize,
+    /// For a file sealed with a passphrase (sealed key, custody part, Ethereum keystore):
+    /// the scrypt work factor `log2(N)` it was sealed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scrypt_log_n: Option<u8>,
 }
 
 impl ArtifactRecord {
@@ -51,7 +55,14 @@ impl ArtifactRecord {
             path: absolute(path),
             sha256: Some(sha256_hex(bytes)),
             bytes: bytes.len(),
+            scrypt_log_n: None,
         }
+    }
+
+    /// The same record, noting the scrypt work factor the file was sealed with (if any).
+    pub fn sealed_with(mut self, scrypt_log_n: Option<u8>) -> Self {
+        self.scrypt_log_n = scrypt_log_n;
+        self
     }
 
     /// A record of a passphrase file: path only, never a digest or length.
@@ -61,6 +72,7 @@ impl ArtifactRecord {
             path: absolute(&path.display().to_string()),
             sha256: None,
             bytes: 0,
+            scrypt_log_n: None,
         }
     }
 
@@ -208,6 +220,16 @@ pub fn append(path: &Path, entry: &Entry) -> CliResult<String> {
         .collect();
     map.insert("artifacts".into(), Value::Array(artifacts));
     keyexport_shared::transcript::append(path, map).map_err(|source| CliError::Shared {
+        input: None,
+        source,
+    })
+}
+
+/// Refuses, before a run does anything, a transcript path that appending would refuse (a
+/// planted symbolic link, a folder, a pipe), so no key is written by a run that cannot be
+/// recorded.
+pub fn check_target(path: &Path) -> CliResult<()> {
+    keyexport_shared::fsio::check_appendable(path).map_err(|source| CliError::Shared {
         input: None,
         source,
     })

@@ -574,3 +574,141 @@ fn bad_custody_settings_are_refused_before_any_key_exists() {
         assert!(!dir.exists(), "{flags:?} created the ceremony folder");
     }
 }
+
+/// A forged part for custodian `i` of `split`, as anyone holding the custodian's public age
+/// recipient (here: able to seal to the custodian) can make it: a share `y` of the forger's
+/// choice and `C_1 = y·G − C_0` (quorum 2), which passes the part's own check.
+fn forge_part(split: &Split, i: usize, template: usize) {
+    use k256::elliptic_curve::sec1::ToEncodedPoint;
+    use k256::elliptic_curve::{Field, PrimeField};
+    let genuine: serde_json::Value = serde_json::from_slice(&age_open(
+        &split.part(template),
+        std::fs::read_to_string(&split.passes[template])
+            .unwrap()
+            .trim_end(),
+    ))
+    .unwrap();
+    let c0_hex = genuine["commitments"][0].as_str().unwrap();
+    let c0 = k256::PublicKey::from_sec1_bytes(&hex::decode(c0_hex).unwrap())
+        .unwrap()
+        .to_projective();
+    let y = k256::Scalar::random(&mut OsRng);
+    let index = u64::try_from(i + 1).unwrap();
+    // f(i)·G = C_0 + i·C_1  ⇒  C_1 = (y·G − C_0) / i.
+    let inverse = k256::Scalar::from(index).invert().unwrap();
+    let c1 = (k256::ProjectivePoint::GENERATOR * y - c0) * inverse;
+    let mut forged = genuine.clone();
+    forged["label"] = split.labels[i].clone().into();
+    forged["index"] = (i + 1).into();
+    forged["commitments"] = serde_json::json!([
+        c0_hex,
+        hex::encode(c1.to_affine().to_encoded_point(true).as_bytes())
+    ]);
+    forged["share"] = hex::encode(y.to_repr()).into();
+    seal(
+        &split.part(i),
+        std::fs::read_to_string(&split.passes[i])
+            .unwrap()
+            .trim_end(),
+        &serde_json::to_vec_pretty(&forged).unwrap(),
+    );
+}
+
+#[test]
+fn a_forged_part_is_refused_by_custody_verify_and_outvoted_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "forge", 2, 3);
+    let dealt = split.deal();
+    let response = split.response(&dealt);
+    let recorded = split
+        .request
+        .custody_commitments_sha256
+        .clone()
+        .expect("init records the commitments in the request");
+    forge_part(&split, 0, 1);
+    // Alone, the forged part is self-consistent; against the request it is refused.
+    offline()
+        .args(["custody", "verify", s(&split.part(0))])
+        .args(["--request", s(&split.dir.join("request.json"))])
+        .args(["--passphrase-file", s(&split.passes[0])])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "custodian forge-c1's part: its commitments (sha256 ",
+        ))
+        .stderr(predicate::str::contains(format!(
+            "are not the ceremony's ({}): the part was forged",
+            recorded.short()
+        )))
+        .stderr(predicate::str::contains("Bound").not());
+    // The genuine parts verify against the same request, which names their commitments.
+    offline()
+        .args(["custody", "verify", s(&split.part(1))])
+        .args(["--request", s(&split.dir.join("request.json"))])
+        .args(["--passphrase-file", s(&split.passes[1])])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!("Commitments  {recorded}")));
+    // Forged + two good parts: rebuilt from the two good ones, the forged one named.
+    split
+        .reconstruct(&[0, 1, 2], &response)
+        .arg("--reveal")
+        .assert()
+        .success()
+        .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()))
+        .stderr(predicate::str::contains("forge-c2, forge-c3"))
+        .stderr(predicate::str::contains(
+            "differ from those of the 2 parts that agree",
+        ))
+        .stderr(predicate::str::contains("forge-c1 ("));
+    let transcript = std::fs::read_to_string(split.dir.join("transcript.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["custody"]["commitmentsSha256"], recorded.as_str());
+    assert_eq!(lines[1]["custody"]["commitmentsSha256"], recorded.as_str());
+    assert_eq!(
+        lines[1]["custody"]["used"],
+        serde_json::json!(["forge-c2", "forge-c3"])
+    );
+    // Forged + one good part (the quorum): neither can be told genuine; both named, no key.
+    let out = tmp.path().join("key.hex");
+    split
+        .reconstruct(&[0, 2], &response)
+        .args(["--out", s(&out)])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("0 good custody part(s), 2 needed"))
+        .stderr(predicate::str::contains("forge-c1 ("))
+        .stderr(predicate::str::contains("forge-c3 ("))
+        .stderr(predicate::str::contains(
+            "custody verify --request names it",
+        ));
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_request_without_commitments_cannot_vouch_for_a_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), "old", 2, 2);
+    // The request as an older keyexport wrote it: no custodyCommitmentsSha256.
+    let mut request: serde_json::Value = serde_json::from_slice(&split.request_bytes).unwrap();
+    request
+        .as_object_mut()
+        .unwrap()
+        .remove("custodyCommitmentsSha256")
+        .expect("init wrote the digest");
+    let old = tmp.path().join("old-request.json");
+    std::fs::write(&old, serde_json::to_vec_pretty(&request).unwrap()).unwrap();
+    offline()
+        .args(["custody", "verify", s(&split.part(0))])
+        .args(["--request", s(&old)])
+        .args(["--passphrase-file", s(&split.passes[0])])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "this request records no custody commitments",
+        ))
+        .stderr(predicate::str::contains("Bound").not());
+}

@@ -8,6 +8,7 @@ mod ceremony;
 mod common;
 mod custody;
 mod help;
+mod hostile_files;
 mod init;
 mod inspect;
 mod interop;

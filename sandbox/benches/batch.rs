@@ -140,13 +140,14 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(dir.path().join("keys.txt"), list)?;
     std::fs::write(dir.path().join("pass.txt"), "bench passphrase\n")?;
     let ceremony = dir.path().join("ceremony");
-    let log_n = std::env::var("KEYEXPORT_BENCH_SCRYPT_LOG_N").ok();
-    let seal_label = format!("scrypt 2^{}", log_n.as_deref().unwrap_or("18 (standard)"));
-    println!("decryption key sealed with {seal_label}");
+    anyhow::ensure!(
+        std::env::var_os("KEYEXPORT_BENCH_SCRYPT_LOG_N").is_none(),
+        "KEYEXPORT_BENCH_SCRYPT_LOG_N is no longer supported: the release binaries have no switch to lower the scrypt work factor"
+    );
+    println!("decryption key sealed with scrypt 2^18 (standard)");
 
     let mut init = Command::new(offline);
     init.env("KEYEXPORT_ALLOW_ONLINE", "1")
-        .env_remove("KEYEXPORT_TEST_SCRYPT_LOG_N")
         .arg("init")
         .arg("--key-ids-file")
         .arg(dir.path().join("keys.txt"))
@@ -154,9 +155,6 @@ fn main() -> anyhow::Result<()> {
         .arg(&ceremony)
         .arg("--passphrase-file")
         .arg(dir.path().join("pass.txt"));
-    if let Some(log_n) = &log_n {
-        init.env("KEYEXPORT_TEST_SCRYPT_LOG_N", log_n);
-    }
     let init_cost = measure(init, dir.path(), "init")?;
 
     let mut submit = Command::new(online);
@@ -194,7 +192,6 @@ fn main() -> anyhow::Result<()> {
     let mut reconstruct = Command::new(offline);
     reconstruct
         .env("KEYEXPORT_ALLOW_ONLINE", "1")
-        .env_remove("KEYEXPORT_TEST_SCRYPT_LOG_N")
         .arg("reconstruct")
         .arg("--decryption-key")
         .arg(ceremony.join("decryption-key.age"))
@@ -204,9 +201,6 @@ fn main() -> anyhow::Result<()> {
         .arg(ceremony.join("responses"))
         .arg("--out")
         .arg(dir.path().join("keys"));
-    if let Some(log_n) = &log_n {
-        reconstruct.env("KEYEXPORT_TEST_SCRYPT_LOG_N", log_n);
-    }
     let reconstruct_cost = measure(reconstruct, dir.path(), "reconstruct")?;
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("keys/manifest.json"))?)?;

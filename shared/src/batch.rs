@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::files::{CeremonyId, FORMAT_VERSION, KeyId};
+use crate::files::{CeremonyId, CommitmentsDigest, FORMAT_VERSION, KeyId};
 use crate::wire::ExportRequestBody;
 use crate::{Error, Result};
 
@@ -45,6 +45,10 @@ pub struct BatchRequestFile {
     pub created_at: String,
     /// The tool and version that made it.
     pub tool: String,
+    /// For a ceremony whose decryption key is split among custodians: the digest of the
+    /// split's commitment set, which binds every custody part to the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody_commitments_sha256: Option<CommitmentsDigest>,
 }
 
 impl BatchRequestFile {
@@ -67,7 +71,14 @@ impl BatchRequestFile {
             encryption_key_fingerprint,
             created_at,
             tool,
+            custody_commitments_sha256: None,
         }
+    }
+
+    /// The same request, recording the custody parts' commitment set.
+    pub fn with_custody_commitments(mut self, digest: CommitmentsDigest) -> Self {
+        self.custody_commitments_sha256 = Some(digest);
+        self
     }
 
     /// The file's bytes (pretty JSON with a final newline).

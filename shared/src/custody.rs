@@ -7,10 +7,23 @@
 //! the parts are bound to one ceremony. Any `K` good parts rebuild `d`; a wrong or
 //! foreign part is named, not used.
 //!
+//! `C_0` alone does not bind a part to the others: whoever knows a custodian's age
+//! recipient can forge that custodian's part with a share `y` of their choice and
+//! `C_1 = y·G − C_0`, which passes the part's own check. So the whole commitment set is
+//! what binds the parts: [`CommitmentsDigest`] (SHA-256 of the set) is recorded at `init`
+//! in the request and the transcript, and parts are grouped by it ([`select`]). A forger
+//! who cannot compute discrete logarithms can make at most `K−1` parts consistent with a
+//! set whose `C_0` is the ceremony's, so a group of `K` parts sharing one set is the
+//! genuine split, and every `K` of them rebuild `d` (interpolation is linear:
+//! `Σ λ_i f(i)·G = C_0`); a part whose set differs is named as the odd one out. Parts
+//! written before the digest existed carry the same commitments and are grouped the same way.
+//!
 //! A part names what its ceremony exports, for people and for `reconstruct`'s checks: the
 //! one Dfns key (`keyId`) of a single-key ceremony, or the keys of a batch ceremony
 //! (`keyIds`, issue 10), never both. Single-key parts written before batches existed
 //! parse unchanged.
+
+use std::fmt::Write as _;
 
 use ff::Field;
 use k256::elliptic_curve::PrimeField;
@@ -18,6 +31,7 @@ use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::{ProjectivePoint, Scalar};
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::files::{CeremonyId, KeyId};
@@ -29,6 +43,22 @@ pub const PART_KIND: &str = "keyexport-custody-part";
 const PART_DOC: &str = "the custody part";
 /// Most custodians supported.
 pub const MAX_CUSTODIANS: u8 = 16;
+
+/// Domain separation of [`CommitmentsDigest`].
+const COMMITMENTS_DOMAIN: &[u8] = b"keyexport-custody-commitments-v1";
+
+pub use crate::files::CommitmentsDigest;
+
+/// The digest of a commitment set: SHA-256 of a domain tag, then each commitment as a
+/// compressed point (33 bytes), so every encoding of the same points has the same digest.
+fn digest_of(points: &[ProjectivePoint]) -> CommitmentsDigest {
+    let mut hasher = Sha256::new();
+    hasher.update(COMMITMENTS_DOMAIN);
+    for point in points {
+        hasher.update(point.to_affine().to_encoded_point(true).as_bytes());
+    }
+    CommitmentsDigest::from_sha256(hasher.finalize().into())
+}
 
 /// One custodian's part of the decryption key. Secret: wiped on drop, `Debug` redacted.
 #[derive(Clone, Serialize, Deserialize)]
@@ -88,6 +118,34 @@ pub enum PartFault {
     /// The part document is malformed.
     #[error("it is malformed: {0}")]
     Malformed(String),
+    /// Its commitment set is not the one recorded for the ceremony (in the request or
+    /// the transcript): the part was forged or comes from another split.
+    #[error(
+        "its commitments (sha256 {found}) are not the ceremony's ({expected}): the part was forged or comes from another split"
+    )]
+    NotTheRecordedCommitments {
+        /// The part's digest (shortened).
+        found: String,
+        /// The recorded digest (shortened).
+        expected: String,
+    },
+    /// Its commitment set differs from that of the parts that rebuild the key.
+    #[error(
+        "its commitments (sha256 {found}) differ from those of the {agreeing} parts that agree ({expected}): the part was forged or comes from another split"
+    )]
+    OddOneOut {
+        /// The part's digest (shortened).
+        found: String,
+        /// The agreeing parts' digest (shortened).
+        expected: String,
+        /// How many parts agree.
+        agreeing: usize,
+    },
+    /// No set of parts large enough agrees, and this part's set differs from another's.
+    #[error(
+        "its commitments (sha256 {0}) differ from another part's, and too few parts agree to tell which is genuine: one was forged or comes from another split (custody verify --request names it)"
+    )]
+    CommitmentsDisagree(String),
 }
 
 impl CustodyPart {
@@ -176,17 +234,7 @@ impl CustodyPart {
                 "commitment count differs from the quorum".into(),
             ));
         }
-        let points = self
-            .commitments
-            .iter()
-            .map(|c| {
-                let bytes = hex::decode(c)
-                    .map_err(|_| PartFault::Malformed("commitment is not hex".into()))?;
-                k256::PublicKey::from_sec1_bytes(&bytes)
-                    .map(|p| p.to_projective())
-                    .map_err(|_| PartFault::Malformed("commitment is not a point".into()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let points = self.commitment_points()?;
         let mut share = self.share_scalar()?;
         let x = Scalar::from(u64::from(self.index));
         let expected = points
@@ -199,6 +247,37 @@ impl CustodyPart {
             Ok(())
         } else {
             Err(PartFault::Inconsistent)
+        }
+    }
+
+    fn commitment_points(&self) -> Result<Vec<ProjectivePoint>, PartFault> {
+        self.commitments
+            .iter()
+            .map(|c| {
+                let bytes = hex::decode(c)
+                    .map_err(|_| PartFault::Malformed("commitment is not hex".into()))?;
+                k256::PublicKey::from_sec1_bytes(&bytes)
+                    .map(|p| p.to_projective())
+                    .map_err(|_| PartFault::Malformed("commitment is not a point".into()))
+            })
+            .collect()
+    }
+
+    /// The digest of this part's commitment set, which all parts of its split share.
+    pub fn commitments_digest(&self) -> Result<CommitmentsDigest, PartFault> {
+        Ok(digest_of(&self.commitment_points()?))
+    }
+
+    /// Checks that the part carries the commitment set recorded for its ceremony.
+    pub fn check_recorded(&self, recorded: &CommitmentsDigest) -> Result<(), PartFault> {
+        let found = self.commitments_digest()?;
+        if &found == recorded {
+            Ok(())
+        } else {
+            Err(PartFault::NotTheRecordedCommitments {
+                found: found.short().to_owned(),
+                expected: recorded.short().to_owned(),
+            })
         }
     }
 
@@ -265,7 +344,14 @@ pub fn split(
                 .iter()
                 .rev()
                 .fold(Scalar::ZERO, |acc, c| acc * x + c);
-            let share = Zeroizing::new(hex::encode(y.to_bytes()));
+            let mut repr: [u8; 32] = y.to_bytes().into();
+            // Written in place into its final buffer (64 characters fit the capacity), so
+            // the share never passes through an unwiped temporary.
+            let mut share = Zeroizing::new(String::with_capacity(64));
+            for byte in repr {
+                let _ = write!(share, "{byte:02x}");
+            }
+            repr.zeroize();
             y.zeroize();
             CustodyPart {
                 kind: PART_KIND.into(),
@@ -286,6 +372,85 @@ pub fn split(
     Ok(parts)
 }
 
+/// Which of a set of individually checked parts (each consistent with its own
+/// commitments, all with the ceremony's `C_0`) belong to the genuine split.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// Positions of the usable parts: one split's, each index once, in the order given.
+    pub usable: Vec<usize>,
+    /// Positions of the parts set aside, and why.
+    pub set_aside: Vec<(usize, PartFault)>,
+}
+
+/// Groups `parts` by commitment set. The group with `K` distinct indexes (`K` = its
+/// quorum) is the genuine split: at most one can exist (see the module documentation). Its
+/// parts are usable, a repeated index is set aside, and every part of another set is named
+/// as the odd one out. When no group is complete and the sets differ, no part can be told
+/// genuine: all are set aside, each naming its set. When all parts share one set, all are
+/// usable (the caller counts them against the quorum).
+pub fn select(parts: &[&CustodyPart]) -> Selection {
+    let mut selection = Selection::default();
+    let mut groups: Vec<(CommitmentsDigest, Vec<usize>)> = Vec::new();
+    for (position, part) in parts.iter().enumerate() {
+        match part.commitments_digest() {
+            Err(fault) => selection.set_aside.push((position, fault)),
+            Ok(digest) => match groups.iter_mut().find(|(d, _)| d == &digest) {
+                Some((_, members)) => members.push(position),
+                None => groups.push((digest, vec![position])),
+            },
+        }
+    }
+    let distinct = |members: &[usize]| {
+        members
+            .iter()
+            .map(|&m| parts[m].index)
+            .collect::<std::collections::BTreeSet<u8>>()
+            .len()
+    };
+    let complete: Vec<usize> = groups
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, members))| {
+            members
+                .first()
+                .is_some_and(|&m| distinct(members) >= usize::from(parts[m].quorum))
+        })
+        .map(|(g, _)| g)
+        .collect();
+    let chosen = match (complete.as_slice(), groups.len()) {
+        ([one], _) => Some(*one),
+        ([], 1) => Some(0),
+        _ => None,
+    };
+    for (g, (digest, members)) in groups.iter().enumerate() {
+        for &position in members {
+            let fault = match chosen {
+                Some(c) if c == g => {
+                    let index = parts[position].index;
+                    if selection.usable.iter().any(|&u| parts[u].index == index) {
+                        Some(PartFault::DuplicateIndex(index))
+                    } else {
+                        None
+                    }
+                }
+                Some(c) => Some(PartFault::OddOneOut {
+                    found: digest.short().to_owned(),
+                    expected: groups[c].0.short().to_owned(),
+                    agreeing: distinct(&groups[c].1),
+                }),
+                None => Some(PartFault::CommitmentsDisagree(digest.short().to_owned())),
+            };
+            match fault {
+                Some(fault) => selection.set_aside.push((position, fault)),
+                None => selection.usable.push(position),
+            }
+        }
+    }
+    selection.usable.sort_unstable();
+    selection.set_aside.sort_by_key(|(position, _)| *position);
+    selection
+}
+
 /// The outcome of combining parts.
 #[derive(Debug)]
 pub struct Combined {
@@ -295,12 +460,15 @@ pub struct Combined {
     pub used: Vec<String>,
     /// Labels of the parts set aside, and why.
     pub rejected: Vec<(String, PartFault)>,
+    /// The commitment set of the parts used.
+    pub commitments: CommitmentsDigest,
 }
 
 /// Rebuilds the decryption key from parts of the ceremony whose encryption key is
-/// `expected`. Each part is checked; bad and foreign ones are set aside and named.
+/// `expected`. Each part is checked; bad and foreign ones, and parts of another commitment
+/// set than the genuine split's ([`select`]), are set aside and named.
 pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combined> {
-    let mut good: Vec<&CustodyPart> = Vec::new();
+    let mut checked: Vec<&CustodyPart> = Vec::new();
     let mut rejected = Vec::new();
     for part in parts {
         let fault = match part.check() {
@@ -310,17 +478,22 @@ pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combin
                     Some(PartFault::ForeignCeremony(part.ceremony_id.to_string()))
                 }
                 Err(fault) => Some(fault),
-                Ok(_) if good.iter().any(|g| g.index == part.index) => {
-                    Some(PartFault::DuplicateIndex(part.index))
-                }
                 Ok(_) => None,
             },
         };
         match fault {
             Some(fault) => rejected.push((part.label.clone(), fault)),
-            None => good.push(part),
+            None => checked.push(part),
         }
     }
+    let selection = select(&checked);
+    rejected.extend(
+        selection
+            .set_aside
+            .into_iter()
+            .map(|(position, fault)| (checked[position].label.clone(), fault)),
+    );
+    let good: Vec<&CustodyPart> = selection.usable.iter().map(|&u| checked[u]).collect();
     let quorum = good.first().map(|p| usize::from(p.quorum)).unwrap_or(2);
     if good.len() < quorum {
         let reasons: Vec<String> = rejected.iter().map(|(l, f)| format!("{l}: {f}")).collect();
@@ -339,11 +512,18 @@ pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combin
         });
     }
     let chosen = &good[..quorum];
+    let commitments = chosen[0]
+        .commitments_digest()
+        .map_err(|f| Error::InvalidField {
+            document: "the custody parts",
+            field: chosen[0].label.clone(),
+            reason: f.to_string(),
+        })?;
     let xs: Vec<Scalar> = chosen
         .iter()
         .map(|p| Scalar::from(u64::from(p.index)))
         .collect();
-    let mut ys = Vec::with_capacity(quorum);
+    let mut ys = Zeroizing::new(Vec::with_capacity(quorum));
     for part in chosen {
         ys.push(part.share_scalar().map_err(|f| Error::InvalidField {
             document: "the custody parts",
@@ -352,23 +532,23 @@ pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combin
         })?);
     }
     // Lagrange interpolation at 0.
-    let mut secret = Scalar::ZERO;
-    for (j, (xj, yj)) in xs.iter().zip(&ys).enumerate() {
-        let mut term = *yj;
+    let mut secret = Zeroizing::new(Scalar::ZERO);
+    for (j, (xj, yj)) in xs.iter().zip(ys.iter()).enumerate() {
+        let mut term = Zeroizing::new(*yj);
         for (m, xm) in xs.iter().enumerate() {
             if m != j {
                 let inverse =
                     Option::<Scalar>::from((*xm - xj).invert()).expect("indexes are distinct");
-                term *= *xm * inverse;
+                *term *= *xm * inverse;
             }
         }
-        secret += term;
+        *secret += *term;
     }
-    ys.zeroize();
     let mut bytes = Zeroizing::new([0u8; 33]);
     bytes[0] = 0x01;
-    bytes[1..].copy_from_slice(&secret.to_bytes());
-    secret.zeroize();
+    let mut repr: [u8; 32] = secret.to_bytes().into();
+    bytes[1..].copy_from_slice(&repr);
+    repr.zeroize();
     let key = DecryptionKey::from_dfns_bytes(&bytes)?;
     if &key.encryption_key() != expected {
         return Err(Error::InvalidField {
@@ -381,6 +561,7 @@ pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combin
         key,
         used: chosen.iter().map(|p| p.label.clone()).collect(),
         rejected,
+        commitments,
     })
 }
 
@@ -471,6 +652,107 @@ mod tests {
             PartFault::ForeignCeremony(_)
         ));
         assert!(!format!("{:?}", parts[2]).contains(parts[2].share.as_str()));
+    }
+
+    /// A part for index `index` forged from the public `C_0` of `genuine`: share `y`,
+    /// `C_1 = (y·G − C_0) / index` (quorum 2), consistent with its own commitments.
+    fn forged(genuine: &CustodyPart, index: u8, rng: &mut impl CryptoRngCore) -> CustodyPart {
+        let c0 = genuine.commitment_points().unwrap()[0];
+        let y = Scalar::random(&mut *rng);
+        let inverse = Option::<Scalar>::from(Scalar::from(u64::from(index)).invert()).unwrap();
+        let c1 = (ProjectivePoint::GENERATOR * y - c0) * inverse;
+        let mut part = genuine.clone();
+        part.index = index;
+        part.label = format!("forger-{index}");
+        part.commitments[1] = hex::encode(c1.to_affine().to_encoded_point(true).as_bytes());
+        part.share = Zeroizing::new(hex::encode(y.to_bytes()));
+        part
+    }
+
+    #[test]
+    fn a_forged_part_is_the_odd_one_out_and_the_recorded_digest_refuses_it() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        let key = DecryptionKey::generate_with(&mut rng);
+        let parts = split(
+            &key,
+            &CeremonyId::generate(),
+            &[key_id()],
+            &labels(3),
+            2,
+            &mut rng,
+        )
+        .unwrap();
+        let recorded = parts[0].commitments_digest().unwrap();
+        let fake = forged(&parts[1], 1, &mut rng);
+        // The forgery passes every check a part can make alone, and has the ceremony's C_0.
+        fake.check().unwrap();
+        assert_eq!(fake.encryption_key().unwrap(), key.encryption_key());
+        assert!(matches!(
+            fake.check_recorded(&recorded),
+            Err(PartFault::NotTheRecordedCommitments { .. })
+        ));
+        parts[1].check_recorded(&recorded).unwrap();
+
+        // Forged + two genuine: rebuilt from the genuine two, the forged one named.
+        let mixed = vec![fake.clone(), parts[1].clone(), parts[2].clone()];
+        let combined = combine(&mixed, &key.encryption_key()).unwrap();
+        assert_eq!(combined.key.encryption_key(), key.encryption_key());
+        assert_eq!(combined.used, ["custodian-2", "custodian-3"]);
+        assert_eq!(combined.commitments, recorded);
+        assert_eq!(combined.rejected.len(), 1);
+        assert_eq!(combined.rejected[0].0, "forger-1");
+        assert!(matches!(
+            combined.rejected[0].1,
+            PartFault::OddOneOut { agreeing: 2, .. }
+        ));
+
+        // Forged + one genuine (the quorum): no set is complete, both are named.
+        let selection = select(&[&fake, &parts[2]]);
+        assert!(selection.usable.is_empty());
+        assert_eq!(selection.set_aside.len(), 2);
+        assert!(
+            selection
+                .set_aside
+                .iter()
+                .all(|(_, f)| matches!(f, PartFault::CommitmentsDisagree(_)))
+        );
+        assert!(combine(&[fake, parts[2].clone()], &key.encryption_key()).is_err());
+
+        // The same genuine part twice: one is used, the repeat named.
+        let selection = select(&[&parts[0], &parts[0], &parts[2]]);
+        assert_eq!(selection.usable, [0, 2]);
+        assert_eq!(selection.set_aside, [(1, PartFault::DuplicateIndex(1))]);
+    }
+
+    #[test]
+    fn the_commitments_digest_ignores_the_point_encoding() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(14);
+        let key = DecryptionKey::generate_with(&mut rng);
+        let parts = split(
+            &key,
+            &CeremonyId::generate(),
+            &[key_id()],
+            &labels(2),
+            2,
+            &mut rng,
+        )
+        .unwrap();
+        let mut uncompressed = parts[0].clone();
+        uncompressed.commitments = parts[0]
+            .commitment_points()
+            .unwrap()
+            .iter()
+            .map(|p| hex::encode(p.to_affine().to_encoded_point(false).as_bytes()))
+            .collect();
+        uncompressed.check().unwrap();
+        assert_eq!(
+            uncompressed.commitments_digest().unwrap(),
+            parts[1].commitments_digest().unwrap()
+        );
+        let digest = parts[0].commitments_digest().unwrap();
+        assert_eq!(digest.as_str().len(), 64);
+        assert!(CommitmentsDigest::try_from(digest.to_string()).is_ok());
+        assert!(CommitmentsDigest::try_from(digest.as_str().to_uppercase()).is_err());
     }
 
     /// A single-key part as written before batch parts existed (share and commitments

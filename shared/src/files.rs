@@ -32,6 +32,56 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// SHA-256 (lowercase hex) of a custody split's commitment set (computed by
+/// `custody`): recorded in the request so every custody part can be checked against it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CommitmentsDigest(String);
+
+impl CommitmentsDigest {
+    /// The digest of these SHA-256 output bytes.
+    pub(crate) fn from_sha256(bytes: [u8; 32]) -> CommitmentsDigest {
+        CommitmentsDigest(hex::encode(bytes))
+    }
+
+    /// The digest, 64 lowercase hex characters.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 16 characters, enough to tell two sets apart on a screen.
+    pub fn short(&self) -> &str {
+        &self.0[..16]
+    }
+}
+
+impl TryFrom<String> for CommitmentsDigest {
+    type Error = Error;
+    fn try_from(text: String) -> Result<CommitmentsDigest> {
+        if text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(CommitmentsDigest(text))
+        } else {
+            Err(Error::InvalidField {
+                document: "the custody commitments digest",
+                field: "custodyCommitmentsSha256".into(),
+                reason: "expected a SHA-256 digest: 64 lowercase hex characters".into(),
+            })
+        }
+    }
+}
+
+impl From<CommitmentsDigest> for String {
+    fn from(digest: CommitmentsDigest) -> String {
+        digest.0
+    }
+}
+
+impl fmt::Display for CommitmentsDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A Dfns key id. It goes into a URL path, so only `A–Z a–z 0–9 - _` are allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -148,6 +198,10 @@ pub struct RequestFile {
     pub created_at: String,
     /// The tool and version that made it.
     pub tool: String,
+    /// For a ceremony whose decryption key is split among custodians: the digest of the
+    /// split's commitment set, which binds every custody part to the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody_commitments_sha256: Option<CommitmentsDigest>,
 }
 
 impl RequestFile {
@@ -169,7 +223,14 @@ impl RequestFile {
             encryption_key_fingerprint,
             created_at,
             tool,
+            custody_commitments_sha256: None,
         }
+    }
+
+    /// The same request, recording the custody parts' commitment set.
+    pub fn with_custody_commitments(mut self, digest: CommitmentsDigest) -> Self {
+        self.custody_commitments_sha256 = Some(digest);
+        self
     }
 
     /// The file's bytes (pretty JSON with a final newline).

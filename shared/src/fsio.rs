@@ -7,11 +7,23 @@
 //!
 //! [`NewFiles`] writes many files into one folder the same way, except that the folder
 //! is fsynced once, after the last file, instead of once per file (a batch of key files).
+//!
+//! Planted files: whoever can write the ceremony folder (or the stick it is on) could leave
+//! a symbolic link where a file is expected. New files are created with `O_EXCL` on a
+//! random temporary name and linked into place only if the name is free; the transcript is
+//! appended with `O_NOFOLLOW` and must be a regular file; folders made here are 0700
+//! whatever the umask. On file systems without hard links (FAT, exFAT: most USB sticks)
+//! the temporary file is renamed into place with `renameat2(RENAME_NOREPLACE)`, which
+//! fails rather than replace a file created meanwhile; only where the kernel or file
+//! system lacks that (not Linux, or an old kernel) is it check-then-rename, which a
+//! process racing on the same folder could defeat.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use rustix::fs::OFlags;
 
 use rand_core::{OsRng, RngCore};
 
@@ -111,14 +123,33 @@ fn write_unsynced(dir: &Path, path: &Path, bytes: &[u8], mode: FileMode) -> Resu
 }
 
 /// Appends one line (a `\n` is added) to `path`, creating it with `mode` if needed,
-/// and fsyncs. Used for transcripts, which only ever grow.
+/// and fsyncs. Used for transcripts, which only ever grow. Refuses a symbolic link at
+/// `path` (`O_NOFOLLOW`: a planted link would send the line to another file) and anything
+/// but a regular file.
 pub fn append_line(path: &Path, line: &str, mode: FileMode) -> Result<()> {
+    let planted = |what: &str| planted_error(path, what);
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)
         .mode(mode.bits())
+        .custom_flags((OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::NONBLOCK).bits() as i32)
         .open(path)
+        .map_err(|e| {
+            if path
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
+                planted("a symbolic link")
+            } else {
+                Error::io("cannot open for appending", path, e)
+            }
+        })?;
+    let meta = file
+        .metadata()
         .map_err(|e| Error::io("cannot open for appending", path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(planted("not a regular file"));
+    }
     let mut text = String::with_capacity(line.len() + 1);
     text.push_str(line);
     text.push('\n');
@@ -127,9 +158,51 @@ pub fn append_line(path: &Path, line: &str, mode: FileMode) -> Result<()> {
         .map_err(|e| Error::io("cannot append to", path, e))
 }
 
-/// Creates `dir` (and parents) if needed, and checks it holds no files.
+/// Checks, before a run does anything, that [`append_line`] will accept `path`: absent, or
+/// a regular file (not a symbolic link, folder, pipe or device).
+pub fn check_appendable(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("cannot open for appending", path, e)),
+        Ok(meta) if meta.file_type().is_symlink() => Err(planted_error(path, "a symbolic link")),
+        Ok(meta) if !meta.file_type().is_file() => Err(planted_error(path, "not a regular file")),
+        Ok(_) => Ok(()),
+    }
+}
+
+fn planted_error(path: &Path, what: &str) -> Error {
+    Error::io(
+        "refusing to append to",
+        path,
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "it is {what}, not the file itself (a planted link would send the line elsewhere); remove it and check who else can write this folder"
+            ),
+        ),
+    )
+}
+
+/// Creates `dir` (and parents) if needed, mode 0700 whatever the umask, and checks it
+/// holds no files. The folder itself is set to 0700 even if it existed (empty): only its
+/// owner may plant or replace files in it.
 pub fn ensure_empty_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create folder", dir, e))?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("cannot create folder", dir, e))?;
+    let meta = fs::symlink_metadata(dir).map_err(|e| Error::io("cannot read folder", dir, e))?;
+    if !meta.file_type().is_dir() {
+        return Err(Error::io(
+            "refusing to use folder",
+            dir,
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "it is a symbolic link or not a folder; give a real folder",
+            ),
+        ));
+    }
     let mut entries = fs::read_dir(dir).map_err(|e| Error::io("cannot read folder", dir, e))?;
     if entries.next().is_some() {
         return Err(Error::io(
@@ -141,7 +214,8 @@ pub fn ensure_empty_dir(dir: &Path) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("cannot set the mode of folder", dir, e))
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -164,21 +238,48 @@ fn write_temp(temp: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
 }
 
 fn link_into_place(temp: &Path, path: &Path) -> Result<()> {
+    let exists = || Error::AlreadyExists {
+        path: path.to_path_buf(),
+    };
     match fs::hard_link(temp, path) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(Error::AlreadyExists {
-            path: path.to_path_buf(),
-        }),
-        // File systems without hard links (FAT on USB sticks): check, then rename.
-        Err(_) => {
-            if path.symlink_metadata().is_ok() {
-                return Err(Error::AlreadyExists {
-                    path: path.to_path_buf(),
-                });
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
+        // File systems without hard links (FAT on USB sticks): rename, never over a file.
+        Err(_) => match rename_noreplace(temp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
+            // No RENAME_NOREPLACE here: check, then rename.
+            Err(e)
+                if e.kind() == io::ErrorKind::InvalidInput
+                    || e.kind() == io::ErrorKind::Unsupported =>
+            {
+                if path.symlink_metadata().is_ok() {
+                    return Err(exists());
+                }
+                fs::rename(temp, path).map_err(|e| Error::io("cannot write", path, e))
             }
-            fs::rename(temp, path).map_err(|e| Error::io("cannot write", path, e))
-        }
+            Err(e) => Err(Error::io("cannot write", path, e)),
+        },
     }
+}
+
+/// `renameat2(RENAME_NOREPLACE)`: renames `from` to `to` unless `to` exists.
+#[cfg(target_os = "linux")]
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        from,
+        rustix::fs::CWD,
+        to,
+        rustix::fs::RenameFlags::NOREPLACE,
+    )
+    .map_err(io::Error::from)
+}
+
+/// No `renameat2` outside Linux: the caller falls back to check-then-rename.
+#[cfg(not(target_os = "linux"))]
+fn rename_noreplace(_from: &Path, _to: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 fn sync_dir(dir: &Path, path: &Path) -> Result<()> {
@@ -190,7 +291,6 @@ fn sync_dir(dir: &Path, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn writes_once_with_mode_and_refuses_to_overwrite() {
@@ -240,6 +340,61 @@ mod tests {
         let err =
             write_new(Path::new("/nonexistent-folder/x"), b"x", FileMode::Public).unwrap_err();
         assert!(err.to_string().contains("/nonexistent-folder"), "{err}");
+    }
+
+    #[test]
+    fn append_refuses_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere.txt");
+        fs::write(&elsewhere, "untouched\n").unwrap();
+        let log = dir.path().join("transcript.jsonl");
+        std::os::unix::fs::symlink(&elsewhere, &log).unwrap();
+        let err = append_line(&log, "a", FileMode::Public).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(check_appendable(&log).is_err());
+        check_appendable(&elsewhere).unwrap();
+        check_appendable(&dir.path().join("absent")).unwrap();
+        assert!(check_appendable(dir.path()).is_err());
+        assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "untouched\n");
+        // A dangling link is refused too (it would otherwise create its target).
+        let dangling = dir.path().join("dangling.jsonl");
+        std::os::unix::fs::symlink(dir.path().join("new-target"), &dangling).unwrap();
+        assert!(append_line(&dangling, "a", FileMode::Public).is_err());
+        assert!(!dir.path().join("new-target").exists());
+    }
+
+    #[test]
+    fn new_folders_are_private_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = dir.path().join("a/ceremony");
+        ensure_empty_dir(&made).unwrap();
+        assert_eq!(
+            fs::metadata(&made).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let existing = dir.path().join("open");
+        fs::create_dir(&existing).unwrap();
+        fs::set_permissions(&existing, fs::Permissions::from_mode(0o777)).unwrap();
+        ensure_empty_dir(&existing).unwrap();
+        assert_eq!(
+            fs::metadata(&existing).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn rename_noreplace_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, "a").unwrap();
+        fs::write(&b, "b").unwrap();
+        let err = rename_noreplace(&a, &b).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read_to_string(&b).unwrap(), "b");
+        fs::remove_file(&b).unwrap();
+        rename_noreplace(&a, &b).unwrap();
+        assert_eq!(fs::read_to_string(&b).unwrap(), "a");
     }
 
     #[test]

@@ -75,12 +75,18 @@ impl DecryptionKey {
             })
     }
 
-    /// The Dfns serialization `01<64 hex>`, in memory that is wiped after use.
+    /// The Dfns serialization `01<64 hex>`, in memory that is wiped after use. The hex is
+    /// written straight into the returned buffer (66 characters fit its capacity), so the
+    /// key never passes through an unwiped temporary string.
     pub fn to_dfns_hex(&self) -> Zeroizing<String> {
         let scalar = Zeroizing::new(self.0.to_bytes());
+        let mut digits = Zeroizing::new([0u8; 64]);
         let mut out = Zeroizing::new(String::with_capacity(66));
         out.push_str("01");
-        out.push_str(&hex::encode(scalar.as_slice()));
+        hex::encode_to_slice(scalar.as_slice(), digits.as_mut_slice())
+            .expect("32 bytes are 64 hex digits");
+        // Hex digits are ASCII.
+        out.extend(digits.iter().map(|&d| char::from(d)));
         out
     }
 

@@ -170,6 +170,7 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
             .map_or(Path::new("."), PathBuf::as_path);
         transcript::parent_dir(first).join(transcript::FILE_NAME)
     });
+    transcript::check_target(&transcript_path)?;
     let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
     let result = execute(args, &mut entry);
     let status: CliResult<()> = match &result {
@@ -238,6 +239,9 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     if let Some(out) = &args.out {
         check_out_dir(out)?;
     }
+    if args.destroy_decryption_key {
+        crate::destroy::check(&args.decryption_key)?;
+    }
     let test_log_n = seal::test_log_n()?;
 
     let mut items = read_items(&args.responses, entry)?;
@@ -254,7 +258,12 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     check_batch(&mut items, &opened, args);
 
     let keystore_passphrase = keystore_passphrase(args, entry)?;
+    airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
     if let Some(out) = &args.out {
+        airgap::check_again(
+            args.air_gap.allow_online,
+            airgap::Moment::BeforeSecretOutput,
+        )?;
         fsio::ensure_empty_dir(out).map_err(|e| CliError::shared(out.display().to_string(), e))?;
     }
     let out_files = args.out.as_deref().map(NewFiles::new);
@@ -616,7 +625,8 @@ fn write_key(
         .write(&name, &bytes, FileMode::Secret)
         .map_err(|e| CliError::shared(name.clone(), e))?;
     let label = path.display().to_string();
-    let record = ArtifactRecord::new("key-output", &label, &bytes);
+    let record =
+        ArtifactRecord::new("key-output", &label, &bytes).sealed_with(how.rendering.scrypt_log_n());
     Ok((
         Written {
             path: label,

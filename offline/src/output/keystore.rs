@@ -2,8 +2,8 @@
 //!
 //! `derived = scrypt(passphrase, salt, n, r = 8, p = 1, dklen = 32)`; the key is encrypted with
 //! AES-128-CTR under `derived[0..16]` and a random IV; `mac = keccak256(derived[16..32] ||
-//! ciphertext)`. `n` is geth's standard 2^18 (lowered only by the test override of
-//! `seal::TEST_LOG_N_ENV`). The file is checked in tests against the independent
+//! ciphertext)`. `n` is geth's standard 2^18 (lowered only by the test hook of debug builds,
+//! `seal::test_log_n`). The file is checked in tests against the independent
 //! `eth-keystore` crate.
 
 use aes::cipher::{KeyIvInit, StreamCipher};

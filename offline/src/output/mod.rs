@@ -29,6 +29,13 @@ pub struct Rendering<'a> {
     pub keystore_log_n: u8,
 }
 
+impl Rendering<'_> {
+    /// The scrypt work factor the output is sealed with: the keystore's, `None` otherwise.
+    pub fn scrypt_log_n(&self) -> Option<u8> {
+        (self.format == KeyFormat::EthKeystore).then_some(self.keystore_log_n)
+    }
+}
+
 /// Renders `key` (big-endian scalar of a secp256k1 key for `wif` and `eth-keystore`).
 pub fn render(key: &[u8; 32], how: &Rendering<'_>) -> crate::error::CliResult<Zeroizing<Vec<u8>>> {
     match how.format {
