@@ -330,7 +330,8 @@ fn load_identities(paths: &[PathBuf]) -> CliResult<Vec<Box<dyn age::Identity + S
     let mut all = Vec::new();
     for path in paths {
         let label = path.display().to_string();
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| CliError::ReadInput {
+        let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
+        let bytes = Zeroizing::new(read.map_err(|source| CliError::ReadInput {
             path: label.clone(),
             source,
         })?);
@@ -418,7 +419,7 @@ pub fn open_parts(
         );
         let name =
             part_label_from_name(path).map_or_else(|| shown.clone(), |l| format!("{l} ({shown})"));
-        let bytes = match std::fs::read(path) {
+        let bytes = match keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT) {
             Ok(bytes) => Zeroizing::new(bytes),
             Err(e) => {
                 set_aside.push(format!("{name}: cannot read: {e}"));
@@ -593,13 +594,14 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
         || format!("the custody part {shown}"),
         |l| format!("custodian {l}'s part"),
     );
-    let bytes =
-        Zeroizing::new(
-            std::fs::read(&args.part).map_err(|source| CliError::ReadInput {
+    let bytes = Zeroizing::new(
+        keyexport_shared::input::read(&args.part, keyexport_shared::input::DOCUMENT).map_err(
+            |source| CliError::ReadInput {
                 path: shown.clone(),
                 source,
-            })?,
-        );
+            },
+        )?,
+    );
     let files: Vec<PathBuf> = args.passphrase_file.iter().cloned().collect();
     let mut passphrases = Passphrases::new(&files);
     let part = match open_part(&bytes, &shown, &who, &mut passphrases, &identities) {
@@ -667,10 +669,12 @@ struct RequestFacts {
 
 fn read_request(path: &Path) -> CliResult<RequestFacts> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| CliError::ReadInput {
-        path: shown.clone(),
-        source,
-    })?;
+    let bytes = keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT).map_err(
+        |source| CliError::ReadInput {
+            path: shown.clone(),
+            source,
+        },
+    )?;
     if BatchRequestFile::is_batch_request(&bytes) {
         let request = BatchRequestFile::parse(&bytes).map_err(|e| CliError::shared(shown, e))?;
         return Ok(RequestFacts {

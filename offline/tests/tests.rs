@@ -8,6 +8,7 @@ mod ceremony;
 mod common;
 mod custody;
 mod help;
+mod hostile;
 mod init;
 mod inspect;
 mod interop;
