@@ -29,6 +29,7 @@ use age::armor::ArmoredReader;
 use age::secrecy::SecretString;
 use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::custody::{self, CustodyPart, MAX_CUSTODIANS, PartFault};
+use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, CeremonyId, KeyId};
 use keyexport_shared::keys::{DecryptionKey, EncryptionKey};
 use rand_core::OsRng;
@@ -501,11 +502,12 @@ pub fn open_parts(
         "Custody      rebuilt the decryption key from {} of the parts ({} needed): {}",
         combined.used.len(),
         needed.unwrap_or_default(),
-        combined.used.join(", ")
+        Escaped(combined.used.join(", "))
     );
     if !set_aside.is_empty() {
+        let escaped: Vec<String> = set_aside.iter().map(|l| Escaped(l).to_string()).collect();
         let mut lines = vec!["Custody parts set aside (not used):"];
-        lines.extend(set_aside.iter().map(String::as_str));
+        lines.extend(escaped.iter().map(String::as_str));
         render::loud_warning(&lines);
     }
     // The good parts are of one ceremony, so they name the same keys.
@@ -631,10 +633,12 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
         return Err(fault(PartFault::ForeignCeremony(foreign_name(&part))));
     }
     let fingerprint = key.fingerprint();
-    eprintln!("Part         {shown}");
+    eprintln!("Part         {}", Escaped(&shown));
     eprintln!(
         "Custodian    {} (part {} of {})",
-        part.label, part.index, part.custodians
+        Escaped(&part.label),
+        part.index,
+        part.custodians
     );
     eprintln!(
         "Quorum       {} of {} parts rebuild the key",

@@ -99,12 +99,25 @@ fn proxy_scheme(protocol: ureq::ProxyProtocol) -> &'static str {
 
 fn read_token(args: &DfnsArgs) -> Result<AuthToken, OnlineError> {
     let text = match &args.auth_token_file {
-        Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            OnlineError::Config(format!(
-                "cannot read the auth token file {}: {e}",
-                path.display()
-            ))
-        })?),
+        Some(path) => {
+            let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
+            let bytes = Zeroizing::new(read.map_err(|e| {
+                OnlineError::Config(format!(
+                    "cannot read the auth token file {}: {e}",
+                    path.display()
+                ))
+            })?);
+            Zeroizing::new(
+                std::str::from_utf8(&bytes)
+                    .map_err(|_| {
+                        OnlineError::Config(format!(
+                            "the auth token file {} is not UTF-8 text",
+                            path.display()
+                        ))
+                    })?
+                    .to_owned(),
+            )
+        }
         None => Zeroizing::new(std::env::var("DFNS_AUTH_TOKEN").unwrap_or_default()),
     };
     AuthToken::new(&text).ok_or_else(|| {
