@@ -291,3 +291,31 @@ fn a_hostile_transcript_is_shown_escaped_and_never_intact() {
         "\u{1b}[2J\u{1b}[H\rIntact       the chain is whole, no recorded file changed\n"
     );
 }
+
+/// Standard error of `args` run inside `dir` (short, fixed file names), with its exit code.
+fn stderr_in(dir: &Path, args: &[&str]) -> String {
+    let output = offline().current_dir(dir).args(args).output().unwrap();
+    format!("exit code: {:?}\n{}", output.status.code(), stderr(&output))
+}
+
+#[test]
+fn refusals_as_the_operator_sees_them() {
+    let (tmp, v, _, _) = vector_setup();
+    let mut response = v["response"].clone();
+    response["encryptedKeyShares"][1]["signerId"] = json!("\u{1b}[1A\u{1b}[2Kc2lnbmVy");
+    std::fs::write(
+        tmp.path().join("hostile.json"),
+        serde_json::to_vec(&response).unwrap(),
+    )
+    .unwrap();
+    std::fs::create_dir(tmp.path().join("photos")).unwrap();
+    std::fs::write(tmp.path().join("photos/frame-01.png"), b"II*\0\x08\0\0\0").unwrap();
+    hostile_transcript(tmp.path());
+    let text = [
+        stderr_in(tmp.path(), &["inspect", "hostile.json"]),
+        stderr_in(tmp.path(), &["inspect", "photos"]),
+        stderr_in(tmp.path(), &["transcript", "verify", "transcript.jsonl"]),
+    ]
+    .join("\n---\n");
+    insta::assert_snapshot!(text);
+}
