@@ -35,6 +35,7 @@ use age::armor::ArmoredReader;
 use age::secrecy::SecretString;
 use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::custody::{self, CommitmentsDigest, CustodyPart, MAX_CUSTODIANS, PartFault};
+use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, CeremonyId, KeyId};
 use keyexport_shared::keys::{DecryptionKey, EncryptionKey};
 use rand_core::OsRng;
@@ -350,7 +351,8 @@ fn load_identities(paths: &[PathBuf]) -> CliResult<Vec<Box<dyn age::Identity + S
     let mut all = Vec::new();
     for path in paths {
         let label = path.display().to_string();
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| CliError::ReadInput {
+        let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
+        let bytes = Zeroizing::new(read.map_err(|source| CliError::ReadInput {
             path: label.clone(),
             source,
         })?);
@@ -438,7 +440,7 @@ pub fn open_parts(
         );
         let name =
             part_label_from_name(path).map_or_else(|| shown.clone(), |l| format!("{l} ({shown})"));
-        let bytes = match std::fs::read(path) {
+        let bytes = match keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT) {
             Ok(bytes) => Zeroizing::new(bytes),
             Err(e) => {
                 set_aside.push(format!("{name}: cannot read: {e}"));
@@ -529,11 +531,12 @@ pub fn open_parts(
         "Custody      rebuilt the decryption key from {} of the parts ({} needed): {}",
         combined.used.len(),
         needed.unwrap_or_default(),
-        combined.used.join(", ")
+        Escaped(combined.used.join(", "))
     );
     if !set_aside.is_empty() {
+        let escaped: Vec<String> = set_aside.iter().map(|l| Escaped(l).to_string()).collect();
         let mut lines = vec!["Custody parts set aside (not used):"];
-        lines.extend(set_aside.iter().map(String::as_str));
+        lines.extend(escaped.iter().map(String::as_str));
         render::loud_warning(&lines);
     }
     // The good parts are of one ceremony, so they name the same keys.
@@ -622,13 +625,14 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
         || format!("the custody part {shown}"),
         |l| format!("custodian {l}'s part"),
     );
-    let bytes =
-        Zeroizing::new(
-            std::fs::read(&args.part).map_err(|source| CliError::ReadInput {
+    let bytes = Zeroizing::new(
+        keyexport_shared::input::read(&args.part, keyexport_shared::input::DOCUMENT).map_err(
+            |source| CliError::ReadInput {
                 path: shown.clone(),
                 source,
-            })?,
-        );
+            },
+        )?,
+    );
     let files: Vec<PathBuf> = args.passphrase_file.iter().cloned().collect();
     let mut passphrases = Passphrases::new(&files);
     let part = match open_part(&bytes, &shown, &who, &mut passphrases, &identities) {
@@ -667,10 +671,12 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
         part.check_recorded(recorded).map_err(fault)?;
     }
     let fingerprint = key.fingerprint();
-    eprintln!("Part         {shown}");
+    eprintln!("Part         {}", Escaped(&shown));
     eprintln!(
         "Custodian    {} (part {} of {})",
-        part.label, part.index, part.custodians
+        Escaped(&part.label),
+        part.index,
+        part.custodians
     );
     eprintln!(
         "Quorum       {} of {} parts rebuild the key",
@@ -707,10 +713,12 @@ struct RequestFacts {
 
 fn read_request(path: &Path) -> CliResult<RequestFacts> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| CliError::ReadInput {
-        path: shown.clone(),
-        source,
-    })?;
+    let bytes = keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT).map_err(
+        |source| CliError::ReadInput {
+            path: shown.clone(),
+            source,
+        },
+    )?;
     if BatchRequestFile::is_batch_request(&bytes) {
         let request = BatchRequestFile::parse(&bytes).map_err(|e| CliError::shared(shown, e))?;
         return Ok(RequestFacts {

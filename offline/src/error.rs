@@ -372,6 +372,12 @@ impl CliError {
                 TransportError::NotUr | TransportError::WrongUrType { .. } => {
                     "This QR code is not a keyexport transfer; scan the codes keyexport-online shows."
                 }
+                TransportError::UnsupportedImage { .. } => {
+                    "Save or photograph the QR code as PNG or JPEG (keyexport-online writes PNG files)."
+                }
+                TransportError::TooManyFrames { .. } => {
+                    "These frames never complete one transfer: give only the frames keyexport-online showed for this ceremony, or its response file."
+                }
                 _ => "Scan the frames again; duplicates and any order are fine.",
             }),
             CliError::Usage(_) => Some("See `keyexport-offline help`."),

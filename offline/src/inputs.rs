@@ -1,25 +1,34 @@
 //! Turning `--response` / `inspect` inputs into parsed artifacts.
 //!
 //! An input is a file, a directory of QR images, or `-` (standard input). Files are sniffed:
-//! PNG/JPEG/GIF images are scanned for QR codes, text starting with `{` is a JSON document
+//! PNG/JPEG images are scanned for QR codes (other image formats are refused by name), text starting with `{` is a JSON document
 //! (request file, response file or raw Dfns response), text starting with `ur:` is UR
 //! frames, one per line. All UR frames from all inputs feed one collector (the QR/UR codec
 //! of `keyexport_shared::transport`): duplicates are fine, a frame of another payload is an
 //! error, and the payload is parsed once complete. Standard input is read line by line so a
 //! USB QR scanner can be used interactively: reading stops as soon as the frame set is
 //! complete, with progress shown on a terminal.
+//!
+//! Every input is bounded: only regular files are read, each within its size limit
+//! (`keyexport_shared::input`), standard input within the document limit, and the frame
+//! collector stops a frame set made never to complete.
 
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::Artifact;
-use keyexport_shared::transport::{FrameCollector, decode_image};
+use keyexport_shared::input::{self, SizeLimit};
+use keyexport_shared::transport::{FrameCollector, decode_image, has_image_extension, sniff_image};
 
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, sha256_hex};
 
-/// Image extensions picked from a directory.
-const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "gif"];
+/// Any input before it is sniffed: the largest limit of what it may be (an image); a
+/// document is then held to its own, smaller limit.
+const ANY_INPUT: SizeLimit = SizeLimit {
+    max: input::IMAGE.max,
+    what: "an input file (QR image, request, response or UR text)",
+};
 
 /// A parsed artifact and where it came from.
 #[derive(Debug)]
@@ -60,10 +69,7 @@ enum Sniffed {
 }
 
 fn sniff(bytes: &[u8]) -> Option<Sniffed> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-        || bytes.starts_with(&[0xff, 0xd8, 0xff])
-        || bytes.starts_with(b"GIF8")
-    {
+    if sniff_image(bytes).is_some() {
         return Some(Sniffed::Image);
     }
     let text = std::str::from_utf8(bytes).ok()?;
@@ -97,12 +103,12 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
             if images.is_empty() {
                 return Err(CliError::Input {
                     path: input.clone(),
-                    problem: "the directory holds no PNG, JPEG or GIF image".into(),
+                    problem: "the directory holds no PNG or JPEG image (.png, .jpg, .jpeg)".into(),
                 });
             }
             for image in images {
                 let label = image.display().to_string();
-                let bytes = read(&label, &image)?;
+                let bytes = read(&label, &image, input::IMAGE)?;
                 gathered
                     .records
                     .push(ArtifactRecord::new("input", &label, &bytes));
@@ -111,7 +117,7 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
             }
             continue;
         }
-        let bytes = read(input, path)?;
+        let bytes = read(input, path, ANY_INPUT)?;
         gathered
             .records
             .push(ArtifactRecord::new("input", input, &bytes));
@@ -132,8 +138,12 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
                 scan_image(input, &bytes, &mut collector)?;
                 frame_inputs += 1;
             }
-            Some(Sniffed::Json) => gathered.found.push(parse_document(input, &bytes)?),
+            Some(Sniffed::Json) => {
+                check_size(input, &bytes, input::DOCUMENT)?;
+                gathered.found.push(parse_document(input, &bytes)?);
+            }
             Some(Sniffed::Frames) => {
+                check_size(input, &bytes, input::DOCUMENT)?;
                 let text = String::from_utf8_lossy(&bytes);
                 for (number, line) in text.lines().enumerate() {
                     let line = line.trim();
@@ -150,7 +160,7 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
             None => {
                 return Err(CliError::Input {
                     path: input.clone(),
-                    problem: "neither JSON, UR frames (ur:…) nor a PNG/JPEG/GIF image".into(),
+                    problem: "neither JSON, UR frames (ur:…) nor a PNG/JPEG image".into(),
                 });
             }
         }
@@ -187,20 +197,23 @@ pub fn incomplete(partial: &PartialFrames) -> CliError {
     }
 }
 
-fn read(label: &str, path: &Path) -> CliResult<Vec<u8>> {
-    std::fs::read(path).map_err(|source| CliError::ReadInput {
+/// Reads a regular file of at most `limit` bytes.
+fn read(label: &str, path: &Path, limit: SizeLimit) -> CliResult<Vec<u8>> {
+    input::read(path, limit).map_err(|source| CliError::ReadInput {
+        path: label.to_owned(),
+        source,
+    })
+}
+
+fn check_size(label: &str, bytes: &[u8], limit: SizeLimit) -> CliResult<()> {
+    input::check_size(bytes.len(), limit).map_err(|source| CliError::ReadInput {
         path: label.to_owned(),
         source,
     })
 }
 
 fn images_in(dir: &Path) -> CliResult<Vec<PathBuf>> {
-    files_in(dir, |name| {
-        Path::new(name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-    })
+    files_in(dir, |name| has_image_extension(Path::new(name)))
 }
 
 /// The regular files of folder `dir` whose (UTF-8) name `keep` accepts, sorted by name.
@@ -253,18 +266,27 @@ fn read_stdin(gathered: &mut Gathered, collector: &mut FrameCollector) -> CliRes
     let mut frames = 0usize;
     loop {
         line.clear();
-        if lock.read_line(&mut line).map_err(read_error)? == 0 {
+        // One line can be no longer than what is left of the limit (`cat /dev/zero` has
+        // no newline).
+        let room = input::STDIN.max.saturating_sub(raw.len() as u64) + 1;
+        if (&mut lock)
+            .take(room)
+            .read_line(&mut line)
+            .map_err(read_error)?
+            == 0
+        {
             break;
         }
         number += 1;
         raw.extend_from_slice(line.as_bytes());
+        input::check_size(raw.len(), input::STDIN).map_err(read_error)?;
         let trimmed = line.trim();
         if trimmed.is_empty() {
             continue;
         }
         if frames == 0 && trimmed.starts_with('{') {
             // A JSON document piped in (e.g. from curl): read the rest of it.
-            lock.read_to_end(&mut raw).map_err(read_error)?;
+            input::read_within(&mut lock, input::DOCUMENT, &mut raw).map_err(read_error)?;
             gathered
                 .records
                 .push(ArtifactRecord::new("input", "-", &raw));

@@ -5,6 +5,7 @@
 //! other. Batch requests and responses folders are described by [`crate::batch::inspect`].
 //! It writes nothing, so it may run on either machine and needs no air-gap guard.
 
+use keyexport_shared::display::Escaped;
 use serde::Serialize;
 
 use keyexport_shared::files::Artifact;
@@ -175,7 +176,7 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
                 percent: p.percent,
             }),
         };
-        let text = serde_json::to_string(&output)
+        let text = keyexport_shared::display::to_json(&output)
             .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
         println!("{text}");
         return Ok(());
@@ -200,7 +201,7 @@ fn print_report(r: &Report) {
         "response-file" => "export response file (saved by keyexport-online)",
         _ => "Dfns export response (raw API body)",
     };
-    println!("{}", r.source);
+    println!("{}", Escaped(&r.source));
     println!("  kind            {kind}");
     println!("  sha256          {}", r.sha256);
     let lines: [(&str, Option<String>); 14] = [
@@ -242,7 +243,7 @@ fn print_report(r: &Report) {
     ];
     for (label, value) in lines {
         if let Some(value) = value {
-            println!("  {label:<16}{value}");
+            println!("  {label:<16}{}", Escaped(value));
         }
     }
 }

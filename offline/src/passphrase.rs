@@ -66,7 +66,8 @@ pub fn ask(what: &str, purpose: Purpose, confirm: Confirm) -> CliResult<SecretSt
 /// Reads a passphrase file: UTF-8, one trailing line break removed, not empty.
 pub fn from_file(path: &Path) -> CliResult<SecretString> {
     let origin = PassphraseOrigin::File(path.to_path_buf());
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| CliError::PassphraseFile {
+    let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
+    let bytes = Zeroizing::new(read.map_err(|e| CliError::PassphraseFile {
         origin: origin.clone(),
         problem: e.to_string(),
     })?);

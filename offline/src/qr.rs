@@ -5,7 +5,6 @@
 //! (the scanner reads several codes per image, in any order); no fountain-mixed extra
 //! frames are needed there because every frame is always in view.
 
-use image::{GrayImage, Luma};
 use keyexport_shared::transport::{self, EcLevel, FrameOptions, UrFrame};
 
 use crate::error::{CliError, CliResult};
@@ -37,41 +36,12 @@ fn sheet_options() -> FrameOptions {
 
 /// Renders every frame onto one PNG, `SHEET_COLUMNS` codes per row.
 pub fn sheet_png(frames: &[UrFrame]) -> CliResult<Vec<u8>> {
-    let options = sheet_options();
-    let transport_error = |source| CliError::Transport {
-        input: "request QR code".into(),
-        source,
-    };
-    let mut codes = Vec::with_capacity(frames.len());
-    for frame in frames {
-        let png = transport::render_png(frame, &options).map_err(transport_error)?;
-        let code = image::load_from_memory(&png)
-            .map_err(|e| CliError::Internal(format!("reading back a rendered QR code: {e}")))?
-            .to_luma8();
-        codes.push(code);
-    }
-    let cell = codes
-        .iter()
-        .map(|c| c.width().max(c.height()))
-        .max()
-        .unwrap_or(0);
-    let count =
-        u32::try_from(codes.len()).map_err(|_| CliError::Internal("too many frames".into()))?;
-    let columns = count.clamp(1, SHEET_COLUMNS);
-    let rows = count.div_ceil(columns).max(1);
-    let width = columns * cell + (columns + 1) * GAP_PX;
-    let height = rows * cell + (rows + 1) * GAP_PX;
-    let mut sheet = GrayImage::from_pixel(width, height, Luma([255]));
-    for (i, code) in (0u32..).zip(&codes) {
-        let x = GAP_PX + (i % columns) * (cell + GAP_PX);
-        let y = GAP_PX + (i / columns) * (cell + GAP_PX);
-        image::imageops::replace(&mut sheet, code, i64::from(x), i64::from(y));
-    }
-    let mut png = Vec::new();
-    sheet
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| CliError::Internal(format!("writing the QR sheet: {e}")))?;
-    Ok(png)
+    transport::render_sheet_png(frames, &sheet_options(), SHEET_COLUMNS, GAP_PX).map_err(|source| {
+        CliError::Transport {
+            input: "request QR code".into(),
+            source,
+        }
+    })
 }
 
 /// Renders every frame as terminal text, each under a `QR i of n` heading.

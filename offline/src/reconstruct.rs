@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
+use keyexport_shared::display::Escaped;
 use keyexport_shared::files::Artifact;
 use keyexport_shared::fsio;
 use keyexport_shared::keys::DecryptionKey;
@@ -394,10 +395,12 @@ pub(crate) fn open_decryption_key(
     };
     let label = key_path.display().to_string();
     let bytes = Zeroizing::new(
-        std::fs::read(key_path).map_err(|source| CliError::ReadInput {
-            path: label.clone(),
-            source,
-        })?,
+        keyexport_shared::input::read(key_path, keyexport_shared::input::DOCUMENT).map_err(
+            |source| CliError::ReadInput {
+                path: label.clone(),
+                source,
+            },
+        )?,
     );
     entry
         .inputs
@@ -515,7 +518,7 @@ fn print_summary(
         reconstruction.min_signers, reconstruction.share_count
     );
     if let Some(ceremony) = ids.ceremony_id.as_ref().or(opened.ceremony_id.as_ref()) {
-        eprintln!("Ceremony     {ceremony}");
+        eprintln!("Ceremony     {}", Escaped(ceremony));
     }
     eprintln!("Public key   {}", reconstruction.public_key.to_hex());
     eprintln!("Verified     the rebuilt key matches the public key");
@@ -524,7 +527,12 @@ fn print_summary(
     }
     eprintln!(
         "Used shares  {}",
-        join(reconstruction.used_signers.iter().map(ToString::to_string))
+        join(
+            reconstruction
+                .used_signers
+                .iter()
+                .map(|id| Escaped(id).to_string())
+        )
     );
     if reconstruction.bad_shares.is_empty() {
         eprintln!("Bad shares   none");
@@ -533,7 +541,7 @@ fn print_summary(
             "Bad shares   {} (set aside; the key was rebuilt without them)",
             join(reconstruction.bad_shares.iter().map(|b| format!(
                 "{} ({})",
-                b.signer_id,
+                Escaped(&b.signer_id),
                 b.fault.kind()
             )))
         );
@@ -704,7 +712,7 @@ fn success_json(
     };
     // Serialize into one zeroized buffer sized up front (the key may be inside).
     let mut out = Zeroizing::new(Vec::with_capacity(16 * 1024));
-    serde_json::to_writer(&mut *out, &success)
+    keyexport_shared::display::write_json(&mut *out, &success)
         .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
     out.push(b'\n');
     Ok(out)

@@ -3,19 +3,23 @@
 //! Human text goes to standard error (standard output is reserved for `--json`, `--reveal`
 //! and `inspect`), so scripts can capture results without the chatter.
 
+use keyexport_shared::display::{self, Escaped};
 use serde::Serialize;
 
 use crate::error::CliError;
 
 /// Prints `error: <fault>` and, when there is advice, `advice: <what to do>` on stderr.
+/// The fault often quotes an input (a field, a file name, a parser's message): it is
+/// shown escaped, so it cannot move the cursor or fake a line.
 pub fn error_text(error: &CliError) {
-    eprintln!("error: {}", error.message());
+    eprintln!("error: {}", Escaped(error.message()));
     if let Some(advice) = error.advice() {
         eprintln!("advice: {advice}");
     }
 }
 
-/// The `--json` failure object: `{"error":{"kind","message","badSigners":[...]}}`.
+/// The `--json` failure object: `{"error":{"kind","message","badSigners":[...]}}`, with
+/// terminal control characters in its strings escaped (`display::to_json`).
 pub fn error_json(error: &CliError) -> String {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -42,7 +46,7 @@ pub fn error_json(error: &CliError) -> String {
                 .collect(),
         },
     };
-    serde_json::to_string(&wrapper).unwrap_or_else(|_| {
+    display::to_json(&wrapper).unwrap_or_else(|_| {
         // Serializing plain strings cannot fail; keep the promise of one JSON object anyway.
         r#"{"error":{"kind":"internal","message":"cannot render the error","badSigners":[]}}"#
             .to_owned()

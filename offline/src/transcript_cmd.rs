@@ -12,7 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
+use keyexport_shared::display::Escaped;
 use keyexport_shared::files::sha256_hex;
+use keyexport_shared::input;
 use keyexport_shared::transcript::{self, Finding};
 use serde::Serialize;
 use serde_json::Value;
@@ -36,9 +38,13 @@ struct Step {
 /// Runs `transcript verify`: the report on stderr (and `--json` on stdout).
 pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
     let path = transcript_path(&args.path);
-    let text = std::fs::read_to_string(&path).map_err(|source| CliError::ReadInput {
+    let bytes = input::read(&path, input::TRANSCRIPT).map_err(|source| CliError::ReadInput {
         path: path.display().to_string(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
+        path: path.display().to_string(),
+        problem: "not a transcript: the file is not UTF-8 text".into(),
     })?;
     let report =
         transcript::verify(&path).map_err(|e| CliError::shared(path.display().to_string(), e))?;
@@ -89,19 +95,21 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
             steps: &steps,
             findings: &findings,
         };
-        let json = serde_json::to_string(&out)
+        let json = keyexport_shared::display::to_json(&out)
             .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
         println!("{json}");
     }
-    eprintln!("Transcript   {}", path.display());
+    // Every field below comes from the transcript's lines, which anyone with the folder
+    // can write: shown escaped, so no line can move the cursor or fake "Intact".
+    eprintln!("Transcript   {}", Escaped(path.display()));
     for s in &steps {
         eprintln!(
             "  #{:<3} {:<20} {:<28} {:<7} {}",
             s.seq.map_or_else(|| "?".to_owned(), |n| n.to_string()),
-            s.time.as_deref().unwrap_or("?"),
-            s.step.as_deref().unwrap_or("?"),
-            s.outcome.as_deref().unwrap_or("-"),
-            s.built_by
+            Escaped(s.time.as_deref().unwrap_or("?")),
+            Escaped(s.step.as_deref().unwrap_or("?")),
+            Escaped(s.outcome.as_deref().unwrap_or("-")),
+            Escaped(&s.built_by)
         );
     }
     eprintln!(
@@ -113,7 +121,11 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
             .findings
             .get(i)
             .is_some_and(|f| matches!(f, Finding::ArtifactMissing { .. }));
-        eprintln!("  {}: {finding}", if gone { "gone" } else { "problem" });
+        eprintln!(
+            "  {}: {}",
+            if gone { "gone" } else { "problem" },
+            Escaped(finding)
+        );
     }
     eprintln!("Head         {}  (compare with the paper log)", report.head);
     if intact {

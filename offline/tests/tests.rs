@@ -9,6 +9,7 @@ mod common;
 mod custody;
 mod help;
 mod hostile_files;
+mod hostile;
 mod init;
 mod inspect;
 mod interop;

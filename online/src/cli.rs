@@ -145,6 +145,10 @@ pub struct DfnsArgs {
     /// Seconds allowed for one call to send and receive.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
+    /// Send the API calls through this proxy (http://, https://, socks5://HOST:PORT).
+    /// Without it no proxy is used: HTTPS_PROXY, ALL_PROXY and HTTP_PROXY are ignored.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
 }
 
 /// `show`.

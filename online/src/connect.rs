@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use keyexport_shared::display::Escaped;
 use zeroize::Zeroizing;
 
 use crate::cli::DfnsArgs;
@@ -32,18 +33,91 @@ pub fn connect(args: &DfnsArgs, on_retry: OnRetry) -> Result<Connection, OnlineE
         connect: Duration::from_secs(args.connect_timeout.max(1)),
         exchange: Duration::from_secs(args.timeout.max(1)),
     };
-    let client = DfnsClient::new(base, token, timeouts, RetryPolicy::default(), on_retry);
+    let proxy = proxy(args)?;
+    let client = DfnsClient::new(
+        base,
+        token,
+        timeouts,
+        proxy,
+        RetryPolicy::default(),
+        on_retry,
+    );
     Ok(Connection { client, credential })
+}
+
+/// The environment variables through which HTTP clients commonly pick a proxy.
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+];
+
+/// The proxy of `--proxy`, announced on stderr (without any credentials in its URL).
+/// A proxy set in the environment is never followed silently: it is ignored, and said so,
+/// because the export is a one-shot call whose route the operators should choose on the
+/// command line, where the runbook and the screen show it.
+fn proxy(args: &DfnsArgs) -> Result<Option<ureq::Proxy>, OnlineError> {
+    let Some(url) = &args.proxy else {
+        for name in PROXY_VARIABLES {
+            if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
+                eprintln!(
+                    "Proxy        none ({name} is set and ignored: pass --proxy URL to use a proxy)"
+                );
+                break;
+            }
+        }
+        return Ok(None);
+    };
+    let proxy = ureq::Proxy::new(url).map_err(|e| {
+        OnlineError::Config(format!(
+            "--proxy: not a proxy URL such as http://proxy.example:3128 ({e})"
+        ))
+    })?;
+    eprintln!(
+        "Proxy        {}://{}:{} (from --proxy)",
+        proxy_scheme(proxy.protocol()),
+        Escaped(proxy.host()),
+        proxy.port()
+    );
+    Ok(Some(proxy))
+}
+
+fn proxy_scheme(protocol: ureq::ProxyProtocol) -> &'static str {
+    match protocol {
+        ureq::ProxyProtocol::Http => "http",
+        ureq::ProxyProtocol::Https => "https",
+        ureq::ProxyProtocol::Socks4 => "socks4",
+        ureq::ProxyProtocol::Socks4A => "socks4a",
+        ureq::ProxyProtocol::Socks5 => "socks5",
+        ureq::ProxyProtocol::Socks5h => "socks5h",
+        _ => "proxy",
+    }
 }
 
 fn read_token(args: &DfnsArgs) -> Result<AuthToken, OnlineError> {
     let text = match &args.auth_token_file {
-        Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            OnlineError::Config(format!(
-                "cannot read the auth token file {}: {e}",
-                path.display()
-            ))
-        })?),
+        Some(path) => {
+            let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
+            let bytes = Zeroizing::new(read.map_err(|e| {
+                OnlineError::Config(format!(
+                    "cannot read the auth token file {}: {e}",
+                    path.display()
+                ))
+            })?);
+            Zeroizing::new(
+                std::str::from_utf8(&bytes)
+                    .map_err(|_| {
+                        OnlineError::Config(format!(
+                            "the auth token file {} is not UTF-8 text",
+                            path.display()
+                        ))
+                    })?
+                    .to_owned(),
+            )
+        }
         None => Zeroizing::new(std::env::var("DFNS_AUTH_TOKEN").unwrap_or_default()),
     };
     AuthToken::new(&text).ok_or_else(|| {

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::Artifact;
-use keyexport_shared::transport::{FrameCollector, decode_image};
+use keyexport_shared::input;
+use keyexport_shared::transport::{FrameCollector, decode_image, sniff_image};
 
 use crate::error::OnlineError;
 
@@ -20,11 +21,9 @@ pub struct Received {
     pub first: PathBuf,
 }
 
+/// An image by its content: PNG and JPEG are scanned, other formats refused by name.
 fn is_image(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-        || bytes.starts_with(&[0xFF, 0xD8, 0xFF])
-        || bytes.starts_with(b"GIF87a")
-        || bytes.starts_with(b"GIF89a")
+    sniff_image(bytes).is_some()
 }
 
 fn is_ur_text(bytes: &[u8]) -> bool {
@@ -44,7 +43,7 @@ pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
         .clone();
     let mut files = Vec::with_capacity(inputs.len());
     for path in inputs {
-        let bytes = std::fs::read(path)
+        let bytes = input::read(path, input::IMAGE)
             .map_err(|e| OnlineError::Input(format!("cannot read {}: {e}", path.display())))?;
         files.push((path.as_path(), bytes));
     }
@@ -59,7 +58,9 @@ pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
                     .into(),
             ));
         }
-        let (_, bytes) = files.remove(0);
+        let (path, bytes) = files.remove(0);
+        input::check_size(bytes.len(), input::DOCUMENT)
+            .map_err(|e| OnlineError::Input(format!("cannot read {}: {e}", path.display())))?;
         return Ok(Received {
             bytes,
             carrier: "file",

@@ -20,6 +20,7 @@ mod transcript;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use keyexport_shared::display::{self, Escaped};
 
 use crate::cli::{Cli, Command};
 use crate::error::OnlineError;
@@ -52,11 +53,22 @@ fn main() -> ExitCode {
 /// stdout.
 fn report(error: &OnlineError, json: bool) {
     if let (Some(body), false) = (error.unsaved_body(), json) {
-        println!("{body}");
+        // Dfns' body, to be copied into a file: printed as received (line breaks
+        // included) unless it holds another character a terminal would act on; then it
+        // is escaped like every other input.
+        if body
+            .chars()
+            .any(|c| c != '\n' && c != '\t' && display::is_dangerous(c))
+        {
+            println!("{}", Escaped(body));
+        } else {
+            println!("{body}");
+        }
     }
-    eprintln!("error: {error}");
+    // The message can quote what a server or a file sent: shown escaped.
+    eprintln!("error: {}", Escaped(error));
     if let Some(advice) = error.advice() {
-        eprintln!("  {advice}");
+        eprintln!("  {}", Escaped(advice));
     }
     if json && !error.json_printed() {
         let value = serde_json::json!({
@@ -67,6 +79,9 @@ fn report(error: &OnlineError, json: bool) {
             "advice": error.advice(),
             "dfnsResponse": error.unsaved_body(),
         });
-        println!("{value}");
+        println!(
+            "{}",
+            display::to_json(&value).unwrap_or_else(|_| value.to_string())
+        );
     }
 }

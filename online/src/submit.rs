@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::curve::PublicKey;
+use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
 use keyexport_shared::fsio::{FileMode, write_new};
 use keyexport_shared::scheme::Curve;
@@ -241,7 +242,7 @@ pub(crate) fn note(message: &str) {
 pub(crate) fn announce_retry(notice: &RetryNotice<'_>) {
     eprintln!(
         "{}; retrying in {:.1} s (attempt {} of {})",
-        notice.error,
+        Escaped(&notice.error),
         notice.delay.as_secs_f64(),
         notice.next_attempt,
         notice.attempts
@@ -361,8 +362,8 @@ fn confirm(request: &RequestFile, key: &KeyInfo, yes: bool) -> Result<(), Online
          ceremony id                 {}\n  encryption-key fingerprint  {}\n\
          Compare the ceremony id and fingerprint with the offline machine's screen.",
         request.key_id,
-        key.scheme,
-        key.curve,
+        Escaped(&key.scheme),
+        Escaped(&key.curve),
         request.ceremony_id,
         request.dfns_request.encryption_key.fingerprint()
     );
@@ -503,7 +504,10 @@ fn report(
                 "shares": response.shares.len(),
             },
         });
-        println!("{value}");
+        println!(
+            "{}",
+            keyexport_shared::display::to_json(&value).unwrap_or_else(|_| value.to_string())
+        );
     } else {
         println!(
             "Exported key {} ({} on {}, {} of {} shares needed).\n\

@@ -349,3 +349,35 @@ fn ctrl_c_while_the_export_is_in_flight_keeps_its_answer() {
     assert!(stderr(&output).contains("Ctrl-C: the export was already sent"));
     rebuild_and_compare(&c, c.dir.path());
 }
+
+#[test]
+fn a_proxy_is_used_only_when_given_and_always_shown() {
+    // A proxy in the environment is ignored, and said so: following this dead one would
+    // fail every call.
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let output = submit(&c)
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("ALL_PROXY", "socks5://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Proxy        none (HTTPS_PROXY is set and ignored"),
+        "{}",
+        stderr(&output)
+    );
+    // `--proxy` is followed and shown, without the credentials in its URL.
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let output = submit(&c)
+        .args(["--proxy", "http://operator:hunter2@127.0.0.1:9"])
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert!(
+        text.contains("Proxy        http://127.0.0.1:9 (from --proxy)"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+    assert_eq!(output.status.code(), Some(7), "{text}");
+    assert_eq!(export_calls(&c.sandbox), 0);
+}

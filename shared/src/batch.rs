@@ -99,10 +99,7 @@ impl BatchRequestFile {
 
     /// Parses and fully validates a batch request file.
     pub fn parse(bytes: &[u8]) -> Result<BatchRequestFile> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Json {
-            document: BATCH_DOC,
-            reason: e.to_string(),
-        })?;
+        let value: Value = crate::json::parse(bytes, BATCH_DOC)?;
         match value.get("kind").and_then(Value::as_str) {
             Some(BATCH_REQUEST_KIND) => {}
             other => {

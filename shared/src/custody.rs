@@ -158,6 +158,9 @@ impl CustodyPart {
 
     /// Parses a part (after unsealing). Checks only the shape; see [`CustodyPart::check`].
     pub fn from_bytes(bytes: &[u8]) -> Result<CustodyPart> {
+        // The part holds a secret share: errors give a position or a key name, never
+        // content.
+        crate::json::check_unique_keys(bytes, PART_DOC)?;
         let part: CustodyPart = serde_json::from_slice(bytes).map_err(|e| Error::Json {
             document: PART_DOC,
             reason: format!("line {} column {}", e.line(), e.column()),

@@ -6,8 +6,6 @@
 //! The sandbox serves its output and the tests feed it to [`crate::reconstruct`].
 //! Nothing here is used on the real ceremony path.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use ff::Field;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroize;
@@ -127,7 +125,7 @@ impl Deal {
                 let mut id = [0u8; 32];
                 rng.fill_bytes(&mut id);
                 EncryptedShare {
-                    signer_id: SignerId::new(BASE64.encode(id)),
+                    signer_id: SignerId::from_bytes(&id),
                     ciphertext: encrypt_share(
                         to,
                         &plaintext.to_json(curve, self.format),

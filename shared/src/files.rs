@@ -388,6 +388,7 @@ impl Artifact {
                 }
             }
         })?;
+        crate::json::check_unique_keys(bytes, "the file")?;
         let Some(object) = value.as_object() else {
             return Err(Error::WrongDocument {
                 expected: "a request or response file",

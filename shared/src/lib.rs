@@ -16,7 +16,10 @@
 //! - [`batch`]: the batch request (many keys, one decryption key) and its key id lists;
 //! - [`fsio`]: atomic, non-clobbering file writes;
 //! - [`transcript`]: the hash-chained ceremony transcript;
-//! - [`transport`]: UR frames in QR codes for crossing the air gap.
+//! - [`transport`]: UR frames in QR codes for crossing the air gap;
+//! - [`display`]: escaping of input text before it is shown on a terminal;
+//! - [`input`]: reading input files (regular files only, size limits);
+//! - [`json`]: strict JSON reading (no duplicate keys) for every input document.
 //!
 //! The spec sections cited in this crate refer to `docs/formats.md` and the Dfns
 //! export reference it summarises. The library never prints: it returns values and
@@ -30,10 +33,13 @@ pub mod chain_code;
 pub mod curve;
 pub mod custody;
 pub mod dealer;
+pub mod display;
 pub mod ecies;
 mod error;
 pub mod files;
 pub mod fsio;
+pub mod input;
+pub mod json;
 pub mod keys;
 pub mod reconstruct;
 pub mod scheme;

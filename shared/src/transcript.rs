@@ -85,6 +85,22 @@ pub enum Finding {
         /// The artifact's path.
         path: PathBuf,
     },
+    /// An artifact recorded at line `line` exists but cannot be checked: it is not a
+    /// regular file (a device such as `/dev/zero`, a FIFO), is larger than any file the
+    /// tools write, or cannot be read.
+    ArtifactUnreadable {
+        /// 1-based line number.
+        line: usize,
+        /// The artifact's path.
+        path: PathBuf,
+        /// Why it cannot be checked.
+        reason: String,
+    },
+    /// Line `line` repeats a key in one of its objects: which value counts is undefined.
+    DuplicateKey {
+        /// 1-based line number.
+        line: usize,
+    },
 }
 
 impl std::fmt::Display for Finding {
@@ -109,6 +125,17 @@ impl std::fmt::Display for Finding {
                     path.display()
                 )
             }
+            Finding::ArtifactUnreadable { line, path, reason } => {
+                write!(
+                    f,
+                    "{} recorded at line {line} cannot be checked: {reason}",
+                    path.display()
+                )
+            }
+            Finding::DuplicateKey { line } => write!(
+                f,
+                "line {line} has the same key twice in one object: which value counts is undefined"
+            ),
         }
     }
 }
@@ -139,7 +166,8 @@ impl Report {
 /// Checks the chain of the transcript at `path` and every artifact it names (relative
 /// paths are taken from the transcript's folder).
 pub fn verify(path: &Path) -> Result<Report> {
-    let bytes = fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let bytes = crate::input::read(path, crate::input::TRANSCRIPT)
+        .map_err(|e| Error::io("cannot read", path, e))?;
     let text = String::from_utf8(bytes).map_err(|_| Error::WrongDocument {
         expected: "a transcript (JSON lines)",
         found: "binary data".into(),
@@ -152,6 +180,11 @@ pub fn verify(path: &Path) -> Result<Report> {
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         count = line;
+        if serde_json::from_str::<Value>(raw).is_ok()
+            && crate::json::check_unique_keys(raw.as_bytes(), DOC).is_err()
+        {
+            findings.push(Finding::DuplicateKey { line });
+        }
         let parsed: Option<Map<String, Value>> = serde_json::from_str(raw).ok();
         let Some(object) = parsed.filter(|o| o.contains_key("seq") && o.contains_key("prev"))
         else {
@@ -182,15 +215,22 @@ pub fn verify(path: &Path) -> Result<Report> {
                 continue;
             }
             let full = base.join(file);
-            match fs::read(&full) {
+            match crate::input::read(&full, crate::input::ARTIFACT) {
                 Ok(content) if sha256_hex(&content) == digest => artifacts_ok += 1,
                 Ok(_) => findings.push(Finding::ArtifactChanged {
                     line,
                     path: PathBuf::from(file),
                 }),
-                Err(_) => findings.push(Finding::ArtifactMissing {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    findings.push(Finding::ArtifactMissing {
+                        line,
+                        path: PathBuf::from(file),
+                    });
+                }
+                Err(e) => findings.push(Finding::ArtifactUnreadable {
                     line,
                     path: PathBuf::from(file),
+                    reason: e.to_string(),
                 }),
             }
         }
@@ -278,5 +318,46 @@ mod tests {
         );
         fs::remove_file(dir.path().join("request.json")).unwrap();
         assert!(verify(&path).unwrap().is_intact());
+    }
+
+    #[test]
+    fn a_device_as_artifact_fails_fast_instead_of_being_read() {
+        let (_dir, path, _) = setup();
+        let mut step = Map::new();
+        step.insert(
+            "artifacts".into(),
+            json!([{"role": "x", "path": "/dev/zero", "sha256": sha256_hex(b"")}]),
+        );
+        append(&path, step).unwrap();
+        let report = verify(&path).unwrap();
+        assert!(!report.is_intact());
+        match &report.findings[..] {
+            [
+                Finding::ArtifactUnreadable {
+                    line: 5,
+                    path,
+                    reason,
+                },
+            ] => {
+                assert_eq!(path, Path::new("/dev/zero"));
+                assert!(reason.contains("not a regular file"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_line_with_a_repeated_key_is_a_finding() {
+        let (_dir, path, _) = setup();
+        let text = fs::read_to_string(&path).unwrap();
+        let last = text.lines().last().unwrap();
+        let prev = sha256_hex(last.as_bytes());
+        let line = format!(
+            r#"{{"seq":4,"prev":"{prev}","command":"reconstruct","outcome":{{"status":"failed","status":"ok"}}}}"#
+        );
+        fs::write(&path, format!("{text}{line}\n")).unwrap();
+        let report = verify(&path).unwrap();
+        assert_eq!(report.findings, vec![Finding::DuplicateKey { line: 5 }]);
+        assert!(!report.is_intact());
     }
 }

@@ -32,15 +32,49 @@ const RESPONSE_FIELDS: [&str; 6] = [
 const SHARE_FIELDS: [&str; 2] = ["signerId", "encryptedKeyShare"];
 const REQUEST: &str = "the Dfns export request body";
 
-/// The id Dfns gives a signer (base64 text, kept exactly as received).
+/// The most shares a response may carry. Dfns signing committees are small (a few
+/// signers; the threshold is at most their number); the limit is far above any real
+/// committee and keeps a hostile response from reaching the reconstruction, whose
+/// consistency checks grow with the cube of the share count, or from being decrypted
+/// at all: it is checked when the response is parsed, before the decryption key is
+/// unsealed.
+pub const MAX_SHARES: usize = 256;
+
+/// The longest signer id, in bytes once decoded (Dfns' ids are 16 or 32 bytes).
+pub const MAX_SIGNER_ID_BYTES: usize = 64;
+
+/// The id Dfns gives a signer: the standard, padded base64 of a few bytes, as Dfns'
+/// export SDK (de)serialises `signerId` (`serde_with` `Base64`). Only that form is
+/// accepted, so an id is always short, printable ASCII (`A-Z a-z 0-9 + / =`) and can
+/// never carry terminal control sequences; it is kept exactly as received.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct SignerId(String);
 
 impl SignerId {
-    /// Wraps a signer id.
-    pub fn new(id: impl Into<String>) -> SignerId {
-        SignerId(id.into())
+    /// Checks and wraps a signer id received as text.
+    ///
+    /// # Errors
+    /// A reason (without the id, which may be anything) when the text is not standard
+    /// padded base64 of 1 to [`MAX_SIGNER_ID_BYTES`] bytes.
+    pub fn parse(text: &str) -> std::result::Result<SignerId, String> {
+        let too_long = || format!("a signer id is at most {MAX_SIGNER_ID_BYTES} bytes");
+        if text.len() > MAX_SIGNER_ID_BYTES.div_ceil(3) * 4 {
+            return Err(too_long());
+        }
+        match BASE64.decode(text) {
+            Ok(bytes) if bytes.is_empty() => Err("the signer id is empty".to_owned()),
+            Ok(bytes) if bytes.len() > MAX_SIGNER_ID_BYTES => Err(too_long()),
+            Ok(_) => Ok(SignerId(text.to_owned())),
+            Err(e) => Err(format!(
+                "a signer id is standard padded base64, as Dfns sends it ({e})"
+            )),
+        }
+    }
+
+    /// The id of a signer known by its bytes (the dealer's signers).
+    pub fn from_bytes(bytes: &[u8]) -> SignerId {
+        SignerId(BASE64.encode(bytes))
     }
 
     /// The id as received.
@@ -49,9 +83,23 @@ impl SignerId {
     }
 }
 
+impl TryFrom<String> for SignerId {
+    type Error = String;
+
+    fn try_from(text: String) -> std::result::Result<SignerId, String> {
+        SignerId::parse(&text)
+    }
+}
+
+impl From<SignerId> for String {
+    fn from(id: SignerId) -> String {
+        id.0
+    }
+}
+
 impl fmt::Display for SignerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -73,10 +121,7 @@ impl ExportRequestBody {
 
     /// Parses a request body strictly (no other properties allowed).
     pub fn from_json(bytes: &[u8]) -> Result<ExportRequestBody> {
-        let body: ExportRequestBody = serde_json::from_slice(bytes).map_err(|e| Error::Json {
-            document: REQUEST,
-            reason: e.to_string(),
-        })?;
+        let body: ExportRequestBody = crate::json::parse(bytes, REQUEST)?;
         if body.supported_schemes.is_empty() {
             return Err(Error::InvalidField {
                 document: REQUEST,
@@ -119,10 +164,7 @@ impl ExportResponse {
     /// Parses and validates a response body (spec §1). Accepts `encryptedShares` for
     /// `encryptedKeyShares` and integer-valued floats such as `2.0` for `minSigners`.
     pub fn from_json(bytes: &[u8]) -> Result<ExportResponse> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Json {
-            document: RESPONSE,
-            reason: e.to_string(),
-        })?;
+        let value: Value = crate::json::parse(bytes, RESPONSE)?;
         ExportResponse::from_value(&value)
     }
 
@@ -291,6 +333,15 @@ fn shares(object: &Map<String, Value>) -> Result<Vec<EncryptedShare>> {
             format!("expected an array, found a {}", json_type(list)),
         )
     })?;
+    if list.len() > MAX_SHARES {
+        return Err(invalid(
+            "encryptedKeyShares",
+            format!(
+                "{} shares, more than the {MAX_SHARES} any Dfns signing committee sends",
+                list.len()
+            ),
+        ));
+    }
     list.iter()
         .enumerate()
         .map(|(i, entry)| {
@@ -303,7 +354,8 @@ fn shares(object: &Map<String, Value>) -> Result<Vec<EncryptedShare>> {
                 Some(_) => Err(invalid(field(name), "expected a string")),
                 None => Err(invalid(field(name), "missing")),
             };
-            let signer_id = SignerId::new(text("signerId")?);
+            let signer_id = SignerId::parse(text("signerId")?)
+                .map_err(|reason| invalid(field("signerId"), reason))?;
             let ciphertext = BASE64.decode(text("encryptedKeyShare")?).map_err(|e| {
                 invalid(
                     field("encryptedKeyShare"),
@@ -397,7 +449,7 @@ mod tests {
             ("minSigners", serde_json::json!("2"), "minSigners"),
             (
                 "encryptedKeyShares",
-                serde_json::json!([{"signerId": "x"}]),
+                serde_json::json!([{"signerId": "eA=="}]),
                 "encryptedKeyShares[0].encryptedKeyShare",
             ),
             ("publicKey", serde_json::json!("zz"), "publicKey"),
@@ -419,6 +471,75 @@ mod tests {
         assert_eq!(
             ExportResponse::from_value(&doc).unwrap_err().kind(),
             "unsupported"
+        );
+    }
+
+    #[test]
+    fn signer_ids_are_standard_padded_base64_only() {
+        for good in [
+            "c2lnbmVy",
+            "+Yg3mr4MqW05q8eHnKiZfw==",
+            "/NJ+01IIe3irv4N4t3RCDjCEi7a8JgyuSewE9EuExA8=",
+        ] {
+            assert_eq!(SignerId::parse(good).unwrap().as_str(), good);
+        }
+        let too_long = BASE64.encode([7u8; MAX_SIGNER_ID_BYTES + 1]);
+        for bad in [
+            "",
+            "\u{1b}[2K\u{1b}[1A",
+            "c2lnbmVy\n",
+            "+Yg3mr4MqW05q8eHnKiZfw",
+            "-_8=",
+            "c2lnbmVy ",
+            "eQ=",
+            "eR==",
+            too_long.as_str(),
+        ] {
+            assert!(SignerId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let mut doc = sample();
+        doc["encryptedKeyShares"][0]["signerId"] =
+            serde_json::json!("\u{1b}[1A\u{1b}[2KPublic key");
+        let err = ExportResponse::from_value(&doc).unwrap_err();
+        assert_eq!(err.kind(), "input");
+        let text = err.to_string();
+        assert!(text.contains("encryptedKeyShares[0].signerId"), "{text}");
+        assert!(text.contains("base64"), "{text}");
+        assert!(!text.contains('\u{1b}'), "the error repeats the id: {text}");
+        assert!(serde_json::from_str::<SignerId>("\"\\u001b[2K\"").is_err());
+    }
+
+    #[test]
+    fn share_count_is_bounded() {
+        let mut doc = sample();
+        let share = doc["encryptedKeyShares"][0].clone();
+        doc["encryptedKeyShares"] = Value::Array(vec![share; MAX_SHARES + 1]);
+        let err = ExportResponse::from_value(&doc).unwrap_err();
+        assert!(err.to_string().contains("257 shares"), "{err}");
+        doc["encryptedKeyShares"]
+            .as_array_mut()
+            .unwrap()
+            .truncate(MAX_SHARES);
+        assert_eq!(
+            ExportResponse::from_value(&doc).unwrap().shares.len(),
+            MAX_SHARES
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let doc = br#"{"publicKey":"02aa","protocol":"CGGMP24","curve":"secp256k1","minSigners":2,"encryptedKeyShares":[],"publicKey":"03bb"}"#;
+        let err = ExportResponse::from_json(doc).unwrap_err();
+        assert!(
+            err.to_string().contains("`publicKey` appears twice"),
+            "{err}"
+        );
+        let body = br#"{"encryptionKey":"x","supportedSchemes":[],"encryptionKey":"y"}"#;
+        assert!(
+            ExportRequestBody::from_json(body)
+                .unwrap_err()
+                .to_string()
+                .contains("appears twice")
         );
     }
 

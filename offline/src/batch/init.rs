@@ -3,6 +3,7 @@
 
 use keyexport_shared::batch::{parse_key_id_list, unique_key_ids};
 use keyexport_shared::files::KeyId;
+use keyexport_shared::input;
 
 use crate::cli::InitArgs;
 use crate::error::{CliError, CliResult};
@@ -22,9 +23,13 @@ pub fn key_ids(args: &InitArgs) -> CliResult<Vec<KeyId>> {
     }
     if let Some(path) = &args.key_ids_file {
         let label = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| CliError::ReadInput {
+        let bytes = input::read(path, input::DOCUMENT).map_err(|source| CliError::ReadInput {
             path: label.clone(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
+            path: label.clone(),
+            problem: "not a list of key ids: the file is not UTF-8 text".into(),
         })?;
         ids.extend(parse_key_id_list(&text).map_err(|e| CliError::shared(label, e))?);
     }

@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::batch::{BATCH_REQUEST_KIND, BatchRequestFile};
+use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, sha256_hex};
+use keyexport_shared::input;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CliError, CliResult};
@@ -116,10 +118,11 @@ pub fn recognise(inputs: &[String]) -> CliResult<(Vec<BatchReport>, Vec<String>)
             continue;
         }
         if input != "-" && path.is_file() {
-            let bytes = std::fs::read(path).map_err(|source| CliError::ReadInput {
-                path: input.clone(),
-                source,
-            })?;
+            let bytes =
+                input::read(path, input::DOCUMENT).map_err(|source| CliError::ReadInput {
+                    path: input.clone(),
+                    source,
+                })?;
             if mentions_batch_kind(&bytes) {
                 let file = BatchRequestFile::parse(&bytes)
                     .map_err(|e| CliError::shared(input.clone(), e))?;
@@ -203,7 +206,7 @@ fn responses_report(
     let names = entries(dir)?;
     for name in names.iter().filter(|n| n.ends_with(RESPONSE_SUFFIX)) {
         let path = dir.join(name);
-        let problem = match std::fs::read(&path) {
+        let problem = match input::read(&path, input::DOCUMENT) {
             Err(e) => Some(e.to_string()),
             Ok(bytes) => match Artifact::parse(&bytes) {
                 Ok(Artifact::Response(file)) => {
@@ -234,7 +237,7 @@ fn responses_report(
     // folder, whose digest is the one the responses carry.
     let beside = dir.parent().map(|p| p.join(REQUEST_BESIDE));
     let beside = beside.and_then(|path| {
-        let bytes = std::fs::read(&path).ok()?;
+        let bytes = input::read(&path, input::DOCUMENT).ok()?;
         let file = BatchRequestFile::parse(&bytes).ok()?;
         Some((path.display().to_string(), file, sha256_hex(&bytes)))
     });
@@ -247,11 +250,16 @@ fn responses_report(
     let journal = names.iter().any(|n| n == JOURNAL);
     let (mut failed, mut uncertain) = (Vec::new(), Vec::new());
     if journal {
-        let text =
-            std::fs::read_to_string(&journal_path).map_err(|source| CliError::ReadInput {
+        let bytes = input::read(&journal_path, input::TRANSCRIPT).map_err(|source| {
+            CliError::ReadInput {
                 path: journal_path.display().to_string(),
                 source,
-            })?;
+            }
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
+            path: journal_path.display().to_string(),
+            problem: "not a submit journal: the file is not UTF-8 text".into(),
+        })?;
         let saved_set: BTreeSet<&str> = saved.iter().map(String::as_str).collect();
         for (key_id, state) in journal_states(&text, &journal_path)? {
             if saved_set.contains(key_id.as_str()) {
@@ -365,7 +373,7 @@ fn journal_states(text: &str, path: &Path) -> CliResult<BTreeMap<String, KeyStat
 pub fn print(report: &BatchReport) {
     match report {
         BatchReport::Request(r) => {
-            println!("{}", r.source);
+            println!("{}", Escaped(&r.source));
             line(
                 "kind",
                 "batch export request (made by keyexport-offline init)",
@@ -385,7 +393,7 @@ pub fn print(report: &BatchReport) {
             line("secrets", "none (a request holds none)");
         }
         BatchReport::Responses(r) => {
-            println!("{}", r.source);
+            println!("{}", Escaped(&r.source));
             line(
                 "kind",
                 "batch responses folder (saved by keyexport-online submit)",
@@ -417,7 +425,12 @@ pub fn print(report: &BatchReport) {
                 if !notes.is_empty() {
                     line(label, &format!("{} key(s)", notes.len()));
                     for note in notes {
-                        println!("  {:<16}  {}: {}", "", note.key_id, note.reason);
+                        println!(
+                            "  {:<16}  {}: {}",
+                            "",
+                            Escaped(&note.key_id),
+                            Escaped(&note.reason)
+                        );
                     }
                 }
             }
@@ -429,8 +442,9 @@ pub fn print(report: &BatchReport) {
     }
 }
 
+/// One `label value` line; the value may come from the inputs and is shown escaped.
 fn line(label: &str, value: &str) {
-    println!("  {label:<16}{value}");
+    println!("  {label:<16}{}", Escaped(value));
 }
 
 /// The first [`SHOWN_IDS`] ids, one per line, then how many more.

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use keyexport_shared::batch::response_file_name;
 use keyexport_shared::files::{Artifact, KeyId};
 use keyexport_shared::fsio::{self, FileMode, NewFiles};
+use keyexport_shared::input;
 use keyexport_shared::reconstruct::Reconstruction;
 use keyexport_shared::wire::ExportResponse;
 use rayon::prelude::*;
@@ -67,7 +68,7 @@ pub fn is_batch(inputs: &[String]) -> bool {
                 return true;
             }
         } else if input != "-"
-            && let Ok(bytes) = std::fs::read(path)
+            && let Ok(bytes) = input::read(path, input::DOCUMENT)
             && let Some(id) = response_key_id(&bytes)
         {
             key_ids.insert(id);
@@ -329,8 +330,9 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
         struct Keys<'a> {
             keys: &'a [KeyOutcome],
         }
-        let mut bytes = serde_json::to_vec(&Keys { keys: &outcomes })
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+        let mut bytes = keyexport_shared::display::to_json(&Keys { keys: &outcomes })
+            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?
+            .into_bytes();
         bytes.push(b'\n');
         bytes
     } else {
@@ -411,7 +413,7 @@ fn read_item(path: &Path) -> (Item, Option<ArtifactRecord>) {
         .and_then(|n| n.to_str())
         .map(|n| n.trim_end_matches(RESPONSE_SUFFIX).to_owned())
         .unwrap_or_else(|| source.clone());
-    let bytes = match std::fs::read(path) {
+    let bytes = match input::read(path, input::DOCUMENT) {
         Ok(bytes) => bytes,
         Err(e) => {
             let item = Item {
@@ -774,7 +776,10 @@ fn print_table(outcomes: &[KeyOutcome], out: Option<&Path>) {
             ),
             KeyOutcome::Failed(f) => eprintln!(
                 "{:<width$}  {:<8}  {} ({})",
-                f.key_id, "FAILED", f.error.message, f.error.kind
+                f.key_id,
+                "FAILED",
+                keyexport_shared::display::Escaped(&f.error.message),
+                f.error.kind
             ),
         }
     }

@@ -19,11 +19,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use image::Luma;
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use keyexport_shared::fsio;
-use qrcode::QrCode;
-use qrcode::render::unicode::Dense1x2;
+use keyexport_shared::transport::{self, EcLevel};
 use serde::Serialize;
 
 use super::keyfile::{self, KeyFile};
@@ -157,7 +155,7 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<String> {
             message_sha256: &message_sha256,
             qr_out: written,
         };
-        let mut json = serde_json::to_string(&success)
+        let mut json = keyexport_shared::display::to_json(&success)
             .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
         json.push('\n');
         return Ok(json);
@@ -306,33 +304,16 @@ fn print_signature(signed: &SignedMessage) {
     eprintln!("Verified     the signature verifies against the public key");
 }
 
-fn qr_code(text: &str) -> CliResult<QrCode> {
-    QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| CliError::Internal(format!("the signature QR code: {e}")))
-}
-
 /// A black-on-white PNG with the standard 4-module quiet zone.
 fn qr_png(text: &str) -> CliResult<Vec<u8>> {
-    let image = qr_code(text)?
-        .render::<Luma<u8>>()
-        .quiet_zone(true)
-        .module_dimensions(QR_MODULE_PX, QR_MODULE_PX)
-        .build();
-    let mut png = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| CliError::Internal(format!("writing the signature QR code: {e}")))?;
-    Ok(png)
+    transport::render_text_png(text, EcLevel::M, QR_MODULE_PX)
+        .map_err(|e| CliError::Internal(format!("the signature QR code: {e}")))
 }
 
 /// Unicode half-blocks, light modules drawn so it scans on a dark terminal.
 fn qr_terminal(text: &str) -> CliResult<String> {
-    Ok(qr_code(text)?
-        .render::<Dense1x2>()
-        .quiet_zone(true)
-        .dark_color(Dense1x2::Light)
-        .light_color(Dense1x2::Dark)
-        .build())
+    transport::render_text_terminal(text, EcLevel::M)
+        .map_err(|e| CliError::Internal(format!("the signature QR code: {e}")))
 }
 
 #[cfg(test)]

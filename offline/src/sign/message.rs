@@ -95,9 +95,11 @@ pub fn parse_hex(text: &str, scheme: SignScheme) -> Result<Vec<u8>, String> {
 }
 
 fn read_file(label: &str, path: &Path) -> CliResult<Vec<u8>> {
-    std::fs::read(path).map_err(|source| CliError::ReadInput {
-        path: label.to_owned(),
-        source,
+    keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT).map_err(|source| {
+        CliError::ReadInput {
+            path: label.to_owned(),
+            source,
+        }
     })
 }
 

@@ -259,16 +259,19 @@ pub fn user_agent() -> String {
 
 impl DfnsClient {
     /// Builds a client. `on_retry` is told about each retry before its wait.
+    /// Calls go through `proxy` when given, and through no proxy otherwise (never one
+    /// picked from the environment).
     pub fn new(
         base: BaseUrl,
         token: AuthToken,
         timeouts: Timeouts,
+        proxy: Option<ureq::Proxy>,
         retry: RetryPolicy,
         on_retry: OnRetry,
     ) -> Self {
         let agent = |pooled: bool| -> ureq::Agent {
             let idle = if pooled { POOLED_CONNECTIONS } else { 0 };
-            let mut config = ureq::Agent::config_builder()
+            let config = ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .max_redirects(0)
                 .https_only(!base.is_loopback())
@@ -276,11 +279,9 @@ impl DfnsClient {
                 .timeout_connect(Some(timeouts.connect))
                 .timeout_per_call(Some(timeouts.exchange))
                 .max_idle_connections(idle)
-                .max_idle_connections_per_host(idle);
-            if base.is_loopback() {
-                // The sandbox is on this machine: never through a proxy from the environment.
-                config = config.proxy(None);
-            }
+                .max_idle_connections_per_host(idle)
+                // ureq would otherwise take a proxy from ALL_PROXY/HTTPS_PROXY/HTTP_PROXY.
+                .proxy(proxy.clone());
             config.build().into()
         };
         DfnsClient {

@@ -118,7 +118,8 @@ impl Credential {
 
     /// Loads a credential from its id and a PEM file.
     pub fn from_pem_file(id: &str, path: &Path) -> Result<Self, CredentialError> {
-        let text = std::fs::read(path).map_err(|source| CredentialError::Read {
+        let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
+        let text = read.map_err(|source| CredentialError::Read {
             path: path.display().to_string(),
             source,
         })?;

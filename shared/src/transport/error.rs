@@ -48,6 +48,18 @@ pub enum TransportError {
         /// CRC-32 (hex) of the payload the frame belongs to.
         found: String,
     },
+    /// More frames arrived than any frame set of this tool has, and the payload is still
+    /// incomplete: the frames were made never to complete, or belong to something else.
+    #[error(
+        "more than {max} {} frames without completing the payload",
+        if *distinct { "distinct" } else { "scanned" }
+    )]
+    TooManyFrames {
+        /// The limit reached.
+        max: usize,
+        /// Whether distinct frames (kept in memory) or all scanned frames were counted.
+        distinct: bool,
+    },
     /// No frame has been accepted yet.
     #[error("no frame received yet")]
     NoFrames,
@@ -113,6 +125,13 @@ pub enum TransportError {
     ImageUnreadable {
         /// The image decoder's reason.
         reason: String,
+    },
+    /// The bytes are an image of a format this tool does not decode (only PNG and JPEG
+    /// are: every other decoder is left out of the air-gapped binary).
+    #[error("{format} is not supported: use PNG or JPEG")]
+    UnsupportedImage {
+        /// The format recognised from the content ("TIFF", "GIF", …).
+        format: &'static str,
     },
     /// The image was read but contains no decodable QR code.
     #[error("no QR code found in the image")]

@@ -315,6 +315,23 @@ impl fmt::Display for Progress {
     }
 }
 
+/// The most frames (duplicates included) one collector takes: a USB scanner reading a
+/// looping animation for hours stays far below it; endless input does not run forever.
+pub const MAX_FRAMES_SEEN: usize = 20_000;
+
+/// The most distinct frames of a `count`-part payload a collector keeps while it is
+/// incomplete: every encoder of this tool emits at most `count` parts plus
+/// [`super::MAX_EXTRA_FRAMES_PERCENT`] extra, so more distinct frames than that (and a
+/// margin) mean a frame set that was made never to complete, whose mixed parts the
+/// fountain decoder would otherwise store without bound.
+pub fn max_distinct_frames(count: u32) -> usize {
+    let count = count as usize;
+    let extra = super::MAX_EXTRA_FRAMES_PERCENT as usize;
+    count
+        .saturating_add(count.saturating_mul(extra).div_ceil(100))
+        .saturating_add(64)
+}
+
 enum Collected {
     Nothing,
     Single {
@@ -367,6 +384,12 @@ impl FrameCollector {
     /// [`TransportError::MalformedFrame`], [`TransportError::SequenceCountOutOfBounds`]
     /// or [`TransportError::ForeignFrame`]; the collector is unchanged by a rejected text.
     pub fn push(&mut self, text: &str) -> Result<Progress, TransportError> {
+        if self.frames_seen >= MAX_FRAMES_SEEN {
+            return Err(TransportError::TooManyFrames {
+                max: MAX_FRAMES_SEEN,
+                distinct: false,
+            });
+        }
         let trimmed = text.trim();
         if trimmed.len() > MAX_FRAME_CHARS {
             return Err(TransportError::MalformedFrame {
@@ -475,6 +498,13 @@ impl FrameCollector {
                 }
                 if *expected != header {
                     return Err(malformed("fragment layout differs from the earlier frames"));
+                }
+                let max = max_distinct_frames(header.count);
+                if !distinct.contains(&seq) && distinct.len() >= max {
+                    return Err(TransportError::TooManyFrames {
+                        max,
+                        distinct: true,
+                    });
                 }
                 if !decoder.complete() {
                     decoder
@@ -589,6 +619,80 @@ mod tests {
             collector.push(frame.as_str())?;
         }
         collector.finish()
+    }
+
+    /// Fountain frames of `payload` none of which involves fragment 0: together they
+    /// can never complete it, however many arrive.
+    fn frames_without_first_fragment(payload: &[u8], fragment_len: usize, n: usize) -> Vec<String> {
+        let mut encoder =
+            ur::Encoder::bytes(&wrap_cbor_bytes(payload), fragment_len).expect("encoder");
+        let mut out = Vec::new();
+        while out.len() < n {
+            let text = encoder.next_part().expect("part");
+            let (_, cbor) = ur::ur::decode(&text).expect("ur");
+            let part: ur::fountain::Part = minicbor::decode(&cbor).expect("part cbor");
+            if !part.indexes().contains(&0) {
+                out.push(text);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_frame_set_made_never_to_complete_is_cut_off() {
+        let payload: Vec<u8> = (0..400u32).map(|i| (i % 251) as u8).collect();
+        let first = frames_without_first_fragment(&payload, 40, 1);
+        let count: u32 = first[0]
+            .split('/')
+            .nth(1)
+            .and_then(|seq| seq.split('-').nth(1))
+            .and_then(|n| n.parse().ok())
+            .expect("seq-count");
+        let max = max_distinct_frames(count);
+        let frames = frames_without_first_fragment(&payload, 40, max + 1);
+        let mut collector = FrameCollector::new();
+        let mut refused = None;
+        for (i, frame) in frames.iter().enumerate() {
+            match collector.push(frame) {
+                Ok(progress) => assert!(!progress.complete),
+                Err(e) => {
+                    refused = Some((i, e));
+                    break;
+                }
+            }
+        }
+        let (at, error) = refused.expect("the endless frame set was accepted");
+        assert_eq!(at, max);
+        assert_eq!(
+            error,
+            TransportError::TooManyFrames {
+                max,
+                distinct: true
+            }
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("distinct frames without completing")
+        );
+        // Frames already kept are still duplicates, not new ones.
+        assert!(collector.push(&frames[0]).is_ok());
+    }
+
+    #[test]
+    fn endless_duplicates_are_cut_off() {
+        let frames = encode_frames(&[5u8; 300], &opts(40)).expect("encode");
+        let mut collector = FrameCollector::new();
+        for _ in 0..MAX_FRAMES_SEEN {
+            collector.push(frames[1].as_str()).expect("duplicate");
+        }
+        assert_eq!(
+            collector.push(frames[1].as_str()),
+            Err(TransportError::TooManyFrames {
+                max: MAX_FRAMES_SEEN,
+                distinct: false
+            })
+        );
     }
 
     #[test]

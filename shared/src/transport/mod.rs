@@ -6,7 +6,8 @@
 //! order, repeat, or go missing as long as enough of them arrive. Frames are uppercase so
 //! the QR codes use the denser alphanumeric mode.
 //!
-//! Sending: [`encode_frames`], then [`render_png`], [`render_gif`] or [`render_terminal`].
+//! Sending: [`encode_frames`], then [`render_png`], `render_gif` (feature `gif`, for the
+//! online tool only: the air-gapped binary has no GIF code) or [`render_terminal`].
 //! Receiving: [`decode_image`] on photos/screenshots (or text lines typed by a USB
 //! scanner), each text pushed into a [`FrameCollector`] until [`FrameCollector::finish`]
 //! returns the payload. Both sides show [`payload_digest`] so operators can compare it;
@@ -26,9 +27,18 @@ use std::str::FromStr;
 use sha2::{Digest, Sha256};
 
 pub use error::TransportError;
-pub use frames::{FrameCollector, Progress, UrFrame, encode_frames};
-pub use qr::{render_gif, render_png, render_terminal};
-pub use scan::{decode_image, decode_image_file, decode_luma, image_files_in};
+pub use frames::{
+    FrameCollector, MAX_FRAMES_SEEN, Progress, UrFrame, encode_frames, max_distinct_frames,
+};
+#[cfg(feature = "gif")]
+pub use qr::render_gif;
+pub use qr::{
+    render_png, render_sheet_png, render_terminal, render_text_png, render_text_terminal,
+};
+pub use scan::{
+    ImageKind, decode_image, decode_image_file, decode_luma, has_image_extension, image_files_in,
+    sniff_image,
+};
 
 /// Largest payload (file) the transport encodes or accepts, in bytes. Request and
 /// response files are a few KiB; this bound keeps a hostile frame header from making

@@ -5,11 +5,15 @@
 //! 4 pixels per module ([`super::MODULE_PX_RANGE`]); cheap webcams and phone photos lose
 //! finer detail. The library returns bytes and strings, it never prints.
 
+#[cfg(feature = "gif")]
 use std::io::Cursor;
 
+#[cfg(feature = "gif")]
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::codecs::png::PngEncoder;
-use image::{Delay, Frame, ImageEncoder, Luma, Rgba, RgbaImage};
+#[cfg(feature = "gif")]
+use image::{Delay, Frame, Rgba, RgbaImage};
+use image::{ImageEncoder, Luma};
 use qrcode::render::unicode::Dense1x2;
 use qrcode::{QrCode, Version};
 
@@ -22,15 +26,19 @@ pub(crate) fn build_code(
     ec_level: EcLevel,
     version: Option<Version>,
 ) -> Result<QrCode, TransportError> {
-    let data = frame.as_str().as_bytes();
-    let result = match version {
+    code_of(frame.as_str(), ec_level, version).map_err(|reason| TransportError::QrEncode {
+        frame: frame.label(),
+        reason,
+    })
+}
+
+fn code_of(text: &str, ec_level: EcLevel, version: Option<Version>) -> Result<QrCode, String> {
+    let data = text.as_bytes();
+    match version {
         Some(version) => QrCode::with_version(data, version, ec_level.to_qrcode()),
         None => QrCode::with_error_correction_level(data, ec_level.to_qrcode()),
-    };
-    result.map_err(|e| TransportError::QrEncode {
-        frame: frame.label(),
-        reason: e.to_string(),
-    })
+    }
+    .map_err(|e| e.to_string())
 }
 
 fn luma_image(code: &QrCode, module_px: u32) -> image::GrayImage {
@@ -40,16 +48,7 @@ fn luma_image(code: &QrCode, module_px: u32) -> image::GrayImage {
         .build()
 }
 
-/// Renders one frame as a black-on-white PNG (`opts.module_px` pixels per module,
-/// 4-module quiet zone, `opts.ec_level`).
-///
-/// # Errors
-/// [`TransportError::InvalidOptions`], [`TransportError::QrEncode`] when the frame does
-/// not fit a QR code, [`TransportError::ImageEncode`].
-pub fn render_png(frame: &UrFrame, opts: &FrameOptions) -> Result<Vec<u8>, TransportError> {
-    opts.validate()?;
-    let code = build_code(frame, opts.ec_level, None)?;
-    let img = luma_image(&code, opts.module_px);
+fn encode_png(img: &image::GrayImage) -> Result<Vec<u8>, TransportError> {
     let mut png = Vec::new();
     PngEncoder::new(&mut png)
         .write_image(
@@ -65,6 +64,95 @@ pub fn render_png(frame: &UrFrame, opts: &FrameOptions) -> Result<Vec<u8>, Trans
     Ok(png)
 }
 
+/// Renders one frame as a black-on-white PNG (`opts.module_px` pixels per module,
+/// 4-module quiet zone, `opts.ec_level`).
+///
+/// # Errors
+/// [`TransportError::InvalidOptions`], [`TransportError::QrEncode`] when the frame does
+/// not fit a QR code, [`TransportError::ImageEncode`].
+pub fn render_png(frame: &UrFrame, opts: &FrameOptions) -> Result<Vec<u8>, TransportError> {
+    opts.validate()?;
+    let code = build_code(frame, opts.ec_level, None)?;
+    encode_png(&luma_image(&code, opts.module_px))
+}
+
+/// Renders every frame onto one black-on-white PNG "sheet", `columns` codes per row with
+/// `gap_px` white pixels between them (beside each code's own quiet zone). A scanner
+/// reads several codes per image in any order, so a still sheet carries a whole payload.
+///
+/// # Errors
+/// As [`render_png`]; [`TransportError::InvalidOptions`] for no frames or no columns.
+pub fn render_sheet_png(
+    frames: &[UrFrame],
+    opts: &FrameOptions,
+    columns: u32,
+    gap_px: u32,
+) -> Result<Vec<u8>, TransportError> {
+    opts.validate()?;
+    let count = u32::try_from(frames.len()).unwrap_or(u32::MAX);
+    if count == 0 || columns == 0 {
+        return Err(TransportError::InvalidOptions {
+            reason: "a sheet needs at least one frame and one column".to_owned(),
+        });
+    }
+    let codes = frames
+        .iter()
+        .map(|frame| {
+            Ok(luma_image(
+                &build_code(frame, opts.ec_level, None)?,
+                opts.module_px,
+            ))
+        })
+        .collect::<Result<Vec<_>, TransportError>>()?;
+    let cell = codes
+        .iter()
+        .map(|c| c.width().max(c.height()))
+        .max()
+        .unwrap_or(0);
+    let columns = count.min(columns);
+    let rows = count.div_ceil(columns);
+    let width = columns * cell + (columns + 1) * gap_px;
+    let height = rows * cell + (rows + 1) * gap_px;
+    let mut sheet = image::GrayImage::from_pixel(width, height, Luma([255]));
+    for (i, code) in (0u32..).zip(&codes) {
+        let x = gap_px + (i % columns) * (cell + gap_px);
+        let y = gap_px + (i / columns) * (cell + gap_px);
+        image::imageops::replace(&mut sheet, code, i64::from(x), i64::from(y));
+    }
+    encode_png(&sheet)
+}
+
+/// Renders any short text (not a UR frame: a signature, an address) as a black-on-white
+/// PNG QR code with the 4-module quiet zone.
+///
+/// # Errors
+/// [`TransportError::QrEncode`] when the text does not fit a QR code,
+/// [`TransportError::ImageEncode`].
+pub fn render_text_png(
+    text: &str,
+    ec_level: EcLevel,
+    module_px: u32,
+) -> Result<Vec<u8>, TransportError> {
+    let code = code_of(text, ec_level, None).map_err(|reason| TransportError::QrEncode {
+        frame: "text".to_owned(),
+        reason,
+    })?;
+    encode_png(&luma_image(&code, module_px))
+}
+
+/// Renders any short text as terminal half-blocks (see [`render_terminal`]).
+///
+/// # Errors
+/// [`TransportError::QrEncode`] when the text does not fit a QR code.
+pub fn render_text_terminal(text: &str, ec_level: EcLevel) -> Result<String, TransportError> {
+    let code = code_of(text, ec_level, None).map_err(|reason| TransportError::QrEncode {
+        frame: "text".to_owned(),
+        reason,
+    })?;
+    Ok(terminal_text(&code))
+}
+
+#[cfg(feature = "gif")]
 /// Renders frames as a looping animated GIF at `opts.fps` frames per second. Every
 /// frame uses the same QR version, so the code keeps its size and place on screen.
 ///
@@ -116,18 +204,23 @@ pub fn render_gif(frames: &[UrFrame], opts: &FrameOptions) -> Result<Vec<u8>, Tr
 /// [`TransportError::QrEncode`] when the frame does not fit a QR code at `ec_level`.
 pub fn render_terminal(frame: &UrFrame, ec_level: EcLevel) -> Result<String, TransportError> {
     let code = build_code(frame, ec_level, None)?;
-    Ok(code
-        .render::<Dense1x2>()
+    Ok(terminal_text(&code))
+}
+
+fn terminal_text(code: &QrCode) -> String {
+    code.render::<Dense1x2>()
         .quiet_zone(true)
         .dark_color(Dense1x2::Light)
         .light_color(Dense1x2::Dark)
-        .build())
+        .build()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{FrameCollector, decode_image, encode_frames};
+    #[cfg(feature = "gif")]
+    use crate::transport::FrameCollector;
+    use crate::transport::{decode_image, encode_frames};
 
     fn payload() -> Vec<u8> {
         (0..900u32).map(|i| (i * 7 % 256) as u8).collect()
@@ -159,6 +252,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "gif")]
     #[test]
     fn gif_frames_share_one_size_and_decode() {
         let opts = FrameOptions {

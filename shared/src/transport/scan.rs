@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use image::imageops::{self, FilterType};
-use image::{GrayImage, ImageReader, Limits};
+use image::{GrayImage, ImageFormat, ImageReader, Limits};
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
 use rxing::multi::MultipleBarcodeReader;
 use rxing::qrcode::cpp_port::QrReader;
@@ -30,20 +30,88 @@ const WORKING_SIDE: u32 = 2000;
 /// about 2 pixels get enough pixels for the sampler.
 const UPSCALE_BELOW: u32 = 800;
 
-/// Returns the texts of all QR codes found in a PNG, JPEG or GIF image (first frame),
-/// in order of discovery, without duplicates.
+/// What the first bytes of a file say it is. Only PNG and JPEG are decoded; the other
+/// formats are recognised so the error can name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    /// PNG (`\x89PNG\r\n\x1a\n`).
+    Png,
+    /// JPEG (`FF D8 FF`).
+    Jpeg,
+    /// Another image format, by name ("TIFF", "GIF", …): refused.
+    Unsupported(&'static str),
+}
+
+/// Recognises an image by its content (never by its name), or `None` when the bytes
+/// start like no image format known here.
+pub fn sniff_image(bytes: &[u8]) -> Option<ImageKind> {
+    const OTHERS: [(&[u8], &str); 12] = [
+        (b"GIF87a", "GIF"),
+        (b"GIF89a", "GIF"),
+        (b"II*\0", "TIFF"),
+        (b"MM\0*", "TIFF"),
+        (b"BM", "BMP"),
+        (b"\0\0\x01\0", "ICO"),
+        (b"qoif", "QOI"),
+        (b"v/1\x01", "OpenEXR"),
+        (b"DDS ", "DDS"),
+        (b"farbfeld", "farbfeld"),
+        (b"#?RADIANCE", "Radiance HDR"),
+        (b"\xff\x0a", "JPEG XL"),
+    ];
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some(ImageKind::Png);
+    }
+    if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        return Some(ImageKind::Jpeg);
+    }
+    if let Some((_, name)) = OTHERS.iter().find(|(magic, _)| bytes.starts_with(magic)) {
+        return Some(ImageKind::Unsupported(name));
+    }
+    if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        return Some(ImageKind::Unsupported("WebP"));
+    }
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        let brand = &bytes[8..12];
+        if brand == b"avif" || brand == b"avis" {
+            return Some(ImageKind::Unsupported("AVIF"));
+        }
+        if [b"heic", b"heix", b"mif1", b"msf1"]
+            .iter()
+            .any(|b| brand == *b)
+        {
+            return Some(ImageKind::Unsupported("HEIF/HEIC"));
+        }
+    }
+    if bytes.len() >= 3
+        && bytes[0] == b'P'
+        && (b'1'..=b'7').contains(&bytes[1])
+        && bytes[2].is_ascii_whitespace()
+    {
+        return Some(ImageKind::Unsupported("PNM"));
+    }
+    None
+}
+
+/// Returns the texts of all QR codes found in a PNG or JPEG image, in order of
+/// discovery, without duplicates. The format is taken from the content; every other
+/// format is refused by name, so no decoder the job does not need ever runs.
 ///
 /// # Errors
-/// [`TransportError::ImageUnreadable`] when the bytes are not a supported image or
+/// [`TransportError::UnsupportedImage`] for another image format,
+/// [`TransportError::ImageUnreadable`] when the bytes are not a PNG or JPEG image or
 /// exceed the size limits; [`TransportError::NoQrCode`] when no code is found.
 pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, TransportError> {
     let unreadable = |reason: String| TransportError::ImageUnreadable { reason };
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| unreadable(e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(unreadable("not a PNG, JPEG or GIF image".to_owned()));
-    }
+    let format = match sniff_image(bytes) {
+        Some(ImageKind::Png) => ImageFormat::Png,
+        Some(ImageKind::Jpeg) => ImageFormat::Jpeg,
+        Some(ImageKind::Unsupported(format)) => {
+            return Err(TransportError::UnsupportedImage { format });
+        }
+        None => return Err(unreadable("not a PNG or JPEG image".to_owned())),
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
@@ -53,20 +121,25 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, TransportError> {
     decode_luma(&image.to_luma8())
 }
 
-/// Reads an image file and returns the texts of its QR codes (see [`decode_image`]).
+/// Reads an image file (a regular file within [`crate::input::IMAGE`]) and returns the
+/// texts of its QR codes (see [`decode_image`]).
 ///
 /// # Errors
 /// [`TransportError::FileUnreadable`] naming the file, or as [`decode_image`].
 pub fn decode_image_file(path: &Path) -> Result<Vec<String>, TransportError> {
-    let bytes = std::fs::read(path).map_err(|e| TransportError::FileUnreadable {
-        path: path.to_path_buf(),
-        reason: e.kind().to_string(),
+    let bytes = crate::input::read(path, crate::input::IMAGE).map_err(|e| {
+        TransportError::FileUnreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
     })?;
     decode_image(&bytes)
 }
 
-/// The PNG, JPEG and GIF files (by extension, case-insensitive) directly inside `dir`,
-/// sorted by name, so a directory of exported frames or photos can be scanned in order.
+/// The PNG and JPEG files (by extension, case-insensitive: `.png`, `.jpg`, `.jpeg`)
+/// directly inside `dir`, sorted by name, so a directory of exported frames or photos
+/// can be scanned in order. Other files are left out; a file named like an image is
+/// still decoded by its content (see [`decode_image`]).
 ///
 /// # Errors
 /// [`TransportError::FileUnreadable`] when the directory cannot be listed.
@@ -78,18 +151,25 @@ pub fn image_files_in(dir: &Path) -> Result<Vec<PathBuf>, TransportError> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(unreadable)? {
         let path = entry.map_err(unreadable)?.path();
-        let is_image = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            ["png", "jpg", "jpeg", "gif"]
-                .iter()
-                .any(|known| e.eq_ignore_ascii_case(known))
-        });
-        if is_image && path.is_file() {
+        if has_image_extension(&path) && path.is_file() {
             files.push(path);
         }
     }
     files.sort();
     Ok(files)
 }
+
+/// Whether the file name ends in `.png`, `.jpg` or `.jpeg` (any case).
+pub fn has_image_extension(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        IMAGE_EXTENSIONS
+            .iter()
+            .any(|known| e.eq_ignore_ascii_case(known))
+    })
+}
+
+/// The extensions of image files picked from a folder.
+const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
 /// Returns the texts of all QR codes found in a grayscale image (see [`decode_image`]).
 ///
@@ -333,6 +413,20 @@ mod tests {
             decode_image(b"not an image"),
             Err(TransportError::ImageUnreadable { .. })
         ));
+        for (bytes, name) in [
+            (&b"II*\0\x08\0\0\0rest of a tiff"[..], "TIFF"),
+            (b"GIF89a\x01\0\x01\0", "GIF"),
+            (b"BM\x1e\0\0\0", "BMP"),
+            (b"RIFF\0\0\0\0WEBPVP8 ", "WebP"),
+            (b"\0\0\0\x1cftypavif", "AVIF"),
+        ] {
+            let err = decode_image(bytes).unwrap_err();
+            assert_eq!(err, TransportError::UnsupportedImage { format: name });
+            assert_eq!(
+                err.to_string(),
+                format!("{name} is not supported: use PNG or JPEG")
+            );
+        }
         let (_, png) = frame_png(b"x");
         assert!(matches!(
             decode_image(&png[..png.len() / 2]),

@@ -1,0 +1,321 @@
+//! Attacks by whoever writes the stick or the ceremony folder: each input below was made
+//! to rewrite the screen, to exhaust time or memory, or to reach a decoder the job does
+//! not need. Each must now fail at once with a clear error, a non-zero exit, nothing
+//! written and nothing misleading on screen.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use keyexport_shared::transcript;
+use serde_json::{Value, json};
+
+use crate::common::{
+    PASSPHRASE, deal_raw_response, offline, passphrase_file, s, stdout_json, vector, vector_files,
+};
+
+/// Bytes a terminal would act on: every control character but the newline that ends
+/// our own lines, and the bidirectional overrides.
+fn has_terminal_controls(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// `reconstruct --json --out` of `responses` with the plain key `key`; the run must fail
+/// with `code`, name `needle`, show no control character and write nothing.
+fn reconstruct_refused(dir: &Path, key: &Path, response: &str, code: i32, needle: &str) -> Value {
+    let out = dir.join("key-out.hex");
+    let output = offline()
+        .args(["reconstruct", "--json", "--decryption-key", s(key)])
+        .args(["--response", response, "--out", s(&out)])
+        .output()
+        .unwrap();
+    let json = stdout_json(&output);
+    assert_eq!(output.status.code(), Some(code), "{json}");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+    let text = stderr(&output);
+    assert!(!has_terminal_controls(&text), "{text:?}");
+    assert!(!has_terminal_controls(&String::from_utf8_lossy(
+        &output.stdout
+    )));
+    assert!(!out.exists(), "a refused run wrote the key");
+    json
+}
+
+fn vector_setup() -> (tempfile::TempDir, Value, PathBuf, PathBuf) {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    (tmp, v, key, response)
+}
+
+#[test]
+fn a_signer_id_with_terminal_codes_is_refused() {
+    let (tmp, v, key, _) = vector_setup();
+    let mut response = v["response"].clone();
+    // Cursor up, erase the line, and print a "Public key" of the attacker's choosing.
+    response["encryptedKeyShares"][0]["signerId"] =
+        json!("\u{1b}[1A\u{1b}[2KPublic key   02aaaa\u{9b}2K\u{202e}");
+    let path = tmp.path().join("hostile-response.json");
+    std::fs::write(&path, serde_json::to_vec(&response).unwrap()).unwrap();
+    let json = reconstruct_refused(
+        tmp.path(),
+        &key,
+        s(&path),
+        3,
+        "encryptedKeyShares[0].signerId",
+    );
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("standard padded base64"), "{message}");
+    // `inspect` refuses it the same way rather than listing the signer.
+    let output = offline().args(["inspect", s(&path)]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    assert!(text.contains("signerId"), "{text}");
+    assert!(!has_terminal_controls(&text), "{text:?}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn duplicate_keys_are_refused_not_resolved() {
+    let (tmp, v, key, _) = vector_setup();
+    let body = serde_json::to_string(&v["response"]).unwrap();
+    // A second `publicKey` after the real one: serde_json alone would keep the second.
+    let doubled = format!(
+        "{},\"publicKey\":\"{}\"}}",
+        body.trim_end_matches('}'),
+        v["response"]["publicKey"].as_str().unwrap()
+    );
+    let path = tmp.path().join("doubled.json");
+    std::fs::write(&path, doubled).unwrap();
+    let output = offline()
+        .args(["inspect", "--json", s(&path)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let json = stdout_json(&output);
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`publicKey` appears twice"), "{message}");
+    reconstruct_refused(tmp.path(), &key, s(&path), 3, "`publicKey` appears twice");
+}
+
+#[test]
+fn junk_shares_are_refused_before_the_key_is_unsealed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ceremony = tmp.path().join("ceremony");
+    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
+    let init = offline()
+        .args(["init", "--key-id", "key-01hostile", "--out", s(&ceremony)])
+        .args([
+            "--scheme",
+            "CGGMP24:secp256k1",
+            "--passphrase-file",
+            s(&pass),
+        ])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", stderr(&init));
+    let response_path = tmp.path().join("response.json");
+    deal_raw_response(&ceremony, &response_path);
+    let mut response: Value =
+        serde_json::from_slice(&std::fs::read(&response_path).unwrap()).unwrap();
+    let share = response["encryptedKeyShares"][0].clone();
+    response["encryptedKeyShares"] = Value::Array(vec![share; 300]);
+    std::fs::write(&response_path, serde_json::to_vec(&response).unwrap()).unwrap();
+    // A wrong passphrase: were the key unsealed first, the error would be about it.
+    let wrong = passphrase_file(tmp.path(), "wrong.txt", "not the passphrase");
+    let out = tmp.path().join("key.hex");
+    let output = offline()
+        .args(["reconstruct", "--json", "--response", s(&response_path)])
+        .args(["--decryption-key", s(&ceremony.join("decryption-key.age"))])
+        .args(["--passphrase-file", s(&wrong), "--out", s(&out)])
+        .output()
+        .unwrap();
+    let json = stdout_json(&output);
+    assert_eq!(output.status.code(), Some(3), "{json}");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("300 shares, more than the 256"),
+        "{message}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn huge_files_devices_and_endless_input_fail_fast() {
+    let (tmp, _, key, _) = vector_setup();
+    // A 3 MiB "response".
+    let huge = tmp.path().join("huge.json");
+    std::fs::write(&huge, {
+        let mut bytes = vec![b' '; 3 * 1024 * 1024];
+        bytes[0] = b'{';
+        bytes
+    })
+    .unwrap();
+    reconstruct_refused(tmp.path(), &key, s(&huge), 3, "larger than the 2 MiB");
+    // A 200 MB file is refused from its size alone.
+    let sparse = tmp.path().join("sparse.json");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(200 * 1024 * 1024)
+        .unwrap();
+    reconstruct_refused(
+        tmp.path(),
+        &key,
+        s(&sparse),
+        3,
+        "larger than the 64 MiB that an input",
+    );
+    // Devices and FIFOs are not read at all.
+    reconstruct_refused(tmp.path(), &key, "/dev/zero", 3, "not a regular file");
+    let fifo = tmp.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    reconstruct_refused(tmp.path(), &key, s(&fifo), 3, "FIFO");
+    // Endless standard input (no newline ever) stops at the limit.
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("keyexport-offline"))
+        .args(["inspect", "--json", "-"])
+        .env("KEYEXPORT_ALLOW_ONLINE", "1")
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let json = stdout_json(&output);
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("larger than the 16 MiB that standard input"),
+        "{message}"
+    );
+}
+
+#[test]
+fn other_image_formats_are_refused_by_name() {
+    let (tmp, _, key, _) = vector_setup();
+    let folder = tmp.path().join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    // A TIFF header in a file named like a PNG.
+    std::fs::write(folder.join("frame-01.png"), b"II*\0\x08\0\0\0\0\0\0\0").unwrap();
+    reconstruct_refused(
+        tmp.path(),
+        &key,
+        s(&folder),
+        3,
+        "TIFF is not supported: use PNG or JPEG",
+    );
+    let gif = tmp.path().join("response-qr.gif");
+    std::fs::write(&gif, b"GIF89a\x01\0\x01\0\0\0\0;").unwrap();
+    reconstruct_refused(
+        tmp.path(),
+        &key,
+        s(&gif),
+        3,
+        "GIF is not supported: use PNG or JPEG",
+    );
+}
+
+/// A transcript whose second line was edited, followed by a line whose `time` holds
+/// terminal codes that would erase the report and print "Intact".
+fn hostile_transcript(dir: &Path) -> PathBuf {
+    let path = dir.join(transcript::FILE_NAME);
+    for step in ["init", "reconstruct"] {
+        let mut entry = serde_json::Map::new();
+        entry.insert("command".into(), json!(step));
+        entry.insert("time".into(), json!("2026-12-05T10:00:00Z"));
+        entry.insert("outcome".into(), json!({"status": "ok"}));
+        transcript::append(&path, entry).unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"status\":\"ok\"}", "\"status\":\"failed\"}"),
+    )
+    .unwrap();
+    let mut forged = serde_json::Map::new();
+    forged.insert("command".into(), json!("sign"));
+    forged.insert(
+        "time".into(),
+        json!("\u{1b}[2J\u{1b}[H\rIntact       the chain is whole, no recorded file changed\n"),
+    );
+    forged.insert(
+        "artifacts".into(),
+        json!([{"role": "input", "path": "/dev/zero", "sha256": "00"}]),
+    );
+    transcript::append(&path, forged).unwrap();
+    path
+}
+
+#[test]
+fn a_hostile_transcript_is_shown_escaped_and_never_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = hostile_transcript(tmp.path());
+    let output = offline()
+        .args(["transcript", "verify", s(&path)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    assert!(!has_terminal_controls(&text), "{text:?}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("Intact")),
+        "a failing verify shows Intact:\n{text}"
+    );
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+    assert!(
+        text.contains("/dev/zero recorded at line 3 cannot be checked"),
+        "{text}"
+    );
+    assert!(text.contains("not a regular file"), "{text}");
+    let json_run = offline()
+        .args(["transcript", "verify", "--json", s(&path)])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(json_run.stdout.clone()).unwrap();
+    assert!(!has_terminal_controls(&stdout), "{stdout:?}");
+    // The report, then the error object.
+    let json: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(json["intact"], false);
+    assert_eq!(
+        json["steps"][2]["time"],
+        "\u{1b}[2J\u{1b}[H\rIntact       the chain is whole, no recorded file changed\n"
+    );
+}
+
+/// Standard error of `args` run inside `dir` (short, fixed file names), with its exit code.
+fn stderr_in(dir: &Path, args: &[&str]) -> String {
+    let output = offline().current_dir(dir).args(args).output().unwrap();
+    format!("exit code: {:?}\n{}", output.status.code(), stderr(&output))
+}
+
+#[test]
+fn refusals_as_the_operator_sees_them() {
+    let (tmp, v, _, _) = vector_setup();
+    let mut response = v["response"].clone();
+    response["encryptedKeyShares"][1]["signerId"] = json!("\u{1b}[1A\u{1b}[2Kc2lnbmVy");
+    std::fs::write(
+        tmp.path().join("hostile.json"),
+        serde_json::to_vec(&response).unwrap(),
+    )
+    .unwrap();
+    std::fs::create_dir(tmp.path().join("photos")).unwrap();
+    std::fs::write(tmp.path().join("photos/frame-01.png"), b"II*\0\x08\0\0\0").unwrap();
+    hostile_transcript(tmp.path());
+    let text = [
+        stderr_in(tmp.path(), &["inspect", "hostile.json"]),
+        stderr_in(tmp.path(), &["inspect", "photos"]),
+        stderr_in(tmp.path(), &["transcript", "verify", "transcript.jsonl"]),
+    ]
+    .join("\n---\n");
+    insta::assert_snapshot!(text);
+}
