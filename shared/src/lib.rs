@@ -8,6 +8,8 @@
 //! - [`ecies`]: encryption and decryption of one key share (spec §3);
 //! - [`share`]: the decrypted share document (spec §4);
 //! - [`curve`]: scalar fields and public keys of secp256k1, ed25519 and stark;
+//! - [`hd`]: the HD tree of a key exported with a chain code (BIP-32 and Dfns' schemes);
+//! - [`key_object`]: the key object's HD facts (`masterKey`, `derivedFrom`, `wallets`) and the wallet check;
 //! - [`reconstruct`]: robust reconstruction and verification of the key (spec §5);
 //! - [`custody`]: quorum custody of the decryption key (Shamir split, Feldman commitments);
 //! - [`dealer`]: a trusted dealer producing real exports, for the sandbox and tests;
@@ -32,6 +34,8 @@ pub mod ecies;
 mod error;
 pub mod files;
 pub mod fsio;
+pub mod hd;
+pub mod key_object;
 pub mod keys;
 pub mod reconstruct;
 pub mod scheme;
