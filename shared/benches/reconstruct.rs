@@ -40,6 +40,7 @@ fn main() {
                     signers: n,
                     random_indexes: true,
                     wrong_values: (0..wrong).collect(),
+                    ..Deal::new(Scheme::all()[0], t, n)
                 };
                 let dealt = deal.run(&key.encryption_key(), &mut rng);
                 let samples = (0..RUNS)

@@ -1,7 +1,8 @@
 //! A trusted dealer that produces real Dfns-shaped exports.
 //!
 //! It draws a random key, Shamir-splits it `t`-of-`n` over the curve's scalar field
-//! and encrypts every share to an encryption key exactly as Dfns signers do (spec §3–§4).
+//! and encrypts every share to an encryption key exactly as Dfns signers do (spec §3–§4a).
+//! An HD key also gets a random chain code, carried by every share.
 //! The sandbox serves its output and the tests feed it to [`crate::reconstruct`].
 //! Nothing here is used on the real ceremony path.
 
@@ -11,11 +12,12 @@ use ff::Field;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroize;
 
+use crate::chain_code::ChainCode;
 use crate::curve::{CurveOps, Ed25519, PrivateKey, PublicKey, Secp256k1, Stark};
 use crate::ecies::encrypt_share;
 use crate::keys::EncryptionKey;
 use crate::scheme::{Curve, Scheme};
-use crate::share::SharePlaintext;
+use crate::share::{DocumentFormat, SharePlaintext};
 use crate::wire::{EncryptedShare, ExportResponse, SignerId};
 
 /// What to deal.
@@ -32,6 +34,13 @@ pub struct Deal {
     /// Positions (0-based) whose share carries a random wrong value, still well formed
     /// and correctly encrypted: a faulty or malicious signer.
     pub wrong_values: Vec<usize>,
+    /// An HD key: a random chain code in every share.
+    pub hd: bool,
+    /// Positions (0-based) whose share carries another random chain code than the key's
+    /// (for a key without one: a chain code where the others carry none).
+    pub other_chain_code: Vec<usize>,
+    /// The share document written: the current one (`chain_code` last) or the legacy one.
+    pub format: DocumentFormat,
 }
 
 /// A dealt key and its export.
@@ -39,6 +48,8 @@ pub struct Deal {
 pub struct Dealt {
     /// The key that was split.
     pub private_key: PrivateKey,
+    /// Its chain code (HD keys only).
+    pub chain_code: Option<ChainCode>,
     /// The export response, as Dfns would return it.
     pub response: ExportResponse,
 }
@@ -52,6 +63,9 @@ impl Deal {
             signers,
             random_indexes: false,
             wrong_values: Vec::new(),
+            hd: false,
+            other_chain_code: Vec::new(),
+            format: DocumentFormat::Current,
         }
     }
 
@@ -69,6 +83,9 @@ impl Deal {
         let mut coefficients: Vec<C::Scalar> = (0..self.min_signers.max(1))
             .map(|_| non_zero::<C>(&mut *rng))
             .collect();
+        // Drawn right after the polynomial, so that one seed always gives the same key
+        // and chain code whatever the number of signers or faults.
+        let chain_code = self.hd.then(|| random_chain_code(&mut *rng));
         let secret = C::scalar_to_be(&coefficients[0]);
         let public_bytes = C::public_key_bytes(&coefficients[0], true);
         let public_key =
@@ -99,28 +116,46 @@ impl Deal {
                 let plaintext = SharePlaintext {
                     index: *C::scalar_to_be(x),
                     secret: C::scalar_to_be(&y),
+                    chain_code: if self.other_chain_code.contains(&position) {
+                        Some(random_chain_code(&mut *rng))
+                    } else {
+                        chain_code.clone()
+                    },
+                    unknown_fields: Vec::new(),
                 };
                 y.zeroize();
                 let mut id = [0u8; 32];
                 rng.fill_bytes(&mut id);
                 EncryptedShare {
                     signer_id: SignerId::new(BASE64.encode(id)),
-                    ciphertext: encrypt_share(to, &plaintext.to_json(curve), &mut *rng),
+                    ciphertext: encrypt_share(
+                        to,
+                        &plaintext.to_json(curve, self.format),
+                        &mut *rng,
+                    ),
                 }
             })
             .collect();
         coefficients.zeroize();
         Dealt {
             private_key: PrivateKey::new(curve, secret),
+            chain_code,
             response: ExportResponse {
                 public_key,
                 protocol: self.scheme.protocol,
                 curve,
                 min_signers: self.min_signers as u64,
                 shares,
+                unknown_fields: Vec::new(),
             },
         }
     }
+}
+
+fn random_chain_code(rng: &mut impl CryptoRngCore) -> ChainCode {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(bytes.as_mut_slice());
+    ChainCode::from_bytes(*bytes)
 }
 
 fn non_zero<C: CurveOps>(rng: &mut impl CryptoRngCore) -> C::Scalar {

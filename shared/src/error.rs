@@ -27,6 +27,9 @@ pub enum ShareFault {
     DuplicateIndex,
     /// The share decrypted and parsed, but its value disagrees with the verified key.
     WrongValue,
+    /// The share fits the verified key but carries another chain code (or none, or one
+    /// where the others have none) than the strict majority of the shares that rebuilt it.
+    ChainCode,
 }
 
 impl ShareFault {
@@ -39,6 +42,7 @@ impl ShareFault {
             ShareFault::Curve(_) => "curve",
             ShareFault::DuplicateIndex => "duplicate-index",
             ShareFault::WrongValue => "public-key",
+            ShareFault::ChainCode => "chain-code",
         }
     }
 }
@@ -52,6 +56,9 @@ impl std::fmt::Display for ShareFault {
             ShareFault::Curve(c) => write!(f, "is for curve {c:?}, not the response's curve"),
             ShareFault::DuplicateIndex => f.write_str("repeats another share's index"),
             ShareFault::WrongValue => f.write_str("carries a value inconsistent with the key"),
+            ShareFault::ChainCode => f.write_str(
+                "carries another chain code than the majority of the shares that rebuilt the key",
+            ),
         }
     }
 }
@@ -119,6 +126,19 @@ pub enum Error {
         public_key: String,
         /// Signers whose shares disagreed with the others, where that could be told.
         suspects: Vec<SignerId>,
+    },
+    /// The shares that rebuilt the key disagree on its chain code and no value is carried
+    /// by a strict majority of them: the key's HD tree is unknown, so no key is delivered.
+    #[error(
+        "the {used} shares that rebuilt the key disagree on its chain code and no value is carried by a strict majority of them ({}); no key is delivered",
+        chain_code_groups(.groups)
+    )]
+    ChainCode {
+        /// How many shares rebuilt the key.
+        used: usize,
+        /// The signers grouped by the value they carry (`has_code`: a chain code, else none),
+        /// largest group first; the values themselves are never shown.
+        groups: Vec<ChainCodeGroup>,
     },
     /// A protocol, curve or scheme this tool does not know.
     #[error(
@@ -195,6 +215,33 @@ pub enum Error {
     },
 }
 
+/// Signers of a failed reconstruction that carry one and the same chain code value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainCodeGroup {
+    /// Whether the value is a chain code (`false`: `null` or no field).
+    pub has_code: bool,
+    /// The signers, in response order.
+    pub signers: Vec<SignerId>,
+}
+
+fn chain_code_groups(groups: &[ChainCodeGroup]) -> String {
+    let mut codes = 0;
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let ids: Vec<&str> = g.signers.iter().map(SignerId::as_str).collect();
+            let value = if g.has_code {
+                codes += 1;
+                format!("chain code #{codes}")
+            } else {
+                "no chain code".to_string()
+            };
+            format!("{}: {value}", ids.join(", "))
+        })
+        .collect();
+    parts.join("; ")
+}
+
 fn suspects_text(suspects: &[SignerId]) -> String {
     if suspects.is_empty() {
         String::new()
@@ -207,7 +254,7 @@ fn suspects_text(suspects: &[SignerId]) -> String {
 impl Error {
     /// The stable kebab-case kind: one of the vector kinds (`threshold`, `decrypt`,
     /// `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`,
-    /// `share-format`), `input` for unreadable or foreign input (files, QR images, UR
+    /// `share-format`, `chain-code`), `input` for unreadable or foreign input (files, QR images, UR
     /// frames), or `io`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -219,6 +266,7 @@ impl Error {
             Error::DuplicateIndex(_) => "duplicate-index",
             Error::PublicKey { .. } => "public-key",
             Error::Unsupported { .. } => "unsupported",
+            Error::ChainCode { .. } => "chain-code",
             Error::Json { .. }
             | Error::MissingField { .. }
             | Error::InvalidField { .. }

@@ -7,6 +7,7 @@
 //! - [`keys`]: the ceremony encryption/decryption key pair and its fingerprint (spec §2);
 //! - [`ecies`]: encryption and decryption of one key share (spec §3);
 //! - [`share`]: the decrypted share document (spec §4);
+//! - [`chain_code`]: the chain code an HD key's shares carry (spec §4a);
 //! - [`curve`]: scalar fields and public keys of secp256k1, ed25519 and stark;
 //! - [`hd`]: the HD tree of a key exported with a chain code (BIP-32 and Dfns' schemes);
 //! - [`key_object`]: the key object's HD facts (`masterKey`, `derivedFrom`, `wallets`) and the wallet check;
@@ -27,6 +28,7 @@
 
 pub mod batch;
 pub mod build_info;
+pub mod chain_code;
 pub mod curve;
 pub mod custody;
 pub mod dealer;
@@ -44,4 +46,4 @@ pub mod transcript;
 pub mod transport;
 pub mod wire;
 
-pub use error::{Error, Result};
+pub use error::{ChainCodeGroup, Error, Result};

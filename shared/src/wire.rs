@@ -2,8 +2,9 @@
 //!
 //! The request body is ours to write, so it is a strict serde type. The response
 //! comes from Dfns (or from a file someone saved), so it is read field by field:
-//! unknown fields are ignored, a missing or malformed required field is an error
-//! naming it, and an unknown protocol or curve is `unsupported`, not a parse error.
+//! unknown fields are ignored and their names kept for the caller to report, a missing
+//! or malformed required field is an error naming it, and an unknown protocol or curve
+//! is `unsupported`, not a parse error.
 
 use std::fmt;
 
@@ -18,6 +19,17 @@ use crate::scheme::{Curve, Protocol, Scheme};
 use crate::{Error, Result};
 
 const RESPONSE: &str = "the Dfns export response";
+/// The response fields this tool reads.
+const RESPONSE_FIELDS: [&str; 6] = [
+    "publicKey",
+    "protocol",
+    "curve",
+    "minSigners",
+    "encryptedKeyShares",
+    "encryptedShares",
+];
+/// The fields of one share entry this tool reads.
+const SHARE_FIELDS: [&str; 2] = ["signerId", "encryptedKeyShare"];
 const REQUEST: &str = "the Dfns export request body";
 
 /// The id Dfns gives a signer (base64 text, kept exactly as received).
@@ -98,6 +110,9 @@ pub struct ExportResponse {
     pub min_signers: u64,
     /// Every signer's encrypted share, in response order.
     pub shares: Vec<EncryptedShare>,
+    /// Fields of the response this tool does not know, ignored: top-level names, and
+    /// `encryptedKeyShares[].NAME` for a field of the share entries (each name once).
+    pub unknown_fields: Vec<String>,
 }
 
 impl ExportResponse {
@@ -133,6 +148,7 @@ impl ExportResponse {
             curve,
             min_signers,
             shares,
+            unknown_fields: unknown_fields(object),
         })
     }
 
@@ -226,6 +242,28 @@ fn min_signers(object: &Map<String, Value>) -> Result<u64> {
             format!("{number} is not a non-negative whole number"),
         )),
     }
+}
+
+fn unknown_fields(object: &Map<String, Value>) -> Vec<String> {
+    let mut names: Vec<String> = object
+        .keys()
+        .filter(|k| !RESPONSE_FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let entries = ["encryptedKeyShares", "encryptedShares"]
+        .iter()
+        .filter_map(|list| object.get(*list).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_object);
+    for entry in entries {
+        for key in entry.keys() {
+            let name = format!("encryptedKeyShares[].{key}");
+            if !SHARE_FIELDS.contains(&key.as_str()) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 fn shares(object: &Map<String, Value>) -> Result<Vec<EncryptedShare>> {
@@ -324,7 +362,31 @@ mod tests {
         renamed["minSigners"] = serde_json::json!(2.0);
         assert_eq!(ExportResponse::from_value(&renamed).unwrap(), a);
         assert_eq!(a.min_signers, 2);
-        assert_eq!(ExportResponse::from_value(&a.to_json_value()).unwrap(), a);
+        let unknown = ExportResponse::from_value(&a.to_json_value()).unwrap();
+        assert!(unknown.unknown_fields.is_empty());
+        assert_eq!(
+            ExportResponse {
+                unknown_fields: vec!["somethingNew".into()],
+                ..unknown
+            },
+            a
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_named_not_fatal() {
+        let mut doc = sample();
+        doc["encryptedKeyShares"][0]["keyShareVersion"] = serde_json::json!(2);
+        doc["encryptedKeyShares"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"signerId": "b3RoZXI=", "encryptedKeyShare": "AAEC", "keyShareVersion": 2}));
+        let response = ExportResponse::from_value(&doc).unwrap();
+        assert_eq!(
+            response.unknown_fields,
+            ["somethingNew", "encryptedKeyShares[].keyShareVersion"]
+        );
+        assert_eq!(response.shares.len(), 2);
     }
 
     #[test]

@@ -9,16 +9,22 @@
 //!    and the number of `t`-subsets is small, every subset is tried against the public
 //!    key, which identifies the honest ones as long as `t` of them remain.
 //!
-//! A key is returned only after `secret·G == publicKey` held.
+//! 4. The key's chain code (HD keys, spec §4a) is the value carried by a strict majority of
+//!    the shares that fit the key; signers carrying another value are named, and without a
+//!    strict majority no key is returned.
+//!
+//! A key is returned only after `secret·G == publicKey` held. Fields of the share
+//! documents that this tool does not know are collected for the caller to report.
 
 mod polynomial;
 
 use ff::Field;
 use zeroize::Zeroize;
 
+use crate::chain_code::ChainCode;
 use crate::curve::{CurveOps, Ed25519, PrivateKey, PublicKey, Secp256k1, Stark};
 use crate::ecies::decrypt_share;
-use crate::error::{BadShare, ShareFault, Shortfall};
+use crate::error::{BadShare, ChainCodeGroup, ShareFault, Shortfall};
 use crate::keys::DecryptionKey;
 use crate::scheme::{Curve, Scheme};
 use crate::share::SharePlaintext;
@@ -45,9 +51,50 @@ pub struct Reconstruction {
     pub used_signers: Vec<SignerId>,
     /// Shares that were set aside or outvoted, in response order.
     pub bad_shares: Vec<BadShare>,
+    /// The key's chain code when it is the root of an HD tree (`None`: an ordinary key).
+    /// It is the value a strict majority of the used shares carry.
+    pub chain_code: Option<ChainCode>,
+    /// Fields of Dfns' documents this tool does not know (ignored, to be reported).
+    pub unknown_fields: Vec<UnknownField>,
+}
+
+/// Which Dfns document an unknown field was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// The export response.
+    Response,
+    /// The decrypted share documents.
+    Share,
+}
+
+impl DocumentKind {
+    /// `response` or `share`, as `--json` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Response => "response",
+            DocumentKind::Share => "share",
+        }
+    }
+}
+
+/// A field of a Dfns document that this tool does not know. Its value is ignored and
+/// never kept; the name is reported so that an operator can tell Dfns' changes apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownField {
+    /// The document.
+    pub document: DocumentKind,
+    /// The field's name (`index.hint` for one nested in `index`).
+    pub field: String,
+    /// For share documents: the signers whose documents carry it, in response order.
+    pub signers: Vec<SignerId>,
 }
 
 impl Reconstruction {
+    /// Whether the key is the root of an HD tree (its shares carry a chain code).
+    pub fn is_hd(&self) -> bool {
+        self.chain_code.is_some()
+    }
+
     /// The signers of [`Reconstruction::bad_shares`].
     pub fn bad_signers(&self) -> Vec<SignerId> {
         self.bad_shares
@@ -69,16 +116,30 @@ pub fn reconstruct(response: &ExportResponse, key: &DecryptionKey) -> Result<Rec
     }
     let mut opened = Vec::with_capacity(share_count);
     let mut bad = Vec::new();
+    let mut unknown_fields: Vec<UnknownField> = response
+        .unknown_fields
+        .iter()
+        .map(|field| UnknownField {
+            document: DocumentKind::Response,
+            field: field.clone(),
+            signers: Vec::new(),
+        })
+        .collect();
     for (position, share) in response.shares.iter().enumerate() {
         let parsed = decrypt_share(key, &share.ciphertext)
             .map_err(|_| ShareFault::Decrypt)
             .and_then(|plaintext| SharePlaintext::parse(&plaintext, response.curve));
         match parsed {
-            Ok(plaintext) => opened.push(Opened {
-                position,
-                signer_id: share.signer_id.clone(),
-                plaintext,
-            }),
+            Ok(plaintext) => {
+                for field in &plaintext.unknown_fields {
+                    note_share_field(&mut unknown_fields, field, &share.signer_id);
+                }
+                opened.push(Opened {
+                    position,
+                    signer_id: share.signer_id.clone(),
+                    plaintext,
+                })
+            }
             Err(fault) => bad.push((
                 position,
                 BadShare {
@@ -101,7 +162,27 @@ pub fn reconstruct(response: &ExportResponse, key: &DecryptionKey) -> Result<Rec
         share_count,
         used_signers: decoded.used,
         bad_shares: decoded.bad,
+        chain_code: decoded.chain_code,
+        unknown_fields,
     })
+}
+
+fn note_share_field(fields: &mut Vec<UnknownField>, name: &str, signer: &SignerId) {
+    match fields
+        .iter_mut()
+        .find(|f| f.document == DocumentKind::Share && f.field == name)
+    {
+        Some(known) => {
+            if !known.signers.contains(signer) {
+                known.signers.push(signer.clone());
+            }
+        }
+        None => fields.push(UnknownField {
+            document: DocumentKind::Share,
+            field: name.to_owned(),
+            signers: vec![signer.clone()],
+        }),
+    }
 }
 
 /// A share that decrypted and parsed.
@@ -117,6 +198,7 @@ struct Point<F: Zeroize> {
     signer_id: SignerId,
     x: F,
     y: F,
+    chain_code: Option<ChainCode>,
 }
 
 impl<F: Zeroize> Drop for Point<F> {
@@ -129,6 +211,7 @@ struct Decoded {
     private_key: PrivateKey,
     used: Vec<SignerId>,
     bad: Vec<BadShare>,
+    chain_code: Option<ChainCode>,
 }
 
 fn decode<C: CurveOps>(
@@ -151,6 +234,7 @@ fn decode<C: CurveOps>(
                     signer_id: share.signer_id.clone(),
                     x,
                     y,
+                    chain_code: share.plaintext.chain_code.clone(),
                 });
                 None
             }
@@ -208,10 +292,10 @@ fn decode<C: CurveOps>(
                 .collect(),
         });
     };
-    let mut used = Vec::new();
+    let mut fitting = Vec::new();
     for point in &usable {
         if polynomial::evaluate(&poly, &point.x) == point.y {
-            used.push(point.signer_id.clone());
+            fitting.push(point);
         } else {
             bad.push((
                 point.position,
@@ -222,13 +306,63 @@ fn decode<C: CurveOps>(
             ));
         }
     }
-    bad.sort_by_key(|(position, _)| *position);
     let secret = C::scalar_to_be(&poly[0]);
     poly.zeroize();
+    let chain_code = majority_chain_code(&fitting)?;
+    let mut used = Vec::new();
+    for point in fitting {
+        if point.chain_code == chain_code {
+            used.push(point.signer_id.clone());
+        } else {
+            bad.push((
+                point.position,
+                BadShare {
+                    signer_id: point.signer_id.clone(),
+                    fault: ShareFault::ChainCode,
+                },
+            ));
+        }
+    }
+    bad.sort_by_key(|(position, _)| *position);
     Ok(Decoded {
         private_key: PrivateKey::new(response.curve, secret),
         used,
         bad: bad.into_iter().map(|(_, b)| b).collect(),
+        chain_code,
+    })
+}
+
+/// The chain code carried by a strict majority of `points` (the shares that fit the
+/// verified key), `None` meaning "no chain code"; without a strict majority, the
+/// `chain-code` error naming who carries what.
+fn majority_chain_code<F: Zeroize>(points: &[&Point<F>]) -> Result<Option<ChainCode>> {
+    // Distinct values in order of first appearance, with the points carrying each.
+    let mut groups: Vec<(&Option<ChainCode>, Vec<&Point<F>>)> = Vec::new();
+    for point in points {
+        match groups
+            .iter_mut()
+            .find(|(value, _)| **value == point.chain_code)
+        {
+            Some((_, members)) => members.push(point),
+            None => groups.push((&point.chain_code, vec![point])),
+        }
+    }
+    if let Some((value, _)) = groups
+        .iter()
+        .find(|(_, members)| 2 * members.len() > points.len())
+    {
+        return Ok((*value).clone());
+    }
+    groups.sort_by_key(|(_, members)| std::cmp::Reverse(members.len()));
+    Err(Error::ChainCode {
+        used: points.len(),
+        groups: groups
+            .into_iter()
+            .map(|(value, members)| ChainCodeGroup {
+                has_code: value.is_some(),
+                signers: members.iter().map(|p| p.signer_id.clone()).collect(),
+            })
+            .collect(),
     })
 }
 
