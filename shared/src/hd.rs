@@ -17,7 +17,7 @@
 //!
 //! The chain code is secret-adjacent: with it, the root public key and the private key of
 //! any non-hardened descendant, anyone computes the root private key. It is handled here
-//! as a zeroizing array and never printed.
+//! as [`ChainCode`]: wiped memory, never printed.
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,6 +27,7 @@ use hd_wallet::{ExtendedKeyPair, ExtendedSecretKey, HdWallet};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::chain_code::ChainCode;
 use crate::curve::{PrivateKey, PublicKey};
 use crate::scheme::Curve;
 
@@ -61,28 +62,6 @@ pub enum HdError {
         /// The key's curve.
         curve: Curve,
     },
-}
-
-/// The chain code of an HD root or child: 32 bytes, wiped on drop, never printed.
-#[derive(Clone)]
-pub struct ChainCodeBytes(Zeroizing<[u8; 32]>);
-
-impl ChainCodeBytes {
-    /// Wraps 32 bytes.
-    pub fn new(bytes: [u8; 32]) -> ChainCodeBytes {
-        ChainCodeBytes(Zeroizing::new(bytes))
-    }
-
-    /// The bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ChainCodeBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ChainCode(<secret>)")
-    }
 }
 
 /// The network an extended key is serialized for: it only picks the version bytes
@@ -256,7 +235,7 @@ pub struct DerivedKey {
 /// scheme of the root's curve (see the module documentation).
 pub fn derive(
     root: &PrivateKey,
-    chain_code: &ChainCodeBytes,
+    chain_code: &ChainCode,
     path: &DerivationPath,
 ) -> Result<DerivedKey, HdError> {
     match root.curve() {
@@ -274,7 +253,7 @@ pub fn derive(
 
 fn key_pair<E: EcCurve>(
     key: &PrivateKey,
-    chain_code: &ChainCodeBytes,
+    chain_code: &ChainCode,
 ) -> Result<ExtendedKeyPair<E>, HdError> {
     let secret_key = SecretScalar::<E>::from_be_bytes(key.to_be_bytes())
         .map_err(|_| HdError::InvalidKey { curve: key.curve() })?;
@@ -286,7 +265,7 @@ fn key_pair<E: EcCurve>(
 
 fn derive_on<E: EcCurve, H: HdWallet<E>>(
     root: &PrivateKey,
-    chain_code: &ChainCodeBytes,
+    chain_code: &ChainCode,
     path: &DerivationPath,
 ) -> Result<DerivedKey, HdError> {
     let curve = root.curve();
@@ -312,7 +291,7 @@ fn derive_on<E: EcCurve, H: HdWallet<E>>(
 /// The BIP-32 extended public key of a secp256k1 root (depth 0, no parent, index 0).
 pub fn xpub(
     public_key: &PublicKey,
-    chain_code: &ChainCodeBytes,
+    chain_code: &ChainCode,
     network: Network,
 ) -> Result<String, HdError> {
     let compressed = public_key
@@ -328,7 +307,7 @@ pub fn xpub(
 /// memory that is wiped after use.
 pub fn xprv(
     private_key: &PrivateKey,
-    chain_code: &ChainCodeBytes,
+    chain_code: &ChainCode,
     network: Network,
 ) -> Result<Zeroizing<String>, HdError> {
     if private_key.curve() != Curve::Secp256k1 {
@@ -343,11 +322,7 @@ pub fn xprv(
 }
 
 /// `version || depth 0 || parent fingerprint 0 || child number 0 || chain code || key`.
-fn extended_key(
-    version: [u8; 4],
-    chain_code: &ChainCodeBytes,
-    key: &[u8; 33],
-) -> Zeroizing<Vec<u8>> {
+fn extended_key(version: [u8; 4], chain_code: &ChainCode, key: &[u8; 33]) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(78));
     out.extend_from_slice(&version);
     out.extend_from_slice(&[0; 9]);
@@ -416,15 +391,9 @@ mod tests {
     }
 
     #[test]
-    fn chain_code_debug_is_redacted() {
-        let code = ChainCodeBytes::new([0xab; 32]);
-        assert!(!format!("{code:?}").contains("ab"));
-    }
-
-    #[test]
     fn extended_keys_need_secp256k1() {
         let key = PrivateKey::new(Curve::Ed25519, Zeroizing::new([1; 32]));
-        let code = ChainCodeBytes::new([2; 32]);
+        let code = ChainCode::from_bytes([2; 32]);
         assert_eq!(
             xprv(&key, &code, Network::Mainnet).unwrap_err(),
             HdError::NotSecp256k1 {

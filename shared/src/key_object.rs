@@ -17,8 +17,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::chain_code::ChainCode;
 use crate::curve::{PrivateKey, PublicKey};
-use crate::hd::{self, ChainCodeBytes, DerivationPath};
+use crate::hd::{self, DerivationPath};
 use crate::scheme::Curve;
 
 /// `masterKey`, `derivedFrom` and `wallets` of the key object, each as returned (absent
@@ -100,7 +101,7 @@ pub const NO_PATH: &str = "no derivation path in the key object";
 pub fn check_wallets(
     facts: &KeyObjectFacts,
     root: &PrivateKey,
-    chain_code: Option<&ChainCodeBytes>,
+    chain_code: Option<&ChainCode>,
 ) -> Vec<WalletCheck> {
     facts
         .wallet_entries()
@@ -125,7 +126,7 @@ fn check_one(
     entry: &Value,
     path: Option<&str>,
     root: &PrivateKey,
-    chain_code: Option<&ChainCodeBytes>,
+    chain_code: Option<&ChainCode>,
 ) -> WalletStatus {
     let not_checkable = |reason: String| WalletStatus::NotCheckable(reason);
     let Some(path) = path else {
@@ -184,12 +185,12 @@ mod tests {
     use serde_json::json;
     use zeroize::Zeroizing;
 
-    fn root() -> (PrivateKey, ChainCodeBytes) {
+    fn root() -> (PrivateKey, ChainCode) {
         let mut secret = [0u8; 32];
         secret[31] = 7;
         (
             PrivateKey::new(Curve::Secp256k1, Zeroizing::new(secret)),
-            ChainCodeBytes::new([9; 32]),
+            ChainCode::from_bytes([9; 32]),
         )
     }
 

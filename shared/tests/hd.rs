@@ -13,8 +13,9 @@ use std::str::FromStr;
 use bitcoin::NetworkKind;
 use bitcoin::bip32::{ChainCode, ChildNumber, DerivationPath as BtcPath, Fingerprint, Xpriv, Xpub};
 use bitcoin::secp256k1::{Secp256k1, SecretKey};
+use keyexport_shared::chain_code::ChainCode as RootChainCode;
 use keyexport_shared::curve::{PrivateKey, PublicKey};
-use keyexport_shared::hd::{ChainCodeBytes, DerivationPath, Network, derive, xprv, xpub};
+use keyexport_shared::hd::{DerivationPath, Network, derive, xprv, xpub};
 use keyexport_shared::scheme::Curve;
 use proptest::prelude::*;
 
@@ -72,7 +73,7 @@ proptest! {
         testnet in any::<bool>(),
     ) {
         let (private, public) = secp_root(&secret);
-        let code = ChainCodeBytes::new(chain_code);
+        let code = RootChainCode::from_bytes(chain_code);
         let (network, kind) = if testnet {
             (Network::Testnet, NetworkKind::Test)
         } else {
@@ -97,7 +98,7 @@ proptest! {
         path in path_strategy(),
     ) {
         let (private, _) = secp_root(&secret);
-        let ours = derive(&private, &ChainCodeBytes::new(chain_code), &path.parse().unwrap()).unwrap();
+        let ours = derive(&private, &RootChainCode::from_bytes(chain_code), &path.parse().unwrap()).unwrap();
         let secp = Secp256k1::new();
         let reference = bitcoin_root(&secret, &chain_code, NetworkKind::Main)
             .derive_priv(&secp, &BtcPath::from_str(&path).unwrap())
@@ -128,7 +129,7 @@ fn bip32_test_vector_1() {
             .try_into()
             .unwrap();
     let (private, public) = secp_root(&secret);
-    let code = ChainCodeBytes::new(chain_code);
+    let code = RootChainCode::from_bytes(chain_code);
     assert_eq!(
         xprv(&private, &code, Network::Mainnet).unwrap().as_str(),
         "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
@@ -228,7 +229,8 @@ fn check_vector(curve: Curve, vector: &Vector) {
     let secret: [u8; 32] = hex::decode(vector.root_secret).unwrap().try_into().unwrap();
     // The root public key of the vector is the one our curve code computes.
     let root = PrivateKey::from_be_bytes_verified(&public, &secret).unwrap();
-    let code = ChainCodeBytes::new(hex::decode(vector.chain_code).unwrap().try_into().unwrap());
+    let code =
+        RootChainCode::from_bytes(hex::decode(vector.chain_code).unwrap().try_into().unwrap());
     for (levels, child_secret, child_public) in vector.derivations {
         let path: DerivationPath = path_text(levels).parse().unwrap();
         let child = derive(&root, &code, &path).unwrap();
