@@ -184,14 +184,10 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
     ];
     let mut expected: HashMap<&str, String> = HashMap::new();
     for (id, scheme) in ids[..3].iter().zip(schemes) {
-        let key = deal_response(
-            &responses,
-            &request,
-            &sha,
-            id,
-            &Deal::new(scheme, 2, 3),
-            false,
-        );
+        // The secp256k1 key is an HD root: its xpub goes into the report and manifest.
+        let mut deal = Deal::new(scheme, 2, 3);
+        deal.hd = *id == "key-ok-0";
+        let key = deal_response(&responses, &request, &sha, id, &deal, false);
         expected.insert(id, key);
     }
     // 2-of-3 with one tampered share: still rebuilt, the share set aside and named.
@@ -254,7 +250,16 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
     assert_eq!(manifest["keys"].as_array().unwrap().len(), 6);
     let csv = std::fs::read_to_string(out.join("manifest.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7);
-    assert!(csv.starts_with("keyId,status,curve,protocol,publicKey,addresses,outputFile"));
+    assert!(csv.starts_with("keyId,status,curve,protocol,publicKey,hd,xpub,addresses,outputFile"));
+    let xpub = by_id["key-ok-0"]["xpub"].as_str().unwrap();
+    assert!(xpub.starts_with("xpub"), "{xpub}");
+    assert!(by_id["key-ok-1"].get("xpub").is_none());
+    let rows = manifest["keys"].as_array().unwrap();
+    let row = |id: &str| rows.iter().find(|r| r["keyId"] == id).unwrap();
+    assert_eq!(row("key-ok-0")["hd"], true);
+    assert_eq!(row("key-ok-0")["xpub"], xpub);
+    assert_eq!(row("key-ok-2")["hd"], false);
+    assert!(csv.contains(&format!(",true,{xpub},")));
     let manifest_text = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     for private_key in expected.values() {
         assert!(!csv.contains(private_key.as_str()));

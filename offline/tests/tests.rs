@@ -7,6 +7,7 @@ mod batch;
 mod ceremony;
 mod common;
 mod custody;
+mod hd;
 mod help;
 mod init;
 mod inspect;
