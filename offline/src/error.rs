@@ -9,7 +9,7 @@
 //! | 1 | internal error (a bug) | `internal` |
 //! | 2 | usage: invalid arguments | `usage` |
 //! | 3 | input: unreadable, malformed, incomplete or foreign input; transcript not intact | `input` |
-//! | 4 | reconstruction failed (for `sign`: the key does not match the public key; a wallet of the key object does not derive from the key; with custody: too few good parts; a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `batch` |
+//! | 4 | reconstruction failed (for `sign`: the key does not match the public key; a wallet of the key object does not derive from the key; with custody: too few good parts; a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `chain-code`, `batch` |
 //! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
 //! | 6 | output refused: exists, directory not empty, write failed | `output` |
 //! | 7 | air-gap guard: a network interface is up | `air-gap` |
@@ -271,7 +271,7 @@ impl CliError {
         match self {
             CliError::Shared { source, .. } => match source.kind() {
                 "threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
-                | "curve" | "unsupported" | "share-format" => EXIT_RECONSTRUCTION,
+                | "curve" | "unsupported" | "share-format" | "chain-code" => EXIT_RECONSTRUCTION,
                 "io" => EXIT_OUTPUT,
                 _ => EXIT_INPUT,
             },
@@ -315,7 +315,7 @@ impl CliError {
         match self {
             CliError::Shared { source, .. } => match source.kind() {
                 kind @ ("threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
-                | "curve" | "unsupported" | "share-format") => kind,
+                | "curve" | "unsupported" | "share-format" | "chain-code") => kind,
                 "io" => "output",
                 _ => "input",
             },
@@ -375,6 +375,9 @@ impl CliError {
                 ),
                 "unsupported" => Some(
                     "This protocol or curve is not supported by this version of keyexport-offline.",
+                ),
+                "chain-code" => Some(
+                    "The key's HD tree (its chain code) cannot be told, so nothing was delivered. Keep the response; report its digest (`inspect`) and the signers above to Dfns.",
                 ),
                 _ => Some(
                     "Check that the input is the Dfns export response (try `keyexport-offline inspect`).",

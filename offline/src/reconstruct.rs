@@ -16,7 +16,7 @@ use keyexport_shared::files::Artifact;
 use keyexport_shared::fsio;
 use keyexport_shared::key_object::KeyObjectFacts;
 use keyexport_shared::keys::DecryptionKey;
-use keyexport_shared::reconstruct::Reconstruction;
+use keyexport_shared::reconstruct::{Reconstruction, UnknownField};
 use keyexport_shared::scheme::Curve;
 use keyexport_shared::wire::ExportResponse;
 use serde::Serialize;
@@ -597,6 +597,9 @@ fn print_summary(
     }
     eprintln!("Public key   {}", reconstruction.public_key.to_hex());
     eprintln!("Verified     the rebuilt key matches the public key");
+    if reconstruction.is_hd() {
+        eprintln!("Key          HD root key (chain code present)");
+    }
     eprintln!(
         "Used shares  {}",
         join(reconstruction.used_signers.iter().map(ToString::to_string))
@@ -620,6 +623,50 @@ fn print_summary(
     if reconstruction.public_key.curve() == Curve::Ed25519 {
         eprintln!("Note         {ED25519_NOTE}");
     }
+    for line in unknown_field_lines(&reconstruction.unknown_fields) {
+        eprintln!("{line}");
+    }
+}
+
+/// At most this many unknown fields are named on the terminal (all are in `--json`).
+const UNKNOWN_FIELDS_SHOWN: usize = 4;
+/// Longer field names are cut on the terminal.
+const FIELD_NAME_SHOWN: usize = 40;
+
+/// The warning about fields of Dfns' documents that this tool does not know: which
+/// document, which field, how many shares carry it. Names are escaped and cut short.
+pub(crate) fn unknown_field_lines(fields: &[UnknownField]) -> Vec<String> {
+    if fields.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        "warning: Dfns' documents carry fields this tool does not know; they were ignored"
+            .to_string(),
+    ];
+    for field in fields.iter().take(UNKNOWN_FIELDS_SHOWN) {
+        let mut name: String = field.field.chars().take(FIELD_NAME_SHOWN).collect();
+        if name.len() < field.field.len() {
+            name.push_str("...");
+        }
+        let whose = match field.signers.len() {
+            0 => String::new(),
+            1 => format!(" (signer {})", field.signers[0]),
+            n => format!(" ({n} signers)"),
+        };
+        lines.push(format!(
+            "  {} field {}{whose}",
+            field.document.as_str(),
+            name.escape_debug()
+        ));
+    }
+    if fields.len() > UNKNOWN_FIELDS_SHOWN {
+        lines.push(format!(
+            "  and {} more (--json lists them all)",
+            fields.len() - UNKNOWN_FIELDS_SHOWN
+        ));
+    }
+    lines.push("  The key was verified without them. Tell the keyexport maintainers.".to_string());
+    lines
 }
 
 fn join(items: impl Iterator<Item = String>) -> String {
@@ -640,10 +687,23 @@ pub(crate) struct KeyFacts {
     bad_signers: Vec<String>,
     bad_shares: Vec<BadShareJson>,
     pub(crate) addresses: Addresses,
+    /// Whether the key is the root of an HD tree (its shares carry a chain code).
+    hd: bool,
+    unknown_fields: Vec<UnknownFieldJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) output: Option<Written>,
+}
+
+/// A field of a Dfns document this tool does not know, as `--json` names it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UnknownFieldJson {
+    document: &'static str,
+    field: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    signers: Vec<String>,
 }
 
 /// A share set aside, as `--json` names it.
@@ -677,6 +737,16 @@ impl KeyFacts {
                 })
                 .collect(),
             addresses,
+            hd: reconstruction.is_hd(),
+            unknown_fields: reconstruction
+                .unknown_fields
+                .iter()
+                .map(|f| UnknownFieldJson {
+                    document: f.document.as_str(),
+                    field: f.field.clone(),
+                    signers: signer_strings(&f.signers),
+                })
+                .collect(),
             note: (reconstruction.public_key.curve() == Curve::Ed25519).then_some(ED25519_NOTE),
             output,
         }
@@ -713,13 +783,21 @@ fn success_json(
         facts: KeyFacts,
         #[serde(skip_serializing_if = "Option::is_none")]
         private_key: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        chain_code: Option<&'a str>,
         #[serde(flatten)]
         hd: HdJson,
     }
     let hex = reveal.then(|| reconstruction.private_key.to_hex());
+    let chain_code = reconstruction
+        .chain_code
+        .as_ref()
+        .filter(|_| reveal)
+        .map(|c| c.to_hex());
     let success = Success {
         facts: KeyFacts::new(reconstruction, addresses.clone(), written.cloned()),
         private_key: hex.as_ref().map(|h| h.as_str()),
+        chain_code: chain_code.as_ref().map(|c| c.as_str()),
         hd: hd_json,
     };
     // Serialize into one zeroized buffer sized up front (the key may be inside).

@@ -27,28 +27,33 @@ pub fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/vectors")
 }
 
-/// Every vector of both files, as JSON values.
+/// Every vector of every vector file of the folder (found by listing it), as JSON values.
 pub fn all_vectors() -> Vec<Value> {
     let dir = vectors_dir();
-    let reference: Value = serde_json::from_slice(
-        &std::fs::read(dir.join("reference.json")).expect("reference.json is readable"),
-    )
-    .expect("reference.json is JSON");
-    let generated: Value = serde_json::from_slice(
-        &std::fs::read(dir.join("generated.json")).expect("generated.json is readable"),
-    )
-    .expect("generated.json is JSON");
-    let mut all = reference
-        .as_array()
-        .expect("reference.json is an array")
-        .clone();
-    all.extend(
-        generated["vectors"]
-            .as_array()
-            .expect("generated.json has vectors")
-            .iter()
-            .cloned(),
-    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the vectors folder is readable")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            // `NAME.meta.json` describes how NAME.json was made: metadata, not vectors.
+            name.ends_with(".json") && !name.ends_with(".meta.json")
+        })
+        .collect();
+    files.sort();
+    let mut all = Vec::new();
+    for file in files {
+        let value: Value = serde_json::from_slice(&std::fs::read(&file).expect("readable"))
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let list = match value {
+            Value::Array(list) => list,
+            Value::Object(mut object) => match object.remove("vectors") {
+                Some(Value::Array(list)) => list,
+                _ => panic!("{}: no vectors array", file.display()),
+            },
+            _ => panic!("{}: neither an array nor {{vectors}}", file.display()),
+        };
+        all.extend(list);
+    }
     all
 }
 

@@ -405,3 +405,102 @@ fn encrypted_shares_alias_is_accepted() {
         .success()
         .stdout(format!("{}\n", expected_key(&v)));
 }
+
+/// A field Dfns might add, in the response and in the share documents: reported on the
+/// terminal and in `--json`, never fatal; the key and chain code are still exact.
+#[test]
+fn unknown_fields_of_dfns_documents_are_reported_not_fatal() {
+    use keyexport_shared::ecies::{decrypt_share, encrypt_share};
+    use keyexport_shared::keys::DecryptionKey;
+
+    let v = vector("hd-cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key_path, response_path) = vector_files(tmp.path(), &v);
+    let key = DecryptionKey::from_dfns_hex(v["decryptionKey"].as_str().unwrap()).unwrap();
+    let mut response = v["response"].clone();
+    response["keyShareFormat"] = serde_json::json!("v2");
+    let shares = response["encryptedKeyShares"].as_array_mut().unwrap();
+    let mut signers = Vec::new();
+    for share in shares.iter_mut().take(2) {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let sealed = b64
+            .decode(share["encryptedKeyShare"].as_str().unwrap())
+            .unwrap();
+        let plain = String::from_utf8(decrypt_share(&key, &sealed).unwrap().to_vec()).unwrap();
+        let widened = plain.replacen(
+            "{\"version\":1,",
+            "{\"version\":1,\"derivation\":{\"p\":[0]},",
+            1,
+        );
+        assert_ne!(plain, widened);
+        let sealed = encrypt_share(
+            &key.encryption_key(),
+            widened.as_bytes(),
+            &mut rand_core::OsRng,
+        );
+        share["encryptedKeyShare"] = serde_json::json!(b64.encode(sealed));
+        signers.push(share["signerId"].clone());
+    }
+    std::fs::write(&response_path, serde_json::to_vec(&response).unwrap()).unwrap();
+    let output = offline()
+        .args(["reconstruct", "--json", "--reveal"])
+        .args([
+            "--decryption-key",
+            s(&key_path),
+            "--response",
+            s(&response_path),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = stdout_json(&output);
+    assert_eq!(json["privateKey"], v["expected"]["privateKey"]);
+    assert_eq!(json["chainCode"], v["expected"]["chainCode"]);
+    assert_eq!(json["hd"], true);
+    assert_eq!(json["badSigners"], serde_json::json!([]));
+    assert_eq!(
+        json["unknownFields"],
+        serde_json::json!([
+            {"document": "response", "field": "keyShareFormat"},
+            {"document": "share", "field": "derivation", "signers": signers},
+        ])
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: Dfns' documents carry fields this tool does not know; they were ignored\n  response field keyShareFormat\n  share field derivation (2 signers)\n"),
+        "{stderr}"
+    );
+}
+
+/// The shares disagree on the chain code with no strict majority: exit 4, `chain-code`,
+/// nothing delivered, the disagreeing signers listed without any chain code value.
+#[test]
+fn chain_code_disagreement_delivers_nothing() {
+    let v = vector("err-hd-2of2-chain-codes-disagree");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, response) = vector_files(tmp.path(), &v);
+    let out = tmp.path().join("key.hex");
+    let output = offline()
+        .args(["reconstruct", "--reveal"])
+        .args(["--decryption-key", s(&key), "--response", s(&response)])
+        .args(["--out", s(&out)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    assert!(output.stdout.is_empty());
+    assert!(!out.exists());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("disagree on its chain code"), "{stderr}");
+    for share in v["response"]["encryptedKeyShares"].as_array().unwrap() {
+        assert!(
+            stderr.contains(share["signerId"].as_str().unwrap()),
+            "{stderr}"
+        );
+    }
+}

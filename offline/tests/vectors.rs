@@ -1,4 +1,6 @@
-//! Every vector of the repository's copy (`shared/tests/vectors/`) through `reconstruct --json --reveal`, exact outcome.
+//! Every vector of every vector file of the repository's copy (`shared/tests/vectors/`,
+//! files found by listing the folder) through `reconstruct --json --reveal`: exact key,
+//! chain code, error kind and bad signers.
 
 use crate::common::{all_vectors, offline, s, stdout_json, vector_files};
 use serde_json::Value;
@@ -20,8 +22,8 @@ fn sorted(values: &Value) -> Vec<String> {
 fn every_vector_has_its_exact_outcome() {
     let vectors = all_vectors();
     assert!(
-        vectors.len() >= 40,
-        "expected both vector files, got {}",
+        vectors.len() >= 70,
+        "expected every vector file, got {} vectors",
         vectors.len()
     );
     let mut failures = Vec::new();
@@ -38,8 +40,14 @@ fn every_vector_has_its_exact_outcome() {
         let expected = &v["expected"];
         let outcome = match expected.get("privateKey") {
             Some(private_key) => {
+                // Vectors from before chain codes name none: the key has none.
+                let chain_code = expected.get("chainCode").cloned().unwrap_or(Value::Null);
+                let hd = !chain_code.is_null();
                 let ok = output.status.code() == Some(0)
                     && json["privateKey"] == *private_key
+                    && json["hd"] == hd
+                    && json.get("chainCode").cloned().unwrap_or(Value::Null) == chain_code
+                    && json["unknownFields"] == serde_json::json!([])
                     && sorted(&json["badSigners"]) == sorted(&expected["badSigners"])
                     && json["curve"] == v["response"]["curve"]
                     && json["protocol"] == v["response"]["protocol"]
@@ -56,7 +64,8 @@ fn every_vector_has_its_exact_outcome() {
                 let ok = output.status.code() == Some(4)
                     && json["error"]["kind"] == expected["error"]
                     && signers_ok
-                    && json.get("privateKey").is_none();
+                    && json.get("privateKey").is_none()
+                    && json.get("chainCode").is_none();
                 ok.then_some(()).ok_or(format!(
                     "{name}: expected {expected}, got {json} (exit {:?})",
                     output.status.code()
@@ -71,12 +80,17 @@ fn every_vector_has_its_exact_outcome() {
 }
 
 #[test]
-fn without_reveal_the_key_is_not_printed() {
-    for v in all_vectors()
+fn without_reveal_neither_key_nor_chain_code_is_printed() {
+    let vectors = all_vectors();
+    let plain = vectors
         .iter()
         .filter(|v| v["expected"].get("privateKey").is_some())
-        .take(3)
-    {
+        .take(3);
+    let hd = vectors
+        .iter()
+        .filter(|v| v["expected"]["chainCode"].is_string())
+        .take(3);
+    for v in plain.chain(hd) {
         let tmp = tempfile::tempdir().unwrap();
         let (key, response) = vector_files(tmp.path(), v);
         let output = offline()
@@ -86,9 +100,20 @@ fn without_reveal_the_key_is_not_printed() {
             .unwrap();
         assert_eq!(output.status.code(), Some(0));
         let json = stdout_json(&output);
-        assert!(json.get("privateKey").is_none());
+        assert!(json.get("privateKey").is_none() && json.get("chainCode").is_none());
+        assert_eq!(json["hd"], v["expected"]["chainCode"].is_string());
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
         let secret = v["expected"]["privateKey"].as_str().unwrap();
-        assert!(!String::from_utf8_lossy(&output.stdout).contains(secret));
-        assert!(!String::from_utf8_lossy(&output.stderr).contains(secret));
+        assert!(!stdout.contains(secret) && !stderr.contains(secret));
+        if let Some(code) = v["expected"]["chainCode"].as_str() {
+            assert!(!stdout.contains(code) && !stderr.contains(code));
+            assert!(
+                stderr.contains("HD root key (chain code present)"),
+                "{stderr}"
+            );
+        } else {
+            assert!(!stderr.contains("HD root key"), "{stderr}");
+        }
     }
 }

@@ -72,6 +72,12 @@ pub enum Fault {
     /// `n` extra signers are added whose shares are well formed and correctly encrypted
     /// but hold wrong values (faulty or malicious signers).
     ExtraSigners(usize),
+    /// The first signer's share carries another chain code than the key's (for a key
+    /// without one: a chain code where the others carry `null`).
+    OtherChainCode,
+    /// Shares are written in the share document Dfns used before HD keys (no
+    /// `chain_code` field) instead of the current one.
+    LegacyShares,
     /// A policy holds the export for approval: HTTP 202, the key is not exported.
     PolicyHold,
     /// The test user lacks the `Keys:Export` permission: HTTP 403.
@@ -102,6 +108,10 @@ pub struct KeySpec {
     /// Start as already exported.
     #[serde(default)]
     pub exported: bool,
+    /// An HD master key (`masterKey: true` on the key object): every share carries the
+    /// key's chain code.
+    #[serde(default)]
+    pub master_key: bool,
 }
 
 fn default_min_signers() -> usize {
@@ -127,6 +137,7 @@ impl KeySpec {
             min_signers: default_min_signers(),
             signers: default_signers(),
             exported: false,
+            master_key: false,
         }
     }
 }
@@ -217,6 +228,11 @@ mod tests {
         assert_eq!((file.keys[0].min_signers, file.keys[0].signers), (3, 5));
         assert_eq!((file.keys[1].min_signers, file.keys[1].signers), (2, 3));
         assert!(file.keys[1].exported && file.keys[1].id.is_none());
+        assert!(!file.keys[0].master_key);
+        let hd: KeysFile =
+            serde_json::from_str(r#"{"keys":[{"scheme":"CGGMP24:secp256k1","masterKey":true}]}"#)
+                .unwrap();
+        assert!(hd.keys[0].master_key);
         assert!(serde_json::from_str::<KeysFile>(r#"{"keys":[{"scheme":"GG18:x"}]}"#).is_err());
         assert!(serde_json::from_str::<KeysFile>(r#"{"keys":[],"extra":1}"#).is_err());
     }

@@ -11,10 +11,12 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_core::{OsRng, RngCore};
 
+use keyexport_shared::chain_code::ChainCode;
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use keyexport_shared::dealer::Deal;
 use keyexport_shared::keys::{DecryptionKey, EncryptionKey};
 use keyexport_shared::scheme::{Curve, Protocol, Scheme};
+use keyexport_shared::share::DocumentFormat;
 use keyexport_shared::wire::ExportResponse;
 
 use crate::config::KeySpec;
@@ -35,6 +37,8 @@ pub struct KeyRecord {
     pub public_key: PublicKey,
     /// The private key (for tests and the rehearsal to compare with).
     pub private_key: PrivateKey,
+    /// An HD master key: its chain code (for tests and the rehearsal to compare with).
+    pub chain_code: Option<ChainCode>,
     /// Set once exported.
     pub exported: bool,
     seed: [u8; 32],
@@ -48,6 +52,17 @@ impl std::fmt::Debug for KeyRecord {
             .field("exported", &self.exported)
             .finish_non_exhaustive()
     }
+}
+
+/// How an export's shares are dealt (from the sandbox's faults).
+#[derive(Debug, Clone, Default)]
+pub struct ExportShape {
+    /// Signers added whose shares carry wrong values.
+    pub extra_wrong: usize,
+    /// The first signer's share carries another chain code.
+    pub other_chain_code: bool,
+    /// The share document written.
+    pub format: DocumentFormat,
 }
 
 /// The Dfns signature scheme name of a key (`GET /keys` field `scheme`).
@@ -87,8 +102,11 @@ impl KeyRecord {
             ),
         };
         let probe = DecryptionKey::generate().encryption_key();
-        let dealt = Deal::new(spec.scheme, spec.min_signers, spec.signers)
-            .run(&probe, &mut StdRng::from_seed(seed));
+        let deal = Deal {
+            hd: spec.master_key,
+            ..Deal::new(spec.scheme, spec.min_signers, spec.signers)
+        };
+        let dealt = deal.run(&probe, &mut StdRng::from_seed(seed));
         Ok(KeyRecord {
             name: spec
                 .name
@@ -100,18 +118,30 @@ impl KeyRecord {
             signers: spec.signers,
             public_key: dealt.response.public_key,
             private_key: dealt.private_key,
+            chain_code: dealt.chain_code,
             exported: spec.exported,
             seed,
         })
     }
 
-    /// Deals this key's shares to `to`, `extra_wrong` more signers carrying wrong values.
-    /// `None` if the dealer did not reproduce the key (a sandbox bug).
-    pub fn export(&self, to: &EncryptionKey, extra_wrong: usize) -> Option<ExportResponse> {
-        let mut deal = Deal::new(self.scheme, self.min_signers, self.signers + extra_wrong);
-        deal.wrong_values = (self.signers..self.signers + extra_wrong).collect();
+    /// Deals this key's shares to `to`, shaped by `shape`. `None` if the dealer did not
+    /// reproduce the key or its chain code (a sandbox bug).
+    pub fn export(&self, to: &EncryptionKey, shape: &ExportShape) -> Option<ExportResponse> {
+        let extra = shape.extra_wrong;
+        let deal = Deal {
+            wrong_values: (self.signers..self.signers + extra).collect(),
+            hd: self.chain_code.is_some(),
+            other_chain_code: if shape.other_chain_code {
+                vec![0]
+            } else {
+                Vec::new()
+            },
+            format: shape.format,
+            ..Deal::new(self.scheme, self.min_signers, self.signers + extra)
+        };
         let dealt = deal.run(to, &mut StdRng::from_seed(self.seed));
-        (dealt.private_key.to_be_bytes() == self.private_key.to_be_bytes())
+        (dealt.private_key.to_be_bytes() == self.private_key.to_be_bytes()
+            && dealt.chain_code == self.chain_code)
             .then_some(dealt.response)
     }
 
@@ -140,6 +170,9 @@ impl KeyRecord {
         if self.exported {
             value["dateExported"] = serde_json::json!("2026-01-02T00:00:00.000Z");
         }
+        if self.chain_code.is_some() {
+            value["masterKey"] = serde_json::json!(true);
+        }
         value
     }
 }
@@ -154,11 +187,59 @@ mod tests {
         for scheme in Scheme::all() {
             let key = KeyRecord::create(&KeySpec::new(scheme)).unwrap();
             let to = DecryptionKey::generate().encryption_key();
-            let response = key.export(&to, 1).expect("same seed, same key");
+            let shape = ExportShape {
+                extra_wrong: 1,
+                ..ExportShape::default()
+            };
+            let response = key.export(&to, &shape).expect("same seed, same key");
             assert_eq!(response.public_key, key.public_key, "{scheme}");
             assert_eq!(response.shares.len(), 4);
             assert_eq!(response.scheme(), scheme);
             assert_ne!(key.unrelated_public_key(), key.public_key);
+        }
+    }
+
+    #[test]
+    fn master_keys_deal_their_chain_code_in_every_share_format() {
+        let mut spec = KeySpec::new("FROST:ed25519".parse().unwrap());
+        spec.master_key = true;
+        let key = KeyRecord::create(&spec).unwrap();
+        assert!(key.chain_code.is_some());
+        assert_eq!(key.to_json()["masterKey"], true);
+        let plain = KeyRecord::create(&KeySpec::new(spec.scheme)).unwrap();
+        assert!(plain.chain_code.is_none() && plain.to_json().get("masterKey").is_none());
+        let decryption = DecryptionKey::generate();
+        for (record, format, other, expected) in [
+            (
+                &key,
+                DocumentFormat::Current,
+                false,
+                Ok(key.chain_code.clone()),
+            ),
+            (
+                &key,
+                DocumentFormat::Current,
+                true,
+                Ok(key.chain_code.clone()),
+            ),
+            (&plain, DocumentFormat::Current, true, Ok(None)),
+            (&plain, DocumentFormat::Legacy, false, Ok(None)),
+            (&key, DocumentFormat::Legacy, false, Ok(None)),
+        ] {
+            let shape = ExportShape {
+                extra_wrong: 0,
+                other_chain_code: other,
+                format,
+            };
+            let response = record.export(&decryption.encryption_key(), &shape).unwrap();
+            let rebuilt: Result<_, &str> =
+                keyexport_shared::reconstruct::reconstruct(&response, &decryption)
+                    .map(|r| {
+                        assert_eq!(r.bad_shares.len(), usize::from(other));
+                        r.chain_code
+                    })
+                    .map_err(|_| "failed");
+            assert_eq!(rebuilt, expected, "{format:?} other={other}");
         }
     }
 

@@ -48,7 +48,8 @@ enum Command {
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// JSON file of keys: {"keys": [{"scheme": "CGGMP24:secp256k1", "minSigners": 2,
-    /// "signers": 3, "id": "...", "name": "...", "exported": false}]}. Default: one
+    /// "signers": 3, "id": "...", "name": "...", "exported": false, "masterKey": false}]}
+    /// ("masterKey": true: an HD master key, a chain code in every share). Default: one
     /// 2-of-3 key per protocol × curve.
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
@@ -73,6 +74,14 @@ pub struct SandboxArgs {
     /// Add N signers whose shares hold wrong values.
     #[arg(long, value_name = "N")]
     extra_signers: Option<usize>,
+    /// Give the first signer's share another chain code than the key's (or one, for a
+    /// key without chain code).
+    #[arg(long)]
+    other_chain_code: bool,
+    /// Write the share document Dfns used before HD keys (no "chain_code" field)
+    /// instead of the current one ("chain_code": null, or the HD key's chain code).
+    #[arg(long)]
+    legacy_shares: bool,
     /// Hold every export for approval (HTTP 202).
     #[arg(long)]
     policy_hold: bool,
@@ -137,6 +146,8 @@ impl SandboxArgs {
             (self.policy_hold, Fault::PolicyHold),
             (self.no_export_permission, Fault::MissingExportPermission),
             (self.export_disabled, Fault::ExportNotEnabled),
+            (self.other_chain_code, Fault::OtherChainCode),
+            (self.legacy_shares, Fault::LegacyShares),
         ];
         faults.extend(flags.into_iter().filter(|(on, _)| *on).map(|(_, f)| f));
         if let Some(n) = self.extra_signers {

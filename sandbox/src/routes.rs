@@ -6,12 +6,13 @@
 //! (409), scheme listed (400), policy (202), then the export itself (200).
 
 use keyexport_shared::keys::EncryptionKey;
+use keyexport_shared::share::DocumentFormat;
 use keyexport_shared::wire::ExportRequestBody;
 use serde_json::{Value, json};
 
 use crate::auth::{ActionRequest, AuthState, Denied, Permission};
 use crate::config::{FailStatus, Fault, Route};
-use crate::keystore::KeyRecord;
+use crate::keystore::{ExportShape, KeyRecord};
 
 /// One HTTP request as the router sees it.
 #[derive(Debug)]
@@ -223,8 +224,17 @@ fn deal(state: &State, index: usize, to: &EncryptionKey) -> Result<Value, Outgoi
             _ => None,
         })
         .unwrap_or(0);
+    let shape = ExportShape {
+        extra_wrong: extra,
+        other_chain_code: state.faults.contains(&Fault::OtherChainCode),
+        format: if state.faults.contains(&Fault::LegacyShares) {
+            DocumentFormat::Legacy
+        } else {
+            DocumentFormat::Current
+        },
+    };
     let mut response = key
-        .export(to, extra)
+        .export(to, &shape)
         .ok_or_else(|| Outgoing::error(500, "sandbox bug: the dealer did not reproduce the key"))?;
     for fault in &state.faults {
         match fault {

@@ -130,7 +130,7 @@ pub enum Error {
     /// The shares that rebuilt the key disagree on its chain code and no value is carried
     /// by a strict majority of them: the key's HD tree is unknown, so no key is delivered.
     #[error(
-        "the {used} shares that rebuilt the key disagree on its chain code and no value is carried by a strict majority of them ({}); no key is delivered",
+        "the {used} shares that rebuilt the key disagree on its chain code, no value in a strict majority ({}); no key is delivered",
         chain_code_groups(.groups)
     )]
     ChainCode {

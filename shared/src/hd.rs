@@ -93,9 +93,9 @@ impl Network {
 /// The derivation scheme this module uses on `curve`, for help texts and reports.
 pub fn scheme_name(curve: Curve) -> &'static str {
     match curve {
-        Curve::Secp256k1 => "BIP-32 (SLIP-10 secp256k1)",
-        Curve::Ed25519 => "hd-wallet Edwards (non-standard, as Dfns' MPC stack)",
-        Curve::Stark => "hd-wallet Stark (as Dfns' MPC stack)",
+        Curve::Secp256k1 => "BIP-32",
+        Curve::Ed25519 => "hd-wallet Edwards, as Dfns' MPC stack",
+        Curve::Stark => "hd-wallet Stark, as Dfns' MPC stack",
     }
 }
 
