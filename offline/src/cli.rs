@@ -19,7 +19,7 @@ Exit codes:
   1  internal error (a bug: please report it)
   2  usage: invalid command-line arguments
   3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...), or a transcript that is not intact
-  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format (sign: public-key, the key does not match; a wallet the key object lists does not derive from the key: public-key)
+  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format, chain-code (sign: public-key, the key does not match; a wallet the key object lists does not derive from the key: public-key)
      (a batch: at least one key failed; the others are delivered, the count is printed)
   5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
   6  output refused: the output file or directory exists / is not empty, or could not be written

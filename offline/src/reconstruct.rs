@@ -689,7 +689,7 @@ pub(crate) struct KeyFacts {
     pub(crate) addresses: Addresses,
     /// Whether the key is the root of an HD tree (its shares carry a chain code).
     hd: bool,
-    unknown_fields: Vec<UnknownFieldJson>,
+    pub(crate) unknown_fields: Vec<UnknownFieldJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -699,7 +699,7 @@ pub(crate) struct KeyFacts {
 /// A field of a Dfns document this tool does not know, as `--json` names it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct UnknownFieldJson {
+pub(crate) struct UnknownFieldJson {
     document: &'static str,
     field: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -562,3 +562,69 @@ fn single_key_and_batch_custody_parts_are_not_mixed() {
         .code(3)
         .stderr(predicate::str::contains("a batch of 2 keys"));
 }
+
+#[test]
+fn batch_reports_hd_keys_and_fields_dfns_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ceremony, request) = init_batch(dir.path(), &["key-hd", "key-new-field"]);
+    let sha = sha256_hex(&std::fs::read(ceremony.join("request.json")).unwrap());
+    let responses = dir.path().join("responses");
+    std::fs::create_dir(&responses).unwrap();
+    let scheme: Scheme = "CGGMP24:secp256k1".parse().unwrap();
+    let hd = Deal {
+        hd: true,
+        ..Deal::new(scheme, 2, 3)
+    };
+    deal_response(&responses, &request, &sha, "key-hd", &hd, false);
+    // A response body with a member Dfns might add.
+    let dealt = Deal::new(scheme, 2, 3).run(&request.dfns_request.encryption_key, &mut OsRng);
+    let mut body = dealt.response.to_json_value();
+    body["keyShareFormat"] = serde_json::json!("v2");
+    let id = KeyId::new("key-new-field").unwrap();
+    let file = ResponseFile::new(
+        request.ceremony_id.clone(),
+        id.clone(),
+        sha.clone(),
+        "2026-01-01T00:00:00Z".into(),
+        "test".into(),
+        "0".repeat(64),
+        &body.to_string(),
+    )
+    .unwrap();
+    std::fs::write(responses.join(response_file_name(&id)), file.to_bytes()).unwrap();
+
+    let pass = dir.path().join("pass.txt");
+    let output = offline()
+        .args(["reconstruct", "--decryption-key"])
+        .arg(ceremony.join("decryption-key.age"))
+        .args([
+            "--passphrase-file",
+            s(&pass),
+            "--response",
+            s(&responses),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the Dfns documents of 1 key(s) carry fields this tool does not know"),
+        "{stderr}"
+    );
+    let report = stdout_json(&output);
+    let by_id: HashMap<&str, &Value> = report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["keyId"].as_str().unwrap(), k))
+        .collect();
+    assert_eq!(by_id["key-hd"]["hd"], true);
+    assert!(by_id["key-hd"].get("chainCode").is_none());
+    assert_eq!(by_id["key-hd"]["unknownFields"], serde_json::json!([]));
+    assert_eq!(by_id["key-new-field"]["hd"], false);
+    assert_eq!(
+        by_id["key-new-field"]["unknownFields"],
+        serde_json::json!([{"document": "response", "field": "keyShareFormat"}])
+    );
+}

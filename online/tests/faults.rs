@@ -174,3 +174,69 @@ fn feature_not_enabled() {
         "{err}"
     );
 }
+
+/// The decrypted share documents of a saved response, as text.
+fn share_documents(c: &Ceremony) -> Vec<String> {
+    saved_response(c.dir.path())
+        .shares
+        .iter()
+        .map(|share| {
+            let plain =
+                keyexport_shared::ecies::decrypt_share(&c.decryption_key, &share.ciphertext)
+                    .unwrap();
+            String::from_utf8(plain.to_vec()).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn hd_master_key_export_carries_its_chain_code_and_outvotes_an_odd_signer() {
+    for other_chain_code in [false, true] {
+        let mut spec = sandbox::KeySpec::new("CGGMP24:secp256k1".parse().unwrap());
+        spec.master_key = true;
+        let mut config = SandboxConfig::with_keys(vec![spec]);
+        if other_chain_code {
+            config = config.fault(Fault::OtherChainCode);
+        }
+        let c = ceremony("CGGMP24:secp256k1", config);
+        let output = submit(&c).output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let documents = share_documents(&c);
+        assert!(
+            documents
+                .iter()
+                .all(|d| d.contains("},\"chain_code\":\"") && d.ends_with("=\"}")),
+            "{documents:?}"
+        );
+        let rebuilt = rebuild_and_compare(&c, c.dir.path());
+        let expected = c.sandbox.chain_code(&c.key_id);
+        assert!(expected.is_some() && rebuilt.is_hd());
+        assert_eq!(rebuilt.chain_code, expected);
+        let kinds: Vec<&str> = rebuilt.bad_shares.iter().map(|b| b.fault.kind()).collect();
+        assert_eq!(
+            kinds,
+            if other_chain_code {
+                vec!["chain-code"]
+            } else {
+                vec![]
+            }
+        );
+    }
+}
+
+#[test]
+fn ordinary_keys_carry_a_null_chain_code_and_legacy_documents_still_rebuild() {
+    let current = ceremony("FROST:ed25519", SandboxConfig::default());
+    assert!(submit(&current).output().unwrap().status.success());
+    for document in share_documents(&current) {
+        assert!(document.ends_with("},\"chain_code\":null}"), "{document}");
+    }
+    assert!(!rebuild_and_compare(&current, current.dir.path()).is_hd());
+
+    let legacy = ceremony("FROST:ed25519", with(Fault::LegacyShares));
+    assert!(submit(&legacy).output().unwrap().status.success());
+    for document in share_documents(&legacy) {
+        assert!(!document.contains("chain_code"), "{document}");
+    }
+    assert!(!rebuild_and_compare(&legacy, legacy.dir.path()).is_hd());
+}

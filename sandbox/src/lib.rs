@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use keyexport_shared::chain_code::ChainCode;
 use keyexport_shared::scheme::Scheme;
 use zeroize::Zeroizing;
 
@@ -207,6 +208,16 @@ impl Sandbox {
             .iter()
             .find(|k| k.id == id)
             .map(|k| k.private_key.to_hex())
+    }
+
+    /// A key's chain code (an HD master key's), to compare with what the ceremony rebuilt;
+    /// `None` for an ordinary key or an unknown id.
+    pub fn chain_code(&self, id: &str) -> Option<ChainCode> {
+        lock(&self.state)
+            .keys
+            .iter()
+            .find(|k| k.id == id)
+            .and_then(|k| k.chain_code.clone())
     }
 
     /// Every request answered so far.

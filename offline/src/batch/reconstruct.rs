@@ -804,6 +804,15 @@ fn print_table(outcomes: &[KeyOutcome], out: Option<&Path>) {
         .iter()
         .filter(|o| matches!(o, KeyOutcome::Failed(_)))
         .count();
+    let unknown = outcomes
+        .iter()
+        .filter(|o| matches!(o, KeyOutcome::Ok(r) if !r.facts.unknown_fields.is_empty()))
+        .count();
+    if unknown > 0 {
+        eprintln!(
+            "warning: the Dfns documents of {unknown} key(s) carry fields this tool does not know; they were ignored (--json lists them as unknownFields). Tell the keyexport maintainers."
+        );
+    }
     eprintln!(
         "{} key(s): {} rebuilt and verified, {} failed.",
         outcomes.len(),
