@@ -12,7 +12,10 @@
 //! - `publicKey`: the wallet's public key in hex.
 //!
 //! Neither is in Dfns' published types: they are what the sandbox writes, and a real
-//! entry without them is reported "not checkable", never passed.
+//! entry without them is reported "not checkable", never passed. Dfns' wallet guide says a
+//! wallet is derived from a master key with `signingKey.deriveFrom: {keyId, path}` (BIP-32
+//! syntax, non-hardened only) but not where the key object shows that path afterwards, so
+//! no other field is guessed at.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

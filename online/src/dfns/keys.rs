@@ -175,4 +175,22 @@ mod tests {
         .unwrap();
         assert!(info.is_exported());
     }
+
+    #[test]
+    fn the_key_objects_hd_facts_are_kept_as_returned() {
+        let body = r#"{"id":"key-1","scheme":"ECDSA","curve":"secp256k1","publicKey":"02aa",
+            "status":"Active","masterKey":null,"derivedFrom":{"keyId":"key-0","path":"m/0"},
+            "wallets":[{"id":"wa-1","network":"Bitcoin","extra":[1,2]}]}"#;
+        let info: KeyInfo = serde_json::from_str(body).unwrap();
+        let facts = info.key_object_facts();
+        assert_eq!(facts.master_key, Some(Value::Null));
+        let value: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(facts.derived_from.as_ref(), value.get("derivedFrom"));
+        assert_eq!(facts.wallets.as_ref(), value.get("wallets"));
+        let plain: KeyInfo = serde_json::from_str(
+            r#"{"id":"k","scheme":"ECDSA","curve":"secp256k1","publicKey":"02","status":"Active"}"#,
+        )
+        .unwrap();
+        assert!(plain.key_object_facts().is_empty());
+    }
 }
