@@ -169,39 +169,43 @@ impl Wallets {
             .count()
     }
 
+    /// The reason shared by every entry that cannot be checked, if they share one.
+    fn common_reason(&self) -> Option<&str> {
+        let mut reasons = self.checks.iter().filter_map(|c| match &c.status {
+            WalletStatus::NotCheckable(reason) => Some(reason.as_str()),
+            _ => None,
+        });
+        let first = reasons.next()?;
+        reasons.all(|r| r == first).then_some(first)
+    }
+
     /// `4 verified, 1 not checkable (no derivation path in the key object)`.
     pub(crate) fn summary(&self) -> String {
-        let reasons: Vec<&str> = self
-            .checks
-            .iter()
-            .filter_map(|c| match &c.status {
-                WalletStatus::NotCheckable(reason) => Some(reason.as_str()),
-                _ => None,
-            })
-            .collect();
+        let not_checkable = self.checks.len() - self.verified();
         let mut text = format!("{} verified", self.verified());
-        if let Some(first) = reasons.first() {
-            let why = if reasons.iter().all(|r| r == first) {
-                first
-            } else {
-                "reasons below"
-            };
-            text.push_str(&format!(", {} not checkable ({why})", reasons.len()));
+        if not_checkable > 0 {
+            let why = self.common_reason().unwrap_or("reasons below");
+            text.push_str(&format!(", {not_checkable} not checkable ({why})"));
         }
         text
     }
 
     /// The summary and one line per wallet (at most [`WALLETS_SHOWN`]), for standard error.
+    /// A reason is repeated on a wallet's line only when the summary could not give it.
     pub(crate) fn print(&self) {
         eprintln!("Wallets      {}", self.summary());
+        let common = self.common_reason();
         for check in self.checks.iter().take(WALLETS_SHOWN) {
             let outcome = match &check.status {
                 WalletStatus::Verified => "verified".to_owned(),
+                WalletStatus::NotCheckable(reason) if Some(reason.as_str()) == common => {
+                    "not checkable".to_owned()
+                }
                 WalletStatus::NotCheckable(reason) => format!("not checkable: {reason}"),
                 WalletStatus::Mismatch { .. } => "MISMATCH".to_owned(),
             };
             let path = check.path.as_deref().unwrap_or("-");
-            eprintln!("  {} {path}  {outcome}", check.wallet);
+            eprintln!("  {}  {path}  {outcome}", check.wallet);
         }
         if self.checks.len() > WALLETS_SHOWN {
             eprintln!(
@@ -339,6 +343,45 @@ pub(crate) fn has_extended_keys(curve: Curve) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check(status: WalletStatus) -> WalletCheck {
+        WalletCheck {
+            wallet: "wa-1".into(),
+            network: None,
+            path: None,
+            status,
+        }
+    }
+
+    #[test]
+    fn the_summary_names_the_reason_when_all_unchecked_wallets_share_it() {
+        let no_path = || WalletStatus::NotCheckable(key_object::NO_PATH.into());
+        let wallets = Wallets {
+            checks: vec![
+                check(WalletStatus::Verified),
+                check(no_path()),
+                check(no_path()),
+            ],
+        };
+        assert_eq!(
+            wallets.summary(),
+            "1 verified, 2 not checkable (no derivation path in the key object)"
+        );
+        let mixed = Wallets {
+            checks: vec![
+                check(no_path()),
+                check(WalletStatus::NotCheckable("other".into())),
+            ],
+        };
+        assert_eq!(
+            mixed.summary(),
+            "0 verified, 2 not checkable (reasons below)"
+        );
+        let all = Wallets {
+            checks: vec![check(WalletStatus::Verified)],
+        };
+        assert_eq!(all.summary(), "1 verified");
+    }
 
     #[test]
     fn child_files_are_named_by_the_path_beside_out() {
