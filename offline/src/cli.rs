@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use keyexport_shared::hd::DerivationPath;
 use keyexport_shared::scheme::Scheme;
 
 use crate::sign::SignScheme;
@@ -18,7 +19,7 @@ Exit codes:
   1  internal error (a bug: please report it)
   2  usage: invalid command-line arguments
   3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...), or a transcript that is not intact
-  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format, chain-code (sign: public-key, the key does not match)
+  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format, chain-code (sign: public-key, the key does not match; a wallet the key object lists does not derive from the key: public-key)
      (a batch: at least one key failed; the others are delivered, the count is printed)
   5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
   6  output refused: the output file or directory exists / is not empty, or could not be written
@@ -182,9 +183,12 @@ pub enum KeyFormat {
     /// Ethereum keystore v3 JSON (scrypt, aes-128-ctr), importable by geth and MetaMask
     /// (secp256k1 only).
     EthKeystore,
+    /// BIP-32 extended private key of the HD root, one line (`xprv`, `tprv` with
+    /// --network testnet): secp256k1 keys exported with a chain code only.
+    Xprv,
 }
 
-/// Bitcoin network for WIF output.
+/// Bitcoin network for WIF output and BIP-32 extended keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Network {
     /// Bitcoin mainnet.
@@ -220,9 +224,17 @@ pub struct ReconstructArgs {
     /// Format of the key written by --out.
     #[arg(long, value_enum, default_value_t = KeyFormat::Hex, requires = "out")]
     pub format: KeyFormat,
-    /// Network for --format wif.
+    /// Network for --format wif and xprv, and for the xpub shown (testnet: tpub/tprv).
     #[arg(long, value_enum, default_value_t = Network::Mainnet)]
     pub network: Network,
+    /// HD root keys (exported with a chain code): derive the child at this BIP-32 path
+    /// (m/0/5; hardened with ' or h) and show its public key and addresses; repeatable.
+    /// Its private key is printed only with --reveal, and written only with --out, one file
+    /// per path beside it (key.hex and m/0/5 give key.m-0-5.hex). Schemes: secp256k1
+    /// BIP-32; ed25519 the hd-wallet crate's Edwards derivation (as Dfns' MPC stack; not
+    /// SLIP-10); stark hd-wallet's Stark derivation. Refused for a key without chain code.
+    #[arg(long = "derive", value_name = "PATH")]
+    pub derive: Vec<DerivationPath>,
     /// Read the passphrase of the Ethereum keystore from this file (otherwise asked twice).
     #[arg(long, value_name = "FILE")]
     pub keystore_passphrase_file: Option<PathBuf>,
@@ -330,6 +342,11 @@ pub struct SignArgs {
     /// --key).
     #[arg(long, value_name = "FILE", requires = "identity", requires = "key")]
     pub identity_passphrase_file: Option<PathBuf>,
+    /// Sign with the child key at this BIP-32 path of an HD root (m/0/5; hardened with '
+    /// or h), derived as `reconstruct --derive` does (needs --decryption-key: the chain
+    /// code is in the shares).
+    #[arg(long = "derive", value_name = "PATH", requires = "decryption_key")]
+    pub derive: Option<DerivationPath>,
     /// Signature scheme.
     #[arg(long, value_enum, value_name = "SCHEME")]
     pub scheme: SignScheme,

@@ -9,7 +9,7 @@
 //! | 1 | internal error (a bug) | `internal` |
 //! | 2 | usage: invalid arguments | `usage` |
 //! | 3 | input: unreadable, malformed, incomplete or foreign input; transcript not intact | `input` |
-//! | 4 | reconstruction failed (for `sign`: the key does not match the public key; with custody: too few good parts; a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `chain-code`, `batch` |
+//! | 4 | reconstruction failed (for `sign`: the key does not match the public key; a wallet of the key object does not derive from the key; with custody: too few good parts; a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `chain-code`, `batch` |
 //! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
 //! | 6 | output refused: exists, directory not empty, write failed | `output` |
 //! | 7 | air-gap guard: a network interface is up | `air-gap` |
@@ -234,6 +234,26 @@ pub enum CliError {
         /// The public key it was checked against (hex).
         public_key: String,
     },
+    /// Something HD-only was asked of a key exported without a chain code.
+    #[error("{what} needs an HD root key, but this key's shares carry no chain code")]
+    NoChainCode {
+        /// The option that needs it (`--derive`, `--format xprv`).
+        what: String,
+    },
+    /// A wallet the Dfns key object lists does not derive from the rebuilt key.
+    #[error(
+        "wallet {wallet} ({path}): the key derived at its path is {derived}, but the key object records {recorded}"
+    )]
+    WalletMismatch {
+        /// The wallet's id.
+        wallet: String,
+        /// Its derivation path.
+        path: String,
+        /// The public key the key object records.
+        recorded: String,
+        /// The public key derived offline.
+        derived: String,
+    },
     /// Something that cannot happen did (a bug); the message carries no secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -285,6 +305,8 @@ impl CliError {
                 SignError::Signing { .. } | SignError::SelfCheck { .. } => EXIT_INTERNAL,
             },
             CliError::KeyFileMismatch { .. } => EXIT_RECONSTRUCTION,
+            CliError::WalletMismatch { .. } => EXIT_RECONSTRUCTION,
+            CliError::NoChainCode { .. } => EXIT_USAGE,
             CliError::Message { .. } => EXIT_INPUT,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
@@ -305,7 +327,8 @@ impl CliError {
                 source: SignError::KeyMismatch { .. },
                 ..
             }
-            | CliError::KeyFileMismatch { .. } => "public-key",
+            | CliError::KeyFileMismatch { .. }
+            | CliError::WalletMismatch { .. } => "public-key",
             _ => match self.exit_code() {
                 EXIT_USAGE => "usage",
                 EXIT_INPUT => "input",
@@ -442,6 +465,12 @@ impl CliError {
             ),
             CliError::KeyFileMismatch { .. } => Some(
                 "Use the file `reconstruct --out` wrote for this export, or sign from the response with --decryption-key. Nothing was signed.",
+            ),
+            CliError::NoChainCode { .. } => Some(
+                "This export is an ordinary key, not an HD root: use the key itself (drop --derive / --format xprv). Nothing was written.",
+            ),
+            CliError::WalletMismatch { .. } => Some(
+                "The rebuilt key does not derive a wallet Dfns lists for it. Use no output of this run; report the response digest and the key object to Dfns.",
             ),
             CliError::Internal(_) => Some("This is a bug in keyexport-offline; please report it."),
         }

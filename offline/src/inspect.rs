@@ -6,6 +6,7 @@
 //! It writes nothing, so it may run on either machine and needs no air-gap guard.
 
 use keyexport_shared::display::Escaped;
+use keyexport_shared::key_object::KeyObjectFacts;
 use serde::Serialize;
 
 use keyexport_shared::files::Artifact;
@@ -54,6 +55,9 @@ struct Report {
     share_count: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     signers: Vec<String>,
+    /// The key object's `masterKey`, `derivedFrom` and `wallets`, as recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_object: Option<KeyObjectFacts>,
 }
 
 impl Report {
@@ -77,6 +81,7 @@ impl Report {
             min_signers: None,
             share_count: None,
             signers: Vec::new(),
+            key_object: None,
         }
     }
 
@@ -123,6 +128,7 @@ fn report(found: &Found) -> CliResult<Report> {
             report.request_sha256 = Some(file.request_sha256.clone());
             report.received = Some(file.received_at.clone());
             report.tool_version = Some(file.tool.clone());
+            report.key_object = file.key_object().cloned();
             report
         }
         Artifact::DfnsResponse(response) => {
@@ -244,6 +250,52 @@ fn print_report(r: &Report) {
     for (label, value) in lines {
         if let Some(value) = value {
             println!("  {label:<16}{}", Escaped(value));
+        }
+    }
+    if let Some(facts) = &r.key_object {
+        print_key_object(facts);
+    }
+}
+
+/// Longest recorded JSON value shown on one line (all of it is in `--json`).
+const KEY_OBJECT_VALUE_SHOWN: usize = 60;
+
+/// The key object's HD facts as the response file recorded them: `masterKey`,
+/// `derivedFrom`, and one line per wallet (id, network, path).
+fn print_key_object(facts: &KeyObjectFacts) {
+    let compact = |value: &serde_json::Value| {
+        let text = value.to_string();
+        if text.chars().count() > KEY_OBJECT_VALUE_SHOWN {
+            let cut: String = text.chars().take(KEY_OBJECT_VALUE_SHOWN).collect();
+            format!("{cut}... (--json shows all)")
+        } else {
+            text
+        }
+    };
+    if let Some(master) = &facts.master_key {
+        println!("  {:<16}{}", "masterKey", compact(master));
+    }
+    if let Some(derived) = &facts.derived_from {
+        println!("  {:<16}{}", "derivedFrom", compact(derived));
+    }
+    if facts.wallets.is_some() {
+        let entries = facts.wallet_entries();
+        println!(
+            "  {:<16}{} listed by the key object",
+            "wallets",
+            entries.len()
+        );
+        for entry in entries.iter().take(8) {
+            let field = |name: &str| entry.get(name).and_then(|v| v.as_str()).unwrap_or("-");
+            println!(
+                "    {} {} {}",
+                field("id"),
+                field("network"),
+                field("derivationPath")
+            );
+        }
+        if entries.len() > 8 {
+            println!("    … and {} more (--json shows all)", entries.len() - 8);
         }
     }
 }

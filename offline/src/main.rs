@@ -12,6 +12,7 @@ mod cli;
 mod custody;
 mod destroy;
 mod error;
+mod hd;
 mod init;
 mod inputs;
 mod inspect;

@@ -11,9 +11,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
+use keyexport_shared::curve::PublicKey;
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::Artifact;
 use keyexport_shared::fsio;
+use keyexport_shared::key_object::KeyObjectFacts;
 use keyexport_shared::keys::DecryptionKey;
 use keyexport_shared::reconstruct::{Reconstruction, UnknownField};
 use keyexport_shared::scheme::Curve;
@@ -25,6 +27,7 @@ use crate::addresses::{self, Addresses};
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
 use crate::error::{CliError, CliResult};
+use crate::hd;
 use crate::inputs;
 use crate::output::{self, Rendering, recipient::Recipients};
 use crate::passphrase::{self, Confirm};
@@ -112,11 +115,34 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
             response.curve
         )));
     }
+    if !args.derive.is_empty() && args.out.is_some() && args.format == KeyFormat::Xprv {
+        return Err(CliError::Usage(
+            "--format xprv writes the HD root only; write the --derive children with --format hex (or wif)".into(),
+        ));
+    }
+    if let Some(out) = &args.out {
+        for path in &args.derive {
+            let child = hd::child_out(out, path);
+            if child.exists() {
+                return Err(CliError::OutputExists { path: child });
+            }
+        }
+    }
 
     let opened = open_for_response(args, &response_ids, entry)?;
     let keystore_passphrase = keystore_passphrase(args, entry)?;
     airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
-    let (reconstruction, addresses) = rebuild_with(&response, &response_ids, &opened, entry)?;
+    let Rebuilt {
+        reconstruction,
+        addresses,
+        wallets,
+    } = rebuild_with(&response, &response_ids, &opened, entry)?;
+    if args.out.is_some() && args.format == KeyFormat::Xprv {
+        hd::require_chain_code(&reconstruction, "--format xprv")?;
+    }
+    let xpub = hd::root_xpub(&reconstruction, args.network);
+    let children = hd::derive_children(&reconstruction, &args.derive)?;
+    hd::print_tree(&reconstruction, xpub.as_deref(), &children);
     if args.out.is_some() || args.reveal {
         airgap::check_again(
             args.air_gap.allow_online,
@@ -126,24 +152,38 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
 
     let written = match &args.out {
         Some(out) => {
-            let key_bytes = reconstruction.private_key.to_be_bytes();
             let rendering = Rendering {
                 format: args.format,
                 network: args.network,
                 keystore_passphrase: keystore_passphrase.as_ref(),
                 keystore_log_n: test_log_n.unwrap_or(output::keystore::STANDARD_LOG_N),
             };
-            let rendered = output::render(key_bytes, &rendering)?;
-            let bytes = if recipients.is_empty() {
-                rendered
-            } else {
-                Zeroizing::new(recipients.encrypt(&rendered)?)
+            let deliver = |path: &Path,
+                           key: &keyexport_shared::curve::PrivateKey,
+                           entry: &mut Entry| {
+                let rendered = output::render(key, reconstruction.chain_code.as_ref(), &rendering)?;
+                let bytes = if recipients.is_empty() {
+                    rendered
+                } else {
+                    Zeroizing::new(recipients.encrypt(&rendered)?)
+                };
+                write_output(path, &bytes, fsio::FileMode::Secret)?;
+                entry.outputs.push(
+                    ArtifactRecord::new("key-output", &path.display().to_string(), &bytes)
+                        .sealed_with(rendering.scrypt_log_n()),
+                );
+                CliResult::Ok(())
             };
-            write_output(out, &bytes, fsio::FileMode::Secret)?;
-            entry.outputs.push(
-                ArtifactRecord::new("key-output", &out.display().to_string(), &bytes)
-                    .sealed_with(rendering.scrypt_log_n()),
-            );
+            deliver(out, &reconstruction.private_key, entry)?;
+            for child in &children {
+                let path = hd::child_out(out, &child.key.path);
+                deliver(&path, &child.key.private_key, entry)?;
+                eprintln!(
+                    "Wrote {} (child {}, mode 0600)",
+                    path.display(),
+                    child.key.path
+                );
+            }
             if args.destroy_decryption_key {
                 destroy_key_files(&opened.files, entry);
             }
@@ -157,7 +197,22 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
     };
 
     if args.json {
-        return success_json(&reconstruction, &addresses, written.as_ref(), args.reveal);
+        let hd_json = HdJson {
+            xpub,
+            xprv: hd::revealed_xprv(&reconstruction, args.network, args.reveal)?,
+            derived: children
+                .iter()
+                .map(|c| hd::DerivedJson::new(c, args.reveal))
+                .collect(),
+            wallets: wallets.as_ref().map(hd::Wallets::to_json),
+        };
+        return success_json(
+            &reconstruction,
+            &addresses,
+            written.as_ref(),
+            args.reveal,
+            hd_json,
+        );
     }
     match &written {
         Some(w) if w.encrypted_to.is_empty() => {
@@ -174,10 +229,16 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
         }
         None => {}
     }
-    let mut line = Zeroizing::new(Vec::with_capacity(65));
+    let mut line = Zeroizing::new(Vec::with_capacity(65 * (1 + children.len())));
     if args.reveal {
         line.extend_from_slice(reconstruction.private_key.to_hex().as_bytes());
         line.push(b'\n');
+        // Children after the root, each line prefixed with its path.
+        for child in &children {
+            line.extend_from_slice(format!("{} ", child.key.path).as_bytes());
+            line.extend_from_slice(child.key.private_key.to_hex().as_bytes());
+            line.push(b'\n');
+        }
     }
     Ok(line)
 }
@@ -196,7 +257,14 @@ pub fn rebuild(
     check_response(&response)?;
     let opened = open_for_response(args, &response_ids, entry)?;
     airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
-    rebuild_with(&response, &response_ids, &opened, entry).map(|(reconstruction, _)| reconstruction)
+    rebuild_with(&response, &response_ids, &opened, entry).map(|rebuilt| rebuilt.reconstruction)
+}
+
+/// A key rebuilt, verified and checked against the wallets of its key object.
+pub(crate) struct Rebuilt {
+    pub(crate) reconstruction: Reconstruction,
+    pub(crate) addresses: Addresses,
+    pub(crate) wallets: Option<hd::Wallets>,
 }
 
 /// Opens the decryption key (or custody parts) and checks it belongs to the response's
@@ -226,7 +294,7 @@ fn rebuild_with(
     response_ids: &ResponseIds,
     opened: &OpenedKey,
     entry: &mut Entry,
-) -> CliResult<(Reconstruction, Addresses)> {
+) -> CliResult<Rebuilt> {
     let reconstruction = keyexport_shared::reconstruct::reconstruct(response, &opened.key)
         .map_err(|e| CliError::Shared {
             input: None,
@@ -237,7 +305,19 @@ fn rebuild_with(
     entry.facts.bad_signers = signer_strings(&reconstruction.bad_signers());
     let addresses = derive_addresses(&reconstruction)?;
     print_summary(&reconstruction, &addresses, response_ids, opened);
-    Ok((reconstruction, addresses))
+    let key_object = response_ids.key_object.as_ref();
+    if let Some(note) = hd::master_key_without_chain_code(&reconstruction, key_object) {
+        eprintln!("Note         {note}");
+    }
+    let wallets = hd::check_wallets(&reconstruction, key_object)?;
+    if let Some(wallets) = &wallets {
+        wallets.print();
+    }
+    Ok(Rebuilt {
+        reconstruction,
+        addresses,
+        wallets,
+    })
 }
 
 /// The passphrase of an Ethereum keystore `--out` file (none for other formats), asked
@@ -287,6 +367,8 @@ pub(crate) struct ResponseIds {
     pub(crate) key_id: Option<String>,
     /// The responses are a batch's (several keys): custody parts must be a batch's too.
     pub(crate) batch: bool,
+    /// The key object's HD facts the response file recorded, if any.
+    pub(crate) key_object: Option<KeyObjectFacts>,
 }
 
 fn read_response(
@@ -311,6 +393,7 @@ fn read_response(
                     ceremony_id: Some(file.ceremony_id.to_string()),
                     key_id: Some(file.key_id.to_string()),
                     batch: false,
+                    key_object: file.key_object().cloned(),
                 },
             ),
             Artifact::DfnsResponse(response) => (response, ResponseIds::default()),
@@ -472,8 +555,13 @@ fn check_ceremony(opened: &OpenedKey, ids: &ResponseIds) -> CliResult<()> {
 }
 
 pub(crate) fn derive_addresses(reconstruction: &Reconstruction) -> CliResult<Addresses> {
-    let public = reconstruction.public_key.as_bytes();
-    let derived = match reconstruction.public_key.curve() {
+    addresses_of(&reconstruction.public_key)
+}
+
+/// The addresses of a public key (the root's, or a derived child's).
+pub(crate) fn addresses_of(public_key: &PublicKey) -> CliResult<Addresses> {
+    let public = public_key.as_bytes();
+    let derived = match public_key.curve() {
         Curve::Secp256k1 => addresses::secp256k1(public),
         Curve::Ed25519 => addresses::ed25519(public),
         Curve::Stark => addresses::stark(public),
@@ -486,6 +574,7 @@ pub(crate) fn format_name(format: KeyFormat) -> &'static str {
         KeyFormat::Hex => "hex",
         KeyFormat::Wif => "wif",
         KeyFormat::EthKeystore => "eth-keystore",
+        KeyFormat::Xprv => "xprv",
     }
 }
 
@@ -619,7 +708,7 @@ pub(crate) struct KeyFacts {
     pub(crate) addresses: Addresses,
     /// Whether the key is the root of an HD tree (its shares carry a chain code).
     hd: bool,
-    unknown_fields: Vec<UnknownFieldJson>,
+    pub(crate) unknown_fields: Vec<UnknownFieldJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -629,7 +718,7 @@ pub(crate) struct KeyFacts {
 /// A field of a Dfns document this tool does not know, as `--json` names it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct UnknownFieldJson {
+pub(crate) struct UnknownFieldJson {
     document: &'static str,
     field: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -683,11 +772,28 @@ impl KeyFacts {
     }
 }
 
+/// The HD part of the `--json` object: `xpub` (secp256k1 HD roots), `xprv` (only under
+/// `--reveal`), `derived` (the `--derive` children) and `wallets` (the key object's
+/// wallets, when the response file recorded them).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct HdJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) xpub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) xprv: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) derived: Vec<hd::DerivedJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) wallets: Option<hd::WalletsJson>,
+}
+
 fn success_json(
     reconstruction: &Reconstruction,
     addresses: &Addresses,
     written: Option<&Written>,
     reveal: bool,
+    hd_json: HdJson,
 ) -> CliResult<Zeroizing<Vec<u8>>> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -698,6 +804,8 @@ fn success_json(
         private_key: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         chain_code: Option<&'a str>,
+        #[serde(flatten)]
+        hd: HdJson,
     }
     let hex = reveal.then(|| reconstruction.private_key.to_hex());
     let chain_code = reconstruction
@@ -709,6 +817,7 @@ fn success_json(
         facts: KeyFacts::new(reconstruction, addresses.clone(), written.cloned()),
         private_key: hex.as_ref().map(|h| h.as_str()),
         chain_code: chain_code.as_ref().map(|c| c.as_str()),
+        hd: hd_json,
     };
     // Serialize into one zeroized buffer sized up front (the key may be inside).
     let mut out = Zeroizing::new(Vec::with_capacity(16 * 1024));

@@ -159,6 +159,9 @@ pub struct Facts {
     /// `sign`: the signature made and what it covers (public data only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed: Option<crate::sign::SignedMessage>,
+    /// `sign --derive`: the path of the child key that signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derivation_path: Option<String>,
 }
 
 /// One transcript line.

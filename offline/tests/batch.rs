@@ -184,14 +184,10 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
     ];
     let mut expected: HashMap<&str, String> = HashMap::new();
     for (id, scheme) in ids[..3].iter().zip(schemes) {
-        let key = deal_response(
-            &responses,
-            &request,
-            &sha,
-            id,
-            &Deal::new(scheme, 2, 3),
-            false,
-        );
+        // The secp256k1 key is an HD root: its xpub goes into the report and manifest.
+        let mut deal = Deal::new(scheme, 2, 3);
+        deal.hd = *id == "key-ok-0";
+        let key = deal_response(&responses, &request, &sha, id, &deal, false);
         expected.insert(id, key);
     }
     // 2-of-3 with one tampered share: still rebuilt, the share set aside and named.
@@ -254,7 +250,16 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
     assert_eq!(manifest["keys"].as_array().unwrap().len(), 6);
     let csv = std::fs::read_to_string(out.join("manifest.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7);
-    assert!(csv.starts_with("keyId,status,curve,protocol,publicKey,addresses,outputFile"));
+    assert!(csv.starts_with("keyId,status,curve,protocol,publicKey,hd,xpub,addresses,outputFile"));
+    let xpub = by_id["key-ok-0"]["xpub"].as_str().unwrap();
+    assert!(xpub.starts_with("xpub"), "{xpub}");
+    assert!(by_id["key-ok-1"].get("xpub").is_none());
+    let rows = manifest["keys"].as_array().unwrap();
+    let row = |id: &str| rows.iter().find(|r| r["keyId"] == id).unwrap();
+    assert_eq!(row("key-ok-0")["hd"], true);
+    assert_eq!(row("key-ok-0")["xpub"], xpub);
+    assert_eq!(row("key-ok-2")["hd"], false);
+    assert!(csv.contains(&format!(",true,{xpub},")));
     let manifest_text = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     for private_key in expected.values() {
         assert!(!csv.contains(private_key.as_str()));
@@ -556,4 +561,70 @@ fn single_key_and_batch_custody_parts_are_not_mixed() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("a batch of 2 keys"));
+}
+
+#[test]
+fn batch_reports_hd_keys_and_fields_dfns_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ceremony, request) = init_batch(dir.path(), &["key-hd", "key-new-field"]);
+    let sha = sha256_hex(&std::fs::read(ceremony.join("request.json")).unwrap());
+    let responses = dir.path().join("responses");
+    std::fs::create_dir(&responses).unwrap();
+    let scheme: Scheme = "CGGMP24:secp256k1".parse().unwrap();
+    let hd = Deal {
+        hd: true,
+        ..Deal::new(scheme, 2, 3)
+    };
+    deal_response(&responses, &request, &sha, "key-hd", &hd, false);
+    // A response body with a member Dfns might add.
+    let dealt = Deal::new(scheme, 2, 3).run(&request.dfns_request.encryption_key, &mut OsRng);
+    let mut body = dealt.response.to_json_value();
+    body["keyShareFormat"] = serde_json::json!("v2");
+    let id = KeyId::new("key-new-field").unwrap();
+    let file = ResponseFile::new(
+        request.ceremony_id.clone(),
+        id.clone(),
+        sha.clone(),
+        "2026-01-01T00:00:00Z".into(),
+        "test".into(),
+        "0".repeat(64),
+        &body.to_string(),
+    )
+    .unwrap();
+    std::fs::write(responses.join(response_file_name(&id)), file.to_bytes()).unwrap();
+
+    let pass = dir.path().join("pass.txt");
+    let output = offline()
+        .args(["reconstruct", "--decryption-key"])
+        .arg(ceremony.join("decryption-key.age"))
+        .args([
+            "--passphrase-file",
+            s(&pass),
+            "--response",
+            s(&responses),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the Dfns documents of 1 key(s) carry fields this tool does not know"),
+        "{stderr}"
+    );
+    let report = stdout_json(&output);
+    let by_id: HashMap<&str, &Value> = report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["keyId"].as_str().unwrap(), k))
+        .collect();
+    assert_eq!(by_id["key-hd"]["hd"], true);
+    assert!(by_id["key-hd"].get("chainCode").is_none());
+    assert_eq!(by_id["key-hd"]["unknownFields"], serde_json::json!([]));
+    assert_eq!(by_id["key-new-field"]["hd"], false);
+    assert_eq!(
+        by_id["key-new-field"]["unknownFields"],
+        serde_json::json!([{"document": "response", "field": "keyShareFormat"}])
+    );
 }

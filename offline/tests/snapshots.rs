@@ -100,6 +100,26 @@ fn hd_root_key_summary() {
 }
 
 #[test]
+fn hd_root_key_derive_summary() {
+    let v = vector("hd-cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &v);
+    let text = stderr_of(
+        &[
+            "reconstruct",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+            "--derive",
+            "m/0/5",
+        ],
+        tmp.path(),
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
 fn chain_code_disagreement_refusal() {
     let v = vector("err-hd-2of2-chain-codes-disagree");
     let tmp = tempfile::tempdir().unwrap();

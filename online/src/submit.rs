@@ -166,6 +166,7 @@ fn execute(
     let response_path = out.join(RESPONSE_FILE);
     let file_bytes = persist(
         &request,
+        &key,
         &request_sha256,
         &export_head,
         &body,
@@ -402,6 +403,7 @@ fn confirm(request: &RequestFile, key: &KeyInfo, yes: bool) -> Result<(), Online
 /// which `main` prints to stdout at once so it is not lost. Returns the file's bytes.
 fn persist(
     request: &RequestFile,
+    key: &KeyInfo,
     request_sha256: &str,
     transcript_head: &str,
     body: &[u8],
@@ -422,7 +424,8 @@ fn persist(
         transcript_head.to_owned(),
         text,
     )
-    .map_err(|e| not_saved(e.to_string()))?;
+    .map_err(|e| not_saved(e.to_string()))?
+    .with_key_object(key.key_object_facts());
     let bytes = file.to_bytes();
     write_new(path, &bytes, FileMode::Public).map_err(|e| not_saved(e.to_string()))?;
     Ok(bytes)

@@ -14,6 +14,7 @@ use rand_core::{OsRng, RngCore};
 use keyexport_shared::chain_code::ChainCode;
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use keyexport_shared::dealer::Deal;
+use keyexport_shared::hd::{self, DerivationPath};
 use keyexport_shared::keys::{DecryptionKey, EncryptionKey};
 use keyexport_shared::scheme::{Curve, Protocol, Scheme};
 use keyexport_shared::share::DocumentFormat;
@@ -64,6 +65,9 @@ pub struct ExportShape {
     /// The share document written.
     pub format: DocumentFormat,
 }
+
+/// Paths of the derived wallets a master key lists.
+const WALLET_PATHS: [&str; 2] = ["m/0/0", "m/0/1"];
 
 /// The Dfns signature scheme name of a key (`GET /keys` field `scheme`).
 pub fn dfns_scheme_name(scheme: Scheme) -> &'static str {
@@ -172,8 +176,44 @@ impl KeyRecord {
         }
         if self.chain_code.is_some() {
             value["masterKey"] = serde_json::json!(true);
+            value["wallets"] = serde_json::Value::Array(self.wallets());
         }
         value
+    }
+
+    /// The wallets of an HD master key as `GET /keys/{id}` lists them: two derived at
+    /// non-hardened paths (MPC derives only those), one on the key itself.
+    ///
+    /// Dfns' published types give a wallet entry only `id` and `network`. The sandbox
+    /// invents two fields, `derivationPath` and `publicKey` (hex, as derived with
+    /// `keyexport_shared::hd`), so that the offline wallet check has something to verify;
+    /// the third entry has neither, like a real one, and is reported "not checkable".
+    fn wallets(&self) -> Vec<serde_json::Value> {
+        let network = match self.scheme.curve {
+            Curve::Secp256k1 => "Bitcoin",
+            Curve::Ed25519 => "Solana",
+            Curve::Stark => "Starknet",
+        };
+        let mut wallets: Vec<serde_json::Value> = WALLET_PATHS
+            .iter()
+            .enumerate()
+            .filter_map(|(n, path)| {
+                let chain_code = self.chain_code.as_ref()?;
+                let path: DerivationPath = path.parse().ok()?;
+                let child = hd::derive(&self.private_key, chain_code, &path).ok()?;
+                Some(serde_json::json!({
+                    "id": format!("wa-{}-{n}", self.id),
+                    "network": network,
+                    "derivationPath": path.to_string(),
+                    "publicKey": child.public_key.to_hex(),
+                }))
+            })
+            .collect();
+        wallets.push(serde_json::json!({
+            "id": format!("wa-{}-root", self.id),
+            "network": network,
+        }));
+        wallets
     }
 }
 
@@ -206,6 +246,18 @@ mod tests {
         let key = KeyRecord::create(&spec).unwrap();
         assert!(key.chain_code.is_some());
         assert_eq!(key.to_json()["masterKey"], true);
+        // Its wallets: two derived ones the offline check can verify, one it cannot.
+        let facts = keyexport_shared::key_object::KeyObjectFacts::from_key_object(&key.to_json());
+        let checks = keyexport_shared::key_object::check_wallets(
+            &facts,
+            &key.private_key,
+            key.chain_code.as_ref(),
+        );
+        let verified = checks
+            .iter()
+            .filter(|c| c.status == keyexport_shared::key_object::WalletStatus::Verified)
+            .count();
+        assert_eq!((checks.len(), verified), (3, 2));
         let plain = KeyRecord::create(&KeySpec::new(spec.scheme)).unwrap();
         assert!(plain.chain_code.is_none() && plain.to_json().get("masterKey").is_none());
         let decryption = DecryptionKey::generate();

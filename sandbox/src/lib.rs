@@ -61,6 +61,8 @@ pub struct KeySummary {
     pub public_key: String,
     /// Whether it was exported.
     pub exported: bool,
+    /// Whether it is an HD master key (`masterKey: true`, a chain code in every share).
+    pub master_key: bool,
 }
 
 /// A running sandbox. Dropping it stops the server.
@@ -194,6 +196,7 @@ impl Sandbox {
                 signers: k.signers,
                 public_key: k.public_key.to_hex(),
                 exported: k.exported,
+                master_key: k.chain_code.is_some(),
             })
             .collect()
     }

@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use keyexport_shared::scheme::Scheme;
 use sandbox::{
     CredentialKind, FailStatus, Fault, KeySpec, KeysFile, Route, Sandbox, SandboxConfig,
 };
@@ -204,9 +203,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// One 2-of-3 key of `scheme`.
-fn single_key(scheme: Scheme) -> Vec<KeySpec> {
-    vec![KeySpec::new(scheme)]
 }

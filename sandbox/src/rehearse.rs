@@ -5,6 +5,10 @@
 //! `submit` → the response crosses as QR images → offline `reconstruct` → the rebuilt
 //! key is compared with the sandbox's. Any difference or failure exits non-zero.
 //!
+//! By default the ceremony runs twice: for an ordinary key, then for an HD master key of
+//! the same scheme (chain code in every share, wallets listed by the key object), whose
+//! wallets `reconstruct` derives and checks offline.
+//!
 //! The two ceremony binaries are built (when run through Cargo) and found by
 //! [`sandbox::binaries::ensure_built`].
 
@@ -17,8 +21,8 @@ use base64::Engine as _;
 use clap::Args;
 use keyexport_shared::scheme::Scheme;
 use rand_core::{OsRng, RngCore as _};
-use sandbox::Sandbox;
 use sandbox::binaries::Build;
+use sandbox::{KeySpec, KeySummary, Sandbox};
 
 use crate::SandboxArgs;
 
@@ -32,11 +36,16 @@ pub struct RehearseArgs {
     /// Keep the ceremony folder afterwards (its path is printed).
     #[arg(long)]
     keep: bool,
+    /// Rehearse the ordinary key only (by default an HD master key of the same scheme
+    /// follows, and its wallets are checked offline).
+    #[arg(long)]
+    no_hd: bool,
     /// Use the ceremony binaries found next to this one as they are; ask Cargo to build
     /// them only if missing (the tests use this after `cargo test` built them).
     #[arg(long)]
     no_build: bool,
-    /// The sandbox: keys and faults to rehearse with (the first key is used).
+    /// The sandbox: keys and faults to rehearse with (the first key is used, then the first
+    /// HD master key unless --no-hd).
     #[command(flatten)]
     sandbox: SandboxArgs,
 }
@@ -137,21 +146,54 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
     let binaries =
         sandbox::binaries::ensure_built(&["keyexport-offline", "keyexport-online"], when)?;
     let (offline, online) = (&binaries[0], &binaries[1]);
-    let sandbox = Sandbox::start(args.sandbox.config(crate::single_key(args.scheme))?)?;
-    let key = sandbox
-        .keys()
-        .into_iter()
-        .next()
+    let mut default_keys = vec![KeySpec::new(args.scheme)];
+    if !args.no_hd {
+        default_keys.push(KeySpec {
+            master_key: true,
+            ..KeySpec::new(args.scheme)
+        });
+    }
+    let sandbox = Sandbox::start(args.sandbox.config(default_keys)?)?;
+    let keys = sandbox.keys();
+    let first = keys
+        .first()
         .ok_or_else(|| anyhow::anyhow!("the sandbox has no key"))?;
-    println!(
-        "Sandbox at {} holds key {} ({}, {}-of-{}).",
-        sandbox.url(),
-        key.id,
-        key.scheme,
-        key.min_signers,
-        key.signers
-    );
+    let mut chosen = vec![first];
+    if !args.no_hd
+        && let Some(master) = keys.iter().find(|k| k.master_key && k.id != first.id)
+    {
+        chosen.push(master);
+    }
+    for (n, key) in chosen.iter().enumerate() {
+        println!(
+            "\n══ Key {} of {}: {} ({}, {}-of-{}{}) at {}",
+            n + 1,
+            chosen.len(),
+            key.id,
+            key.scheme,
+            key.min_signers,
+            key.signers,
+            if key.master_key {
+                ", HD master key"
+            } else {
+                ""
+            },
+            sandbox.url(),
+        );
+        rehearse_key(&sandbox, key, offline, online, args.keep)?;
+    }
+    println!("\nEvery key rehearsed: the rehearsal passed.");
+    Ok(())
+}
 
+/// One whole ceremony for `key`.
+fn rehearse_key(
+    sandbox: &Sandbox,
+    key: &KeySummary,
+    offline: &Path,
+    online: &Path,
+    keep: bool,
+) -> anyhow::Result<()> {
     let workspace = tempfile::Builder::new()
         .prefix("keyexport-rehearsal-")
         .tempdir()?;
@@ -263,11 +305,28 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
         .private_key_hex(&key.id)
         .ok_or_else(|| anyhow::anyhow!("the sandbox forgot key {}", key.id))?;
     if rebuilt.eq_ignore_ascii_case(expected.as_str()) {
-        println!("   The rebuilt key equals the key the sandbox split: the rehearsal passed.");
+        println!("   The rebuilt key equals the key the sandbox split.");
     } else {
         bail!("the rebuilt key differs from the sandbox's key");
     }
-    if args.keep {
+    if key.master_key {
+        ensure!(
+            result["hd"] == serde_json::Value::Bool(true),
+            "the HD master key was rebuilt without its chain code"
+        );
+        let wallets = &result["wallets"];
+        let verified = wallets["verified"].as_u64().unwrap_or(0);
+        ensure!(
+            verified > 0,
+            "no wallet of the HD master key was verified offline: {wallets}"
+        );
+        println!(
+            "   Wallets checked offline: {verified} verified, {} not checkable (no derivation path in the key object).",
+            wallets["notCheckable"].as_u64().unwrap_or(0)
+        );
+    }
+    println!("   The rehearsal of {} passed.", key.id);
+    if keep {
         let kept = workspace.keep();
         println!("   Ceremony folder kept: {}", kept.display());
     }

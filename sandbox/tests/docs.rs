@@ -230,8 +230,7 @@ fn ci_runs(ci: &str, line: &str) -> bool {
     ci.lines().any(|l| {
         let l = l.trim();
         !l.starts_with('#') && l.contains("bash .ci/release-checks.sh")
-    })
-        && checks.contains("scripts/build-release.sh")
+    }) && checks.contains("scripts/build-release.sh")
         && build.lines().any(|l| {
             l.trim()
                 .strip_prefix(line)

@@ -30,7 +30,28 @@ fn rehearsal_passes_on_each_curve() {
         );
         assert!(stdout.contains("Step 6/6"), "{stdout}");
         assert!(stdout.contains("the rehearsal passed"), "{stdout}");
+        // The HD master key of the same scheme follows, its wallets checked offline.
+        assert!(stdout.contains("Key 2 of 2"), "{stdout}");
+        assert!(stdout.contains("HD master key"), "{stdout}");
+        assert!(
+            stdout.contains(
+                "Wallets      2 verified, 1 not checkable (no derivation path in the key object)"
+            ),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("Wallets checked offline: 2 verified, 1 not checkable"),
+            "{stdout}"
+        );
     }
+}
+
+#[test]
+fn rehearsal_of_the_ordinary_key_only() {
+    let output = rehearse(&["--no-hd"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("Key 1 of 1") && !stdout.contains("HD master key"));
 }
 
 #[test]

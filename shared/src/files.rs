@@ -13,6 +13,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use crate::key_object::KeyObjectFacts;
 use crate::keys::crockford_groups;
 use crate::wire::{ExportRequestBody, ExportResponse};
 use crate::{Error, Result};
@@ -288,6 +289,11 @@ pub struct ResponseFile {
     pub online_transcript_head: String,
     /// Dfns' response body, byte for byte.
     dfns_response: Box<RawValue>,
+    /// The HD facts of the key object read by the preflight (`GET /keys/{keyId}`), as
+    /// returned. Absent in files written before it was recorded, and when the key object
+    /// has none of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_object: Option<KeyObjectFacts>,
 }
 
 impl ResponseFile {
@@ -316,7 +322,19 @@ impl ResponseFile {
             tool,
             online_transcript_head,
             dfns_response,
+            key_object: None,
         })
+    }
+
+    /// Records the key object's HD facts (nothing when it has none).
+    pub fn with_key_object(mut self, facts: KeyObjectFacts) -> ResponseFile {
+        self.key_object = (!facts.is_empty()).then_some(facts);
+        self
+    }
+
+    /// The key object's HD facts recorded by the preflight, if any.
+    pub fn key_object(&self) -> Option<&KeyObjectFacts> {
+        self.key_object.as_ref()
     }
 
     /// The Dfns body exactly as received.

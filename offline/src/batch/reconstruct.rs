@@ -29,6 +29,7 @@ use keyexport_shared::batch::response_file_name;
 use keyexport_shared::files::{Artifact, KeyId};
 use keyexport_shared::fsio::{self, FileMode, NewFiles};
 use keyexport_shared::input;
+use keyexport_shared::key_object::KeyObjectFacts;
 use keyexport_shared::reconstruct::Reconstruction;
 use keyexport_shared::wire::ExportResponse;
 use rayon::prelude::*;
@@ -39,6 +40,7 @@ use crate::addresses::Addresses;
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
 use crate::error::{CliError, CliResult};
+use crate::hd;
 use crate::inputs;
 use crate::output::{self, Rendering, recipient::Recipients};
 use crate::reconstruct::{
@@ -100,6 +102,8 @@ struct Item {
     /// The ceremony the response file names.
     ceremony_id: Option<String>,
     response: CliResult<ExportResponse>,
+    /// The key object's HD facts its response file recorded, if any.
+    key_object: Option<KeyObjectFacts>,
 }
 
 /// What a run produced for one key (public facts only): the single-key `--json` object
@@ -110,6 +114,15 @@ struct KeyReport {
     key_id: String,
     #[serde(flatten)]
     facts: KeyFacts,
+    /// The root's xpub (secp256k1 HD keys; never a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xpub: Option<String>,
+    /// The check of the wallets the key object lists, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wallets: Option<hd::WalletsJson>,
+    /// Whether the key is an HD root, for the manifest.
+    #[serde(skip)]
+    is_hd: bool,
 }
 
 #[derive(Serialize)]
@@ -236,6 +249,11 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
             "--reveal prints one key; for a batch use --out DIR (one file per key)".into(),
         ));
     }
+    if !args.derive.is_empty() {
+        return Err(CliError::Usage(
+            "--derive works on one key at a time: run reconstruct with --derive on that key's response file (the batch reports each HD key's xpub and checks its wallets)".into(),
+        ));
+    }
     let recipients = Recipients::parse(&args.encrypt_to)?;
     if let Some(out) = &args.out {
         check_out_dir(out)?;
@@ -251,6 +269,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
         ceremony_id: items.iter().find_map(|i| i.ceremony_id.clone()),
         key_id: None,
         batch: true,
+        key_object: None,
     };
     let opened = open_decryption_key(args, &ids, entry)?;
     entry.facts.ceremony_id = opened.ceremony_id.clone();
@@ -420,6 +439,7 @@ fn read_item(path: &Path) -> (Item, Option<ArtifactRecord>) {
                 label: fallback_label,
                 source: source.clone(),
                 ceremony_id: None,
+                key_object: None,
                 response: Err(CliError::ReadInput {
                     path: source,
                     source: e,
@@ -442,12 +462,14 @@ fn read_item(path: &Path) -> (Item, Option<ArtifactRecord>) {
                 source,
                 ceremony_id: Some(file.ceremony_id.to_string()),
                 response,
+                key_object: file.key_object().cloned(),
             }
         }
         Ok(other) => Item {
             label: fallback_label,
             source: source.clone(),
             ceremony_id: None,
+            key_object: None,
             response: Err(CliError::Input {
                 path: source,
                 problem: format!(
@@ -460,6 +482,7 @@ fn read_item(path: &Path) -> (Item, Option<ArtifactRecord>) {
             label: fallback_label,
             source: source.clone(),
             ceremony_id: None,
+            key_object: None,
             response: Err(CliError::shared(source, e)),
         },
     };
@@ -554,6 +577,7 @@ fn check_batch(items: &mut Vec<Item>, opened: &OpenedKey, args: &ReconstructArgs
                 label: key_id.clone(),
                 source: "-".into(),
                 ceremony_id: None,
+                key_object: None,
                 response: Err(CliError::Input {
                     path: key_id.clone(),
                     problem: "no response for this key of the batch (the online summary says why it was not exported)".into(),
@@ -587,6 +611,10 @@ fn deliver(item: &Item, how: &Delivery<'_>) -> (KeyOutcome, Option<ArtifactRecor
         Ok(a) => a,
         Err(e) => return failed(&e),
     };
+    let wallets = match hd::check_wallets(&reconstruction, item.key_object.as_ref()) {
+        Ok(w) => w.as_ref().map(hd::Wallets::to_json),
+        Err(e) => return failed(&e),
+    };
     let (written, record) = match how.out {
         Some(files) => match write_key(&item.label, &reconstruction, files, how) {
             Ok((written, record)) => (Some(written), Some(record)),
@@ -595,12 +623,13 @@ fn deliver(item: &Item, how: &Delivery<'_>) -> (KeyOutcome, Option<ArtifactRecor
         None => (None, None),
     };
     (
-        KeyOutcome::Ok(Box::new(report(
-            &item.label,
-            &reconstruction,
-            addresses,
-            written,
-        ))),
+        KeyOutcome::Ok(Box::new(KeyReport {
+            key_id: item.label.clone(),
+            xpub: hd::root_xpub(&reconstruction, how.rendering.network),
+            wallets,
+            is_hd: reconstruction.chain_code.is_some(),
+            facts: KeyFacts::new(&reconstruction, addresses, written),
+        })),
         record,
     )
 }
@@ -611,7 +640,11 @@ fn write_key(
     files: &NewFiles,
     how: &Delivery<'_>,
 ) -> CliResult<(Written, ArtifactRecord)> {
-    let rendered = output::render(reconstruction.private_key.to_be_bytes(), &how.rendering)?;
+    let rendered = output::render(
+        &reconstruction.private_key,
+        reconstruction.chain_code.as_ref(),
+        &how.rendering,
+    )?;
     let (bytes, suffix) = if how.recipients.is_empty() {
         (rendered, "")
     } else {
@@ -621,6 +654,7 @@ fn write_key(
         KeyFormat::Hex => "hex",
         KeyFormat::Wif => "wif",
         KeyFormat::EthKeystore => "keystore.json",
+        KeyFormat::Xprv => "xprv",
     };
     let name = format!("{key_id}.{extension}{suffix}");
     let path = files
@@ -639,18 +673,6 @@ fn write_key(
     ))
 }
 
-fn report(
-    key_id: &str,
-    reconstruction: &Reconstruction,
-    addresses: Addresses,
-    output: Option<Written>,
-) -> KeyReport {
-    KeyReport {
-        key_id: key_id.to_owned(),
-        facts: KeyFacts::new(reconstruction, addresses, output),
-    }
-}
-
 /// One manifest row: public facts of a key and where its file went.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -660,6 +682,10 @@ struct ManifestRow<'a> {
     curve: &'a str,
     protocol: &'a str,
     public_key: &'a str,
+    /// Whether the key is an HD root (exported with a chain code).
+    hd: bool,
+    /// The HD root's xpub (secp256k1; public, never the chain code alone or a secret).
+    xpub: Option<&'a str>,
     addresses: Option<&'a Addresses>,
     output_file: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -676,6 +702,8 @@ fn manifest_rows(outcomes: &[KeyOutcome]) -> Vec<ManifestRow<'_>> {
                 curve: &r.facts.curve,
                 protocol: &r.facts.protocol,
                 public_key: &r.facts.public_key,
+                hd: r.is_hd,
+                xpub: r.xpub.as_deref(),
                 addresses: Some(&r.facts.addresses),
                 output_file: r.facts.output.as_ref().map(|w| w.path.as_str()),
                 error: None,
@@ -686,6 +714,8 @@ fn manifest_rows(outcomes: &[KeyOutcome]) -> Vec<ManifestRow<'_>> {
                 curve: "",
                 protocol: "",
                 public_key: "",
+                hd: false,
+                xpub: None,
                 addresses: None,
                 output_file: None,
                 error: Some(&f.error),
@@ -700,7 +730,7 @@ fn write_manifests(out: &Path, outcomes: &[KeyOutcome], entry: &mut Entry) -> Cl
         .map_err(|e| CliError::Internal(format!("manifest: {e}")))?;
     json.push(b'\n');
     let mut csv = String::from(
-        "keyId,status,curve,protocol,publicKey,addresses,outputFile,errorKind,errorMessage\n",
+        "keyId,status,curve,protocol,publicKey,hd,xpub,addresses,outputFile,errorKind,errorMessage\n",
     );
     for row in &rows {
         let addresses = row
@@ -719,6 +749,8 @@ fn write_manifests(out: &Path, outcomes: &[KeyOutcome], entry: &mut Entry) -> Cl
             row.curve,
             row.protocol,
             row.public_key,
+            if row.hd { "true" } else { "false" },
+            row.xpub.unwrap_or_default(),
             &addresses,
             row.output_file.unwrap_or_default(),
             row.error.map(|e| e.kind).unwrap_or_default(),
@@ -787,6 +819,15 @@ fn print_table(outcomes: &[KeyOutcome], out: Option<&Path>) {
         .iter()
         .filter(|o| matches!(o, KeyOutcome::Failed(_)))
         .count();
+    let unknown = outcomes
+        .iter()
+        .filter(|o| matches!(o, KeyOutcome::Ok(r) if !r.facts.unknown_fields.is_empty()))
+        .count();
+    if unknown > 0 {
+        eprintln!(
+            "warning: the Dfns documents of {unknown} key(s) carry fields this tool does not know; they were ignored (--json lists them as unknownFields). Tell the keyexport maintainers."
+        );
+    }
     eprintln!(
         "{} key(s): {} rebuilt and verified, {} failed.",
         outcomes.len(),

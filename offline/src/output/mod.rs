@@ -3,6 +3,8 @@
 //! - `hex`: 64 hex digits (big-endian scalar) and a newline.
 //! - `wif`: compressed Wallet Import Format (secp256k1), see [`wif`].
 //! - `eth-keystore`: Ethereum keystore v3 JSON (secp256k1), see [`keystore`].
+//! - `xprv`: BIP-32 extended private key of an HD root (secp256k1 with a chain code), one
+//!   line (`tprv` on testnet).
 //!
 //! Any of them can be wrapped for age recipients with `--encrypt-to` ([`recipient`]).
 //! Files are written once, atomically, mode 0600, never over an existing file.
@@ -12,6 +14,9 @@ pub mod recipient;
 pub mod wif;
 
 use age::secrecy::SecretString;
+use keyexport_shared::chain_code::ChainCode;
+use keyexport_shared::curve::PrivateKey;
+use keyexport_shared::hd;
 use keyexport_shared::scheme::Curve;
 use zeroize::Zeroizing;
 
@@ -36,8 +41,14 @@ impl Rendering<'_> {
     }
 }
 
-/// Renders `key` (big-endian scalar of a secp256k1 key for `wif` and `eth-keystore`).
-pub fn render(key: &[u8; 32], how: &Rendering<'_>) -> crate::error::CliResult<Zeroizing<Vec<u8>>> {
+/// Renders `private_key` (a secp256k1 key for `wif`, `eth-keystore` and `xprv`; `xprv` also
+/// needs the chain code).
+pub fn render(
+    private_key: &PrivateKey,
+    chain_code: Option<&ChainCode>,
+    how: &Rendering<'_>,
+) -> crate::error::CliResult<Zeroizing<Vec<u8>>> {
+    let key = private_key.to_be_bytes();
     match how.format {
         KeyFormat::Hex => {
             let mut out = Zeroizing::new(vec![0u8; 65]);
@@ -59,6 +70,17 @@ pub fn render(key: &[u8; 32], how: &Rendering<'_>) -> crate::error::CliResult<Ze
             })?;
             keystore::encrypt(key, passphrase, how.keystore_log_n).map(Zeroizing::new)
         }
+        KeyFormat::Xprv => {
+            let chain_code = chain_code.ok_or_else(|| crate::error::CliError::NoChainCode {
+                what: "--format xprv".into(),
+            })?;
+            let text = hd::xprv(private_key, chain_code, crate::hd::network(how.network))
+                .map_err(|e| crate::error::CliError::Usage(format!("--format xprv: {e}")))?;
+            let mut out = Zeroizing::new(Vec::with_capacity(text.len() + 1));
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'\n');
+            Ok(out)
+        }
     }
 }
 
@@ -66,7 +88,7 @@ pub fn render(key: &[u8; 32], how: &Rendering<'_>) -> crate::error::CliResult<Ze
 pub fn supports_curve(format: KeyFormat, curve: Curve) -> bool {
     match format {
         KeyFormat::Hex => true,
-        KeyFormat::Wif | KeyFormat::EthKeystore => curve == Curve::Secp256k1,
+        KeyFormat::Wif | KeyFormat::EthKeystore | KeyFormat::Xprv => curve == Curve::Secp256k1,
     }
 }
 
@@ -85,7 +107,23 @@ mod tests {
             keystore_passphrase: None,
             keystore_log_n: 2,
         };
-        let out = render(&key, &how).unwrap();
+        let secret = k256::SecretKey::from_slice(&key).unwrap();
+        let public = keyexport_shared::curve::PublicKey::from_bytes(
+            Curve::Secp256k1,
+            &secret.public_key().to_sec1_bytes(),
+        )
+        .unwrap();
+        let private = PrivateKey::from_be_bytes_verified(&public, &key).unwrap();
+        let out = render(&private, None, &how).unwrap();
+        // An xprv needs the chain code of an HD root.
+        let xprv = Rendering {
+            format: KeyFormat::Xprv,
+            ..how
+        };
+        assert!(matches!(
+            render(&private, None, &xprv),
+            Err(crate::error::CliError::NoChainCode { .. })
+        ));
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             format!("ab{}01\n", "00".repeat(30))
@@ -98,5 +136,6 @@ mod tests {
         assert!(supports_curve(KeyFormat::Wif, Curve::Secp256k1));
         assert!(!supports_curve(KeyFormat::Wif, Curve::Stark));
         assert!(!supports_curve(KeyFormat::EthKeystore, Curve::Ed25519));
+        assert!(!supports_curve(KeyFormat::Xprv, Curve::Stark));
     }
 }

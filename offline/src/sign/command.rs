@@ -195,6 +195,7 @@ fn obtain_key(
             out: None,
             format: KeyFormat::Hex,
             network: Network::Mainnet,
+            derive: Vec::new(),
             keystore_passphrase_file: None,
             encrypt_to: Vec::new(),
             reveal: false,
@@ -207,7 +208,19 @@ fn obtain_key(
         let rebuilt = reconstruct::rebuild(&as_reconstruct, entry, |response| {
             curve_check(response.curve)
         })?;
-        return Ok((rebuilt.private_key, rebuilt.public_key));
+        let Some(path) = &args.derive else {
+            return Ok((rebuilt.private_key, rebuilt.public_key));
+        };
+        // Funds usually sit in derived wallets: sign with the child at --derive.
+        let chain_code = crate::hd::require_chain_code(&rebuilt, "--derive")?;
+        let child = crate::hd::derive_one(&rebuilt.private_key, chain_code, path)?;
+        eprintln!(
+            "Derived      {path} ({})",
+            keyexport_shared::hd::scheme_name(child.public_key.curve())
+        );
+        eprintln!("Public key   {}", child.public_key.to_hex());
+        entry.facts.derivation_path = Some(path.to_string());
+        return Ok((child.private_key, child.public_key));
     }
     let Some(path) = &args.key else {
         return Err(CliError::Usage(

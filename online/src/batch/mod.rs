@@ -705,7 +705,8 @@ impl Batch<'_> {
             self.transcript_head.clone(),
             text,
         )
-        .map_err(|e| not_saved(e.to_string()))?;
+        .map_err(|e| not_saved(e.to_string()))?
+        .with_key_object(key.key_object_facts());
         write_new(&path, &file.to_bytes(), FileMode::Public)
             .map_err(|e| not_saved(e.to_string()))?;
         self.log(Event::Exported {

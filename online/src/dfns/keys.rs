@@ -5,7 +5,9 @@
 //! with byte-for-byte the body that was signed. A 202 is a policy hold, not an export.
 
 use keyexport_shared::files::KeyId;
-use serde::Deserialize;
+use keyexport_shared::key_object::KeyObjectFacts;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use super::auth::{SignedRequest, UserActionToken, sign_user_action};
 use super::client::DfnsClient;
@@ -35,12 +37,35 @@ pub struct KeyInfo {
     /// Date of the export.
     #[serde(default)]
     pub date_exported: Option<String>,
+    /// `masterKey` as returned (a JSON `null` is kept as such).
+    #[serde(default, deserialize_with = "present")]
+    pub master_key: Option<Value>,
+    /// `derivedFrom` as returned.
+    #[serde(default, deserialize_with = "present")]
+    pub derived_from: Option<Value>,
+    /// `wallets` as returned.
+    #[serde(default, deserialize_with = "present")]
+    pub wallets: Option<Value>,
+}
+
+/// A field that is present, whatever its JSON value (`null` included).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 impl KeyInfo {
     /// Whether Dfns reports the key as already exported.
     pub fn is_exported(&self) -> bool {
         self.exported == Some(true) || self.date_exported.is_some()
+    }
+
+    /// The HD facts of the key object, verbatim, for the response file.
+    pub fn key_object_facts(&self) -> KeyObjectFacts {
+        KeyObjectFacts {
+            master_key: self.master_key.clone(),
+            derived_from: self.derived_from.clone(),
+            wallets: self.wallets.clone(),
+        }
     }
 
     /// Whether the key is active.
@@ -149,5 +174,23 @@ mod tests {
         )
         .unwrap();
         assert!(info.is_exported());
+    }
+
+    #[test]
+    fn the_key_objects_hd_facts_are_kept_as_returned() {
+        let body = r#"{"id":"key-1","scheme":"ECDSA","curve":"secp256k1","publicKey":"02aa",
+            "status":"Active","masterKey":null,"derivedFrom":{"keyId":"key-0","path":"m/0"},
+            "wallets":[{"id":"wa-1","network":"Bitcoin","extra":[1,2]}]}"#;
+        let info: KeyInfo = serde_json::from_str(body).unwrap();
+        let facts = info.key_object_facts();
+        assert_eq!(facts.master_key, Some(Value::Null));
+        let value: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(facts.derived_from.as_ref(), value.get("derivedFrom"));
+        assert_eq!(facts.wallets.as_ref(), value.get("wallets"));
+        let plain: KeyInfo = serde_json::from_str(
+            r#"{"id":"k","scheme":"ECDSA","curve":"secp256k1","publicKey":"02","status":"Active"}"#,
+        )
+        .unwrap();
+        assert!(plain.key_object_facts().is_empty());
     }
 }
