@@ -37,7 +37,7 @@ use zeroize::Zeroizing;
 
 use crate::airgap;
 use crate::cli::{CustodyVerifyArgs, InitArgs, ReconstructArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, PassphraseOrigin};
 use crate::passphrase::{self, Confirm};
 use crate::reconstruct::OpenedKey;
 use crate::render;
@@ -189,14 +189,24 @@ pub fn plan(args: &InitArgs) -> CliResult<Option<Plan>> {
     for label in labels {
         let sealing = match recipients.remove(&label) {
             Some(recipient) => Sealing::Recipient(recipient),
-            None => Sealing::Passphrase(match files.next() {
-                Some(file) => passphrase::from_file(file)?,
-                None => passphrase::ask(
-                    &format!("the passphrase of custodian {label}'s part"),
-                    passphrase::CUSTODY_PART,
-                    Confirm::Twice,
-                )?,
-            }),
+            None => {
+                let (secret, origin) = match files.next() {
+                    Some(file) => (
+                        passphrase::from_file(file)?,
+                        PassphraseOrigin::File(file.clone()),
+                    ),
+                    None => (
+                        passphrase::ask(
+                            &format!("the passphrase of custodian {label}'s part"),
+                            passphrase::CUSTODY_PART,
+                            Confirm::Twice,
+                        )?,
+                        PassphraseOrigin::Terminal,
+                    ),
+                };
+                passphrase::check_floor(&secret, &origin, args.allow_short_passphrase)?;
+                Sealing::Passphrase(secret)
+            }
         };
         planned.push((label, sealing));
     }
@@ -644,7 +654,7 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
         None => eprintln!("Key ids      {} keys (batch)", part.key_ids.len()),
     }
     eprintln!("Fingerprint  {fingerprint}");
-    eprintln!("  (aloud:    {})", render::spoken(fingerprint.as_str()));
+    render::aloud(fingerprint.as_str());
     eprintln!("Verified     the part unseals and its share matches the ceremony's commitments");
     match &args.request {
         Some(path) => eprintln!(

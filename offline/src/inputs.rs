@@ -12,7 +12,7 @@
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::files::Artifact;
+use keyexport_shared::files::{Artifact, OfflineSecret};
 use keyexport_shared::transport::{FrameCollector, decode_image};
 
 use crate::error::{CliError, CliResult};
@@ -121,10 +121,10 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
                 problem: "the file is empty".into(),
             });
         }
-        if crate::seal::is_age_file(&bytes) {
-            return Err(CliError::Input {
+        if let Some(secret) = OfflineSecret::recognise(&bytes) {
+            return Err(CliError::OfflineSecret {
                 path: input.clone(),
-                problem: "an age-encrypted file (a sealed decryption key, a custody part or an encrypted key output), not a request or response; check a custody part with `keyexport-offline custody verify`".into(),
+                what: secret.describe(),
             });
         }
         match sniff(&bytes) {
@@ -177,13 +177,11 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
 }
 
 /// The error for an incomplete frame set (used by `reconstruct`).
-pub fn incomplete(partial: &PartialFrames) -> CliError {
-    CliError::Input {
-        path: "UR frames".into(),
-        problem: format!(
-            "incomplete: {} distinct frame(s) give about {}% of the payload",
-            partial.distinct_frames, partial.percent
-        ),
+pub fn incomplete(partial: &PartialFrames, reported: bool) -> CliError {
+    CliError::IncompleteFrames {
+        distinct_frames: partial.distinct_frames,
+        percent: partial.percent,
+        reported,
     }
 }
 

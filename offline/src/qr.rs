@@ -1,4 +1,5 @@
-//! Showing a file as QR codes: a PNG sheet of every frame, and the terminal rendering.
+//! Showing a file as QR codes: a PNG sheet of every frame (`show` plays them in the
+//! terminal).
 //!
 //! The request file is larger than one QR code holds, so `keyexport_shared::transport`
 //! cuts it into UR frames. For a still image all frames are laid out on one PNG "sheet"
@@ -6,7 +7,7 @@
 //! frames are needed there because every frame is always in view.
 
 use image::{GrayImage, Luma};
-use keyexport_shared::transport::{self, EcLevel, FrameOptions, UrFrame};
+use keyexport_shared::transport::{self, FrameOptions, UrFrame};
 
 use crate::error::{CliError, CliResult};
 
@@ -72,21 +73,6 @@ pub fn sheet_png(frames: &[UrFrame]) -> CliResult<Vec<u8>> {
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| CliError::Internal(format!("writing the QR sheet: {e}")))?;
     Ok(png)
-}
-
-/// Renders every frame as terminal text, each under a `QR i of n` heading.
-pub fn terminal(frames: &[UrFrame]) -> CliResult<String> {
-    let mut out = String::new();
-    for (i, frame) in frames.iter().enumerate() {
-        let code = transport::render_terminal(frame, EcLevel::M).map_err(|source| {
-            CliError::Transport {
-                input: "request QR code".into(),
-                source,
-            }
-        })?;
-        out.push_str(&format!("QR {} of {}\n{code}\n", i + 1, frames.len()));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

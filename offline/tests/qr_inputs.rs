@@ -189,14 +189,23 @@ fn incomplete_frame_set() {
         ));
     assert!(!out.exists());
 
-    // inspect reports the progress instead of failing.
+    // inspect reports the progress (one JSON object with --json), and exits 3: there is
+    // no whole file yet.
     let output = offline()
         .args(["inspect", "--json", s(&text)])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(3));
     let json = stdout_json(&output);
     assert_eq!(json["incompleteFrames"]["distinctFrames"], 1);
+    offline()
+        .args(["inspect", s(&text)])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("UR frames (incomplete)"))
+        .stderr(predicate::str::contains(
+            "Photograph or scan the QR codes not yet read",
+        ));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use keyexport_shared::curve::PublicKey;
 use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
 use keyexport_shared::fsio::{FileMode, write_new};
 use keyexport_shared::scheme::Curve;
-use keyexport_shared::transport::FrameOptions;
+use keyexport_shared::transport::{FrameOptions, group_hex};
 use keyexport_shared::wire::ExportResponse;
 use serde_json::json;
 
@@ -71,6 +71,11 @@ fn execute(
     let out = output_dir(args, &received.first)?;
     check_outputs_free(&out)?;
     let transcript = transcript_slot.insert(Transcript::in_dir(&out));
+    // The configuration is checked before anything is recorded or printed as a step: a
+    // run that cannot call Dfns gets no transcript head for the witness to write down.
+    transcript.working_on("preflight");
+    let json_mode = args.json;
+    let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
     let mut request_artifacts = Vec::new();
     // The request file itself, when it holds exactly the bytes read (not for QR images).
     if std::fs::read(&received.first).is_ok_and(|b| sha256_hex(&b) == request_sha256) {
@@ -87,12 +92,8 @@ fn execute(
         }),
         request_artifacts,
     )?;
-    note(&format!(
-        "Transcript head  {head}  (witnesses: write it down)"
-    ));
+    note(&crate::transcript::head_lines(&head, None));
     transcript.working_on("preflight");
-    let json_mode = args.json;
-    let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
     let key_id = request.key_id.clone();
     note(&format!(
         "Request {} ({}): ceremony {}, key {}, digest {request_sha256}",
@@ -217,9 +218,9 @@ fn execute(
         }
     };
     if let Some(head) = head {
-        note(&format!(
-            "Transcript head  {head}  (witnesses: write it down; {})",
-            transcript.path().display()
+        note(&crate::transcript::head_lines(
+            &head,
+            Some(transcript.path()),
         ));
     }
     report(
@@ -229,6 +230,7 @@ fn execute(
         &response_path,
         &frames,
         &request_sha256,
+        &sha256_hex(&file_bytes),
     );
     Ok(())
 }
@@ -256,10 +258,17 @@ fn output_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineEr
             _ => PathBuf::from("."),
         },
     };
+    // Created when absent, as `keyexport-offline init --out` does.
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return Err(OnlineError::Refused {
+            message: format!("cannot create the output folder {}: {e}", dir.display()),
+            advice: "Choose with --out a folder you can write to. Nothing was exported.".into(),
+        });
+    }
     if !dir.is_dir() {
         return Err(OnlineError::Refused {
-            message: format!("the output folder {} does not exist", dir.display()),
-            advice: "Create it, or choose another with --out, before exporting.".into(),
+            message: format!("the output {} is not a folder", dir.display()),
+            advice: "Choose with --out a folder you can write to. Nothing was exported.".into(),
         });
     }
     Ok(dir)
@@ -478,6 +487,7 @@ fn report(
     response_path: &Path,
     frames: &FrameFiles,
     request_sha256: &str,
+    response_sha256: &str,
 ) {
     let pngs: Vec<String> = frames
         .pngs
@@ -491,6 +501,7 @@ fn report(
             "ceremonyId": request.ceremony_id.as_str(),
             "requestSha256": request_sha256,
             "response": response_path.display().to_string(),
+            "responseSha256": response_sha256,
             "qrPngs": pngs,
             "qrGif": frames.gif.display().to_string(),
             "urText": frames.ur_text.display().to_string(),
@@ -508,6 +519,7 @@ fn report(
         println!(
             "Exported key {} ({} on {}, {} of {} shares needed).\n\
              Response saved: {}\n\
+             Response SHA-256 (compare with the offline machine's `inspect`):\n  {}\n\
              QR frames: {} PNG file(s) ({} … ), animation {}, UR text {}\n\
              Next: carry these to the offline machine, or play them with \
              `keyexport-online show {}`.",
@@ -517,6 +529,7 @@ fn report(
             response.min_signers,
             response.shares.len(),
             response_path.display(),
+            group_hex(response_sha256),
             pngs.len(),
             pngs.first().map(String::as_str).unwrap_or(""),
             frames.gif.display(),

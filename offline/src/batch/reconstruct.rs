@@ -44,6 +44,7 @@ use crate::reconstruct::{
     KeyFacts, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files, format_name,
     keystore_passphrase, open_decryption_key, signer_strings,
 };
+use crate::render;
 use crate::seal;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
 
@@ -190,7 +191,7 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
     let logged = transcript::append(&transcript_path, &entry);
     let done = match (result, logged) {
         (Ok(done), Ok(head)) => {
-            eprintln!("Transcript head  {head}  (witnesses: write it down)");
+            render::transcript_head(&head);
             done
         }
         (Ok(_), Err(e)) => return Err(e),

@@ -257,9 +257,7 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
         }),
         Vec::new(),
     )?;
-    note(&format!(
-        "Transcript head  {transcript_head}  (witnesses: write it down)"
-    ));
+    note(&crate::transcript::head_lines(&transcript_head, None));
     journal.append(&Event::Start {
         ceremony_id: request.ceremony_id.to_string(),
         request_sha256: request_sha256.clone(),
@@ -448,9 +446,9 @@ fn record_finish(
         "interrupted": interrupted,
     });
     match transcript.record("batch-finished", facts, artifacts) {
-        Ok(head) => note(&format!(
-            "Transcript head  {head}  (witnesses: write it down; {})",
-            transcript.path().display()
+        Ok(head) => note(&crate::transcript::head_lines(
+            &head,
+            Some(transcript.path()),
         )),
         // The responses are saved; only the record of them failed.
         Err(e) => eprintln!("warning: the transcript was not updated: {e}"),

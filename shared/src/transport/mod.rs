@@ -19,6 +19,7 @@ mod error;
 mod frames;
 mod qr;
 mod scan;
+mod terminal;
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +30,10 @@ pub use error::TransportError;
 pub use frames::{FrameCollector, Progress, UrFrame, encode_frames};
 pub use qr::{render_gif, render_png, render_terminal};
 pub use scan::{decode_image, decode_image_file, decode_luma, image_files_in};
+pub use terminal::{
+    CAPTION_ROWS, MIN_TERMINAL_FRAGMENT_LEN, TerminalFrames, TerminalSize, drawn_size,
+    fit_terminal, group_hex,
+};
 
 /// Largest payload (file) the transport encodes or accepts, in bytes. Request and
 /// response files are a few KiB; this bound keeps a hostile frame header from making

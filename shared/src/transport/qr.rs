@@ -115,13 +115,16 @@ pub fn render_gif(frames: &[UrFrame], opts: &FrameOptions) -> Result<Vec<u8>, Tr
 /// # Errors
 /// [`TransportError::QrEncode`] when the frame does not fit a QR code at `ec_level`.
 pub fn render_terminal(frame: &UrFrame, ec_level: EcLevel) -> Result<String, TransportError> {
-    let code = build_code(frame, ec_level, None)?;
-    Ok(code
-        .render::<Dense1x2>()
+    Ok(draw_half_blocks(&build_code(frame, ec_level, None)?))
+}
+
+/// Draws a code as half-block text with its quiet zone, light modules as blocks.
+pub(crate) fn draw_half_blocks(code: &QrCode) -> String {
+    code.render::<Dense1x2>()
         .quiet_zone(true)
         .dark_color(Dense1x2::Light)
         .light_color(Dense1x2::Dark)
-        .build())
+        .build()
 }
 
 #[cfg(test)]
