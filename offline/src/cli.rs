@@ -24,7 +24,8 @@ Exit codes:
   5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
   6  output refused: the output file or directory exists / is not empty, or could not be written
   7  air-gap guard: a network interface is up (see --allow-online)
-  8  an offline secret (sealed decryption key, custody part, encrypted key) given where a request or response belongs";
+  8  an offline secret (sealed decryption key, custody part, encrypted key) given where a request or response belongs
+  130  interrupted (Ctrl-C)";
 
 /// Air-gapped side of the Dfns Export Key ceremony.
 ///

@@ -13,7 +13,7 @@ use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::{Artifact, OfflineSecret};
-use keyexport_shared::transport::{FrameCollector, decode_image};
+use keyexport_shared::transport::{FrameCollector, TransportError, decode_image};
 
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, sha256_hex};
@@ -100,13 +100,32 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
                     problem: "the directory holds no PNG, JPEG or GIF image".into(),
                 });
             }
+            // The image whose frames came first: when another image's frames belong to a
+            // different file, both are named (the intruder may be either, e.g. a
+            // request.png left beside the response's frames).
+            let mut first: Option<String> = None;
             for image in images {
                 let label = image.display().to_string();
                 let bytes = read(&label, &image)?;
                 gathered
                     .records
                     .push(ArtifactRecord::new("input", &label, &bytes));
-                scan_image(&label, &bytes, &mut collector)?;
+                scan_image(&label, &bytes, &mut collector).map_err(|e| match (e, &first) {
+                    (
+                        CliError::Transport {
+                            source: TransportError::ForeignFrame { .. },
+                            ..
+                        },
+                        Some(first),
+                    ) => CliError::Input {
+                        path: input.clone(),
+                        problem: format!(
+                            "the folder holds QR codes of two different files: {first} and {label} belong to different transfers; keep only the frames of this ceremony's response (a request.png is the request)"
+                        ),
+                    },
+                    (e, _) => e,
+                })?;
+                first.get_or_insert(label);
                 frame_inputs += 1;
             }
             continue;

@@ -15,6 +15,7 @@ mod error;
 mod init;
 mod inputs;
 mod inspect;
+mod interrupt;
 mod output;
 mod passphrase;
 mod qr;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    interrupt::install();
     let json = match &cli.command {
         Command::Reconstruct(args) => args.json,
         Command::Inspect(args) => args.json,

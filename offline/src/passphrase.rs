@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use age::secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -117,6 +118,22 @@ pub fn from_file(path: &Path) -> CliResult<SecretString> {
     Ok(SecretString::from(line.to_owned()))
 }
 
+/// Whether a prompt is waiting for the operator (for the Ctrl-C message).
+static PROMPTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a passphrase prompt is waiting for input right now.
+pub fn prompting() -> bool {
+    PROMPTING.load(Ordering::SeqCst)
+}
+
+/// Reads one line at a prompt, hidden, noting that a prompt is open meanwhile.
+fn prompt(text: &str) -> std::io::Result<String> {
+    PROMPTING.store(true, Ordering::SeqCst);
+    let read = rpassword::prompt_password(text);
+    PROMPTING.store(false, Ordering::SeqCst);
+    read
+}
+
 /// The terminal settings found before echo was turned off, put back by
 /// [`restore_terminal`].
 static SAVED_TERMINAL: Mutex<Option<(File, rustix::termios::Termios)>> = Mutex::new(None);
@@ -178,9 +195,7 @@ fn from_terminal(what: &str, purpose: Purpose, confirm: Confirm) -> CliResult<Se
         origin: PassphraseOrigin::Terminal,
         problem: e.to_string(),
     };
-    let first = SecretString::from(
-        rpassword::prompt_password(format!("Enter {what}: ")).map_err(prompt_error)?,
-    );
+    let first = SecretString::from(prompt(&format!("Enter {what}: ")).map_err(prompt_error)?);
     if first.expose_secret().is_empty() {
         return Err(CliError::EmptyPassphrase {
             origin: PassphraseOrigin::Terminal,
@@ -188,9 +203,7 @@ fn from_terminal(what: &str, purpose: Purpose, confirm: Confirm) -> CliResult<Se
     }
     if confirm == Confirm::Twice {
         quiet_terminal();
-        let second = SecretString::from(
-            rpassword::prompt_password(format!("Repeat {what}: ")).map_err(prompt_error)?,
-        );
+        let second = SecretString::from(prompt(&format!("Repeat {what}: ")).map_err(prompt_error)?);
         if first.expose_secret() != second.expose_secret() {
             return Err(CliError::PassphraseMismatch);
         }

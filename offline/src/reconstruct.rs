@@ -115,8 +115,10 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
         )));
     }
 
-    let opened = open_for_response(args, &response_ids, entry)?;
+    // The new keystore passphrase first: a mistyped confirmation then costs a retype of
+    // it alone, not of the decryption key's passphrase too.
     let keystore_passphrase = keystore_passphrase(args, entry)?;
+    let opened = open_for_response(args, &response_ids, entry)?;
     let (reconstruction, addresses) = rebuild_with(&response, &response_ids, &opened, entry)?;
 
     let written = match &args.out {

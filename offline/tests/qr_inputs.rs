@@ -233,3 +233,25 @@ fn frames_of_two_payloads_are_refused() {
         "{message}"
     );
 }
+
+#[test]
+fn a_request_png_among_response_frames_is_named() {
+    let v = vector("cggmp24-secp256k1-3of4");
+    let w = vector("cggmp21-secp256k1-3of4");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, _) = vector_files(tmp.path(), &v);
+    let folder = tmp.path().join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    write_pngs(&folder, &frames_of(&v));
+    // Another transfer's frame, sorted first, as request.png is beside response-qr-NN.png.
+    let intruder = write_pngs(tmp.path(), &frames_of(&w)[..1]).remove(0);
+    std::fs::rename(&intruder, folder.join("another.png")).unwrap();
+    let output = reveal(&key, &[s(&folder)]);
+    assert_eq!(output.status.code(), Some(3));
+    let message = stdout_json(&output)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("two different files"), "{message}");
+    assert!(message.contains("another.png"), "{message}");
+}

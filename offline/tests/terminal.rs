@@ -303,3 +303,67 @@ fn keys_typed_ahead_are_neither_echoed_nor_taken_as_the_next_passphrase() {
     assert!(!text.contains("TYPED-AHEAD"), "{text}");
     assert!(!text.contains(PASSPHRASE), "{text}");
 }
+
+#[test]
+fn the_keystore_passphrase_is_asked_before_the_decryption_key_is_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, response) = ceremony(tmp.path());
+    // A mistyped keystore confirmation stops the run before the sealed key's passphrase is
+    // asked: nothing to retype but the keystore passphrase.
+    let shown = run(
+        &dir,
+        &[
+            "reconstruct",
+            "--decryption-key",
+            "decryption-key.age",
+            "--response",
+            s(&response),
+            "--out",
+            "key.json",
+            "--format",
+            "eth-keystore",
+        ],
+        SMALL,
+        &[
+            Step {
+                wait_for: "Enter the passphrase of the Ethereum keystore",
+                send: "one keystore passphrase\n",
+            },
+            Step {
+                wait_for: "Repeat the passphrase of the Ethereum keystore",
+                send: "another keystore passphrase\n",
+            },
+        ],
+    );
+    assert_eq!(shown.code, 5, "{}", shown.raw_text());
+    assert!(
+        shown
+            .raw_text()
+            .contains("the two passphrases typed differ")
+    );
+    assert!(!shown.raw_text().contains("sealed decryption key:"));
+    assert!(!dir.join("key.json").exists());
+}
+
+#[test]
+fn ctrl_c_at_a_prompt_says_nothing_was_written_and_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shown = run(
+        tmp.path(),
+        &["init", "--key-id", "key-01screen", "--out", "ceremony"],
+        SMALL,
+        &[Step {
+            wait_for: "Enter the passphrase",
+            send: "half a passphr\x03",
+        }],
+    );
+    assert_eq!(shown.code, 130, "{}", shown.raw_text());
+    assert!(
+        shown
+            .raw_text()
+            .contains("interrupted at a passphrase prompt: nothing was written."),
+        "{}",
+        shown.raw_text()
+    );
+    assert!(!tmp.path().join("ceremony").exists());
+}

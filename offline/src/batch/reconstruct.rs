@@ -248,13 +248,15 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
         key_id: None,
         batch: true,
     };
+    // The new keystore passphrase first, so a mistyped confirmation does not cost the
+    // decryption key's passphrase too.
+    let keystore_passphrase = keystore_passphrase(args, entry)?;
     let opened = open_decryption_key(args, &ids, entry)?;
     entry.facts.ceremony_id = opened.ceremony_id.clone();
     entry.facts.encryption_key_fingerprint =
         Some(opened.key.encryption_key().fingerprint().to_string());
     check_batch(&mut items, &opened, args);
 
-    let keystore_passphrase = keystore_passphrase(args, entry)?;
     if let Some(out) = &args.out {
         fsio::ensure_empty_dir(out).map_err(|e| CliError::shared(out.display().to_string(), e))?;
     }

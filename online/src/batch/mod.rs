@@ -969,10 +969,14 @@ fn finish(
                  Dfns (GET /keys/{{id}} or the dashboard) before anything else."
             );
         }
-        if exported + skipped > 0 {
+        // Only a batch that ran to its end has a next step; an interrupted or stopped one
+        // is told to run again (its error follows).
+        if exported + skipped > 0 && !interrupted && stopped.is_none() {
             println!(
                 "Next: carry the whole folder {} to the offline machine on removable media and \
-                 run `keyexport-offline reconstruct --response {}`.",
+                 run `keyexport-offline reconstruct --decryption-key DECRYPTION-KEY --response \
+                 {} --out NEW-FOLDER` (DECRYPTION-KEY: the ceremony's decryption-key.age, or \
+                 each custody part).",
                 dir.display(),
                 dir.display()
             );
