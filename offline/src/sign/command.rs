@@ -52,6 +52,18 @@ pub fn run(args: &SignArgs) -> CliResult<()> {
         .transcript
         .clone()
         .unwrap_or_else(|| transcript::parent_dir(beside).join(transcript::FILE_NAME));
+    if let (Some(key), None) = (&args.key, &args.transcript)
+        && transcript_path.symlink_metadata().is_err()
+    {
+        eprintln!(
+            "Note         no transcript beside {}: this run starts a new one,",
+            key.display()
+        );
+        eprintln!(
+            "             {} (--transcript FILE adds to the ceremony's)",
+            transcript_path.display()
+        );
+    }
     let mut entry = Entry::new("sign", args.air_gap.allow_online);
     let mut drawn_code = None;
     let result = execute(args, &mut entry);
