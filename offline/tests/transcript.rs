@@ -170,6 +170,13 @@ fn every_edited_deleted_or_reordered_line_is_named() {
         let mut edited = original.clone();
         assert!(edited[i].contains(r#""allowOnline":true"#));
         edited[i] = edited[i].replace(r#""allowOnline":true"#, r#""allowOnline":false"#);
+        if i < last {
+            // The edited line itself is named, not only the next one whose link broke.
+            expect(
+                edited.clone(),
+                format!("does not follow line {}: line {} was edited", i + 1, i + 1),
+            );
+        }
         expect(edited, following.clone());
 
         let mut deleted = original.clone();
