@@ -25,7 +25,7 @@ use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
 use crate::error::OnlineError;
 use crate::input;
-use crate::interrupt::Interrupt;
+use crate::interrupt::{BeforeExport, Interrupt};
 use crate::transcript::Transcript;
 
 /// The response file's name in the output folder.
@@ -39,7 +39,8 @@ const STEM: &str = "response";
 pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
     let mut transcript: Option<Transcript> = None;
     let mut saved: Vec<serde_json::Value> = Vec::new();
-    let result = execute(args, &mut transcript, &mut saved);
+    let before = BeforeExport::watch();
+    let result = execute(args, &mut transcript, &mut saved, before);
     if let (Err(error), Some(transcript)) = (&result, transcript.as_mut()) {
         transcript.record_failure(error, saved);
     }
@@ -50,12 +51,13 @@ fn execute(
     args: &SubmitArgs,
     transcript_slot: &mut Option<Transcript>,
     saved: &mut Vec<serde_json::Value>,
+    before: BeforeExport,
 ) -> Result<(), OnlineError> {
     // 1. Everything that can be checked offline, before any traffic.
     let received = input::receive(&args.request)?;
     // Several keys (issue 10): one export per key into a responses folder.
     if BatchRequestFile::is_batch_request(&received.bytes) {
-        return crate::batch::run(args, &received);
+        return crate::batch::run(args, &received, before);
     }
     let request = match input::parse(&received)? {
         Artifact::Request(request) => request,
@@ -125,6 +127,7 @@ fn execute(
     confirm(&request, &key, args.yes)?;
 
     // 4. Export, once. The line is written first: the response file records its head.
+    before.end();
     let body_to_send = request.dfns_request.to_json_bytes();
     let export_head = transcript.record(
         "export-sent",

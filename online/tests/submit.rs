@@ -502,3 +502,30 @@ fn submit_creates_its_output_folder_and_prints_the_response_digest() {
         "{printed}"
     );
 }
+
+#[test]
+fn ctrl_c_at_the_confirmation_says_nothing_was_exported() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let env = c.sandbox.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let shown = screen::run(
+        &assert_cmd::cargo::cargo_bin("keyexport-online"),
+        &["submit", "--request", c.request.to_str().unwrap()],
+        &env,
+        c.dir.path(),
+        (80, 24),
+        &[screen::Step {
+            wait_for: "Type the key id to confirm: ",
+            send: "\x03",
+        }],
+    );
+    assert_eq!(shown.code, 130, "{}", shown.raw_text());
+    assert!(
+        shown
+            .raw_text()
+            .contains("interrupted before the export was sent: nothing was exported."),
+        "{}",
+        shown.raw_text()
+    );
+    assert_eq!(export_calls(&c.sandbox), 0);
+}

@@ -55,7 +55,7 @@ use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
 use crate::dfns::keys::{ExportOutcome, KeyInfo, get_key, send_export, sign_export};
 use crate::error::OnlineError;
 use crate::input::Received;
-use crate::interrupt::{EXIT_INTERRUPTED, Interrupt};
+use crate::interrupt::{BeforeExport, EXIT_INTERRUPTED, Interrupt};
 use crate::submit::{announce_retry, check_public_key, note, now_rfc3339, tool};
 use crate::transcript::Transcript;
 
@@ -212,7 +212,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Runs `submit` for a batch request (already read from `received`).
-pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
+pub fn run(
+    args: &SubmitArgs,
+    received: &Received,
+    before: BeforeExport,
+) -> Result<(), OnlineError> {
     let request = BatchRequestFile::parse(&received.bytes).map_err(|e| {
         OnlineError::Input(format!(
             "{} ({}): {e}",
@@ -242,7 +246,8 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
     ));
     let parallel = usize::from(args.parallel.clamp(1, MAX_PARALLEL)).min(to_send.max(1));
     confirm(&request, to_send, args.rate, parallel, args.yes)?;
-    // Only now: before the confirmation, Ctrl-C simply ends the program (nothing sent).
+    // Only now: before the confirmation, Ctrl-C ends the program, saying nothing was sent.
+    before.end();
     let interrupt = Interrupt::install();
     let mut transcript = Transcript::in_dir(&dir);
     let transcript_head = transcript.record(
