@@ -98,11 +98,12 @@ fn execute(
     transcript.working_on("preflight");
     let key_id = request.key_id.clone();
     note(&format!(
-        "Request {} ({}): ceremony {}, key {}, digest {request_sha256}",
+        "Request {} ({}): ceremony {}, key {}\n  SHA-256\n    {}",
         received.first.display(),
         received.carrier,
         request.ceremony_id,
-        key_id
+        key_id,
+        hex_lines(&request_sha256)
     ));
 
     // 2. Read-only preflight.
@@ -187,8 +188,8 @@ fn execute(
     })?;
     check_public_key(&key, &response, &response_path)?;
     note(&format!(
-        "The response's publicKey equals the preflight's: {}",
-        response.public_key
+        "The response's publicKey equals the preflight's:\n    {}",
+        hex_lines(&response.public_key.to_string())
     ));
 
     // 7. The trip back across the air gap.
@@ -299,8 +300,9 @@ fn check_outputs_free(dir: &Path) -> Result<(), OnlineError> {
 }
 
 fn show_key(key: &KeyInfo) {
+    // The public key on its own line, in groups of 8: it is compared with Step 5's.
     note(&format!(
-        "Dfns key {}: name {:?}, curve {}, scheme {}, status {}{}, public key {}",
+        "Dfns key {}: name {:?}, curve {}, scheme {}, status {}{}\n  public key\n    {}",
         key.id,
         key.name.as_deref().unwrap_or(""),
         key.curve,
@@ -311,8 +313,18 @@ fn show_key(key: &KeyInfo) {
         } else {
             ""
         },
-        key.public_key
+        hex_lines(&key.public_key.to_string())
     ));
+}
+
+/// Hex in groups of 8, eight groups (64 digits) a line, continuation lines indented as
+/// the values under a label: nothing wraps at 80 columns.
+fn hex_lines(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(64)
+        .map(|line| group_hex(&String::from_utf8_lossy(line)))
+        .collect::<Vec<_>>()
+        .join("\n    ")
 }
 
 fn check_exportable(key: &KeyInfo, request: &RequestFile) -> Result<(), OnlineError> {

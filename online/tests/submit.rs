@@ -501,6 +501,11 @@ fn submit_creates_its_output_folder_and_prints_the_response_digest() {
         printed.contains(&keyexport_shared::transport::group_hex(&digest)),
         "{printed}"
     );
+    // Digests and public keys are on lines of their own that fit 80 columns.
+    let text = stderr(&output);
+    let values: Vec<&str> = text.lines().filter(|l| l.starts_with("    ")).collect();
+    assert!(values.len() >= 3, "{text}");
+    assert!(values.iter().all(|l| l.chars().count() <= 80), "{values:?}");
 }
 
 #[test]
