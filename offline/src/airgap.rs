@@ -84,21 +84,34 @@ pub fn enforce(allow_online: bool) -> CliResult<()> {
             "Block them (rfkill block all) or remove the hardware.",
         ]);
     }
-    let refusal = match network_state() {
+    let (refusal, found) = match network_state() {
         NetworkState::Offline => return Ok(()),
-        NetworkState::Online(interfaces) => CliError::NetworkUp {
-            interfaces,
-            when: None,
-        },
-        NetworkState::Unknown(path) => CliError::NetworkUnknown { path },
+        NetworkState::Online(interfaces) => {
+            let found = format!("Network interface(s) up: {}.", interfaces.join(", "));
+            (
+                CliError::NetworkUp {
+                    interfaces,
+                    when: None,
+                },
+                found,
+            )
+        }
+        NetworkState::Unknown(path) => {
+            let found = format!(
+                "The network state is unknown ({} unreadable).",
+                path.display()
+            );
+            (CliError::NetworkUnknown { path }, found)
+        }
     };
     if !allow_online {
         return Err(refusal);
     }
     render::loud_warning(&[
-        "WARNING: running with the air-gap guard overridden (--allow-online).",
-        &refusal.to_string(),
-        "Secrets handled on a networked machine may leak. Rehearsals only!",
+        "WARNING: air-gap guard overridden (--allow-online): going on.",
+        &found,
+        "Secrets handled on a networked machine may leak.",
+        "Rehearsals only!",
     ]);
     Ok(())
 }

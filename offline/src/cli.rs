@@ -11,6 +11,7 @@ use keyexport_shared::hd::DerivationPath;
 use keyexport_shared::scheme::Scheme;
 
 use crate::sign::SignScheme;
+use crate::transcript_cmd::HeadRef;
 
 /// Exit codes, shown at the end of every `--help` (the table itself lives in `error.rs`).
 const EXIT_CODES_HELP: &str = "\
@@ -23,7 +24,9 @@ Exit codes:
      (a batch: at least one key failed; the others are delivered, the count is printed)
   5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
   6  output refused: the output file or directory exists / is not empty, or could not be written
-  7  air-gap guard: a network interface is up (see --allow-online)";
+  7  air-gap guard: a network interface is up (see --allow-online)
+  8  an offline secret (sealed decryption key, custody part, encrypted key) given where a request or response belongs
+  130  interrupted (Ctrl-C)";
 
 /// Air-gapped side of the Dfns Export Key ceremony.
 ///
@@ -93,6 +96,13 @@ pub enum Command {
     /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
     #[command(after_help = EXIT_CODES_HELP)]
     Sign(SignArgs),
+    /// Play the request's QR codes in the terminal, sized to it, for a camera to read.
+    ///
+    /// Example: keyexport-offline show ./ceremony/request.json
+    ///
+    /// Runbook: docs/runbook.md, Step 2 — Carry the request to the online machine.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Show(ShowArgs),
     /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
     ///
     /// Example: keyexport-offline version --json
@@ -169,6 +179,10 @@ pub struct InitArgs {
         requires = "custodians"
     )]
     pub custodian_recipients: Vec<String>,
+    /// Rehearsals only: accept passphrases below the floor (20 characters or 5 words). A
+    /// loud warning is printed and the transcript records it.
+    #[arg(long)]
+    pub allow_short_passphrase: bool,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
 }
@@ -407,11 +421,27 @@ pub struct TranscriptVerifyArgs {
     pub path: PathBuf,
     /// A head the witnesses wrote on the paper log; the transcript must still pass through
     /// it (this catches an edited or removed last line). Repeat for every head written.
-    #[arg(long = "head", value_name = "SHA256")]
-    pub heads: Vec<String>,
+    /// The whole head, its first and last 8 hex digits as on the checklist
+    /// (7240f9c8…0bd41a2c; `...` works too), or its first 8.
+    #[arg(long = "head", value_name = "HEAD")]
+    pub heads: Vec<HeadRef>,
     /// Print one JSON object on standard output instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `keyexport-offline show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The request.json written by `init`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Frames per second (1 to 30).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub fps: u32,
+    /// Play the frames this many times (0: until interrupted).
+    #[arg(long, default_value_t = 0)]
+    pub loops: u32,
 }
 
 /// `keyexport-offline inspect`.

@@ -44,7 +44,7 @@ use zeroize::Zeroizing;
 
 use crate::airgap;
 use crate::cli::{CustodyVerifyArgs, InitArgs, ReconstructArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, PassphraseOrigin};
 use crate::passphrase::{self, Confirm};
 use crate::reconstruct::OpenedKey;
 use crate::render;
@@ -201,14 +201,24 @@ pub fn plan(args: &InitArgs) -> CliResult<Option<Plan>> {
     for label in labels {
         let sealing = match recipients.remove(&label) {
             Some(recipient) => Sealing::Recipient(recipient),
-            None => Sealing::Passphrase(match files.next() {
-                Some(file) => passphrase::from_file(file)?,
-                None => passphrase::ask(
-                    &format!("the passphrase of custodian {label}'s part"),
-                    passphrase::CUSTODY_PART,
-                    Confirm::Twice,
-                )?,
-            }),
+            None => {
+                let (secret, origin) = match files.next() {
+                    Some(file) => (
+                        passphrase::from_file(file)?,
+                        PassphraseOrigin::File(file.clone()),
+                    ),
+                    None => (
+                        passphrase::ask(
+                            &format!("the passphrase of custodian {label}'s part"),
+                            passphrase::CUSTODY_PART,
+                            Confirm::Twice,
+                        )?,
+                        PassphraseOrigin::Terminal,
+                    ),
+                };
+                passphrase::check_floor(&secret, &origin, args.allow_short_passphrase)?;
+                Sealing::Passphrase(secret)
+            }
         };
         planned.push((label, sealing));
     }
@@ -688,7 +698,7 @@ pub fn verify(args: &CustodyVerifyArgs) -> CliResult<()> {
         None => eprintln!("Key ids      {} keys (batch)", part.key_ids.len()),
     }
     eprintln!("Fingerprint  {fingerprint}");
-    eprintln!("  (aloud:    {})", render::spoken(fingerprint.as_str()));
+    render::aloud(fingerprint.as_str());
     eprintln!("Commitments  {commitments}");
     eprintln!("Verified     the part unseals and its share matches its commitments");
     match &args.request {

@@ -13,6 +13,7 @@
 //! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
 //! | 6 | output refused: exists, directory not empty, write failed | `output` |
 //! | 7 | air-gap guard: a network interface is up | `air-gap` |
+//! | 8 | a secret of the offline machine (sealed decryption key, custody part, encrypted key) given where a request or response belongs | `offline-secret` |
 //!
 //! Messages follow the style guide: the first line states the fault (naming the file,
 //! frame or signer), [`CliError::advice`] adds what to do. No message ever contains a
@@ -44,6 +45,8 @@ pub const EXIT_PASSPHRASE: u8 = 5;
 pub const EXIT_OUTPUT: u8 = 6;
 /// Exit code: the air-gap guard refused to run.
 pub const EXIT_AIR_GAP: u8 = 7;
+/// Exit code: an offline secret was given where public input belongs.
+pub const EXIT_OFFLINE_SECRET: u8 = 8;
 
 /// Where a passphrase was supposed to come from (for messages; never the passphrase).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +107,26 @@ pub enum CliError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A secret of the offline machine was given where a request or response belongs.
+    #[error("{path} is {what}: a secret of the offline machine, not a request or response")]
+    OfflineSecret {
+        /// The input.
+        path: String,
+        /// What it is.
+        what: &'static str,
+    },
+    /// QR or UR frames were given but do not make a whole file yet.
+    #[error(
+        "UR frames: incomplete: {distinct_frames} distinct frame(s) give about {percent}% of the payload"
+    )]
+    IncompleteFrames {
+        /// Distinct frames read.
+        distinct_frames: usize,
+        /// Estimated completion.
+        percent: u8,
+        /// `inspect --json` already printed its report (with the progress).
+        reported: bool,
+    },
     /// The response belongs to another ceremony or key than the sealed decryption key.
     #[error(
         "the response is for {field} {response}, but the decryption key belongs to {field} {sealed}"
@@ -125,6 +148,14 @@ pub enum CliError {
     /// An empty passphrase was given.
     #[error("the {origin} is empty; an empty passphrase is refused")]
     EmptyPassphrase {
+        /// Where it came from.
+        origin: PassphraseOrigin,
+    },
+    /// A new passphrase is below the floor (length or words).
+    #[error(
+        "the {origin} is too short to seal the decryption key: at least 20 characters or 5 words are needed"
+    )]
+    WeakPassphrase {
         /// Where it came from.
         origin: PassphraseOrigin,
     },
@@ -152,6 +183,15 @@ pub enum CliError {
     OutputExists {
         /// The output.
         path: PathBuf,
+    },
+    /// An output file cannot be created where it was asked for (checked before any secret
+    /// work).
+    #[error("cannot write {path}: {problem}")]
+    OutputUnusable {
+        /// The output.
+        path: PathBuf,
+        /// Why (a missing or read-only folder).
+        problem: String,
     },
     /// The ceremony directory of `init` is not empty.
     #[error("{path} is not empty; init writes only into a new or empty directory")]
@@ -254,6 +294,22 @@ pub enum CliError {
         /// The public key derived offline.
         derived: String,
     },
+    /// The terminal cannot show a QR code that scans (it would wrap or scroll).
+    #[error(
+        "the terminal is {cols}x{rows}; a QR code that scans needs at least {needed_cols}x{needed_rows}"
+    )]
+    TerminalTooSmall {
+        /// Columns needed.
+        needed_cols: usize,
+        /// Rows needed.
+        needed_rows: usize,
+        /// Columns of the terminal.
+        cols: u16,
+        /// Rows of the terminal.
+        rows: u16,
+        /// What to do instead, beside a larger terminal.
+        advice: &'static str,
+    },
     /// Something that cannot happen did (a bug); the message carries no secret.
     #[error("internal error: {0}")]
     Internal(String),
@@ -277,19 +333,23 @@ impl CliError {
                 "io" => EXIT_OUTPUT,
                 _ => EXIT_INPUT,
             },
-            CliError::Usage(_) => EXIT_USAGE,
+            CliError::Usage(_) | CliError::TerminalTooSmall { .. } => EXIT_USAGE,
             CliError::ReadInput { .. }
             | CliError::Input { .. }
             | CliError::Transport { .. }
             | CliError::CeremonyMismatch { .. }
             | CliError::TranscriptNotIntact { .. } => EXIT_INPUT,
             CliError::CustodyQuorum { .. } => EXIT_RECONSTRUCTION,
+            CliError::IncompleteFrames { .. } => EXIT_INPUT,
+            CliError::OfflineSecret { .. } => EXIT_OFFLINE_SECRET,
             CliError::WrongPassphrase { .. }
             | CliError::EmptyPassphrase { .. }
             | CliError::PassphraseMismatch
+            | CliError::WeakPassphrase { .. }
             | CliError::NoTerminal { .. }
             | CliError::PassphraseFile { .. } => EXIT_PASSPHRASE,
             CliError::OutputExists { .. }
+            | CliError::OutputUnusable { .. }
             | CliError::OutputDirNotEmpty { .. }
             | CliError::Write { .. } => EXIT_OUTPUT,
             CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => EXIT_AIR_GAP,
@@ -335,6 +395,7 @@ impl CliError {
                 EXIT_PASSPHRASE => "passphrase",
                 EXIT_OUTPUT => "output",
                 EXIT_AIR_GAP => "air-gap",
+                EXIT_OFFLINE_SECRET => "offline-secret",
                 _ => "internal",
             },
         }
@@ -408,6 +469,12 @@ impl CliError {
             CliError::Input { .. } => {
                 Some("Run `keyexport-offline inspect` on the input to see what it holds.")
             }
+            CliError::IncompleteFrames { .. } => Some(
+                "Photograph or scan the QR codes not yet read (any order; repeats are fine) and give all the images or frames together.",
+            ),
+            CliError::OfflineSecret { .. } => Some(
+                "If this file is on the online machine, or on a stick that went there: STOP, wipe it there and on the stick, tell the witness and note it on the paper log. Give the request.json or response.json instead (check a custody part with `keyexport-offline custody verify`).",
+            ),
             CliError::CeremonyMismatch { .. } => Some(
                 "Use the decryption key created by `init` for this ceremony; the response answers another request.",
             ),
@@ -417,6 +484,9 @@ impl CliError {
             CliError::EmptyPassphrase { .. } | CliError::PassphraseMismatch => {
                 Some("Choose a non-empty passphrase and type it the same way twice.")
             }
+            CliError::WeakPassphrase { .. } => Some(
+                "Whoever copies the sealed key can guess its passphrase offline for ever: choose five or more random words (or 20+ characters). Nothing was created. For a rehearsal only: --allow-short-passphrase.",
+            ),
             CliError::NoTerminal { .. } => {
                 Some("Run it on a terminal, or give the passphrase in a file.")
             }
@@ -424,6 +494,9 @@ impl CliError {
             CliError::OutputExists { .. } | CliError::OutputDirNotEmpty { .. } => {
                 Some("Choose a new path; existing files are never overwritten.")
             }
+            CliError::OutputUnusable { .. } => Some(
+                "Give an output path in an existing folder you can write to (create the folder first). Nothing was decrypted or written.",
+            ),
             CliError::Write { .. } => None,
             CliError::NetworkUp { .. } => Some(
                 "Disconnect the machine (or bring the interfaces down). For a rehearsal only: --allow-online or KEYEXPORT_ALLOW_ONLINE=1.",
@@ -472,14 +545,35 @@ impl CliError {
             CliError::WalletMismatch { .. } => Some(
                 "The rebuilt key does not derive a wallet Dfns lists for it. Use no output of this run; report the response digest and the key object to Dfns.",
             ),
+            CliError::TerminalTooSmall { advice, .. } => Some(advice),
             CliError::Internal(_) => Some("This is a bug in keyexport-offline; please report it."),
+        }
+    }
+
+    /// The advice as printed by `command`: `inspect` is the command the general advice
+    /// points to, so its own input errors say what to give it instead.
+    pub fn advice_in(&self, inspecting: bool) -> Option<&'static str> {
+        let points_to_inspect = match self {
+            CliError::Input { .. } => true,
+            CliError::Shared { .. } => self.exit_code() == EXIT_INPUT,
+            _ => false,
+        };
+        if inspecting && points_to_inspect {
+            Some(
+                "Give a request or response of this ceremony: the file as written, photos or screenshots of all its QR codes (or a folder of them), or its .ur.txt.",
+            )
+        } else {
+            self.advice()
         }
     }
 
     /// Whether the command already printed its one `--json` object (a batch prints its
     /// `{"keys": [...]}` report even when some keys failed).
     pub fn json_already_printed(&self) -> bool {
-        matches!(self, CliError::BatchFailed { .. })
+        matches!(
+            self,
+            CliError::BatchFailed { .. } | CliError::IncompleteFrames { reported: true, .. }
+        )
     }
 
     /// The process exit code.

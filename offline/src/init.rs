@@ -6,7 +6,6 @@
 //! ceremony id, key id and fingerprint are what the operators compare aloud with the
 //! online machine.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -21,7 +20,7 @@ use crate::airgap;
 use crate::batch;
 use crate::cli::InitArgs;
 use crate::custody;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, PassphraseOrigin};
 use crate::passphrase::{self, Confirm};
 use crate::qr;
 use crate::render;
@@ -38,6 +37,13 @@ pub const REQUEST_PNG: &str = "request.png";
 /// Runs `init`.
 pub fn run(args: &InitArgs) -> CliResult<()> {
     airgap::enforce(args.air_gap.allow_online)?;
+    if args.allow_short_passphrase {
+        render::loud_warning(&[
+            "REHEARSAL ONLY: --allow-short-passphrase lets a passphrase",
+            "shorter than 20 characters and 5 words seal the key.",
+            "The transcript records it. Never use it in a real ceremony.",
+        ]);
+    }
     let key_ids = batch::init::key_ids(args)?;
     check_target_dir(&args.out)?;
     let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
@@ -46,11 +52,18 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     let custody = custody::plan(args)?;
     let passphrase = match (&custody, args.passphrase_file.as_slice()) {
         (Some(_), _) => None,
-        (None, [] | [_]) => Some(passphrase::obtain(
-            args.passphrase_file.first().map(PathBuf::as_path),
-            passphrase::SEALED_KEY,
-            Confirm::Twice,
-        )?),
+        (None, [] | [_]) => {
+            let file = args.passphrase_file.first().map(PathBuf::as_path);
+            let passphrase = passphrase::obtain(file, passphrase::SEALED_KEY, Confirm::Twice)?;
+            passphrase::check_floor(
+                &passphrase,
+                &file.map_or(PassphraseOrigin::Terminal, |f| {
+                    PassphraseOrigin::File(f.to_path_buf())
+                }),
+                args.allow_short_passphrase,
+            )?;
+            Some(passphrase)
+        }
         (None, _) => {
             return Err(CliError::Usage(
                 "--passphrase-file is given more than once; repeat it only with --custodians"
@@ -168,6 +181,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     fsio::ensure_empty_dir(&args.out)
         .map_err(|e| CliError::shared(args.out.display().to_string(), e))?;
     let mut entry = Entry::new("init", args.air_gap.allow_online);
+    entry.facts.short_passphrase_allowed = args.allow_short_passphrase;
     entry.facts.ceremony_id = Some(ceremony_id.to_string());
     if let [key_id] = key_ids.as_slice() {
         entry.facts.key_id = Some(key_id.to_string());
@@ -215,64 +229,59 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     let transcript_path = args.out.join(transcript::FILE_NAME);
     let head = transcript::append(&transcript_path, &entry)?;
 
-    eprintln!("Ceremony     {ceremony_id}");
-    batch::init::print_key_ids(&key_ids);
-    eprintln!("Fingerprint  {fingerprint}");
-    eprintln!("  (aloud:    {})", render::spoken(fingerprint.as_str()));
-    let schemes: Vec<String> = dfns_request
-        .supported_schemes
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    eprintln!("Schemes      {}", render::wrapped_list(&schemes, 13, 67));
-    if let Some(plan) = &custody {
-        eprintln!(
-            "Custody      the decryption key is split: {} parts rebuild it",
-            plan.describe()
-        );
-    }
+    // What was written first; what the witness compares and writes down last, so that it
+    // stays on an 80x24 screen.
     eprintln!("Wrote");
     for file in &key_files {
         let what = if custody.is_some() {
-            "custody part: its own USB stick, kept by its custodian"
+            "custody part: its custodian's own stick"
         } else {
-            "sealed decryption key: stays on this machine, with the passphrase"
+            "sealed decryption key: stays on this machine"
         };
         eprintln!("  {}  {what}", args.out.join(&file.name).display());
     }
     let mut written = vec![(
         args.out.join(REQUEST_FILE),
-        "export request: carry it to the online machine",
+        "the request: carry it to the online machine",
     )];
     if png.is_some() {
         written.push((
             args.out.join(REQUEST_PNG),
-            "the request as QR codes (scan all of them, any order)",
+            "the same as QR codes (any order)",
         ));
     }
     written.push((transcript_path, "ceremony transcript"));
     for (path, what) in written {
         eprintln!("  {}  {what}", path.display());
     }
-    eprintln!("Transcript head  {head}  (witnesses: write it down)");
     if png.is_none() {
         eprintln!(
             "The request needs {} QR codes, too many to scan reliably: carry {} to the online machine on removable media (USB).",
             frames.len(),
             args.out.join(REQUEST_FILE).display()
         );
-    } else if std::io::stderr().is_terminal() {
-        eprintln!("{}", qr::terminal(&frames)?);
     } else {
         eprintln!(
-            "The request is {} QR code(s) in {}.",
-            frames.len(),
-            args.out.join(REQUEST_PNG).display()
+            "To show the codes on a screen: keyexport-offline show {}",
+            args.out.join(REQUEST_FILE).display()
         );
     }
     eprintln!(
-        "Compare the fingerprint aloud with the one keyexport-online shows before it calls Dfns."
+        "Schemes      {}",
+        schemes_summary(&dfns_request.supported_schemes)
     );
+    if let Some(plan) = &custody {
+        eprintln!(
+            "Custody      the decryption key is split: {} parts rebuild it",
+            plan.describe()
+        );
+    }
+    eprintln!("Ceremony     {ceremony_id}");
+    batch::init::print_key_ids(&key_ids);
+    eprintln!("Fingerprint  {fingerprint}");
+    render::aloud(fingerprint.as_str());
+    render::transcript_head(&head);
+    eprintln!("Compare the fingerprint aloud with keyexport-online's before it calls Dfns.");
     Ok(())
 }
 
@@ -312,6 +321,24 @@ fn check_target_dir(dir: &Path) -> CliResult<()> {
             path: PathBuf::from(dir),
             source,
         }),
+    }
+}
+
+/// The schemes offered, on one line of at most 80 columns: listed when few, counted
+/// when many (every one is in the request, and `inspect` lists them).
+fn schemes_summary(schemes: &[Scheme]) -> String {
+    let listed = schemes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if listed.chars().count() <= 80 - 13 {
+        listed
+    } else {
+        format!(
+            "{} protocol and curve pairs (all in the request; inspect lists them)",
+            schemes.len()
+        )
     }
 }
 

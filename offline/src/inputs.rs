@@ -16,9 +16,11 @@
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::files::Artifact;
+use keyexport_shared::files::{Artifact, OfflineSecret};
 use keyexport_shared::input::{self, SizeLimit};
-use keyexport_shared::transport::{FrameCollector, decode_image, has_image_extension, sniff_image};
+use keyexport_shared::transport::{
+    FrameCollector, TransportError, decode_image, has_image_extension, sniff_image,
+};
 
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, sha256_hex};
@@ -106,13 +108,32 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
                     problem: "the directory holds no PNG or JPEG image (.png, .jpg, .jpeg)".into(),
                 });
             }
+            // The image whose frames came first: when another image's frames belong to a
+            // different file, both are named (the intruder may be either, e.g. a
+            // request.png left beside the response's frames).
+            let mut first: Option<String> = None;
             for image in images {
                 let label = image.display().to_string();
                 let bytes = read(&label, &image, input::IMAGE)?;
                 gathered
                     .records
                     .push(ArtifactRecord::new("input", &label, &bytes));
-                scan_image(&label, &bytes, &mut collector)?;
+                scan_image(&label, &bytes, &mut collector).map_err(|e| match (e, &first) {
+                    (
+                        CliError::Transport {
+                            source: TransportError::ForeignFrame { .. },
+                            ..
+                        },
+                        Some(first),
+                    ) => CliError::Input {
+                        path: input.clone(),
+                        problem: format!(
+                            "the folder holds QR codes of two different files: {first} and {label} belong to different transfers; keep only the frames of this ceremony's response (a request.png is the request)"
+                        ),
+                    },
+                    (e, _) => e,
+                })?;
+                first.get_or_insert(label);
                 frame_inputs += 1;
             }
             continue;
@@ -127,10 +148,10 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
                 problem: "the file is empty".into(),
             });
         }
-        if crate::seal::is_age_file(&bytes) {
-            return Err(CliError::Input {
+        if let Some(secret) = OfflineSecret::recognise(&bytes) {
+            return Err(CliError::OfflineSecret {
                 path: input.clone(),
-                problem: "an age-encrypted file (a sealed decryption key, a custody part or an encrypted key output), not a request or response; check a custody part with `keyexport-offline custody verify`".into(),
+                what: secret.describe(),
             });
         }
         match sniff(&bytes) {
@@ -187,13 +208,11 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
 }
 
 /// The error for an incomplete frame set (used by `reconstruct`).
-pub fn incomplete(partial: &PartialFrames) -> CliError {
-    CliError::Input {
-        path: "UR frames".into(),
-        problem: format!(
-            "incomplete: {} distinct frame(s) give about {}% of the payload",
-            partial.distinct_frames, partial.percent
-        ),
+pub fn incomplete(partial: &PartialFrames, reported: bool) -> CliError {
+    CliError::IncompleteFrames {
+        distinct_frames: partial.distinct_frames,
+        percent: partial.percent,
+        reported,
     }
 }
 

@@ -185,7 +185,11 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
         let text = keyexport_shared::display::to_json(&output)
             .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
         println!("{text}");
-        return Ok(());
+        // The report is printed, progress included; the run still fails: no whole file.
+        return match &gathered.partial {
+            Some(partial) => Err(inputs::incomplete(partial, true)),
+            None => Ok(()),
+        };
     }
     for report in &reports {
         print_report(report);
@@ -193,12 +197,15 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
     for report in &batch {
         crate::batch::inspect::print(report);
     }
-    if let Some(partial) = &gathered.partial {
-        println!("UR frames (incomplete)");
-        println!("  distinct frames {}", partial.distinct_frames);
-        println!("  complete        about {}%", partial.percent);
+    match &gathered.partial {
+        Some(partial) => {
+            println!("UR frames (incomplete)");
+            println!("  distinct frames {}", partial.distinct_frames);
+            println!("  complete        about {}%", partial.percent);
+            Err(inputs::incomplete(partial, false))
+        }
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn print_report(r: &Report) {

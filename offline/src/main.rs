@@ -16,6 +16,7 @@ mod hd;
 mod init;
 mod inputs;
 mod inspect;
+mod interrupt;
 mod memory;
 mod output;
 mod passphrase;
@@ -23,6 +24,7 @@ mod qr;
 mod reconstruct;
 mod render;
 mod seal;
+mod show;
 mod sign;
 mod transcript;
 mod transcript_cmd;
@@ -53,18 +55,19 @@ fn main() -> ExitCode {
                     .trim_start_matches("error: ");
                 println!(
                     "{}",
-                    render::error_json(&CliError::Usage(message.to_owned()))
+                    render::error_json(&CliError::Usage(message.to_owned()), false)
                 );
             }
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    interrupt::install();
     let json = match &cli.command {
         Command::Reconstruct(args) => args.json,
         Command::Inspect(args) => args.json,
         Command::Transcript(TranscriptCommand::Verify(args)) => args.json,
         Command::Sign(args) => args.json,
-        Command::Init(_) | Command::Custody(_) | Command::Version(_) => false,
+        Command::Init(_) | Command::Custody(_) | Command::Show(_) | Command::Version(_) => false,
     };
     // Commands that handle a secret: no core dumps, no swapping where allowed.
     if matches!(
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
     ) {
         memory::protect();
     }
+    let inspecting = matches!(cli.command, Command::Inspect(_));
     let result = match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Reconstruct(args) => reconstruct::run(&args),
@@ -80,12 +84,14 @@ fn main() -> ExitCode {
         Command::Custody(CustodyCommand::Verify(args)) => custody::verify(&args),
         Command::Transcript(TranscriptCommand::Verify(args)) => transcript_cmd::run(&args),
         Command::Sign(args) => sign::command::run(&args),
+        Command::Show(args) => show::run(&args),
         Command::Version(args) => {
             print_version(args.json);
             Ok(())
         }
     };
-    exit_code(result, json)
+    passphrase::restore_terminal();
+    exit_code(result, json, inspecting)
 }
 
 /// `version`: this build, as one line or one JSON object (issue 11).
@@ -100,14 +106,14 @@ fn print_version(json: bool) {
 
 /// Reports a failure (text on stderr, or the `--json` error object on stdout) and maps the
 /// outcome to the documented exit code.
-fn exit_code(result: CliResult<()>, json: bool) -> ExitCode {
+fn exit_code(result: CliResult<()>, json: bool, inspecting: bool) -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(error) => {
             if json && !error.json_already_printed() {
-                println!("{}", render::error_json(&error));
+                println!("{}", render::error_json(&error, inspecting));
             }
-            render::error_text(&error);
+            render::error_text(&error, inspecting);
             error.to_exit_code()
         }
     }
@@ -119,8 +125,8 @@ mod tests {
 
     #[test]
     fn failures_never_exit_zero() {
-        let code = exit_code(Err(CliError::PassphraseMismatch), false);
+        let code = exit_code(Err(CliError::PassphraseMismatch), false, false);
         assert_ne!(code, ExitCode::from(EXIT_OK));
-        assert_eq!(exit_code(Ok(()), false), ExitCode::from(EXIT_OK));
+        assert_eq!(exit_code(Ok(()), false, false), ExitCode::from(EXIT_OK));
     }
 }

@@ -4,10 +4,17 @@
 //! an existing one (unsealing) once. Without a file and without a terminal the command fails
 //! at once instead of waiting for input that cannot come. The passphrase lives in
 //! [`SecretString`] from the moment it is read.
+//!
+//! Typing ahead is safe: from the first prompt until the command ends ([`restore_terminal`])
+//! the terminal's echo stays off, so keys typed while the tool works (unsealing takes a
+//! second) never appear on screen, and whatever was typed ahead is discarded before each
+//! prompt instead of becoming the start of the next passphrase.
 
 use std::fs::File;
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use age::secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -40,6 +47,33 @@ pub const KEYSTORE: Purpose = Purpose {
     what: "the passphrase of the Ethereum keystore",
     flag: "keystore-passphrase-file",
 };
+
+/// Smallest length, in characters, of a new passphrase (unless it has [`MIN_WORDS`] words).
+pub const MIN_CHARS: usize = 20;
+/// Smallest number of words (separated by spaces) of a new passphrase shorter than
+/// [`MIN_CHARS`].
+pub const MIN_WORDS: usize = 5;
+
+/// Checks a new passphrase that will seal the decryption key against the floor: at least
+/// [`MIN_CHARS`] characters or [`MIN_WORDS`] words. age's scrypt slows each guess but cannot
+/// save a passphrase a dictionary holds: whoever copies the sealed key can guess offline,
+/// for ever. `allow_short` (the rehearsal override) lets a shorter one through; the caller
+/// warns loudly and records it.
+pub fn check_floor(
+    passphrase: &SecretString,
+    origin: &PassphraseOrigin,
+    allow_short: bool,
+) -> CliResult<()> {
+    let text = passphrase.expose_secret();
+    let strong = text.chars().count() >= MIN_CHARS || text.split_whitespace().count() >= MIN_WORDS;
+    if strong || allow_short {
+        Ok(())
+    } else {
+        Err(CliError::WeakPassphrase {
+            origin: origin.clone(),
+        })
+    }
+}
 
 /// Whether to ask twice (new passphrase) or once (existing passphrase).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +119,70 @@ pub fn from_file(path: &Path) -> CliResult<SecretString> {
     Ok(SecretString::from(line.to_owned()))
 }
 
+/// Whether a prompt is waiting for the operator (for the Ctrl-C message).
+static PROMPTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a passphrase prompt is waiting for input right now.
+pub fn prompting() -> bool {
+    PROMPTING.load(Ordering::SeqCst)
+}
+
+/// Reads one line at a prompt, hidden, noting that a prompt is open meanwhile.
+fn prompt(text: &str) -> std::io::Result<String> {
+    PROMPTING.store(true, Ordering::SeqCst);
+    let read = rpassword::prompt_password(text);
+    PROMPTING.store(false, Ordering::SeqCst);
+    read
+}
+
+/// The terminal settings found before echo was turned off, put back by
+/// [`restore_terminal`].
+static SAVED_TERMINAL: Mutex<Option<(File, rustix::termios::Termios)>> = Mutex::new(None);
+
+/// Turns echo off on the terminal (once per run, remembering the settings found) and drops
+/// anything typed ahead. Failing that, the prompt still works (rpassword hides what is
+/// typed); only typed-ahead keys would show.
+fn quiet_terminal() {
+    let Ok(mut saved) = SAVED_TERMINAL.lock() else {
+        return;
+    };
+    if saved.is_none() {
+        let Ok(tty) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+        else {
+            return;
+        };
+        let Ok(original) = rustix::termios::tcgetattr(&tty) else {
+            return;
+        };
+        let mut quiet = original.clone();
+        quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
+        quiet
+            .local_modes
+            .insert(rustix::termios::LocalModes::ECHONL);
+        if rustix::termios::tcsetattr(&tty, rustix::termios::OptionalActions::Now, &quiet).is_ok() {
+            *saved = Some((tty, original));
+        }
+    }
+    if let Some((tty, _)) = saved.as_ref() {
+        let _ = rustix::termios::tcflush(tty, rustix::termios::QueueSelector::IFlush);
+    }
+}
+
+/// Puts the terminal back as it was before the first prompt (echo on), discarding keys
+/// typed meanwhile so they do not reach the shell. Called once the command has finished.
+pub fn restore_terminal() {
+    let Ok(mut saved) = SAVED_TERMINAL.lock() else {
+        return;
+    };
+    if let Some((tty, original)) = saved.take() {
+        let _ = rustix::termios::tcflush(&tty, rustix::termios::QueueSelector::IFlush);
+        let _ = rustix::termios::tcsetattr(&tty, rustix::termios::OptionalActions::Now, &original);
+    }
+}
+
 fn from_terminal(what: &str, purpose: Purpose, confirm: Confirm) -> CliResult<SecretString> {
     let has_terminal = File::open("/dev/tty").is_ok_and(|tty| tty.is_terminal());
     if !has_terminal {
@@ -93,22 +191,20 @@ fn from_terminal(what: &str, purpose: Purpose, confirm: Confirm) -> CliResult<Se
             flag: purpose.flag,
         });
     }
+    quiet_terminal();
     let prompt_error = |e: std::io::Error| CliError::PassphraseFile {
         origin: PassphraseOrigin::Terminal,
         problem: e.to_string(),
     };
-    let first = SecretString::from(
-        rpassword::prompt_password(format!("Enter {what}: ")).map_err(prompt_error)?,
-    );
+    let first = SecretString::from(prompt(&format!("Enter {what}: ")).map_err(prompt_error)?);
     if first.expose_secret().is_empty() {
         return Err(CliError::EmptyPassphrase {
             origin: PassphraseOrigin::Terminal,
         });
     }
     if confirm == Confirm::Twice {
-        let second = SecretString::from(
-            rpassword::prompt_password(format!("Repeat {what}: ")).map_err(prompt_error)?,
-        );
+        quiet_terminal();
+        let second = SecretString::from(prompt(&format!("Repeat {what}: ")).map_err(prompt_error)?);
         if first.expose_secret() != second.expose_secret() {
             return Err(CliError::PassphraseMismatch);
         }
@@ -133,6 +229,20 @@ mod tests {
         assert_eq!(read(b"correct horse\r\n").unwrap(), "correct horse");
         assert_eq!(read(b"two newlines\n\n").unwrap(), "two newlines\n");
         assert_eq!(read(b" spaces kept ").unwrap(), " spaces kept ");
+    }
+
+    #[test]
+    fn the_floor_is_twenty_characters_or_five_words() {
+        let origin = PassphraseOrigin::Terminal;
+        let check = |p: &str, allow| check_floor(&SecretString::from(p.to_owned()), &origin, allow);
+        assert!(check("correct horse battery staple", false).is_ok());
+        assert!(check("a b c d e", false).is_ok());
+        assert!(check("abcdefghijklmnopqrs", false).is_err());
+        assert!(check("a b c d", false).is_err());
+        assert!(check("a", false).is_err());
+        assert!(check("a", true).is_ok());
+        let message = check("Secr3t", false).unwrap_err().to_string();
+        assert!(!message.contains("Secr3t"), "{message}");
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! Showing a file as QR codes: a PNG sheet of every frame, and the terminal rendering.
+//! Showing a file as QR codes: a PNG sheet of every frame (`show` plays them in the
+//! terminal).
 //!
 //! The request file is larger than one QR code holds, so `keyexport_shared::transport`
 //! cuts it into UR frames. For a still image all frames are laid out on one PNG "sheet"
 //! (the scanner reads several codes per image, in any order); no fountain-mixed extra
 //! frames are needed there because every frame is always in view.
 
-use keyexport_shared::transport::{self, EcLevel, FrameOptions, UrFrame};
+use keyexport_shared::transport::{self, FrameOptions, UrFrame};
 
 use crate::error::{CliError, CliResult};
 
@@ -42,21 +43,6 @@ pub fn sheet_png(frames: &[UrFrame]) -> CliResult<Vec<u8>> {
             source,
         }
     })
-}
-
-/// Renders every frame as terminal text, each under a `QR i of n` heading.
-pub fn terminal(frames: &[UrFrame]) -> CliResult<String> {
-    let mut out = String::new();
-    for (i, frame) in frames.iter().enumerate() {
-        let code = transport::render_terminal(frame, EcLevel::M).map_err(|source| {
-            CliError::Transport {
-                input: "request QR code".into(),
-                source,
-            }
-        })?;
-        out.push_str(&format!("QR {} of {}\n{code}\n", i + 1, frames.len()));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

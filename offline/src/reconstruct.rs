@@ -60,7 +60,14 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
     // exactly one object even when the transcript cannot be appended to.
     match (result, logged) {
         (Ok(stdout), Ok(head)) => {
-            eprintln!("Transcript head  {head}  (witnesses: write it down)");
+            render::transcript_head(&head);
+            if args.reveal && !args.json {
+                // The key goes to standard output alone (for scripts); its label to the
+                // screen, just above it.
+                eprintln!(
+                    "Private key  next line: 64 hex digits, big-endian. Never read it aloud."
+                );
+            }
             std::io::stdout()
                 .write_all(&stdout)
                 .and_then(|()| std::io::stdout().flush())
@@ -98,8 +105,8 @@ pub struct OpenedKey {
 fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec<u8>>> {
     airgap::enforce(args.air_gap.allow_online)?;
     let recipients = Recipients::parse(&args.encrypt_to)?;
-    if let Some(out) = args.out.as_ref().filter(|out| out.exists()) {
-        return Err(CliError::OutputExists { path: out.clone() });
+    if let Some(out) = &args.out {
+        check_new_file(out)?;
     }
     if args.destroy_decryption_key {
         crate::destroy::check(&args.decryption_key)?;
@@ -129,8 +136,10 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
         }
     }
 
-    let opened = open_for_response(args, &response_ids, entry)?;
+    // The new keystore passphrase first: a mistyped confirmation then costs a retype of
+    // it alone, not of the decryption key's passphrase too.
     let keystore_passphrase = keystore_passphrase(args, entry)?;
+    let opened = open_for_response(args, &response_ids, entry)?;
     airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
     let Rebuilt {
         reconstruction,
@@ -341,6 +350,52 @@ pub(crate) fn keystore_passphrase(
     }
 }
 
+/// Checks, before any passphrase is asked or secret touched, that `path` can become a new
+/// file: nothing is there (not even a dangling link), and its folder exists and is
+/// writable.
+pub(crate) fn check_new_file(path: &Path) -> CliResult<()> {
+    if path.symlink_metadata().is_ok() {
+        return Err(CliError::OutputExists {
+            path: path.to_path_buf(),
+        });
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let unusable = |problem: String| CliError::OutputUnusable {
+        path: path.to_path_buf(),
+        problem,
+    };
+    match folder.metadata() {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(unusable(format!("{} is not a folder", folder.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(unusable(format!(
+                "the folder {} does not exist",
+                folder.display()
+            )));
+        }
+        Err(e) => {
+            return Err(unusable(format!(
+                "cannot use the folder {}: {e}",
+                folder.display()
+            )));
+        }
+    }
+    rustix::fs::access(
+        folder,
+        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+    )
+    .map_err(|e| {
+        unusable(format!(
+            "cannot create a file in {}: {}",
+            folder.display(),
+            std::io::Error::from(e)
+        ))
+    })
+}
+
 /// Writes an output file atomically, never over an existing one (named as such).
 pub(crate) fn write_output(path: &Path, bytes: &[u8], mode: fsio::FileMode) -> CliResult<()> {
     fsio::write_new(path, bytes, mode).map_err(|e| {
@@ -425,7 +480,7 @@ fn read_response(
             }
             Ok((response, ids))
         }
-        (None, Some(partial)) => Err(inputs::incomplete(partial)),
+        (None, Some(partial)) => Err(inputs::incomplete(partial, false)),
         (None, None) => Err(CliError::Input {
             path: inputs_given.join(" "),
             problem: "no export response found".into(),
@@ -609,35 +664,31 @@ fn print_summary(
     if let Some(ceremony) = ids.ceremony_id.as_ref().or(opened.ceremony_id.as_ref()) {
         eprintln!("Ceremony     {}", Escaped(ceremony));
     }
-    eprintln!("Public key   {}", reconstruction.public_key.to_hex());
+    render::hex_value("Public key", &reconstruction.public_key.to_hex());
     eprintln!("Verified     the rebuilt key matches the public key");
     if reconstruction.is_hd() {
         eprintln!("Key          HD root key (chain code present)");
     }
-    eprintln!(
-        "Used shares  {}",
-        join(
-            reconstruction
-                .used_signers
-                .iter()
-                .map(|id| Escaped(id).to_string())
-        )
-    );
+    // One signer id per line: a list of them would wrap mid-id at 80 columns.
+    for (i, signer) in reconstruction.used_signers.iter().enumerate() {
+        let label = if i == 0 { "Used shares" } else { "" };
+        eprintln!("{label:<13}{}", Escaped(signer));
+    }
     if reconstruction.bad_shares.is_empty() {
         eprintln!("Bad shares   none");
     } else {
-        eprintln!(
-            "Bad shares   {} (set aside; the key was rebuilt without them)",
-            join(reconstruction.bad_shares.iter().map(|b| format!(
-                "{} ({})",
-                Escaped(&b.signer_id),
-                b.fault.kind()
-            )))
-        );
+        eprintln!("Bad shares   set aside; the key was rebuilt without them:");
+        for bad in &reconstruction.bad_shares {
+            eprintln!(
+                "             {} ({})",
+                Escaped(&bad.signer_id),
+                bad.fault.kind()
+            );
+        }
     }
     eprintln!("Addresses");
     for (label, value) in addresses.labelled() {
-        eprintln!("  {label:<24}{value}");
+        render::labelled_line(2, label, 24, value);
     }
     if reconstruction.public_key.curve() == Curve::Ed25519 {
         eprintln!("Note         {ED25519_NOTE}");
@@ -686,10 +737,6 @@ pub(crate) fn unknown_field_lines(fields: &[UnknownField]) -> Vec<String> {
     }
     lines.push("  The key was verified without them. Tell the keyexport maintainers.".to_string());
     lines
-}
-
-fn join(items: impl Iterator<Item = String>) -> String {
-    items.collect::<Vec<_>>().join(", ")
 }
 
 /// The public facts of one rebuilt key, as `--json` prints them: the whole object for a

@@ -11,16 +11,16 @@ use crate::error::CliError;
 /// Prints `error: <fault>` and, when there is advice, `advice: <what to do>` on stderr.
 /// The fault often quotes an input (a field, a file name, a parser's message): it is
 /// shown escaped, so it cannot move the cursor or fake a line.
-pub fn error_text(error: &CliError) {
+pub fn error_text(error: &CliError, inspecting: bool) {
     eprintln!("error: {}", Escaped(error.message()));
-    if let Some(advice) = error.advice() {
+    if let Some(advice) = error.advice_in(inspecting) {
         eprintln!("advice: {advice}");
     }
 }
 
 /// The `--json` failure object: `{"error":{"kind","message","badSigners":[...]}}`, with
 /// terminal control characters in its strings escaped (`display::to_json`).
-pub fn error_json(error: &CliError) -> String {
+pub fn error_json(error: &CliError, inspecting: bool) -> String {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Body {
@@ -38,7 +38,7 @@ pub fn error_json(error: &CliError) -> String {
         error: Body {
             kind: error.kind(),
             message: error.message(),
-            advice: error.advice(),
+            advice: error.advice_in(inspecting),
             bad_signers: error
                 .bad_signers()
                 .iter()
@@ -53,7 +53,9 @@ pub fn error_json(error: &CliError) -> String {
     })
 }
 
-/// A loud, boxed warning on stderr (air-gap override, unprotected key file).
+/// A loud, boxed warning on stderr (air-gap override, unprotected key file). Callers keep
+/// their lines within 76 characters so the box fits 80 columns (a line naming a file is
+/// as long as its path).
 pub fn loud_warning(lines: &[&str]) {
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
     let bar = "!".repeat(width);
@@ -81,6 +83,54 @@ pub fn wrapped_list(items: &[String], indent: usize, width: usize) -> String {
         }
     }
     lines.join(&format!(",\n{:indent$}", ""))
+}
+
+/// Prints the transcript head for the witnesses, on its own line in groups of 8 hex digits
+/// (71 columns: nothing wraps at 80, and the first and last groups are what the checklist
+/// records).
+pub fn transcript_head(head: &str) {
+    eprintln!("Transcript head  (witnesses: write down its first and last 8 digits)");
+    eprintln!("  {}", keyexport_shared::transport::group_hex(head));
+}
+
+/// Width of the labels of the summaries (`Public key   `).
+const LABEL: usize = 13;
+
+/// Prints a long hex value after its label in groups of 8 digits, at most 7 groups a line
+/// (75 columns), continuation lines under the first: nothing wraps at 80 columns and the
+/// first and last groups are the ones the checklist records.
+pub fn hex_value(label: &str, hex: &str) {
+    let groups: Vec<&[u8]> = hex.as_bytes().chunks(8).collect();
+    for (i, line) in groups.chunks(7).enumerate() {
+        let text = line
+            .iter()
+            .map(|g| String::from_utf8_lossy(g))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let label = if i == 0 { label } else { "" };
+        eprintln!("{label:<LABEL$}{text}");
+    }
+}
+
+/// Prints `label  value` on one line when it fits 80 columns, else the label and, below
+/// it, the value whole (an address is copied or compared as one piece).
+pub fn labelled_line(indent: usize, label: &str, width: usize, value: &str) {
+    let pad = " ".repeat(indent);
+    if indent + width.max(label.chars().count()) + value.chars().count() <= 80 {
+        eprintln!("{pad}{label:<width$}{value}");
+    } else {
+        eprintln!("{pad}{label}");
+        eprintln!("{pad}  {value}");
+    }
+}
+
+/// Prints the fingerprint spelled for reading aloud, one group per line so no word is cut
+/// at the terminal's edge.
+pub fn aloud(fingerprint: &str) {
+    for (i, group) in spoken(fingerprint).split(" / ").enumerate() {
+        let label = if i == 0 { "  aloud" } else { "" };
+        eprintln!("{label:<13}{group}");
+    }
 }
 
 /// Spells a fingerprint with the NATO/ICAO alphabet so two people can compare it aloud:
@@ -143,7 +193,7 @@ mod tests {
 
     #[test]
     fn json_error_shape() {
-        let json = error_json(&CliError::PassphraseMismatch);
+        let json = error_json(&CliError::PassphraseMismatch, false);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["error"]["kind"], "passphrase");
         assert_eq!(v["error"]["message"], "the two passphrases typed differ");

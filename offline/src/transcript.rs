@@ -153,6 +153,9 @@ pub struct Facts {
     /// Key files overwritten and removed by `--destroy-decryption-key` (absolute paths).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destroyed: Vec<String>,
+    /// `init`: the rehearsal override let passphrases below the floor seal the key.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub short_passphrase_allowed: bool,
     /// `sign`: SHA-256 of the message signed (hex).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_sha256: Option<String>,

@@ -10,7 +10,9 @@
 //! broken chain or a changed file fails with exit code 3; files that are merely gone (such
 //! as destroyed key files) are listed but do not fail it.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::sha256_hex;
@@ -33,6 +35,9 @@ struct Step {
     outcome: Option<String>,
     /// `name version (commit …, clean|DIRTY tree; …)`, or `unknown build`.
     built_by: String,
+    /// The same, as lines that fit 80 columns (for the text report).
+    #[serde(skip)]
+    build_lines: Vec<String>,
 }
 
 /// Runs `transcript verify`: the report on stderr (and `--json` on stdout).
@@ -57,15 +62,11 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
     let mut findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     let mut heads_missing = 0;
     for head in &args.heads {
-        let head = head.trim().to_ascii_lowercase();
-        match line_digests.iter().position(|d| d == &head) {
-            Some(_) => {}
-            None => {
-                heads_missing += 1;
-                findings.push(format!(
-                    "head {head} from the paper log is the digest of no line: a line up to the one it was written for was edited or removed"
-                ));
-            }
+        if !line_digests.iter().any(|d| head.matches(d)) {
+            heads_missing += 1;
+            findings.push(format!(
+                "head {head} from the paper log is the digest of no line: a line up to the one it was written for was edited or removed"
+            ));
         }
     }
     let intact = report.is_intact() && heads_missing == 0;
@@ -102,15 +103,35 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
     // Every field below comes from the transcript's lines, which anyone with the folder
     // can write: shown escaped, so no line can move the cursor or fake "Intact".
     eprintln!("Transcript   {}", Escaped(path.display()));
+    // Each build is described once, below; a step names its build by number, so a line
+    // fits 80 columns.
+    let mut builds: Vec<&[String]> = Vec::new();
     for s in &steps {
+        let number = match builds.iter().position(|b| *b == s.build_lines.as_slice()) {
+            Some(i) => i + 1,
+            None => {
+                builds.push(&s.build_lines);
+                builds.len()
+            }
+        };
         eprintln!(
-            "  #{:<3} {:<20} {:<28} {:<7} {}",
+            "  #{:<3} {:<20} {:<24} {:<7} build {number}",
             s.seq.map_or_else(|| "?".to_owned(), |n| n.to_string()),
-            Escaped(s.time.as_deref().unwrap_or("?")),
-            Escaped(s.step.as_deref().unwrap_or("?")),
-            Escaped(s.outcome.as_deref().unwrap_or("-")),
-            Escaped(&s.built_by)
+            // Escaped to a String first, so the column widths apply.
+            Escaped(s.time.as_deref().unwrap_or("?")).to_string(),
+            Escaped(s.step.as_deref().unwrap_or("?")).to_string(),
+            Escaped(s.outcome.as_deref().unwrap_or("-")).to_string(),
         );
+    }
+    for (i, lines) in builds.iter().enumerate() {
+        for (j, line) in lines.iter().enumerate() {
+            let label = if j == 0 {
+                format!("Build {}", i + 1)
+            } else {
+                String::new()
+            };
+            eprintln!("{label:<13}{}", Escaped(line));
+        }
     }
     eprintln!(
         "Files        {} unchanged, {missing} gone",
@@ -127,22 +148,93 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
             Escaped(finding)
         );
     }
-    eprintln!("Head         {}  (compare with the paper log)", report.head);
+    eprintln!("Head         (compare with the paper log)");
+    eprintln!("  {}", keyexport_shared::transport::group_hex(&report.head));
+    if args.heads.iter().any(|h| matches!(h, HeadRef::First(_))) {
+        eprintln!("Note         a head given by its first 8 hex digits only is a weak check");
+        eprintln!("             (a forger can match 8 digits by trial): give FIRST8…LAST8.");
+    }
     if intact {
-        eprintln!(
-            "Intact       the chain is whole, no recorded file changed{}",
-            if args.heads.is_empty() {
-                ""
-            } else {
-                ", and it passes through every head given"
-            }
-        );
+        eprintln!("Intact       the chain is whole, no recorded file changed");
+        if !args.heads.is_empty() {
+            eprintln!("             and it passes through every head given");
+        }
         Ok(())
     } else {
         Err(CliError::TranscriptNotIntact {
             path,
             count: report.findings.len() - missing + heads_missing,
         })
+    }
+}
+
+/// A transcript head as the witness wrote it on the paper log (`--head`): the whole
+/// SHA-256 (64 hex digits), its first and last 8 hex digits (`7240f9c8…0bd41a2c`, as the
+/// runbook's checklist asks; `...` or `..` for the ellipsis), or its first 8 only. Spaces
+/// (the grouping the tools print) and case are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadRef {
+    /// All 64 hex digits.
+    Full(String),
+    /// The first and the last 8 hex digits.
+    Ends {
+        /// The first 8 hex digits.
+        first: String,
+        /// The last 8 hex digits.
+        last: String,
+    },
+    /// The first 8 hex digits alone.
+    First(String),
+}
+
+/// What `--head` accepts, for the usage error.
+const HEAD_FORMS: &str = "give the whole head (64 hex digits), its first and last 8 hex digits as on the checklist (e.g. 7240f9c8…0bd41a2c), or its first 8";
+
+impl HeadRef {
+    /// Whether the line digest `digest` (64 lowercase hex digits) is this head.
+    fn matches(&self, digest: &str) -> bool {
+        match self {
+            HeadRef::Full(full) => digest == full,
+            HeadRef::Ends { first, last } => digest.starts_with(first) && digest.ends_with(last),
+            HeadRef::First(first) => digest.starts_with(first),
+        }
+    }
+}
+
+impl FromStr for HeadRef {
+    type Err = String;
+
+    fn from_str(given: &str) -> Result<Self, Self::Err> {
+        let compact: String = given
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let ends = ["…", "...", ".."]
+            .iter()
+            .find_map(|sep| compact.split_once(sep));
+        let parsed = match ends {
+            Some((first, last)) if hex(first, 8) && hex(last, 8) => Some(HeadRef::Ends {
+                first: first.to_owned(),
+                last: last.to_owned(),
+            }),
+            Some(_) => None,
+            None if hex(&compact, 64) => Some(HeadRef::Full(compact)),
+            None if hex(&compact, 8) => Some(HeadRef::First(compact)),
+            None => None,
+        };
+        parsed.ok_or_else(|| format!("`{given}` is not a transcript head: {HEAD_FORMS}"))
+    }
+}
+
+impl fmt::Display for HeadRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeadRef::Full(full) => f.write_str(full),
+            HeadRef::Ends { first, last } => write!(f, "{first}…{last}"),
+            HeadRef::First(first) => write!(f, "{first}…"),
+        }
     }
 }
 
@@ -175,7 +267,31 @@ fn step(line: usize, raw: &str) -> Step {
         step,
         outcome,
         built_by: built_by(value.get("build")),
+        build_lines: build_lines(value.get("build")),
     }
+}
+
+/// The build recorded in a line, as lines of at most 80 columns (after a 13-column label).
+fn build_lines(build: Option<&Value>) -> Vec<String> {
+    let Some(build) = build.filter(|b| b.is_object()) else {
+        return vec!["unknown (no build recorded)".to_owned()];
+    };
+    let field = |key: &str| build.get(key).and_then(Value::as_str).unwrap_or("unknown");
+    let tree = match build.get("dirty").and_then(Value::as_bool) {
+        Some(false) => "clean tree",
+        Some(true) => "DIRTY tree",
+        None => "tree state unknown",
+    };
+    // 8 groups of 8: two lines of 4 under the label.
+    let lock = keyexport_shared::transport::group_hex(field("cargo_lock_sha256"));
+    vec![
+        format!("{} {}, {tree}", field("name"), field("version")),
+        format!("commit {}", field("commit")),
+        field("rustc").to_owned(),
+        format!("{} {}", field("target"), field("profile")),
+        format!("Cargo.lock sha256 {}", lock.get(..35).unwrap_or(&lock)),
+        format!("                  {}", lock.get(36..).unwrap_or("")),
+    ]
 }
 
 /// One line naming the build recorded in a transcript line.
@@ -226,5 +342,35 @@ mod tests {
         assert_eq!(online.step.as_deref(), Some("submit/preflight"));
         assert!(online.built_by.starts_with("unknown build"));
         assert_eq!(step(3, "not json").seq, None);
+    }
+
+    #[test]
+    fn heads_are_accepted_in_the_checklist_forms() {
+        let digest = "7240f9c8aa11bb22cc33dd44ee55ff66778899aabbccddeeff0011220bd41a2c";
+        for form in [
+            digest.to_owned(),
+            digest.to_ascii_uppercase(),
+            "7240f9c8…0bd41a2c".to_owned(),
+            "7240f9c8...0bd41a2c".to_owned(),
+            "7240 f9c8 … 0bd4 1a2c".to_owned(),
+            "7240f9c8".to_owned(),
+        ] {
+            let head: HeadRef = form.parse().unwrap();
+            assert!(head.matches(digest), "{form}");
+        }
+        let other: HeadRef = "7240f9c8…0bd41a2d".parse().unwrap();
+        assert!(!other.matches(digest));
+        for bad in [
+            "",
+            "7240f9c",
+            "7240f9c8a",
+            "7240f9c8…",
+            "…0bd41a2c",
+            "7240f9cg",
+            &digest[1..],
+            "7240f9c8…0bd41a2c…00",
+        ] {
+            assert!(bad.parse::<HeadRef>().is_err(), "{bad}");
+        }
     }
 }

@@ -305,8 +305,8 @@ struct CustodyBatch {
 
 impl CustodyBatch {
     fn new(dir: &Path, ids: &[&str]) -> CustodyBatch {
-        let alice = passphrase_file(dir, "alice.pass", "alice's passphrase");
-        let bob = passphrase_file(dir, "bob.pass", "bob's passphrase");
+        let alice = passphrase_file(dir, "alice.pass", "alice's long passphrase");
+        let bob = passphrase_file(dir, "bob.pass", "bob's long passphrase");
         let identity = age::x25519::Identity::generate();
         let carol_identity = dir.join("carol.identity.txt");
         {

@@ -29,7 +29,13 @@ impl Split {
         let labels: Vec<String> = (1..=m).map(|i| format!("{name}-c{i}")).collect();
         let passes: Vec<PathBuf> = labels
             .iter()
-            .map(|l| passphrase_file(root, &format!("{l}.pass"), &format!("passphrase of {l}")))
+            .map(|l| {
+                passphrase_file(
+                    root,
+                    &format!("{l}.pass"),
+                    &format!("the passphrase of {l}"),
+                )
+            })
             .collect();
         let dir = root.join(name);
         let mut cmd = offline();
@@ -229,7 +235,7 @@ fn a_modified_share_is_caught_by_the_commitments() {
     let split = Split::new(tmp.path(), "mod", 2, 3);
     let dealt = split.deal();
     let response = split.response(&dealt);
-    let pass = "passphrase of mod-c2";
+    let pass = "the passphrase of mod-c2";
     let mut part: serde_json::Value =
         serde_json::from_slice(&age_open(&split.part(1), pass)).unwrap();
     let share = part["share"].as_str().unwrap().to_owned();
@@ -313,7 +319,7 @@ fn custody_verify_checks_one_part_alone() {
     offline()
         .args(["inspect", s(&split.part(0))])
         .assert()
-        .code(3)
+        .code(8)
         .stderr(
             predicate::str::contains("an age-encrypted file")
                 .and(predicate::str::contains("custody verify")),
@@ -344,7 +350,7 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
         .unwrap();
     }
     let dir = tmp.path().join("ceremony");
-    let alice = passphrase_file(tmp.path(), "alice.pass", "alice's passphrase");
+    let alice = passphrase_file(tmp.path(), "alice.pass", "alice's long passphrase");
     offline()
         .args(["init", "--key-id", "key-01custody", "--out", s(&dir)])
         .args([
@@ -523,7 +529,7 @@ fn destroy_removes_the_parts_used_after_the_key_is_written() {
 #[test]
 fn bad_custody_settings_are_refused_before_any_key_exists() {
     let tmp = tempfile::tempdir().unwrap();
-    let pass = passphrase_file(tmp.path(), "p", "a passphrase");
+    let pass = passphrase_file(tmp.path(), "p", "a passphrase of twenty");
     let dir = tmp.path().join("c");
     let cases: [(&[&str], i32, &str); 6] = [
         (

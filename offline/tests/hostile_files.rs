@@ -5,7 +5,6 @@
 //! Each test reproduces the attack and checks it now fails safely: a clear error naming the
 //! cause, a non-zero exit, no key written.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,6 +12,7 @@ use std::process::{Command, Stdio};
 use predicates::prelude::*;
 
 use crate::common::{PASSPHRASE, deal_raw_response, offline, passphrase_file, s};
+use crate::screen;
 
 /// A fake `/sys/class` with `net/` holding loopback and `eth0` (down, not administratively
 /// up: offline); returns the `net` folder (the test hook's value).
@@ -112,42 +112,41 @@ fn an_interface_brought_up_during_the_passphrase_stops_reconstruct() {
     let dir = ceremony(tmp.path());
     let response = tmp.path().join("response.json");
     deal_raw_response(&dir, &response);
-    let fifo = tmp.path().join("passphrase.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
     let key_out = tmp.path().join("key.hex");
-    let child = Command::new(env!("CARGO_BIN_EXE_keyexport-offline"))
-        .env_remove("KEYEXPORT_ALLOW_ONLINE")
-        .env("KEYEXPORT_TEST_SCRYPT_LOG_N", "2")
-        .env("KEYEXPORT_TEST_SYSFS_NET", &net)
-        .args(["reconstruct", "--response", s(&response)])
-        .args(["--decryption-key", s(&dir.join("decryption-key.age"))])
-        .args(["--passphrase-file", s(&fifo), "--out", s(&key_out)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Opening the FIFO returns once reconstruct opens it to read the passphrase, i.e. after
-    // its first look at the network: the operator is "typing". Now eth0 comes up.
-    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
-    std::fs::write(net.join("eth0/flags"), "0x1003\n").unwrap();
-    writeln!(writer, "{PASSPHRASE}").unwrap();
-    drop(writer);
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    // The passphrase is typed at the terminal (a pseudo-terminal here): while reconstruct
+    // waits at the prompt, after its first look at the network, eth0 comes up.
+    let flags = net.join("eth0/flags");
+    let typed = format!("{PASSPHRASE}\n");
+    let shown = screen::run_with(
+        Path::new(env!("CARGO_BIN_EXE_keyexport-offline")),
+        &[
+            "reconstruct",
+            "--response",
+            s(&response),
+            "--decryption-key",
+            s(&dir.join("decryption-key.age")),
+            "--out",
+            s(&key_out),
+        ],
+        &[
+            ("KEYEXPORT_TEST_SCRYPT_LOG_N", "2"),
+            ("KEYEXPORT_TEST_SYSFS_NET", s(&net)),
+        ],
+        tmp.path(),
+        (80, 24),
+        &[screen::Step {
+            wait_for: "Enter the passphrase",
+            send: &typed,
+        }],
+        |_| std::fs::write(&flags, "0x1003\n").unwrap(),
+    );
+    let text = shown.raw_text();
+    assert_eq!(shown.code, 7, "{text}");
     assert!(
-        stderr.contains("network interface(s) up after the passphrase was entered: eth0"),
-        "{stderr}"
+        text.contains("network interface(s) up after the passphrase was entered: eth0"),
+        "{text}"
     );
     assert!(!key_out.exists(), "no key may be written");
-    assert!(output.stdout.is_empty());
 }
 
 #[test]

@@ -95,7 +95,12 @@ fn writes_the_ceremony_directory() {
     );
     assert!(stderr.contains("Key id       key-01j8example"));
     assert!(stderr.contains("Fingerprint  "));
-    assert!(stderr.contains("(aloud:"));
+    assert!(stderr.contains("  aloud"));
+    assert!(
+        stderr
+            .lines()
+            .all(|l| !l.starts_with("  aloud") || l.len() <= 80)
+    );
     assert_eq!(sealed["keyId"], "key-01j8example");
     assert!(request.to_string().contains(ceremony_id));
     assert!(request.to_string().contains("key-01j8example"));
@@ -218,49 +223,99 @@ fn empty_existing_directory_is_used_non_empty_refused() {
     assert_eq!(file_names(&ceremony), before);
 }
 
-/// The terminal path: the passphrase is typed twice under a pseudo-terminal (`script`).
+/// The terminal path: the passphrase is typed twice in a pseudo-terminal; a short one is
+/// refused unless the rehearsal override is given, loudly and on the record.
 #[test]
 fn passphrase_typed_twice_on_a_terminal() {
+    use crate::screen::{self, Step};
     let tmp = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
-    let run = |dir: &str, typed: &str| {
-        let command = format!(
-            "{} init --key-id k --out {}",
-            bin.display(),
-            tmp.path().join(dir).display()
-        );
-        std::process::Command::new("script")
-            .args(["-q", "-e", "-c", &command, "/dev/null"])
-            .env("KEYEXPORT_ALLOW_ONLINE", "1")
-            .env("KEYEXPORT_TEST_SCRYPT_LOG_N", "2")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(typed.as_bytes())?;
-                child.wait_with_output()
-            })
+    let env = [
+        ("KEYEXPORT_ALLOW_ONLINE", "1"),
+        ("KEYEXPORT_TEST_SCRYPT_LOG_N", "2"),
+    ];
+    let run = |dir: &str, first: &str, second: &str, extra: &[&str]| {
+        let mut args = vec!["init", "--key-id", "k", "--out", dir];
+        args.extend_from_slice(extra);
+        screen::run(
+            &bin,
+            &args,
+            &env,
+            tmp.path(),
+            (80, 24),
+            &[
+                Step {
+                    wait_for: "Enter the passphrase of the sealed decryption key:",
+                    send: first,
+                },
+                Step {
+                    wait_for: "Repeat the passphrase of the sealed decryption key:",
+                    send: second,
+                },
+            ],
+        )
     };
-    let Ok(output) = run("same", "typed secret\ntyped secret\n") else {
-        eprintln!(
-            "SKIPPED passphrase_typed_twice_on_a_terminal: `script` (util-linux) is not available"
-        );
-        return;
-    };
-    let transcript = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{transcript}");
-    assert!(transcript.contains("Enter the passphrase of the sealed decryption key:"));
-    assert!(transcript.contains("Repeat the passphrase of the sealed decryption key:"));
-    // On a terminal the request is also shown as QR codes.
-    assert!(transcript.contains("QR 1 of "), "{transcript}");
+    let typed = "five words make a floor\n";
+    let shown = run("same", typed, typed, &[]);
+    assert_eq!(shown.code, 0, "{}", shown.raw_text());
     assert!(tmp.path().join("same/decryption-key.age").exists());
+    // No QR code in the terminal: request.png is carried, `show` plays the codes.
+    assert!(!shown.raw_text().contains("QR 1 of "));
 
-    let output = run("differ", "typed secret\nanother one\n").unwrap();
-    assert_eq!(output.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("the two passphrases typed differ"));
+    let shown = run("differ", typed, "five words make a flood\n", &[]);
+    assert_eq!(shown.code, 5);
+    assert!(
+        shown
+            .raw_text()
+            .contains("the two passphrases typed differ")
+    );
     assert!(!tmp.path().join("differ").exists());
+
+    let shown = run("short", "a\n", "a\n", &[]);
+    assert_eq!(shown.code, 5, "{}", shown.raw_text());
+    assert!(
+        shown.raw_text().contains("too short"),
+        "{}",
+        shown.raw_text()
+    );
+    assert!(!tmp.path().join("short").exists());
+
+    let shown = run("rehearsal", "a\n", "a\n", &["--allow-short-passphrase"]);
+    assert_eq!(shown.code, 0, "{}", shown.raw_text());
+    assert!(shown.raw_text().contains("REHEARSAL ONLY"));
+    let transcript =
+        std::fs::read_to_string(tmp.path().join("rehearsal/transcript.jsonl")).unwrap();
+    assert!(
+        transcript.contains(r#""shortPassphraseAllowed":true"#),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn a_passphrase_file_below_the_floor_is_refused_before_anything_is_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (content, ok) in [("tr0ub4dor&3", false), ("one two three four five", true)] {
+        let pass = passphrase_file(tmp.path(), "pass.txt", content);
+        let ceremony = tmp.path().join(format!("c-{ok}"));
+        let output = offline()
+            .args(["init", "--key-id", "k", "--out", s(&ceremony)])
+            .args(["--passphrase-file", s(&pass)])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if ok {
+            assert!(output.status.success(), "{stderr}");
+        } else {
+            assert_eq!(output.status.code(), Some(5), "{stderr}");
+            assert!(
+                stderr.contains("at least 20 characters or 5 words"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("guess"), "{stderr}");
+            assert!(!stderr.contains(content));
+            assert!(!ceremony.exists());
+        }
+    }
 }
 
 #[test]

@@ -299,3 +299,18 @@ fn foreign_or_edited_batch_request_is_refused() {
             .stderr(predicate::str::contains(expected));
     }
 }
+
+#[test]
+fn inspect_errors_advise_what_to_give_not_to_run_inspect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junk = tmp.path().join("notes.txt");
+    std::fs::write(&junk, "hello\n").unwrap();
+    offline()
+        .args(["inspect", s(&junk)])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "advice: Give a request or response",
+        ))
+        .stderr(predicates::str::contains("Run `keyexport-offline inspect`").not());
+}

@@ -189,14 +189,23 @@ fn incomplete_frame_set() {
         ));
     assert!(!out.exists());
 
-    // inspect reports the progress instead of failing.
+    // inspect reports the progress (one JSON object with --json), and exits 3: there is
+    // no whole file yet.
     let output = offline()
         .args(["inspect", "--json", s(&text)])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(3));
     let json = stdout_json(&output);
     assert_eq!(json["incompleteFrames"]["distinctFrames"], 1);
+    offline()
+        .args(["inspect", s(&text)])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("UR frames (incomplete)"))
+        .stderr(predicate::str::contains(
+            "Photograph or scan the QR codes not yet read",
+        ));
 }
 
 #[test]
@@ -223,4 +232,26 @@ fn frames_of_two_payloads_are_refused() {
         message.contains("mixed.txt, line 2") && message.contains("belongs to another payload"),
         "{message}"
     );
+}
+
+#[test]
+fn a_request_png_among_response_frames_is_named() {
+    let v = vector("cggmp24-secp256k1-3of4");
+    let w = vector("cggmp21-secp256k1-3of4");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, _) = vector_files(tmp.path(), &v);
+    let folder = tmp.path().join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    write_pngs(&folder, &frames_of(&v));
+    // Another transfer's frame, sorted first, as request.png is beside response-qr-NN.png.
+    let intruder = write_pngs(tmp.path(), &frames_of(&w)[..1]).remove(0);
+    std::fs::rename(&intruder, folder.join("another.png")).unwrap();
+    let output = reveal(&key, &[s(&folder)]);
+    assert_eq!(output.status.code(), Some(3));
+    let message = stdout_json(&output)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("two different files"), "{message}");
+    assert!(message.contains("another.png"), "{message}");
 }

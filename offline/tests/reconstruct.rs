@@ -120,7 +120,10 @@ fn reveal_prints_only_the_key_on_stdout() {
         ])
         .assert()
         .success()
-        .stdout(format!("{}\n", expected_key(&v)));
+        .stdout(format!("{}\n", expected_key(&v)))
+        .stderr(predicate::str::ends_with(
+            "Private key  next line: 64 hex digits, big-endian. Never read it aloud.\n",
+        ));
 }
 
 #[test]
@@ -280,7 +283,7 @@ fn robust_run_names_the_bad_signer() {
         .assert()
         .success()
         .stderr(predicate::str::contains(format!(
-            "Bad shares   {bad} (decrypt)"
+            "Bad shares   set aside; the key was rebuilt without them:\n             {bad} (decrypt)"
         )));
 }
 
@@ -503,4 +506,52 @@ fn chain_code_disagreement_delivers_nothing() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn an_unusable_output_path_is_refused_before_the_passphrase() {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, response) = vector_files(tmp.path(), &v);
+    // A sealed key with no passphrase file and no terminal: had the passphrase been asked
+    // first, this would fail with exit 5 (no terminal).
+    let sealed = tmp.path().join("decryption-key.age");
+    std::fs::write(
+        &sealed,
+        "-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCg==\n-----END AGE ENCRYPTED FILE-----\n",
+    )
+    .unwrap();
+    let missing = tmp.path().join("nosuch/dir/key.hex");
+    let read_only = tmp.path().join("read-only");
+    std::fs::create_dir(&read_only).unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let mut cases = vec![(missing, "does not exist")];
+    // root writes anywhere: the read-only folder is a refusal only for other users.
+    if std::fs::write(read_only.join("probe"), b"").is_err() {
+        cases.push((read_only.join("key.hex"), "cannot create a file in"));
+    }
+    for (out, problem) in cases {
+        offline()
+            .args(["reconstruct", "--decryption-key", s(&sealed)])
+            .args(["--response", s(&response), "--out", s(&out)])
+            .assert()
+            .code(6)
+            .stderr(predicate::str::contains(problem))
+            .stderr(predicate::str::contains("output path"))
+            .stderr(predicate::str::contains("passphrase").not());
+    }
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+#[test]
+fn a_sealed_key_given_as_the_response_is_named_as_a_secret() {
+    let v = vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, _) = vector_files(tmp.path(), &v);
+    offline()
+        .args(["inspect", s(&key)])
+        .assert()
+        .code(8)
+        .stderr(predicate::str::contains("a secret of the offline machine"))
+        .stderr(predicate::str::contains("wipe"));
 }

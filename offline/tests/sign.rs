@@ -311,6 +311,36 @@ fn key_files_in_hex_and_wif_sign_like_the_decryption_key() {
             "{stderr}"
         );
     }
+    // A key file away from any transcript: the new transcript is announced, and
+    // --transcript adds to the ceremony's instead.
+    let elsewhere = export.dir().join("delivered");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let moved = elsewhere.join("key.hex");
+    std::fs::copy(&hex_file, &moved).unwrap();
+    let sign_moved = |extra: &[&str]| {
+        offline()
+            .args([
+                "sign",
+                "--key",
+                s(&moved),
+                "--response",
+                s(&export.response),
+            ])
+            .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let ceremony_transcript = export.dir().join("transcript.jsonl");
+    let output = sign_moved(&["--transcript", s(&ceremony_transcript)]);
+    assert!(output.status.success());
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("starts a new one"));
+    let output = sign_moved(&[]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("this run starts a new one"), "{stderr}");
+    assert!(elsewhere.join("transcript.jsonl").exists());
+    std::fs::remove_file(&moved).unwrap();
     // The transcript beside the key file records the signature, never the key.
     let transcript = std::fs::read_to_string(export.dir().join("transcript.jsonl")).unwrap();
     let last: Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();

@@ -16,13 +16,18 @@ struct Recorded {
     heads: Vec<String>,
 }
 
+/// The head printed under `Transcript head`, in groups of 8 hex digits, ungrouped.
 fn head_of(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    let line = text
-        .lines()
+    let mut lines = text.lines();
+    lines
         .find(|l| l.starts_with("Transcript head  "))
         .unwrap_or_else(|| panic!("no head printed:\n{text}"));
-    line["Transcript head  ".len()..][..64].to_owned()
+    let grouped = lines.next().unwrap_or_default();
+    assert!(grouped.len() <= 80, "{grouped}");
+    let head: String = grouped.split_whitespace().collect();
+    assert_eq!(head.len(), 64, "{text}");
+    head
 }
 
 fn record() -> Recorded {
@@ -136,8 +141,8 @@ fn an_intact_transcript_shows_each_step_its_build_and_the_head() {
         .assert()
         .success()
         .stderr(predicate::str::contains(format!(
-            "Head         {}",
-            r.heads[1]
+            "Head         (compare with the paper log)\n  {}",
+            keyexport_shared::transport::group_hex(&r.heads[1])
         )))
         .stderr(predicate::str::contains("#0   "))
         .stderr(predicate::str::contains("keyexport-offline "));
@@ -165,6 +170,13 @@ fn every_edited_deleted_or_reordered_line_is_named() {
         let mut edited = original.clone();
         assert!(edited[i].contains(r#""allowOnline":true"#));
         edited[i] = edited[i].replace(r#""allowOnline":true"#, r#""allowOnline":false"#);
+        if i < last {
+            // The edited line itself is named, not only the next one whose link broke.
+            expect(
+                edited.clone(),
+                format!("does not follow line {}: line {} was edited", i + 1, i + 1),
+            );
+        }
         expect(edited, following.clone());
 
         let mut deleted = original.clone();
@@ -224,8 +236,8 @@ fn every_changed_artifact_is_named() {
         .assert()
         .success()
         .stderr(predicate::str::contains(format!(
-            "Head         {}",
-            r.heads[1]
+            "Head         (compare with the paper log)\n  {}",
+            keyexport_shared::transport::group_hex(&r.heads[1])
         )));
     let empty = tempfile::tempdir().unwrap();
     offline()
@@ -233,4 +245,64 @@ fn every_changed_artifact_is_named() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("transcript.jsonl"));
+}
+
+#[test]
+fn heads_are_accepted_as_the_checklist_writes_them() {
+    let r = record();
+    let head = &r.heads[0];
+    let ends = format!("{}…{}", &head[..8], &head[56..]);
+    let grouped = keyexport_shared::transport::group_hex(head);
+    for form in [
+        head.to_owned(),
+        ends.clone(),
+        format!("{}...{}", &head[..8], &head[56..]),
+        grouped,
+    ] {
+        offline()
+            .args(["transcript", "verify", s(&r.dir), "--head", &form])
+            .assert()
+            .success();
+    }
+    // The first 8 alone match, with a note that they are a weak check.
+    offline()
+        .args(["transcript", "verify", s(&r.dir), "--head", &head[..8]])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("weak check"));
+    // A head of no line is tampering (3); a malformed head is a usage error (2).
+    let mut other = head.clone();
+    other.replace_range(56.., "00000000");
+    if other == *head {
+        other.replace_range(56.., "11111111");
+    }
+    offline()
+        .args(["transcript", "verify", s(&r.dir), "--head"])
+        .arg(format!("{}…{}", &other[..8], &other[56..]))
+        .assert()
+        .code(3);
+    for malformed in ["7240f9c", "7240f9c8…", "zzzzzzzz", &head[..20]] {
+        offline()
+            .args(["transcript", "verify", s(&r.dir), "--head", malformed])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is not a transcript head"));
+    }
+}
+
+#[test]
+fn the_report_fits_80_columns() {
+    let r = record();
+    let output = r.verify().output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stderr).unwrap();
+    for line in text.lines() {
+        // The transcript's own path is the one value that can be longer.
+        if !line.starts_with("Transcript   ") {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+    }
+    // One build wrote every step: it is described once.
+    assert_eq!(text.matches("Build 1").count(), 1, "{text}");
+    assert!(!text.contains("Build 2"), "{text}");
 }

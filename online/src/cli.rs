@@ -18,6 +18,7 @@ Exit codes: 0 ok, 2 usage, 3 bad input, 4 configuration, 5 refused before export
 10 response saved but fails a check, 11 response not saved (printed to stdout),
 12 response saved but QR/UR files not written,
 13 batch: some keys were not exported (each listed with its reason; none uncertain),
+14 an offline machine's secret (sealed decryption key, custody part) was given: wipe it,
 130 batch interrupted by Ctrl-C (what was received is saved; run it again to resume).";
 
 /// Online side of the Dfns Export Key ceremony: submits the export once and keeps the
@@ -92,7 +93,8 @@ pub struct SubmitArgs {
     /// codes (repeat the flag for several), or a .ur.txt file of its frames.
     #[arg(long = "request", value_name = "INPUT", required = true, num_args = 1..)]
     pub request: Vec<PathBuf>,
-    /// Folder for the response and its QR/UR files (default: next to the request).
+    /// Folder for the response and its QR/UR files (default: next to the request); created
+    /// if absent.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Do not ask to type the key id to confirm (for scripts).
@@ -157,8 +159,8 @@ pub struct ShowArgs {
     /// A response.json written by `submit`, or its .ur.txt file.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Frames per second.
-    #[arg(long, default_value_t = 4)]
+    /// Frames per second (1 to 30).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=30))]
     pub fps: u32,
     /// Play the frames this many times (0: until interrupted).
     #[arg(long, default_value_t = 0)]

@@ -25,10 +25,33 @@ pub struct Connection {
 }
 
 /// Builds the client and loads the credential. `on_retry` is told about each retry.
+///
+/// Every setting is checked before any is reported, so one run names every missing or
+/// invalid variable instead of one per try.
 pub fn connect(args: &DfnsArgs, on_retry: OnRetry) -> Result<Connection, OnlineError> {
-    let base = BaseUrl::parse(&args.api_url)?;
-    let token = read_token(args)?;
-    let credential = read_credential(args)?;
+    let (base, token, credential) = match (
+        BaseUrl::parse(&args.api_url).map_err(OnlineError::from),
+        read_token(args),
+        read_credential(args),
+    ) {
+        (Ok(base), Ok(token), Ok(credential)) => (base, token, credential),
+        (base, token, credential) => {
+            let mut problems: Vec<OnlineError> = [base.err(), token.err(), credential.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(match problems.len() {
+                1 => problems.remove(0),
+                _ => OnlineError::Config(
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            });
+        }
+    };
     let timeouts = Timeouts {
         connect: Duration::from_secs(args.connect_timeout.max(1)),
         exchange: Duration::from_secs(args.timeout.max(1)),
@@ -126,19 +149,18 @@ fn read_token(args: &DfnsArgs) -> Result<AuthToken, OnlineError> {
 }
 
 fn read_credential(args: &DfnsArgs) -> Result<Credential, OnlineError> {
-    let id = args
-        .cred_id
-        .as_deref()
-        .ok_or_else(|| OnlineError::Config("no credential id: DFNS_CRED_ID is not set".into()))?;
     let pem = std::env::var("DFNS_PRIVATE_KEY")
         .ok()
         .filter(|v| !v.trim().is_empty())
         .map(Zeroizing::new);
-    match (&args.private_key_file, pem) {
-        (Some(path), _) => Ok(Credential::from_pem_file(id, path)?),
-        (None, Some(pem)) => Ok(Credential::from_pem(id, &pem)?),
-        (None, None) => Err(OnlineError::Config(
-            "no credential key: set DFNS_PRIVATE_KEY (PEM text) or DFNS_PRIVATE_KEY_FILE".into(),
-        )),
+    const NO_ID: &str = "no credential id: DFNS_CRED_ID is not set";
+    const NO_KEY: &str =
+        "no credential key: set DFNS_PRIVATE_KEY (PEM text) or DFNS_PRIVATE_KEY_FILE";
+    match (args.cred_id.as_deref(), &args.private_key_file, pem) {
+        (Some(id), Some(path), _) => Ok(Credential::from_pem_file(id, path)?),
+        (Some(id), None, Some(pem)) => Ok(Credential::from_pem(id, &pem)?),
+        (Some(_), None, None) => Err(OnlineError::Config(NO_KEY.into())),
+        (None, None, None) => Err(OnlineError::Config(format!("{NO_ID}; {NO_KEY}"))),
+        (None, _, _) => Err(OnlineError::Config(NO_ID.into())),
     }
 }

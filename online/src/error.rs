@@ -17,6 +17,7 @@
 //! | 11 | the response could not be saved (it was printed to stdout) |
 //! | 12 | the response was saved but its QR/UR files could not be written |
 //! | 13 | batch: some keys were not exported (each listed with its reason; none uncertain) |
+//! | 14 | an offline machine's secret (sealed decryption key, custody part) was given: wipe the medium |
 //! | 130 | batch interrupted by Ctrl-C: in-flight exports saved, the rest not attempted |
 //!
 //! A batch that ends with keys uncertain exits 8, with a saved response failing a check 10;
@@ -89,6 +90,24 @@ pub enum OnlineError {
         /// What to do.
         advice: String,
     },
+    /// A secret of the offline machine was given as input: it must never be here.
+    #[error("{path} is {what}: this is the OFFLINE machine's secret, not the request", path = .path.display())]
+    OfflineSecret {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+    },
+    /// `show` cannot play the file: its input, or a terminal too small for a code that scans.
+    #[error("{message}")]
+    Show {
+        /// What happened.
+        message: String,
+        /// What to do.
+        advice: String,
+        /// 3 for the input, 2 for the terminal.
+        code: u8,
+    },
     /// The QR/UR files could not be written.
     #[error("the response is saved in {saved}, but its QR/UR files could not be written: {reason}")]
     Transport {
@@ -104,6 +123,7 @@ impl OnlineError {
     pub fn exit_code(&self) -> u8 {
         match self {
             OnlineError::Input(_) => 3,
+            OnlineError::OfflineSecret { .. } => 14,
             OnlineError::Config(_) | OnlineError::Url(_) | OnlineError::Credential(_) => 4,
             OnlineError::Refused { .. } => 5,
             OnlineError::Api(e) => match (&e.call, &e.kind) {
@@ -116,7 +136,7 @@ impl OnlineError {
             OnlineError::ResponseCheck { .. } => 10,
             OnlineError::NotSaved { .. } => 11,
             OnlineError::Transport { .. } => 12,
-            OnlineError::Batch { code, .. } => *code,
+            OnlineError::Batch { code, .. } | OnlineError::Show { code, .. } => *code,
         }
     }
 
@@ -143,6 +163,7 @@ impl OnlineError {
     /// A short stable name, for `--json`.
     pub fn kind(&self) -> &'static str {
         match self.exit_code() {
+            2 => "usage",
             3 => "input",
             4 => "config",
             5 => "refused",
@@ -153,6 +174,7 @@ impl OnlineError {
             10 => "response-check",
             11 => "not-saved",
             12 => "transport",
+            14 => "offline-secret",
             crate::interrupt::EXIT_INTERRUPTED => "interrupted",
             _ => "batch-incomplete",
         }
@@ -166,13 +188,27 @@ impl OnlineError {
                  screenshots of all its QR codes, or its .ur.txt file."
                     .into(),
             ),
-            OnlineError::Config(_) | OnlineError::Url(_) | OnlineError::Credential(_) => Some(
+            OnlineError::Url(_) => Some(
+                "Set DFNS_API_URL (or --api-url) to the Dfns API base URL of your organization's \
+                 region, e.g. https://api.dfns.io: https, no query, no credentials in it \
+                 (plain http only to 127.0.0.1, the sandbox). Nothing was sent."
+                    .into(),
+            ),
+            OnlineError::Config(_) | OnlineError::Credential(_) => Some(
                 "Set DFNS_AUTH_TOKEN, DFNS_CRED_ID and DFNS_PRIVATE_KEY (PEM text) or \
                  DFNS_PRIVATE_KEY_FILE; DFNS_API_URL defaults to https://api.dfns.io. \
                  See `keyexport-online submit --help`."
                     .into(),
             ),
             OnlineError::Refused { advice, .. } => Some(advice.clone()),
+            OnlineError::OfflineSecret { .. } => Some(
+                "STOP. Nothing was sent. This file must never leave the offline machine: wipe \
+                 it from this machine and from the stick it came on (or destroy the stick), \
+                 tell the witness and note it on the paper log. If it is the sealed decryption \
+                 key, its passphrase is now the only protection: start a new ceremony (`init`) \
+                 unless your policy accepts that. Carry request.json (or request.png) instead."
+                    .into(),
+            ),
             OnlineError::Api(e) => Some(api_advice(e)),
             OnlineError::Held { saved, .. } => Some(format!(
                 "Nothing was exported now, and this tool will not receive the shares if the \
@@ -197,7 +233,9 @@ impl OnlineError {
                  The key is already exported; it cannot be exported again."
                     .into(),
             ),
-            OnlineError::Batch { advice, .. } => Some(advice.clone()),
+            OnlineError::Batch { advice, .. } | OnlineError::Show { advice, .. } => {
+                Some(advice.clone())
+            }
             OnlineError::Transport { saved, .. } => Some(format!(
                 "The response itself is safe. Show its QR codes with \
                  `keyexport-online show {}`, or carry the file on removable media.",

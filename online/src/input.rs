@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::files::Artifact;
+use keyexport_shared::files::{Artifact, OfflineSecret};
 use keyexport_shared::input;
 use keyexport_shared::transport::{FrameCollector, decode_image, sniff_image};
 
@@ -45,6 +45,12 @@ pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
     for path in inputs {
         let bytes = input::read(path, input::IMAGE)
             .map_err(|e| OnlineError::Input(format!("cannot read {}: {e}", path.display())))?;
+        if let Some(secret) = OfflineSecret::recognise(&bytes) {
+            return Err(OnlineError::OfflineSecret {
+                path: path.clone(),
+                what: secret.describe(),
+            });
+        }
         files.push((path.as_path(), bytes));
     }
     let framed = files

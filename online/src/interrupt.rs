@@ -10,15 +10,51 @@
 //! a rerun skips what is saved and lists as uncertain what was in flight. The handlers
 //! only set a flag (`signal-hook`); the program looks at it between steps and while it
 //! waits. Before they are installed (until the operator has confirmed the export),
-//! Ctrl-C ends the program as usual: nothing has been sent.
+//! Ctrl-C ends the program at once with 130, saying that nothing was exported
+//! ([`BeforeExport`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use signal_hook::consts::SIGINT;
+use signal_hook::iterator::{Handle, Signals};
 
 /// Exit code after Ctrl-C (128 + SIGINT, the shells' convention).
 pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Until the export is sent, Ctrl-C ends the run at once, saying that nothing was
+/// exported (a thread waits for the signal; nothing runs in the handler).
+#[derive(Debug)]
+pub struct BeforeExport {
+    handle: Option<Handle>,
+}
+
+impl BeforeExport {
+    /// Watches for Ctrl-C until [`BeforeExport::end`]. If the handler cannot be
+    /// installed, Ctrl-C keeps its default effect (the run ends; nothing was sent).
+    pub fn watch() -> BeforeExport {
+        let Ok(mut signals) = Signals::new([SIGINT]) else {
+            return BeforeExport { handle: None };
+        };
+        let handle = signals.handle();
+        std::thread::spawn(move || {
+            if signals.forever().next().is_some() {
+                eprintln!("\ninterrupted before the export was sent: nothing was exported.");
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        });
+        BeforeExport {
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops watching: the export is about to be sent, [`Interrupt`] takes over.
+    pub fn end(self) {
+        if let Some(handle) = self.handle {
+            handle.close();
+        }
+    }
+}
 
 /// Whether Ctrl-C was pressed since [`Interrupt::install`].
 #[derive(Debug)]

@@ -2,56 +2,91 @@
 //! the other, for the offline machine's camera to read.
 //!
 //! FILE is the `response.json` written by `submit` or its `.ur.txt`; either way the
-//! exact file bytes are recovered and encoded with the same frame options `submit`
-//! uses, so the frames carry the same payload as the PNG files.
+//! exact file bytes are recovered and cut into frames sized to the terminal: a code that
+//! wraps or scrolls cannot be scanned, so on a small terminal the frames carry smaller
+//! fragments (more of them), and a terminal too small for any code that scans is refused
+//! with the size needed. With standard output not a terminal the frames are sized for
+//! 80x24.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::time::Duration;
 
 use keyexport_shared::files::Artifact;
-use keyexport_shared::transport::{FrameOptions, encode_frames, payload_digest, render_terminal};
+use keyexport_shared::transport::{
+    CAPTION_ROWS, FrameOptions, TerminalSize, TransportError, fit_terminal, payload_digest,
+};
 
 use crate::cli::ShowArgs;
 use crate::error::OnlineError;
 use crate::input;
 
+/// The size assumed when standard output is not a terminal.
+const DEFAULT_SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
+
 /// Runs `show`.
 pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
-    let received = input::receive(std::slice::from_ref(&args.file))?;
-    let artifact = input::parse(&received)?;
+    let received = input::receive(std::slice::from_ref(&args.file)).map_err(show_input)?;
+    let artifact = input::parse(&received).map_err(show_input)?;
     if matches!(artifact, Artifact::Request(_)) {
-        return Err(OnlineError::Input(format!(
-            "{} is a request file; `show` plays responses (the offline machine shows requests)",
-            args.file.display()
-        )));
+        return Err(OnlineError::Show {
+            message: format!("{} is a request file, not a response", args.file.display()),
+            advice: "`keyexport-online show` plays the response written by `submit` \
+                     (response.json or response.ur.txt); the offline machine shows the \
+                     request with `keyexport-offline show`."
+                .into(),
+            code: 3,
+        });
     }
+    let stdout = std::io::stdout();
+    let size = if stdout.is_terminal() {
+        terminal_size::terminal_size_of(&stdout).map_or(DEFAULT_SIZE, |(w, h)| TerminalSize {
+            cols: w.0,
+            rows: h.0,
+        })
+    } else {
+        DEFAULT_SIZE
+    };
     let options = FrameOptions {
         fps: args.fps,
         ..FrameOptions::default()
     };
-    let frames = encode_frames(&received.bytes, &options)
-        .map_err(|e| OnlineError::Input(format!("cannot encode {}: {e}", args.file.display())))?;
-    let rendered = frames
-        .iter()
-        .map(|f| render_terminal(f, options.ec_level))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| OnlineError::Input(format!("cannot render the frames: {e}")))?;
-    let digest = payload_digest(&received.bytes);
-    let pause = Duration::from_millis(1000 / u64::from(options.fps.max(1)));
-    let mut stdout = std::io::stdout().lock();
+    let fit = fit_terminal(&received.bytes, size, CAPTION_ROWS, &options).map_err(|e| match e {
+        TransportError::TerminalTooSmall {
+            needed_cols,
+            needed_rows,
+            ..
+        } => OnlineError::Show {
+            message: format!("{e}"),
+            advice: format!(
+                "Make the terminal at least {needed_cols}x{needed_rows} (a smaller font, a \
+                 larger window), or carry the PNG files written by `submit` \
+                 (response-qr-NN.png, response-qr.gif) instead."
+            ),
+            code: 2,
+        },
+        other => OnlineError::Show {
+            message: format!(
+                "cannot encode {} as QR frames: {other}",
+                args.file.display()
+            ),
+            advice: "Carry the response file itself on removable media.".into(),
+            code: 3,
+        },
+    })?;
+    let name = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let screens = fit.screens(&name, &payload_digest(&received.bytes), size.cols);
+    let pause = Duration::from_millis(1000 / u64::from(options.fps));
+    let mut stdout = stdout.lock();
     let mut round = 0;
     while args.loops == 0 || round < args.loops {
-        for (index, qr) in rendered.iter().enumerate() {
-            // Clear the screen and home the cursor, so each frame replaces the last.
-            let shown = write!(
-                stdout,
-                "\x1b[2J\x1b[H{qr}\nframe {} of {} · {} · SHA-256 {digest}\n",
-                index + 1,
-                rendered.len(),
-                args.file.display()
-            )
-            .and_then(|()| stdout.flush());
-            if shown.is_err() {
+        for screen in &screens {
+            if write!(stdout, "{screen}")
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
                 // The terminal went away (pipe closed): nothing left to show to.
                 return Ok(());
             }
@@ -59,5 +94,21 @@ pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
         }
         round += 1;
     }
+    // Leave the prompt below the last caption.
+    let _ = writeln!(stdout);
     Ok(())
+}
+
+/// An unreadable FILE, with advice about `show`'s input (not `submit`'s).
+fn show_input(error: OnlineError) -> OnlineError {
+    match error {
+        OnlineError::Input(message) => OnlineError::Show {
+            message,
+            advice: "Give the response.json written by `keyexport-online submit`, or its \
+                     response.ur.txt."
+                .into(),
+            code: 3,
+        },
+        other => other,
+    }
 }

@@ -15,7 +15,7 @@ use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
 use keyexport_shared::fsio::{FileMode, write_new};
 use keyexport_shared::scheme::Curve;
-use keyexport_shared::transport::FrameOptions;
+use keyexport_shared::transport::{FrameOptions, group_hex};
 use keyexport_shared::wire::ExportResponse;
 use serde_json::json;
 
@@ -26,7 +26,7 @@ use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
 use crate::error::OnlineError;
 use crate::input;
-use crate::interrupt::Interrupt;
+use crate::interrupt::{BeforeExport, Interrupt};
 use crate::transcript::Transcript;
 
 /// The response file's name in the output folder.
@@ -40,7 +40,8 @@ const STEM: &str = "response";
 pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
     let mut transcript: Option<Transcript> = None;
     let mut saved: Vec<serde_json::Value> = Vec::new();
-    let result = execute(args, &mut transcript, &mut saved);
+    let before = BeforeExport::watch();
+    let result = execute(args, &mut transcript, &mut saved, before);
     if let (Err(error), Some(transcript)) = (&result, transcript.as_mut()) {
         transcript.record_failure(error, saved);
     }
@@ -51,12 +52,13 @@ fn execute(
     args: &SubmitArgs,
     transcript_slot: &mut Option<Transcript>,
     saved: &mut Vec<serde_json::Value>,
+    before: BeforeExport,
 ) -> Result<(), OnlineError> {
     // 1. Everything that can be checked offline, before any traffic.
     let received = input::receive(&args.request)?;
     // Several keys (issue 10): one export per key into a responses folder.
     if BatchRequestFile::is_batch_request(&received.bytes) {
-        return crate::batch::run(args, &received);
+        return crate::batch::run(args, &received, before);
     }
     let request = match input::parse(&received)? {
         Artifact::Request(request) => request,
@@ -72,6 +74,11 @@ fn execute(
     let out = output_dir(args, &received.first)?;
     check_outputs_free(&out)?;
     let transcript = transcript_slot.insert(Transcript::in_dir(&out));
+    // The configuration is checked before anything is recorded or printed as a step: a
+    // run that cannot call Dfns gets no transcript head for the witness to write down.
+    transcript.working_on("preflight");
+    let json_mode = args.json;
+    let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
     let mut request_artifacts = Vec::new();
     // The request file itself, when it holds exactly the bytes read (not for QR images).
     if std::fs::read(&received.first).is_ok_and(|b| sha256_hex(&b) == request_sha256) {
@@ -88,19 +95,16 @@ fn execute(
         }),
         request_artifacts,
     )?;
-    note(&format!(
-        "Transcript head  {head}  (witnesses: write it down)"
-    ));
+    note(&crate::transcript::head_lines(&head, None));
     transcript.working_on("preflight");
-    let json_mode = args.json;
-    let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
     let key_id = request.key_id.clone();
     note(&format!(
-        "Request {} ({}): ceremony {}, key {}, digest {request_sha256}",
+        "Request {} ({}): ceremony {}, key {}\n  SHA-256\n    {}",
         received.first.display(),
         received.carrier,
         request.ceremony_id,
-        key_id
+        key_id,
+        hex_lines(&request_sha256)
     ));
 
     // 2. Read-only preflight.
@@ -125,6 +129,7 @@ fn execute(
     confirm(&request, &key, args.yes)?;
 
     // 4. Export, once. The line is written first: the response file records its head.
+    before.end();
     let body_to_send = request.dfns_request.to_json_bytes();
     let export_head = transcript.record(
         "export-sent",
@@ -185,8 +190,8 @@ fn execute(
     })?;
     check_public_key(&key, &response, &response_path)?;
     note(&format!(
-        "The response's publicKey equals the preflight's: {}",
-        response.public_key
+        "The response's publicKey equals the preflight's:\n    {}",
+        hex_lines(&response.public_key.to_string())
     ));
 
     // 7. The trip back across the air gap.
@@ -219,9 +224,9 @@ fn execute(
         }
     };
     if let Some(head) = head {
-        note(&format!(
-            "Transcript head  {head}  (witnesses: write it down; {})",
-            transcript.path().display()
+        note(&crate::transcript::head_lines(
+            &head,
+            Some(transcript.path()),
         ));
     }
     report(
@@ -231,6 +236,7 @@ fn execute(
         &response_path,
         &frames,
         &request_sha256,
+        &sha256_hex(&file_bytes),
     );
     Ok(())
 }
@@ -258,10 +264,17 @@ fn output_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineEr
             _ => PathBuf::from("."),
         },
     };
+    // Created when absent, as `keyexport-offline init --out` does.
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return Err(OnlineError::Refused {
+            message: format!("cannot create the output folder {}: {e}", dir.display()),
+            advice: "Choose with --out a folder you can write to. Nothing was exported.".into(),
+        });
+    }
     if !dir.is_dir() {
         return Err(OnlineError::Refused {
-            message: format!("the output folder {} does not exist", dir.display()),
-            advice: "Create it, or choose another with --out, before exporting.".into(),
+            message: format!("the output {} is not a folder", dir.display()),
+            advice: "Choose with --out a folder you can write to. Nothing was exported.".into(),
         });
     }
     Ok(dir)
@@ -289,8 +302,9 @@ fn check_outputs_free(dir: &Path) -> Result<(), OnlineError> {
 }
 
 fn show_key(key: &KeyInfo) {
+    // The public key on its own line, in groups of 8: it is compared with Step 5's.
     note(&format!(
-        "Dfns key {}: name {:?}, curve {}, scheme {}, status {}{}, public key {}",
+        "Dfns key {}: name {:?}, curve {}, scheme {}, status {}{}\n  public key\n    {}",
         key.id,
         key.name.as_deref().unwrap_or(""),
         key.curve,
@@ -301,8 +315,18 @@ fn show_key(key: &KeyInfo) {
         } else {
             ""
         },
-        key.public_key
+        hex_lines(&key.public_key.to_string())
     ));
+}
+
+/// Hex in groups of 8, eight groups (64 digits) a line, continuation lines indented as
+/// the values under a label: nothing wraps at 80 columns.
+fn hex_lines(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(64)
+        .map(|line| group_hex(&String::from_utf8_lossy(line)))
+        .collect::<Vec<_>>()
+        .join("\n    ")
 }
 
 fn check_exportable(key: &KeyInfo, request: &RequestFile) -> Result<(), OnlineError> {
@@ -482,6 +506,7 @@ fn report(
     response_path: &Path,
     frames: &FrameFiles,
     request_sha256: &str,
+    response_sha256: &str,
 ) {
     let pngs: Vec<String> = frames
         .pngs
@@ -495,6 +520,7 @@ fn report(
             "ceremonyId": request.ceremony_id.as_str(),
             "requestSha256": request_sha256,
             "response": response_path.display().to_string(),
+            "responseSha256": response_sha256,
             "qrPngs": pngs,
             "qrGif": frames.gif.display().to_string(),
             "urText": frames.ur_text.display().to_string(),
@@ -515,6 +541,7 @@ fn report(
         println!(
             "Exported key {} ({} on {}, {} of {} shares needed).\n\
              Response saved: {}\n\
+             Response SHA-256 (compare with the offline machine's `inspect`):\n  {}\n\
              QR frames: {} PNG file(s) ({} … ), animation {}, UR text {}\n\
              Next: carry these to the offline machine, or play them with \
              `keyexport-online show {}`.",
@@ -524,6 +551,7 @@ fn report(
             response.min_signers,
             response.shares.len(),
             response_path.display(),
+            group_hex(response_sha256),
             pngs.len(),
             pngs.first().map(String::as_str).unwrap_or(""),
             frames.gif.display(),

@@ -132,6 +132,19 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The transcript head as the witnesses read it: on its own line in groups of 8 hex digits
+/// (71 columns, nothing wraps at 80), then the transcript it belongs to when given.
+pub fn head_lines(head: &str, path: Option<&Path>) -> String {
+    let mut text = format!(
+        "Transcript head  (witnesses: write down its first and last 8 digits)\n  {}",
+        keyexport_shared::transport::group_hex(head)
+    );
+    if let Some(path) = path {
+        text.push_str(&format!("\n  of {}", path.display()));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use keyexport_shared::transport::{
 use sandbox::{CredentialKind, SandboxConfig};
 
 use crate::common::*;
+use crate::screen;
 
 #[test]
 fn exports_every_protocol_and_curve() {
@@ -310,12 +311,15 @@ fn show_plays_the_response_frames() {
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", stderr(&output));
+        // Not a terminal: the frames are sized for 80x24, and every screen fits it.
         let shown = String::from_utf8_lossy(&output.stdout);
-        let frames = std::fs::read_to_string(c.dir.path().join("response.ur.txt"))
-            .unwrap()
-            .lines()
-            .count();
-        assert_eq!(shown.matches("\x1b[2J\x1b[H").count(), frames);
+        let screens: Vec<&str> = shown.split("\x1b[2J\x1b[H").skip(1).collect();
+        let frames = screens.len();
+        assert!(frames > 1);
+        for screen in &screens {
+            assert!(screen.trim_end().lines().count() <= 24, "{screen}");
+            assert!(screen.lines().all(|l| l.chars().count() <= 80), "{screen}");
+        }
         assert!(shown.contains(&format!("frame {frames} of {frames}")));
     }
     let output = online(&c.sandbox)
@@ -324,6 +328,95 @@ fn show_plays_the_response_frames() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
+    assert!(stderr(&output).contains("keyexport-offline show"));
+    assert!(!stderr(&output).contains("Give the request file"));
+    let output = online(&c.sandbox)
+        .args(["show", "--fps", "0"])
+        .arg(&response)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+/// What a camera sees of `show` in a pseudo-terminal of `size`: the payload read back.
+fn played(c: &Ceremony, size: (u16, u16)) -> (screen::Run, Vec<u8>) {
+    let shown = screen::run(
+        &assert_cmd::cargo::cargo_bin("keyexport-online"),
+        &["show", "response.json", "--loops", "1", "--fps", "30"],
+        &[],
+        c.dir.path(),
+        size,
+        &[],
+    );
+    let mut collector = keyexport_shared::transport::FrameCollector::new();
+    if shown.code == 0 {
+        for (i, frame) in screen::frames_shown(&shown).iter().enumerate() {
+            let texts = screen::decode_screen(frame);
+            assert_eq!(
+                texts.len(),
+                1,
+                "frame {i} does not scan:\n{}",
+                frame.contents()
+            );
+            collector.push(&texts[0]).unwrap();
+        }
+    }
+    let payload = collector.finish().unwrap_or_default();
+    (shown, payload)
+}
+
+#[test]
+fn show_draws_codes_that_scan_at_80x24_and_160x50_or_refuses() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    assert!(submit(&c).output().unwrap().status.success());
+    let response = std::fs::read(c.dir.path().join("response.json")).unwrap();
+    let (small, payload) = played(&c, (80, 24));
+    assert_eq!(small.code, 0, "{}", small.raw_text());
+    assert_eq!(payload, response);
+    let wide = screen::lines_wider_than(&small.raw, 80);
+    assert!(wide.is_empty(), "{wide:#?}");
+    let digest = keyexport_shared::files::sha256_hex(&response);
+    assert!(
+        small
+            .screen_text()
+            .contains(&format!("{}…{}", &digest[..8], &digest[56..]))
+    );
+    let (large, payload) = played(&c, (160, 50));
+    assert_eq!(large.code, 0, "{}", large.raw_text());
+    assert_eq!(payload, response);
+    let (tiny, _) = played(&c, (40, 12));
+    assert_eq!(tiny.code, 2, "{}", tiny.raw_text());
+    assert!(tiny.raw_text().contains("Make the terminal at least"));
+    assert!(tiny.raw_text().contains("response-qr"));
+    assert!(!tiny.raw_text().contains('█'));
+}
+
+#[test]
+fn an_offline_secret_given_as_the_request_stops_everything() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let sealed = c.dir.path().join("decryption-key.age");
+    std::fs::write(
+        &sealed,
+        "-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCg==\n-----END AGE ENCRYPTED FILE-----\n",
+    )
+    .unwrap();
+    let plain = c.dir.path().join("decryption-key.hex");
+    std::fs::write(&plain, format!("01{}\n", "ab".repeat(32))).unwrap();
+    for file in [&sealed, &plain] {
+        let output = online(&c.sandbox)
+            .args(["submit", "--yes", "--request"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(14), "{}", stderr(&output));
+        let text = stderr(&output);
+        assert!(text.contains("OFFLINE machine's secret"), "{text}");
+        assert!(text.contains("wipe"), "{text}");
+        assert!(!text.contains("not valid JSON"), "{text}");
+        let output = online(&c.sandbox).arg("show").arg(file).output().unwrap();
+        assert_eq!(output.status.code(), Some(14));
+    }
+    assert_eq!(export_calls(&c.sandbox), 0);
 }
 
 #[test]
@@ -379,5 +472,96 @@ fn a_proxy_is_used_only_when_given_and_always_shown() {
     );
     assert!(!text.contains("hunter2"), "{text}");
     assert_eq!(output.status.code(), Some(7), "{text}");
+}
+
+#[test]
+fn configuration_problems_are_reported_together_before_any_step() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let mut cmd = online(&c.sandbox);
+    for name in [
+        "DFNS_AUTH_TOKEN",
+        "DFNS_CRED_ID",
+        "DFNS_PRIVATE_KEY",
+        "DFNS_PRIVATE_KEY_FILE",
+    ] {
+        cmd.env_remove(name);
+    }
+    let output = cmd
+        .args(["submit", "--yes", "--request"])
+        .arg(&c.request)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    let text = stderr(&output);
+    for missing in ["DFNS_AUTH_TOKEN", "DFNS_CRED_ID", "DFNS_PRIVATE_KEY"] {
+        assert!(text.contains(missing), "{missing}: {text}");
+    }
+    // No step was recorded as done: nothing for the witness to write down.
+    assert!(!text.contains("Transcript head"), "{text}");
+
+    // A bad URL alone gets advice about the URL, not the token.
+    let output = online(&c.sandbox)
+        .env("DFNS_API_URL", "ftp://api.dfns.io")
+        .args(["submit", "--yes", "--request"])
+        .arg(&c.request)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    let text = stderr(&output);
+    assert!(text.contains("Set DFNS_API_URL"), "{text}");
+    assert!(!text.contains("DFNS_AUTH_TOKEN"), "{text}");
+    assert_eq!(export_calls(&c.sandbox), 0);
+}
+
+#[test]
+fn submit_creates_its_output_folder_and_prints_the_response_digest() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let out = c.dir.path().join("new/folder");
+    let output = online(&c.sandbox)
+        .args(["submit", "--yes", "--request"])
+        .arg(&c.request)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let bytes = std::fs::read(out.join("response.json")).unwrap();
+    let digest = keyexport_shared::files::sha256_hex(&bytes);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        printed.contains(&keyexport_shared::transport::group_hex(&digest)),
+        "{printed}"
+    );
+    // Digests and public keys are on lines of their own that fit 80 columns.
+    let text = stderr(&output);
+    let values: Vec<&str> = text.lines().filter(|l| l.starts_with("    ")).collect();
+    assert!(values.len() >= 3, "{text}");
+    assert!(values.iter().all(|l| l.chars().count() <= 80), "{values:?}");
+}
+
+#[test]
+fn ctrl_c_at_the_confirmation_says_nothing_was_exported() {
+    let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
+    let env = c.sandbox.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let shown = screen::run(
+        &assert_cmd::cargo::cargo_bin("keyexport-online"),
+        &["submit", "--request", c.request.to_str().unwrap()],
+        &env,
+        c.dir.path(),
+        (80, 24),
+        &[screen::Step {
+            wait_for: "Type the key id to confirm: ",
+            send: "\x03",
+        }],
+    );
+    assert_eq!(shown.code, 130, "{}", shown.raw_text());
+    assert!(
+        shown
+            .raw_text()
+            .contains("interrupted before the export was sent: nothing was exported."),
+        "{}",
+        shown.raw_text()
+    );
     assert_eq!(export_calls(&c.sandbox), 0);
 }

@@ -12,5 +12,7 @@ mod auth;
 mod batch;
 mod common;
 mod faults;
+#[path = "../../offline/tests/screen.rs"]
+mod screen;
 mod submit;
 mod transcript;

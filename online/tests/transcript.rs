@@ -52,7 +52,10 @@ fn every_step_is_chained_and_the_response_records_the_export_head() {
     };
     assert_eq!(file.online_transcript_head, sha256_hex(raw[2].as_bytes()));
     assert_eq!(parsed[3]["responseSha256"], sha256_hex(&bytes));
-    assert!(stderr(&output).contains(&format!("Transcript head  {}", report.head)));
+    assert!(stderr(&output).contains(&format!(
+        "Transcript head  (witnesses: write down its first and last 8 digits)\n  {}",
+        keyexport_shared::transport::group_hex(&report.head)
+    )));
 
     let text = raw.join("\n");
     for (name, value) in c.sandbox.env() {

@@ -28,6 +28,42 @@ pub const FORMAT_VERSION: u32 = 1;
 const REQUEST_DOC: &str = "the request file";
 const RESPONSE_DOC: &str = "the response file";
 
+/// A secret of the offline machine, recognised by its first bytes: a file that must never
+/// reach the online machine, and that `submit`, `show` or `inspect` must name as such.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfflineSecret {
+    /// An age file: the sealed decryption key, a custody part or an encrypted key output.
+    AgeFile,
+    /// A plain decryption key in the Dfns serialization (`01` and 64 hex digits).
+    PlainDecryptionKey,
+}
+
+impl OfflineSecret {
+    /// Recognises `bytes` as an offline secret, if they are one.
+    pub fn recognise(bytes: &[u8]) -> Option<OfflineSecret> {
+        let text = bytes.trim_ascii_start();
+        if text.starts_with(b"age-encryption.org/")
+            || text.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+        {
+            return Some(OfflineSecret::AgeFile);
+        }
+        let line = bytes.trim_ascii();
+        let plain_key =
+            line.len() == 66 && line.starts_with(b"01") && line.iter().all(u8::is_ascii_hexdigit);
+        plain_key.then_some(OfflineSecret::PlainDecryptionKey)
+    }
+
+    /// What the file is, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            OfflineSecret::AgeFile => {
+                "an age-encrypted file: the sealed decryption key, a custody part or an encrypted key"
+            }
+            OfflineSecret::PlainDecryptionKey => "a plain (unsealed) decryption key",
+        }
+    }
+}
+
 /// Lowercase hex SHA-256 of `bytes`, the digest operators compare across the air gap.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

@@ -107,6 +107,14 @@ impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Finding::Malformed { line } => write!(f, "line {line} is not a transcript entry"),
+            // A line's edit shows on the next line (whose link no longer matches): name the
+            // line before first, as the likelier one edited.
+            Finding::BrokenChain { line, seq } if *line > 1 => write!(
+                f,
+                "line {line} (seq {seq}) does not follow line {}: line {} was edited, or a line was removed or reordered between them (or line {line}'s link was edited)",
+                line - 1,
+                line - 1
+            ),
             Finding::BrokenChain { line, seq } => write!(
                 f,
                 "line {line} (seq {seq}) does not follow the line before it: a line was edited, removed or reordered here"

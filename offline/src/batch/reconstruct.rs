@@ -47,6 +47,7 @@ use crate::reconstruct::{
     KeyFacts, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files, format_name,
     keystore_passphrase, open_decryption_key, signer_strings,
 };
+use crate::render;
 use crate::seal;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
 
@@ -205,7 +206,7 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
     let logged = transcript::append(&transcript_path, &entry);
     let done = match (result, logged) {
         (Ok(done), Ok(head)) => {
-            eprintln!("Transcript head  {head}  (witnesses: write it down)");
+            render::transcript_head(&head);
             done
         }
         (Ok(_), Err(e)) => return Err(e),
@@ -271,13 +272,15 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
         batch: true,
         key_object: None,
     };
+    // The new keystore passphrase first, so a mistyped confirmation does not cost the
+    // decryption key's passphrase too.
+    let keystore_passphrase = keystore_passphrase(args, entry)?;
     let opened = open_decryption_key(args, &ids, entry)?;
     entry.facts.ceremony_id = opened.ceremony_id.clone();
     entry.facts.encryption_key_fingerprint =
         Some(opened.key.encryption_key().fingerprint().to_string());
     check_batch(&mut items, &opened, args);
 
-    let keystore_passphrase = keystore_passphrase(args, entry)?;
     airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
     if let Some(out) = &args.out {
         airgap::check_again(

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use keyexport_shared::fsio;
-use keyexport_shared::transport::{self, EcLevel};
+use keyexport_shared::transport::{self, EcLevel, TerminalSize};
 use serde::Serialize;
 
 use super::keyfile::{self, KeyFile};
@@ -31,6 +31,7 @@ use crate::airgap;
 use crate::cli::{KeyFormat, Network, ReconstructArgs, SignArgs};
 use crate::error::{CliError, CliResult};
 use crate::reconstruct;
+use crate::render;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome, sha256_hex};
 
 /// Pixels per QR module of `--qr-out` (the transport's measured default).
@@ -48,22 +49,44 @@ pub fn run(args: &SignArgs) -> CliResult<()> {
         .transcript
         .clone()
         .unwrap_or_else(|| transcript::parent_dir(beside).join(transcript::FILE_NAME));
+    if let (Some(key), None) = (&args.key, &args.transcript)
+        && transcript_path.symlink_metadata().is_err()
+    {
+        eprintln!(
+            "Note         no transcript beside {}: this run starts a new one,",
+            key.display()
+        );
+        eprintln!(
+            "             {} (--transcript FILE adds to the ceremony's)",
+            transcript_path.display()
+        );
+    }
     let mut entry = Entry::new("sign", args.air_gap.allow_online);
+    let mut drawn_code = None;
     let result = execute(args, &mut entry);
     entry.outcome = Outcome::of(&result);
+    let result = result.map(|(stdout, drawn)| {
+        drawn_code = drawn;
+        stdout
+    });
     let logged = transcript::append(&transcript_path, &entry);
     // Standard output is written only once the run is recorded, so `--json` prints
     // exactly one object even when the transcript cannot be appended to.
     match (result, logged) {
         (Ok(stdout), Ok(head)) => {
-            eprintln!("Transcript head  {head}  (witnesses: write it down)");
+            render::transcript_head(&head);
             let mut out = std::io::stdout();
             out.write_all(stdout.as_bytes())
                 .and_then(|()| out.flush())
                 .map_err(|source| CliError::Write {
                     path: PathBuf::from("-"),
                     source,
-                })
+                })?;
+            // Last, so that nothing printed after it scrolls the code off the screen.
+            if let Some(drawn) = drawn_code {
+                eprintln!("{drawn}");
+            }
+            Ok(())
         }
         (Ok(_), Err(e)) | (Err(e), Ok(_)) => Err(e),
         (Err(e), Err(log_error)) => {
@@ -73,10 +96,18 @@ pub fn run(args: &SignArgs) -> CliResult<()> {
     }
 }
 
-/// Runs the command; returns what goes to standard output (public data only).
-fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<String> {
+/// Runs the command; returns what goes to standard output (public data only) and the
+/// `--qr` code drawn for the terminal.
+fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<String>)> {
     airgap::enforce(args.air_gap.allow_online)?;
     let scheme = args.scheme;
+    // The terminal must show the code whole: checked before any secret is touched, with a
+    // signature-long text (the code's size depends only on the length).
+    let terminal = crate::show::current_size(std::io::stderr());
+    if args.qr {
+        let len = if args.recoverable { 130 } else { 128 };
+        terminal_code(&"a".repeat(len), terminal)?;
+    }
     if args.recoverable && scheme != SignScheme::EcdsaSecp256k1 {
         return Err(CliError::Sign {
             input: None,
@@ -89,12 +120,8 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<String> {
                 .into(),
         ));
     }
-    if let Some(out) = args
-        .qr_out
-        .as_ref()
-        .filter(|out| out.symlink_metadata().is_ok())
-    {
-        return Err(CliError::OutputExists { path: out.clone() });
+    if let Some(out) = &args.qr_out {
+        reconstruct::check_new_file(out)?;
     }
 
     let message = message::read(args, scheme, entry)?;
@@ -132,9 +159,11 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<String> {
         }
         None => None,
     };
-    if args.qr {
-        eprintln!("Signature QR code:\n{}", qr_terminal(&text)?);
-    }
+    let drawn = if args.qr {
+        Some(terminal_code(&text, terminal)?)
+    } else {
+        None
+    };
 
     if args.json {
         #[derive(Serialize)]
@@ -158,9 +187,9 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<String> {
         let mut json = keyexport_shared::display::to_json(&success)
             .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
         json.push('\n');
-        return Ok(json);
+        return Ok((json, drawn));
     }
-    Ok(format!("{text}\n"))
+    Ok((format!("{text}\n"), drawn))
 }
 
 /// The verified key and the public key it was verified against.
@@ -295,21 +324,21 @@ fn print_message(message: &Message, sha256: &str) {
         message.bytes.len(),
         message.source
     );
-    eprintln!("  SHA-256    {sha256}");
+    render::hex_value("  SHA-256", sha256);
 }
 
 fn print_signature(signed: &SignedMessage) {
     eprintln!("Sign scheme  {}", signed.scheme());
     if let super::MessageDigest::Signed(digest) = signed.digest() {
-        eprintln!("Signed       {}", hex::encode(digest));
+        render::hex_value("Signed", &hex::encode(digest));
     }
     if signed.verifying_key() != signed.public_key().as_bytes() {
-        eprintln!("Verify key   {}", hex::encode(signed.verifying_key()));
+        render::hex_value("Verify key", &hex::encode(signed.verifying_key()));
     }
-    eprintln!("Signature    {}", signed.signature().to_hex());
+    render::hex_value("Signature", &signed.signature().to_hex());
     if let Some(id) = signed.signature().recovery_id() {
         eprintln!(
-            "Recovery id  {id} (Ethereum: yParity {id}, legacy v {}, EIP-155 v = 2·chainId + {})",
+            "Recovery id  {id} (Ethereum yParity {id}; legacy v {}; EIP-155 v = 2·chainId + {})",
             27 + u32::from(id),
             35 + u32::from(id)
         );
@@ -323,10 +352,46 @@ fn qr_png(text: &str) -> CliResult<Vec<u8>> {
         .map_err(|e| CliError::Internal(format!("the signature QR code: {e}")))
 }
 
-/// Unicode half-blocks, light modules drawn so it scans on a dark terminal.
-fn qr_terminal(text: &str) -> CliResult<String> {
-    transport::render_text_terminal(text, EcLevel::M)
-        .map_err(|e| CliError::Internal(format!("the signature QR code: {e}")))
+/// The signature as a terminal code that fits `size` whole (half blocks, light modules
+/// drawn so it scans on a dark terminal), with its caption beside or above it; the
+/// cursor line below it is counted. The densest form is used only when needed: the text
+/// as printed at level M, then in upper-case hex (QR alphanumeric mode, the same
+/// signature to any hex reader) at M, then at L.
+fn terminal_code(text: &str, size: TerminalSize) -> CliResult<String> {
+    let upper = text.to_ascii_uppercase();
+    let candidates = [
+        (text, EcLevel::M, "Signature (hex)"),
+        (upper.as_str(), EcLevel::M, "Signature (hex, upper case)"),
+        (upper.as_str(), EcLevel::L, "Signature (hex, upper case)"),
+    ];
+    let (cols, rows) = (usize::from(size.cols), usize::from(size.rows));
+    let mut needed = (0, 0);
+    for (content, level, caption) in candidates {
+        let (drawn, (code_cols, code_rows)) = transport::render_text_terminal_sized(content, level)
+            .map_err(|e| CliError::Internal(format!("the signature QR code: {e}")))?;
+        needed = (code_cols, code_rows + 1);
+        if code_cols > cols || code_rows + 1 > rows {
+            continue;
+        }
+        let beside = code_cols + 2 + caption.chars().count() <= cols;
+        return Ok(if beside {
+            let mut lines = drawn.lines();
+            let first = lines.next().unwrap_or_default();
+            let rest: Vec<&str> = lines.collect();
+            format!("{first}  {caption}\n{}", rest.join("\n"))
+        } else if code_rows + 2 <= rows {
+            format!("{caption}:\n{drawn}")
+        } else {
+            drawn
+        });
+    }
+    Err(CliError::TerminalTooSmall {
+        needed_cols: needed.0,
+        needed_rows: needed.1,
+        cols: size.cols,
+        rows: size.rows,
+        advice: "Make the terminal at least that size (a smaller font, a larger window), or write the code to a PNG file with --qr-out FILE.png instead of --qr. Nothing was signed.",
+    })
 }
 
 #[cfg(test)]
@@ -342,7 +407,13 @@ mod tests {
             keyexport_shared::transport::decode_image(&png).unwrap(),
             [text]
         );
-        assert!(qr_terminal("00ff").unwrap().contains('█'));
+        let small = TerminalSize { cols: 80, rows: 24 };
+        let drawn = terminal_code(&"ab".repeat(65), small).unwrap();
+        assert!(drawn.lines().count() < 24, "{drawn}");
+        assert!(drawn.lines().all(|l| l.chars().count() <= 80));
+        let tiny = TerminalSize { cols: 40, rows: 20 };
+        let err = terminal_code(&"ab".repeat(65), tiny).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
     }
 
     #[test]

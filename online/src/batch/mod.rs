@@ -55,7 +55,7 @@ use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
 use crate::dfns::keys::{ExportOutcome, KeyInfo, get_key, send_export, sign_export};
 use crate::error::OnlineError;
 use crate::input::Received;
-use crate::interrupt::{EXIT_INTERRUPTED, Interrupt};
+use crate::interrupt::{BeforeExport, EXIT_INTERRUPTED, Interrupt};
 use crate::submit::{announce_retry, check_public_key, note, now_rfc3339, tool};
 use crate::transcript::Transcript;
 
@@ -212,7 +212,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Runs `submit` for a batch request (already read from `received`).
-pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
+pub fn run(
+    args: &SubmitArgs,
+    received: &Received,
+    before: BeforeExport,
+) -> Result<(), OnlineError> {
     let request = BatchRequestFile::parse(&received.bytes).map_err(|e| {
         OnlineError::Input(format!(
             "{} ({}): {e}",
@@ -242,7 +246,8 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
     ));
     let parallel = usize::from(args.parallel.clamp(1, MAX_PARALLEL)).min(to_send.max(1));
     confirm(&request, to_send, args.rate, parallel, args.yes)?;
-    // Only now: before the confirmation, Ctrl-C simply ends the program (nothing sent).
+    // Only now: before the confirmation, Ctrl-C ends the program, saying nothing was sent.
+    before.end();
     let interrupt = Interrupt::install();
     let mut transcript = Transcript::in_dir(&dir);
     let transcript_head = transcript.record(
@@ -257,9 +262,7 @@ pub fn run(args: &SubmitArgs, received: &Received) -> Result<(), OnlineError> {
         }),
         Vec::new(),
     )?;
-    note(&format!(
-        "Transcript head  {transcript_head}  (witnesses: write it down)"
-    ));
+    note(&crate::transcript::head_lines(&transcript_head, None));
     journal.append(&Event::Start {
         ceremony_id: request.ceremony_id.to_string(),
         request_sha256: request_sha256.clone(),
@@ -448,9 +451,9 @@ fn record_finish(
         "interrupted": interrupted,
     });
     match transcript.record("batch-finished", facts, artifacts) {
-        Ok(head) => note(&format!(
-            "Transcript head  {head}  (witnesses: write it down; {})",
-            transcript.path().display()
+        Ok(head) => note(&crate::transcript::head_lines(
+            &head,
+            Some(transcript.path()),
         )),
         // The responses are saved; only the record of them failed.
         Err(e) => eprintln!("warning: the transcript was not updated: {e}"),
@@ -972,10 +975,14 @@ fn finish(
                  Dfns (GET /keys/{{id}} or the dashboard) before anything else."
             );
         }
-        if exported + skipped > 0 {
+        // Only a batch that ran to its end has a next step; an interrupted or stopped one
+        // is told to run again (its error follows).
+        if exported + skipped > 0 && !interrupted && stopped.is_none() {
             println!(
                 "Next: carry the whole folder {} to the offline machine on removable media and \
-                 run `keyexport-offline reconstruct --response {}`.",
+                 run `keyexport-offline reconstruct --decryption-key DECRYPTION-KEY --response \
+                 {} --out NEW-FOLDER` (DECRYPTION-KEY: the ceremony's decryption-key.age, or \
+                 each custody part).",
                 dir.display(),
                 dir.display()
             );

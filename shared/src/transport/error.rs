@@ -79,6 +79,20 @@ pub enum TransportError {
         /// Which check failed.
         reason: &'static str,
     },
+    /// The terminal is too small to show a code that scans.
+    #[error(
+        "the terminal is {cols}x{rows}; a QR code that scans needs at least {needed_cols}x{needed_rows}"
+    )]
+    TerminalTooSmall {
+        /// Columns needed.
+        needed_cols: usize,
+        /// Rows needed (captions included).
+        needed_rows: usize,
+        /// Columns of the terminal.
+        cols: u16,
+        /// Rows of the terminal.
+        rows: u16,
+    },
     /// The payload to encode is empty.
     #[error("payload is empty")]
     EmptyPayload,

@@ -20,6 +20,7 @@ mod error;
 mod frames;
 mod qr;
 mod scan;
+mod terminal;
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,11 +34,15 @@ pub use frames::{
 #[cfg(feature = "gif")]
 pub use qr::render_gif;
 pub use qr::{
-    render_png, render_sheet_png, render_terminal, render_text_png, render_text_terminal,
+    render_png, render_sheet_png, render_terminal, render_text_png, render_text_terminal_sized,
 };
 pub use scan::{
     ImageKind, decode_image, decode_image_file, decode_luma, has_image_extension, image_files_in,
     sniff_image,
+};
+pub use terminal::{
+    CAPTION_ROWS, MIN_TERMINAL_FRAGMENT_LEN, TerminalFrames, TerminalSize, drawn_size,
+    fit_terminal, group_hex,
 };
 
 /// Largest payload (file) the transport encodes or accepts, in bytes. Request and

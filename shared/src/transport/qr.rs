@@ -140,16 +140,21 @@ pub fn render_text_png(
     encode_png(&luma_image(&code, module_px))
 }
 
-/// Renders any short text as terminal half-blocks (see [`render_terminal`]).
+/// Renders any short text as terminal half-blocks (see [`render_terminal`]) with the size
+/// it takes on a terminal (columns, rows; see [`super::drawn_size`]), so a caller can
+/// check that it fits before drawing it.
 ///
 /// # Errors
 /// [`TransportError::QrEncode`] when the text does not fit a QR code.
-pub fn render_text_terminal(text: &str, ec_level: EcLevel) -> Result<String, TransportError> {
+pub fn render_text_terminal_sized(
+    text: &str,
+    ec_level: EcLevel,
+) -> Result<(String, (usize, usize)), TransportError> {
     let code = code_of(text, ec_level, None).map_err(|reason| TransportError::QrEncode {
         frame: "text".to_owned(),
         reason,
     })?;
-    Ok(terminal_text(&code))
+    Ok((draw_half_blocks(&code), super::drawn_size(code.width())))
 }
 
 #[cfg(feature = "gif")]
@@ -203,11 +208,11 @@ pub fn render_gif(frames: &[UrFrame], opts: &FrameOptions) -> Result<Vec<u8>, Tr
 /// # Errors
 /// [`TransportError::QrEncode`] when the frame does not fit a QR code at `ec_level`.
 pub fn render_terminal(frame: &UrFrame, ec_level: EcLevel) -> Result<String, TransportError> {
-    let code = build_code(frame, ec_level, None)?;
-    Ok(terminal_text(&code))
+    Ok(draw_half_blocks(&build_code(frame, ec_level, None)?))
 }
 
-fn terminal_text(code: &QrCode) -> String {
+/// Draws a code as half-block text with its quiet zone, light modules as blocks.
+pub(crate) fn draw_half_blocks(code: &QrCode) -> String {
     code.render::<Dense1x2>()
         .quiet_zone(true)
         .dark_color(Dense1x2::Light)
