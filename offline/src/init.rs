@@ -327,6 +327,12 @@ fn check_target_dir(dir: &Path) -> CliResult<()> {
 /// The schemes offered, on one line of at most 80 columns: listed when few, counted
 /// when many (every one is in the request, and `inspect` lists them).
 fn schemes_summary(schemes: &[Scheme]) -> String {
+    if schemes.len() == Scheme::ISSUED.len() && Scheme::ISSUED.iter().all(|s| schemes.contains(s)) {
+        return format!(
+            "the {} pairs Dfns issues (the default; inspect lists them)",
+            schemes.len()
+        );
+    }
     let listed = schemes
         .iter()
         .map(ToString::to_string)

@@ -105,17 +105,12 @@ fn writes_the_ceremony_directory() {
     assert!(request.to_string().contains(ceremony_id));
     assert!(request.to_string().contains("key-01j8example"));
 
-    // Default schemes: the 9 pairs Dfns issues, shown within 80 columns.
+    // Default schemes: the 9 pairs Dfns issues, named as such on one line (the witness's
+    // values must stay on an 80x24 screen; `inspect` lists the pairs).
     assert_eq!(schemes_of(&request), ISSUED);
-    let shown: Vec<&str> = stderr
-        .lines()
-        .skip_while(|l| !l.starts_with("Schemes      "))
-        .take(3)
-        .collect();
-    assert!(shown.iter().all(|l| l.chars().count() <= 80), "{stderr}");
-    assert_eq!(
-        shown.join(" ").split_whitespace().collect::<Vec<_>>()[1..].join(" "),
-        ISSUED.join(", ")
+    assert!(
+        stderr.contains("Schemes      the 9 pairs Dfns issues (the default; inspect lists them)\n"),
+        "{stderr}"
     );
 
     // The secret appears nowhere but in the sealed file.
