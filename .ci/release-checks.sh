@@ -79,7 +79,7 @@ done
 # No test switch may be in a release binary: KEYEXPORT_TEST_* exist in debug builds only.
 echo "-- no test switch (KEYEXPORT_TEST_*) in the release binary"
 for binary in "$work/clone-dist/$package" "$work/kit-dist/$package"; do
-  switches="$(strings -a "$binary" | grep -o 'KEYEXPORT_TEST_[A-Z0-9_]*' | sort -u || true)"
+  switches="$(strings -a "$binary" | grep -o 'KEYEXPORT_TEST_[A-Z0-9_]*' | sort -u | tr '\n' ' ' || true)"
   if [ -n "$switches" ]; then
     echo "$binary contains test switches: $switches" >&2
     echo "Gate them with #[cfg(debug_assertions)] (see offline/src/airgap.rs and seal.rs)." >&2
