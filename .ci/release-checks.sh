@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release checks (issue 11): the licences of every crate in the binaries are allowed,
+# Release checks: the licences of every crate in the binaries are allowed,
 # the release build of keyexport-offline is byte-for-byte reproducible, and the offline
 # kit builds it with no network.
 #

@@ -1,7 +1,7 @@
 //! Command-line interface of `keyexport-offline`: clap derive definitions only.
 //!
 //! Kept alone (no logic) so that man pages and shell completions can be generated from it.
-//! The interface of issue 4 (`init`, `reconstruct`, `inspect` and their flags) is relied on by
+//! The interface (`init`, `reconstruct`, `inspect` and their flags) is relied on by
 //! operators' runbooks: extend it, never rename it.
 
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
-//! Quorum custody of the decryption key (issue 9): `init --custodians M --quorum K`,
+//! Quorum custody of the decryption key: `init --custodians M --quorum K`,
 //! `reconstruct` with K or more parts, and `custody verify PART`. The key of a batch
-//! ceremony (issue 10) is split the same way: its parts name the batch's keys (`keyIds`)
+//! ceremony is split the same way: its parts name the batch's keys (`keyIds`)
 //! instead of one key id, a batch `reconstruct` opens them once for every key and refuses
 //! a single-key ceremony's parts by name, and `custody verify` takes a batch request.
 //!

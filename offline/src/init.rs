@@ -47,7 +47,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     let key_ids = batch::init::key_ids(args)?;
     check_target_dir(&args.out)?;
     let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
-    // Whole sealed key, or custody parts (issue 9; for one key or a batch): passphrases are
+    // Whole sealed key, or custody parts (for one key or a batch): passphrases are
     // asked before the key exists.
     let custody = custody::plan(args)?;
     let passphrase = match (&custody, args.passphrase_file.as_slice()) {

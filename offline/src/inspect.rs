@@ -139,7 +139,7 @@ fn report(found: &Found) -> CliResult<Report> {
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> CliResult<()> {
-    // Batch requests and responses folders (issue 10) are described on their own.
+    // Batch requests and responses folders are described on their own.
     let (batch, rest) = crate::batch::inspect::recognise(&args.inputs)?;
     let gathered = if rest.is_empty() {
         inputs::Gathered::default()

@@ -94,7 +94,7 @@ fn main() -> ExitCode {
     exit_code(result, json, inspecting)
 }
 
-/// `version`: this build, as one line or one JSON object (issue 11).
+/// `version`: this build, as one line or one JSON object.
 fn print_version(json: bool) {
     let info = keyexport_shared::build_info!();
     if json {

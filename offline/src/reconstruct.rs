@@ -40,7 +40,7 @@ pub(crate) const ED25519_NOTE: &str = "ed25519: this is the expanded secret scal
 
 /// Runs `reconstruct`, appending to the transcript whatever the outcome.
 pub fn run(args: &ReconstructArgs) -> CliResult<()> {
-    // Several keys' responses (issue 10): each key on its own, with a manifest.
+    // Several keys' responses: each key on its own, with a manifest.
     if crate::batch::reconstruct::is_batch(&args.responses) {
         return crate::batch::reconstruct::run(args);
     }

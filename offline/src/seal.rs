@@ -8,7 +8,7 @@
 //! {"kind":"keyexport-sealed-decryption-key","version":1,"ceremonyId":"…","keyId":"…","decryptionKey":"01<64 hex>"}
 //! ```
 //!
-//! A batch ceremony (issue 10) leaves `keyId` empty and lists its keys in `keyIds`.
+//! A batch ceremony leaves `keyId` empty and lists its keys in `keyIds`.
 //!
 //! `decryptionKey` is the Dfns serialization (spec section 2), usable by other tools.
 //!
@@ -83,7 +83,7 @@ pub struct SealedPayload {
     pub ceremony_id: String,
     /// The Dfns key id of the ceremony (empty for a batch: see `key_ids`).
     pub key_id: String,
-    /// The keys of a batch ceremony (issue 10); absent for a single key.
+    /// The keys of a batch ceremony; absent for a single key.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_ids: Vec<String>,
     /// Dfns serialization `01<64 hex>`.

@@ -1,5 +1,5 @@
-//! `keyexport-offline transcript verify DIR`: check a ceremony transcript (issue 9) and
-//! show which build wrote each step (issue 11).
+//! `keyexport-offline transcript verify DIR`: check a ceremony transcript and
+//! show which build wrote each step.
 //!
 //! The chain and artifact checks are `keyexport_shared::transcript::verify`; this module
 //! lists the steps (seq, time, command or online step, outcome, and the `build` each line

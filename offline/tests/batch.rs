@@ -1,4 +1,4 @@
-//! Batch ceremonies (issue 10): `init` with a key id list, and `reconstruct` over a folder
+//! Batch ceremonies: `init` with a key id list, and `reconstruct` over a folder
 //! of response files that continues past failing keys, with manifest and `--json`; and a
 //! batch's decryption key split between custodians (parts of a batch, not of one key).
 

@@ -1,4 +1,4 @@
-//! Quorum custody of the decryption key through the CLI (issue 9): `init --custodians M
+//! Quorum custody of the decryption key through the CLI: `init --custodians M
 //! --quorum K`, `reconstruct` with parts, `custody verify`, and the parts that must be
 //! named and set aside (wrong passphrase, another ceremony, a modified share, too few).
 

@@ -1,4 +1,4 @@
-//! The tamper-evident transcript through the CLI (issues 9 and 11): every edited, deleted or
+//! The tamper-evident transcript through the CLI: every edited, deleted or
 //! reordered line and every changed file is named by `transcript verify`, which also shows
 //! the build that wrote each step.
 

@@ -1,7 +1,7 @@
 //! `keyexport-online submit`: validate the request, check the key, confirm, export
 //! once, save the response before anything else, then write its QR/UR frames.
 //!
-//! Order matters (issue 5, runbook): nothing touches the network until the request,
+//! Order matters (runbook): nothing touches the network until the request,
 //! configuration and output folder are checked; the export is sent once; the raw body
 //! is persisted atomically the moment it arrives, and printed to stdout if that fails;
 //! only then is it checked (shape, public key against the preflight) and rendered.
@@ -56,7 +56,7 @@ fn execute(
 ) -> Result<(), OnlineError> {
     // 1. Everything that can be checked offline, before any traffic.
     let received = input::receive(&args.request)?;
-    // Several keys (issue 10): one export per key into a responses folder.
+    // Several keys: one export per key into a responses folder.
     if BatchRequestFile::is_batch_request(&received.bytes) {
         return crate::batch::run(args, &received, before);
     }

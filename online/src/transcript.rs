@@ -1,4 +1,4 @@
-//! The online side's ceremony transcript (issue 9): `transcript.jsonl` in the output
+//! The online side's ceremony transcript: `transcript.jsonl` in the output
 //! folder, hash-chained by `keyexport_shared::transcript` exactly like the offline one, so
 //! `keyexport-offline transcript verify` checks it too.
 //!
@@ -7,7 +7,7 @@
 //! one export call; its head is what the response file records as
 //! `onlineTranscriptHead`), and `response-saved` (the response and its QR/UR files, by
 //! digest), or `failed` with the error kind and exit code. Each line records the build of
-//! the binary (issue 11). Lines never hold a credential, a token or a message from Dfns:
+//! the binary. Lines never hold a credential, a token or a message from Dfns:
 //! only ids, digests, public keys, and the tool's own error kind.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Batch submit (issue 10): 50 keys of every scheme through the sandbox, with an already
+//! Batch submit: 50 keys of every scheme through the sandbox, with an already
 //! exported key, an unknown key id, a 500 and a 429 on the export, a run killed halfway and
 //! resumed, and the uncertain key re-sent only on request; the same with several workers,
 //! whose summary matches the serial run's; and Ctrl-C (once: graceful; twice: at once),

@@ -1,4 +1,4 @@
-//! The online transcript (issues 9 and 11): one chained line per step of `submit`, each
+//! The online transcript: one chained line per step of `submit`, each
 //! naming the build, the response file recording the head of the `export-sent` line, a
 //! failed step recorded with its exit code, and never a credential.
 

@@ -1,4 +1,4 @@
-//! Benchmark of a batch ceremony (issue 10): 1,000 keys (every protocol × curve in turn)
+//! Benchmark of a batch ceremony: 1,000 keys (every protocol × curve in turn)
 //! through the sandbox end to end with the real binaries, printing the figures recorded in
 //! `docs/batch.md`.
 //!

@@ -446,7 +446,7 @@ fn formats_worked_example_is_current() {
     }
 }
 
-/// Each subcommand's `--help` names its runbook step (issue 7) and gives an example.
+/// Each subcommand's `--help` names its runbook step and gives an example.
 #[test]
 fn every_help_names_its_runbook_step() {
     let tools = Tools::get();

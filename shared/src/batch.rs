@@ -1,4 +1,4 @@
-//! Batch ceremonies (issue 10): one decryption key and one request for many Dfns keys.
+//! Batch ceremonies: one decryption key and one request for many Dfns keys.
 //!
 //! A request naming one key stays the single-key [`RequestFile`](crate::files::RequestFile)
 //! of kind `keyexport-request`, byte for byte as before. A request naming two or more keys

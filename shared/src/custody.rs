@@ -20,7 +20,7 @@
 //!
 //! A part names what its ceremony exports, for people and for `reconstruct`'s checks: the
 //! one Dfns key (`keyId`) of a single-key ceremony, or the keys of a batch ceremony
-//! (`keyIds`, issue 10), never both. Single-key parts written before batches existed
+//! (`keyIds`), never both. Single-key parts written before batches existed
 //! parse unchanged.
 
 use std::fmt::Write as _;

@@ -1,4 +1,4 @@
-//! `keyexport-offline inspect` of a batch (issue 10): a batch request file, and a batch's
+//! `keyexport-offline inspect` of a batch: a batch request file, and a batch's
 //! responses folder.
 //!
 //! A batch request shows what a single request shows (ceremony, encryption key and its

@@ -1,4 +1,4 @@
-//! Batch ceremonies (issue 10): one decryption key and one request for many Dfns keys.
+//! Batch ceremonies: one decryption key and one request for many Dfns keys.
 //!
 //! - [`init`]: the key id list of `init --key-id … --key-ids-file FILE`;
 //! - [`inspect`]: `inspect` of a batch request and of a responses folder;

@@ -1,4 +1,4 @@
-//! `keyexport-offline reconstruct` for a batch (issue 10): every key of a folder (or list)
+//! `keyexport-offline reconstruct` for a batch: every key of a folder (or list)
 //! of response files, each on its own, continuing past keys that fail.
 //!
 //! A run is a batch when an input is a folder holding `*.response.json` files (as

@@ -1,4 +1,4 @@
-//! Signing with the rebuilt key on the air-gapped machine (`keyexport-offline sign`, issue 8).
+//! Signing with the rebuilt key on the air-gapped machine (`keyexport-offline sign`).
 //!
 //! Many users only need to move funds once after an export, and an ed25519 export is a raw
 //! expanded scalar that no wallet can import. This module signs with the key where it was

@@ -1,4 +1,4 @@
-//! `keyexport-online submit` for a batch request (issue 10): every key of the request, one
+//! `keyexport-online submit` for a batch request: every key of the request, one
 //! user action and one export each, paced under Dfns' rate limits, each answer saved the
 //! moment it arrives, resumable.
 //!
