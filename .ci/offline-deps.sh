@@ -8,11 +8,14 @@
 # holds the key. 236 since rxing lost its `image` feature (which pulled every image
 # format in) and GIF encoding became an online-only feature (293 before). Most of the
 # rest is age (its localisation stack alone is ~35 crates), clap, the RustCrypto
-# curves, starknet-crypto and rxing's fixed dependencies (chrono, regex, num). Lower the
+# curves, starknet-crypto and rxing's fixed dependencies (chrono, regex, num). 246 since
+# HD derivation uses Dfns' own `hd-wallet` crate (+7: hd-wallet, generic-ec and its core and
+# curves, educe, enum-ordinalize, phantom-type; the curve backends are ours) and Ctrl-C at a
+# passphrase prompt restores the terminal (+3: signal-hook, its registry, errno). Lower the
 # ceiling when the count drops; raising it needs a reason in the commit message.
 set -euo pipefail
 
-offline_ceiling=236
+offline_ceiling=246
 cd "$(dirname "$0")/.."
 
 forbidden='^(ureq|ureq-proto|reqwest|hyper|hyper-util|hyper-rustls|h2|h3|quinn|rustls|rustls-webpki|webpki|webpki-roots|native-tls|openssl|openssl-sys|tokio|tokio-rustls|mio|socket2|curl|curl-sys|isahc|surf|attohttpc|tiny_http|axum|actix-web|warp|tungstenite|async-std|smol|libp2p|trust-dns-resolver|hickory-resolver|ring)$'
