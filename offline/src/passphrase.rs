@@ -131,6 +131,12 @@ pub fn prompting() -> bool {
 fn prompt(text: &str) -> std::io::Result<String> {
     PROMPTING.store(true, Ordering::SeqCst);
     let read = rpassword::prompt_password(text);
+    if matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::Interrupted) {
+        // Ctrl-C ends the read too: the interrupt thread is reporting it and ends the run
+        // with 130 ("nothing was written"). Give it the time to, rather than racing it with
+        // a passphrase error; an interruption of another cause is reported after that.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
     PROMPTING.store(false, Ordering::SeqCst);
     read
 }
