@@ -365,7 +365,14 @@ mod tests {
         }
     }
 
-    fn sign_flow(state: &mut AuthState, key: &ed25519_dalek::SigningKey, payload: &str) -> String {
+    /// The `/auth/action` body answering a fresh challenge for `payload`: `key` signs as
+    /// credential `cred_id`.
+    fn answer(
+        state: &mut AuthState,
+        key: &ed25519_dalek::SigningKey,
+        cred_id: &str,
+        payload: &str,
+    ) -> serde_json::Value {
         let init = serde_json::json!({"userActionPayload": payload, "userActionHttpMethod": "POST",
             "userActionHttpPath": "/keys/k/export", "userActionServerKind": "Api"});
         let reply = state.init(init.to_string().as_bytes()).unwrap();
@@ -374,9 +381,13 @@ mod tests {
             reply["challenge"].as_str().unwrap()
         );
         let sig = key.sign(data.as_bytes()).to_bytes();
-        let body = serde_json::json!({"challengeIdentifier": reply["challengeIdentifier"],
-            "firstFactor": {"kind": "Key", "credentialAssertion": {"credId": "cr-1",
-            "clientData": URL_SAFE_NO_PAD.encode(&data), "signature": URL_SAFE_NO_PAD.encode(sig)}}});
+        serde_json::json!({"challengeIdentifier": reply["challengeIdentifier"],
+            "firstFactor": {"kind": "Key", "credentialAssertion": {"credId": cred_id,
+            "clientData": URL_SAFE_NO_PAD.encode(&data), "signature": URL_SAFE_NO_PAD.encode(sig)}}})
+    }
+
+    fn sign_flow(state: &mut AuthState, key: &ed25519_dalek::SigningKey, payload: &str) -> String {
+        let body = answer(state, key, "cr-1", payload);
         let reply = state.sign(body.to_string().as_bytes()).unwrap();
         reply["userAction"].as_str().unwrap().to_owned()
     }
@@ -450,17 +461,7 @@ mod tests {
     fn wrong_signature_and_reused_challenge_are_refused() {
         let (mut state, _, _, _) = setup();
         let other = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-        let init = serde_json::json!({"userActionPayload": "{}", "userActionHttpMethod": "POST",
-            "userActionHttpPath": "/keys/k/export", "userActionServerKind": "Api"});
-        let reply = state.init(init.to_string().as_bytes()).unwrap();
-        let data = format!(
-            r#"{{"type":"key.get","challenge":"{}"}}"#,
-            reply["challenge"].as_str().unwrap()
-        );
-        let body = serde_json::json!({"challengeIdentifier": reply["challengeIdentifier"],
-            "firstFactor": {"kind": "Key", "credentialAssertion": {"credId": "cr-1",
-            "clientData": URL_SAFE_NO_PAD.encode(&data),
-            "signature": URL_SAFE_NO_PAD.encode(other.sign(data.as_bytes()).to_bytes())}}});
+        let body = answer(&mut state, &other, "cr-1", "{}");
         let denied = state.sign(body.to_string().as_bytes()).unwrap_err();
         assert_eq!(
             (denied.status, denied.message.as_str()),
@@ -475,17 +476,7 @@ mod tests {
     #[test]
     fn an_unknown_credential_is_401() {
         let (mut state, _, key, _) = setup();
-        let init = serde_json::json!({"userActionPayload": "{}", "userActionHttpMethod": "POST",
-            "userActionHttpPath": "/keys/k/export", "userActionServerKind": "Api"});
-        let reply = state.init(init.to_string().as_bytes()).unwrap();
-        let data = format!(
-            r#"{{"type":"key.get","challenge":"{}"}}"#,
-            reply["challenge"].as_str().unwrap()
-        );
-        let body = serde_json::json!({"challengeIdentifier": reply["challengeIdentifier"],
-            "firstFactor": {"kind": "Key", "credentialAssertion": {"credId": "cr-other",
-            "clientData": URL_SAFE_NO_PAD.encode(&data),
-            "signature": URL_SAFE_NO_PAD.encode(key.sign(data.as_bytes()).to_bytes())}}});
+        let body = answer(&mut state, &key, "cr-other", "{}");
         let denied = state.sign(body.to_string().as_bytes()).unwrap_err();
         assert_eq!(denied.status, 401);
         assert!(denied.message.contains("cr-other"), "{}", denied.message);
