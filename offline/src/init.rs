@@ -137,34 +137,24 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         .as_ref()
         .and_then(|facts| facts.commitments_sha256.clone());
     let request_json = match key_ids.as_slice() {
-        [key_id] => {
-            let request = RequestFile::new(
-                ceremony_id.clone(),
-                key_id.clone(),
-                dfns_request.clone(),
-                created_at,
-                tool,
-            );
-            match commitments {
-                Some(digest) => request.with_custody_commitments(digest),
-                None => request,
-            }
-            .to_bytes()
-        }
-        _ => {
-            let request = BatchRequestFile::new(
-                ceremony_id.clone(),
-                key_ids.clone(),
-                dfns_request.clone(),
-                created_at,
-                tool,
-            );
-            match commitments {
-                Some(digest) => request.with_custody_commitments(digest),
-                None => request,
-            }
-            .to_bytes()
-        }
+        [key_id] => RequestFile::new(
+            ceremony_id.clone(),
+            key_id.clone(),
+            dfns_request.clone(),
+            created_at,
+            tool,
+        )
+        .with_custody_commitments(commitments)
+        .to_bytes(),
+        _ => BatchRequestFile::new(
+            ceremony_id.clone(),
+            key_ids.clone(),
+            dfns_request.clone(),
+            created_at,
+            tool,
+        )
+        .with_custody_commitments(commitments)
+        .to_bytes(),
     };
     // A long batch request does not fit a few QR codes: it travels on removable media.
     let frames = qr::sheet_frames(&request_json)?;

@@ -264,9 +264,10 @@ impl RequestFile {
         }
     }
 
-    /// The same request, recording the custody parts' commitment set.
-    pub fn with_custody_commitments(mut self, digest: CommitmentsDigest) -> Self {
-        self.custody_commitments_sha256 = Some(digest);
+    /// The same request, recording the custody parts' commitment set (`None`: a whole
+    /// sealed key, no custody parts).
+    pub fn with_custody_commitments(mut self, digest: Option<CommitmentsDigest>) -> Self {
+        self.custody_commitments_sha256 = digest;
         self
     }
 
