@@ -4,9 +4,22 @@
 //! Secrets are never taken as flags (they would show in the process list and shell
 //! history): the auth token and the credential key come from the environment or files.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+/// The production API of Dfns' default region: `--api-url` when neither the flag nor
+/// `DFNS_API_URL` is given.
+pub const DEFAULT_API_URL: &str = "https://api.dfns.io";
+/// Keys exported at once unless `--parallel` says otherwise (docs/batch.md, "Parallel
+/// exports": enough to keep 1,000 calls a minute busy when Dfns takes about 2 s a key).
+pub const DEFAULT_PARALLEL: u8 = 8;
+/// The most `--parallel` accepts: more would only put more keys at risk of being left
+/// uncertain by a network failure, without reaching a higher permitted rate.
+pub const MAX_PARALLEL: u8 = 32;
 
 const MAIN_HELP: &str = "\
 Example:
@@ -107,14 +120,14 @@ pub struct SubmitArgs {
     /// allows 100 a minute on trial organizations and 1000 otherwise; a 429 answer waits
     /// for its Retry-After.
     #[arg(long, value_name = "N", default_value = "100")]
-    pub rate: crate::batch::pace::Rate,
+    pub rate: Rate,
     /// Batch only: keys exported at once (1 to 32). They share --rate; one export takes
     /// Dfns a second or more, so one at a time cannot use the permitted rate.
     #[arg(
         long,
         value_name = "N",
-        default_value_t = crate::batch::DEFAULT_PARALLEL,
-        value_parser = clap::value_parser!(u8).range(1..=i64::from(crate::batch::MAX_PARALLEL))
+        default_value_t = DEFAULT_PARALLEL,
+        value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_PARALLEL))
     )]
     pub parallel: u8,
     /// Batch only: export again the keys whose earlier export may have been sent without
@@ -130,7 +143,7 @@ pub struct SubmitArgs {
 #[derive(Debug, Args)]
 pub struct DfnsArgs {
     /// Dfns API base URL.
-    #[arg(long, env = "DFNS_API_URL", default_value = crate::dfns::client::DEFAULT_API_URL)]
+    #[arg(long, env = "DFNS_API_URL", default_value = DEFAULT_API_URL)]
     pub api_url: String,
     /// Credential id (the credential that signs the export).
     #[arg(long, env = "DFNS_CRED_ID", value_name = "ID")]
@@ -167,6 +180,55 @@ pub struct ShowArgs {
     pub loops: u32,
 }
 
+/// `--rate`: API calls per minute, or no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    /// At most this many calls a minute (at least 1).
+    PerMinute(u32),
+    /// As fast as the server answers (rehearsals, benchmarks).
+    Unlimited,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Rate, String> {
+        if text.eq_ignore_ascii_case("unlimited") {
+            return Ok(Rate::Unlimited);
+        }
+        match text.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(Rate::PerMinute(n)),
+            _ => Err(format!(
+                "{text:?}: expected calls per minute (1 or more, e.g. 100 or 1000) or `unlimited`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rate::PerMinute(n) => write!(f, "{n} calls/min"),
+            Rate::Unlimited => f.write_str("unlimited"),
+        }
+    }
+}
+
+impl Rate {
+    /// The time one call occupies.
+    pub fn interval(self) -> Duration {
+        match self {
+            Rate::PerMinute(n) => Duration::from_secs(60) / n,
+            Rate::Unlimited => Duration::ZERO,
+        }
+    }
+
+    /// The least time `calls` calls take at this rate.
+    pub fn duration_of(self, calls: u64) -> Duration {
+        let calls = u32::try_from(calls).unwrap_or(u32::MAX);
+        self.interval().saturating_mul(calls)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +237,23 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!("100".parse::<Rate>().unwrap(), Rate::PerMinute(100));
+        assert_eq!("Unlimited".parse::<Rate>().unwrap(), Rate::Unlimited);
+        assert!("0".parse::<Rate>().is_err());
+        assert!("fast".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn rates_measure_calls() {
+        assert_eq!(
+            Rate::PerMinute(1000).duration_of(4000),
+            Duration::from_secs(240)
+        );
+        assert_eq!(Rate::Unlimited.duration_of(4000), Duration::ZERO);
     }
 
     #[test]

@@ -6,11 +6,11 @@
 //! [`error`].
 
 mod airgap;
-mod batch;
 mod cli;
 mod connect;
 mod dfns;
 mod error;
+mod export;
 mod input;
 mod interrupt;
 mod show;

@@ -16,9 +16,6 @@ use zeroize::Zeroizing;
 
 use super::errors::{ApiError, ApiErrorKind, Call};
 
-/// The production API of Dfns' default region.
-pub const DEFAULT_API_URL: &str = "https://api.dfns.io";
-
 /// Idle connections kept for repeatable calls (a batch runs at most a few dozen workers).
 const POOLED_CONNECTIONS: usize = 32;
 

@@ -7,58 +7,9 @@
 //! ([`Pacer::hold`]). One pacer serves all of a batch's workers, so the rate is the whole
 //! batch's.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-/// API calls per minute, or no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rate {
-    /// At most this many calls a minute (at least 1).
-    PerMinute(u32),
-    /// As fast as the server answers (rehearsals, benchmarks).
-    Unlimited,
-}
-
-impl FromStr for Rate {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Rate, String> {
-        if text.eq_ignore_ascii_case("unlimited") {
-            return Ok(Rate::Unlimited);
-        }
-        match text.parse::<u32>() {
-            Ok(n) if n >= 1 => Ok(Rate::PerMinute(n)),
-            _ => Err(format!(
-                "{text:?}: expected calls per minute (1 or more, e.g. 100 or 1000) or `unlimited`"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Rate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rate::PerMinute(n) => write!(f, "{n} calls/min"),
-            Rate::Unlimited => f.write_str("unlimited"),
-        }
-    }
-}
-
-impl Rate {
-    /// The time one call occupies.
-    fn interval(self) -> Duration {
-        match self {
-            Rate::PerMinute(n) => Duration::from_secs(60) / n,
-            Rate::Unlimited => Duration::ZERO,
-        }
-    }
-
-    /// The least time `calls` calls take at this rate.
-    pub fn duration_of(self, calls: u64) -> Duration {
-        let calls = u32::try_from(calls).unwrap_or(u32::MAX);
-        self.interval().saturating_mul(calls)
-    }
-}
+use crate::cli::Rate;
 
 /// Hands out evenly spaced slots for API calls.
 #[derive(Debug)]
@@ -99,14 +50,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rates_parse() {
-        assert_eq!("100".parse::<Rate>().unwrap(), Rate::PerMinute(100));
-        assert_eq!("Unlimited".parse::<Rate>().unwrap(), Rate::Unlimited);
-        assert!("0".parse::<Rate>().is_err());
-        assert!("fast".parse::<Rate>().is_err());
-    }
-
-    #[test]
     fn slots_are_spread_evenly() {
         let mut pacer = Pacer::new(Rate::PerMinute(100));
         let t0 = Instant::now();
@@ -144,9 +87,5 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(pacer.reserve(4, t0), Duration::ZERO);
         }
-        assert_eq!(
-            Rate::PerMinute(1000).duration_of(4000),
-            Duration::from_secs(240)
-        );
     }
 }

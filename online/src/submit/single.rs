@@ -1,5 +1,5 @@
-//! `keyexport-online submit`: validate the request, check the key, confirm, export
-//! once, save the response before anything else, then write its QR/UR frames.
+//! `submit` for one key: validate the request, check the key, confirm, export once, save
+//! the response before anything else, then write its QR/UR frames.
 //!
 //! Order matters (runbook): nothing touches the network until the request,
 //! configuration and output folder are checked; the export is sent once; the raw body
@@ -9,12 +9,9 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::batch::BatchRequestFile;
-use keyexport_shared::curve::PublicKey;
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
 use keyexport_shared::fsio::{FileMode, write_new};
-use keyexport_shared::scheme::Curve;
 use keyexport_shared::transport::{FrameOptions, group_hex};
 use keyexport_shared::wire::ExportResponse;
 use serde_json::json;
@@ -22,10 +19,10 @@ use serde_json::json;
 use crate::airgap::{self, FrameFiles};
 use crate::cli::SubmitArgs;
 use crate::connect::{Connection, connect};
-use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
 use crate::error::OnlineError;
-use crate::input;
+use crate::export::{announce_retry, check_public_key, note, now_rfc3339, tool};
+use crate::input::{self, Received};
 use crate::interrupt::{BeforeExport, Interrupt};
 use crate::transcript::Transcript;
 
@@ -35,13 +32,16 @@ pub const RESPONSE_FILE: &str = "response.json";
 pub const HELD_FILE: &str = "export-held.json";
 const STEM: &str = "response";
 
-/// Runs `submit`. Once the output folder is known, every step is appended to its
-/// transcript, and a failure after that too.
-pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
+/// Runs `submit` for the single-key request in `received`. Once the output folder is
+/// known, every step is appended to its transcript, and a failure after that too.
+pub fn run(
+    args: &SubmitArgs,
+    received: &Received,
+    before: BeforeExport,
+) -> Result<(), OnlineError> {
     let mut transcript: Option<Transcript> = None;
     let mut saved: Vec<serde_json::Value> = Vec::new();
-    let before = BeforeExport::watch();
-    let result = execute(args, &mut transcript, &mut saved, before);
+    let result = execute(args, received, &mut transcript, &mut saved, before);
     if let (Err(error), Some(transcript)) = (&result, transcript.as_mut()) {
         transcript.record_failure(error, saved);
     }
@@ -50,17 +50,13 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
 
 fn execute(
     args: &SubmitArgs,
+    received: &Received,
     transcript_slot: &mut Option<Transcript>,
     saved: &mut Vec<serde_json::Value>,
     before: BeforeExport,
 ) -> Result<(), OnlineError> {
     // 1. Everything that can be checked offline, before any traffic.
-    let received = input::receive(&args.request)?;
-    // Several keys: one export per key into a responses folder.
-    if BatchRequestFile::is_batch_request(&received.bytes) {
-        return crate::batch::run(args, &received, before);
-    }
-    let request = match input::parse(&received)? {
+    let request = match input::parse(received)? {
         Artifact::Request(request) => request,
         other => {
             return Err(OnlineError::Input(format!(
@@ -239,21 +235,6 @@ fn execute(
         &sha256_hex(&file_bytes),
     );
     Ok(())
-}
-
-/// Progress for the operator, on stderr (stdout is the result).
-pub(crate) fn note(message: &str) {
-    eprintln!("{message}");
-}
-
-pub(crate) fn announce_retry(notice: &RetryNotice<'_>) {
-    eprintln!(
-        "{}; retrying in {:.1} s (attempt {} of {})",
-        Escaped(&notice.error),
-        notice.delay.as_secs_f64(),
-        notice.next_attempt,
-        notice.attempts
-    );
 }
 
 fn output_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineError> {
@@ -453,50 +434,6 @@ fn persist(
     let bytes = file.to_bytes();
     write_new(path, &bytes, FileMode::Public).map_err(|e| not_saved(e.to_string()))?;
     Ok(bytes)
-}
-
-pub(crate) fn check_public_key(
-    key: &KeyInfo,
-    response: &ExportResponse,
-    saved: &Path,
-) -> Result<(), OnlineError> {
-    let preflight = key.public_key.trim_start_matches("0x").to_ascii_lowercase();
-    let same = hex::decode(&preflight)
-        .ok()
-        .and_then(|bytes| PublicKey::from_bytes(response.curve, &bytes).ok())
-        .is_some_and(|announced| same_point(&announced, &response.public_key));
-    if same && key.curve == response.curve.as_str() {
-        Ok(())
-    } else {
-        Err(OnlineError::ResponseCheck {
-            message: format!(
-                "the response's publicKey {} ({}) differs from the key's public key {} ({}) \
-                 shown by GET /keys before the export",
-                response.public_key, response.curve, key.public_key, key.curve
-            ),
-            saved: saved.to_path_buf(),
-        })
-    }
-}
-
-/// Equal points, whatever the encoding (secp256k1 may come compressed or not).
-fn same_point(a: &PublicKey, b: &PublicKey) -> bool {
-    match (
-        a.curve(),
-        a.secp256k1_compressed(),
-        b.secp256k1_compressed(),
-    ) {
-        (Curve::Secp256k1, Some(x), Some(y)) => x == y,
-        _ => a == b,
-    }
-}
-
-pub(crate) fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
-pub(crate) fn tool() -> String {
-    format!("keyexport-online {}", env!("CARGO_PKG_VERSION"))
 }
 
 fn report(

@@ -45,18 +45,18 @@ use keyexport_shared::wire::ExportResponse;
 use serde::Serialize;
 
 use self::journal::{Event, Journal, Prior};
-use self::pace::{Pacer, Rate};
+use self::pace::Pacer;
 use self::progress::{Progress, format_duration};
-use crate::cli::SubmitArgs;
+use crate::cli::{MAX_PARALLEL, Rate, SubmitArgs};
 use crate::connect::{Connection, connect};
 use crate::dfns::client::DfnsClient;
 use crate::dfns::credential::Credential;
 use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
 use crate::dfns::keys::{ExportOutcome, KeyInfo, get_key, send_export, sign_export};
 use crate::error::OnlineError;
+use crate::export::{announce_retry, check_public_key, note, now_rfc3339, tool};
 use crate::input::Received;
 use crate::interrupt::{BeforeExport, EXIT_INTERRUPTED, Interrupt};
-use crate::submit::{announce_retry, check_public_key, note, now_rfc3339, tool};
 use crate::transcript::Transcript;
 
 /// The default responses folder, beside the request.
@@ -69,12 +69,6 @@ const CALLS_PER_RETRY: u32 = 3;
 const MAX_RATE_LIMITED: u32 = 5;
 /// Longest wait after a 429 without `Retry-After`.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Keys exported at once unless `--parallel` says otherwise (docs/batch.md, "Parallel
-/// exports": enough to keep 1,000 calls a minute busy when Dfns takes about 2 s a key).
-pub const DEFAULT_PARALLEL: u8 = 8;
-/// The most `--parallel` accepts: more would only put more keys at risk of being left
-/// uncertain by a network failure, without reaching a higher permitted rate.
-pub const MAX_PARALLEL: u8 = 32;
 /// Longest a waiting worker sleeps before looking whether the batch stops.
 const WAKE: Duration = Duration::from_millis(50);
 
