@@ -1,13 +1,19 @@
-//! What single-key and batch exports share: the check of a response's public key against
-//! the preflight's, the operator's progress notes, and what response files and the batch
-//! journal record about this tool and the time.
+//! What every export does, for one key or a batch: the preflight's verdict on a key, the
+//! typed confirmation, the response file written the moment Dfns answers, the check of
+//! its public key against the preflight's, and the operator's progress notes.
+//!
+//! `submit::single` and `submit::batch` word the verdicts for their own screens (an error
+//! with advice; a row of the summary); the decisions are made here once.
 
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
 
 use keyexport_shared::curve::PublicKey;
 use keyexport_shared::display::Escaped;
+use keyexport_shared::files::{CeremonyId, KeyId, ResponseFile};
+use keyexport_shared::fsio::{FileMode, write_new};
 use keyexport_shared::scheme::Curve;
-use keyexport_shared::wire::ExportResponse;
+use keyexport_shared::wire::{ExportRequestBody, ExportResponse};
 
 use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::KeyInfo;
@@ -37,6 +43,141 @@ pub fn now_rfc3339() -> String {
 /// This tool and its version, as recorded in response files and the batch journal.
 pub fn tool() -> String {
     format!("keyexport-online {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Why the preflight (`GET /keys/{id}`) refuses to export a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Dfns shows the key exported already.
+    AlreadyExported,
+    /// The key is not active (its status).
+    NotActive(String),
+    /// The key's curve is not among the request's `supportedSchemes`.
+    SchemeNotListed,
+}
+
+impl Refusal {
+    /// A short stable name (the batch summary's `kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::AlreadyExported => "already-exported",
+            Refusal::NotActive(_) => "not-active",
+            Refusal::SchemeNotListed => "scheme-not-listed",
+        }
+    }
+}
+
+/// The preflight's verdict on `key` for a request asking for `body`: exported keys first,
+/// then inactive ones, then a curve the request does not list.
+pub fn preflight(key: &KeyInfo, body: &ExportRequestBody) -> Result<(), Refusal> {
+    if key.is_exported() {
+        return Err(Refusal::AlreadyExported);
+    }
+    if !key.is_active() {
+        return Err(Refusal::NotActive(key.status.clone()));
+    }
+    if !body
+        .supported_schemes
+        .iter()
+        .any(|s| s.curve.as_str() == key.curve)
+    {
+        return Err(Refusal::SchemeNotListed);
+    }
+    Ok(())
+}
+
+/// " (on DATE)" when Dfns says when the key was exported, else nothing.
+pub fn exported_on(key: &KeyInfo) -> String {
+    key.date_exported
+        .as_deref()
+        .map(|d| format!(" (on {d})"))
+        .unwrap_or_default()
+}
+
+/// What the operator types to confirm an export, and what is said when that cannot be
+/// asked or does not match.
+pub struct Confirmation<'a> {
+    /// The exact text to type.
+    pub expected: &'a str,
+    /// The prompt, ending with `: `.
+    pub prompt: &'a str,
+    /// Advice when standard input is not a terminal and `--yes` was not given.
+    pub no_terminal_advice: &'a str,
+    /// The fault when the text typed differs.
+    pub mismatch: &'a str,
+    /// Advice when the text typed differs.
+    pub mismatch_advice: &'a str,
+}
+
+impl Confirmation<'_> {
+    /// Asks on the terminal, unless `yes` (said so on stderr).
+    pub fn ask(&self, yes: bool) -> Result<(), OnlineError> {
+        if yes {
+            note("--yes given: not asking for confirmation.");
+            return Ok(());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(OnlineError::Refused {
+                message: "no terminal to confirm the export on".into(),
+                advice: self.no_terminal_advice.into(),
+            });
+        }
+        eprint!("{}", self.prompt);
+        // Nothing useful can be done if stderr cannot be flushed; the prompt still follows.
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| OnlineError::Input(format!("cannot read the confirmation: {e}")))?;
+        if line.trim() == self.expected {
+            Ok(())
+        } else {
+            Err(OnlineError::Refused {
+                message: self.mismatch.into(),
+                advice: self.mismatch_advice.into(),
+            })
+        }
+    }
+}
+
+/// What a response file records besides Dfns' body.
+pub struct ResponseRecord<'a> {
+    /// The ceremony of the request.
+    pub ceremony_id: &'a CeremonyId,
+    /// The key exported.
+    pub key_id: &'a KeyId,
+    /// SHA-256 of the request file.
+    pub request_sha256: &'a str,
+    /// Head of the online transcript line the response answers.
+    pub transcript_head: &'a str,
+    /// The preflight's view of the key (its HD facts are recorded).
+    pub key: &'a KeyInfo,
+}
+
+/// Writes the response file at `path` atomically, never over a file, and returns its
+/// bytes. On failure, the reason: the caller must then get `body` to the operator.
+pub fn save_response(
+    record: &ResponseRecord<'_>,
+    body: &[u8],
+    path: &Path,
+) -> Result<Vec<u8>, String> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| "the response body is not UTF-8 text".to_owned())?;
+    let file = ResponseFile::new(
+        record.ceremony_id.clone(),
+        record.key_id.clone(),
+        record.request_sha256.to_owned(),
+        now_rfc3339(),
+        tool(),
+        record.transcript_head.to_owned(),
+        text,
+    )
+    .map_err(|e| e.to_string())?
+    .with_key_object(record.key.key_object_facts());
+    let bytes = file.to_bytes();
+    write_new(path, &bytes, FileMode::Public).map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
 
 /// The response's public key and curve must be the preflight's; `saved` is where the
@@ -74,5 +215,68 @@ fn same_point(a: &PublicKey, b: &PublicKey) -> bool {
     ) {
         (Curve::Secp256k1, Some(x), Some(y)) => x == y,
         _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyexport_shared::keys::DecryptionKey;
+
+    fn key(curve: &str, status: &str, exported: Option<bool>, date: Option<&str>) -> KeyInfo {
+        serde_json::from_value(serde_json::json!({
+            "id": "key-1",
+            "scheme": "ECDSA",
+            "curve": curve,
+            "publicKey": "02aa",
+            "status": status,
+            "exported": exported,
+            "dateExported": date,
+        }))
+        .unwrap()
+    }
+
+    fn request(schemes: &[&str]) -> ExportRequestBody {
+        ExportRequestBody {
+            encryption_key: DecryptionKey::generate().encryption_key(),
+            supported_schemes: schemes.iter().map(|s| s.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn preflight_passes_an_active_key_on_a_listed_curve() {
+        let body = request(&["CGGMP24:secp256k1", "FROST:ed25519"]);
+        assert_eq!(
+            preflight(&key("ed25519", "Active", None, None), &body),
+            Ok(())
+        );
+        assert_eq!(
+            preflight(&key("secp256k1", "Active", Some(false), None), &body),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn preflight_refuses_exported_then_inactive_then_unlisted() {
+        let body = request(&["CGGMP24:secp256k1"]);
+        // Exported wins over every other reason, whichever field says it.
+        for (exported, date) in [(Some(true), None), (None, Some("2026-01-02"))] {
+            let k = key("stark", "Archived", exported, date);
+            assert_eq!(preflight(&k, &body), Err(Refusal::AlreadyExported));
+        }
+        assert_eq!(
+            preflight(&key("stark", "Archived", None, None), &body),
+            Err(Refusal::NotActive("Archived".into()))
+        );
+        let unlisted = preflight(&key("stark", "Active", None, None), &body);
+        assert_eq!(unlisted, Err(Refusal::SchemeNotListed));
+        assert_eq!(unlisted.unwrap_err().kind(), "scheme-not-listed");
+    }
+
+    #[test]
+    fn the_export_date_is_named_when_known() {
+        let k = key("stark", "Active", None, Some("2026-01-02"));
+        assert_eq!(exported_on(&k), " (on 2026-01-02)");
+        assert_eq!(exported_on(&key("stark", "Active", Some(true), None)), "");
     }
 }

@@ -4,13 +4,14 @@
 //! Order matters (runbook): nothing touches the network until the request,
 //! configuration and output folder are checked; the export is sent once; the raw body
 //! is persisted atomically the moment it arrives, and printed to stdout if that fails;
-//! only then is it checked (shape, public key against the preflight) and rendered.
+//! only then is it checked (shape, public key against the preflight) and rendered. Each
+//! step is appended to the output folder's transcript once that folder is known, and a
+//! failure after that too.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::display::Escaped;
-use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
+use keyexport_shared::files::{Artifact, RequestFile, sha256_hex};
 use keyexport_shared::fsio::{FileMode, write_new};
 use keyexport_shared::transport::{FrameOptions, group_hex};
 use keyexport_shared::wire::ExportResponse;
@@ -19,12 +20,16 @@ use serde_json::json;
 use crate::airgap::{self, FrameFiles};
 use crate::cli::SubmitArgs;
 use crate::connect::{Connection, connect};
+use crate::dfns::client::DfnsClient;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
 use crate::error::OnlineError;
-use crate::export::{announce_retry, check_public_key, note, now_rfc3339, tool};
+use crate::export::{
+    Confirmation, Refusal, ResponseRecord, announce_retry, check_public_key, exported_on, note,
+    preflight, save_response,
+};
 use crate::input::{self, Received};
 use crate::interrupt::{BeforeExport, Interrupt};
-use crate::transcript::Transcript;
+use crate::transcript::{self, Transcript};
 
 /// The response file's name in the output folder.
 pub const RESPONSE_FILE: &str = "response.json";
@@ -32,8 +37,7 @@ pub const RESPONSE_FILE: &str = "response.json";
 pub const HELD_FILE: &str = "export-held.json";
 const STEM: &str = "response";
 
-/// Runs `submit` for the single-key request in `received`. Once the output folder is
-/// known, every step is appended to its transcript, and a failure after that too.
+/// Runs `submit` for the single-key request in `received`.
 pub fn run(
     args: &SubmitArgs,
     received: &Received,
@@ -48,6 +52,14 @@ pub fn run(
     result
 }
 
+/// The request, its digest, and the folder its outputs go to.
+struct Ceremony<'a> {
+    received: &'a Received,
+    request: RequestFile,
+    request_sha256: String,
+    out: PathBuf,
+}
+
 fn execute(
     args: &SubmitArgs,
     received: &Received,
@@ -56,6 +68,64 @@ fn execute(
     before: BeforeExport,
 ) -> Result<(), OnlineError> {
     // 1. Everything that can be checked offline, before any traffic.
+    let ceremony = read_request(args, received)?;
+    let transcript = transcript_slot.insert(Transcript::in_dir(&ceremony.out));
+    // The configuration is checked before anything is recorded or printed as a step: a
+    // run that cannot call Dfns gets no transcript head for the witness to write down.
+    transcript.working_on("preflight");
+    let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
+    record_request(&ceremony, transcript)?;
+
+    // 2. Read-only preflight.
+    let key_id = &ceremony.request.key_id;
+    let key = check_key(&client, &ceremony.request, transcript)?;
+
+    // 3. The operator confirms what is about to happen.
+    confirm(&ceremony.request, &key, args.yes)?;
+
+    // 4. Export, once. The line is written first: the response file records its head.
+    before.end();
+    let body_to_send = ceremony.request.dfns_request.to_json_bytes();
+    let export_head = transcript.record(
+        "export-sent",
+        json!({
+            "keyId": key_id.as_str(),
+            "exportBodySha256": sha256_hex(&body_to_send),
+        }),
+        Vec::new(),
+    )?;
+    transcript.working_on("response-saved");
+    note("Exporting (signing the request with the credential, then sending it once) …");
+    // From here a first Ctrl-C no longer ends the program: the answer is saved first.
+    let interrupt = Interrupt::install();
+    let outcome = export_key(&client, &credential, key_id, &body_to_send)?;
+    if interrupt.happened() {
+        note(
+            "Ctrl-C: the export was already sent; saving its answer and finishing (Ctrl-C \
+             again quits at once and may lose it).",
+        );
+    }
+    let body = match outcome {
+        ExportOutcome::Exported(body) => body,
+        ExportOutcome::Held(body) => return Err(held(&ceremony.out, &body, transcript, saved)),
+    };
+    deliver(
+        args,
+        &ceremony,
+        &key,
+        &export_head,
+        &body,
+        transcript,
+        saved,
+    )
+}
+
+/// Parses the request and settles its output folder, refusing one that holds an earlier
+/// run's outputs.
+fn read_request<'a>(
+    args: &SubmitArgs,
+    received: &'a Received,
+) -> Result<Ceremony<'a>, OnlineError> {
     let request = match input::parse(received)? {
         Artifact::Request(request) => request,
         other => {
@@ -69,15 +139,25 @@ fn execute(
     let request_sha256 = sha256_hex(&received.bytes);
     let out = output_dir(args, &received.first)?;
     check_outputs_free(&out)?;
-    let transcript = transcript_slot.insert(Transcript::in_dir(&out));
-    // The configuration is checked before anything is recorded or printed as a step: a
-    // run that cannot call Dfns gets no transcript head for the witness to write down.
-    transcript.working_on("preflight");
-    let json_mode = args.json;
-    let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
+    Ok(Ceremony {
+        received,
+        request,
+        request_sha256,
+        out,
+    })
+}
+
+/// The `request-read` transcript line (with the request file, when it holds exactly the
+/// bytes read: not for QR images), its head, and the request as the operator compares it.
+fn record_request(ceremony: &Ceremony<'_>, transcript: &mut Transcript) -> Result<(), OnlineError> {
+    let Ceremony {
+        received,
+        request,
+        request_sha256,
+        ..
+    } = ceremony;
     let mut request_artifacts = Vec::new();
-    // The request file itself, when it holds exactly the bytes read (not for QR images).
-    if std::fs::read(&received.first).is_ok_and(|b| sha256_hex(&b) == request_sha256) {
+    if std::fs::read(&received.first).is_ok_and(|b| sha256_hex(&b) == *request_sha256) {
         request_artifacts.push(transcript.artifact("request", &received.first, &received.bytes));
     }
     let head = transcript.record(
@@ -91,23 +171,33 @@ fn execute(
         }),
         request_artifacts,
     )?;
-    note(&crate::transcript::head_lines(&head, None));
+    note(&transcript::head_lines(&head, None));
     transcript.working_on("preflight");
-    let key_id = request.key_id.clone();
     note(&format!(
         "Request {} ({}): ceremony {}, key {}\n  SHA-256\n    {}",
         received.first.display(),
         received.carrier,
         request.ceremony_id,
-        key_id,
-        hex_lines(&request_sha256)
+        request.key_id,
+        hex_lines(request_sha256)
     ));
+    Ok(())
+}
 
-    // 2. Read-only preflight.
-    note(&format!("Checking key {key_id} at {} …", client.base()));
-    let key = get_key(&client, &key_id)?;
+/// `GET /keys/{id}`: the key is shown, must be exportable, and is recorded.
+fn check_key(
+    client: &DfnsClient,
+    request: &RequestFile,
+    transcript: &mut Transcript,
+) -> Result<KeyInfo, OnlineError> {
+    note(&format!(
+        "Checking key {} at {} …",
+        request.key_id,
+        client.base()
+    ));
+    let key = get_key(client, &request.key_id)?;
     show_key(&key);
-    check_exportable(&key, &request)?;
+    check_exportable(&key, request)?;
     transcript.record(
         "preflight",
         json!({
@@ -120,121 +210,140 @@ fn execute(
         Vec::new(),
     )?;
     transcript.working_on("confirm");
+    Ok(key)
+}
 
-    // 3. The operator confirms what is about to happen.
-    confirm(&request, &key, args.yes)?;
-
-    // 4. Export, once. The line is written first: the response file records its head.
-    before.end();
-    let body_to_send = request.dfns_request.to_json_bytes();
-    let export_head = transcript.record(
-        "export-sent",
-        json!({
-            "keyId": key_id.as_str(),
-            "exportBodySha256": sha256_hex(&body_to_send),
-        }),
-        Vec::new(),
-    )?;
-    transcript.working_on("response-saved");
-    note("Exporting (signing the request with the credential, then sending it once) …");
-    // From here a first Ctrl-C no longer ends the program: the answer is saved first.
-    let interrupt = Interrupt::install();
-    let outcome = export_key(&client, &credential, &key_id, &body_to_send)?;
-    if interrupt.happened() {
-        note(
-            "Ctrl-C: the export was already sent; saving its answer and finishing (Ctrl-C \
-             again quits at once and may lose it).",
-        );
+/// HTTP 202: the body is kept in [`HELD_FILE`] when it can be; nothing was exported.
+fn held(
+    out: &Path,
+    body: &[u8],
+    transcript: &Transcript,
+    saved: &mut Vec<serde_json::Value>,
+) -> OnlineError {
+    let path = out.join(HELD_FILE);
+    let held_saved = write_new(&path, body, FileMode::Public).ok().map(|()| path);
+    if let Some(path) = &held_saved {
+        saved.push(transcript.artifact("export-held", path, body));
     }
-    let body = match outcome {
-        ExportOutcome::Exported(body) => body,
-        ExportOutcome::Held(body) => {
-            let path = out.join(HELD_FILE);
-            let held_saved = write_new(&path, &body, FileMode::Public)
-                .ok()
-                .map(|()| path);
-            if let Some(path) = &held_saved {
-                saved.push(transcript.artifact("export-held", path, &body));
-            }
-            return Err(OnlineError::Held {
-                saved: held_saved,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
-        }
-    };
+    OnlineError::Held {
+        saved: held_saved,
+        body: String::from_utf8_lossy(body).into_owned(),
+    }
+}
 
+/// Steps 5 to 7: the answer saved before anything else, then checked, then written as
+/// QR/UR frames for the trip back, recorded and reported.
+fn deliver(
+    args: &SubmitArgs,
+    ceremony: &Ceremony<'_>,
+    key: &KeyInfo,
+    export_head: &str,
+    body: &[u8],
+    transcript: &mut Transcript,
+    saved: &mut Vec<serde_json::Value>,
+) -> Result<(), OnlineError> {
     // 5. Persist before anything else.
+    let Ceremony {
+        request,
+        request_sha256,
+        out,
+        ..
+    } = ceremony;
     let response_path = out.join(RESPONSE_FILE);
-    let file_bytes = persist(
-        &request,
-        &key,
-        &request_sha256,
-        &export_head,
-        &body,
-        &response_path,
-    )?;
+    let file_bytes = persist(ceremony, key, export_head, body, &response_path)?;
     saved.push(transcript.artifact("response", &response_path, &file_bytes));
-    note(&format!(
-        "Saved the Dfns response in {}",
-        response_path.display()
-    ));
 
     // 6. Check it.
-    let response = ExportResponse::from_json(&body).map_err(|e| OnlineError::ResponseCheck {
+    let response = ExportResponse::from_json(body).map_err(|e| OnlineError::ResponseCheck {
         message: format!("the response from Dfns is not a valid export: {e}"),
         saved: response_path.clone(),
     })?;
-    check_public_key(&key, &response, &response_path)?;
+    check_public_key(key, &response, &response_path)?;
     note(&format!(
         "The response's publicKey equals the preflight's:\n    {}",
         hex_lines(&response.public_key.to_string())
     ));
 
     // 7. The trip back across the air gap.
-    let frames = airgap::write_frames(&out, STEM, &file_bytes, &FrameOptions::default()).map_err(
+    let frames = airgap::write_frames(out, STEM, &file_bytes, &FrameOptions::default()).map_err(
         |reason| OnlineError::Transport {
             saved: response_path.clone(),
             reason,
         },
     )?;
+    record_saved(
+        transcript,
+        saved,
+        &frames,
+        &file_bytes,
+        &response,
+        export_head,
+    );
+    report(
+        args.json,
+        request,
+        &response,
+        &response_path,
+        &frames,
+        request_sha256,
+        &sha256_hex(&file_bytes),
+    );
+    Ok(())
+}
+
+/// Writes the response file atomically. If that fails the error carries the raw body,
+/// which `main` prints to stdout at once so it is not lost. Returns the file's bytes.
+fn persist(
+    ceremony: &Ceremony<'_>,
+    key: &KeyInfo,
+    export_head: &str,
+    body: &[u8],
+    path: &Path,
+) -> Result<Vec<u8>, OnlineError> {
+    let record = ResponseRecord {
+        ceremony_id: &ceremony.request.ceremony_id,
+        key_id: &ceremony.request.key_id,
+        request_sha256: &ceremony.request_sha256,
+        transcript_head: export_head,
+        key,
+    };
+    let bytes = save_response(&record, body, path).map_err(|reason| OnlineError::NotSaved {
+        reason,
+        body: String::from_utf8_lossy(body).into_owned(),
+    })?;
+    note(&format!("Saved the Dfns response in {}", path.display()));
+    Ok(bytes)
+}
+
+/// The `response-saved` transcript line, with the response and its QR/UR files. The
+/// response is saved whatever happens here: a failure to record it is only a warning.
+fn record_saved(
+    transcript: &mut Transcript,
+    saved: &mut Vec<serde_json::Value>,
+    frames: &FrameFiles,
+    file_bytes: &[u8],
+    response: &ExportResponse,
+    export_head: &str,
+) {
     let mut artifacts = std::mem::take(saved);
     for path in frames.pngs.iter().chain([&frames.gif, &frames.ur_text]) {
         if let Ok(bytes) = std::fs::read(path) {
             artifacts.push(transcript.artifact("response-qr", path, &bytes));
         }
     }
-    let head = match transcript.record(
+    match transcript.record(
         "response-saved",
         json!({
-            "responseSha256": sha256_hex(&file_bytes),
+            "responseSha256": sha256_hex(file_bytes),
             "publicKey": response.public_key.to_hex(),
             "onlineTranscriptHead": export_head,
         }),
         artifacts,
     ) {
-        Ok(head) => Some(head),
-        Err(e) => {
-            // The response is saved; only the record of it failed.
-            eprintln!("warning: {e}");
-            None
-        }
-    };
-    if let Some(head) = head {
-        note(&crate::transcript::head_lines(
-            &head,
-            Some(transcript.path()),
-        ));
+        Ok(head) => note(&transcript::head_lines(&head, Some(transcript.path()))),
+        // The response is saved; only the record of it failed.
+        Err(e) => eprintln!("warning: {e}"),
     }
-    report(
-        json_mode,
-        &request,
-        &response,
-        &response_path,
-        &frames,
-        &request_sha256,
-        &sha256_hex(&file_bytes),
-    );
-    Ok(())
 }
 
 fn output_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineError> {
@@ -310,59 +419,51 @@ fn hex_lines(hex: &str) -> String {
         .join("\n    ")
 }
 
+/// The preflight's verdict, as an error with advice.
 fn check_exportable(key: &KeyInfo, request: &RequestFile) -> Result<(), OnlineError> {
-    if key.is_exported() {
-        return Err(OnlineError::Refused {
-            message: format!(
-                "key {} is already exported{}",
-                key.id,
-                key.date_exported
-                    .as_deref()
-                    .map(|d| format!(" (on {d})"))
-                    .unwrap_or_default()
-            ),
-            advice: "A key can be exported only once. Find the response.json saved when it \
-                     was exported."
-                .into(),
-        });
-    }
-    if !key.is_active() {
-        return Err(OnlineError::Refused {
-            message: format!("key {} is not active (status {})", key.id, key.status),
-            advice: "Only an active key can be exported.".into(),
-        });
-    }
-    let listed = request
-        .dfns_request
-        .supported_schemes
-        .iter()
-        .any(|s| s.curve.as_str() == key.curve);
-    if !listed {
-        let schemes: Vec<String> = request
-            .dfns_request
-            .supported_schemes
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        return Err(OnlineError::Refused {
-            message: format!(
-                "key {} is on curve {}, which the request does not list (supportedSchemes: {})",
-                key.id,
-                key.curve,
-                schemes.join(", ")
-            ),
-            advice: "Make a new request on the offline machine that includes this key's \
-                     scheme (keyexport-offline init --scheme PROTOCOL:CURVE), or check the \
-                     key id."
-                .into(),
-        });
-    }
-    Ok(())
+    let refusal = match preflight(key, &request.dfns_request) {
+        Ok(()) => return Ok(()),
+        Err(refusal) => refusal,
+    };
+    let (message, advice) = match refusal {
+        Refusal::AlreadyExported => (
+            format!("key {} is already exported{}", key.id, exported_on(key)),
+            "A key can be exported only once. Find the response.json saved when it was \
+             exported.",
+        ),
+        Refusal::NotActive(status) => (
+            format!("key {} is not active (status {status})", key.id),
+            "Only an active key can be exported.",
+        ),
+        Refusal::SchemeNotListed => {
+            let schemes: Vec<String> = request
+                .dfns_request
+                .supported_schemes
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            (
+                format!(
+                    "key {} is on curve {}, which the request does not list (supportedSchemes: \
+                     {})",
+                    key.id,
+                    key.curve,
+                    schemes.join(", ")
+                ),
+                "Make a new request on the offline machine that includes this key's scheme \
+                 (keyexport-offline init --scheme PROTOCOL:CURVE), or check the key id.",
+            )
+        }
+    };
+    Err(OnlineError::Refused {
+        message,
+        advice: advice.into(),
+    })
 }
 
 /// Shows what is about to happen and has the operator type the key id.
 fn confirm(request: &RequestFile, key: &KeyInfo, yes: bool) -> Result<(), OnlineError> {
-    let summary = format!(
+    note(&format!(
         "\nAbout to export, ONCE and irreversibly (the key stops signing in Dfns):\n  \
          key id                      {}\n  scheme                      {} on {}\n  \
          ceremony id                 {}\n  encryption-key fingerprint  {}\n\
@@ -372,68 +473,17 @@ fn confirm(request: &RequestFile, key: &KeyInfo, yes: bool) -> Result<(), Online
         Escaped(&key.curve),
         request.ceremony_id,
         request.dfns_request.encryption_key.fingerprint()
-    );
-    note(&summary);
-    if yes {
-        note("--yes given: not asking for confirmation.");
-        return Ok(());
+    ));
+    Confirmation {
+        expected: request.key_id.as_str(),
+        prompt: "Type the key id to confirm: ",
+        no_terminal_advice: "Run submit in a terminal to type the key id, or pass --yes in a \
+                             script that has checked the key id, ceremony id and fingerprint \
+                             itself.",
+        mismatch: "the key id typed does not match; nothing was exported",
+        mismatch_advice: "Run submit again and type the key id exactly as shown.",
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(OnlineError::Refused {
-            message: "no terminal to confirm the export on".into(),
-            advice: "Run submit in a terminal to type the key id, or pass --yes in a script \
-                     that has checked the key id, ceremony id and fingerprint itself."
-                .into(),
-        });
-    }
-    eprint!("Type the key id to confirm: ");
-    // Nothing useful can be done if stderr cannot be flushed; the prompt still follows.
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| OnlineError::Input(format!("cannot read the confirmation: {e}")))?;
-    if line.trim() == request.key_id.as_str() {
-        Ok(())
-    } else {
-        Err(OnlineError::Refused {
-            message: "the key id typed does not match; nothing was exported".into(),
-            advice: "Run submit again and type the key id exactly as shown.".into(),
-        })
-    }
-}
-
-/// Writes the response file atomically. If that fails the error carries the raw body,
-/// which `main` prints to stdout at once so it is not lost. Returns the file's bytes.
-fn persist(
-    request: &RequestFile,
-    key: &KeyInfo,
-    request_sha256: &str,
-    transcript_head: &str,
-    body: &[u8],
-    path: &Path,
-) -> Result<Vec<u8>, OnlineError> {
-    let not_saved = |reason: String| OnlineError::NotSaved {
-        reason,
-        body: String::from_utf8_lossy(body).into_owned(),
-    };
-    let text = std::str::from_utf8(body)
-        .map_err(|_| not_saved("the response body is not UTF-8 text".into()))?;
-    let file = ResponseFile::new(
-        request.ceremony_id.clone(),
-        request.key_id.clone(),
-        request_sha256.to_owned(),
-        now_rfc3339(),
-        tool(),
-        transcript_head.to_owned(),
-        text,
-    )
-    .map_err(|e| not_saved(e.to_string()))?
-    .with_key_object(key.key_object_facts());
-    let bytes = file.to_bytes();
-    write_new(path, &bytes, FileMode::Public).map_err(|e| not_saved(e.to_string()))?;
-    Ok(bytes)
+    .ask(yes)
 }
 
 fn report(
