@@ -5,60 +5,18 @@
 //! each followed by a rerun that re-sends nothing.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use keyexport_shared::batch::{BatchRequestFile, response_file_name};
-use keyexport_shared::files::{Artifact, CeremonyId, KeyId};
-use keyexport_shared::keys::DecryptionKey;
+use keyexport_shared::batch::response_file_name;
+use keyexport_shared::files::{Artifact, KeyId};
 use keyexport_shared::reconstruct::reconstruct;
 use keyexport_shared::scheme::Scheme;
-use keyexport_shared::wire::ExportRequestBody;
 use sandbox::{FailStatus, Fault, KeySpec, Route, Sandbox, SandboxConfig};
 use serde_json::Value;
 
 use crate::common::*;
-
-/// Writes a batch request for `key_ids` in `dir`; returns its decryption key and path.
-fn write_batch_request(dir: &Path, key_ids: &[String]) -> (DecryptionKey, PathBuf) {
-    let decryption_key = DecryptionKey::generate();
-    let file = BatchRequestFile::new(
-        CeremonyId::generate(),
-        key_ids.iter().map(|id| KeyId::new(id).unwrap()).collect(),
-        ExportRequestBody {
-            encryption_key: decryption_key.encryption_key(),
-            supported_schemes: Scheme::all(),
-        },
-        "2026-01-01T00:00:00Z".into(),
-        "test".into(),
-    );
-    let path = dir.join("request.json");
-    std::fs::write(&path, file.to_bytes()).unwrap();
-    (decryption_key, path)
-}
-
-/// `submit --request R --yes --json ARGS` as a std command (so it can be killed).
-fn submit_process(sandbox: &Sandbox, request: &Path, args: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("keyexport-online"));
-    for name in [
-        "DFNS_API_URL",
-        "DFNS_AUTH_TOKEN",
-        "DFNS_CRED_ID",
-        "DFNS_PRIVATE_KEY",
-        "DFNS_PRIVATE_KEY_FILE",
-    ] {
-        cmd.env_remove(name);
-    }
-    cmd.envs(sandbox.env())
-        .arg("submit")
-        .arg("--request")
-        .arg(request)
-        .args(["--yes", "--json"])
-        .args(args)
-        .stdin(Stdio::null());
-    cmd
-}
 
 fn response_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
@@ -107,10 +65,7 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
             spec
         })
         .collect();
-    let mut done = KeySpec::new(schemes[0]);
-    done.id = Some("key-exported".into());
-    done.exported = true;
-    specs.push(done);
+    specs.push(exported_key());
     // The first export is answered 500 (unprocessed, but the client cannot know: uncertain),
     // the second 429 with Retry-After (retried after the wait, then exported).
     let config = SandboxConfig::with_keys(specs)
@@ -122,47 +77,33 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
             status: FailStatus::RateLimited,
             route: Route::Export,
         });
-    let sandbox = Sandbox::start(config).unwrap();
     let mut key_ids: Vec<String> = (0..48).map(|i| format!("key-b{i:02}")).collect();
     key_ids.insert(10, "key-exported".into());
     key_ids.insert(20, "key-unknown".into());
     assert_eq!(key_ids.len(), 50);
-    let dir = tempfile::tempdir().unwrap();
-    let (decryption_key, request) = write_batch_request(dir.path(), &key_ids);
-    let responses = dir.path().join("responses");
+    let batch = BatchCeremony::new(config, key_ids);
+    let BatchCeremony {
+        sandbox,
+        key_ids,
+        decryption_key,
+        request,
+        responses,
+        ..
+    } = &batch;
 
     // One key at a time here, so which key meets which fault is known; the same with
     // several workers is `parallel_workers_with_faults_a_kill_and_a_resume`.
     // Run 1, paced (1200 calls a minute: 4 keys a second), killed once 10 responses are saved.
-    let mut child = submit_process(&sandbox, &request, &["--rate", "1200", "--parallel", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_responses(&mut child, &responses, 10);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let saved_by_run_1 = response_files(&responses);
+    kill_once_saved(&batch, &["--rate", "1200", "--parallel", "1"], 10);
+    let saved_by_run_1 = response_files(responses);
     assert!(
         saved_by_run_1 < 47,
         "the kill came too late to test resuming"
     );
 
     // Run 2, unlimited: resumes, skips what is saved, never re-sends the uncertain key.
-    let output = submit_process(
-        &sandbox,
-        &request,
-        &["--rate", "unlimited", "--parallel", "1"],
-    )
-    .output()
-    .unwrap();
-    let summary: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let output = batch.run(&["--rate", "unlimited", "--parallel", "1"]);
+    let summary = json_out(&output);
     assert_eq!(output.status.code(), Some(8), "{}", stderr(&output));
     let status = statuses(&summary);
     assert_eq!(status.len(), 50);
@@ -194,29 +135,22 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
             .iter()
             .any(|r| r.path.ends_with("/export") && r.status == 409)
     );
-    let saved = response_files(&responses);
-    assert!(exports_done(&sandbox) == saved || exports_done(&sandbox) == saved + 1);
+    let saved = response_files(responses);
+    assert!(exports_done(sandbox) == saved || exports_done(sandbox) == saved + 1);
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("ETA"),
         "progress is shown"
     );
 
     // Run 3, --retry-uncertain: key-b00 is not exported at Dfns, so it is sent again.
-    let output = submit_process(
-        &sandbox,
-        &request,
-        &["--rate", "unlimited", "--retry-uncertain"],
-    )
-    .output()
-    .unwrap();
-    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let status = statuses(&summary);
+    let output = batch.run(&["--rate", "unlimited", "--retry-uncertain"]);
+    let status = statuses(&json_out(&output));
     assert_eq!(status["key-b00"].0, "exported", "{}", stderr(&output));
     for (id, (state, kind)) in &status {
         if state == "uncertain" {
             // Only a key the killed run sent: Dfns shows it exported, its shares are lost.
             assert_eq!(kind, "exported-unsaved", "{id}");
-            assert!(is_exported(&sandbox, id));
+            assert!(is_exported(sandbox, id));
         }
     }
 
@@ -238,9 +172,9 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
         assert_eq!(file.key_id.as_str(), id);
         assert_eq!(
             file.request_sha256,
-            keyexport_shared::files::sha256_hex(&std::fs::read(&request).unwrap())
+            keyexport_shared::files::sha256_hex(&std::fs::read(request).unwrap())
         );
-        let key = reconstruct(&file.export_response().unwrap(), &decryption_key).unwrap();
+        let key = reconstruct(&file.export_response().unwrap(), decryption_key).unwrap();
         assert_eq!(key.scheme, specs[id]);
         assert_eq!(
             key.private_key.to_hex().as_str(),
@@ -253,53 +187,46 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
 
 #[test]
 fn a_refused_token_stops_the_batch_and_lists_every_key() {
-    let sandbox = Sandbox::start(SandboxConfig::with_keys(vec![
+    let batch = BatchCeremony::of(vec![
         KeySpec::new("CGGMP24:secp256k1".parse().unwrap()),
         KeySpec::new("FROST:ed25519".parse().unwrap()),
-    ]))
-    .unwrap();
-    let ids: Vec<String> = sandbox.keys().into_iter().map(|k| k.id).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let (_, request) = write_batch_request(dir.path(), &ids);
+    ]);
+    let ids = &batch.key_ids;
     // One worker: the second key is not started once the first met the refusal.
-    let output = submit_process(&sandbox, &request, &["--parallel", "1"])
-        .env("DFNS_AUTH_TOKEN", sandbox.expired_token())
+    let output = batch
+        .submit(&["--parallel", "1"])
+        .env("DFNS_AUTH_TOKEN", batch.sandbox.expired_token())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
-    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let summary = json_out(&output);
     assert_eq!(summary["status"], "stopped");
     assert_eq!(summary["error"]["kind"], "dfns-refused");
     let status = statuses(&summary);
     assert_eq!(status[&ids[0]], ("failed".into(), "unauthorized".into()));
     assert_eq!(status[&ids[1]].0, "not-attempted");
-    assert_eq!(export_calls(&sandbox), 0);
+    assert_eq!(export_calls(&batch.sandbox), 0);
 }
 
 #[test]
 fn a_folder_of_another_request_is_refused() {
-    let sandbox = Sandbox::start(SandboxConfig::with_keys(vec![
+    let batch = BatchCeremony::of(vec![
         KeySpec::new("CGGMP24:secp256k1".parse().unwrap()),
         KeySpec::new("KU23:stark".parse().unwrap()),
-    ]))
-    .unwrap();
-    let ids: Vec<String> = sandbox.keys().into_iter().map(|k| k.id).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let (_, request) = write_batch_request(dir.path(), &ids);
-    let output = submit_process(&sandbox, &request, &["--rate", "unlimited"])
-        .output()
-        .unwrap();
+    ]);
+    let output = batch.run(&["--rate", "unlimited"]);
     assert!(output.status.success(), "{}", stderr(&output));
     // A new request for the same keys, pointed at the same folder.
-    let (_, other) = write_batch_request(&dir.path().join("responses"), &ids);
-    let output = submit_process(&sandbox, &other, &[])
+    let (_, other) = write_batch_request(&batch.responses, &batch.key_ids);
+    let output = batch
+        .submit_request(&other, &[])
         .arg("--out")
-        .arg(dir.path().join("responses"))
+        .arg(&batch.responses)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
     assert!(stderr(&output).contains("belongs to another request"));
-    assert_eq!(export_calls(&sandbox), 2);
+    assert_eq!(export_calls(&batch.sandbox), 2);
 }
 
 /// `count` keys of every scheme in turn, with ids `PREFIX-NN`.
@@ -312,6 +239,14 @@ fn specs(prefix: &str, count: usize) -> Vec<KeySpec> {
             spec
         })
         .collect()
+}
+
+/// A key with the id `key-exported` that Dfns shows exported already.
+fn exported_key() -> KeySpec {
+    let mut spec = KeySpec::new(Scheme::all()[0]);
+    spec.id = Some("key-exported".into());
+    spec.exported = true;
+    spec
 }
 
 /// The key id of an export path (`/keys/{id}/export`).
@@ -387,35 +322,26 @@ fn parallel_workers_with_faults_a_kill_and_a_resume() {
             status: FailStatus::RateLimited,
             route: Route::Export,
         });
-    let sandbox = Sandbox::start(config).unwrap();
     let key_ids: Vec<String> = (0..40).map(|i| format!("key-p-{i:02}")).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let (decryption_key, request) = write_batch_request(dir.path(), &key_ids);
-    let responses = dir.path().join("responses");
+    let batch = BatchCeremony::new(config, key_ids);
+    let BatchCeremony {
+        sandbox,
+        key_ids,
+        decryption_key,
+        responses,
+        ..
+    } = &batch;
 
     // Run 1: four workers, paced, killed once 10 responses are saved.
-    let mut child = submit_process(&sandbox, &request, &["--rate", "1200", "--parallel", "4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_responses(&mut child, &responses, 10);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(response_files(&responses) < 36, "the kill came too late");
-    assert_journal_parses(&responses);
+    kill_once_saved(&batch, &["--rate", "1200", "--parallel", "4"], 10);
+    assert!(response_files(responses) < 36, "the kill came too late");
+    assert_journal_parses(responses);
 
     // Run 2: four workers, unlimited.
-    let output = submit_process(
-        &sandbox,
-        &request,
-        &["--rate", "unlimited", "--parallel", "4"],
-    )
-    .output()
-    .unwrap();
+    let output = batch.run(&["--rate", "unlimited", "--parallel", "4"]);
     assert_eq!(output.status.code(), Some(8), "{}", stderr(&output));
     let summary = json_out(&output);
-    assert_eq!(summary_order(&summary), key_ids, "the request's order");
+    assert_eq!(summary_order(&summary), *key_ids, "the request's order");
     let status = statuses(&summary);
     // The key whose export met the 500 (whichever worker sent first) is uncertain.
     let failed_500: Vec<String> = sandbox
@@ -444,7 +370,7 @@ fn parallel_workers_with_faults_a_kill_and_a_resume() {
         .map(|(k, _)| k)
         .collect();
     assert!(uncertain.len() <= 5, "{uncertain:?}");
-    for id in &key_ids {
+    for id in key_ids {
         let saved = responses
             .join(response_file_name(&KeyId::new(id).unwrap()))
             .exists();
@@ -453,10 +379,10 @@ fn parallel_workers_with_faults_a_kill_and_a_resume() {
             assert!(["exported", "skipped"].contains(&status[id].0.as_str()));
         }
     }
-    assert_nothing_sent_twice(&sandbox);
-    let events = assert_journal_parses(&responses);
+    assert_nothing_sent_twice(sandbox);
+    let events = assert_journal_parses(responses);
     // Every key's `sending` comes before its `exported`, whatever the interleaving.
-    for id in &key_ids {
+    for id in key_ids {
         let of_key: Vec<&str> = events
             .iter()
             .filter(|e| e["keyId"] == id.as_str())
@@ -474,7 +400,7 @@ fn parallel_workers_with_faults_a_kill_and_a_resume() {
         let Artifact::Response(file) = Artifact::parse(&bytes).unwrap() else {
             panic!("{id}: not a response file");
         };
-        let key = reconstruct(&file.export_response().unwrap(), &decryption_key).unwrap();
+        let key = reconstruct(&file.export_response().unwrap(), decryption_key).unwrap();
         assert_eq!(
             key.private_key.to_hex().as_str(),
             sandbox.private_key_hex(id).unwrap().as_str()
@@ -485,31 +411,20 @@ fn parallel_workers_with_faults_a_kill_and_a_resume() {
 /// A whole run with `--parallel N`: each key's (id, status, kind), in the summary's order.
 fn whole_run(parallel: &str) -> Vec<(String, String, String)> {
     let mut keys = specs("key-s", 20);
-    let mut done = KeySpec::new(Scheme::all()[0]);
-    done.id = Some("key-exported".into());
-    done.exported = true;
-    keys.push(done);
+    keys.push(exported_key());
     let config = SandboxConfig::with_keys(keys).fault(Fault::FailOnce {
         status: FailStatus::RateLimited,
         route: Route::Export,
     });
-    let sandbox = Sandbox::start(config).unwrap();
     let mut key_ids: Vec<String> = (0..20).map(|i| format!("key-s-{i:02}")).collect();
     key_ids.insert(5, "key-exported".into());
     key_ids.insert(12, "key-unknown".into());
-    let dir = tempfile::tempdir().unwrap();
-    let (_, request) = write_batch_request(dir.path(), &key_ids);
-    let output = submit_process(
-        &sandbox,
-        &request,
-        &["--rate", "unlimited", "--parallel", parallel],
-    )
-    .output()
-    .unwrap();
+    let batch = BatchCeremony::new(config, key_ids);
+    let output = batch.run(&["--rate", "unlimited", "--parallel", parallel]);
     assert_eq!(output.status.code(), Some(13), "{}", stderr(&output));
-    assert_nothing_sent_twice(&sandbox);
-    assert_eq!(exports_done(&sandbox), 20);
-    assert_journal_parses(&dir.path().join("responses"));
+    assert_nothing_sent_twice(&batch.sandbox);
+    assert_eq!(exports_done(&batch.sandbox), 20);
+    assert_journal_parses(&batch.responses);
     json_out(&output)["keys"]
         .as_array()
         .unwrap()
@@ -531,15 +446,6 @@ fn parallel_and_serial_runs_give_the_same_summary() {
     assert_eq!(whole_run("6"), serial);
 }
 
-/// Sends SIGINT (Ctrl-C) to a child process.
-fn ctrl_c(child: &std::process::Child) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// Waits until `count` responses are saved in `dir` while `child` runs.
 fn wait_for_responses(child: &mut std::process::Child, dir: &Path, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -550,62 +456,46 @@ fn wait_for_responses(child: &mut std::process::Child, dir: &Path, count: usize)
     }
 }
 
-/// A sandbox whose exports answer late, with a batch request for its 12 keys.
-struct SlowBatch {
-    sandbox: Sandbox,
-    _dir: tempfile::TempDir,
-    request: PathBuf,
-    responses: PathBuf,
-    key_ids: Vec<String>,
-}
-
-impl SlowBatch {
-    fn new() -> SlowBatch {
-        let config = SandboxConfig::with_keys(specs("key-c", 12)).fault(Fault::Delay {
-            route: Route::Export,
-            delay: Duration::from_millis(300),
-        });
-        let sandbox = Sandbox::start(config).unwrap();
-        let key_ids: Vec<String> = (0..12).map(|i| format!("key-c-{i:02}")).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let (_, request) = write_batch_request(dir.path(), &key_ids);
-        let responses = dir.path().join("responses");
-        SlowBatch {
-            sandbox,
-            _dir: dir,
-            request,
-            responses,
-            key_ids,
-        }
-    }
-
-    /// A submit with two workers, running, once `saved` responses are saved.
-    fn submit_running(&self, saved: usize) -> std::process::Child {
-        let mut child = submit_process(
-            &self.sandbox,
-            &self.request,
-            &["--rate", "unlimited", "--parallel", "2"],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+/// Runs `submit ARGS` and kills it (SIGKILL: no chance to finish anything) once `count`
+/// responses are saved.
+fn kill_once_saved(batch: &BatchCeremony, args: &[&str], count: usize) {
+    let mut child = batch
+        .submit(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-        wait_for_responses(&mut child, &self.responses, saved);
-        child
-    }
+    wait_for_responses(&mut child, &batch.responses, count);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A sandbox whose exports answer late, with a batch request for its 12 keys.
+fn slow_batch() -> BatchCeremony {
+    let config = SandboxConfig::with_keys(specs("key-c", 12)).fault(Fault::Delay {
+        route: Route::Export,
+        delay: Duration::from_millis(300),
+    });
+    BatchCeremony::new(config, (0..12).map(|i| format!("key-c-{i:02}")).collect())
+}
+
+/// A submit with two workers, running, once `saved` responses are saved.
+fn submit_running(batch: &BatchCeremony, saved: usize) -> std::process::Child {
+    let mut child = spawn(&mut batch.submit(&["--rate", "unlimited", "--parallel", "2"]));
+    wait_for_responses(&mut child, &batch.responses, saved);
+    child
 }
 
 #[test]
 fn ctrl_c_lets_the_exports_in_flight_finish_and_the_rerun_resumes() {
-    let batch = SlowBatch::new();
-    let SlowBatch {
+    let batch = slow_batch();
+    let BatchCeremony {
         sandbox,
-        request,
         responses,
         key_ids,
         ..
     } = &batch;
-    let child = batch.submit_running(2);
+    let child = submit_running(&batch, 2);
     ctrl_c(&child);
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
@@ -628,9 +518,7 @@ fn ctrl_c_lets_the_exports_in_flight_finish_and_the_rerun_resumes() {
     assert_journal_parses(responses);
 
     // The same command resumes: the saved keys are skipped, nothing is sent again.
-    let output = submit_process(sandbox, request, &["--rate", "unlimited"])
-        .output()
-        .unwrap();
+    let output = batch.run(&["--rate", "unlimited"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let status = statuses(&json_out(&output));
     assert_eq!(
@@ -648,15 +536,14 @@ fn ctrl_c_lets_the_exports_in_flight_finish_and_the_rerun_resumes() {
 
 #[test]
 fn a_second_ctrl_c_quits_at_once_and_nothing_is_re_sent() {
-    let batch = SlowBatch::new();
-    let SlowBatch {
+    let batch = slow_batch();
+    let BatchCeremony {
         sandbox,
-        request,
         responses,
         key_ids,
         ..
     } = &batch;
-    let child = batch.submit_running(1);
+    let child = submit_running(&batch, 1);
     ctrl_c(&child);
     std::thread::sleep(Duration::from_millis(20));
     ctrl_c(&child);
@@ -671,9 +558,7 @@ fn a_second_ctrl_c_quits_at_once_and_nothing_is_re_sent() {
     assert_journal_parses(responses);
 
     // The rerun skips what is saved, lists what was in flight as uncertain, re-sends nothing.
-    let output = submit_process(sandbox, request, &["--rate", "unlimited"])
-        .output()
-        .unwrap();
+    let output = batch.run(&["--rate", "unlimited"]);
     let summary = json_out(&output);
     let status = statuses(&summary);
     for id in key_ids {

@@ -1,8 +1,12 @@
-//! Shared setup: a sandbox, a request for one of its keys, and the binary pointed at it.
+//! The fixture of every test: a sandbox, a request for its keys (one key, or a batch), and
+//! the binary pointed at it — run to its end, or spawned to be interrupted.
 
 use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::files::{Artifact, CeremonyId, KeyId, RequestFile};
 use keyexport_shared::keys::DecryptionKey;
 use keyexport_shared::reconstruct::{Reconstruction, reconstruct};
@@ -38,16 +42,49 @@ pub fn ceremony(scheme: &str, config: SandboxConfig) -> Ceremony {
     }
 }
 
+impl Ceremony {
+    /// `submit --request <request> --yes --json`, run to its end.
+    pub fn run(&self) -> Output {
+        submit(self).output().unwrap()
+    }
+
+    /// [`Ceremony::run`], which must succeed.
+    pub fn run_ok(&self) -> Output {
+        let output = self.run();
+        assert!(output.status.success(), "{}", stderr(&output));
+        output
+    }
+
+    /// `submit --yes --request REQUEST`, without `--json`: what the operator reads.
+    pub fn submit_text(&self, request: &Path) -> Command {
+        let mut cmd = online(&self.sandbox);
+        cmd.args(["submit", "--yes", "--request"]).arg(request);
+        cmd
+    }
+
+    /// A new, empty folder `name` in the ceremony's folder (for `--out`).
+    pub fn new_folder(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir(&path).unwrap();
+        path
+    }
+}
+
+/// The body of an export request to the given decryption key's encryption key.
+fn export_body(decryption_key: &DecryptionKey, schemes: Vec<Scheme>) -> ExportRequestBody {
+    ExportRequestBody {
+        encryption_key: decryption_key.encryption_key(),
+        supported_schemes: schemes,
+    }
+}
+
 /// Writes `request.json` for `key_id` in `dir` as `keyexport-offline init` does.
 pub fn write_request(dir: &Path, key_id: &str, schemes: Vec<Scheme>) -> (DecryptionKey, PathBuf) {
     let decryption_key = DecryptionKey::generate();
     let file = RequestFile::new(
         CeremonyId::generate(),
         KeyId::new(key_id).unwrap(),
-        ExportRequestBody {
-            encryption_key: decryption_key.encryption_key(),
-            supported_schemes: schemes,
-        },
+        export_body(&decryption_key, schemes),
         "2026-01-01T00:00:00Z".into(),
         "test".into(),
     );
@@ -56,34 +93,169 @@ pub fn write_request(dir: &Path, key_id: &str, schemes: Vec<Scheme>) -> (Decrypt
     (decryption_key, path)
 }
 
+/// Writes a batch `request.json` for `key_ids` in `dir`, as `keyexport-offline init` does.
+pub fn write_batch_request(dir: &Path, key_ids: &[String]) -> (DecryptionKey, PathBuf) {
+    let decryption_key = DecryptionKey::generate();
+    let file = BatchRequestFile::new(
+        CeremonyId::generate(),
+        key_ids.iter().map(|id| KeyId::new(id).unwrap()).collect(),
+        export_body(&decryption_key, Scheme::all()),
+        "2026-01-01T00:00:00Z".into(),
+        "test".into(),
+    );
+    let path = dir.join("request.json");
+    std::fs::write(&path, file.to_bytes()).unwrap();
+    (decryption_key, path)
+}
+
+/// A batch ceremony: a sandbox, a batch request for `key_ids` (some may be unknown to the
+/// sandbox), and its responses folder (beside the request).
+pub struct BatchCeremony {
+    pub sandbox: Sandbox,
+    /// Holds the request and the responses folder; removed when the test ends.
+    _dir: tempfile::TempDir,
+    pub key_ids: Vec<String>,
+    pub decryption_key: DecryptionKey,
+    pub request: PathBuf,
+    pub responses: PathBuf,
+}
+
+impl BatchCeremony {
+    /// A sandbox with `config`, and a batch request for `key_ids`.
+    pub fn new(config: SandboxConfig, key_ids: Vec<String>) -> BatchCeremony {
+        BatchCeremony::start(config, |_| key_ids)
+    }
+
+    /// A sandbox with `keys`, and a batch request for every one of them.
+    pub fn of(keys: Vec<KeySpec>) -> BatchCeremony {
+        BatchCeremony::start(SandboxConfig::with_keys(keys), |sandbox| {
+            sandbox.keys().into_iter().map(|k| k.id).collect()
+        })
+    }
+
+    fn start(
+        config: SandboxConfig,
+        key_ids: impl FnOnce(&Sandbox) -> Vec<String>,
+    ) -> BatchCeremony {
+        let sandbox = Sandbox::start(config).unwrap();
+        let key_ids = key_ids(&sandbox);
+        let dir = tempfile::tempdir().unwrap();
+        let (decryption_key, request) = write_batch_request(dir.path(), &key_ids);
+        let responses = dir.path().join("responses");
+        BatchCeremony {
+            sandbox,
+            _dir: dir,
+            key_ids,
+            decryption_key,
+            request,
+            responses,
+        }
+    }
+
+    /// `submit --request <request> --yes --json ARGS` as a std command (to be spawned,
+    /// killed or interrupted).
+    pub fn submit(&self, args: &[&str]) -> std::process::Command {
+        self.submit_request(&self.request, args)
+    }
+
+    /// [`BatchCeremony::submit`] of another request file.
+    pub fn submit_request(&self, request: &Path, args: &[&str]) -> std::process::Command {
+        let mut cmd = online_process(&self.sandbox);
+        cmd.arg("submit")
+            .arg("--request")
+            .arg(request)
+            .args(["--yes", "--json"])
+            .args(args);
+        cmd
+    }
+
+    /// [`BatchCeremony::submit`], run to its end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.submit(args).output().unwrap()
+    }
+}
+
+/// The variables through which the binary finds Dfns: only the sandbox's are set.
+const DFNS_VARIABLES: [&str; 5] = [
+    "DFNS_API_URL",
+    "DFNS_AUTH_TOKEN",
+    "DFNS_CRED_ID",
+    "DFNS_PRIVATE_KEY",
+    "DFNS_PRIVATE_KEY_FILE",
+];
+
 /// `keyexport-online` with the sandbox's environment and nothing else from Dfns.
 pub fn online(sandbox: &Sandbox) -> Command {
     let mut cmd = Command::cargo_bin("keyexport-online").unwrap();
-    for name in [
-        "DFNS_API_URL",
-        "DFNS_AUTH_TOKEN",
-        "DFNS_CRED_ID",
-        "DFNS_PRIVATE_KEY",
-        "DFNS_PRIVATE_KEY_FILE",
-    ] {
+    for name in DFNS_VARIABLES {
         cmd.env_remove(name);
     }
-    for (name, value) in sandbox.env() {
-        cmd.env(name, value);
-    }
+    cmd.envs(sandbox.env());
     // Standard input is a pipe, never the developer's terminal.
     cmd.write_stdin("");
     cmd
 }
 
-/// `submit --request <request> --yes --json`, with the output next to the request.
-pub fn submit(c: &Ceremony) -> Command {
-    let mut cmd = online(&c.sandbox);
-    cmd.arg("submit")
-        .arg("--request")
-        .arg(&c.request)
-        .args(["--yes", "--json"]);
+/// The binary under test.
+pub fn online_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("keyexport-online")
+}
+
+/// [`online`] as a std command, to spawn it without waiting.
+pub fn online_process(sandbox: &Sandbox) -> std::process::Command {
+    let mut cmd = std::process::Command::new(online_bin());
+    for name in DFNS_VARIABLES {
+        cmd.env_remove(name);
+    }
+    cmd.envs(sandbox.env()).stdin(Stdio::null());
     cmd
+}
+
+/// `submit --yes --request <request> --json`, with the output next to the request.
+pub fn submit(c: &Ceremony) -> Command {
+    let mut cmd = c.submit_text(&c.request);
+    cmd.arg("--json");
+    cmd
+}
+
+/// `submit` as a std command with the same arguments and environment as `cmd`.
+pub fn process_of(cmd: &Command) -> std::process::Command {
+    let mut std_cmd = std::process::Command::new(cmd.get_program());
+    std_cmd.args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(v) => std_cmd.env(name, v),
+            None => std_cmd.env_remove(name),
+        };
+    }
+    std_cmd.stdin(Stdio::null());
+    std_cmd
+}
+
+/// Starts `cmd` with its output captured.
+pub fn spawn(cmd: &mut std::process::Command) -> Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the sandbox has received an export call.
+pub fn wait_for_export(sandbox: &Sandbox) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while export_calls(sandbox) == 0 {
+        assert!(Instant::now() < deadline, "no export was sent");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends SIGINT (Ctrl-C) to a child process.
+pub fn ctrl_c(child: &Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 /// The response file written in `dir`, parsed.
@@ -119,16 +291,17 @@ pub fn is_exported(sandbox: &Sandbox, key_id: &str) -> bool {
 }
 
 /// stdout parsed as one JSON object.
-pub fn json_out(output: &std::process::Output) -> serde_json::Value {
+pub fn json_out(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
-            "stdout is not one JSON object ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
+            "stdout is not one JSON object ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(output)
         )
     })
 }
 
 /// stderr as text.
-pub fn stderr(output: &std::process::Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -21,7 +21,7 @@ fn transient_failures_of_read_and_auth_calls_are_retried() {
         (FailStatus::RateLimited, Route::Action),
     ] {
         let c = ceremony("CGGMP24:secp256k1", with(Fault::FailOnce { status, route }));
-        let output = submit(&c).output().unwrap();
+        let output = c.run();
         assert!(
             output.status.success(),
             "{status:?} {route:?}: {}",
@@ -44,14 +44,13 @@ fn a_failed_export_is_never_resent() {
             route: Route::Export,
         }),
     );
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(8), "{}", stderr(&output));
     assert!(stderr(&output).contains("Do NOT simply run it again"));
     assert_eq!(export_calls(&c.sandbox), 1);
     assert!(!is_exported(&c.sandbox, &c.key_id));
     // The operator checks and runs again: the preflight sees the key still active.
-    let again = c.dir.path().join("again");
-    std::fs::create_dir(&again).unwrap();
+    let again = c.new_folder("again");
     let output = submit(&c).arg("--out").arg(&again).output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     rebuild_and_compare(&c, &again);
@@ -66,7 +65,7 @@ fn rate_limited_export_is_not_retried() {
             route: Route::Export,
         }),
     );
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
     assert_eq!(export_calls(&c.sandbox), 1);
 }
@@ -87,8 +86,7 @@ fn timeout_after_sending_the_export_is_explained_not_retried() {
     assert_eq!(export_calls(&c.sandbox), 1);
     // It did happen: a new attempt stops at the preflight.
     assert!(is_exported(&c.sandbox, &c.key_id));
-    let again = c.dir.path().join("again");
-    std::fs::create_dir(&again).unwrap();
+    let again = c.new_folder("again");
     let output = submit(&c).arg("--out").arg(&again).output().unwrap();
     assert_eq!(output.status.code(), Some(5));
 }
@@ -96,8 +94,7 @@ fn timeout_after_sending_the_export_is_explained_not_retried() {
 #[test]
 fn tampered_share_is_saved_and_outvoted_offline() {
     let c = ceremony("CGGMP21:secp256k1", with(Fault::TamperShare));
-    let output = submit(&c).output().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    c.run_ok();
     let rebuilt = rebuild_and_compare(&c, c.dir.path());
     assert_eq!(rebuilt.bad_shares.len(), 1);
 }
@@ -105,8 +102,7 @@ fn tampered_share_is_saved_and_outvoted_offline() {
 #[test]
 fn dropped_share_still_meets_the_threshold() {
     let c = ceremony("FROST:ed25519", with(Fault::DropShare));
-    let output = submit(&c).output().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    let output = c.run_ok();
     assert_eq!(json_out(&output)["summary"]["shares"], 2);
     rebuild_and_compare(&c, c.dir.path());
 }
@@ -114,8 +110,7 @@ fn dropped_share_still_meets_the_threshold() {
 #[test]
 fn extra_signers_are_named_offline() {
     let c = ceremony("CGGMP24:stark", with(Fault::ExtraSigners(1)));
-    let output = submit(&c).output().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    c.run_ok();
     let rebuilt = rebuild_and_compare(&c, c.dir.path());
     assert_eq!(rebuilt.share_count, 4);
     assert_eq!(rebuilt.bad_shares.len(), 1);
@@ -124,7 +119,7 @@ fn extra_signers_are_named_offline() {
 #[test]
 fn wrong_public_key_is_saved_and_reported() {
     let c = ceremony("CGGMP24:secp256k1", with(Fault::WrongPublicKey));
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
     assert!(stderr(&output).contains("differs from the key's public key"));
     // Kept verbatim, and the offline side refuses it too.
@@ -140,7 +135,7 @@ fn wrong_public_key_is_saved_and_reported() {
 #[test]
 fn policy_hold_is_not_an_export() {
     let c = ceremony("CGGMP24:secp256k1", with(Fault::PolicyHold));
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(9), "{}", stderr(&output));
     assert_eq!(json_out(&output)["kind"], "held-for-approval");
     let held = std::fs::read(c.dir.path().join("export-held.json")).unwrap();
@@ -153,7 +148,7 @@ fn policy_hold_is_not_an_export() {
 #[test]
 fn missing_permission_names_keys_export() {
     let c = ceremony("CGGMP24:secp256k1", with(Fault::MissingExportPermission));
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(6));
     let err = stderr(&output);
     assert!(
@@ -166,7 +161,7 @@ fn missing_permission_names_keys_export() {
 #[test]
 fn feature_not_enabled() {
     let c = ceremony("CGGMP24:secp256k1", with(Fault::ExportNotEnabled));
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(6));
     let err = stderr(&output);
     assert!(
@@ -199,8 +194,7 @@ fn hd_master_key_export_carries_its_chain_code_and_outvotes_an_odd_signer() {
             config = config.fault(Fault::OtherChainCode);
         }
         let c = ceremony("CGGMP24:secp256k1", config);
-        let output = submit(&c).output().unwrap();
-        assert!(output.status.success(), "{}", stderr(&output));
+        c.run_ok();
         let documents = share_documents(&c);
         assert!(
             documents
@@ -227,14 +221,14 @@ fn hd_master_key_export_carries_its_chain_code_and_outvotes_an_odd_signer() {
 #[test]
 fn ordinary_keys_carry_a_null_chain_code_and_legacy_documents_still_rebuild() {
     let current = ceremony("FROST:ed25519", SandboxConfig::default());
-    assert!(submit(&current).output().unwrap().status.success());
+    current.run_ok();
     for document in share_documents(&current) {
         assert!(document.ends_with("},\"chain_code\":null}"), "{document}");
     }
     assert!(!rebuild_and_compare(&current, current.dir.path()).is_hd());
 
     let legacy = ceremony("FROST:ed25519", with(Fault::LegacyShares));
-    assert!(submit(&legacy).output().unwrap().status.success());
+    legacy.run_ok();
     for document in share_documents(&legacy) {
         assert!(!document.contains("chain_code"), "{document}");
     }

@@ -15,7 +15,7 @@ use crate::screen;
 fn exports_every_protocol_and_curve() {
     for scheme in Scheme::all() {
         let c = ceremony(&scheme.to_string(), SandboxConfig::default());
-        let output = submit(&c).output().unwrap();
+        let output = c.run();
         assert!(output.status.success(), "{scheme}: {}", stderr(&output));
         let summary = json_out(&output);
         assert_eq!(summary["status"], "exported");
@@ -38,7 +38,7 @@ fn every_credential_type_signs_the_export() {
             "CGGMP24:secp256k1",
             SandboxConfig::default().credential(kind),
         );
-        let output = submit(&c).output().unwrap();
+        let output = c.run();
         assert!(output.status.success(), "{kind}: {}", stderr(&output));
         rebuild_and_compare(&c, c.dir.path());
     }
@@ -63,8 +63,7 @@ fn credential_from_a_pem_file() {
 #[test]
 fn response_frames_carry_the_response_file() {
     let c = ceremony("CGGMP21:stark", SandboxConfig::default());
-    let output = submit(&c).output().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    let output = c.run_ok();
     let summary = json_out(&output);
     let file = std::fs::read(c.dir.path().join("response.json")).unwrap();
     let mut collector = FrameCollector::new();
@@ -101,8 +100,7 @@ fn request_from_qr_images_and_ur_text() {
         let bytes = std::fs::read(&c.request).unwrap();
         let options = FrameOptions::default();
         let frames = encode_frames(&bytes, &options).unwrap();
-        let scans = c.dir.path().join("scans");
-        std::fs::create_dir(&scans).unwrap();
+        let scans = c.new_folder("scans");
         let mut inputs = Vec::new();
         if carrier == "png" {
             for (i, frame) in frames.iter().enumerate() {
@@ -116,8 +114,7 @@ fn request_from_qr_images_and_ur_text() {
             std::fs::write(&path, text.join("\n")).unwrap();
             inputs.push(path);
         }
-        let out = c.dir.path().join("out");
-        std::fs::create_dir(&out).unwrap();
+        let out = c.new_folder("out");
         let mut cmd = online(&c.sandbox);
         cmd.arg("submit");
         for input in &inputs {
@@ -135,11 +132,7 @@ fn invalid_input_is_refused_before_any_traffic() {
     let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
     let garbage = c.dir.path().join("garbage.json");
     std::fs::write(&garbage, b"{\"kind\":\"keyexport-request\",\"version\":1}").unwrap();
-    let output = online(&c.sandbox)
-        .args(["submit", "--yes", "--request"])
-        .arg(&garbage)
-        .output()
-        .unwrap();
+    let output = c.submit_text(&garbage).output().unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     // An edited request (fingerprint no longer matching) is refused too.
     let text = std::fs::read_to_string(&c.request).unwrap();
@@ -149,7 +142,7 @@ fn invalid_input_is_refused_before_any_traffic() {
         &other.to_base64(),
     );
     std::fs::write(&c.request, edited).unwrap();
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(c.sandbox.requests().is_empty());
 }
@@ -175,9 +168,8 @@ fn refuses_without_terminal_or_yes() {
 #[test]
 fn second_export_is_refused_at_the_preflight() {
     let c = ceremony("FROST_BITCOIN:secp256k1", SandboxConfig::default());
-    assert!(submit(&c).output().unwrap().status.success());
-    let again = c.dir.path().join("again");
-    std::fs::create_dir(&again).unwrap();
+    c.run_ok();
+    let again = c.new_folder("again");
     let output = submit(&c).arg("--out").arg(&again).output().unwrap();
     assert_eq!(output.status.code(), Some(5));
     assert!(stderr(&output).contains("already exported"));
@@ -188,7 +180,7 @@ fn second_export_is_refused_at_the_preflight() {
 fn existing_outputs_are_never_overwritten() {
     let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
     std::fs::write(c.dir.path().join("response.json"), b"earlier").unwrap();
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(5));
     assert!(c.sandbox.requests().is_empty());
     assert_eq!(
@@ -201,7 +193,7 @@ fn existing_outputs_are_never_overwritten() {
 fn key_curve_missing_from_the_request_is_refused() {
     let c = ceremony("FROST:ed25519", SandboxConfig::default());
     write_request_over(&c, vec!["CGGMP24:secp256k1".parse().unwrap()]);
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(5));
     assert!(stderr(&output).contains("does not list"));
     assert_eq!(export_calls(&c.sandbox), 0);
@@ -228,11 +220,10 @@ fn unwritable_output_prints_the_response() {
     // The folder disappears while Dfns is answering (the sandbox logs the export, then
     // answers late), so writing response.json fails after the irreversible export.
     let c = ceremony_with_slow_export("CGGMP24:secp256k1", 1500);
-    let out = c.dir.path().join("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = c.new_folder("out");
     let mut cmd = submit(&c);
     cmd.arg("--out").arg(&out);
-    let output = run_while_moving_away(&c, &mut cmd, &out);
+    let output = run_while_moving_away(&c, &cmd, &out);
     assert_eq!(output.status.code(), Some(11), "{}", stderr(&output));
     let printed = json_out(&output);
     assert_eq!(printed["kind"], "not-saved");
@@ -250,48 +241,22 @@ fn unwritable_output_prints_the_response() {
 /// export (it answers late: the `Delay` fault), so saving the response must fail.
 fn run_while_moving_away(
     c: &Ceremony,
-    cmd: &mut assert_cmd::Command,
+    cmd: &assert_cmd::Command,
     out: &std::path::Path,
 ) -> std::process::Output {
-    let child = child_command(cmd)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    while export_calls(&c.sandbox) == 0 {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let child = spawn(&mut process_of(cmd));
+    wait_for_export(&c.sandbox);
     std::fs::rename(out, c.dir.path().join("moved-away")).unwrap();
     child.wait_with_output().unwrap()
-}
-
-/// The std command behind an assert_cmd command, to spawn it without waiting.
-fn child_command(cmd: &mut assert_cmd::Command) -> std::process::Command {
-    let mut std_cmd = std::process::Command::new(cmd.get_program());
-    std_cmd.args(cmd.get_args());
-    for (name, value) in cmd.get_envs() {
-        match value {
-            Some(v) => std_cmd.env(name, v),
-            None => std_cmd.env_remove(name),
-        };
-    }
-    std_cmd.stdin(std::process::Stdio::null());
-    std_cmd
 }
 
 #[test]
 fn unwritable_output_without_json_prints_the_raw_body() {
     let c = ceremony_with_slow_export("GLOW20_DH:secp256k1", 1500);
-    let out = c.dir.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-    let mut cmd = online(&c.sandbox);
-    cmd.arg("submit")
-        .arg("--request")
-        .arg(&c.request)
-        .arg("--out")
-        .arg(&out)
-        .arg("--yes");
-    let output = run_while_moving_away(&c, &mut cmd, &out);
+    let out = c.new_folder("out");
+    let mut cmd = c.submit_text(&c.request);
+    cmd.arg("--out").arg(&out);
+    let output = run_while_moving_away(&c, &cmd, &out);
     assert_eq!(output.status.code(), Some(11), "{}", stderr(&output));
     let response = keyexport_shared::wire::ExportResponse::from_json(&output.stdout).unwrap();
     assert_eq!(response.shares.len(), 3);
@@ -301,7 +266,7 @@ fn unwritable_output_without_json_prints_the_raw_body() {
 #[test]
 fn show_plays_the_response_frames() {
     let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
-    assert!(submit(&c).output().unwrap().status.success());
+    c.run_ok();
     let response = c.dir.path().join("response.json");
     for file in [response.clone(), c.dir.path().join("response.ur.txt")] {
         let output = online(&c.sandbox)
@@ -341,7 +306,7 @@ fn show_plays_the_response_frames() {
 /// What a camera sees of `show` in a pseudo-terminal of `size`: the payload read back.
 fn played(c: &Ceremony, size: (u16, u16)) -> (screen::Run, Vec<u8>) {
     let shown = screen::run(
-        &assert_cmd::cargo::cargo_bin("keyexport-online"),
+        &online_bin(),
         &["show", "response.json", "--loops", "1", "--fps", "30"],
         &[],
         c.dir.path(),
@@ -368,7 +333,7 @@ fn played(c: &Ceremony, size: (u16, u16)) -> (screen::Run, Vec<u8>) {
 #[test]
 fn show_draws_codes_that_scan_at_80x24_and_160x50_or_refuses() {
     let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
-    assert!(submit(&c).output().unwrap().status.success());
+    c.run_ok();
     let response = std::fs::read(c.dir.path().join("response.json")).unwrap();
     let (small, payload) = played(&c, (80, 24));
     assert_eq!(small.code, 0, "{}", small.raw_text());
@@ -403,11 +368,7 @@ fn an_offline_secret_given_as_the_request_stops_everything() {
     let plain = c.dir.path().join("decryption-key.hex");
     std::fs::write(&plain, format!("01{}\n", "ab".repeat(32))).unwrap();
     for file in [&sealed, &plain] {
-        let output = online(&c.sandbox)
-            .args(["submit", "--yes", "--request"])
-            .arg(file)
-            .output()
-            .unwrap();
+        let output = c.submit_text(file).output().unwrap();
         assert_eq!(output.status.code(), Some(14), "{}", stderr(&output));
         let text = stderr(&output);
         assert!(text.contains("OFFLINE machine's secret"), "{text}");
@@ -424,19 +385,9 @@ fn ctrl_c_while_the_export_is_in_flight_keeps_its_answer() {
     // Dfns has carried out the export and answers late; Ctrl-C meanwhile must not lose
     // the shares: the answer is saved and the run completes.
     let c = ceremony_with_slow_export("FROST:ed25519", 800);
-    let child = child_command(&mut submit(&c))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    while export_calls(&c.sandbox) == 0 {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let child = spawn(&mut process_of(&submit(&c)));
+    wait_for_export(&c.sandbox);
+    ctrl_c(&child);
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stderr(&output).contains("Ctrl-C: the export was already sent"));
@@ -477,7 +428,7 @@ fn a_proxy_is_used_only_when_given_and_always_shown() {
 #[test]
 fn configuration_problems_are_reported_together_before_any_step() {
     let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
-    let mut cmd = online(&c.sandbox);
+    let mut cmd = c.submit_text(&c.request);
     for name in [
         "DFNS_AUTH_TOKEN",
         "DFNS_CRED_ID",
@@ -486,11 +437,7 @@ fn configuration_problems_are_reported_together_before_any_step() {
     ] {
         cmd.env_remove(name);
     }
-    let output = cmd
-        .args(["submit", "--yes", "--request"])
-        .arg(&c.request)
-        .output()
-        .unwrap();
+    let output = cmd.output().unwrap();
     assert_eq!(output.status.code(), Some(4));
     let text = stderr(&output);
     for missing in ["DFNS_AUTH_TOKEN", "DFNS_CRED_ID", "DFNS_PRIVATE_KEY"] {
@@ -500,10 +447,9 @@ fn configuration_problems_are_reported_together_before_any_step() {
     assert!(!text.contains("Transcript head"), "{text}");
 
     // A bad URL alone gets advice about the URL, not the token.
-    let output = online(&c.sandbox)
+    let output = c
+        .submit_text(&c.request)
         .env("DFNS_API_URL", "ftp://api.dfns.io")
-        .args(["submit", "--yes", "--request"])
-        .arg(&c.request)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(4));
@@ -517,9 +463,8 @@ fn configuration_problems_are_reported_together_before_any_step() {
 fn submit_creates_its_output_folder_and_prints_the_response_digest() {
     let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
     let out = c.dir.path().join("new/folder");
-    let output = online(&c.sandbox)
-        .args(["submit", "--yes", "--request"])
-        .arg(&c.request)
+    let output = c
+        .submit_text(&c.request)
         .arg("--out")
         .arg(&out)
         .output()
@@ -545,7 +490,7 @@ fn ctrl_c_at_the_confirmation_says_nothing_was_exported() {
     let env = c.sandbox.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let shown = screen::run(
-        &assert_cmd::cargo::cargo_bin("keyexport-online"),
+        &online_bin(),
         &["submit", "--request", c.request.to_str().unwrap()],
         &env,
         c.dir.path(),

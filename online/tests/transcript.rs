@@ -22,8 +22,7 @@ fn lines(dir: &std::path::Path) -> (Vec<String>, Vec<Value>) {
 #[test]
 fn every_step_is_chained_and_the_response_records_the_export_head() {
     let c = ceremony("CGGMP24:secp256k1", SandboxConfig::default());
-    let output = submit(&c).output().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    let output = c.run_ok();
     let dir = c.dir.path();
     let (raw, parsed) = lines(dir);
     let steps: Vec<&str> = parsed.iter().map(|l| l["step"].as_str().unwrap()).collect();
@@ -68,9 +67,8 @@ fn every_step_is_chained_and_the_response_records_the_export_head() {
 #[test]
 fn a_refused_step_is_recorded_with_its_exit_code() {
     let c = ceremony("FROST:ed25519", SandboxConfig::default());
-    assert!(submit(&c).output().unwrap().status.success());
-    let again = c.dir.path().join("again");
-    std::fs::create_dir(&again).unwrap();
+    c.run_ok();
+    let again = c.new_folder("again");
     let output = submit(&c).arg("--out").arg(&again).output().unwrap();
     assert_eq!(output.status.code(), Some(5));
     let (_, parsed) = lines(&again);
@@ -86,7 +84,7 @@ fn a_refused_step_is_recorded_with_its_exit_code() {
             .is_intact()
     );
     // A run refused before reading the request (outputs exist) writes nothing.
-    let output = submit(&c).output().unwrap();
+    let output = c.run();
     assert_eq!(output.status.code(), Some(5));
     assert_eq!(lines(c.dir.path()).1.len(), 4);
 }
