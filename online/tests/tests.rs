@@ -12,6 +12,7 @@ mod auth;
 mod batch;
 mod common;
 mod faults;
+mod layering;
 #[path = "../../offline/tests/screen.rs"]
 mod screen;
 mod submit;
