@@ -60,6 +60,8 @@ struct Ceremony<'a> {
     out: PathBuf,
 }
 
+/// The steps, in the runbook's order; `transcript_slot` and `saved` outlive a failure so
+/// that [`run`] can record it.
 fn execute(
     args: &SubmitArgs,
     received: &Received,
