@@ -49,7 +49,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
     let log_n = seal::test_log_n()?.unwrap_or(seal::DEFAULT_LOG_N);
     // Whole sealed key, or custody parts (for one key or a batch): passphrases are
     // asked before the key exists.
-    let custody = custody::plan(args)?;
+    let custody = custody::split::plan(args)?;
     let passphrase = match (&custody, args.passphrase_file.as_slice()) {
         (Some(_), _) => None,
         (None, [] | [_]) => {

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use keyexport_shared::build_info::BuildInfo;
+use keyexport_shared::custody::CommitmentsDigest;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -149,7 +150,7 @@ pub struct Facts {
     pub bad_signers: Vec<String>,
     /// Custody parts made (`init`) or used and set aside (`reconstruct`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub custody: Option<crate::custody::CustodyFacts>,
+    pub custody: Option<CustodyFacts>,
     /// Key files overwritten and removed by `--destroy-decryption-key` (absolute paths).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destroyed: Vec<String>,
@@ -165,6 +166,42 @@ pub struct Facts {
     /// `sign --derive`: the path of the child key that signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derivation_path: Option<String>,
+}
+
+/// Public custody facts recorded in the transcript.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustodyFacts {
+    /// Parts needed (`K`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u8>,
+    /// Parts made (`M`), at `init`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custodians: Option<u8>,
+    /// Parts made at `init`: label, index and how each is sealed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartRecord>,
+    /// The commitment set of the parts made (`init`) or used (`reconstruct`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitments_sha256: Option<CommitmentsDigest>,
+    /// Labels of the parts used by `reconstruct`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used: Vec<String>,
+    /// Parts set aside by `reconstruct`: `label (path): reason`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
+}
+
+/// One part as recorded at `init`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartRecord {
+    /// Custodian label.
+    pub label: String,
+    /// Share index `i`.
+    pub index: u8,
+    /// `passphrase` or the age recipient it is sealed to.
+    pub sealed_with: String,
 }
 
 /// One transcript line.

@@ -10,9 +10,7 @@
 //! broken chain or a changed file fails with exit code 3; files that are merely gone (such
 //! as destroyed key files) are listed but do not fail it.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::sha256_hex;
@@ -21,7 +19,7 @@ use keyexport_shared::transcript::{self, Finding};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::TranscriptVerifyArgs;
+use crate::cli::{HeadRef, TranscriptVerifyArgs};
 use crate::error::{CliError, CliResult};
 
 /// One step as shown.
@@ -165,76 +163,6 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
             path,
             count: report.findings.len() - missing + heads_missing,
         })
-    }
-}
-
-/// A transcript head as the witness wrote it on the paper log (`--head`): the whole
-/// SHA-256 (64 hex digits), its first and last 8 hex digits (`7240f9c8…0bd41a2c`, as the
-/// runbook's checklist asks; `...` or `..` for the ellipsis), or its first 8 only. Spaces
-/// (the grouping the tools print) and case are ignored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeadRef {
-    /// All 64 hex digits.
-    Full(String),
-    /// The first and the last 8 hex digits.
-    Ends {
-        /// The first 8 hex digits.
-        first: String,
-        /// The last 8 hex digits.
-        last: String,
-    },
-    /// The first 8 hex digits alone.
-    First(String),
-}
-
-/// What `--head` accepts, for the usage error.
-const HEAD_FORMS: &str = "give the whole head (64 hex digits), its first and last 8 hex digits as on the checklist (e.g. 7240f9c8…0bd41a2c), or its first 8";
-
-impl HeadRef {
-    /// Whether the line digest `digest` (64 lowercase hex digits) is this head.
-    fn matches(&self, digest: &str) -> bool {
-        match self {
-            HeadRef::Full(full) => digest == full,
-            HeadRef::Ends { first, last } => digest.starts_with(first) && digest.ends_with(last),
-            HeadRef::First(first) => digest.starts_with(first),
-        }
-    }
-}
-
-impl FromStr for HeadRef {
-    type Err = String;
-
-    fn from_str(given: &str) -> Result<Self, Self::Err> {
-        let compact: String = given
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
-        let ends = ["…", "...", ".."]
-            .iter()
-            .find_map(|sep| compact.split_once(sep));
-        let parsed = match ends {
-            Some((first, last)) if hex(first, 8) && hex(last, 8) => Some(HeadRef::Ends {
-                first: first.to_owned(),
-                last: last.to_owned(),
-            }),
-            Some(_) => None,
-            None if hex(&compact, 64) => Some(HeadRef::Full(compact)),
-            None if hex(&compact, 8) => Some(HeadRef::First(compact)),
-            None => None,
-        };
-        parsed.ok_or_else(|| format!("`{given}` is not a transcript head: {HEAD_FORMS}"))
-    }
-}
-
-impl fmt::Display for HeadRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HeadRef::Full(full) => f.write_str(full),
-            HeadRef::Ends { first, last } => write!(f, "{first}…{last}"),
-            HeadRef::First(first) => write!(f, "{first}…"),
-        }
     }
 }
 

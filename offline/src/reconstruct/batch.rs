@@ -36,6 +36,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::common::{KeyFacts, Written, destroy_key_files, keystore_passphrase, transcript_path};
+use crate::addresses;
 use crate::addresses::Addresses;
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
@@ -43,10 +45,7 @@ use crate::error::{CliError, CliResult};
 use crate::hd;
 use crate::inputs;
 use crate::output::{self, Rendering, recipient::Recipients};
-use crate::reconstruct::{
-    KeyFacts, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files, format_name,
-    keystore_passphrase, open_decryption_key, signer_strings,
-};
+use crate::rebuild::{self, KeySource, OpenedKey, ResponseIds, signer_strings};
 use crate::render;
 use crate::seal;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
@@ -54,9 +53,9 @@ use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
 /// Suffix of the response files read from a folder.
 const RESPONSE_SUFFIX: &str = ".response.json";
 /// Name of the JSON manifest in `--out`.
-pub const MANIFEST_JSON: &str = "manifest.json";
+const MANIFEST_JSON: &str = "manifest.json";
 /// Name of the CSV manifest in `--out`.
-pub const MANIFEST_CSV: &str = "manifest.csv";
+const MANIFEST_CSV: &str = "manifest.csv";
 /// Worker threads per core: a key takes about 2 ms of CPU and one fsync (a few ms on a
 /// virtual disk), so 8 threads per core keep the cores busy while others wait on the disk.
 const THREADS_PER_CORE: usize = 8;
@@ -178,13 +177,7 @@ impl KeyOutcome {
 
 /// Runs a batch `reconstruct`, appending to the transcript whatever the outcome.
 pub fn run(args: &ReconstructArgs) -> CliResult<()> {
-    let transcript_path = args.transcript.clone().unwrap_or_else(|| {
-        let first = args
-            .decryption_key
-            .first()
-            .map_or(Path::new("."), PathBuf::as_path);
-        transcript::parent_dir(first).join(transcript::FILE_NAME)
-    });
+    let transcript_path = transcript_path(args);
     transcript::check_target(&transcript_path)?;
     let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
     let result = execute(args, &mut entry);
@@ -275,7 +268,9 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     // The new keystore passphrase first, so a mistyped confirmation does not cost the
     // decryption key's passphrase too.
     let keystore_passphrase = keystore_passphrase(args, entry)?;
-    let opened = open_decryption_key(args, &ids, entry)?;
+    let source =
+        KeySource::from_flags(&args.decryption_key, &args.passphrase_file, &args.identity)?;
+    let opened = rebuild::open_key(&source, &ids, entry)?;
     entry.facts.ceremony_id = opened.ceremony_id.clone();
     entry.facts.encryption_key_fingerprint =
         Some(opened.key.encryption_key().fingerprint().to_string());
@@ -568,7 +563,7 @@ fn check_batch(items: &mut Vec<Item>, opened: &OpenedKey, args: &ReconstructArgs
         if args.out.is_some() && !output::supports_curve(args.format, response.curve) {
             item.response = Err(CliError::Usage(format!(
                 "--format {} holds secp256k1 keys only; this key is on {}",
-                format_name(args.format),
+                args.format.name(),
                 response.curve
             )));
         }
@@ -610,7 +605,7 @@ fn deliver(item: &Item, how: &Delivery<'_>) -> (KeyOutcome, Option<ArtifactRecor
         Ok(r) => r,
         Err(e) => return failed(&CliError::shared(item.source.clone(), e)),
     };
-    let addresses = match derive_addresses(&reconstruction) {
+    let addresses = match addresses::of(&reconstruction.public_key) {
         Ok(a) => a,
         Err(e) => return failed(&e),
     };
@@ -669,7 +664,7 @@ fn write_key(
     Ok((
         Written {
             path: label,
-            format: format_name(how.format),
+            format: how.format.name(),
             encrypted_to: how.encrypt_to.to_vec(),
         },
         record,
