@@ -236,25 +236,28 @@ struct Delivery<'a> {
     encrypt_to: &'a [String],
 }
 
+impl<'a> Delivery<'a> {
+    fn new(
+        args: &'a ReconstructArgs,
+        key: &'a keyexport_shared::keys::DecryptionKey,
+        out: Option<&'a NewFiles>,
+        rendering: Rendering<'a>,
+        recipients: &'a Recipients,
+    ) -> Self {
+        Delivery {
+            key,
+            out,
+            format: args.format,
+            rendering,
+            recipients,
+            encrypt_to: &args.encrypt_to,
+        }
+    }
+}
+
 fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     airgap::enforce(args.air_gap.allow_online)?;
-    if args.reveal {
-        return Err(CliError::Usage(
-            "--reveal prints one key; for a batch use --out DIR (one file per key)".into(),
-        ));
-    }
-    if !args.derive.is_empty() {
-        return Err(CliError::Usage(
-            "--derive works on one key at a time: run reconstruct with --derive on that key's response file (the batch reports each HD key's xpub and checks its wallets)".into(),
-        ));
-    }
-    let recipients = Recipients::parse(&args.encrypt_to)?;
-    if let Some(out) = &args.out {
-        check_out_dir(out)?;
-    }
-    if args.destroy_decryption_key {
-        crate::destroy::check(&args.decryption_key)?;
-    }
+    let recipients = check_flags(args)?;
     let test_log_n = seal::test_log_n()?;
 
     let mut items = read_items(&args.responses, entry)?;
@@ -285,19 +288,94 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
         fsio::ensure_empty_dir(out).map_err(|e| CliError::shared(out.display().to_string(), e))?;
     }
     let out_files = args.out.as_deref().map(NewFiles::new);
-    let delivery = Delivery {
-        key: &opened.key,
-        out: out_files.as_ref(),
+    let rendering = Rendering {
         format: args.format,
-        rendering: Rendering {
-            format: args.format,
-            network: args.network,
-            keystore_passphrase: keystore_passphrase.as_ref(),
-            keystore_log_n: test_log_n.unwrap_or(output::keystore::STANDARD_LOG_N),
-        },
-        recipients: &recipients,
-        encrypt_to: &args.encrypt_to,
+        network: args.network,
+        keystore_passphrase: keystore_passphrase.as_ref(),
+        keystore_log_n: test_log_n.unwrap_or(output::keystore::STANDARD_LOG_N),
     };
+    let delivery = Delivery::new(
+        args,
+        &opened.key,
+        out_files.as_ref(),
+        rendering,
+        &recipients,
+    );
+    let delivered = deliver_all(&items, &delivery)?;
+    // The key files' names are durable once their folder is synced, before the manifest
+    // names them and before any key is reported delivered.
+    if let (Some(files), Some(out)) = (out_files, &args.out) {
+        files
+            .sync()
+            .map_err(|e| CliError::shared(out.display().to_string(), e))?;
+    }
+    let outcomes: Vec<KeyOutcome> = delivered
+        .into_iter()
+        .map(|(outcome, record)| {
+            entry.outputs.extend(record);
+            outcome
+        })
+        .collect();
+    let failed = outcomes
+        .iter()
+        .filter(|o| matches!(o, KeyOutcome::Failed(_)))
+        .count();
+    if let Some(out) = &args.out {
+        write_manifests(out, &outcomes, entry)?;
+        if args.destroy_decryption_key {
+            destroy_unless_failed(&opened.files, failed, entry);
+        }
+    }
+    print_table(&outcomes, args.out.as_deref());
+    Ok(Done {
+        stdout: if args.json {
+            keys_json(&outcomes)?
+        } else {
+            Vec::new()
+        },
+        failed,
+        total: outcomes.len(),
+    })
+}
+
+/// Destroys the decryption key's files once every key is delivered; keeps them when a
+/// key failed, since it may need them again.
+fn destroy_unless_failed(files: &[PathBuf], failed: usize, entry: &mut Entry) {
+    if failed == 0 {
+        destroy_key_files(files, entry);
+    } else {
+        eprintln!("The decryption key is kept: {failed} key(s) failed and may need it again.");
+    }
+}
+
+/// Refuses the flags a batch does not take and checks the outputs before any passphrase
+/// is asked; returns the `--encrypt-to` recipients.
+fn check_flags(args: &ReconstructArgs) -> CliResult<Recipients> {
+    if args.reveal {
+        return Err(CliError::Usage(
+            "--reveal prints one key; for a batch use --out DIR (one file per key)".into(),
+        ));
+    }
+    if !args.derive.is_empty() {
+        return Err(CliError::Usage(
+            "--derive works on one key at a time: run reconstruct with --derive on that key's response file (the batch reports each HD key's xpub and checks its wallets)".into(),
+        ));
+    }
+    let recipients = Recipients::parse(&args.encrypt_to)?;
+    if let Some(out) = &args.out {
+        check_out_dir(out)?;
+    }
+    if args.destroy_decryption_key {
+        crate::destroy::check(&args.decryption_key)?;
+    }
+    Ok(recipients)
+}
+
+/// Rebuilds, verifies and writes every key on a pool of worker threads.
+fn deliver_all(
+    items: &[Item],
+    delivery: &Delivery<'_>,
+) -> CliResult<Vec<(KeyOutcome, Option<ArtifactRecord>)>> {
     // Each key file is fsynced, so the run waits on the disk as much as on the CPU: more
     // threads than cores keep both busy.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -308,58 +386,23 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     let delivered: Vec<(KeyOutcome, Option<ArtifactRecord>)> = pool.install(|| {
         items
             .par_iter()
-            .map(|item| deliver(item, &delivery))
+            .map(|item| deliver(item, delivery))
             .collect()
     });
-    // The key files' names are durable once their folder is synced, before the manifest
-    // names them and before any key is reported delivered.
-    if let (Some(files), Some(out)) = (out_files, &args.out) {
-        files
-            .sync()
-            .map_err(|e| CliError::shared(out.display().to_string(), e))?;
-    }
-    let mut outcomes = Vec::with_capacity(delivered.len());
-    for (outcome, record) in delivered {
-        entry.outputs.extend(record);
-        outcomes.push(outcome);
-    }
-    let total = outcomes.len();
-    let failed = outcomes
-        .iter()
-        .filter(|o| matches!(o, KeyOutcome::Failed(_)))
-        .count();
+    Ok(delivered)
+}
 
-    if let Some(out) = &args.out {
-        write_manifests(out, &outcomes, entry)?;
-        if args.destroy_decryption_key {
-            if failed == 0 {
-                destroy_key_files(&opened.files, entry);
-            } else {
-                eprintln!(
-                    "The decryption key is kept: {failed} key(s) failed and may need it again."
-                );
-            }
-        }
+/// `--json`: `{"keys": [...]}` and a newline.
+fn keys_json(outcomes: &[KeyOutcome]) -> CliResult<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Keys<'a> {
+        keys: &'a [KeyOutcome],
     }
-    print_table(&outcomes, args.out.as_deref());
-    let stdout = if args.json {
-        #[derive(Serialize)]
-        struct Keys<'a> {
-            keys: &'a [KeyOutcome],
-        }
-        let mut bytes = keyexport_shared::display::to_json(&Keys { keys: &outcomes })
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?
-            .into_bytes();
-        bytes.push(b'\n');
-        bytes
-    } else {
-        Vec::new()
-    };
-    Ok(Done {
-        stdout,
-        failed,
-        total,
-    })
+    let mut bytes = keyexport_shared::display::to_json(&Keys { keys: outcomes })
+        .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?
+        .into_bytes();
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// `--out` must be absent or an empty folder (checked before the passphrase is asked).
