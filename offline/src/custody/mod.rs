@@ -63,6 +63,15 @@ pub(crate) fn part_label_from_name(path: &Path) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whose part a file is, for the passphrase prompt: `custodian LABEL's part` when it is
+/// named like a part.
+pub(crate) fn who(path: &Path) -> String {
+    part_label_from_name(path).map_or_else(
+        || format!("the custody part {}", path.display()),
+        |l| format!("custodian {l}'s part"),
+    )
+}
+
 /// Why a part could not be opened: fatal for the run, or a reason to set it aside.
 pub(crate) enum OpenFailure {
     /// The run cannot go on (an interrupted prompt, an unreadable passphrase file).

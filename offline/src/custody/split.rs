@@ -72,48 +72,8 @@ pub fn plan(args: &InitArgs) -> CliResult<Option<Plan>> {
             "--custodians {custodians} --quorum {quorum}: need 2 ≤ quorum ≤ custodians ≤ {MAX_CUSTODIANS}"
         )));
     }
-    let labels: Vec<String> = if args.custodian_labels.is_empty() {
-        (1..=custodians).map(|i| format!("custodian-{i}")).collect()
-    } else if args.custodian_labels.len() == usize::from(custodians) {
-        args.custodian_labels.clone()
-    } else {
-        return Err(CliError::Usage(format!(
-            "{} --custodian-label given for --custodians {custodians}; give one per custodian, or none",
-            args.custodian_labels.len()
-        )));
-    };
-    for (i, label) in labels.iter().enumerate() {
-        check_label(label)?;
-        // Case-insensitive: USB sticks are often FAT, where alice and Alice collide.
-        if labels[..i].iter().any(|l| l.eq_ignore_ascii_case(label)) {
-            return Err(CliError::Usage(format!(
-                "--custodian-label {label} is given twice; labels must differ (ignoring case)"
-            )));
-        }
-    }
-    let mut recipients: BTreeMap<String, age::x25519::Recipient> = BTreeMap::new();
-    for value in &args.custodian_recipients {
-        let (label, recipient) = value.split_once('=').ok_or_else(|| {
-            CliError::Usage(format!(
-                "--custodian-recipient {value}: expected LABEL=age1…"
-            ))
-        })?;
-        if !labels.iter().any(|l| l == label) {
-            return Err(CliError::Usage(format!(
-                "--custodian-recipient {value}: no custodian is labelled {label}"
-            )));
-        }
-        let parsed = age::x25519::Recipient::from_str(recipient.trim()).map_err(|e| {
-            CliError::Usage(format!(
-                "--custodian-recipient {value}: not an age X25519 recipient ({e})"
-            ))
-        })?;
-        if recipients.insert(label.to_owned(), parsed).is_some() {
-            return Err(CliError::Usage(format!(
-                "--custodian-recipient: custodian {label} is given two recipients"
-            )));
-        }
-    }
+    let labels = labels(args, custodians)?;
+    let mut recipients = recipients(args, &labels)?;
     let needing_passphrase = labels
         .iter()
         .filter(|l| !recipients.contains_key(*l))
@@ -154,6 +114,62 @@ pub fn plan(args: &InitArgs) -> CliResult<Option<Plan>> {
         quorum,
         custodians: planned,
     }))
+}
+
+/// The custodians' labels: `--custodian-label`, one per custodian, or `custodian-N`;
+/// each file-name safe, no two equal ignoring case.
+fn labels(args: &InitArgs, custodians: u8) -> CliResult<Vec<String>> {
+    let labels: Vec<String> = if args.custodian_labels.is_empty() {
+        (1..=custodians).map(|i| format!("custodian-{i}")).collect()
+    } else if args.custodian_labels.len() == usize::from(custodians) {
+        args.custodian_labels.clone()
+    } else {
+        return Err(CliError::Usage(format!(
+            "{} --custodian-label given for --custodians {custodians}; give one per custodian, or none",
+            args.custodian_labels.len()
+        )));
+    };
+    for (i, label) in labels.iter().enumerate() {
+        check_label(label)?;
+        // Case-insensitive: USB sticks are often FAT, where alice and Alice collide.
+        if labels[..i].iter().any(|l| l.eq_ignore_ascii_case(label)) {
+            return Err(CliError::Usage(format!(
+                "--custodian-label {label} is given twice; labels must differ (ignoring case)"
+            )));
+        }
+    }
+    Ok(labels)
+}
+
+/// The `--custodian-recipient LABEL=age1…` of the custodians who seal to an age key.
+fn recipients(
+    args: &InitArgs,
+    labels: &[String],
+) -> CliResult<BTreeMap<String, age::x25519::Recipient>> {
+    let mut recipients: BTreeMap<String, age::x25519::Recipient> = BTreeMap::new();
+    for value in &args.custodian_recipients {
+        let (label, recipient) = value.split_once('=').ok_or_else(|| {
+            CliError::Usage(format!(
+                "--custodian-recipient {value}: expected LABEL=age1…"
+            ))
+        })?;
+        if !labels.iter().any(|l| l == label) {
+            return Err(CliError::Usage(format!(
+                "--custodian-recipient {value}: no custodian is labelled {label}"
+            )));
+        }
+        let parsed = age::x25519::Recipient::from_str(recipient.trim()).map_err(|e| {
+            CliError::Usage(format!(
+                "--custodian-recipient {value}: not an age X25519 recipient ({e})"
+            ))
+        })?;
+        if recipients.insert(label.to_owned(), parsed).is_some() {
+            return Err(CliError::Usage(format!(
+                "--custodian-recipient: custodian {label} is given two recipients"
+            )));
+        }
+    }
+    Ok(recipients)
 }
 
 impl Plan {

@@ -4,15 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::batch::BatchRequestFile;
-use keyexport_shared::custody::{CommitmentsDigest, PartFault};
+use keyexport_shared::custody::{CommitmentsDigest, CustodyPart, PartFault};
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, CeremonyId};
-use keyexport_shared::keys::EncryptionKey;
+use keyexport_shared::keys::{EncryptionKey, Fingerprint};
 use zeroize::Zeroizing;
 
-use super::{
-    OpenFailure, Passphrases, foreign_name, load_identities, open_part, part_label_from_name,
-};
+use super::{OpenFailure, Passphrases, foreign_name, load_identities, open_part, who};
 use crate::airgap;
 use crate::cli::CustodyVerifyArgs;
 use crate::error::{CliError, CliResult};
@@ -22,37 +20,8 @@ use crate::render;
 pub fn run(args: &CustodyVerifyArgs) -> CliResult<()> {
     airgap::enforce(args.air_gap.allow_online)?;
     let request = args.request.as_deref().map(read_request).transpose()?;
-    let identities = load_identities(&args.identity)?;
     let shown = args.part.display().to_string();
-    let who = part_label_from_name(&args.part).map_or_else(
-        || format!("the custody part {shown}"),
-        |l| format!("custodian {l}'s part"),
-    );
-    let bytes = Zeroizing::new(
-        keyexport_shared::input::read(&args.part, keyexport_shared::input::DOCUMENT).map_err(
-            |source| CliError::ReadInput {
-                path: shown.clone(),
-                source,
-            },
-        )?,
-    );
-    let files: Vec<PathBuf> = args.passphrase_file.iter().cloned().collect();
-    let mut passphrases = Passphrases::new(&files);
-    let part = match open_part(&bytes, &shown, &who, &mut passphrases, &identities) {
-        Ok(part) => part,
-        Err(OpenFailure::Fatal(e)) => return Err(e),
-        Err(OpenFailure::SetAside(reason)) if reason == "wrong passphrase" => {
-            return Err(CliError::WrongPassphrase {
-                path: args.part.clone(),
-            });
-        }
-        Err(OpenFailure::SetAside(problem)) => {
-            return Err(CliError::Input {
-                path: shown,
-                problem,
-            });
-        }
-    };
+    let part = open(args, &shown)?;
     airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
     let fault = |fault: PartFault| CliError::Input {
         path: shown.clone(),
@@ -73,8 +42,62 @@ pub fn run(args: &CustodyVerifyArgs) -> CliResult<()> {
         };
         part.check_recorded(recorded).map_err(fault)?;
     }
-    let fingerprint = key.fingerprint();
-    eprintln!("Part         {}", Escaped(&shown));
+    print_part(&shown, &part, &key.fingerprint(), &commitments);
+    match &args.request {
+        Some(path) => eprintln!(
+            "Bound        to the encryption key and commitments of {}",
+            path.display()
+        ),
+        None => eprintln!(
+            "Compare the ceremony id and fingerprint with the paper log (or pass --request)."
+        ),
+    }
+    Ok(())
+}
+
+/// Reads and unseals the part (its passphrase from `--passphrase-file` or the terminal,
+/// or an `--identity`); a part that does not open is the run's error.
+fn open(args: &CustodyVerifyArgs, shown: &str) -> CliResult<CustodyPart> {
+    let identities = load_identities(&args.identity)?;
+    let bytes = Zeroizing::new(
+        keyexport_shared::input::read(&args.part, keyexport_shared::input::DOCUMENT).map_err(
+            |source| CliError::ReadInput {
+                path: shown.to_owned(),
+                source,
+            },
+        )?,
+    );
+    let files: Vec<PathBuf> = args.passphrase_file.iter().cloned().collect();
+    let mut passphrases = Passphrases::new(&files);
+    match open_part(
+        &bytes,
+        shown,
+        &who(&args.part),
+        &mut passphrases,
+        &identities,
+    ) {
+        Ok(part) => Ok(part),
+        Err(OpenFailure::Fatal(e)) => Err(e),
+        Err(OpenFailure::SetAside(reason)) if reason == "wrong passphrase" => {
+            Err(CliError::WrongPassphrase {
+                path: args.part.clone(),
+            })
+        }
+        Err(OpenFailure::SetAside(problem)) => Err(CliError::Input {
+            path: shown.to_owned(),
+            problem,
+        }),
+    }
+}
+
+/// The part's public facts, for the custodian to compare with the paper log.
+fn print_part(
+    shown: &str,
+    part: &CustodyPart,
+    fingerprint: &Fingerprint,
+    commitments: &CommitmentsDigest,
+) {
+    eprintln!("Part         {}", Escaped(shown));
     eprintln!(
         "Custodian    {} (part {} of {})",
         Escaped(&part.label),
@@ -94,16 +117,6 @@ pub fn run(args: &CustodyVerifyArgs) -> CliResult<()> {
     render::aloud(fingerprint.as_str());
     eprintln!("Commitments  {commitments}");
     eprintln!("Verified     the part unseals and its share matches its commitments");
-    match &args.request {
-        Some(path) => eprintln!(
-            "Bound        to the encryption key and commitments of {}",
-            path.display()
-        ),
-        None => eprintln!(
-            "Compare the ceremony id and fingerprint with the paper log (or pass --request)."
-        ),
-    }
-    Ok(())
 }
 
 /// What `custody verify --request` compares a part with, from a single-key or a batch

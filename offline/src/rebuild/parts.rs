@@ -3,7 +3,7 @@
 //! ceremony and the others, and set aside (named) when it does not belong; K good parts of
 //! one split rebuild the key, fewer stop the run with what was set aside.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use keyexport_shared::custody::{self, CustodyPart, PartFault};
 use keyexport_shared::display::Escaped;
@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::key::OpenedKey;
 use crate::custody::{
-    OpenFailure, Passphrases, foreign_name, load_identities, open_part, part_label_from_name,
+    OpenFailure, Passphrases, foreign_name, load_identities, open_part, part_label_from_name, who,
 };
 use crate::error::{CliError, CliResult};
 use crate::render;
@@ -143,14 +143,6 @@ fn unseal_all(given: &Parts<'_>, entry: &mut Entry) -> CliResult<(Vec<Opened>, V
         )));
     }
     Ok((opened, set_aside))
-}
-
-/// Whose part a file is, for the passphrase prompt.
-fn who(path: &Path) -> String {
-    part_label_from_name(path).map_or_else(
-        || format!("the custody part {}", path.display()),
-        |l| format!("custodian {l}'s part"),
-    )
 }
 
 /// The parts that check out on their own and belong to the expected ceremony (and to a
