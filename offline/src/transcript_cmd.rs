@@ -74,37 +74,73 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
         .filter(|f| matches!(f, Finding::ArtifactMissing { .. }))
         .count();
     if args.json {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Out<'a> {
-            transcript: String,
-            intact: bool,
-            lines: usize,
-            head: &'a str,
-            artifacts_ok: usize,
-            steps: &'a [Step],
-            findings: &'a [String],
-        }
-        let out = Out {
-            transcript: path.display().to_string(),
-            intact,
-            lines: report.lines,
-            head: &report.head,
-            artifacts_ok: report.artifacts_ok,
-            steps: &steps,
-            findings: &findings,
-        };
-        let json = keyexport_shared::display::to_json(&out)
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
-        println!("{json}");
+        print_json(&path, intact, &report, &steps, &findings)?;
     }
     // Every field below comes from the transcript's lines, which anyone with the folder
     // can write: shown escaped, so no line can move the cursor or fake "Intact".
     eprintln!("Transcript   {}", Escaped(path.display()));
+    print_steps(&steps);
+    print_findings(&report, &findings, missing);
+    eprintln!("Head         (compare with the paper log)");
+    eprintln!("  {}", keyexport_shared::transport::group_hex(&report.head));
+    if args.heads.iter().any(|h| matches!(h, HeadRef::First(_))) {
+        eprintln!("Note         a head given by its first 8 hex digits only is a weak check");
+        eprintln!("             (a forger can match 8 digits by trial): give FIRST8…LAST8.");
+    }
+    if intact {
+        eprintln!("Intact       the chain is whole, no recorded file changed");
+        if !args.heads.is_empty() {
+            eprintln!("             and it passes through every head given");
+        }
+        Ok(())
+    } else {
+        Err(CliError::TranscriptNotIntact {
+            path,
+            count: report.findings.len() - missing + heads_missing,
+        })
+    }
+}
+
+/// `--json`: the whole report as one object on standard output.
+fn print_json(
+    path: &Path,
+    intact: bool,
+    report: &transcript::Report,
+    steps: &[Step],
+    findings: &[String],
+) -> CliResult<()> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out<'a> {
+        transcript: String,
+        intact: bool,
+        lines: usize,
+        head: &'a str,
+        artifacts_ok: usize,
+        steps: &'a [Step],
+        findings: &'a [String],
+    }
+    let out = Out {
+        transcript: path.display().to_string(),
+        intact,
+        lines: report.lines,
+        head: &report.head,
+        artifacts_ok: report.artifacts_ok,
+        steps,
+        findings,
+    };
+    let json = keyexport_shared::display::to_json(&out)
+        .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+    println!("{json}");
+    Ok(())
+}
+
+/// One line per step, then each build they name, described once.
+fn print_steps(steps: &[Step]) {
     // Each build is described once, below; a step names its build by number, so a line
     // fits 80 columns.
     let mut builds: Vec<&[String]> = Vec::new();
-    for s in &steps {
+    for s in steps {
         let number = match builds.iter().position(|b| *b == s.build_lines.as_slice()) {
             Some(i) => i + 1,
             None => {
@@ -131,6 +167,10 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
             eprintln!("{label:<13}{}", Escaped(line));
         }
     }
+}
+
+/// The count of files checked and gone, then every problem found.
+fn print_findings(report: &transcript::Report, findings: &[String], missing: usize) {
     eprintln!(
         "Files        {} unchanged, {missing} gone",
         report.artifacts_ok
@@ -145,24 +185,6 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
             if gone { "gone" } else { "problem" },
             Escaped(finding)
         );
-    }
-    eprintln!("Head         (compare with the paper log)");
-    eprintln!("  {}", keyexport_shared::transport::group_hex(&report.head));
-    if args.heads.iter().any(|h| matches!(h, HeadRef::First(_))) {
-        eprintln!("Note         a head given by its first 8 hex digits only is a weak check");
-        eprintln!("             (a forger can match 8 digits by trial): give FIRST8…LAST8.");
-    }
-    if intact {
-        eprintln!("Intact       the chain is whole, no recorded file changed");
-        if !args.heads.is_empty() {
-            eprintln!("             and it passes through every head given");
-        }
-        Ok(())
-    } else {
-        Err(CliError::TranscriptNotIntact {
-            path,
-            count: report.findings.len() - missing + heads_missing,
-        })
     }
 }
 
