@@ -217,17 +217,19 @@ fn every_changed_artifact_is_named() {
     }
     assert!(recorded.len() >= 4, "{recorded:?}");
     for (line, path) in &recorded {
-        let original = std::fs::read(path).unwrap();
+        // Named relative to the transcript's folder when inside it, absolute otherwise.
+        let file = r.dir.join(path);
+        let original = std::fs::read(&file).unwrap();
         let mut changed = original.clone();
         changed.push(b'\n');
-        std::fs::write(path, changed).unwrap();
+        std::fs::write(&file, changed).unwrap();
         r.verify()
             .assert()
             .code(3)
             .stderr(predicate::str::contains(format!(
                 "{path} changed since line {line} recorded it"
             )));
-        std::fs::write(path, original).unwrap();
+        std::fs::write(&file, original).unwrap();
     }
     r.verify().assert().success();
     // A transcript given by its path works the same; a folder without one is an input error.
