@@ -120,6 +120,47 @@ impl Ceremony {
     }
 }
 
+/// A ceremony as `init` makes it: one key, sealed with [`PASSPHRASE`] read from a file, in
+/// `ROOT/ceremony`, and a CGGMP24 secp256k1 2-of-3 response dealt to its encryption key in
+/// `ROOT/response.json`.
+pub struct SealedCeremony {
+    /// The folder `init` wrote.
+    pub dir: PathBuf,
+    /// The file holding the sealed key's passphrase.
+    pub passphrase_file: PathBuf,
+    /// The raw Dfns response.
+    pub response: PathBuf,
+    /// What `init` printed.
+    pub init: std::process::Output,
+}
+
+impl SealedCeremony {
+    /// Runs `init --key-id KEY_ID` under `root` and deals the response.
+    pub fn new(root: &Path, key_id: &str) -> SealedCeremony {
+        let passphrase_file = passphrase_file(root, "pass.txt", PASSPHRASE);
+        let dir = root.join("ceremony");
+        let init = offline()
+            .args(["init", "--key-id", key_id, "--out", s(&dir)])
+            .args(["--scheme", "CGGMP24:secp256k1"])
+            .args(["--passphrase-file", s(&passphrase_file)])
+            .output()
+            .expect("init runs");
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let response = root.join("response.json");
+        deal_raw_response(&dir, &response);
+        SealedCeremony {
+            dir,
+            passphrase_file,
+            response,
+            init,
+        }
+    }
+}
+
 /// Writes the vector's plain decryption key and response into `dir`.
 pub fn vector_files(dir: &Path, v: &Value) -> (PathBuf, PathBuf) {
     let key = dir.join("decryption-key.hex");

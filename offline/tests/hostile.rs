@@ -9,9 +9,7 @@ use std::process::{Output, Stdio};
 use keyexport_shared::transcript;
 use serde_json::{Value, json};
 
-use crate::common::{
-    Ceremony, PASSPHRASE, deal_raw_response, offline, passphrase_file, s, stdout_json,
-};
+use crate::common::{Ceremony, SealedCeremony, offline, passphrase_file, s, stdout_json};
 
 /// Bytes a terminal would act on: every control character but the newline that ends
 /// our own lines, and the bidirectional overrides.
@@ -106,21 +104,11 @@ fn duplicate_keys_are_refused_not_resolved() {
 #[test]
 fn junk_shares_are_refused_before_the_key_is_unsealed() {
     let tmp = tempfile::tempdir().unwrap();
-    let ceremony = tmp.path().join("ceremony");
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
-    let init = offline()
-        .args(["init", "--key-id", "key-01hostile", "--out", s(&ceremony)])
-        .args([
-            "--scheme",
-            "CGGMP24:secp256k1",
-            "--passphrase-file",
-            s(&pass),
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", stderr(&init));
-    let response_path = tmp.path().join("response.json");
-    deal_raw_response(&ceremony, &response_path);
+    let SealedCeremony {
+        dir: ceremony,
+        response: response_path,
+        ..
+    } = SealedCeremony::new(tmp.path(), "key-01hostile");
     let mut response: Value =
         serde_json::from_slice(&std::fs::read(&response_path).unwrap()).unwrap();
     let share = response["encryptedKeyShares"][0].clone();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 
-use crate::common::{PASSPHRASE, deal_raw_response, offline, passphrase_file, s, stdout_json};
+use crate::common::{SealedCeremony, offline, passphrase_file, s, stdout_json};
 
 /// A ceremony folder whose transcript has three lines (init, a failed and a successful
 /// reconstruct), and the heads the runs printed.
@@ -32,22 +32,14 @@ fn head_of(stderr: &[u8]) -> String {
 
 fn record() -> Recorded {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ceremony");
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
+    let SealedCeremony {
+        dir,
+        passphrase_file: pass,
+        response,
+        init,
+        ..
+    } = SealedCeremony::new(tmp.path(), "key-01transcript");
     let wrong = passphrase_file(tmp.path(), "wrong.txt", "wrong");
-    let init = offline()
-        .args(["init", "--key-id", "key-01transcript", "--out", s(&dir)])
-        .args([
-            "--scheme",
-            "CGGMP24:secp256k1",
-            "--passphrase-file",
-            s(&pass),
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success());
-    let response = tmp.path().join("response.json");
-    deal_raw_response(&dir, &response);
     let key = dir.join("decryption-key.age");
     offline()
         .args([
