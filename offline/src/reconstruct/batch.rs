@@ -261,13 +261,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     let test_log_n = seal::test_log_n()?;
 
     let mut items = read_items(&args.responses, entry)?;
-    // Custody parts are matched to the ceremony the responses name, and must be a batch's.
-    let ids = ResponseIds {
-        ceremony_id: items.iter().find_map(|i| i.ceremony_id.clone()),
-        key_id: None,
-        batch: true,
-        key_object: None,
-    };
+    let ids = batch_ids(&items);
     // The new keystore passphrase first, so a mistyped confirmation does not cost the
     // decryption key's passphrase too.
     let keystore_passphrase = keystore_passphrase(args, entry)?;
@@ -336,6 +330,17 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
         failed,
         total: outcomes.len(),
     })
+}
+
+/// What the responses say about their ceremony: custody parts are matched to the ceremony
+/// the responses name, and must be a batch's.
+fn batch_ids(items: &[Item]) -> ResponseIds {
+    ResponseIds {
+        ceremony_id: items.iter().find_map(|i| i.ceremony_id.clone()),
+        key_id: None,
+        batch: true,
+        key_object: None,
+    }
 }
 
 /// Destroys the decryption key's files once every key is delivered; keeps them when a
