@@ -13,10 +13,14 @@
 use k256::elliptic_curve::PrimeField;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::{ProjectivePoint, Scalar};
+use keyexport_shared::curve::PublicKey;
+use keyexport_shared::scheme::Curve;
 use ripemd::Ripemd160;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
+
+use crate::error::{CliError, CliResult};
 
 /// Addresses of one key; only the fields of its curve are present.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -192,6 +196,17 @@ pub fn stark(public_key: &[u8]) -> Result<Addresses, AddressError> {
         }),
         _ => Err(AddressError::InvalidStark),
     }
+}
+
+/// The addresses of a public key (the root's, or a derived child's).
+pub(crate) fn of(public_key: &PublicKey) -> CliResult<Addresses> {
+    let public = public_key.as_bytes();
+    let derived = match public_key.curve() {
+        Curve::Secp256k1 => secp256k1(public),
+        Curve::Ed25519 => ed25519(public),
+        Curve::Stark => stark(public),
+    };
+    derived.map_err(|e| CliError::Internal(format!("address derivation: {e}")))
 }
 
 #[cfg(test)]

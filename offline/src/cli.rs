@@ -4,14 +4,15 @@
 //! The interface (`init`, `reconstruct`, `inspect` and their flags) is relied on by
 //! operators' runbooks: extend it, never rename it.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use keyexport_shared::hd::DerivationPath;
 use keyexport_shared::scheme::Scheme;
 
 use crate::sign::SignScheme;
-use crate::transcript_cmd::HeadRef;
 
 /// Exit codes, shown at the end of every `--help` (the table itself lives in `error.rs`).
 const EXIT_CODES_HELP: &str = "\
@@ -200,6 +201,18 @@ pub enum KeyFormat {
     /// BIP-32 extended private key of the HD root, one line (`xprv`, `tprv` with
     /// --network testnet): secp256k1 keys exported with a chain code only.
     Xprv,
+}
+
+impl KeyFormat {
+    /// The format's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyFormat::Hex => "hex",
+            KeyFormat::Wif => "wif",
+            KeyFormat::EthKeystore => "eth-keystore",
+            KeyFormat::Xprv => "xprv",
+        }
+    }
 }
 
 /// Bitcoin network for WIF output and BIP-32 extended keys.
@@ -454,6 +467,76 @@ pub struct InspectArgs {
     /// Print one JSON object on standard output instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A transcript head as the witness wrote it on the paper log (`--head`): the whole
+/// SHA-256 (64 hex digits), its first and last 8 hex digits (`7240f9c8…0bd41a2c`, as the
+/// runbook's checklist asks; `...` or `..` for the ellipsis), or its first 8 only. Spaces
+/// (the grouping the tools print) and case are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadRef {
+    /// All 64 hex digits.
+    Full(String),
+    /// The first and the last 8 hex digits.
+    Ends {
+        /// The first 8 hex digits.
+        first: String,
+        /// The last 8 hex digits.
+        last: String,
+    },
+    /// The first 8 hex digits alone.
+    First(String),
+}
+
+/// What `--head` accepts, for the usage error.
+const HEAD_FORMS: &str = "give the whole head (64 hex digits), its first and last 8 hex digits as on the checklist (e.g. 7240f9c8…0bd41a2c), or its first 8";
+
+impl HeadRef {
+    /// Whether the line digest `digest` (64 lowercase hex digits) is this head.
+    pub fn matches(&self, digest: &str) -> bool {
+        match self {
+            HeadRef::Full(full) => digest == full,
+            HeadRef::Ends { first, last } => digest.starts_with(first) && digest.ends_with(last),
+            HeadRef::First(first) => digest.starts_with(first),
+        }
+    }
+}
+
+impl FromStr for HeadRef {
+    type Err = String;
+
+    fn from_str(given: &str) -> Result<Self, Self::Err> {
+        let compact: String = given
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let ends = ["…", "...", ".."]
+            .iter()
+            .find_map(|sep| compact.split_once(sep));
+        let parsed = match ends {
+            Some((first, last)) if hex(first, 8) && hex(last, 8) => Some(HeadRef::Ends {
+                first: first.to_owned(),
+                last: last.to_owned(),
+            }),
+            Some(_) => None,
+            None if hex(&compact, 64) => Some(HeadRef::Full(compact)),
+            None if hex(&compact, 8) => Some(HeadRef::First(compact)),
+            None => None,
+        };
+        parsed.ok_or_else(|| format!("`{given}` is not a transcript head: {HEAD_FORMS}"))
+    }
+}
+
+impl fmt::Display for HeadRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeadRef::Full(full) => f.write_str(full),
+            HeadRef::Ends { first, last } => write!(f, "{first}…{last}"),
+            HeadRef::First(first) => write!(f, "{first}…"),
+        }
+    }
 }
 
 #[cfg(test)]

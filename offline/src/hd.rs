@@ -97,7 +97,7 @@ pub(crate) fn derive_children(
         .iter()
         .map(|path| {
             let key = derive_one(&reconstruction.private_key, chain_code, path)?;
-            let addresses = crate::reconstruct::addresses_of(&key.public_key)?;
+            let addresses = crate::addresses::of(&key.public_key)?;
             Ok(Child { key, addresses })
         })
         .collect()

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use keyexport_shared::files::{Artifact, OfflineSecret};
 use keyexport_shared::input::{self, SizeLimit};
 use keyexport_shared::transport::{
-    FrameCollector, TransportError, decode_image, has_image_extension, sniff_image,
+    Content, FrameCollector, TransportError, decode_image, has_image_extension, sniff, ur_lines,
 };
 
 use crate::error::{CliError, CliResult};
@@ -63,128 +63,20 @@ pub struct Gathered {
     pub partial: Option<PartialFrames>,
 }
 
-/// What a file looks like.
-enum Sniffed {
-    Image,
-    Json,
-    Frames,
-}
-
-fn sniff(bytes: &[u8]) -> Option<Sniffed> {
-    if sniff_image(bytes).is_some() {
-        return Some(Sniffed::Image);
-    }
-    let text = std::str::from_utf8(bytes).ok()?;
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') {
-        Some(Sniffed::Json)
-    } else if is_ur(trimmed) {
-        Some(Sniffed::Frames)
-    } else {
-        None
-    }
-}
-
-fn is_ur(text: &str) -> bool {
-    text.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("ur:"))
-}
-
 /// Reads and parses every input.
 pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
     let mut gathered = Gathered::default();
     let mut collector = FrameCollector::new();
     let mut frame_inputs = 0usize;
     for input in inputs {
-        if input == "-" {
-            frame_inputs += read_stdin(&mut gathered, &mut collector)?;
-            continue;
-        }
         let path = Path::new(input);
-        if path.is_dir() {
-            let images = images_in(path)?;
-            if images.is_empty() {
-                return Err(CliError::Input {
-                    path: input.clone(),
-                    problem: "the directory holds no PNG or JPEG image (.png, .jpg, .jpeg)".into(),
-                });
-            }
-            // The image whose frames came first: when another image's frames belong to a
-            // different file, both are named (the intruder may be either, e.g. a
-            // request.png left beside the response's frames).
-            let mut first: Option<String> = None;
-            for image in images {
-                let label = image.display().to_string();
-                let bytes = read(&label, &image, input::IMAGE)?;
-                gathered
-                    .records
-                    .push(ArtifactRecord::new("input", &label, &bytes));
-                scan_image(&label, &bytes, &mut collector).map_err(|e| match (e, &first) {
-                    (
-                        CliError::Transport {
-                            source: TransportError::ForeignFrame { .. },
-                            ..
-                        },
-                        Some(first),
-                    ) => CliError::Input {
-                        path: input.clone(),
-                        problem: format!(
-                            "the folder holds QR codes of two different files: {first} and {label} belong to different transfers; keep only the frames of this ceremony's response (a request.png is the request)"
-                        ),
-                    },
-                    (e, _) => e,
-                })?;
-                first.get_or_insert(label);
-                frame_inputs += 1;
-            }
-            continue;
-        }
-        let bytes = read(input, path, ANY_INPUT)?;
-        gathered
-            .records
-            .push(ArtifactRecord::new("input", input, &bytes));
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(CliError::Input {
-                path: input.clone(),
-                problem: "the file is empty".into(),
-            });
-        }
-        if let Some(secret) = OfflineSecret::recognise(&bytes) {
-            return Err(CliError::OfflineSecret {
-                path: input.clone(),
-                what: secret.describe(),
-            });
-        }
-        match sniff(&bytes) {
-            Some(Sniffed::Image) => {
-                scan_image(input, &bytes, &mut collector)?;
-                frame_inputs += 1;
-            }
-            Some(Sniffed::Json) => {
-                check_size(input, &bytes, input::DOCUMENT)?;
-                gathered.found.push(parse_document(input, &bytes)?);
-            }
-            Some(Sniffed::Frames) => {
-                check_size(input, &bytes, input::DOCUMENT)?;
-                let text = String::from_utf8_lossy(&bytes);
-                for (number, line) in text.lines().enumerate() {
-                    let line = line.trim();
-                    if !line.is_empty() {
-                        push_frame(
-                            &format!("{input}, line {}", number + 1),
-                            line,
-                            &mut collector,
-                        )?;
-                    }
-                }
-                frame_inputs += 1;
-            }
-            None => {
-                return Err(CliError::Input {
-                    path: input.clone(),
-                    problem: "neither JSON, UR frames (ur:…) nor a PNG/JPEG image".into(),
-                });
-            }
-        }
+        frame_inputs += if input == "-" {
+            read_stdin(&mut gathered, &mut collector)?
+        } else if path.is_dir() {
+            read_folder(input, path, &mut gathered, &mut collector)?
+        } else {
+            read_file(input, path, &mut gathered, &mut collector)?
+        };
     }
     if frame_inputs > 0 {
         let source = format!("UR frames from {frame_inputs} input(s)");
@@ -205,6 +97,101 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
         }
     }
     Ok(gathered)
+}
+
+/// Scans every PNG and JPEG image of a folder into the collector. Returns the number of
+/// frame inputs it contributed.
+fn read_folder(
+    input: &str,
+    path: &Path,
+    gathered: &mut Gathered,
+    collector: &mut FrameCollector,
+) -> CliResult<usize> {
+    let images = images_in(path)?;
+    if images.is_empty() {
+        return Err(CliError::Input {
+            path: input.to_owned(),
+            problem: "the directory holds no PNG or JPEG image (.png, .jpg, .jpeg)".into(),
+        });
+    }
+    // The image whose frames came first: when another image's frames belong to a
+    // different file, both are named (the intruder may be either, e.g. a
+    // request.png left beside the response's frames).
+    let mut first: Option<String> = None;
+    let count = images.len();
+    for image in images {
+        let label = image.display().to_string();
+        let bytes = read(&label, &image, input::IMAGE)?;
+        gathered
+            .records
+            .push(ArtifactRecord::new("input", &label, &bytes));
+        scan_image(&label, &bytes, collector).map_err(|e| match (e, &first) {
+            (
+                CliError::Transport {
+                    source: TransportError::ForeignFrame { .. },
+                    ..
+                },
+                Some(first),
+            ) => CliError::Input {
+                path: input.to_owned(),
+                problem: format!(
+                    "the folder holds QR codes of two different files: {first} and {label} belong to different transfers; keep only the frames of this ceremony's response (a request.png is the request)"
+                ),
+            },
+            (e, _) => e,
+        })?;
+        first.get_or_insert(label);
+    }
+    Ok(count)
+}
+
+/// Reads one file: a document is parsed, an image scanned, UR text pushed line by line.
+/// Returns the number of frame inputs it contributed (0 or 1).
+fn read_file(
+    input: &str,
+    path: &Path,
+    gathered: &mut Gathered,
+    collector: &mut FrameCollector,
+) -> CliResult<usize> {
+    let bytes = read(input, path, ANY_INPUT)?;
+    gathered
+        .records
+        .push(ArtifactRecord::new("input", input, &bytes));
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(CliError::Input {
+            path: input.to_owned(),
+            problem: "the file is empty".into(),
+        });
+    }
+    if let Some(secret) = OfflineSecret::recognise(&bytes) {
+        return Err(CliError::OfflineSecret {
+            path: input.to_owned(),
+            what: secret.describe(),
+        });
+    }
+    match sniff(&bytes) {
+        Some(Content::Image(_)) => {
+            scan_image(input, &bytes, collector)?;
+            Ok(1)
+        }
+        Some(Content::Json) => {
+            check_size(input, &bytes, input::DOCUMENT)?;
+            gathered.found.push(parse_document(input, &bytes)?);
+            Ok(0)
+        }
+        Some(Content::UrText) => {
+            check_size(input, &bytes, input::DOCUMENT)?;
+            let text = String::from_utf8_lossy(&bytes);
+            for (number, line) in ur_lines(&text) {
+                push_frame(&format!("{input}, line {number}"), line, collector)?;
+            }
+            Ok(1)
+        }
+        None => Err(CliError::Input {
+            path: input.to_owned(),
+            problem: "neither JSON, UR frames (ur:…) nor a PNG/JPEG image".into(),
+        }),
+    }
 }
 
 /// The error for an incomplete frame set (used by `reconstruct`).

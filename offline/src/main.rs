@@ -21,6 +21,7 @@ mod memory;
 mod output;
 mod passphrase;
 mod qr;
+mod rebuild;
 mod reconstruct;
 mod render;
 mod seal;
@@ -81,7 +82,7 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Reconstruct(args) => reconstruct::run(&args),
         Command::Inspect(args) => inspect::run(&args),
-        Command::Custody(CustodyCommand::Verify(args)) => custody::verify(&args),
+        Command::Custody(CustodyCommand::Verify(args)) => custody::verify::run(&args),
         Command::Transcript(TranscriptCommand::Verify(args)) => transcript_cmd::run(&args),
         Command::Sign(args) => sign::command::run(&args),
         Command::Show(args) => show::run(&args),

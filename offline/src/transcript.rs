@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use keyexport_shared::build_info::BuildInfo;
+use keyexport_shared::custody::CommitmentsDigest;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -34,7 +35,8 @@ pub use keyexport_shared::files::sha256_hex;
 pub struct ArtifactRecord {
     /// What the artifact is for (`request`, `response`, `sealed-key`, `key-output`...).
     pub role: &'static str,
-    /// Its absolute path, `-` for standard input.
+    /// Its absolute path, `-` for standard input; in the transcript, relative to the
+    /// transcript's folder when it is inside it.
     pub path: String,
     /// SHA-256 of its bytes; absent for passphrase files.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,8 +151,9 @@ pub struct Facts {
     pub bad_signers: Vec<String>,
     /// Custody parts made (`init`) or used and set aside (`reconstruct`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub custody: Option<crate::custody::CustodyFacts>,
-    /// Key files overwritten and removed by `--destroy-decryption-key` (absolute paths).
+    pub custody: Option<CustodyFacts>,
+    /// Key files overwritten and removed by `--destroy-decryption-key` (absolute paths;
+    /// in the transcript, relative to its folder when inside it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destroyed: Vec<String>,
     /// `init`: the rehearsal override let passphrases below the floor seal the key.
@@ -165,6 +168,42 @@ pub struct Facts {
     /// `sign --derive`: the path of the child key that signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derivation_path: Option<String>,
+}
+
+/// Public custody facts recorded in the transcript.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustodyFacts {
+    /// Parts needed (`K`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u8>,
+    /// Parts made (`M`), at `init`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custodians: Option<u8>,
+    /// Parts made at `init`: label, index and how each is sealed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartRecord>,
+    /// The commitment set of the parts made (`init`) or used (`reconstruct`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitments_sha256: Option<CommitmentsDigest>,
+    /// Labels of the parts used by `reconstruct`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used: Vec<String>,
+    /// Parts set aside by `reconstruct`: `label (path): reason`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
+}
+
+/// One part as recorded at `init`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartRecord {
+    /// Custodian label.
+    pub label: String,
+    /// Share index `i`.
+    pub index: u8,
+    /// `passphrase` or the age recipient it is sealed to.
+    pub sealed_with: String,
 }
 
 /// One transcript line.
@@ -209,9 +248,38 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// The same entry naming the files inside `folder` (the transcript's) relative to it, so
+    /// the ceremony folder can be moved or copied and still verify; files elsewhere (a
+    /// passphrase file or a custody part on another stick, a key written to another folder)
+    /// keep their absolute path, which names them whatever folder a later run starts from.
+    fn relative_to(&self, folder: &Path) -> Entry {
+        let mut entry = self.clone();
+        let Ok(folder) = std::path::absolute(folder) else {
+            return entry;
+        };
+        for record in entry.inputs.iter_mut().chain(entry.outputs.iter_mut()) {
+            record.path = relative(&record.path, &folder);
+        }
+        for destroyed in &mut entry.facts.destroyed {
+            *destroyed = relative(destroyed, &folder);
+        }
+        entry
+    }
+}
+
+/// `path` (absolute, or `-`) relative to `folder` when it is inside it.
+fn relative(path: &str, folder: &Path) -> String {
+    match Path::new(path).strip_prefix(folder) {
+        Ok(inside) if !inside.as_os_str().is_empty() => inside.display().to_string(),
+        _ => path.to_owned(),
+    }
+}
+
 /// Appends `entry` as one chained line to the transcript at `path` (created if absent)
 /// and returns the new head (SHA-256 of the line).
 pub fn append(path: &Path, entry: &Entry) -> CliResult<String> {
+    let entry = &entry.relative_to(&parent_dir(path));
     let internal = |e: serde_json::Error| CliError::Internal(format!("transcript entry: {e}"));
     let Value::Object(mut map) = serde_json::to_value(entry).map_err(internal)? else {
         return Err(CliError::Internal(
@@ -254,6 +322,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn files_in_the_transcript_folder_are_named_relative_to_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ceremony = tmp.path().join("ceremony");
+        std::fs::create_dir(&ceremony).unwrap();
+        let inside = ceremony.join("request.json");
+        std::fs::write(&inside, b"request").unwrap();
+        let outside = tmp.path().join("key.hex");
+        std::fs::write(&outside, b"key").unwrap();
+        let path = ceremony.join(FILE_NAME);
+        let mut entry = Entry::new("reconstruct", false);
+        entry.inputs.push(ArtifactRecord::new(
+            "request",
+            &inside.display().to_string(),
+            b"request",
+        ));
+        entry
+            .inputs
+            .push(ArtifactRecord::new("response", "-", b"r"));
+        entry.outputs.push(ArtifactRecord::new(
+            "key-output",
+            &outside.display().to_string(),
+            b"key",
+        ));
+        entry.facts.destroyed = vec![ceremony.join("decryption-key.age").display().to_string()];
+        append(&path, &entry).unwrap();
+
+        let line: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(&path).unwrap().trim()).unwrap();
+        assert_eq!(line["inputs"][0]["path"], "request.json");
+        assert_eq!(line["inputs"][1]["path"], "-");
+        assert_eq!(line["outputs"][0]["path"], outside.display().to_string());
+        assert_eq!(line["destroyed"][0], "decryption-key.age");
+        assert_eq!(line["artifacts"][0]["path"], "request.json");
+        // The folder verifies where it is, and moved elsewhere with its files.
+        let report = keyexport_shared::transcript::verify(&path).unwrap();
+        assert!(report.is_intact(), "{:?}", report.findings);
+        assert_eq!(report.artifacts_ok, 2);
+        let moved = tmp.path().join("moved");
+        std::fs::rename(&ceremony, &moved).unwrap();
+        let report = keyexport_shared::transcript::verify(&moved.join(FILE_NAME)).unwrap();
+        assert!(report.is_intact(), "{:?}", report.findings);
+        assert_eq!(report.artifacts_ok, 2);
+    }
+
+    #[test]
+    fn transcripts_with_absolute_paths_still_verify() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("request.json");
+        std::fs::write(&file, b"request").unwrap();
+        let path = tmp.path().join(FILE_NAME);
+        // A line as earlier releases wrote it: every path absolute.
+        let mut map = serde_json::Map::new();
+        map.insert("command".into(), "init".into());
+        map.insert(
+            "artifacts".into(),
+            serde_json::json!([{"path": file.display().to_string(), "sha256": sha256_hex(b"request")}]),
+        );
+        keyexport_shared::transcript::append(&path, map).unwrap();
+        let report = keyexport_shared::transcript::verify(&path).unwrap();
+        assert!(report.is_intact(), "{:?}", report.findings);
+        assert_eq!(report.artifacts_ok, 1);
+    }
+
+    #[test]
     fn appends_lines() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(FILE_NAME);
@@ -288,6 +420,7 @@ mod tests {
         assert_eq!(lines[0]["seq"], 0);
         assert_eq!(lines[1]["seq"], 1);
         assert_eq!(lines[0]["artifacts"].as_array().unwrap().len(), 1);
+        // r.json is in the working folder, not the transcript's: named absolute.
         assert!(
             lines[0]["artifacts"][0]["path"]
                 .as_str()

@@ -10,9 +10,7 @@
 //! broken chain or a changed file fails with exit code 3; files that are merely gone (such
 //! as destroyed key files) are listed but do not fail it.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::sha256_hex;
@@ -21,7 +19,7 @@ use keyexport_shared::transcript::{self, Finding};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::TranscriptVerifyArgs;
+use crate::cli::{HeadRef, TranscriptVerifyArgs};
 use crate::error::{CliError, CliResult};
 
 /// One step as shown.
@@ -76,37 +74,73 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
         .filter(|f| matches!(f, Finding::ArtifactMissing { .. }))
         .count();
     if args.json {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Out<'a> {
-            transcript: String,
-            intact: bool,
-            lines: usize,
-            head: &'a str,
-            artifacts_ok: usize,
-            steps: &'a [Step],
-            findings: &'a [String],
-        }
-        let out = Out {
-            transcript: path.display().to_string(),
-            intact,
-            lines: report.lines,
-            head: &report.head,
-            artifacts_ok: report.artifacts_ok,
-            steps: &steps,
-            findings: &findings,
-        };
-        let json = keyexport_shared::display::to_json(&out)
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
-        println!("{json}");
+        print_json(&path, intact, &report, &steps, &findings)?;
     }
     // Every field below comes from the transcript's lines, which anyone with the folder
     // can write: shown escaped, so no line can move the cursor or fake "Intact".
     eprintln!("Transcript   {}", Escaped(path.display()));
+    print_steps(&steps);
+    print_findings(&report, &findings, missing);
+    eprintln!("Head         (compare with the paper log)");
+    eprintln!("  {}", keyexport_shared::transport::group_hex(&report.head));
+    if args.heads.iter().any(|h| matches!(h, HeadRef::First(_))) {
+        eprintln!("Note         a head given by its first 8 hex digits only is a weak check");
+        eprintln!("             (a forger can match 8 digits by trial): give FIRST8…LAST8.");
+    }
+    if intact {
+        eprintln!("Intact       the chain is whole, no recorded file changed");
+        if !args.heads.is_empty() {
+            eprintln!("             and it passes through every head given");
+        }
+        Ok(())
+    } else {
+        Err(CliError::TranscriptNotIntact {
+            path,
+            count: report.findings.len() - missing + heads_missing,
+        })
+    }
+}
+
+/// `--json`: the whole report as one object on standard output.
+fn print_json(
+    path: &Path,
+    intact: bool,
+    report: &transcript::Report,
+    steps: &[Step],
+    findings: &[String],
+) -> CliResult<()> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out<'a> {
+        transcript: String,
+        intact: bool,
+        lines: usize,
+        head: &'a str,
+        artifacts_ok: usize,
+        steps: &'a [Step],
+        findings: &'a [String],
+    }
+    let out = Out {
+        transcript: path.display().to_string(),
+        intact,
+        lines: report.lines,
+        head: &report.head,
+        artifacts_ok: report.artifacts_ok,
+        steps,
+        findings,
+    };
+    let json = keyexport_shared::display::to_json(&out)
+        .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+    println!("{json}");
+    Ok(())
+}
+
+/// One line per step, then each build they name, described once.
+fn print_steps(steps: &[Step]) {
     // Each build is described once, below; a step names its build by number, so a line
     // fits 80 columns.
     let mut builds: Vec<&[String]> = Vec::new();
-    for s in &steps {
+    for s in steps {
         let number = match builds.iter().position(|b| *b == s.build_lines.as_slice()) {
             Some(i) => i + 1,
             None => {
@@ -133,6 +167,10 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
             eprintln!("{label:<13}{}", Escaped(line));
         }
     }
+}
+
+/// The count of files checked and gone, then every problem found.
+fn print_findings(report: &transcript::Report, findings: &[String], missing: usize) {
     eprintln!(
         "Files        {} unchanged, {missing} gone",
         report.artifacts_ok
@@ -147,94 +185,6 @@ pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
             if gone { "gone" } else { "problem" },
             Escaped(finding)
         );
-    }
-    eprintln!("Head         (compare with the paper log)");
-    eprintln!("  {}", keyexport_shared::transport::group_hex(&report.head));
-    if args.heads.iter().any(|h| matches!(h, HeadRef::First(_))) {
-        eprintln!("Note         a head given by its first 8 hex digits only is a weak check");
-        eprintln!("             (a forger can match 8 digits by trial): give FIRST8…LAST8.");
-    }
-    if intact {
-        eprintln!("Intact       the chain is whole, no recorded file changed");
-        if !args.heads.is_empty() {
-            eprintln!("             and it passes through every head given");
-        }
-        Ok(())
-    } else {
-        Err(CliError::TranscriptNotIntact {
-            path,
-            count: report.findings.len() - missing + heads_missing,
-        })
-    }
-}
-
-/// A transcript head as the witness wrote it on the paper log (`--head`): the whole
-/// SHA-256 (64 hex digits), its first and last 8 hex digits (`7240f9c8…0bd41a2c`, as the
-/// runbook's checklist asks; `...` or `..` for the ellipsis), or its first 8 only. Spaces
-/// (the grouping the tools print) and case are ignored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeadRef {
-    /// All 64 hex digits.
-    Full(String),
-    /// The first and the last 8 hex digits.
-    Ends {
-        /// The first 8 hex digits.
-        first: String,
-        /// The last 8 hex digits.
-        last: String,
-    },
-    /// The first 8 hex digits alone.
-    First(String),
-}
-
-/// What `--head` accepts, for the usage error.
-const HEAD_FORMS: &str = "give the whole head (64 hex digits), its first and last 8 hex digits as on the checklist (e.g. 7240f9c8…0bd41a2c), or its first 8";
-
-impl HeadRef {
-    /// Whether the line digest `digest` (64 lowercase hex digits) is this head.
-    fn matches(&self, digest: &str) -> bool {
-        match self {
-            HeadRef::Full(full) => digest == full,
-            HeadRef::Ends { first, last } => digest.starts_with(first) && digest.ends_with(last),
-            HeadRef::First(first) => digest.starts_with(first),
-        }
-    }
-}
-
-impl FromStr for HeadRef {
-    type Err = String;
-
-    fn from_str(given: &str) -> Result<Self, Self::Err> {
-        let compact: String = given
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
-        let ends = ["…", "...", ".."]
-            .iter()
-            .find_map(|sep| compact.split_once(sep));
-        let parsed = match ends {
-            Some((first, last)) if hex(first, 8) && hex(last, 8) => Some(HeadRef::Ends {
-                first: first.to_owned(),
-                last: last.to_owned(),
-            }),
-            Some(_) => None,
-            None if hex(&compact, 64) => Some(HeadRef::Full(compact)),
-            None if hex(&compact, 8) => Some(HeadRef::First(compact)),
-            None => None,
-        };
-        parsed.ok_or_else(|| format!("`{given}` is not a transcript head: {HEAD_FORMS}"))
-    }
-}
-
-impl fmt::Display for HeadRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HeadRef::Full(full) => f.write_str(full),
-            HeadRef::Ends { first, last } => write!(f, "{first}…{last}"),
-            HeadRef::First(first) => write!(f, "{first}…"),
-        }
     }
 }
 

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
-use serde_json::Value;
 
-use crate::common::{PASSPHRASE, offline, passphrase_file, s, stdout_json, vector, vector_files};
+use crate::common::{
+    Ceremony, PASSPHRASE, offline, passphrase_file, s, stdout_json, vector, vector_files,
+};
 
 /// Runs `reconstruct --json` with `--out` in `dir` and checks: exit code, error kind, a
 /// message containing `needle`, and that the output file was not created.
@@ -44,11 +45,9 @@ fn refused(dir: &Path, key: &Path, responses: &[&Path], code: i32, kind: &str, n
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
-fn setup() -> (tempfile::TempDir, Value, PathBuf, PathBuf) {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    (tmp, v, key, response)
+/// The ceremony most of these tests spoil one input of.
+fn setup() -> Ceremony {
+    Ceremony::from_vector("cggmp24-secp256k1-2of3")
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -59,11 +58,11 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 #[test]
 fn empty_file() {
-    let (tmp, _, key, _) = setup();
-    let empty = write(tmp.path(), "empty.json", b"");
+    let c = setup();
+    let empty = write(c.dir(), "empty.json", b"");
     refused(
-        tmp.path(),
-        &key,
+        c.dir(),
+        &c.key,
         &[&empty],
         3,
         "input",
@@ -73,62 +72,62 @@ fn empty_file() {
 
 #[test]
 fn truncated_json() {
-    let (tmp, _, key, response) = setup();
-    let full = std::fs::read(&response).unwrap();
-    let cut = write(tmp.path(), "cut.json", &full[..full.len() / 2]);
-    refused(tmp.path(), &key, &[&cut], 3, "input", "cut.json");
+    let c = setup();
+    let full = std::fs::read(&c.response).unwrap();
+    let cut = write(c.dir(), "cut.json", &full[..full.len() / 2]);
+    refused(c.dir(), &c.key, &[&cut], 3, "input", "cut.json");
 }
 
 #[test]
 fn binary_garbage() {
-    let (tmp, _, key, _) = setup();
+    let c = setup();
     let garbage: Vec<u8> = (0..512u32).map(|i| (i * 131 % 251) as u8).collect();
-    let path = write(tmp.path(), "garbage.bin", &garbage);
-    refused(tmp.path(), &key, &[&path], 3, "input", "garbage.bin");
+    let path = write(c.dir(), "garbage.bin", &garbage);
+    refused(c.dir(), &c.key, &[&path], 3, "input", "garbage.bin");
 }
 
 #[test]
 fn missing_shares() {
-    let (tmp, v, key, _) = setup();
-    let mut response = v["response"].clone();
+    let c = setup();
+    let mut response = c.vector["response"].clone();
     response["encryptedKeyShares"]
         .as_array_mut()
         .unwrap()
         .truncate(1);
     let path = write(
-        tmp.path(),
+        c.dir(),
         "one-share.json",
         &serde_json::to_vec(&response).unwrap(),
     );
-    refused(tmp.path(), &key, &[&path], 4, "threshold", "");
+    refused(c.dir(), &c.key, &[&path], 4, "threshold", "");
 }
 
 #[test]
 fn wrong_decryption_key() {
-    let (tmp, _, _, response) = setup();
+    let c = setup();
     let other = vector("cggmp21-stark-2of3");
     let key = write(
-        tmp.path(),
+        c.dir(),
         "other.hex",
         other["decryptionKey"].as_str().unwrap().as_bytes(),
     );
-    refused(tmp.path(), &key, &[&response], 4, "decrypt", "");
+    refused(c.dir(), &key, &[&c.response], 4, "decrypt", "");
 }
 
 #[test]
 fn decryption_key_file_that_is_not_a_key() {
-    let (tmp, _, _, response) = setup();
-    let key = write(tmp.path(), "notakey.txt", b"01zz\n");
-    refused(tmp.path(), &key, &[&response], 3, "input", "notakey.txt");
+    let c = setup();
+    let key = write(c.dir(), "notakey.txt", b"01zz\n");
+    refused(c.dir(), &key, &[&c.response], 3, "input", "notakey.txt");
 }
 
 #[test]
 fn existing_output_file_is_never_overwritten() {
-    let (tmp, _, key, response) = setup();
-    let out = write(tmp.path(), "existing.hex", b"precious\n");
+    let c = setup();
+    let out = write(c.dir(), "existing.hex", b"precious\n");
     let output = offline()
-        .args(["reconstruct", "--json", "--decryption-key", s(&key)])
-        .args(["--response", s(&response), "--out", s(&out)])
+        .args(["reconstruct", "--json", "--decryption-key", s(&c.key)])
+        .args(["--response", s(&c.response), "--out", s(&out)])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(6));

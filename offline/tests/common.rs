@@ -72,6 +72,95 @@ pub fn passphrase_file(dir: &Path, name: &str, content: &str) -> PathBuf {
     path
 }
 
+/// A ceremony with a response: a temporary folder holding a decryption key and the export
+/// response it opens, and the `reconstruct` invocation over them.
+pub struct Ceremony {
+    dir: tempfile::TempDir,
+    /// The decryption key file (a vector's plain `01<64 hex>` key).
+    pub key: PathBuf,
+    /// The raw Dfns response file.
+    pub response: PathBuf,
+    /// The vector it was made from.
+    pub vector: Value,
+}
+
+impl Ceremony {
+    /// The plain decryption key and the response of the vector `name`, in a new folder.
+    pub fn from_vector(name: &str) -> Ceremony {
+        let vector = vector(name);
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (key, response) = vector_files(dir.path(), &vector);
+        Ceremony {
+            dir,
+            key,
+            response,
+            vector,
+        }
+    }
+
+    /// The ceremony's folder (the transcript goes there, beside the key).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `keyexport-offline reconstruct --decryption-key KEY --response RESPONSE`, to which a
+    /// test adds its flags.
+    pub fn reconstruct(&self) -> Command {
+        let mut cmd = offline();
+        cmd.args(["reconstruct", "--decryption-key", s(&self.key)])
+            .args(["--response", s(&self.response)]);
+        cmd
+    }
+
+    /// The private key the vector expects (hex).
+    pub fn expected_key(&self) -> &str {
+        self.vector["expected"]["privateKey"]
+            .as_str()
+            .expect("the vector names its key")
+    }
+}
+
+/// A ceremony as `init` makes it: one key, sealed with [`PASSPHRASE`] read from a file, in
+/// `ROOT/ceremony`, and a CGGMP24 secp256k1 2-of-3 response dealt to its encryption key in
+/// `ROOT/response.json`.
+pub struct SealedCeremony {
+    /// The folder `init` wrote.
+    pub dir: PathBuf,
+    /// The file holding the sealed key's passphrase.
+    pub passphrase_file: PathBuf,
+    /// The raw Dfns response.
+    pub response: PathBuf,
+    /// What `init` printed.
+    pub init: std::process::Output,
+}
+
+impl SealedCeremony {
+    /// Runs `init --key-id KEY_ID` under `root` and deals the response.
+    pub fn new(root: &Path, key_id: &str) -> SealedCeremony {
+        let passphrase_file = passphrase_file(root, "pass.txt", PASSPHRASE);
+        let dir = root.join("ceremony");
+        let init = offline()
+            .args(["init", "--key-id", key_id, "--out", s(&dir)])
+            .args(["--scheme", "CGGMP24:secp256k1"])
+            .args(["--passphrase-file", s(&passphrase_file)])
+            .output()
+            .expect("init runs");
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let response = root.join("response.json");
+        deal_raw_response(&dir, &response);
+        SealedCeremony {
+            dir,
+            passphrase_file,
+            response,
+            init,
+        }
+    }
+}
+
 /// Writes the vector's plain decryption key and response into `dir`.
 pub fn vector_files(dir: &Path, v: &Value) -> (PathBuf, PathBuf) {
     let key = dir.join("decryption-key.hex");

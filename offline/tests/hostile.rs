@@ -9,9 +9,7 @@ use std::process::{Output, Stdio};
 use keyexport_shared::transcript;
 use serde_json::{Value, json};
 
-use crate::common::{
-    PASSPHRASE, deal_raw_response, offline, passphrase_file, s, stdout_json, vector, vector_files,
-};
+use crate::common::{Ceremony, SealedCeremony, offline, passphrase_file, s, stdout_json};
 
 /// Bytes a terminal would act on: every control character but the newline that ends
 /// our own lines, and the bidirectional overrides.
@@ -48,25 +46,23 @@ fn reconstruct_refused(dir: &Path, key: &Path, response: &str, code: i32, needle
     json
 }
 
-fn vector_setup() -> (tempfile::TempDir, Value, PathBuf, PathBuf) {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    (tmp, v, key, response)
+/// The ceremony most of these tests spoil one input of.
+fn vector_setup() -> Ceremony {
+    Ceremony::from_vector("cggmp24-secp256k1-2of3")
 }
 
 #[test]
 fn a_signer_id_with_terminal_codes_is_refused() {
-    let (tmp, v, key, _) = vector_setup();
-    let mut response = v["response"].clone();
+    let c = vector_setup();
+    let mut response = c.vector["response"].clone();
     // Cursor up, erase the line, and print a "Public key" of the attacker's choosing.
     response["encryptedKeyShares"][0]["signerId"] =
         json!("\u{1b}[1A\u{1b}[2KPublic key   02aaaa\u{9b}2K\u{202e}");
-    let path = tmp.path().join("hostile-response.json");
+    let path = c.dir().join("hostile-response.json");
     std::fs::write(&path, serde_json::to_vec(&response).unwrap()).unwrap();
     let json = reconstruct_refused(
-        tmp.path(),
-        &key,
+        c.dir(),
+        &c.key,
         s(&path),
         3,
         "encryptedKeyShares[0].signerId",
@@ -84,15 +80,15 @@ fn a_signer_id_with_terminal_codes_is_refused() {
 
 #[test]
 fn duplicate_keys_are_refused_not_resolved() {
-    let (tmp, v, key, _) = vector_setup();
-    let body = serde_json::to_string(&v["response"]).unwrap();
+    let c = vector_setup();
+    let body = serde_json::to_string(&c.vector["response"]).unwrap();
     // A second `publicKey` after the real one: serde_json alone would keep the second.
     let doubled = format!(
         "{},\"publicKey\":\"{}\"}}",
         body.trim_end_matches('}'),
-        v["response"]["publicKey"].as_str().unwrap()
+        c.vector["response"]["publicKey"].as_str().unwrap()
     );
-    let path = tmp.path().join("doubled.json");
+    let path = c.dir().join("doubled.json");
     std::fs::write(&path, doubled).unwrap();
     let output = offline()
         .args(["inspect", "--json", s(&path)])
@@ -102,27 +98,17 @@ fn duplicate_keys_are_refused_not_resolved() {
     let json = stdout_json(&output);
     let message = json["error"]["message"].as_str().unwrap();
     assert!(message.contains("`publicKey` appears twice"), "{message}");
-    reconstruct_refused(tmp.path(), &key, s(&path), 3, "`publicKey` appears twice");
+    reconstruct_refused(c.dir(), &c.key, s(&path), 3, "`publicKey` appears twice");
 }
 
 #[test]
 fn junk_shares_are_refused_before_the_key_is_unsealed() {
     let tmp = tempfile::tempdir().unwrap();
-    let ceremony = tmp.path().join("ceremony");
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
-    let init = offline()
-        .args(["init", "--key-id", "key-01hostile", "--out", s(&ceremony)])
-        .args([
-            "--scheme",
-            "CGGMP24:secp256k1",
-            "--passphrase-file",
-            s(&pass),
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", stderr(&init));
-    let response_path = tmp.path().join("response.json");
-    deal_raw_response(&ceremony, &response_path);
+    let SealedCeremony {
+        dir: ceremony,
+        response: response_path,
+        ..
+    } = SealedCeremony::new(tmp.path(), "key-01hostile");
     let mut response: Value =
         serde_json::from_slice(&std::fs::read(&response_path).unwrap()).unwrap();
     let share = response["encryptedKeyShares"][0].clone();
@@ -149,32 +135,32 @@ fn junk_shares_are_refused_before_the_key_is_unsealed() {
 
 #[test]
 fn huge_files_devices_and_endless_input_fail_fast() {
-    let (tmp, _, key, _) = vector_setup();
+    let c = vector_setup();
     // A 3 MiB "response".
-    let huge = tmp.path().join("huge.json");
+    let huge = c.dir().join("huge.json");
     std::fs::write(&huge, {
         let mut bytes = vec![b' '; 3 * 1024 * 1024];
         bytes[0] = b'{';
         bytes
     })
     .unwrap();
-    reconstruct_refused(tmp.path(), &key, s(&huge), 3, "larger than the 2 MiB");
+    reconstruct_refused(c.dir(), &c.key, s(&huge), 3, "larger than the 2 MiB");
     // A 200 MB file is refused from its size alone.
-    let sparse = tmp.path().join("sparse.json");
+    let sparse = c.dir().join("sparse.json");
     std::fs::File::create(&sparse)
         .unwrap()
         .set_len(200 * 1024 * 1024)
         .unwrap();
     reconstruct_refused(
-        tmp.path(),
-        &key,
+        c.dir(),
+        &c.key,
         s(&sparse),
         3,
         "larger than the 64 MiB that an input",
     );
     // Devices and FIFOs are not read at all.
-    reconstruct_refused(tmp.path(), &key, "/dev/zero", 3, "not a regular file");
-    let fifo = tmp.path().join("fifo");
+    reconstruct_refused(c.dir(), &c.key, "/dev/zero", 3, "not a regular file");
+    let fifo = c.dir().join("fifo");
     assert!(
         std::process::Command::new("mkfifo")
             .arg(&fifo)
@@ -182,7 +168,7 @@ fn huge_files_devices_and_endless_input_fail_fast() {
             .unwrap()
             .success()
     );
-    reconstruct_refused(tmp.path(), &key, s(&fifo), 3, "FIFO");
+    reconstruct_refused(c.dir(), &c.key, s(&fifo), 3, "FIFO");
     // Endless standard input (no newline ever) stops at the limit.
     let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("keyexport-offline"))
         .args(["inspect", "--json", "-"])
@@ -202,23 +188,23 @@ fn huge_files_devices_and_endless_input_fail_fast() {
 
 #[test]
 fn other_image_formats_are_refused_by_name() {
-    let (tmp, _, key, _) = vector_setup();
-    let folder = tmp.path().join("photos");
+    let c = vector_setup();
+    let folder = c.dir().join("photos");
     std::fs::create_dir(&folder).unwrap();
     // A TIFF header in a file named like a PNG.
     std::fs::write(folder.join("frame-01.png"), b"II*\0\x08\0\0\0\0\0\0\0").unwrap();
     reconstruct_refused(
-        tmp.path(),
-        &key,
+        c.dir(),
+        &c.key,
         s(&folder),
         3,
         "TIFF is not supported: use PNG or JPEG",
     );
-    let gif = tmp.path().join("response-qr.gif");
+    let gif = c.dir().join("response-qr.gif");
     std::fs::write(&gif, b"GIF89a\x01\0\x01\0\0\0\0;").unwrap();
     reconstruct_refused(
-        tmp.path(),
-        &key,
+        c.dir(),
+        &c.key,
         s(&gif),
         3,
         "GIF is not supported: use PNG or JPEG",
@@ -300,21 +286,21 @@ fn stderr_in(dir: &Path, args: &[&str]) -> String {
 
 #[test]
 fn refusals_as_the_operator_sees_them() {
-    let (tmp, v, _, _) = vector_setup();
-    let mut response = v["response"].clone();
+    let c = vector_setup();
+    let mut response = c.vector["response"].clone();
     response["encryptedKeyShares"][1]["signerId"] = json!("\u{1b}[1A\u{1b}[2Kc2lnbmVy");
     std::fs::write(
-        tmp.path().join("hostile.json"),
+        c.dir().join("hostile.json"),
         serde_json::to_vec(&response).unwrap(),
     )
     .unwrap();
-    std::fs::create_dir(tmp.path().join("photos")).unwrap();
-    std::fs::write(tmp.path().join("photos/frame-01.png"), b"II*\0\x08\0\0\0").unwrap();
-    hostile_transcript(tmp.path());
+    std::fs::create_dir(c.dir().join("photos")).unwrap();
+    std::fs::write(c.dir().join("photos/frame-01.png"), b"II*\0\x08\0\0\0").unwrap();
+    hostile_transcript(c.dir());
     let text = [
-        stderr_in(tmp.path(), &["inspect", "hostile.json"]),
-        stderr_in(tmp.path(), &["inspect", "photos"]),
-        stderr_in(tmp.path(), &["transcript", "verify", "transcript.jsonl"]),
+        stderr_in(c.dir(), &["inspect", "hostile.json"]),
+        stderr_in(c.dir(), &["inspect", "photos"]),
+        stderr_in(c.dir(), &["transcript", "verify", "transcript.jsonl"]),
     ]
     .join("\n---\n");
     insta::assert_snapshot!(text);

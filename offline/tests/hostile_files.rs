@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use predicates::prelude::*;
 
-use crate::common::{PASSPHRASE, deal_raw_response, offline, passphrase_file, s};
+use crate::common::{PASSPHRASE, SealedCeremony, offline, passphrase_file, s};
 use crate::screen;
 
 /// A fake `/sys/class` with `net/` holding loopback and `eth0` (down, not administratively
@@ -29,23 +29,6 @@ fn offline_sysfs(root: &Path) -> PathBuf {
         std::fs::write(dir.join("type"), format!("{kind}\n")).unwrap();
     }
     net
-}
-
-/// `init` of a single-key ceremony into `root/ceremony` (guard overridden, fast scrypt).
-fn ceremony(root: &Path) -> PathBuf {
-    let pass = passphrase_file(root, "pass.txt", PASSPHRASE);
-    let dir = root.join("ceremony");
-    offline()
-        .args(["init", "--key-id", "key-01hostile", "--out", s(&dir)])
-        .args([
-            "--scheme",
-            "CGGMP24:secp256k1",
-            "--passphrase-file",
-            s(&pass),
-        ])
-        .assert()
-        .success();
-    dir
 }
 
 #[test]
@@ -109,9 +92,7 @@ fn radios_that_are_not_blocked_are_reported() {
 fn an_interface_brought_up_during_the_passphrase_stops_reconstruct() {
     let tmp = tempfile::tempdir().unwrap();
     let net = offline_sysfs(tmp.path());
-    let dir = ceremony(tmp.path());
-    let response = tmp.path().join("response.json");
-    deal_raw_response(&dir, &response);
+    let SealedCeremony { dir, response, .. } = SealedCeremony::new(tmp.path(), "key-01hostile");
     let key_out = tmp.path().join("key.hex");
     // The passphrase is typed at the terminal (a pseudo-terminal here): while reconstruct
     // waits at the prompt, after its first look at the network, eth0 comes up.
@@ -152,9 +133,7 @@ fn an_interface_brought_up_during_the_passphrase_stops_reconstruct() {
 #[test]
 fn destroying_through_a_planted_symlink_is_refused_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = ceremony(tmp.path());
-    let response = tmp.path().join("response.json");
-    deal_raw_response(&dir, &response);
+    let SealedCeremony { dir, response, .. } = SealedCeremony::new(tmp.path(), "key-01hostile");
     // The ceremony's key file is a link to the copy on the stick.
     let stick = tmp.path().join("stick");
     std::fs::create_dir(&stick).unwrap();
@@ -192,9 +171,7 @@ fn destroying_through_a_planted_symlink_is_refused_before_anything_is_written() 
 #[test]
 fn a_planted_transcript_link_is_refused_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = ceremony(tmp.path());
-    let response = tmp.path().join("response.json");
-    deal_raw_response(&dir, &response);
+    let SealedCeremony { dir, response, .. } = SealedCeremony::new(tmp.path(), "key-01hostile");
     let elsewhere = tmp.path().join("elsewhere.txt");
     std::fs::write(&elsewhere, "someone else's file\n").unwrap();
     std::fs::rename(dir.join("transcript.jsonl"), tmp.path().join("moved.jsonl")).unwrap();
@@ -242,9 +219,7 @@ fn init_makes_a_private_ceremony_folder_under_umask_000() {
 #[test]
 fn the_transcript_records_the_work_factor_of_every_seal() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = ceremony(tmp.path());
-    let response = tmp.path().join("response.json");
-    deal_raw_response(&dir, &response);
+    let SealedCeremony { dir, response, .. } = SealedCeremony::new(tmp.path(), "key-01hostile");
     let keystore_pass = passphrase_file(tmp.path(), "keystore.txt", "keystore passphrase");
     offline()
         .args(["reconstruct", "--response", s(&response)])

@@ -148,7 +148,10 @@ fn transcript_records_digests_of_every_output() {
     let outputs = line["outputs"].as_array().unwrap();
     assert_eq!(outputs.len(), 3);
     for record in outputs {
-        let bytes = std::fs::read(record["path"].as_str().unwrap()).unwrap();
+        // Files in the ceremony folder are named relative to it.
+        let path = record["path"].as_str().unwrap();
+        assert!(!path.starts_with('/'), "{path}");
+        let bytes = std::fs::read(ceremony.join(path)).unwrap();
         assert_eq!(record["sha256"], hex::encode(Sha256::digest(&bytes)));
     }
     let pass = &line["inputs"][0];

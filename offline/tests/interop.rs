@@ -19,7 +19,7 @@ use base64::Engine as _;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use serde_json::Value;
 
-use crate::common::{PASSPHRASE, age_open, offline, passphrase_file, s, vector, vector_files};
+use crate::common::{Ceremony, PASSPHRASE, age_open, offline, passphrase_file, s};
 
 /// Finds `rage`, installing it once if needed. `Err` carries the reason to skip.
 fn rage() -> Result<PathBuf, String> {
@@ -158,19 +158,11 @@ fn sealed_key_opens_with_rage() {
 
 #[test]
 fn encrypt_to_output_opens_with_rage_and_age() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
+    let v = &c.vector;
     let identity = age::x25519::Identity::generate();
-    let out = tmp.path().join("key.hex.age");
-    offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    let out = c.dir().join("key.hex.age");
+    c.reconstruct()
         .args([
             "--out",
             s(&out),
@@ -200,7 +192,7 @@ fn encrypt_to_output_opens_with_rage_and_age() {
         }
     };
     use age::secrecy::ExposeSecret;
-    let identity_file = tmp.path().join("identity.txt");
+    let identity_file = c.dir().join("identity.txt");
     std::fs::write(
         &identity_file,
         format!("{}\n", identity.to_string().expose_secret()),
@@ -220,19 +212,11 @@ fn encrypt_to_output_opens_with_rage_and_age() {
 
 #[test]
 fn keystore_opens_with_the_eth_keystore_crate() {
-    let v = vector("cggmp21-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    let pass = passphrase_file(tmp.path(), "keystore-pass.txt", "keystore secret");
-    let out = tmp.path().join("keystore.json");
-    offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    let c = Ceremony::from_vector("cggmp21-secp256k1-2of3");
+    let v = &c.vector;
+    let pass = passphrase_file(c.dir(), "keystore-pass.txt", "keystore secret");
+    let out = c.dir().join("keystore.json");
+    c.reconstruct()
         .args(["--out", s(&out), "--format", "eth-keystore"])
         .args(["--keystore-passphrase-file", s(&pass)])
         .assert()

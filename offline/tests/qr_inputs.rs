@@ -8,7 +8,7 @@ use keyexport_shared::transport::{self, FrameOptions, UrFrame};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::common::{offline, s, stdout_json, vector, vector_files};
+use crate::common::{Ceremony, offline, s, stdout_json, vector, vector_files};
 
 /// The response of `v` as UR frames (default options: fountain extras included).
 fn frames_of(v: &Value) -> Vec<UrFrame> {
@@ -56,33 +56,31 @@ fn check_key(output: &std::process::Output, v: &Value) {
 
 #[test]
 fn directory_of_qr_images() {
-    let v = vector("cggmp24-secp256k1-3of4");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
-    let frames = frames_of(&v);
+    let c = Ceremony::from_vector("cggmp24-secp256k1-3of4");
+    let v = &c.vector;
+    let frames = frames_of(v);
     assert!(frames.len() > 1, "the response must need several frames");
-    let dir = tmp.path().join("photos");
+    let dir = c.dir().join("photos");
     write_pngs(&dir, &frames);
-    check_key(&reveal(&key, &[s(&dir)]), &v);
+    check_key(&reveal(&c.key, &[s(&dir)]), v);
 }
 
 #[test]
 fn images_and_ur_text_in_any_mix_and_order() {
-    let v = vector("frost-ed25519-3of4");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
-    let frames = frames_of(&v);
+    let c = Ceremony::from_vector("frost-ed25519-3of4");
+    let v = &c.vector;
+    let frames = frames_of(v);
     let half = frames.len() / 2;
     // Second half as a JPEG photo each, first half (plus a duplicate) as UR text.
-    let pngs = write_pngs(&tmp.path().join("png"), &frames[half..]);
+    let pngs = write_pngs(&c.dir().join("png"), &frames[half..]);
     let mut inputs = Vec::new();
     for (i, png) in pngs.iter().enumerate().rev() {
         let image = image::load_from_memory(&std::fs::read(png).unwrap()).unwrap();
-        let jpeg = tmp.path().join(format!("photo-{i}.jpg"));
+        let jpeg = c.dir().join(format!("photo-{i}.jpg"));
         image.to_rgb8().save(&jpeg).unwrap();
         inputs.push(jpeg);
     }
-    let text = tmp.path().join("frames.txt");
+    let text = c.dir().join("frames.txt");
     let mut lines: Vec<String> = frames[..half]
         .iter()
         .map(|f| f.as_str().to_lowercase())
@@ -91,15 +89,14 @@ fn images_and_ur_text_in_any_mix_and_order() {
     std::fs::write(&text, lines.join("\n")).unwrap();
     inputs.insert(1, text);
     let args: Vec<&str> = inputs.iter().map(|p| s(p)).collect();
-    check_key(&reveal(&key, &args), &v);
+    check_key(&reveal(&c.key, &args), v);
 }
 
 #[test]
 fn frames_typed_on_standard_input_by_a_scanner() {
-    let v = vector("cggmp21-stark-3of4");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
-    let frames = frames_of(&v);
+    let c = Ceremony::from_vector("cggmp21-stark-3of4");
+    let v = &c.vector;
+    let frames = frames_of(v);
     let mut typed: Vec<String> = frames.iter().rev().map(|f| f.as_str().to_owned()).collect();
     typed.insert(1, typed[0].clone());
     let output = offline()
@@ -108,26 +105,36 @@ fn frames_typed_on_standard_input_by_a_scanner() {
             "--json",
             "--reveal",
             "--decryption-key",
-            s(&key),
+            s(&c.key),
             "--response",
             "-",
         ])
         .write_stdin(format!("{}\n", typed.join("\r\n")))
         .output()
         .unwrap();
-    check_key(&output, &v);
+    check_key(&output, v);
+}
+
+/// A text file of frames saved by a Windows editor (byte order mark, CRLF, blank lines)
+/// is read like any other.
+#[test]
+fn ur_text_with_a_byte_order_mark_and_crlf() {
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
+    let frames = frames_of(&c.vector);
+    let lines: Vec<&str> = frames.iter().map(UrFrame::as_str).collect();
+    let text = c.dir().join("frames.txt");
+    std::fs::write(&text, format!("\u{feff}{}\r\n\r\n", lines.join("\r\n"))).unwrap();
+    check_key(&reveal(&c.key, &[s(&text)]), &c.vector);
 }
 
 #[test]
 fn image_without_a_qr_code() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
-    let blank = tmp.path().join("blank.png");
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
+    let blank = c.dir().join("blank.png");
     image::GrayImage::from_pixel(400, 300, image::Luma([255]))
         .save(&blank)
         .unwrap();
-    let output = reveal(&key, &[s(&blank)]);
+    let output = reveal(&c.key, &[s(&blank)]);
     assert_eq!(output.status.code(), Some(3));
     let json = stdout_json(&output);
     assert_eq!(json["error"]["kind"], "input");
@@ -140,17 +147,15 @@ fn image_without_a_qr_code() {
 
 #[test]
 fn qr_code_of_something_else() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
     let code = qrcode::QrCode::new(b"https://example.com/not-a-frame").unwrap();
-    let other = tmp.path().join("url.png");
+    let other = c.dir().join("url.png");
     code.render::<image::Luma<u8>>()
         .module_dimensions(6, 6)
         .build()
         .save(&other)
         .unwrap();
-    let output = reveal(&key, &[s(&other)]);
+    let output = reveal(&c.key, &[s(&other)]);
     assert_eq!(output.status.code(), Some(3));
     let json = stdout_json(&output);
     let message = json["error"]["message"].as_str().unwrap();
@@ -165,18 +170,17 @@ fn qr_code_of_something_else() {
 
 #[test]
 fn incomplete_frame_set() {
-    let v = vector("cggmp24-secp256k1-3of4");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
-    let frames = frames_of(&v);
-    let text = tmp.path().join("some.txt");
+    let c = Ceremony::from_vector("cggmp24-secp256k1-3of4");
+    let v = &c.vector;
+    let frames = frames_of(v);
+    let text = c.dir().join("some.txt");
     std::fs::write(&text, format!("{}\n", frames[0].as_str())).unwrap();
-    let out = tmp.path().join("key.hex");
+    let out = c.dir().join("key.hex");
     offline()
         .args([
             "reconstruct",
             "--decryption-key",
-            s(&key),
+            s(&c.key),
             "--response",
             s(&text),
             "--out",

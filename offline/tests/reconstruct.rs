@@ -7,26 +7,13 @@ use predicates::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::common::{offline, s, stdout_json, vector, vector_files};
-
-fn expected_key(v: &Value) -> &str {
-    v["expected"]["privateKey"].as_str().unwrap()
-}
+use crate::common::{Ceremony, offline, s, stdout_json, vector};
 
 #[test]
 fn hex_output_file() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    let out = tmp.path().join("key.hex");
-    offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
+    let out = c.dir().join("key.hex");
+    c.reconstruct()
         .args(["--out", s(&out)])
         .assert()
         .success()
@@ -39,10 +26,10 @@ fn hex_output_file() {
             out.display()
         )))
         .stderr(predicate::str::contains("UNPROTECTED decryption key"))
-        .stderr(predicate::str::contains(expected_key(&v)).not());
+        .stderr(predicate::str::contains(c.expected_key()).not());
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
-        format!("{}\n", expected_key(&v))
+        format!("{}\n", c.expected_key())
     );
     assert_eq!(
         std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
@@ -52,22 +39,13 @@ fn hex_output_file() {
 
 #[test]
 fn wif_output_mainnet_and_testnet() {
-    let v = vector("frost_bitcoin-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("frost_bitcoin-secp256k1-2of3");
     for (network, theirs) in [
         ("mainnet", bitcoin::NetworkKind::Main),
         ("testnet", bitcoin::NetworkKind::Test),
     ] {
-        let out = tmp.path().join(format!("key-{network}.wif"));
-        offline()
-            .args([
-                "reconstruct",
-                "--decryption-key",
-                s(&key),
-                "--response",
-                s(&response),
-            ])
+        let out = c.dir().join(format!("key-{network}.wif"));
+        c.reconstruct()
             .args(["--out", s(&out), "--format", "wif", "--network", network])
             .assert()
             .success();
@@ -75,25 +53,16 @@ fn wif_output_mainnet_and_testnet() {
         let parsed = bitcoin::PrivateKey::from_wif(wif.trim()).unwrap();
         assert!(parsed.compressed);
         assert_eq!(parsed.network, theirs);
-        assert_eq!(hex::encode(parsed.inner.secret_bytes()), expected_key(&v));
+        assert_eq!(hex::encode(parsed.inner.secret_bytes()), c.expected_key());
     }
 }
 
 #[test]
 fn wallet_formats_refuse_other_curves() {
-    let v = vector("frost-ed25519-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("frost-ed25519-2of3");
     for format in ["wif", "eth-keystore"] {
-        let out = tmp.path().join("key.out");
-        offline()
-            .args([
-                "reconstruct",
-                "--decryption-key",
-                s(&key),
-                "--response",
-                s(&response),
-            ])
+        let out = c.dir().join("key.out");
+        c.reconstruct()
             .args(["--out", s(&out), "--format", format])
             .assert()
             .code(2)
@@ -106,21 +75,12 @@ fn wallet_formats_refuse_other_curves() {
 
 #[test]
 fn reveal_prints_only_the_key_on_stdout() {
-    let v = vector("cggmp21-stark-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    offline()
-        .args([
-            "reconstruct",
-            "--reveal",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    let c = Ceremony::from_vector("cggmp21-stark-2of3");
+    c.reconstruct()
+        .arg("--reveal")
         .assert()
         .success()
-        .stdout(format!("{}\n", expected_key(&v)))
+        .stdout(format!("{}\n", c.expected_key()))
         .stderr(predicate::str::ends_with(
             "Private key  next line: 64 hex digits, big-endian. Never read it aloud.\n",
         ));
@@ -128,17 +88,8 @@ fn reveal_prints_only_the_key_on_stdout() {
 
 #[test]
 fn nothing_requested_writes_nothing() {
-    let v = vector("cggmp21-stark-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    let c = Ceremony::from_vector("cggmp21-stark-2of3");
+    c.reconstruct()
         .assert()
         .success()
         .stdout(predicate::str::is_empty())
@@ -154,20 +105,8 @@ fn secp256k1_addresses_match_the_bitcoin_crate() {
         "glow20_dh-secp256k1-3of4",
         "cggmp21-secp256k1-2of3",
     ] {
-        let v = vector(name);
-        let tmp = tempfile::tempdir().unwrap();
-        let (key, response) = vector_files(tmp.path(), &v);
-        let output = offline()
-            .args([
-                "reconstruct",
-                "--json",
-                "--decryption-key",
-                s(&key),
-                "--response",
-                s(&response),
-            ])
-            .output()
-            .unwrap();
+        let c = Ceremony::from_vector(name);
+        let output = c.reconstruct().arg("--json").output().unwrap();
         assert_eq!(output.status.code(), Some(0));
         let json = stdout_json(&output);
         let public = bitcoin::PublicKey::from_str(json["publicKey"].as_str().unwrap()).unwrap();
@@ -196,7 +135,7 @@ fn secp256k1_addresses_match_the_bitcoin_crate() {
         }
         // Ethereum: keccak of the uncompressed key, checked against the independent
         // private-key route (k256 from the expected scalar).
-        let secret = k256::SecretKey::from_slice(&hex::decode(expected_key(&v)).unwrap()).unwrap();
+        let secret = k256::SecretKey::from_slice(&hex::decode(c.expected_key()).unwrap()).unwrap();
         use k256::elliptic_curve::sec1::ToEncodedPoint;
         let xy = secret.public_key().to_encoded_point(false);
         let hash = sha3::Keccak256::digest(&xy.as_bytes()[1..]);
@@ -211,20 +150,8 @@ fn secp256k1_addresses_match_the_bitcoin_crate() {
 
 #[test]
 fn ed25519_reports_solana_address_and_scalar_note() {
-    let v = vector("ku23-ed25519-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    let output = offline()
-        .args([
-            "reconstruct",
-            "--json",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
-        .output()
-        .unwrap();
+    let c = Ceremony::from_vector("ku23-ed25519-2of3");
+    let output = c.reconstruct().arg("--json").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let json = stdout_json(&output);
     let public = hex::decode(json["publicKey"].as_str().unwrap()).unwrap();
@@ -244,20 +171,8 @@ fn ed25519_reports_solana_address_and_scalar_note() {
 
 #[test]
 fn stark_reports_the_starknet_public_key() {
-    let v = vector("cggmp24-stark-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    let output = offline()
-        .args([
-            "reconstruct",
-            "--json",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
-        .output()
-        .unwrap();
+    let c = Ceremony::from_vector("cggmp24-stark-2of3");
+    let output = c.reconstruct().arg("--json").output().unwrap();
     let json = stdout_json(&output);
     let public = json["publicKey"].as_str().unwrap();
     assert_eq!(
@@ -268,18 +183,10 @@ fn stark_reports_the_starknet_public_key() {
 
 #[test]
 fn robust_run_names_the_bad_signer() {
-    let v = vector("robust-3of5-one-tampered");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("robust-3of5-one-tampered");
+    let v = &c.vector;
     let bad = v["expected"]["badSigners"][0].as_str().unwrap().to_owned();
-    offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    c.reconstruct()
         .assert()
         .success()
         .stderr(predicate::str::contains(format!(
@@ -289,23 +196,12 @@ fn robust_run_names_the_bad_signer() {
 
 #[test]
 fn transcript_beside_the_key_and_custom() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    let out = tmp.path().join("key.hex");
-    offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
-        .args(["--out", s(&out)])
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(tmp.path().join("transcript.jsonl")).unwrap();
-    assert!(!text.contains(expected_key(&v)));
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
+    let v = &c.vector;
+    let out = c.dir().join("key.hex");
+    c.reconstruct().args(["--out", s(&out)]).assert().success();
+    let text = std::fs::read_to_string(c.dir().join("transcript.jsonl")).unwrap();
+    assert!(!text.contains(c.expected_key()));
     assert!(!text.contains(&v["decryptionKey"].as_str().unwrap()[2..]));
     let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(line["command"], "reconstruct");
@@ -314,20 +210,13 @@ fn transcript_beside_the_key_and_custom() {
     let digest_of =
         |path: &std::path::Path| hex::encode(Sha256::digest(std::fs::read(path).unwrap()));
     let inputs = line["inputs"].as_array().unwrap();
-    assert!(inputs.iter().any(|i| i["sha256"] == digest_of(&response)));
-    assert!(inputs.iter().any(|i| i["sha256"] == digest_of(&key)));
+    assert!(inputs.iter().any(|i| i["sha256"] == digest_of(&c.response)));
+    assert!(inputs.iter().any(|i| i["sha256"] == digest_of(&c.key)));
     assert_eq!(line["outputs"][0]["sha256"], digest_of(&out));
 
     // A failed run is recorded too, in a transcript of the operator's choosing.
-    let custom = tmp.path().join("elsewhere.jsonl");
-    offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    let custom = c.dir().join("elsewhere.jsonl");
+    c.reconstruct()
         .args(["--out", s(&out), "--transcript", s(&custom)])
         .assert()
         .code(6);
@@ -339,23 +228,19 @@ fn transcript_beside_the_key_and_custom() {
 
 #[test]
 fn same_response_twice_is_fine_different_responses_are_not() {
-    let v = vector("cggmp24-secp256k1-2of3");
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
     let w = vector("cggmp21-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    let copy = tmp.path().join("copy.json");
-    std::fs::copy(&response, &copy).unwrap();
-    offline()
-        .args(["reconstruct", "--reveal", "--decryption-key", s(&key)])
-        .args(["--response", s(&response), s(&copy)])
+    let copy = c.dir().join("copy.json");
+    std::fs::copy(&c.response, &copy).unwrap();
+    c.reconstruct()
+        .args(["--reveal", "--response", s(&copy)])
         .assert()
         .success()
-        .stdout(format!("{}\n", expected_key(&v)));
-    let other = tmp.path().join("other.json");
+        .stdout(format!("{}\n", c.expected_key()));
+    let other = c.dir().join("other.json");
     std::fs::write(&other, serde_json::to_vec(&w["response"]).unwrap()).unwrap();
-    offline()
-        .args(["reconstruct", "--decryption-key", s(&key)])
-        .args(["--response", s(&response), "--response", s(&other)])
+    c.reconstruct()
+        .args(["--response", s(&other)])
         .assert()
         .code(3)
         .stderr(predicate::str::contains("holds a different response than"));
@@ -363,29 +248,27 @@ fn same_response_twice_is_fine_different_responses_are_not() {
 
 #[test]
 fn json_response_on_standard_input() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
+    let v = &c.vector;
     offline()
         .args([
             "reconstruct",
             "--reveal",
             "--decryption-key",
-            s(&key),
+            s(&c.key),
             "--response",
             "-",
         ])
         .write_stdin(serde_json::to_vec_pretty(&v["response"]).unwrap())
         .assert()
         .success()
-        .stdout(format!("{}\n", expected_key(&v)));
+        .stdout(format!("{}\n", c.expected_key()));
 }
 
 #[test]
 fn encrypted_shares_alias_is_accepted() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
+    let v = &c.vector;
     let mut response = v["response"].clone();
     let shares = response
         .as_object_mut()
@@ -393,20 +276,20 @@ fn encrypted_shares_alias_is_accepted() {
         .remove("encryptedKeyShares")
         .unwrap();
     response["encryptedShares"] = shares;
-    let path = tmp.path().join("sdk.json");
+    let path = c.dir().join("sdk.json");
     std::fs::write(&path, serde_json::to_vec(&response).unwrap()).unwrap();
     offline()
         .args([
             "reconstruct",
             "--reveal",
             "--decryption-key",
-            s(&key),
+            s(&c.key),
             "--response",
             s(&path),
         ])
         .assert()
         .success()
-        .stdout(format!("{}\n", expected_key(&v)));
+        .stdout(format!("{}\n", c.expected_key()));
 }
 
 /// A field Dfns might add, in the response and in the share documents: reported on the
@@ -416,9 +299,8 @@ fn unknown_fields_of_dfns_documents_are_reported_not_fatal() {
     use keyexport_shared::ecies::{decrypt_share, encrypt_share};
     use keyexport_shared::keys::DecryptionKey;
 
-    let v = vector("hd-cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key_path, response_path) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("hd-cggmp24-secp256k1-2of3");
+    let v = &c.vector;
     let key = DecryptionKey::from_dfns_hex(v["decryptionKey"].as_str().unwrap()).unwrap();
     let mut response = v["response"].clone();
     response["keyShareFormat"] = serde_json::json!("v2");
@@ -445,15 +327,10 @@ fn unknown_fields_of_dfns_documents_are_reported_not_fatal() {
         share["encryptedKeyShare"] = serde_json::json!(b64.encode(sealed));
         signers.push(share["signerId"].clone());
     }
-    std::fs::write(&response_path, serde_json::to_vec(&response).unwrap()).unwrap();
-    let output = offline()
-        .args(["reconstruct", "--json", "--reveal"])
-        .args([
-            "--decryption-key",
-            s(&key_path),
-            "--response",
-            s(&response_path),
-        ])
+    std::fs::write(&c.response, serde_json::to_vec(&response).unwrap()).unwrap();
+    let output = c
+        .reconstruct()
+        .args(["--json", "--reveal"])
         .output()
         .unwrap();
     assert_eq!(
@@ -485,13 +362,12 @@ fn unknown_fields_of_dfns_documents_are_reported_not_fatal() {
 /// nothing delivered, the disagreeing signers listed without any chain code value.
 #[test]
 fn chain_code_disagreement_delivers_nothing() {
-    let v = vector("err-hd-2of2-chain-codes-disagree");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, response) = vector_files(tmp.path(), &v);
-    let out = tmp.path().join("key.hex");
-    let output = offline()
-        .args(["reconstruct", "--reveal"])
-        .args(["--decryption-key", s(&key), "--response", s(&response)])
+    let c = Ceremony::from_vector("err-hd-2of2-chain-codes-disagree");
+    let v = &c.vector;
+    let out = c.dir().join("key.hex");
+    let output = c
+        .reconstruct()
+        .arg("--reveal")
         .args(["--out", s(&out)])
         .output()
         .unwrap();
@@ -510,19 +386,17 @@ fn chain_code_disagreement_delivers_nothing() {
 
 #[test]
 fn an_unusable_output_path_is_refused_before_the_passphrase() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, response) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
     // A sealed key with no passphrase file and no terminal: had the passphrase been asked
     // first, this would fail with exit 5 (no terminal).
-    let sealed = tmp.path().join("decryption-key.age");
+    let sealed = c.dir().join("decryption-key.age");
     std::fs::write(
         &sealed,
         "-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCg==\n-----END AGE ENCRYPTED FILE-----\n",
     )
     .unwrap();
-    let missing = tmp.path().join("nosuch/dir/key.hex");
-    let read_only = tmp.path().join("read-only");
+    let missing = c.dir().join("nosuch/dir/key.hex");
+    let read_only = c.dir().join("read-only");
     std::fs::create_dir(&read_only).unwrap();
     std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o500)).unwrap();
     let mut cases = vec![(missing, "does not exist")];
@@ -533,7 +407,7 @@ fn an_unusable_output_path_is_refused_before_the_passphrase() {
     for (out, problem) in cases {
         offline()
             .args(["reconstruct", "--decryption-key", s(&sealed)])
-            .args(["--response", s(&response), "--out", s(&out)])
+            .args(["--response", s(&c.response), "--out", s(&out)])
             .assert()
             .code(6)
             .stderr(predicate::str::contains(problem))
@@ -545,11 +419,9 @@ fn an_unusable_output_path_is_refused_before_the_passphrase() {
 
 #[test]
 fn a_sealed_key_given_as_the_response_is_named_as_a_secret() {
-    let v = vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = vector_files(tmp.path(), &v);
+    let c = Ceremony::from_vector("cggmp24-secp256k1-2of3");
     offline()
-        .args(["inspect", s(&key)])
+        .args(["inspect", s(&c.key)])
         .assert()
         .code(8)
         .stderr(predicate::str::contains("a secret of the offline machine"))

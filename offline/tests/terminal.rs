@@ -8,7 +8,7 @@ use keyexport_shared::files::sha256_hex;
 use keyexport_shared::transport::{FrameCollector, group_hex};
 use serde_json::Value;
 
-use crate::common::{PASSPHRASE, deal_raw_response, offline, passphrase_file, s};
+use crate::common::{PASSPHRASE, SealedCeremony, offline, passphrase_file, s};
 use crate::screen::{self, Run, Step};
 
 const SMALL: (u16, u16) = (80, 24);
@@ -48,21 +48,8 @@ fn last_line(transcript: &Path) -> (Value, String) {
 
 /// A ceremony made with a passphrase file (no terminal), with its response.
 fn ceremony(root: &Path) -> (PathBuf, PathBuf) {
-    let dir = root.join("ceremony");
-    let pass = passphrase_file(root, "pass.txt", PASSPHRASE);
-    offline()
-        .args(["init", "--key-id", "key-01screen", "--out", s(&dir)])
-        .args([
-            "--scheme",
-            "CGGMP24:secp256k1",
-            "--passphrase-file",
-            s(&pass),
-        ])
-        .assert()
-        .success();
-    let response = root.join("response.json");
-    deal_raw_response(&dir, &response);
-    (dir, response)
+    let made = SealedCeremony::new(root, "key-01screen");
+    (made.dir, made.response)
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 
-use crate::common::{PASSPHRASE, deal_raw_response, offline, passphrase_file, s, stdout_json};
+use crate::common::{SealedCeremony, offline, passphrase_file, s, stdout_json};
 
 /// A ceremony folder whose transcript has three lines (init, a failed and a successful
 /// reconstruct), and the heads the runs printed.
@@ -32,22 +32,14 @@ fn head_of(stderr: &[u8]) -> String {
 
 fn record() -> Recorded {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ceremony");
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
+    let SealedCeremony {
+        dir,
+        passphrase_file: pass,
+        response,
+        init,
+        ..
+    } = SealedCeremony::new(tmp.path(), "key-01transcript");
     let wrong = passphrase_file(tmp.path(), "wrong.txt", "wrong");
-    let init = offline()
-        .args(["init", "--key-id", "key-01transcript", "--out", s(&dir)])
-        .args([
-            "--scheme",
-            "CGGMP24:secp256k1",
-            "--passphrase-file",
-            s(&pass),
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success());
-    let response = tmp.path().join("response.json");
-    deal_raw_response(&dir, &response);
     let key = dir.join("decryption-key.age");
     offline()
         .args([
@@ -217,17 +209,19 @@ fn every_changed_artifact_is_named() {
     }
     assert!(recorded.len() >= 4, "{recorded:?}");
     for (line, path) in &recorded {
-        let original = std::fs::read(path).unwrap();
+        // Named relative to the transcript's folder when inside it, absolute otherwise.
+        let file = r.dir.join(path);
+        let original = std::fs::read(&file).unwrap();
         let mut changed = original.clone();
         changed.push(b'\n');
-        std::fs::write(path, changed).unwrap();
+        std::fs::write(&file, changed).unwrap();
         r.verify()
             .assert()
             .code(3)
             .stderr(predicate::str::contains(format!(
                 "{path} changed since line {line} recorded it"
             )));
-        std::fs::write(path, original).unwrap();
+        std::fs::write(&file, original).unwrap();
     }
     r.verify().assert().success();
     // A transcript given by its path works the same; a folder without one is an input error.

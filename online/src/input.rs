@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::{Artifact, OfflineSecret};
 use keyexport_shared::input;
-use keyexport_shared::transport::{FrameCollector, decode_image, sniff_image};
+use keyexport_shared::transport::{Content, FrameCollector, decode_image, sniff, ur_lines};
 
 use crate::error::OnlineError;
 
@@ -23,15 +23,11 @@ pub struct Received {
 
 /// An image by its content: PNG and JPEG are scanned, other formats refused by name.
 fn is_image(bytes: &[u8]) -> bool {
-    sniff_image(bytes).is_some()
+    matches!(sniff(bytes), Some(Content::Image(_)))
 }
 
 fn is_ur_text(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok_and(|t| {
-        t.trim_start()
-            .get(..3)
-            .is_some_and(|p| p.eq_ignore_ascii_case("ur:"))
-    })
+    sniff(bytes) == Some(Content::UrText)
 }
 
 /// Reads the inputs: one plain file, or any number of QR images and UR text files whose
@@ -86,11 +82,7 @@ pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
             decode_image(bytes).map_err(|e| frame_error(path, &e))?
         } else {
             let text = String::from_utf8_lossy(bytes);
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect()
+            ur_lines(&text).map(|(_, line)| line.to_owned()).collect()
         };
         for text in texts {
             collector.push(&text).map_err(|e| frame_error(path, &e))?;

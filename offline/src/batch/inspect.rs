@@ -199,40 +199,13 @@ fn responses_report(
     dir: &Path,
     requests: &[(String, BatchRequestFile, String)],
 ) -> CliResult<ResponsesReport> {
-    let mut saved = Vec::new();
-    let mut unreadable = Vec::new();
-    let mut ceremony_ids = BTreeSet::new();
-    let mut digests = BTreeSet::new();
     let names = entries(dir)?;
-    for name in names.iter().filter(|n| n.ends_with(RESPONSE_SUFFIX)) {
-        let path = dir.join(name);
-        let problem = match input::read(&path, input::DOCUMENT) {
-            Err(e) => Some(e.to_string()),
-            Ok(bytes) => match Artifact::parse(&bytes) {
-                Ok(Artifact::Response(file)) => {
-                    if format!("{}{RESPONSE_SUFFIX}", file.key_id) == *name {
-                        ceremony_ids.insert(file.ceremony_id.to_string());
-                        digests.insert(file.request_sha256.clone());
-                        saved.push(file.key_id.to_string());
-                        None
-                    } else {
-                        Some(format!(
-                            "holds the response for key {}, but its name says otherwise",
-                            file.key_id
-                        ))
-                    }
-                }
-                Ok(other) => Some(format!("{}, not a saved response", other.describe())),
-                Err(e) => Some(e.to_string()),
-            },
-        };
-        if let Some(problem) = problem {
-            unreadable.push(FileNote {
-                file: name.clone(),
-                problem,
-            });
-        }
-    }
+    let Saved {
+        saved,
+        unreadable,
+        ceremony_ids,
+        digests,
+    } = saved_responses(dir, &names);
     // The batch request: one given on the command line, or `request.json` beside the
     // folder, whose digest is the one the responses carry.
     let beside = dir.parent().map(|p| p.join(REQUEST_BESIDE));
@@ -246,31 +219,12 @@ fn responses_report(
         .chain(beside.as_ref())
         .find(|(_, _, sha256)| digests.len() == 1 && digests.contains(sha256));
 
-    let journal_path = dir.join(JOURNAL);
     let journal = names.iter().any(|n| n == JOURNAL);
-    let (mut failed, mut uncertain) = (Vec::new(), Vec::new());
-    if journal {
-        let bytes = input::read(&journal_path, input::TRANSCRIPT).map_err(|source| {
-            CliError::ReadInput {
-                path: journal_path.display().to_string(),
-                source,
-            }
-        })?;
-        let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
-            path: journal_path.display().to_string(),
-            problem: "not a submit journal: the file is not UTF-8 text".into(),
-        })?;
-        let saved_set: BTreeSet<&str> = saved.iter().map(String::as_str).collect();
-        for (key_id, state) in journal_states(&text, &journal_path)? {
-            if saved_set.contains(key_id.as_str()) {
-                continue;
-            }
-            match state {
-                KeyState::Failed(reason) => failed.push(KeyNote { key_id, reason }),
-                KeyState::Uncertain(reason) => uncertain.push(KeyNote { key_id, reason }),
-            }
-        }
-    }
+    let (failed, uncertain) = if journal {
+        journal_notes(&dir.join(JOURNAL), &saved)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let missing = request.map(|(_, file, _)| {
         let saved_set: BTreeSet<&str> = saved.iter().map(String::as_str).collect();
         file.key_ids
@@ -293,6 +247,80 @@ fn responses_report(
         unreadable,
         journal,
     })
+}
+
+/// The response files of a folder: the keys saved, the files that are not a key's saved
+/// response (and why), the ceremonies and request digests they name.
+struct Saved {
+    saved: Vec<String>,
+    unreadable: Vec<FileNote>,
+    ceremony_ids: BTreeSet<String>,
+    digests: BTreeSet<String>,
+}
+
+fn saved_responses(dir: &Path, names: &[String]) -> Saved {
+    let mut found = Saved {
+        saved: Vec::new(),
+        unreadable: Vec::new(),
+        ceremony_ids: BTreeSet::new(),
+        digests: BTreeSet::new(),
+    };
+    for name in names.iter().filter(|n| n.ends_with(RESPONSE_SUFFIX)) {
+        let path = dir.join(name);
+        let problem = match input::read(&path, input::DOCUMENT) {
+            Err(e) => Some(e.to_string()),
+            Ok(bytes) => match Artifact::parse(&bytes) {
+                Ok(Artifact::Response(file)) => {
+                    if format!("{}{RESPONSE_SUFFIX}", file.key_id) == *name {
+                        found.ceremony_ids.insert(file.ceremony_id.to_string());
+                        found.digests.insert(file.request_sha256.clone());
+                        found.saved.push(file.key_id.to_string());
+                        None
+                    } else {
+                        Some(format!(
+                            "holds the response for key {}, but its name says otherwise",
+                            file.key_id
+                        ))
+                    }
+                }
+                Ok(other) => Some(format!("{}, not a saved response", other.describe())),
+                Err(e) => Some(e.to_string()),
+            },
+        };
+        if let Some(problem) = problem {
+            found.unreadable.push(FileNote {
+                file: name.clone(),
+                problem,
+            });
+        }
+    }
+    found
+}
+
+/// The keys the online side's journal says failed or are uncertain, among those without a
+/// saved response.
+fn journal_notes(journal_path: &Path, saved: &[String]) -> CliResult<(Vec<KeyNote>, Vec<KeyNote>)> {
+    let bytes =
+        input::read(journal_path, input::TRANSCRIPT).map_err(|source| CliError::ReadInput {
+            path: journal_path.display().to_string(),
+            source,
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
+        path: journal_path.display().to_string(),
+        problem: "not a submit journal: the file is not UTF-8 text".into(),
+    })?;
+    let saved_set: BTreeSet<&str> = saved.iter().map(String::as_str).collect();
+    let (mut failed, mut uncertain) = (Vec::new(), Vec::new());
+    for (key_id, state) in journal_states(&text, journal_path)? {
+        if saved_set.contains(key_id.as_str()) {
+            continue;
+        }
+        match state {
+            KeyState::Failed(reason) => failed.push(KeyNote { key_id, reason }),
+            KeyState::Uncertain(reason) => uncertain.push(KeyNote { key_id, reason }),
+        }
+    }
+    Ok((failed, uncertain))
 }
 
 /// One line of the online side's journal, as far as `inspect` needs it (the online crate

@@ -9,6 +9,7 @@
 //! Any of them can be wrapped for age recipients with `--encrypt-to` ([`recipient`]).
 //! Files are written once, atomically, mode 0600, never over an existing file.
 
+pub mod file;
 pub mod keystore;
 pub mod recipient;
 pub mod wif;

@@ -5,7 +5,7 @@
 //! air-gap guard → `--recoverable` fits the scheme, `--qr-out` is free → read the message
 //! and check it suits the scheme → the public key: from the response (the scheme must fit
 //! its curve), or from `--public-key` → the key: rebuilt and verified exactly as
-//! `reconstruct` does (`reconstruct::rebuild`), or read from `--key` and checked against
+//! `reconstruct` does (`rebuild::rebuild`), or read from `--key` and checked against
 //! the public key → sign and verify (`sign::sign`) → standard error: what was signed →
 //! `--qr-out` PNG, `--qr` terminal code → standard output: the signature or the JSON object.
 //!
@@ -28,9 +28,10 @@ use super::keyfile::{self, KeyFile};
 use super::message::{self, Message};
 use super::{SignScheme, SignedMessage};
 use crate::airgap;
-use crate::cli::{KeyFormat, Network, ReconstructArgs, SignArgs};
+use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
-use crate::reconstruct;
+use crate::output::file::{check_new_file, write_output};
+use crate::rebuild::{self, KeySource};
 use crate::render;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome, sha256_hex};
 
@@ -121,7 +122,7 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
         ));
     }
     if let Some(out) = &args.qr_out {
-        reconstruct::check_new_file(out)?;
+        check_new_file(out)?;
     }
 
     let message = message::read(args, scheme, entry)?;
@@ -148,7 +149,7 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
     let written = match &args.qr_out {
         Some(path) => {
             let png = qr_png(&text)?;
-            reconstruct::write_output(path, &png, fsio::FileMode::Public)?;
+            write_output(path, &png, fsio::FileMode::Public)?;
             entry.outputs.push(ArtifactRecord::new(
                 "signature-qr",
                 &path.display().to_string(),
@@ -215,28 +216,12 @@ fn obtain_key(
     if !args.decryption_key.is_empty() {
         // `reconstruct` without any delivery: the same inputs, checks and summary (one
         // sealed key, or custody parts sealed with passphrases or to --identity).
-        let as_reconstruct = ReconstructArgs {
-            decryption_key: args.decryption_key.clone(),
-            responses: args.responses.clone(),
-            passphrase_file: args.passphrase_file.clone(),
-            identity: args.identity.clone(),
-            destroy_decryption_key: false,
-            out: None,
-            format: KeyFormat::Hex,
-            network: Network::Mainnet,
-            derive: Vec::new(),
-            keystore_passphrase_file: None,
-            encrypt_to: Vec::new(),
-            reveal: false,
-            json: args.json,
-            transcript: None,
-            air_gap: crate::cli::AirGapArgs {
-                allow_online: args.air_gap.allow_online,
-            },
-        };
-        let rebuilt = reconstruct::rebuild(&as_reconstruct, entry, |response| {
-            curve_check(response.curve)
-        })?;
+        let read = rebuild::read_response(&args.responses, entry)?;
+        curve_check(read.response.curve)?;
+        let source =
+            KeySource::from_flags(&args.decryption_key, &args.passphrase_file, &args.identity)?;
+        let rebuilt =
+            rebuild::rebuild(&source, &read, args.air_gap.allow_online, entry)?.reconstruction;
         let Some(path) = &args.derive else {
             return Ok((rebuilt.private_key, rebuilt.public_key));
         };
@@ -259,8 +244,7 @@ fn obtain_key(
     let public_key = match &args.public_key {
         Some(hex_text) => parse_public_key(hex_text, scheme)?,
         None if !args.responses.is_empty() => {
-            let response = reconstruct::response_of(&args.responses, entry)?;
-            entry.facts.scheme = Some(response.scheme().to_string());
+            let response = rebuild::read_response(&args.responses, entry)?.response;
             curve_check(response.curve)?;
             response.public_key
         }

@@ -14,7 +14,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
-use keyexport_shared::transport::{self, FrameCollector, TransportError};
+use keyexport_shared::transport::{self, FrameCollector, TransportError, is_ur, ur_lines};
 
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
@@ -103,10 +103,6 @@ fn read_file(label: &str, path: &Path) -> CliResult<Vec<u8>> {
     })
 }
 
-fn is_ur(text: &str) -> bool {
-    text.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("ur:"))
-}
-
 fn transport_error(input: &str) -> impl Fn(TransportError) -> CliError + '_ {
     move |source| CliError::Transport {
         input: input.to_owned(),
@@ -127,7 +123,7 @@ fn from_images(inputs: &[String], scheme: SignScheme, entry: &mut Entry) -> CliR
             if images.is_empty() {
                 return Err(CliError::Message {
                     input: input.clone(),
-                    problem: "the directory holds no PNG, JPEG or GIF image".into(),
+                    problem: "the directory holds no PNG or JPEG image (.png, .jpg, .jpeg)".into(),
                 });
             }
             images
@@ -200,20 +196,16 @@ fn from_ur_text(inputs: &[String], entry: &mut Entry) -> CliResult<Message> {
                 problem: "not text: expected UR frames (ur:bytes/…), one per line".into(),
             })?;
             let mut any = false;
-            for (number, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() {
-                    continue;
-                }
+            for (number, line) in ur_lines(text) {
                 if !is_ur(line) {
                     return Err(CliError::Message {
-                        input: format!("{input}, line {}", number + 1),
+                        input: format!("{input}, line {number}"),
                         problem: "not a UR frame (ur:bytes/…)".into(),
                     });
                 }
                 collector
                     .push(line)
-                    .map_err(transport_error(&format!("{input}, line {}", number + 1)))?;
+                    .map_err(transport_error(&format!("{input}, line {number}")))?;
                 any = true;
             }
             if !any {

@@ -20,6 +20,7 @@ mod error;
 mod frames;
 mod qr;
 mod scan;
+mod sniff;
 mod terminal;
 
 use std::fmt;
@@ -40,6 +41,7 @@ pub use scan::{
     ImageKind, decode_image, decode_image_file, decode_luma, has_image_extension, image_files_in,
     sniff_image,
 };
+pub use sniff::{Content, is_ur, sniff, ur_lines};
 pub use terminal::{
     CAPTION_ROWS, MIN_TERMINAL_FRAGMENT_LEN, TerminalFrames, TerminalSize, drawn_size,
     fit_terminal, group_hex,

@@ -36,6 +36,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::common::{KeyFacts, Written, destroy_key_files, keystore_passphrase, transcript_path};
+use crate::addresses;
 use crate::addresses::Addresses;
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
@@ -43,10 +45,7 @@ use crate::error::{CliError, CliResult};
 use crate::hd;
 use crate::inputs;
 use crate::output::{self, Rendering, recipient::Recipients};
-use crate::reconstruct::{
-    KeyFacts, OpenedKey, ResponseIds, Written, derive_addresses, destroy_key_files, format_name,
-    keystore_passphrase, open_decryption_key, signer_strings,
-};
+use crate::rebuild::{self, KeySource, OpenedKey, ResponseIds, signer_strings};
 use crate::render;
 use crate::seal;
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
@@ -54,9 +53,9 @@ use crate::transcript::{self, ArtifactRecord, Entry, Outcome};
 /// Suffix of the response files read from a folder.
 const RESPONSE_SUFFIX: &str = ".response.json";
 /// Name of the JSON manifest in `--out`.
-pub const MANIFEST_JSON: &str = "manifest.json";
+const MANIFEST_JSON: &str = "manifest.json";
 /// Name of the CSV manifest in `--out`.
-pub const MANIFEST_CSV: &str = "manifest.csv";
+const MANIFEST_CSV: &str = "manifest.csv";
 /// Worker threads per core: a key takes about 2 ms of CPU and one fsync (a few ms on a
 /// virtual disk), so 8 threads per core keep the cores busy while others wait on the disk.
 const THREADS_PER_CORE: usize = 8;
@@ -178,13 +177,7 @@ impl KeyOutcome {
 
 /// Runs a batch `reconstruct`, appending to the transcript whatever the outcome.
 pub fn run(args: &ReconstructArgs) -> CliResult<()> {
-    let transcript_path = args.transcript.clone().unwrap_or_else(|| {
-        let first = args
-            .decryption_key
-            .first()
-            .map_or(Path::new("."), PathBuf::as_path);
-        transcript::parent_dir(first).join(transcript::FILE_NAME)
-    });
+    let transcript_path = transcript_path(args);
     transcript::check_target(&transcript_path)?;
     let mut entry = Entry::new("reconstruct", args.air_gap.allow_online);
     let result = execute(args, &mut entry);
@@ -243,8 +236,126 @@ struct Delivery<'a> {
     encrypt_to: &'a [String],
 }
 
+impl<'a> Delivery<'a> {
+    fn new(
+        args: &'a ReconstructArgs,
+        key: &'a keyexport_shared::keys::DecryptionKey,
+        out: Option<&'a NewFiles>,
+        rendering: Rendering<'a>,
+        recipients: &'a Recipients,
+    ) -> Self {
+        Delivery {
+            key,
+            out,
+            format: args.format,
+            rendering,
+            recipients,
+            encrypt_to: &args.encrypt_to,
+        }
+    }
+}
+
 fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     airgap::enforce(args.air_gap.allow_online)?;
+    let recipients = check_flags(args)?;
+    let test_log_n = seal::test_log_n()?;
+
+    let mut items = read_items(&args.responses, entry)?;
+    let ids = batch_ids(&items);
+    // The new keystore passphrase first, so a mistyped confirmation does not cost the
+    // decryption key's passphrase too.
+    let keystore_passphrase = keystore_passphrase(args, entry)?;
+    let source =
+        KeySource::from_flags(&args.decryption_key, &args.passphrase_file, &args.identity)?;
+    let opened = rebuild::open_key(&source, &ids, entry)?;
+    entry.facts.ceremony_id = opened.ceremony_id.clone();
+    entry.facts.encryption_key_fingerprint =
+        Some(opened.key.encryption_key().fingerprint().to_string());
+    check_batch(&mut items, &opened, args);
+
+    airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
+    if let Some(out) = &args.out {
+        airgap::check_again(
+            args.air_gap.allow_online,
+            airgap::Moment::BeforeSecretOutput,
+        )?;
+        fsio::ensure_empty_dir(out).map_err(|e| CliError::shared(out.display().to_string(), e))?;
+    }
+    let out_files = args.out.as_deref().map(NewFiles::new);
+    let rendering = Rendering {
+        format: args.format,
+        network: args.network,
+        keystore_passphrase: keystore_passphrase.as_ref(),
+        keystore_log_n: test_log_n.unwrap_or(output::keystore::STANDARD_LOG_N),
+    };
+    let delivery = Delivery::new(
+        args,
+        &opened.key,
+        out_files.as_ref(),
+        rendering,
+        &recipients,
+    );
+    let delivered = deliver_all(&items, &delivery)?;
+    // The key files' names are durable once their folder is synced, before the manifest
+    // names them and before any key is reported delivered.
+    if let (Some(files), Some(out)) = (out_files, &args.out) {
+        files
+            .sync()
+            .map_err(|e| CliError::shared(out.display().to_string(), e))?;
+    }
+    let outcomes: Vec<KeyOutcome> = delivered
+        .into_iter()
+        .map(|(outcome, record)| {
+            entry.outputs.extend(record);
+            outcome
+        })
+        .collect();
+    let failed = outcomes
+        .iter()
+        .filter(|o| matches!(o, KeyOutcome::Failed(_)))
+        .count();
+    if let Some(out) = &args.out {
+        write_manifests(out, &outcomes, entry)?;
+        if args.destroy_decryption_key {
+            destroy_unless_failed(&opened.files, failed, entry);
+        }
+    }
+    print_table(&outcomes, args.out.as_deref());
+    Ok(Done {
+        stdout: if args.json {
+            keys_json(&outcomes)?
+        } else {
+            Vec::new()
+        },
+        failed,
+        total: outcomes.len(),
+    })
+}
+
+/// What the responses say about their ceremony: custody parts are matched to the ceremony
+/// the responses name, and must be a batch's.
+fn batch_ids(items: &[Item]) -> ResponseIds {
+    ResponseIds {
+        ceremony_id: items.iter().find_map(|i| i.ceremony_id.clone()),
+        key_id: None,
+        batch: true,
+        key_object: None,
+    }
+}
+
+/// Destroys the decryption key's files once every key is delivered; keeps them when a
+/// key failed, since it may need them again.
+fn destroy_unless_failed(files: &[PathBuf], failed: usize, entry: &mut Entry) {
+    if failed == 0 {
+        destroy_key_files(files, entry);
+    } else {
+        eprintln!("The decryption key is kept: {failed} key(s) failed and may need it again.");
+    }
+}
+
+/// Refuses the flags a batch does not take and checks the outputs before any passphrase
+/// is asked; returns the `--encrypt-to` recipients.
+fn check_flags(args: &ReconstructArgs) -> CliResult<Recipients> {
     if args.reveal {
         return Err(CliError::Usage(
             "--reveal prints one key; for a batch use --out DIR (one file per key)".into(),
@@ -262,47 +373,14 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     if args.destroy_decryption_key {
         crate::destroy::check(&args.decryption_key)?;
     }
-    let test_log_n = seal::test_log_n()?;
+    Ok(recipients)
+}
 
-    let mut items = read_items(&args.responses, entry)?;
-    // Custody parts are matched to the ceremony the responses name, and must be a batch's.
-    let ids = ResponseIds {
-        ceremony_id: items.iter().find_map(|i| i.ceremony_id.clone()),
-        key_id: None,
-        batch: true,
-        key_object: None,
-    };
-    // The new keystore passphrase first, so a mistyped confirmation does not cost the
-    // decryption key's passphrase too.
-    let keystore_passphrase = keystore_passphrase(args, entry)?;
-    let opened = open_decryption_key(args, &ids, entry)?;
-    entry.facts.ceremony_id = opened.ceremony_id.clone();
-    entry.facts.encryption_key_fingerprint =
-        Some(opened.key.encryption_key().fingerprint().to_string());
-    check_batch(&mut items, &opened, args);
-
-    airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
-    if let Some(out) = &args.out {
-        airgap::check_again(
-            args.air_gap.allow_online,
-            airgap::Moment::BeforeSecretOutput,
-        )?;
-        fsio::ensure_empty_dir(out).map_err(|e| CliError::shared(out.display().to_string(), e))?;
-    }
-    let out_files = args.out.as_deref().map(NewFiles::new);
-    let delivery = Delivery {
-        key: &opened.key,
-        out: out_files.as_ref(),
-        format: args.format,
-        rendering: Rendering {
-            format: args.format,
-            network: args.network,
-            keystore_passphrase: keystore_passphrase.as_ref(),
-            keystore_log_n: test_log_n.unwrap_or(output::keystore::STANDARD_LOG_N),
-        },
-        recipients: &recipients,
-        encrypt_to: &args.encrypt_to,
-    };
+/// Rebuilds, verifies and writes every key on a pool of worker threads.
+fn deliver_all(
+    items: &[Item],
+    delivery: &Delivery<'_>,
+) -> CliResult<Vec<(KeyOutcome, Option<ArtifactRecord>)>> {
     // Each key file is fsynced, so the run waits on the disk as much as on the CPU: more
     // threads than cores keep both busy.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -313,58 +391,23 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Done> {
     let delivered: Vec<(KeyOutcome, Option<ArtifactRecord>)> = pool.install(|| {
         items
             .par_iter()
-            .map(|item| deliver(item, &delivery))
+            .map(|item| deliver(item, delivery))
             .collect()
     });
-    // The key files' names are durable once their folder is synced, before the manifest
-    // names them and before any key is reported delivered.
-    if let (Some(files), Some(out)) = (out_files, &args.out) {
-        files
-            .sync()
-            .map_err(|e| CliError::shared(out.display().to_string(), e))?;
-    }
-    let mut outcomes = Vec::with_capacity(delivered.len());
-    for (outcome, record) in delivered {
-        entry.outputs.extend(record);
-        outcomes.push(outcome);
-    }
-    let total = outcomes.len();
-    let failed = outcomes
-        .iter()
-        .filter(|o| matches!(o, KeyOutcome::Failed(_)))
-        .count();
+    Ok(delivered)
+}
 
-    if let Some(out) = &args.out {
-        write_manifests(out, &outcomes, entry)?;
-        if args.destroy_decryption_key {
-            if failed == 0 {
-                destroy_key_files(&opened.files, entry);
-            } else {
-                eprintln!(
-                    "The decryption key is kept: {failed} key(s) failed and may need it again."
-                );
-            }
-        }
+/// `--json`: `{"keys": [...]}` and a newline.
+fn keys_json(outcomes: &[KeyOutcome]) -> CliResult<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Keys<'a> {
+        keys: &'a [KeyOutcome],
     }
-    print_table(&outcomes, args.out.as_deref());
-    let stdout = if args.json {
-        #[derive(Serialize)]
-        struct Keys<'a> {
-            keys: &'a [KeyOutcome],
-        }
-        let mut bytes = keyexport_shared::display::to_json(&Keys { keys: &outcomes })
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?
-            .into_bytes();
-        bytes.push(b'\n');
-        bytes
-    } else {
-        Vec::new()
-    };
-    Ok(Done {
-        stdout,
-        failed,
-        total,
-    })
+    let mut bytes = keyexport_shared::display::to_json(&Keys { keys: outcomes })
+        .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?
+        .into_bytes();
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// `--out` must be absent or an empty folder (checked before the passphrase is asked).
@@ -568,7 +611,7 @@ fn check_batch(items: &mut Vec<Item>, opened: &OpenedKey, args: &ReconstructArgs
         if args.out.is_some() && !output::supports_curve(args.format, response.curve) {
             item.response = Err(CliError::Usage(format!(
                 "--format {} holds secp256k1 keys only; this key is on {}",
-                format_name(args.format),
+                args.format.name(),
                 response.curve
             )));
         }
@@ -610,7 +653,7 @@ fn deliver(item: &Item, how: &Delivery<'_>) -> (KeyOutcome, Option<ArtifactRecor
         Ok(r) => r,
         Err(e) => return failed(&CliError::shared(item.source.clone(), e)),
     };
-    let addresses = match derive_addresses(&reconstruction) {
+    let addresses = match addresses::of(&reconstruction.public_key) {
         Ok(a) => a,
         Err(e) => return failed(&e),
     };
@@ -669,7 +712,7 @@ fn write_key(
     Ok((
         Written {
             path: label,
-            format: format_name(how.format),
+            format: how.format.name(),
             encrypted_to: how.encrypt_to.to_vec(),
         },
         record,
