@@ -1,19 +1,9 @@
 //! Errors of `keyexport-offline`, their exit codes and the advice printed after them.
 //!
-//! One table maps every failure to an exit code ([`CliError::exit_code`]) and to the `kind`
-//! of the `--json` error object ([`CliError::kind`]):
-//!
-//! | code | meaning | `kind` |
-//! | --- | --- | --- |
-//! | 0 | success | – |
-//! | 1 | internal error (a bug) | `internal` |
-//! | 2 | usage: invalid arguments | `usage` |
-//! | 3 | input: unreadable, malformed, incomplete or foreign input; transcript not intact | `input` |
-//! | 4 | reconstruction failed (for `sign`: the key does not match the public key; a wallet of the key object does not derive from the key; with custody: too few good parts; a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `chain-code`, `batch` |
-//! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
-//! | 6 | output refused: exists, directory not empty, write failed | `output` |
-//! | 7 | air-gap guard: a network interface is up | `air-gap` |
-//! | 8 | a secret of the offline machine (sealed decryption key, custody part, encrypted key) given where a request or response belongs | `offline-secret` |
+//! Every failure has one [`ErrorKind`] ([`CliError::kind`]), the `kind` of the `--json`
+//! error object; the kind chooses the exit code through the one table [`EXIT_CODES`],
+//! whose rows carry what each code means and what to do. `--help` prints that table, and
+//! tests check that README.md and docs/runbook.md say the same.
 //!
 //! Messages follow the style guide: the first line states the fault (naming the file,
 //! frame or signer), [`CliError::advice`] adds what to do. No message ever contains a
@@ -24,29 +14,119 @@ use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use keyexport_shared::ErrorKind;
+use keyexport_shared::exit::{self, Exit};
 use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
 
 use crate::sign::SignError;
 
 /// Exit code: success.
-pub const EXIT_OK: u8 = 0;
+pub const EXIT_OK: Exit = Exit {
+    code: 0,
+    kinds: &[],
+    meaning: "success",
+    advice: "—",
+};
 /// Exit code: internal error.
-pub const EXIT_INTERNAL: u8 = 1;
+pub const EXIT_INTERNAL: Exit = Exit {
+    code: 1,
+    kinds: &[ErrorKind::Internal],
+    meaning: "internal error (a bug)",
+    advice: "Stop, keep the message and the transcript, report it. Nothing secret is printed.",
+};
 /// Exit code: invalid command-line arguments (clap's own convention).
-pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_USAGE: Exit = Exit {
+    code: 2,
+    kinds: &[ErrorKind::Usage],
+    meaning: "invalid arguments; `show`, `sign --qr`: the terminal is too small for a QR code that scans",
+    advice: "Read `--help` and correct the command. For `show`: enlarge the window to the size named, or carry the PNG files.",
+};
 /// Exit code: unreadable, malformed, incomplete or foreign input.
-pub const EXIT_INPUT: u8 = 3;
+pub const EXIT_INPUT: Exit = Exit {
+    code: 3,
+    kinds: &[ErrorKind::Input],
+    meaning: "unreadable, malformed or foreign input: not a request/response, wrong ceremony or key id, incomplete QR frames, unreadable decryption key file; for `sign`, a message the scheme cannot sign (not 32 bytes, not a field element, not hex); a transcript that is not intact",
+    advice: "Run `inspect` on the input. For a response of another ceremony: use the decryption key of *that* ceremony (its `init` folder). For missing frames: photograph more.",
+};
 /// Exit code: the shares did not yield a verified key.
-pub const EXIT_RECONSTRUCTION: u8 = 4;
+pub const EXIT_RECONSTRUCTION: Exit = Exit {
+    code: 4,
+    kinds: &[
+        ErrorKind::Threshold,
+        ErrorKind::Decrypt,
+        ErrorKind::PublicKey,
+        ErrorKind::DuplicateIndex,
+        ErrorKind::Version,
+        ErrorKind::Curve,
+        ErrorKind::Unsupported,
+        ErrorKind::ShareFormat,
+        ErrorKind::ChainCode,
+        ErrorKind::Batch,
+    ],
+    meaning: "reconstruction failed: the shares did not give a verified key (with custody: too few good parts); `sign`: the key does not match the public key (`public-key`); a wallet of the key object does not derive from the key (`public-key`); a batch: at least one key failed, the count is in the message (`batch`)",
+    advice: "See the table below. For `sign --key`: use the key file written for this export, or sign with `--decryption-key` and `--response`. Nothing was signed.",
+};
 /// Exit code: passphrase problems.
-pub const EXIT_PASSPHRASE: u8 = 5;
+pub const EXIT_PASSPHRASE: Exit = Exit {
+    code: 5,
+    kinds: &[ErrorKind::Passphrase],
+    meaning: "passphrase wrong, empty, unconfirmed, (a new one) shorter than 20 characters and 5 words, or no terminal to ask on",
+    advice: "Try again with the passphrase of Step 1 (at `init`: choose five or more random words). Nothing was written.",
+};
 /// Exit code: an output could not be written or would overwrite something.
-pub const EXIT_OUTPUT: u8 = 6;
+pub const EXIT_OUTPUT: Exit = Exit {
+    code: 6,
+    kinds: &[ErrorKind::Output],
+    meaning: "output exists, `--out` folder not empty or missing, or cannot be written (checked before any passphrase is asked)",
+    advice: "Choose a new path in an existing folder you can write to. Files are never overwritten.",
+};
 /// Exit code: the air-gap guard refused to run.
-pub const EXIT_AIR_GAP: u8 = 7;
+pub const EXIT_AIR_GAP: Exit = Exit {
+    code: 7,
+    kinds: &[ErrorKind::AirGap],
+    meaning: "air-gap guard: a network interface other than `lo` is up",
+    advice: "Disconnect (`nmcli networking off`, `rfkill block all`, unplug the cable) and check `ip -brief link`. Never use `--allow-online` in a real ceremony.",
+};
 /// Exit code: an offline secret was given where public input belongs.
-pub const EXIT_OFFLINE_SECRET: u8 = 8;
+pub const EXIT_OFFLINE_SECRET: Exit = Exit {
+    code: 8,
+    kinds: &[ErrorKind::OfflineSecret],
+    meaning: "an offline secret (sealed decryption key, custody part, encrypted key) given where a request or response belongs",
+    advice: "On the offline machine: give the right file. If that file is on the online machine or on a stick that went there: **stop**, wipe it there and on the stick, tell the witness and note it on the paper log.",
+};
+/// Exit code: interrupted by Ctrl-C (the shell's 128 + SIGINT).
+pub const EXIT_INTERRUPTED: Exit = Exit {
+    code: 130,
+    kinds: &[],
+    meaning: "interrupted (Ctrl-C)",
+    advice: "At a passphrase prompt nothing was written. Later, a file the output names as written is whole (files are written atomically) and nothing else was: run the command again.",
+};
+
+/// The exit-code table, in order: the one source of `--help`'s list and of the tables in
+/// README.md and docs/runbook.md.
+pub const EXIT_CODES: [Exit; 10] = [
+    EXIT_OK,
+    EXIT_INTERNAL,
+    EXIT_USAGE,
+    EXIT_INPUT,
+    EXIT_RECONSTRUCTION,
+    EXIT_PASSPHRASE,
+    EXIT_OUTPUT,
+    EXIT_AIR_GAP,
+    EXIT_OFFLINE_SECRET,
+    EXIT_INTERRUPTED,
+];
+
+/// The exit code that reports `kind` (a kind of no row would be a bug: internal).
+pub fn exit_for(kind: ErrorKind) -> Exit {
+    exit::lookup(&EXIT_CODES, kind).unwrap_or(EXIT_INTERNAL)
+}
+
+/// The exit-code list at the end of every `--help`, generated from [`EXIT_CODES`].
+pub fn exit_codes_help() -> String {
+    exit::help(&EXIT_CODES)
+}
 
 /// Where a passphrase was supposed to come from (for messages; never the passphrase).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,80 +404,53 @@ impl CliError {
         }
     }
 
-    /// The exit code of this failure (table in the module docs).
-    pub fn exit_code(&self) -> u8 {
+    /// The exit code of this failure: the row of [`EXIT_CODES`] that lists its kind.
+    pub fn exit_code(&self) -> Exit {
+        exit_for(self.kind())
+    }
+
+    /// The `kind` of the `--json` error object, which chooses the exit code.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            CliError::Shared { source, .. } => match source.kind() {
-                "threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
-                | "curve" | "unsupported" | "share-format" | "chain-code" => EXIT_RECONSTRUCTION,
-                "io" => EXIT_OUTPUT,
-                _ => EXIT_INPUT,
-            },
-            CliError::Usage(_) | CliError::TerminalTooSmall { .. } => EXIT_USAGE,
+            CliError::Shared { source, .. } => source.kind(),
+            CliError::Usage(_)
+            | CliError::TerminalTooSmall { .. }
+            | CliError::NoChainCode { .. } => ErrorKind::Usage,
             CliError::ReadInput { .. }
             | CliError::Input { .. }
             | CliError::Transport { .. }
             | CliError::CeremonyMismatch { .. }
-            | CliError::TranscriptNotIntact { .. } => EXIT_INPUT,
-            CliError::CustodyQuorum { .. } => EXIT_RECONSTRUCTION,
-            CliError::IncompleteFrames { .. } => EXIT_INPUT,
-            CliError::OfflineSecret { .. } => EXIT_OFFLINE_SECRET,
+            | CliError::TranscriptNotIntact { .. }
+            | CliError::IncompleteFrames { .. }
+            | CliError::Message { .. } => ErrorKind::Input,
+            CliError::CustodyQuorum { .. } => ErrorKind::Threshold,
+            CliError::OfflineSecret { .. } => ErrorKind::OfflineSecret,
             CliError::WrongPassphrase { .. }
             | CliError::EmptyPassphrase { .. }
             | CliError::PassphraseMismatch
             | CliError::WeakPassphrase { .. }
             | CliError::NoTerminal { .. }
-            | CliError::PassphraseFile { .. } => EXIT_PASSPHRASE,
+            | CliError::PassphraseFile { .. } => ErrorKind::Passphrase,
             CliError::OutputExists { .. }
             | CliError::OutputUnusable { .. }
             | CliError::OutputDirNotEmpty { .. }
-            | CliError::Write { .. } => EXIT_OUTPUT,
-            CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => EXIT_AIR_GAP,
-            CliError::BatchFailed { .. } => EXIT_RECONSTRUCTION,
+            | CliError::Write { .. } => ErrorKind::Output,
+            CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => ErrorKind::AirGap,
+            CliError::BatchFailed { .. } => ErrorKind::Batch,
             CliError::Sign { source, .. } => match source {
                 SignError::UnknownScheme { .. }
                 | SignError::CurveMismatch { .. }
-                | SignError::RecoveryUnsupported { .. } => EXIT_USAGE,
+                | SignError::RecoveryUnsupported { .. } => ErrorKind::Usage,
                 SignError::DigestLength { .. }
                 | SignError::StarkMessageLength { .. }
-                | SignError::StarkMessageRange { .. } => EXIT_INPUT,
-                SignError::KeyMismatch { .. } => EXIT_RECONSTRUCTION,
-                SignError::Signing { .. } | SignError::SelfCheck { .. } => EXIT_INTERNAL,
+                | SignError::StarkMessageRange { .. } => ErrorKind::Input,
+                SignError::KeyMismatch { .. } => ErrorKind::PublicKey,
+                SignError::Signing { .. } | SignError::SelfCheck { .. } => ErrorKind::Internal,
             },
-            CliError::KeyFileMismatch { .. } => EXIT_RECONSTRUCTION,
-            CliError::WalletMismatch { .. } => EXIT_RECONSTRUCTION,
-            CliError::NoChainCode { .. } => EXIT_USAGE,
-            CliError::Message { .. } => EXIT_INPUT,
-            CliError::Internal(_) => EXIT_INTERNAL,
-        }
-    }
-
-    /// The `kind` of the `--json` error object.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            CliError::Shared { source, .. } => match source.kind() {
-                kind @ ("threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
-                | "curve" | "unsupported" | "share-format" | "chain-code") => kind,
-                "io" => "output",
-                _ => "input",
-            },
-            CliError::BatchFailed { .. } => "batch",
-            CliError::CustodyQuorum { .. } => "threshold",
-            CliError::Sign {
-                source: SignError::KeyMismatch { .. },
-                ..
+            CliError::KeyFileMismatch { .. } | CliError::WalletMismatch { .. } => {
+                ErrorKind::PublicKey
             }
-            | CliError::KeyFileMismatch { .. }
-            | CliError::WalletMismatch { .. } => "public-key",
-            _ => match self.exit_code() {
-                EXIT_USAGE => "usage",
-                EXIT_INPUT => "input",
-                EXIT_PASSPHRASE => "passphrase",
-                EXIT_OUTPUT => "output",
-                EXIT_AIR_GAP => "air-gap",
-                EXIT_OFFLINE_SECRET => "offline-secret",
-                _ => "internal",
-            },
+            CliError::Internal(_) => ErrorKind::Internal,
         }
     }
 
@@ -424,22 +477,25 @@ impl CliError {
     pub fn advice(&self) -> Option<&'static str> {
         match self {
             CliError::Shared { source, .. } => match source.kind() {
-                "threshold" => Some(
+                ErrorKind::Threshold => Some(
                     "Too few usable shares: check that the whole response was transferred (all QR frames, the complete file).",
                 ),
-                "decrypt" => Some(
+                ErrorKind::Decrypt => Some(
                     "Make sure this is the decryption key from this ceremony's init (compare the encryption-key fingerprint); otherwise the response was altered on its way.",
                 ),
-                "public-key" => Some(
+                ErrorKind::PublicKey => Some(
                     "The shares do not rebuild the published public key. Use no output of this run; report the response digest to Dfns.",
                 ),
-                "duplicate-index" | "version" | "curve" | "share-format" => Some(
+                ErrorKind::DuplicateIndex
+                | ErrorKind::Version
+                | ErrorKind::Curve
+                | ErrorKind::ShareFormat => Some(
                     "The response is malformed or was altered: fetch it again from the online machine and compare digests with `inspect`.",
                 ),
-                "unsupported" => Some(
+                ErrorKind::Unsupported => Some(
                     "This protocol or curve is not supported by this version of keyexport-offline.",
                 ),
-                "chain-code" => Some(
+                ErrorKind::ChainCode => Some(
                     "The key's HD tree (its chain code) cannot be told, so nothing was delivered. Keep the response; report its digest (`inspect`) and the signers above to Dfns.",
                 ),
                 _ => Some(
@@ -555,7 +611,7 @@ impl CliError {
     pub fn advice_in(&self, inspecting: bool) -> Option<&'static str> {
         let points_to_inspect = match self {
             CliError::Input { .. } => true,
-            CliError::Shared { .. } => self.exit_code() == EXIT_INPUT,
+            CliError::Shared { .. } => self.kind() == ErrorKind::Input,
             _ => false,
         };
         if inspecting && points_to_inspect {
@@ -578,7 +634,7 @@ impl CliError {
 
     /// The process exit code.
     pub fn to_exit_code(&self) -> ExitCode {
-        ExitCode::from(self.exit_code())
+        ExitCode::from(self.exit_code().code)
     }
 }
 
@@ -596,3 +652,65 @@ fn set_aside_text(set_aside: &[String]) -> String {
 
 /// Shorthand used throughout the binary.
 pub type CliResult<T> = std::result::Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// README.md and docs/runbook.md carry the table of [`EXIT_CODES`], verbatim.
+    #[test]
+    fn docs_hold_the_exit_code_table() {
+        let readme = include_str!("../../README.md");
+        let runbook = include_str!("../../docs/runbook.md");
+        let summary = format!(
+            "### keyexport-offline\n\n{}",
+            exit::summary_table(&EXIT_CODES)
+        );
+        let detailed = format!(
+            "### keyexport-offline\n\n{}",
+            exit::runbook_table(&EXIT_CODES)
+        );
+        let results = [
+            exit::check_doc("README.md", readme, &summary),
+            exit::check_doc("docs/runbook.md", runbook, &detailed),
+        ];
+        for result in results {
+            result.unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    /// Every kind this binary reports has its row, and each row's codes are distinct.
+    #[test]
+    fn every_kind_has_one_code() {
+        let errors = [
+            CliError::Usage("x".into()),
+            CliError::PassphraseMismatch,
+            CliError::BatchFailed {
+                failed: 1,
+                total: 2,
+            },
+            CliError::Internal("x".into()),
+            CliError::NetworkUnknown {
+                path: PathBuf::from("/sys/class/net"),
+            },
+            CliError::OfflineSecret {
+                path: "k".into(),
+                what: "a sealed decryption key",
+            },
+        ];
+        for error in &errors {
+            let exit = error.exit_code();
+            assert!(exit.kinds.contains(&error.kind()), "{error}");
+        }
+        for kind in ErrorKind::RECONSTRUCTION {
+            assert_eq!(exit_for(kind), EXIT_RECONSTRUCTION);
+        }
+        let mut codes: Vec<u8> = EXIT_CODES.iter().map(|e| e.code).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), EXIT_CODES.len());
+        let kinds: Vec<ErrorKind> = EXIT_CODES.iter().flat_map(|e| e.kinds.to_vec()).collect();
+        for kind in &kinds {
+            assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind}");
+        }
+    }
+}

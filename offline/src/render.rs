@@ -3,8 +3,8 @@
 //! Human text goes to standard error (standard output is reserved for `--json`, `--reveal`
 //! and `inspect`), so scripts can capture results without the chatter.
 
-use keyexport_shared::display::{self, Escaped};
-use serde::Serialize;
+use keyexport_shared::display::Escaped;
+use keyexport_shared::exit::JsonError;
 
 use crate::error::CliError;
 
@@ -18,39 +18,22 @@ pub fn error_text(error: &CliError, inspecting: bool) {
     }
 }
 
-/// The `--json` failure object: `{"error":{"kind","message","badSigners":[...]}}`, with
-/// terminal control characters in its strings escaped (`display::to_json`).
+/// The `--json` failure object, of the shape both tools share
+/// ([`keyexport_shared::exit::JsonError`]).
 pub fn error_json(error: &CliError, inspecting: bool) -> String {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Body {
-        kind: &'static str,
-        message: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        advice: Option<&'static str>,
-        bad_signers: Vec<String>,
+    JsonError {
+        kind: error.kind(),
+        exit_code: error.exit_code().code,
+        message: error.message(),
+        advice: error.advice_in(inspecting).map(str::to_owned),
+        bad_signers: error
+            .bad_signers()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        dfns_response: None,
     }
-    #[derive(Serialize)]
-    struct Wrapper {
-        error: Body,
-    }
-    let wrapper = Wrapper {
-        error: Body {
-            kind: error.kind(),
-            message: error.message(),
-            advice: error.advice_in(inspecting),
-            bad_signers: error
-                .bad_signers()
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-        },
-    };
-    display::to_json(&wrapper).unwrap_or_else(|_| {
-        // Serializing plain strings cannot fail; keep the promise of one JSON object anyway.
-        r#"{"error":{"kind":"internal","message":"cannot render the error","badSigners":[]}}"#
-            .to_owned()
-    })
+    .to_line()
 }
 
 /// A loud, boxed warning on stderr (air-gap override, unprotected key file). Callers keep
@@ -196,6 +179,7 @@ mod tests {
         let json = error_json(&CliError::PassphraseMismatch, false);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["error"]["kind"], "passphrase");
+        assert_eq!(v["error"]["exitCode"], 5);
         assert_eq!(v["error"]["message"], "the two passphrases typed differ");
         assert_eq!(v["error"]["badSigners"], serde_json::json!([]));
     }

@@ -20,13 +20,18 @@ mod transcript;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use keyexport_shared::ErrorKind;
 use keyexport_shared::display::{self, Escaped};
+use keyexport_shared::exit::JsonError;
 
 use crate::cli::{Cli, Command};
-use crate::error::OnlineError;
+use crate::error::{EXIT_OK, EXIT_USAGE, OnlineError};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let (result, json) = match &cli.command {
         Command::Submit(args) => (submit::run(args), args.json),
         Command::Show(args) => (show::run(args), false),
@@ -71,17 +76,41 @@ fn report(error: &OnlineError, json: bool) {
         eprintln!("  {}", Escaped(advice));
     }
     if json && !error.json_printed() {
-        let value = serde_json::json!({
-            "status": "error",
-            "kind": error.kind(),
-            "exitCode": error.exit_code(),
-            "message": error.to_string(),
-            "advice": error.advice(),
-            "dfnsResponse": error.unsaved_body(),
-        });
-        println!(
-            "{}",
-            display::to_json(&value).unwrap_or_else(|_| value.to_string())
-        );
+        let object = JsonError {
+            kind: error.kind(),
+            exit_code: error.exit_code(),
+            message: error.to_string(),
+            advice: error.advice(),
+            bad_signers: Vec::new(),
+            dfns_response: error.unsaved_body().map(str::to_owned),
+        };
+        println!("{}", object.to_line());
     }
+}
+
+/// clap's help, version and usage errors: clap prints them; a usage error exits 2, and
+/// with `--json` on the command line it is also the one JSON error object on stdout.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if !e.use_stderr() {
+        return ExitCode::from(EXIT_OK);
+    }
+    if std::env::args_os().any(|a| a == "--json") {
+        let text = e.to_string();
+        let message = text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        let object = JsonError {
+            kind: ErrorKind::Usage,
+            exit_code: EXIT_USAGE.code,
+            message: message.to_owned(),
+            advice: Some("See `keyexport-online help`.".to_owned()),
+            bad_signers: Vec::new(),
+            dfns_response: None,
+        };
+        println!("{}", object.to_line());
+    }
+    ExitCode::from(EXIT_USAGE)
 }

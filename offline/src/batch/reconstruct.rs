@@ -150,7 +150,7 @@ impl KeyFailure {
             key_id,
             source,
             error: ErrorJson {
-                kind: error.kind(),
+                kind: error.kind().as_str(),
                 message: error.message(),
                 advice: error.advice(),
                 bad_signers: signer_strings(&error.bad_signers()),
@@ -198,7 +198,7 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
     };
     entry.outcome = match (&result, &status) {
         (Err(e), _) => Outcome::Failed {
-            kind: e.kind(),
+            kind: e.kind().as_str(),
             message: e.message(),
         },
         (Ok(_), status) => Outcome::of(status),

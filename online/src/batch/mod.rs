@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use keyexport_shared::ErrorKind;
 use keyexport_shared::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::files::{Artifact, KeyId, ResponseFile, sha256_hex};
 use keyexport_shared::fsio::{FileMode, write_new};
@@ -55,7 +56,7 @@ use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
 use crate::dfns::keys::{ExportOutcome, KeyInfo, get_key, send_export, sign_export};
 use crate::error::OnlineError;
 use crate::input::Received;
-use crate::interrupt::{BeforeExport, EXIT_INTERRUPTED, Interrupt};
+use crate::interrupt::{BeforeExport, Interrupt};
 use crate::submit::{announce_retry, check_public_key, note, now_rfc3339, tool};
 use crate::transcript::Transcript;
 
@@ -990,14 +991,14 @@ fn finish(
     }
     if let Some(error) = stopped {
         return Err(OnlineError::Batch {
-            code: error.exit_code(),
+            kind: error.kind(),
             message: format!("the batch stopped: {error}"),
             advice: error.advice().unwrap_or_default(),
         });
     }
     if interrupted {
         return Err(OnlineError::Batch {
-            code: EXIT_INTERRUPTED,
+            kind: ErrorKind::Interrupted,
             message: format!(
                 "interrupted: run the same command again to resume ({not_attempted} key(s) \
                  not attempted)"
@@ -1009,21 +1010,21 @@ fn finish(
     }
     let outcome = if uncertain > 0 {
         Some((
-            8,
+            ErrorKind::ExportUncertain,
             format!("{uncertain} key(s) may have been exported without a saved answer"),
             "Check each UNCERTAIN key at Dfns before anything else; run the same command with \
              --retry-uncertain to re-send those Dfns shows as not exported.",
         ))
     } else if check_failed > 0 {
         Some((
-            10,
+            ErrorKind::ResponseCheck,
             format!("{check_failed} saved response(s) fail a check"),
             "Those keys are exported and their responses saved unchanged: do not export them \
              again; `keyexport-offline reconstruct` verifies them independently.",
         ))
     } else if failed > 0 {
         Some((
-            13,
+            ErrorKind::BatchIncomplete,
             format!("{failed} key(s) were not exported"),
             "Each is listed with its reason. Fix what it names and run the same command again: \
              saved keys are skipped, failed keys are tried again.",
@@ -1032,8 +1033,8 @@ fn finish(
         None
     };
     match outcome {
-        Some((code, message, advice)) => Err(OnlineError::Batch {
-            code,
+        Some((kind, message, advice)) => Err(OnlineError::Batch {
+            kind,
             message,
             advice: advice.into(),
         }),
