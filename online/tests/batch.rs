@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::common::*;
 
 /// Writes a batch request for `key_ids` in `dir`; returns its decryption key and path.
-fn write_batch_request(dir: &Path, key_ids: &[String]) -> (DecryptionKey, PathBuf) {
+pub(crate) fn write_batch_request(dir: &Path, key_ids: &[String]) -> (DecryptionKey, PathBuf) {
     let decryption_key = DecryptionKey::generate();
     let file = BatchRequestFile::new(
         CeremonyId::generate(),

@@ -4,8 +4,9 @@
 //! folder, the sandbox's address, the key id and long hex values (public keys of a key
 //! dealt for this run) change from run to run and are replaced by placeholders.
 
-use sandbox::{Fault, SandboxConfig};
+use sandbox::{FailStatus, Fault, Route, SandboxConfig};
 
+use crate::batch::write_batch_request;
 use crate::common::{Ceremony, ceremony, online, submit};
 
 /// Exit code, standard output, and standard error from its `error:` line on, of `cmd`,
@@ -115,4 +116,38 @@ fn kind_held_for_approval() {
 fn kind_response_check() {
     let c = ceremony("CGGMP24:secp256k1", plain().fault(Fault::WrongPublicKey));
     insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+#[test]
+fn kind_export_uncertain() {
+    let c = ceremony(
+        "CGGMP24:secp256k1",
+        plain().fault(Fault::FailOnce {
+            status: FailStatus::Internal,
+            route: Route::Export,
+        }),
+    );
+    insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+/// A batch prints its summary as its one JSON object; the error follows on stderr.
+#[test]
+fn kind_batch_incomplete() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let keys = [c.key_id.clone(), "key-unknown".to_owned()];
+    let (_, request) = write_batch_request(c.dir.path(), &keys);
+    let mut cmd = online(&c.sandbox);
+    cmd.arg("submit")
+        .arg("--request")
+        .arg(&request)
+        .args(["--yes", "--json", "--parallel", "1"]);
+    let text = report(&c, &mut cmd);
+    assert!(text.starts_with("exit code: Some(13)"), "{text}");
+    let ceremony_id = text
+        .split(r#""ceremonyId":""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    insta::assert_snapshot!(text.replace(&ceremony_id, "[CEREMONY]"));
 }
