@@ -47,16 +47,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(EXIT_OK);
             }
             if std::env::args_os().any(|a| a == "--json") {
-                let first_line = e.to_string();
-                let message = first_line
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ");
-                println!(
-                    "{}",
-                    render::error_json(&CliError::Usage(message.to_owned()), false)
-                );
+                let message = keyexport_shared::exit::usage_message(&e.to_string()).to_owned();
+                println!("{}", render::error_json(&CliError::Usage(message), false));
             }
             return ExitCode::from(EXIT_USAGE);
         }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keyexport_shared::ErrorKind;
-use keyexport_shared::exit::{self, Exit};
+use keyexport_shared::exit::{self, Exit, JsonError};
 
 use crate::dfns::client::UrlError;
 use crate::dfns::credential::CredentialError;
@@ -22,7 +22,7 @@ use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
 pub const EXIT_OK: Exit = Exit {
     code: 0,
     kinds: &[],
-    meaning: "exported, saved, QR/UR files written",
+    meaning: "success (`submit`: exported, saved, QR/UR files written)",
     advice: "Step 4.",
 };
 /// Exit code: a bug (a kind this table lacks); no failure is meant to end here.
@@ -165,6 +165,9 @@ pub fn exit_codes_help() -> String {
 /// A failure, with what is needed to explain it.
 #[derive(Debug, thiserror::Error)]
 pub enum OnlineError {
+    /// Arguments the command line parser refused (it prints them itself).
+    #[error("{0}")]
+    Usage(String),
     /// The request or another input could not be used.
     #[error("{0}")]
     Input(String),
@@ -255,6 +258,7 @@ impl OnlineError {
     /// The kind of the failure, which chooses the exit code.
     pub fn kind(&self) -> ErrorKind {
         match self {
+            OnlineError::Usage(_) => ErrorKind::Usage,
             OnlineError::Input(_) => ErrorKind::Input,
             OnlineError::OfflineSecret { .. } => ErrorKind::OfflineSecret,
             OnlineError::Config(_) | OnlineError::Url(_) | OnlineError::Credential(_) => {
@@ -302,9 +306,22 @@ impl OnlineError {
         matches!(self, OnlineError::Batch { .. })
     }
 
+    /// The `--json` error object of this failure.
+    pub fn to_json(&self) -> JsonError {
+        JsonError {
+            kind: self.kind(),
+            exit_code: self.exit_code(),
+            message: self.to_string(),
+            advice: self.advice(),
+            bad_signers: Vec::new(),
+            dfns_response: self.unsaved_body().map(str::to_owned),
+        }
+    }
+
     /// What the operator should do next, if there is advice.
     pub fn advice(&self) -> Option<String> {
         match self {
+            OnlineError::Usage(_) => Some("See `keyexport-online help`.".into()),
             OnlineError::Input(_) => Some(
                 "Give the request file written by `keyexport-offline init`, photos or \
                  screenshots of all its QR codes, or its .ur.txt file."

@@ -20,9 +20,7 @@ mod transcript;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use keyexport_shared::ErrorKind;
 use keyexport_shared::display::{self, Escaped};
-use keyexport_shared::exit::JsonError;
 
 use crate::cli::{Cli, Command};
 use crate::error::{EXIT_OK, EXIT_USAGE, OnlineError};
@@ -76,15 +74,7 @@ fn report(error: &OnlineError, json: bool) {
         eprintln!("  {}", Escaped(advice));
     }
     if json && !error.json_printed() {
-        let object = JsonError {
-            kind: error.kind(),
-            exit_code: error.exit_code(),
-            message: error.to_string(),
-            advice: error.advice(),
-            bad_signers: Vec::new(),
-            dfns_response: error.unsaved_body().map(str::to_owned),
-        };
-        println!("{}", object.to_line());
+        println!("{}", error.to_json().to_line());
     }
 }
 
@@ -96,21 +86,8 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         return ExitCode::from(EXIT_OK);
     }
     if std::env::args_os().any(|a| a == "--json") {
-        let text = e.to_string();
-        let message = text
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ");
-        let object = JsonError {
-            kind: ErrorKind::Usage,
-            exit_code: EXIT_USAGE.code,
-            message: message.to_owned(),
-            advice: Some("See `keyexport-online help`.".to_owned()),
-            bad_signers: Vec::new(),
-            dfns_response: None,
-        };
-        println!("{}", object.to_line());
+        let message = keyexport_shared::exit::usage_message(&e.to_string()).to_owned();
+        println!("{}", OnlineError::Usage(message).to_json().to_line());
     }
     ExitCode::from(EXIT_USAGE)
 }

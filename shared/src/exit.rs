@@ -72,6 +72,13 @@ impl JsonError {
     }
 }
 
+/// The message of a usage error as a command-line parser renders it (`error: …` first,
+/// then usage and hints): its first line, without the `error: ` prefix.
+pub fn usage_message(rendered: &str) -> &str {
+    let first = rendered.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first)
+}
+
 /// The row of `table` that lists `kind`.
 pub fn lookup(table: &[Exit], kind: ErrorKind) -> Option<Exit> {
     table
@@ -212,6 +219,10 @@ mod tests {
         assert_eq!(lookup(&TABLE, ErrorKind::Usage), None);
         assert!(check_doc("x", "a\n| 0 | success |\nb", "| 0 | success |\n").is_ok());
         assert!(check_doc("x", "nothing", "| 0 | success |\n").is_err());
+        assert_eq!(
+            usage_message("error: unexpected argument '--x' found\n\nUsage: tool"),
+            "unexpected argument '--x' found"
+        );
     }
 
     #[test]
