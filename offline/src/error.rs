@@ -521,7 +521,9 @@ impl CliError {
                 _ => "Scan the frames again; duplicates and any order are fine.",
             }),
             CliError::Usage(_) => Some("See `keyexport-offline help`."),
-            CliError::ReadInput { .. } => None,
+            CliError::ReadInput { .. } => Some(
+                "Check the path and that you may read it: give the file itself (a regular file, not a device or pipe), within the size limit named.",
+            ),
             CliError::Input { .. } => {
                 Some("Run `keyexport-offline inspect` on the input to see what it holds.")
             }
