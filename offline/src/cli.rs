@@ -12,22 +12,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use keyexport_shared::hd::DerivationPath;
 use keyexport_shared::scheme::Scheme;
 
+use crate::exit::exit_codes_help;
 use crate::sign::SignScheme;
-
-/// Exit codes, shown at the end of every `--help` (the table itself lives in `error.rs`).
-const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  success
-  1  internal error (a bug: please report it)
-  2  usage: invalid command-line arguments
-  3  input: unreadable, malformed, incomplete or foreign input (wrong ceremony, request given as response...), or a transcript that is not intact
-  4  reconstruction failed: threshold, decrypt, public-key, duplicate-index, version, curve, unsupported, share-format, chain-code (sign: public-key, the key does not match; a wallet the key object lists does not derive from the key: public-key)
-     (a batch: at least one key failed; the others are delivered, the count is printed)
-  5  passphrase: wrong, empty or unconfirmed passphrase, or no terminal to ask for one
-  6  output refused: the output file or directory exists / is not empty, or could not be written
-  7  air-gap guard: a network interface is up (see --allow-online)
-  8  an offline secret (sealed decryption key, custody part, encrypted key) given where a request or response belongs
-  130  interrupted (Ctrl-C)";
 
 /// Air-gapped side of the Dfns Export Key ceremony.
 ///
@@ -39,8 +25,8 @@ Exit codes:
 #[command(
     name = "keyexport-offline",
     version,
-    after_help = EXIT_CODES_HELP,
-    after_long_help = EXIT_CODES_HELP
+    after_help = exit_codes_help(),
+    after_long_help = exit_codes_help()
 )]
 pub struct Cli {
     /// What to do.
@@ -56,35 +42,35 @@ pub enum Command {
     /// Example: keyexport-offline init --key-id key-01j8... --out ./ceremony
     ///
     /// Runbook: docs/runbook.md, Step 1 — Create the request.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = exit_codes_help())]
     Init(InitArgs),
     /// Decrypt the exported shares, rebuild and verify the key, and deliver it.
     ///
     /// Example: keyexport-offline reconstruct --decryption-key ./ceremony/decryption-key.age --response ./response.json --out key.hex
     ///
     /// Runbook: docs/runbook.md, Step 5 — Rebuild and verify the key (and Step 6 — Deliver the key).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = exit_codes_help())]
     Reconstruct(ReconstructArgs),
     /// Show what a request, response, QR image or UR text holds, without any secret.
     ///
     /// Example: keyexport-offline inspect ./ceremony/request.json ./photos/
     ///
     /// Runbook: docs/runbook.md, Step 2 — Carry the request to the online machine (and Step 4).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = exit_codes_help())]
     Inspect(InspectArgs),
     /// Check a custody part of a split decryption key, without any other part.
     ///
     /// Example: keyexport-offline custody verify ./ceremony/alice.decryption-key-part.age --request ./ceremony/request.json
     ///
     /// Runbook: docs/runbook.md, Step 1 — Create the request (custody variant).
-    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    #[command(subcommand, after_help = exit_codes_help())]
     Custody(CustodyCommand),
     /// Check the hash chain of a ceremony transcript and the files it records.
     ///
     /// Example: keyexport-offline transcript verify ./ceremony
     ///
     /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
-    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    #[command(subcommand, after_help = exit_codes_help())]
     Transcript(TranscriptCommand),
     /// Sign a transaction hash or message with the rebuilt key, without the key leaving this machine.
     ///
@@ -95,14 +81,14 @@ pub enum Command {
     /// Example: keyexport-offline sign --decryption-key ./ceremony/decryption-key.age --response ./response.json --scheme ecdsa-secp256k1 --recoverable --message-hex 4f1c...9a2e
     ///
     /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = exit_codes_help())]
     Sign(SignArgs),
     /// Play the request's QR codes in the terminal, sized to it, for a camera to read.
     ///
     /// Example: keyexport-offline show ./ceremony/request.json
     ///
     /// Runbook: docs/runbook.md, Step 2 — Carry the request to the online machine.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = exit_codes_help())]
     Show(ShowArgs),
     /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
     ///
@@ -294,7 +280,7 @@ pub enum CustodyCommand {
     /// Example: keyexport-offline custody verify ./ceremony/alice.decryption-key-part.age --request ./ceremony/request.json
     ///
     /// Runbook: docs/runbook.md, Step 1 — Create the request (custody variant).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = exit_codes_help())]
     Verify(CustodyVerifyArgs),
 }
 
@@ -422,7 +408,7 @@ pub enum TranscriptCommand {
     /// Example: keyexport-offline transcript verify ./ceremony
     ///
     /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = exit_codes_help())]
     Verify(TranscriptVerifyArgs),
 }
 

@@ -1,19 +1,9 @@
 //! Errors of `keyexport-offline`, their exit codes and the advice printed after them.
 //!
-//! One table maps every failure to an exit code ([`CliError::exit_code`]) and to the `kind`
-//! of the `--json` error object ([`CliError::kind`]):
-//!
-//! | code | meaning | `kind` |
-//! | --- | --- | --- |
-//! | 0 | success | – |
-//! | 1 | internal error (a bug) | `internal` |
-//! | 2 | usage: invalid arguments | `usage` |
-//! | 3 | input: unreadable, malformed, incomplete or foreign input; transcript not intact | `input` |
-//! | 4 | reconstruction failed (for `sign`: the key does not match the public key; a wallet of the key object does not derive from the key; with custody: too few good parts; a batch: at least one key failed, the count is in the message) | `threshold`, `decrypt`, `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`, `share-format`, `chain-code`, `batch` |
-//! | 5 | passphrase wrong, empty, unconfirmed, or no terminal to ask | `passphrase` |
-//! | 6 | output refused: exists, directory not empty, write failed | `output` |
-//! | 7 | air-gap guard: a network interface is up | `air-gap` |
-//! | 8 | a secret of the offline machine (sealed decryption key, custody part, encrypted key) given where a request or response belongs | `offline-secret` |
+//! Every failure has one [`ErrorKind`] ([`CliError::kind`]), the `kind` of the `--json`
+//! error object; the kind chooses the exit code through the one table [`EXIT_CODES`],
+//! whose rows carry what each code means and what to do. `--help` prints that table, and
+//! tests check that README.md and docs/runbook.md say the same.
 //!
 //! Messages follow the style guide: the first line states the fault (naming the file,
 //! frame or signer), [`CliError::advice`] adds what to do. No message ever contains a
@@ -24,29 +14,13 @@ use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use keyexport_shared::ErrorKind;
+use keyexport_shared::exit::Exit;
 use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
 
+use crate::exit::exit_for;
 use crate::sign::SignError;
-
-/// Exit code: success.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: internal error.
-pub const EXIT_INTERNAL: u8 = 1;
-/// Exit code: invalid command-line arguments (clap's own convention).
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code: unreadable, malformed, incomplete or foreign input.
-pub const EXIT_INPUT: u8 = 3;
-/// Exit code: the shares did not yield a verified key.
-pub const EXIT_RECONSTRUCTION: u8 = 4;
-/// Exit code: passphrase problems.
-pub const EXIT_PASSPHRASE: u8 = 5;
-/// Exit code: an output could not be written or would overwrite something.
-pub const EXIT_OUTPUT: u8 = 6;
-/// Exit code: the air-gap guard refused to run.
-pub const EXIT_AIR_GAP: u8 = 7;
-/// Exit code: an offline secret was given where public input belongs.
-pub const EXIT_OFFLINE_SECRET: u8 = 8;
 
 /// Where a passphrase was supposed to come from (for messages; never the passphrase).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,80 +298,53 @@ impl CliError {
         }
     }
 
-    /// The exit code of this failure (table in the module docs).
-    pub fn exit_code(&self) -> u8 {
+    /// The exit code of this failure: the row of [`EXIT_CODES`] that lists its kind.
+    pub fn exit_code(&self) -> Exit {
+        exit_for(self.kind())
+    }
+
+    /// The `kind` of the `--json` error object, which chooses the exit code.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            CliError::Shared { source, .. } => match source.kind() {
-                "threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
-                | "curve" | "unsupported" | "share-format" | "chain-code" => EXIT_RECONSTRUCTION,
-                "io" => EXIT_OUTPUT,
-                _ => EXIT_INPUT,
-            },
-            CliError::Usage(_) | CliError::TerminalTooSmall { .. } => EXIT_USAGE,
+            CliError::Shared { source, .. } => source.kind(),
+            CliError::Usage(_)
+            | CliError::TerminalTooSmall { .. }
+            | CliError::NoChainCode { .. } => ErrorKind::Usage,
             CliError::ReadInput { .. }
             | CliError::Input { .. }
             | CliError::Transport { .. }
             | CliError::CeremonyMismatch { .. }
-            | CliError::TranscriptNotIntact { .. } => EXIT_INPUT,
-            CliError::CustodyQuorum { .. } => EXIT_RECONSTRUCTION,
-            CliError::IncompleteFrames { .. } => EXIT_INPUT,
-            CliError::OfflineSecret { .. } => EXIT_OFFLINE_SECRET,
+            | CliError::TranscriptNotIntact { .. }
+            | CliError::IncompleteFrames { .. }
+            | CliError::Message { .. } => ErrorKind::Input,
+            CliError::CustodyQuorum { .. } => ErrorKind::Threshold,
+            CliError::OfflineSecret { .. } => ErrorKind::OfflineSecret,
             CliError::WrongPassphrase { .. }
             | CliError::EmptyPassphrase { .. }
             | CliError::PassphraseMismatch
             | CliError::WeakPassphrase { .. }
             | CliError::NoTerminal { .. }
-            | CliError::PassphraseFile { .. } => EXIT_PASSPHRASE,
+            | CliError::PassphraseFile { .. } => ErrorKind::Passphrase,
             CliError::OutputExists { .. }
             | CliError::OutputUnusable { .. }
             | CliError::OutputDirNotEmpty { .. }
-            | CliError::Write { .. } => EXIT_OUTPUT,
-            CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => EXIT_AIR_GAP,
-            CliError::BatchFailed { .. } => EXIT_RECONSTRUCTION,
+            | CliError::Write { .. } => ErrorKind::Output,
+            CliError::NetworkUp { .. } | CliError::NetworkUnknown { .. } => ErrorKind::AirGap,
+            CliError::BatchFailed { .. } => ErrorKind::Batch,
             CliError::Sign { source, .. } => match source {
                 SignError::UnknownScheme { .. }
                 | SignError::CurveMismatch { .. }
-                | SignError::RecoveryUnsupported { .. } => EXIT_USAGE,
+                | SignError::RecoveryUnsupported { .. } => ErrorKind::Usage,
                 SignError::DigestLength { .. }
                 | SignError::StarkMessageLength { .. }
-                | SignError::StarkMessageRange { .. } => EXIT_INPUT,
-                SignError::KeyMismatch { .. } => EXIT_RECONSTRUCTION,
-                SignError::Signing { .. } | SignError::SelfCheck { .. } => EXIT_INTERNAL,
+                | SignError::StarkMessageRange { .. } => ErrorKind::Input,
+                SignError::KeyMismatch { .. } => ErrorKind::PublicKey,
+                SignError::Signing { .. } | SignError::SelfCheck { .. } => ErrorKind::Internal,
             },
-            CliError::KeyFileMismatch { .. } => EXIT_RECONSTRUCTION,
-            CliError::WalletMismatch { .. } => EXIT_RECONSTRUCTION,
-            CliError::NoChainCode { .. } => EXIT_USAGE,
-            CliError::Message { .. } => EXIT_INPUT,
-            CliError::Internal(_) => EXIT_INTERNAL,
-        }
-    }
-
-    /// The `kind` of the `--json` error object.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            CliError::Shared { source, .. } => match source.kind() {
-                kind @ ("threshold" | "decrypt" | "public-key" | "duplicate-index" | "version"
-                | "curve" | "unsupported" | "share-format" | "chain-code") => kind,
-                "io" => "output",
-                _ => "input",
-            },
-            CliError::BatchFailed { .. } => "batch",
-            CliError::CustodyQuorum { .. } => "threshold",
-            CliError::Sign {
-                source: SignError::KeyMismatch { .. },
-                ..
+            CliError::KeyFileMismatch { .. } | CliError::WalletMismatch { .. } => {
+                ErrorKind::PublicKey
             }
-            | CliError::KeyFileMismatch { .. }
-            | CliError::WalletMismatch { .. } => "public-key",
-            _ => match self.exit_code() {
-                EXIT_USAGE => "usage",
-                EXIT_INPUT => "input",
-                EXIT_PASSPHRASE => "passphrase",
-                EXIT_OUTPUT => "output",
-                EXIT_AIR_GAP => "air-gap",
-                EXIT_OFFLINE_SECRET => "offline-secret",
-                _ => "internal",
-            },
+            CliError::Internal(_) => ErrorKind::Internal,
         }
     }
 
@@ -424,22 +371,25 @@ impl CliError {
     pub fn advice(&self) -> Option<&'static str> {
         match self {
             CliError::Shared { source, .. } => match source.kind() {
-                "threshold" => Some(
+                ErrorKind::Threshold => Some(
                     "Too few usable shares: check that the whole response was transferred (all QR frames, the complete file).",
                 ),
-                "decrypt" => Some(
+                ErrorKind::Decrypt => Some(
                     "Make sure this is the decryption key from this ceremony's init (compare the encryption-key fingerprint); otherwise the response was altered on its way.",
                 ),
-                "public-key" => Some(
+                ErrorKind::PublicKey => Some(
                     "The shares do not rebuild the published public key. Use no output of this run; report the response digest to Dfns.",
                 ),
-                "duplicate-index" | "version" | "curve" | "share-format" => Some(
+                ErrorKind::DuplicateIndex
+                | ErrorKind::Version
+                | ErrorKind::Curve
+                | ErrorKind::ShareFormat => Some(
                     "The response is malformed or was altered: fetch it again from the online machine and compare digests with `inspect`.",
                 ),
-                "unsupported" => Some(
+                ErrorKind::Unsupported => Some(
                     "This protocol or curve is not supported by this version of keyexport-offline.",
                 ),
-                "chain-code" => Some(
+                ErrorKind::ChainCode => Some(
                     "The key's HD tree (its chain code) cannot be told, so nothing was delivered. Keep the response; report its digest (`inspect`) and the signers above to Dfns.",
                 ),
                 _ => Some(
@@ -465,7 +415,9 @@ impl CliError {
                 _ => "Scan the frames again; duplicates and any order are fine.",
             }),
             CliError::Usage(_) => Some("See `keyexport-offline help`."),
-            CliError::ReadInput { .. } => None,
+            CliError::ReadInput { .. } => Some(
+                "Check the path and that you may read it: give the file itself (a regular file, not a device or pipe), within the size limit named.",
+            ),
             CliError::Input { .. } => {
                 Some("Run `keyexport-offline inspect` on the input to see what it holds.")
             }
@@ -555,7 +507,7 @@ impl CliError {
     pub fn advice_in(&self, inspecting: bool) -> Option<&'static str> {
         let points_to_inspect = match self {
             CliError::Input { .. } => true,
-            CliError::Shared { .. } => self.exit_code() == EXIT_INPUT,
+            CliError::Shared { .. } => self.kind() == ErrorKind::Input,
             _ => false,
         };
         if inspecting && points_to_inspect {
@@ -578,7 +530,7 @@ impl CliError {
 
     /// The process exit code.
     pub fn to_exit_code(&self) -> ExitCode {
-        ExitCode::from(self.exit_code())
+        ExitCode::from(self.exit_code().code)
     }
 }
 
@@ -596,3 +548,44 @@ fn set_aside_text(set_aside: &[String]) -> String {
 
 /// Shorthand used throughout the binary.
 pub type CliResult<T> = std::result::Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{EXIT_CODES, EXIT_RECONSTRUCTION};
+
+    /// Every kind this binary reports has its row, and each row's codes are distinct.
+    #[test]
+    fn every_kind_has_one_code() {
+        let errors = [
+            CliError::Usage("x".into()),
+            CliError::PassphraseMismatch,
+            CliError::BatchFailed {
+                failed: 1,
+                total: 2,
+            },
+            CliError::Internal("x".into()),
+            CliError::NetworkUnknown {
+                path: PathBuf::from("/sys/class/net"),
+            },
+            CliError::OfflineSecret {
+                path: "k".into(),
+                what: "a sealed decryption key",
+            },
+        ];
+        for error in &errors {
+            let exit = error.exit_code();
+            assert!(exit.kinds.contains(&error.kind()), "{error}");
+        }
+        for kind in ErrorKind::RECONSTRUCTION {
+            assert_eq!(exit_for(kind), EXIT_RECONSTRUCTION);
+        }
+        let mut codes: Vec<u8> = EXIT_CODES.iter().map(|e| e.code).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), EXIT_CODES.len());
+        let kinds: Vec<ErrorKind> = EXIT_CODES.iter().flat_map(|e| e.kinds.to_vec()).collect();
+        for kind in &kinds {
+            assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind}");
+        }
+    }
+}

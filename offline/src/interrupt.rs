@@ -9,10 +9,8 @@
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use crate::exit::EXIT_INTERRUPTED;
 use crate::passphrase;
-
-/// Exit code after an interruption.
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Starts watching for Ctrl-C for the rest of the run. If the handler cannot be installed
 /// (it can on Linux), Ctrl-C keeps its default effect.
@@ -31,7 +29,7 @@ pub fn install() {
                     "\ninterrupted: the run stopped before its end. A file it names as written is whole; nothing else was written. Run it again."
                 );
             }
-            std::process::exit(EXIT_INTERRUPTED);
+            std::process::exit(i32::from(EXIT_INTERRUPTED.code));
         }
     });
 }

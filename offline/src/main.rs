@@ -12,6 +12,7 @@ mod cli;
 mod custody;
 mod destroy;
 mod error;
+mod exit;
 mod hd;
 mod init;
 mod inputs;
@@ -35,7 +36,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, CustodyCommand, TranscriptCommand};
-use crate::error::{CliError, CliResult, EXIT_OK, EXIT_USAGE};
+use crate::error::{CliError, CliResult};
+use crate::exit::{EXIT_OK, EXIT_USAGE};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -48,16 +50,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(EXIT_OK);
             }
             if std::env::args_os().any(|a| a == "--json") {
-                let first_line = e.to_string();
-                let message = first_line
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ");
-                println!(
-                    "{}",
-                    render::error_json(&CliError::Usage(message.to_owned()), false)
-                );
+                let message = keyexport_shared::exit::usage_message(&e.to_string()).to_owned();
+                println!("{}", render::error_json(&CliError::Usage(message), false));
             }
             return ExitCode::from(EXIT_USAGE);
         }

@@ -3,8 +3,8 @@
 //! Human text goes to standard error (standard output is reserved for `--json`, `--reveal`
 //! and `inspect`), so scripts can capture results without the chatter.
 
-use keyexport_shared::display::{self, Escaped};
-use serde::Serialize;
+use keyexport_shared::display::Escaped;
+use keyexport_shared::exit::JsonError;
 
 use crate::error::CliError;
 
@@ -18,52 +18,77 @@ pub fn error_text(error: &CliError, inspecting: bool) {
     }
 }
 
-/// The `--json` failure object: `{"error":{"kind","message","badSigners":[...]}}`, with
-/// terminal control characters in its strings escaped (`display::to_json`).
+/// The `--json` failure object, of the shape both tools share
+/// ([`keyexport_shared::exit::JsonError`]).
 pub fn error_json(error: &CliError, inspecting: bool) -> String {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Body {
-        kind: &'static str,
-        message: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        advice: Option<&'static str>,
-        bad_signers: Vec<String>,
+    JsonError {
+        kind: error.kind(),
+        exit_code: error.exit_code().code,
+        message: error.message(),
+        advice: error.advice_in(inspecting).map(str::to_owned),
+        bad_signers: error
+            .bad_signers()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        dfns_response: None,
     }
-    #[derive(Serialize)]
-    struct Wrapper {
-        error: Body,
-    }
-    let wrapper = Wrapper {
-        error: Body {
-            kind: error.kind(),
-            message: error.message(),
-            advice: error.advice_in(inspecting),
-            bad_signers: error
-                .bad_signers()
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-        },
-    };
-    display::to_json(&wrapper).unwrap_or_else(|_| {
-        // Serializing plain strings cannot fail; keep the promise of one JSON object anyway.
-        r#"{"error":{"kind":"internal","message":"cannot render the error","badSigners":[]}}"#
-            .to_owned()
-    })
+    .to_line()
 }
 
-/// A loud, boxed warning on stderr (air-gap override, unprotected key file). Callers keep
-/// their lines within 76 characters so the box fits 80 columns (a line naming a file is
-/// as long as its path).
+/// A loud, boxed warning on stderr (air-gap override, unprotected key file), at most 80
+/// columns wide: see [`warning_box`].
 pub fn loud_warning(lines: &[&str]) {
-    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
+    eprintln!("{}", warning_box(lines));
+}
+
+/// Text width inside the warning box: `! ` + 76 + ` !` is 80 columns.
+const BOX_TEXT: usize = 76;
+
+/// The lines of a warning in a box of `!`, wrapped so that no line passes 80 columns. A
+/// line is broken between words; a word longer than the box (a path) is broken after a
+/// `/` where it can be (else at the box's edge), every character kept, the rest of it
+/// continuing at the start of the next line.
+pub fn warning_box(lines: &[&str]) -> String {
+    let wrapped: Vec<String> = lines.iter().flat_map(|l| wrap_line(l, BOX_TEXT)).collect();
+    let width = wrapped.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
     let bar = "!".repeat(width);
-    eprintln!("{bar}");
-    for line in lines {
-        eprintln!("! {line:<w$} !", w = width - 4);
+    let mut text = bar.clone();
+    for line in &wrapped {
+        text.push_str(&format!("\n! {line:<w$} !", w = width - 4));
     }
-    eprintln!("{bar}");
+    text.push('\n');
+    text.push_str(&bar);
+    text
+}
+
+/// `line` cut into pieces of at most `width` characters (see [`warning_box`]).
+fn wrap_line(line: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for word in line.split(' ') {
+        let used = current.chars().count();
+        if used > 0 && used + 1 + word.chars().count() <= width {
+            current.push(' ');
+            current.push_str(word);
+            continue;
+        }
+        if used > 0 {
+            out.push(std::mem::take(&mut current));
+        }
+        let mut rest: Vec<char> = word.chars().collect();
+        while rest.len() > width {
+            let cut = rest[..width]
+                .iter()
+                .rposition(|&c| c == '/')
+                .filter(|&i| i > 0)
+                .map_or(width, |i| i + 1);
+            out.push(rest.drain(..cut).collect());
+        }
+        current = rest.into_iter().collect();
+    }
+    out.push(current);
+    out
 }
 
 /// `items` joined with ", " over as many lines as keep each within `width` characters
@@ -192,10 +217,39 @@ mod tests {
     }
 
     #[test]
+    fn warning_boxes_fit_80_columns_and_keep_every_character() {
+        let path = format!(
+            "/media/operator/{}/ceremony/key.hex",
+            "very-long-folder".repeat(8)
+        );
+        let first = format!("The key was written unprotected to {path}: move it now.");
+        let text = warning_box(&[&first, "Short line."]);
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        let inner: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("! "))
+            .map(|l| l[2..l.len() - 2].trim_end())
+            .collect();
+        // The path comes back whole when its pieces are joined, broken after a `/`.
+        let joined = inner.concat();
+        assert!(joined.contains(&path), "{text}");
+        assert!(inner.iter().any(|l| l.ends_with('/')), "{text}");
+        assert_eq!(inner.last(), Some(&"Short line."));
+        // A word with no `/` is cut at the edge of the box, nothing dropped.
+        let word = "x".repeat(200);
+        let text = warning_box(&[&word]);
+        assert!(text.lines().all(|l| l.chars().count() == 80), "{text}");
+        assert_eq!(text.matches('x').count(), 200);
+        // Short warnings keep their narrow box.
+        assert_eq!(warning_box(&["ab"]), "!!!!!!\n! ab !\n!!!!!!");
+    }
+
+    #[test]
     fn json_error_shape() {
         let json = error_json(&CliError::PassphraseMismatch, false);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["error"]["kind"], "passphrase");
+        assert_eq!(v["error"]["exitCode"], 5);
         assert_eq!(v["error"]["message"], "the two passphrases typed differ");
         assert_eq!(v["error"]["badSigners"], serde_json::json!([]));
     }

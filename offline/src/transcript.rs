@@ -117,7 +117,7 @@ impl Outcome {
         match result {
             Ok(_) => Outcome::Ok,
             Err(e) => Outcome::Failed {
-                kind: e.kind(),
+                kind: e.kind().as_str(),
                 message: e.message(),
             },
         }

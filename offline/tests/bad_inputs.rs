@@ -9,9 +9,10 @@ use crate::common::{
     Ceremony, PASSPHRASE, offline, passphrase_file, s, stdout_json, vector, vector_files,
 };
 
-/// Runs `reconstruct --json` with `--out` in `dir` and checks: exit code, error kind, a
-/// message containing `needle`, and that the output file was not created.
-fn refused(dir: &Path, key: &Path, responses: &[&Path], code: i32, kind: &str, needle: &str) {
+/// Runs `reconstruct --json` with `--out` in `dir` and checks: exit code, error kind,
+/// the `--json` error object and the error and advice lines (snapshot `name`, the
+/// folder shown as `[DIR]`), and that the output file was not created.
+fn refused(dir: &Path, key: &Path, responses: &[&Path], code: i32, kind: &str, name: &str) {
     let out = dir.join("key-out.hex");
     let mut cmd = offline();
     cmd.args([
@@ -30,12 +31,15 @@ fn refused(dir: &Path, key: &Path, responses: &[&Path], code: i32, kind: &str, n
     assert_eq!(output.status.code(), Some(code), "{json}");
     assert_eq!(json["error"]["kind"], kind, "{json}");
     let message = json["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains(needle),
-        "message {message:?} lacks {needle:?}"
-    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("error: {message}")), "{stderr}");
+    let from_error = &stderr[stderr.find("error: ").unwrap()..];
+    let folder = dir.to_string_lossy();
+    insta::assert_snapshot!(
+        name,
+        format!("{}\n{from_error}", String::from_utf8_lossy(&output.stdout))
+            .replace(folder.as_ref(), "[DIR]")
+    );
     assert!(!out.exists(), "a refused run left {}", out.display());
     let leftovers: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -60,14 +64,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn empty_file() {
     let c = setup();
     let empty = write(c.dir(), "empty.json", b"");
-    refused(
-        c.dir(),
-        &c.key,
-        &[&empty],
-        3,
-        "input",
-        "empty.json: the file is empty",
-    );
+    refused(c.dir(), &c.key, &[&empty], 3, "input", "empty_file");
 }
 
 #[test]
@@ -75,7 +72,7 @@ fn truncated_json() {
     let c = setup();
     let full = std::fs::read(&c.response).unwrap();
     let cut = write(c.dir(), "cut.json", &full[..full.len() / 2]);
-    refused(c.dir(), &c.key, &[&cut], 3, "input", "cut.json");
+    refused(c.dir(), &c.key, &[&cut], 3, "input", "truncated_json");
 }
 
 #[test]
@@ -83,7 +80,7 @@ fn binary_garbage() {
     let c = setup();
     let garbage: Vec<u8> = (0..512u32).map(|i| (i * 131 % 251) as u8).collect();
     let path = write(c.dir(), "garbage.bin", &garbage);
-    refused(c.dir(), &c.key, &[&path], 3, "input", "garbage.bin");
+    refused(c.dir(), &c.key, &[&path], 3, "input", "binary_garbage");
 }
 
 #[test]
@@ -99,7 +96,7 @@ fn missing_shares() {
         "one-share.json",
         &serde_json::to_vec(&response).unwrap(),
     );
-    refused(c.dir(), &c.key, &[&path], 4, "threshold", "");
+    refused(c.dir(), &c.key, &[&path], 4, "threshold", "missing_shares");
 }
 
 #[test]
@@ -111,14 +108,21 @@ fn wrong_decryption_key() {
         "other.hex",
         other["decryptionKey"].as_str().unwrap().as_bytes(),
     );
-    refused(c.dir(), &key, &[&c.response], 4, "decrypt", "");
+    refused(
+        c.dir(),
+        &key,
+        &[&c.response],
+        4,
+        "decrypt",
+        "wrong_decryption_key",
+    );
 }
 
 #[test]
 fn decryption_key_file_that_is_not_a_key() {
     let c = setup();
     let key = write(c.dir(), "notakey.txt", b"01zz\n");
-    refused(c.dir(), &key, &[&c.response], 3, "input", "notakey.txt");
+    refused(c.dir(), &key, &[&c.response], 3, "input", "not_a_key");
 }
 
 #[test]

@@ -234,3 +234,21 @@ pub fn deal_raw_response(ceremony: &Path, out: &Path) -> Dealt {
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
 }
+
+/// Whether `stderr` shows `text`, across the line breaks and edges of a warning box
+/// wrapped to 80 columns: whitespace and `!` are ignored on both sides.
+pub fn shows(stderr: &str, text: &str) -> bool {
+    let squash = |t: &str| {
+        t.chars()
+            .filter(|c| !c.is_whitespace() && *c != '!')
+            .collect::<String>()
+    };
+    squash(stderr).contains(&squash(text))
+}
+
+/// [`shows`] as a predicate on a command's standard error.
+pub fn shown(text: impl Into<String>) -> impl predicates::Predicate<[u8]> {
+    use predicates::str::PredicateStrExt as _;
+    let text = text.into();
+    predicates::function::function(move |stderr: &str| shows(stderr, &text)).from_utf8()
+}

@@ -25,8 +25,9 @@ fn stderr(output: &Output) -> String {
 }
 
 /// `reconstruct --json --out` of `responses` with the plain key `key`; the run must fail
-/// with `code`, name `needle`, show no control character and write nothing.
-fn reconstruct_refused(dir: &Path, key: &Path, response: &str, code: i32, needle: &str) -> Value {
+/// with `code`, show no control character, write nothing, and print the `--json` error
+/// object and error/advice lines of snapshot `name` (the folder shown as `[DIR]`).
+fn reconstruct_refused(dir: &Path, key: &Path, response: &str, code: i32, name: &str) -> Value {
     let out = dir.join("key-out.hex");
     let output = offline()
         .args(["reconstruct", "--json", "--decryption-key", s(key)])
@@ -35,13 +36,16 @@ fn reconstruct_refused(dir: &Path, key: &Path, response: &str, code: i32, needle
         .unwrap();
     let json = stdout_json(&output);
     assert_eq!(output.status.code(), Some(code), "{json}");
-    let message = json["error"]["message"].as_str().unwrap();
-    assert!(message.contains(needle), "{message:?} lacks {needle:?}");
     let text = stderr(&output);
     assert!(!has_terminal_controls(&text), "{text:?}");
-    assert!(!has_terminal_controls(&String::from_utf8_lossy(
-        &output.stdout
-    )));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!has_terminal_controls(&stdout));
+    let from_error = &text[text.find("error: ").unwrap()..];
+    let folder = dir.to_string_lossy();
+    insta::assert_snapshot!(
+        name,
+        format!("{stdout}\n{from_error}").replace(folder.as_ref(), "[DIR]")
+    );
     assert!(!out.exists(), "a refused run wrote the key");
     json
 }
@@ -60,13 +64,7 @@ fn a_signer_id_with_terminal_codes_is_refused() {
         json!("\u{1b}[1A\u{1b}[2KPublic key   02aaaa\u{9b}2K\u{202e}");
     let path = c.dir().join("hostile-response.json");
     std::fs::write(&path, serde_json::to_vec(&response).unwrap()).unwrap();
-    let json = reconstruct_refused(
-        c.dir(),
-        &c.key,
-        s(&path),
-        3,
-        "encryptedKeyShares[0].signerId",
-    );
+    let json = reconstruct_refused(c.dir(), &c.key, s(&path), 3, "signer_id_with_codes");
     let message = json["error"]["message"].as_str().unwrap();
     assert!(message.contains("standard padded base64"), "{message}");
     // `inspect` refuses it the same way rather than listing the signer.
@@ -98,7 +96,7 @@ fn duplicate_keys_are_refused_not_resolved() {
     let json = stdout_json(&output);
     let message = json["error"]["message"].as_str().unwrap();
     assert!(message.contains("`publicKey` appears twice"), "{message}");
-    reconstruct_refused(c.dir(), &c.key, s(&path), 3, "`publicKey` appears twice");
+    reconstruct_refused(c.dir(), &c.key, s(&path), 3, "duplicate_public_key");
 }
 
 #[test]
@@ -144,22 +142,16 @@ fn huge_files_devices_and_endless_input_fail_fast() {
         bytes
     })
     .unwrap();
-    reconstruct_refused(c.dir(), &c.key, s(&huge), 3, "larger than the 2 MiB");
+    reconstruct_refused(c.dir(), &c.key, s(&huge), 3, "response_over_2_mib");
     // A 200 MB file is refused from its size alone.
     let sparse = c.dir().join("sparse.json");
     std::fs::File::create(&sparse)
         .unwrap()
         .set_len(200 * 1024 * 1024)
         .unwrap();
-    reconstruct_refused(
-        c.dir(),
-        &c.key,
-        s(&sparse),
-        3,
-        "larger than the 64 MiB that an input",
-    );
+    reconstruct_refused(c.dir(), &c.key, s(&sparse), 3, "input_over_64_mib");
     // Devices and FIFOs are not read at all.
-    reconstruct_refused(c.dir(), &c.key, "/dev/zero", 3, "not a regular file");
+    reconstruct_refused(c.dir(), &c.key, "/dev/zero", 3, "device");
     let fifo = c.dir().join("fifo");
     assert!(
         std::process::Command::new("mkfifo")
@@ -168,7 +160,7 @@ fn huge_files_devices_and_endless_input_fail_fast() {
             .unwrap()
             .success()
     );
-    reconstruct_refused(c.dir(), &c.key, s(&fifo), 3, "FIFO");
+    reconstruct_refused(c.dir(), &c.key, s(&fifo), 3, "fifo");
     // Endless standard input (no newline ever) stops at the limit.
     let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("keyexport-offline"))
         .args(["inspect", "--json", "-"])
@@ -193,22 +185,10 @@ fn other_image_formats_are_refused_by_name() {
     std::fs::create_dir(&folder).unwrap();
     // A TIFF header in a file named like a PNG.
     std::fs::write(folder.join("frame-01.png"), b"II*\0\x08\0\0\0\0\0\0\0").unwrap();
-    reconstruct_refused(
-        c.dir(),
-        &c.key,
-        s(&folder),
-        3,
-        "TIFF is not supported: use PNG or JPEG",
-    );
+    reconstruct_refused(c.dir(), &c.key, s(&folder), 3, "tiff_image");
     let gif = c.dir().join("response-qr.gif");
     std::fs::write(&gif, b"GIF89a\x01\0\x01\0\0\0\0;").unwrap();
-    reconstruct_refused(
-        c.dir(),
-        &c.key,
-        s(&gif),
-        3,
-        "GIF is not supported: use PNG or JPEG",
-    );
+    reconstruct_refused(c.dir(), &c.key, s(&gif), 3, "gif_image");
 }
 
 /// A transcript whose second line was edited, followed by a line whose `time` holds

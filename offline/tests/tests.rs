@@ -7,6 +7,7 @@ mod batch;
 mod ceremony;
 mod common;
 mod custody;
+mod errors;
 mod hd;
 mod help;
 mod hostile;

@@ -21,18 +21,13 @@ pub const DEFAULT_PARALLEL: u8 = 8;
 /// uncertain by a network failure, without reaching a higher permitted rate.
 pub const MAX_PARALLEL: u8 = 32;
 
-const MAIN_HELP: &str = "\
-Example:
-  keyexport-online submit --request request.json
-
-Exit codes: 0 ok, 2 usage, 3 bad input, 4 configuration, 5 refused before exporting,
-6 Dfns refused (nothing exported), 7 network failure (nothing exported),
-8 export may have reached Dfns (check before retrying), 9 held for approval (HTTP 202),
-10 response saved but fails a check, 11 response not saved (printed to stdout),
-12 response saved but QR/UR files not written,
-13 batch: some keys were not exported (each listed with its reason; none uncertain),
-14 an offline machine's secret (sealed decryption key, custody part) was given: wipe it,
-130 batch interrupted by Ctrl-C (what was received is saved; run it again to resume).";
+/// The main `--help`'s end: an example and the exit codes of [`crate::exit::EXIT_CODES`].
+fn main_help() -> String {
+    format!(
+        "Example:\n  keyexport-online submit --request request.json\n\n{}",
+        crate::exit::exit_codes_help()
+    )
+}
 
 /// Online side of the Dfns Export Key ceremony: submits the export once and keeps the
 /// response safe. It never holds anything that can open a key share.
@@ -40,7 +35,7 @@ Exit codes: 0 ok, 2 usage, 3 bad input, 4 configuration, 5 refused before export
 #[command(
     name = "keyexport-online",
     version,
-    after_help = MAIN_HELP
+    after_help = main_help()
 )]
 pub struct Cli {
     /// What to do.

@@ -1,30 +1,20 @@
 //! Every failure of `keyexport-online`, its exit code, and the advice shown with it.
 //!
-//! Exit codes (also in `--help`):
-//!
-//! | code | meaning |
-//! | ---- | ------- |
-//! | 0  | success |
-//! | 2  | usage error (bad flags) |
-//! | 3  | the input (request file, QR image, UR text) is unreadable or invalid |
-//! | 4  | configuration: API URL, token or credential missing or invalid |
-//! | 5  | refused before exporting: key not exportable, not confirmed, output exists |
-//! | 6  | Dfns refused a call (401/402/403/404/400/409…): nothing was exported |
-//! | 7  | network failure before the export was sent: nothing was exported |
-//! | 8  | the export request may have reached Dfns but no answer came back |
-//! | 9  | a policy holds the export for approval (HTTP 202): not exported |
-//! | 10 | the response was saved but fails a check (shape, public key) |
-//! | 11 | the response could not be saved (it was printed to stdout) |
-//! | 12 | the response was saved but its QR/UR files could not be written |
-//! | 13 | batch: some keys were not exported (each listed with its reason; none uncertain) |
-//! | 14 | an offline machine's secret (sealed decryption key, custody part) was given: wipe the medium |
-//! | 130 | batch interrupted by Ctrl-C: in-flight exports saved, the rest not attempted |
+//! Every failure has one [`ErrorKind`] ([`OnlineError::kind`]), the `kind` of the `--json`
+//! error object; the kind chooses the exit code through the one table [`EXIT_CODES`],
+//! whose rows carry what each code means and what to do. `--help` prints that table, and
+//! tests check that README.md and docs/runbook.md say the same.
 //!
 //! A batch that ends with keys uncertain exits 8, with a saved response failing a check 10;
 //! one stopped by a failure every key would meet exits with that failure's code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use keyexport_shared::ErrorKind;
+use keyexport_shared::exit::JsonError;
+
+use crate::exit::exit_for;
 
 use crate::dfns::client::UrlError;
 use crate::dfns::credential::CredentialError;
@@ -33,6 +23,9 @@ use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
 /// A failure, with what is needed to explain it.
 #[derive(Debug, thiserror::Error)]
 pub enum OnlineError {
+    /// Arguments the command line parser refused (it prints them itself).
+    #[error("{0}")]
+    Usage(String),
     /// The request or another input could not be used.
     #[error("{0}")]
     Input(String),
@@ -83,8 +76,9 @@ pub enum OnlineError {
     /// A batch ended with keys not exported; its summary is already printed.
     #[error("{message}")]
     Batch {
-        /// The exit code (8, 10, 13, 130, or the code of the failure that stopped it).
-        code: u8,
+        /// Why: `export-uncertain`, `response-check`, `batch-incomplete`, `interrupted`,
+        /// or the kind of the failure that stopped it.
+        kind: ErrorKind,
         /// What happened.
         message: String,
         /// What to do.
@@ -105,8 +99,8 @@ pub enum OnlineError {
         message: String,
         /// What to do.
         advice: String,
-        /// 3 for the input, 2 for the terminal.
-        code: u8,
+        /// `input` for the file, `usage` for the terminal.
+        kind: ErrorKind,
     },
     /// The QR/UR files could not be written.
     #[error("the response is saved in {saved}, but its QR/UR files could not be written: {reason}")]
@@ -119,25 +113,35 @@ pub enum OnlineError {
 }
 
 impl OnlineError {
-    /// The documented exit code.
-    pub fn exit_code(&self) -> u8 {
+    /// The kind of the failure, which chooses the exit code.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            OnlineError::Input(_) => 3,
-            OnlineError::OfflineSecret { .. } => 14,
-            OnlineError::Config(_) | OnlineError::Url(_) | OnlineError::Credential(_) => 4,
-            OnlineError::Refused { .. } => 5,
+            OnlineError::Usage(_) => ErrorKind::Usage,
+            OnlineError::Input(_) => ErrorKind::Input,
+            OnlineError::OfflineSecret { .. } => ErrorKind::OfflineSecret,
+            OnlineError::Config(_) | OnlineError::Url(_) | OnlineError::Credential(_) => {
+                ErrorKind::Config
+            }
+            OnlineError::Refused { .. } => ErrorKind::Refused,
             OnlineError::Api(e) => match (&e.call, &e.kind) {
-                (Call::Export(_), _) if e.may_have_reached_server() => 8,
-                (_, ApiErrorKind::Transport { .. }) => 7,
-                (_, ApiErrorKind::RateLimited { .. } | ApiErrorKind::Server { .. }) => 7,
-                _ => 6,
+                (Call::Export(_), _) if e.may_have_reached_server() => ErrorKind::ExportUncertain,
+                (_, ApiErrorKind::Transport { .. }) => ErrorKind::Network,
+                (_, ApiErrorKind::RateLimited { .. } | ApiErrorKind::Server { .. }) => {
+                    ErrorKind::Network
+                }
+                _ => ErrorKind::DfnsRefused,
             },
-            OnlineError::Held { .. } => 9,
-            OnlineError::ResponseCheck { .. } => 10,
-            OnlineError::NotSaved { .. } => 11,
-            OnlineError::Transport { .. } => 12,
-            OnlineError::Batch { code, .. } | OnlineError::Show { code, .. } => *code,
+            OnlineError::Held { .. } => ErrorKind::HeldForApproval,
+            OnlineError::ResponseCheck { .. } => ErrorKind::ResponseCheck,
+            OnlineError::NotSaved { .. } => ErrorKind::NotSaved,
+            OnlineError::Transport { .. } => ErrorKind::Transport,
+            OnlineError::Batch { kind, .. } | OnlineError::Show { kind, .. } => *kind,
         }
+    }
+
+    /// The documented exit code: the row of [`EXIT_CODES`] that lists the kind.
+    pub fn exit_code(&self) -> u8 {
+        exit_for(self.kind()).code
     }
 
     /// The process exit code.
@@ -160,29 +164,22 @@ impl OnlineError {
         matches!(self, OnlineError::Batch { .. })
     }
 
-    /// A short stable name, for `--json`.
-    pub fn kind(&self) -> &'static str {
-        match self.exit_code() {
-            2 => "usage",
-            3 => "input",
-            4 => "config",
-            5 => "refused",
-            6 => "dfns-refused",
-            7 => "network",
-            8 => "export-uncertain",
-            9 => "held-for-approval",
-            10 => "response-check",
-            11 => "not-saved",
-            12 => "transport",
-            14 => "offline-secret",
-            crate::interrupt::EXIT_INTERRUPTED => "interrupted",
-            _ => "batch-incomplete",
+    /// The `--json` error object of this failure.
+    pub fn to_json(&self) -> JsonError {
+        JsonError {
+            kind: self.kind(),
+            exit_code: self.exit_code(),
+            message: self.to_string(),
+            advice: self.advice(),
+            bad_signers: Vec::new(),
+            dfns_response: self.unsaved_body().map(str::to_owned),
         }
     }
 
     /// What the operator should do next, if there is advice.
     pub fn advice(&self) -> Option<String> {
         match self {
+            OnlineError::Usage(_) => Some("See `keyexport-online help`.".into()),
             OnlineError::Input(_) => Some(
                 "Give the request file written by `keyexport-offline init`, photos or \
                  screenshots of all its QR codes, or its .ur.txt file."
@@ -314,6 +311,29 @@ fn api_advice(e: &ApiError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::EXIT_CODES;
+
+    /// Each kind has exactly one code, and the codes are distinct.
+    #[test]
+    fn every_kind_has_one_code() {
+        let kinds: Vec<ErrorKind> = EXIT_CODES.iter().flat_map(|e| e.kinds.to_vec()).collect();
+        for kind in &kinds {
+            assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind}");
+            assert!(exit_for(*kind).kinds.contains(kind));
+        }
+        let mut codes: Vec<u8> = EXIT_CODES.iter().map(|e| e.code).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), EXIT_CODES.len());
+        let held = OnlineError::Held {
+            saved: None,
+            body: "{}".into(),
+        };
+        assert_eq!(
+            (held.kind(), held.exit_code()),
+            (ErrorKind::HeldForApproval, 9)
+        );
+        assert_eq!(OnlineError::Input("x".into()).exit_code(), 3);
+    }
 
     #[test]
     fn export_uncertainty_has_its_own_code() {

@@ -19,8 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use signal_hook::consts::SIGINT;
 use signal_hook::iterator::{Handle, Signals};
 
-/// Exit code after Ctrl-C (128 + SIGINT, the shells' convention).
-pub const EXIT_INTERRUPTED: u8 = 130;
+use crate::exit::EXIT_INTERRUPTED;
 
 /// Until the export is sent, Ctrl-C ends the run at once, saying that nothing was
 /// exported (a thread waits for the signal; nothing runs in the handler).
@@ -40,7 +39,7 @@ impl BeforeExport {
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
                 eprintln!("\ninterrupted before the export was sent: nothing was exported.");
-                std::process::exit(i32::from(EXIT_INTERRUPTED));
+                std::process::exit(i32::from(EXIT_INTERRUPTED.code));
             }
         });
         BeforeExport {
@@ -72,7 +71,7 @@ impl Interrupt {
         // the second Ctrl-C.
         let installed = signal_hook::flag::register_conditional_shutdown(
             SIGINT,
-            i32::from(EXIT_INTERRUPTED),
+            i32::from(EXIT_INTERRUPTED.code),
             Arc::clone(&pressed),
         )
         .and_then(|_| signal_hook::flag::register(SIGINT, Arc::clone(&pressed)));

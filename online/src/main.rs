@@ -10,6 +10,7 @@ mod cli;
 mod connect;
 mod dfns;
 mod error;
+mod exit;
 mod export;
 mod input;
 mod interrupt;
@@ -24,9 +25,13 @@ use keyexport_shared::display::{self, Escaped};
 
 use crate::cli::{Cli, Command};
 use crate::error::OnlineError;
+use crate::exit::{EXIT_OK, EXIT_USAGE};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let (result, json) = match &cli.command {
         Command::Submit(args) => (submit::run(args), args.json),
         Command::Show(args) => (show::run(args), false),
@@ -71,17 +76,20 @@ fn report(error: &OnlineError, json: bool) {
         eprintln!("  {}", Escaped(advice));
     }
     if json && !error.json_printed() {
-        let value = serde_json::json!({
-            "status": "error",
-            "kind": error.kind(),
-            "exitCode": error.exit_code(),
-            "message": error.to_string(),
-            "advice": error.advice(),
-            "dfnsResponse": error.unsaved_body(),
-        });
-        println!(
-            "{}",
-            display::to_json(&value).unwrap_or_else(|_| value.to_string())
-        );
+        println!("{}", error.to_json().to_line());
     }
+}
+
+/// clap's help, version and usage errors: clap prints them; a usage error exits 2, and
+/// with `--json` on the command line it is also the one JSON error object on stdout.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if !e.use_stderr() {
+        return ExitCode::from(EXIT_OK);
+    }
+    if std::env::args_os().any(|a| a == "--json") {
+        let message = keyexport_shared::exit::usage_message(&e.to_string()).to_owned();
+        println!("{}", OnlineError::Usage(message).to_json().to_line());
+    }
+    ExitCode::from(EXIT_USAGE)
 }

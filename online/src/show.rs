@@ -11,6 +11,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::time::Duration;
 
+use keyexport_shared::ErrorKind;
 use keyexport_shared::files::Artifact;
 use keyexport_shared::transport::{
     CAPTION_ROWS, FrameOptions, TerminalSize, TransportError, fit_terminal, payload_digest,
@@ -34,7 +35,7 @@ pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
                      (response.json or response.ur.txt); the offline machine shows the \
                      request with `keyexport-offline show`."
                 .into(),
-            code: 3,
+            kind: ErrorKind::Input,
         });
     }
     let stdout = std::io::stdout();
@@ -62,7 +63,7 @@ pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
                  larger window), or carry the PNG files written by `submit` \
                  (response-qr-NN.png, response-qr.gif) instead."
             ),
-            code: 2,
+            kind: ErrorKind::Usage,
         },
         other => OnlineError::Show {
             message: format!(
@@ -70,7 +71,7 @@ pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
                 args.file.display()
             ),
             advice: "Carry the response file itself on removable media.".into(),
-            code: 3,
+            kind: ErrorKind::Input,
         },
     })?;
     let name = args.file.file_name().map_or_else(
@@ -107,7 +108,7 @@ fn show_input(error: OnlineError) -> OnlineError {
             advice: "Give the response.json written by `keyexport-online submit`, or its \
                      response.ur.txt."
                 .into(),
-            code: 3,
+            kind: ErrorKind::Input,
         },
         other => other,
     }

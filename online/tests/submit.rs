@@ -226,8 +226,8 @@ fn unwritable_output_prints_the_response() {
     let output = run_while_moving_away(&c, &cmd, &out);
     assert_eq!(output.status.code(), Some(11), "{}", stderr(&output));
     let printed = json_out(&output);
-    assert_eq!(printed["kind"], "not-saved");
-    let body = printed["dfnsResponse"].as_str().unwrap();
+    assert_eq!(printed["error"]["kind"], "not-saved");
+    let body = printed["error"]["dfnsResponse"].as_str().unwrap();
     let response = keyexport_shared::wire::ExportResponse::from_json(body.as_bytes()).unwrap();
     let rebuilt = keyexport_shared::reconstruct::reconstruct(&response, &c.decryption_key).unwrap();
     assert_eq!(

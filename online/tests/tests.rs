@@ -11,6 +11,7 @@
 mod auth;
 mod batch;
 mod common;
+mod errors;
 mod faults;
 mod layering;
 #[path = "../../offline/tests/screen.rs"]

@@ -2,14 +2,147 @@
 //!
 //! Every variant states a fact (which file, field, share or signer) and never the
 //! content of a secret. Advice on what to do is added by the binaries. [`Error::kind`]
-//! gives the stable kebab-case name that the `--json` outputs and the test vectors use.
+//! gives the [`ErrorKind`]: the stable kebab-case name that the `--json` outputs and the
+//! test vectors use, shared by both binaries so each failure has one spelling.
 
 use std::path::PathBuf;
+
+use serde::Serialize;
 
 use crate::wire::SignerId;
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The stable name of a failure: the `kind` of both tools' `--json` error objects, of batch
+/// reports and transcript outcomes, and of the test vectors' expected errors. Its spelling
+/// ([`ErrorKind::as_str`], also its serde form) never changes: scripts match on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Vector kind: fewer shares than `minSigners`, or `minSigners` impossible.
+    Threshold,
+    /// Vector kind: too many shares fail authentication.
+    Decrypt,
+    /// Vector kind: the shares (or a key) do not match the public key.
+    PublicKey,
+    /// Vector kind: two shares carry the same index.
+    DuplicateIndex,
+    /// Vector kind: a share format version other than 1.
+    Version,
+    /// Vector kind: a share for another curve than the response's.
+    Curve,
+    /// Vector kind: an unknown protocol or curve.
+    Unsupported,
+    /// Vector kind: a decrypted share is not a valid share document.
+    ShareFormat,
+    /// Vector kind: the shares that rebuilt the key disagree on its chain code.
+    ChainCode,
+    /// Invalid command-line arguments, or a terminal too small for what was asked.
+    Usage,
+    /// Unreadable, malformed, incomplete or foreign input.
+    Input,
+    /// A secret of the offline machine given where a request or response belongs.
+    OfflineSecret,
+    /// Offline: a bug.
+    Internal,
+    /// Offline: a passphrase wrong, empty, too weak, unconfirmed, or not obtainable.
+    Passphrase,
+    /// An output exists, or cannot be written.
+    Output,
+    /// Offline: the air-gap guard found a network interface up.
+    AirGap,
+    /// Offline: a batch in which at least one key failed.
+    Batch,
+    /// Online: the API URL, token or credential is missing or invalid.
+    Config,
+    /// Online: refused before exporting (key state, confirmation, outputs).
+    Refused,
+    /// Online: Dfns refused a call; nothing was exported.
+    DfnsRefused,
+    /// Online: a network failure before the export was sent.
+    Network,
+    /// Online: the export may have reached Dfns but no answer came back.
+    ExportUncertain,
+    /// Online: a policy holds the export for approval (HTTP 202).
+    HeldForApproval,
+    /// Online: the response was saved but fails a check.
+    ResponseCheck,
+    /// Online: the response could not be saved.
+    NotSaved,
+    /// Online: the response was saved but its QR/UR files could not be written.
+    Transport,
+    /// Online: a batch finished with keys not exported.
+    BatchIncomplete,
+    /// Interrupted by Ctrl-C.
+    Interrupted,
+}
+
+impl ErrorKind {
+    /// The kinds of the test vectors: the ways reconstruction fails.
+    pub const RECONSTRUCTION: [ErrorKind; 9] = [
+        ErrorKind::Threshold,
+        ErrorKind::Decrypt,
+        ErrorKind::PublicKey,
+        ErrorKind::DuplicateIndex,
+        ErrorKind::Version,
+        ErrorKind::Curve,
+        ErrorKind::Unsupported,
+        ErrorKind::ShareFormat,
+        ErrorKind::ChainCode,
+    ];
+
+    /// The kebab-case name, as in JSON and the test vectors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Threshold => "threshold",
+            ErrorKind::Decrypt => "decrypt",
+            ErrorKind::PublicKey => "public-key",
+            ErrorKind::DuplicateIndex => "duplicate-index",
+            ErrorKind::Version => "version",
+            ErrorKind::Curve => "curve",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::ShareFormat => "share-format",
+            ErrorKind::ChainCode => "chain-code",
+            ErrorKind::Usage => "usage",
+            ErrorKind::Input => "input",
+            ErrorKind::OfflineSecret => "offline-secret",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Passphrase => "passphrase",
+            ErrorKind::Output => "output",
+            ErrorKind::AirGap => "air-gap",
+            ErrorKind::Batch => "batch",
+            ErrorKind::Config => "config",
+            ErrorKind::Refused => "refused",
+            ErrorKind::DfnsRefused => "dfns-refused",
+            ErrorKind::Network => "network",
+            ErrorKind::ExportUncertain => "export-uncertain",
+            ErrorKind::HeldForApproval => "held-for-approval",
+            ErrorKind::ResponseCheck => "response-check",
+            ErrorKind::NotSaved => "not-saved",
+            ErrorKind::Transport => "transport",
+            ErrorKind::BatchIncomplete => "batch-incomplete",
+            ErrorKind::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether this is one of the vector kinds (a reconstruction failure).
+    pub fn is_reconstruction(self) -> bool {
+        ErrorKind::RECONSTRUCTION.contains(&self)
+    }
+}
+
+impl Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Why one share was set aside during reconstruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,15 +167,15 @@ pub enum ShareFault {
 
 impl ShareFault {
     /// The vector kind this fault belongs to.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ShareFault::Decrypt => "decrypt",
-            ShareFault::ShareFormat(_) => "share-format",
-            ShareFault::Version(_) => "version",
-            ShareFault::Curve(_) => "curve",
-            ShareFault::DuplicateIndex => "duplicate-index",
-            ShareFault::WrongValue => "public-key",
-            ShareFault::ChainCode => "chain-code",
+            ShareFault::Decrypt => ErrorKind::Decrypt,
+            ShareFault::ShareFormat(_) => ErrorKind::ShareFormat,
+            ShareFault::Version(_) => ErrorKind::Version,
+            ShareFault::Curve(_) => ErrorKind::Curve,
+            ShareFault::DuplicateIndex => ErrorKind::DuplicateIndex,
+            ShareFault::WrongValue => ErrorKind::PublicKey,
+            ShareFault::ChainCode => ErrorKind::ChainCode,
         }
     }
 }
@@ -252,29 +385,28 @@ fn suspects_text(suspects: &[SignerId]) -> String {
 }
 
 impl Error {
-    /// The stable kebab-case kind: one of the vector kinds (`threshold`, `decrypt`,
-    /// `public-key`, `duplicate-index`, `version`, `curve`, `unsupported`,
-    /// `share-format`, `chain-code`), `input` for unreadable or foreign input (files, QR images, UR
-    /// frames), or `io`.
-    pub fn kind(&self) -> &'static str {
+    /// The kind: one of the vector kinds, [`ErrorKind::Input`] for unreadable or foreign
+    /// input (files, QR images, UR frames), or [`ErrorKind::Output`] for a file that could
+    /// not be written or already exists.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Threshold { .. } => "threshold",
-            Error::Decrypt(_) => "decrypt",
-            Error::ShareFormat(_) => "share-format",
-            Error::Version(_) => "version",
-            Error::Curve(_) => "curve",
-            Error::DuplicateIndex(_) => "duplicate-index",
-            Error::PublicKey { .. } => "public-key",
-            Error::Unsupported { .. } => "unsupported",
-            Error::ChainCode { .. } => "chain-code",
+            Error::Threshold { .. } => ErrorKind::Threshold,
+            Error::Decrypt(_) => ErrorKind::Decrypt,
+            Error::ShareFormat(_) => ErrorKind::ShareFormat,
+            Error::Version(_) => ErrorKind::Version,
+            Error::Curve(_) => ErrorKind::Curve,
+            Error::DuplicateIndex(_) => ErrorKind::DuplicateIndex,
+            Error::PublicKey { .. } => ErrorKind::PublicKey,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
+            Error::ChainCode { .. } => ErrorKind::ChainCode,
             Error::Json { .. }
             | Error::MissingField { .. }
             | Error::InvalidField { .. }
             | Error::WrongDocument { .. }
             | Error::DecryptionKey { .. }
             | Error::EncryptionKey { .. }
-            | Error::Transport(_) => "input",
-            Error::Io { .. } | Error::AlreadyExists { .. } => "io",
+            | Error::Transport(_) => ErrorKind::Input,
+            Error::Io { .. } | Error::AlreadyExists { .. } => ErrorKind::Output,
         }
     }
 
@@ -294,7 +426,7 @@ impl Error {
     /// Builds the error for a shortfall, named after the most frequent fault among the
     /// shares set aside (ties go to the fault seen first).
     pub(crate) fn from_shortfall(shortfall: Shortfall) -> Error {
-        let mut best: Option<(&'static str, usize)> = None;
+        let mut best: Option<(ErrorKind, usize)> = None;
         for bad in &shortfall.bad {
             let kind = bad.fault.kind();
             let count = shortfall
@@ -307,10 +439,10 @@ impl Error {
             }
         }
         match best.map(|(k, _)| k) {
-            Some("share-format") => Error::ShareFormat(shortfall),
-            Some("version") => Error::Version(shortfall),
-            Some("curve") => Error::Curve(shortfall),
-            Some("duplicate-index") => Error::DuplicateIndex(shortfall),
+            Some(ErrorKind::ShareFormat) => Error::ShareFormat(shortfall),
+            Some(ErrorKind::Version) => Error::Version(shortfall),
+            Some(ErrorKind::Curve) => Error::Curve(shortfall),
+            Some(ErrorKind::DuplicateIndex) => Error::DuplicateIndex(shortfall),
             _ => Error::Decrypt(shortfall),
         }
     }
@@ -325,5 +457,27 @@ impl Error {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The serde spelling (JSON) and the text spelling are one and the same.
+    #[test]
+    fn kinds_are_spelled_once() {
+        for kind in ErrorKind::RECONSTRUCTION
+            .into_iter()
+            .chain([ErrorKind::AirGap, ErrorKind::Input])
+        {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
+        assert_eq!(ErrorKind::PublicKey.to_string(), "public-key");
+        assert!(ErrorKind::ChainCode.is_reconstruction());
+        assert!(!ErrorKind::Input.is_reconstruction());
     }
 }

@@ -596,7 +596,7 @@ mod tests {
         ];
         for (bytes, expected) in cases {
             let err = Artifact::parse(bytes).unwrap_err();
-            assert_eq!(err.kind(), "input");
+            assert_eq!(err.kind(), crate::ErrorKind::Input);
             assert!(err.to_string().contains(expected), "{err}");
         }
     }

@@ -303,7 +303,7 @@ mod tests {
             0o600
         );
         let err = write_new(&path, b"other", FileMode::Secret).unwrap_err();
-        assert_eq!(err.kind(), "io");
+        assert_eq!(err.kind(), crate::ErrorKind::Output);
         assert_eq!(fs::read(&path).unwrap(), b"secret");
         // No temporary files left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -321,7 +321,7 @@ mod tests {
                 .write("a.hex", b"xx", FileMode::Secret)
                 .unwrap_err()
                 .kind(),
-            "io"
+            crate::ErrorKind::Output
         );
         assert!(files.write("../escape", b"x", FileMode::Public).is_err());
         assert!(files.write("sub/x", b"x", FileMode::Public).is_err());

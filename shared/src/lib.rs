@@ -38,6 +38,7 @@ pub mod dealer;
 pub mod display;
 pub mod ecies;
 mod error;
+pub mod exit;
 pub mod files;
 pub mod fsio;
 pub mod hd;
@@ -52,4 +53,4 @@ pub mod transcript;
 pub mod transport;
 pub mod wire;
 
-pub use error::{ChainCodeGroup, Error, Result};
+pub use error::{ChainCodeGroup, Error, ErrorKind, Result};

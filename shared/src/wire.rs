@@ -463,14 +463,14 @@ mod tests {
                 doc[field] = value;
             }
             let err = ExportResponse::from_value(&doc).unwrap_err();
-            assert_eq!(err.kind(), "input");
+            assert_eq!(err.kind(), crate::ErrorKind::Input);
             assert!(err.to_string().contains(named), "{err}");
         }
         let mut doc = sample();
         doc["protocol"] = serde_json::json!("GG18");
         assert_eq!(
             ExportResponse::from_value(&doc).unwrap_err().kind(),
-            "unsupported"
+            crate::ErrorKind::Unsupported
         );
     }
 
@@ -501,7 +501,7 @@ mod tests {
         doc["encryptedKeyShares"][0]["signerId"] =
             serde_json::json!("\u{1b}[1A\u{1b}[2KPublic key");
         let err = ExportResponse::from_value(&doc).unwrap_err();
-        assert_eq!(err.kind(), "input");
+        assert_eq!(err.kind(), crate::ErrorKind::Input);
         let text = err.to_string();
         assert!(text.contains("encryptedKeyShares[0].signerId"), "{text}");
         assert!(text.contains("base64"), "{text}");

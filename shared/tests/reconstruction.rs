@@ -85,7 +85,7 @@ proptest! {
                 prop_assert_eq!(rebuilt.bad_shares.len(), wrong);
                 prop_assert!(n - wrong >= t);
             }
-            Err(err) => prop_assert_eq!(err.kind(), "public-key"),
+            Err(err) => prop_assert_eq!(err.kind(), keyexport_shared::ErrorKind::PublicKey),
         }
     }
 
@@ -151,14 +151,14 @@ proptest! {
                 prop_assert_eq!(rebuilt.bad_signers(), named);
                 for bad in &rebuilt.bad_shares {
                     let position = dealt.response.shares.iter().position(|s| s.signer_id == bad.signer_id).unwrap();
-                    let kind = if other_chain_code.contains(&position) { "chain-code" } else { "public-key" };
+                    let kind = if other_chain_code.contains(&position) { keyexport_shared::ErrorKind::ChainCode } else { keyexport_shared::ErrorKind::PublicKey };
                     prop_assert_eq!(bad.fault.kind(), kind);
                 }
                 prop_assert_eq!(rebuilt.used_signers.len(), honest);
             }
             Err(err) => {
                 prop_assert!(2 * honest <= fitting, "{}", err);
-                prop_assert_eq!(err.kind(), "chain-code");
+                prop_assert_eq!(err.kind(), keyexport_shared::ErrorKind::ChainCode);
                 let secret = dealt.private_key.to_hex();
                 prop_assert!(!err.to_string().contains(secret.as_str()));
                 if let Some(code) = &dealt.chain_code {
@@ -185,7 +185,7 @@ proptest! {
             }
             Err(err) => {
                 prop_assert!(drop.len() > 2);
-                prop_assert_eq!(err.kind(), "decrypt");
+                prop_assert_eq!(err.kind(), keyexport_shared::ErrorKind::Decrypt);
                 prop_assert_eq!(err.bad_signers().len(), drop.len());
             }
         }
@@ -207,6 +207,6 @@ fn wrong_decryption_key_names_every_signer() {
     )
     .run(&key.encryption_key(), &mut rng);
     let err = reconstruct(&dealt.response, &other).unwrap_err();
-    assert_eq!(err.kind(), "decrypt");
+    assert_eq!(err.kind(), keyexport_shared::ErrorKind::Decrypt);
     assert_eq!(err.bad_signers().len(), 3);
 }

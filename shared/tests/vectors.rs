@@ -122,7 +122,7 @@ fn run(vector: &Value) -> Result<(), String> {
             Ok(())
         }
         (Err(err), None, Some(kind)) => {
-            if err.kind() != kind.as_str().unwrap() {
+            if Some(err.kind().as_str()) != kind.as_str() {
                 return Err(format!(
                     "{name}: error kind {} ({err}), expected {kind}",
                     err.kind()

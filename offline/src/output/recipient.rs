@@ -67,6 +67,6 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("age1notakey"));
-        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        assert_eq!(err.exit_code(), crate::exit::EXIT_USAGE);
     }
 }

@@ -149,7 +149,7 @@ impl KeyFailure {
             key_id,
             source,
             error: ErrorJson {
-                kind: error.kind(),
+                kind: error.kind().as_str(),
                 message: error.message(),
                 advice: error.advice(),
                 bad_signers: signer_strings(&error.bad_signers()),
@@ -191,7 +191,7 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
     };
     entry.outcome = match (&result, &status) {
         (Err(e), _) => Outcome::Failed {
-            kind: e.kind(),
+            kind: e.kind().as_str(),
             message: e.message(),
         },
         (Ok(_), status) => Outcome::of(status),

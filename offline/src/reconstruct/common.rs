@@ -141,7 +141,7 @@ impl KeyFacts {
                 .iter()
                 .map(|b| BadShareJson {
                     signer_id: b.signer_id.to_string(),
-                    kind: b.fault.kind(),
+                    kind: b.fault.kind().as_str(),
                 })
                 .collect(),
             addresses,

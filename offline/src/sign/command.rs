@@ -397,7 +397,7 @@ mod tests {
         assert!(drawn.lines().all(|l| l.chars().count() <= 80));
         let tiny = TerminalSize { cols: 40, rows: 20 };
         let err = terminal_code(&"ab".repeat(65), tiny).unwrap_err();
-        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        assert_eq!(err.exit_code(), crate::exit::EXIT_USAGE);
     }
 
     #[test]
@@ -421,6 +421,6 @@ mod tests {
             public
         );
         let err = parse_public_key(&public.to_hex(), SignScheme::EcdsaSecp256k1).unwrap_err();
-        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        assert_eq!(err.exit_code(), crate::exit::EXIT_USAGE);
     }
 }

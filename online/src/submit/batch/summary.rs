@@ -8,13 +8,13 @@
 
 use std::path::Path;
 
+use keyexport_shared::ErrorKind;
 use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::files::KeyId;
 use serde::Serialize;
 
 use crate::error::OnlineError;
 use crate::export::note;
-use crate::interrupt::EXIT_INTERRUPTED;
 use crate::transcript::{self, Transcript};
 
 /// What happened to one key.
@@ -291,14 +291,14 @@ pub fn outcome(
 ) -> Result<(), OnlineError> {
     if let Some(error) = stopped {
         return Err(OnlineError::Batch {
-            code: error.exit_code(),
+            kind: error.kind(),
             message: format!("the batch stopped: {error}"),
             advice: error.advice().unwrap_or_default(),
         });
     }
-    let (code, message, advice) = if interrupted {
+    let (kind, message, advice) = if interrupted {
         (
-            EXIT_INTERRUPTED,
+            ErrorKind::Interrupted,
             format!(
                 "interrupted: run the same command again to resume ({} key(s) not attempted)",
                 counts.not_attempted
@@ -308,7 +308,7 @@ pub fn outcome(
         )
     } else if counts.uncertain > 0 {
         (
-            8,
+            ErrorKind::ExportUncertain,
             format!(
                 "{} key(s) may have been exported without a saved answer",
                 counts.uncertain
@@ -318,14 +318,14 @@ pub fn outcome(
         )
     } else if counts.check_failed > 0 {
         (
-            10,
+            ErrorKind::ResponseCheck,
             format!("{} saved response(s) fail a check", counts.check_failed),
             "Those keys are exported and their responses saved unchanged: do not export them \
              again; `keyexport-offline reconstruct` verifies them independently.",
         )
     } else if counts.failed > 0 {
         (
-            13,
+            ErrorKind::BatchIncomplete,
             format!("{} key(s) were not exported", counts.failed),
             "Each is listed with its reason. Fix what it names and run the same command again: \
              saved keys are skipped, failed keys are tried again.",
@@ -334,7 +334,7 @@ pub fn outcome(
         return Ok(());
     };
     Err(OnlineError::Batch {
-        code,
+        kind,
         message,
         advice: advice.into(),
     })
@@ -394,7 +394,7 @@ mod tests {
         };
         assert_eq!(error.to_string(), "the batch stopped: refused");
         assert_eq!(error.advice().as_deref(), Some("do this"));
-        assert_eq!(error.kind(), "refused");
+        assert_eq!(error.kind().as_str(), "refused");
     }
 
     #[test]
@@ -409,7 +409,7 @@ mod tests {
             error.to_string(),
             "interrupted: run the same command again to resume (5 key(s) not attempted)"
         );
-        assert_eq!(error.kind(), "interrupted");
+        assert_eq!(error.kind().as_str(), "interrupted");
     }
 
     #[test]
@@ -427,7 +427,7 @@ mod tests {
             ..Counts::default()
         });
         assert_eq!(
-            (uncertain.exit_code(), uncertain.kind()),
+            (uncertain.exit_code(), uncertain.kind().as_str()),
             (8, "export-uncertain")
         );
         let check = only(Counts {
@@ -435,13 +435,16 @@ mod tests {
             check_failed: 1,
             ..Counts::default()
         });
-        assert_eq!((check.exit_code(), check.kind()), (10, "response-check"));
+        assert_eq!(
+            (check.exit_code(), check.kind().as_str()),
+            (10, "response-check")
+        );
         let failed = only(Counts {
             failed: 1,
             ..Counts::default()
         });
         assert_eq!(
-            (failed.exit_code(), failed.kind()),
+            (failed.exit_code(), failed.kind().as_str()),
             (13, "batch-incomplete")
         );
         assert_eq!(failed.to_string(), "1 key(s) were not exported");

@@ -1,0 +1,175 @@
+//! One snapshot per error kind: the exact exit code, `--json` error object and text report
+//! an operator or a script sees (insta snapshots in `tests/snapshots/`).
+
+use std::path::Path;
+
+use crate::common::{offline, passphrase_file, vector, vector_files};
+
+/// Runs `keyexport-offline ARGS` inside `dir` (short, fixed file names) on a machine whose
+/// network interfaces are `interfaces` (`(name, operstate)`; a fake sysfs), and returns
+/// the exit code, standard output and standard error as one text.
+fn run(dir: &Path, interfaces: &[(&str, &str)], args: &[&str]) -> String {
+    let sysfs = dir.join("sysfs-net");
+    for (name, state) in interfaces {
+        let iface = sysfs.join(name);
+        std::fs::create_dir_all(&iface).unwrap();
+        let kind = if *name == "lo" { "772" } else { "1" };
+        std::fs::write(iface.join("type"), format!("{kind}\n")).unwrap();
+        std::fs::write(iface.join("operstate"), format!("{state}\n")).unwrap();
+        std::fs::write(iface.join("flags"), "0x1003\n").unwrap();
+    }
+    let output = offline()
+        .current_dir(dir)
+        .env_remove("KEYEXPORT_ALLOW_ONLINE")
+        .env_remove("KEYEXPORT_TEST_SCRYPT_LOG_N")
+        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
+        .args(args)
+        .output()
+        .unwrap();
+    format!(
+        "exit code: {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap()
+    )
+}
+
+const OFFLINE: &[(&str, &str)] = &[("lo", "unknown")];
+
+/// `reconstruct --json` of the vector `name` (a plain decryption key and its response).
+fn reconstruct_vector(name: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &vector(name));
+    run(
+        tmp.path(),
+        OFFLINE,
+        &[
+            "reconstruct",
+            "--json",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+        ],
+    )
+}
+
+#[test]
+fn each_reconstruction_kind() {
+    for (kind, name) in [
+        ("threshold", "err-below-threshold"),
+        ("decrypt", "err-tampered-ciphertext-at-threshold"),
+        ("public-key", "err-public-key-mismatch"),
+        ("duplicate-index", "err-duplicate-index"),
+        ("version", "err-share-version-2"),
+        ("curve", "err-share-curve-mismatch"),
+        ("unsupported", "err-unsupported-protocol"),
+        ("share-format", "err-garbage-share-plaintext"),
+        ("chain-code", "err-hd-2of2-chain-codes-disagree"),
+    ] {
+        let text = reconstruct_vector(name);
+        assert!(text.contains(&format!(r#""kind":"{kind}""#)), "{text}");
+        insta::assert_snapshot!(format!("kind_{kind}"), text);
+    }
+}
+
+#[test]
+fn kind_usage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "reconstruct",
+        "--json",
+        "--decryption-key",
+        "k",
+        "--response",
+        "r",
+        "--format",
+        "pem",
+    ];
+    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+}
+
+#[test]
+fn kind_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &vector("err-below-threshold"));
+    std::fs::write(tmp.path().join("response.json"), "{\"hello\": 1}\n").unwrap();
+    let args = [
+        "reconstruct",
+        "--json",
+        "--decryption-key",
+        "decryption-key.hex",
+        "--response",
+        "response.json",
+    ];
+    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+}
+
+#[test]
+fn kind_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &vector("err-below-threshold"));
+    std::fs::write(tmp.path().join("key.hex"), "taken\n").unwrap();
+    let args = [
+        "reconstruct",
+        "--json",
+        "--decryption-key",
+        "decryption-key.hex",
+        "--response",
+        "response.json",
+        "--out",
+        "key.hex",
+    ];
+    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+}
+
+#[test]
+fn kind_offline_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &vector("err-below-threshold"));
+    std::fs::write(
+        tmp.path().join("response.json"),
+        "age-encryption.org/v1\n-> scrypt c2FsdA 18\n",
+    )
+    .unwrap();
+    let args = [
+        "reconstruct",
+        "--json",
+        "--decryption-key",
+        "decryption-key.hex",
+        "--response",
+        "response.json",
+    ];
+    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+}
+
+#[test]
+fn kind_air_gap() {
+    let tmp = tempfile::tempdir().unwrap();
+    vector_files(tmp.path(), &vector("err-below-threshold"));
+    let args = [
+        "reconstruct",
+        "--json",
+        "--decryption-key",
+        "decryption-key.hex",
+        "--response",
+        "response.json",
+    ];
+    insta::assert_snapshot!(run(tmp.path(), &[("lo", "unknown"), ("eth0", "up")], &args));
+}
+
+#[test]
+fn kind_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    passphrase_file(tmp.path(), "pass.txt", "a");
+    let args = [
+        "init",
+        "--key-id",
+        "key-01j8example",
+        "--out",
+        "ceremony",
+        "--passphrase-file",
+        "pass.txt",
+    ];
+    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+}

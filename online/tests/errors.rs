@@ -1,0 +1,152 @@
+//! One snapshot per error kind that a run against the sandbox can meet: the exact exit
+//! code, `--json` error object and text report (insta snapshots in `tests/snapshots/`).
+//! The progress printed before the error is left out (other tests check it); the temporary
+//! folder, the sandbox's address, the key id and long hex values (public keys of a key
+//! dealt for this run) change from run to run and are replaced by placeholders.
+
+use sandbox::{FailStatus, Fault, Route, SandboxConfig};
+
+use crate::common::{Ceremony, ceremony, online, submit, write_batch_request};
+
+/// Exit code, standard output, and standard error from its `error:` line on, of `cmd`,
+/// with the run's variable parts replaced.
+fn report(c: &Ceremony, cmd: &mut assert_cmd::Command) -> String {
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let error = stderr
+        .find("error: ")
+        .filter(|&at| at == 0 || stderr[..at].ends_with('\n'))
+        .map_or(stderr.as_str(), |at| &stderr[at..]);
+    let text = format!(
+        "exit code: {:?}\n--- stdout\n{}--- stderr (from the error on)\n{error}",
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+    );
+    let dir = c.dir.path().to_string_lossy().into_owned();
+    let text = text.replace(&dir, "[DIR]").replace(&c.key_id, "[KEY]");
+    long_hex_replaced(&text)
+}
+
+/// `text` with every run of 32 or more hex digits replaced by `[HEX]`.
+fn long_hex_replaced(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for ch in text.chars().chain(std::iter::once('\n')) {
+        if ch.is_ascii_hexdigit() {
+            run.push(ch);
+            continue;
+        }
+        out.push_str(if run.len() >= 32 { "[HEX]" } else { &run });
+        run.clear();
+        out.push(ch);
+    }
+    out.pop();
+    out
+}
+
+fn plain() -> SandboxConfig {
+    SandboxConfig::default()
+}
+
+#[test]
+fn kind_usage() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let mut cmd = online(&c.sandbox);
+    cmd.args(["submit", "--json", "--no-such-flag"]);
+    insta::assert_snapshot!(report(&c, &mut cmd));
+}
+
+#[test]
+fn kind_input() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    std::fs::write(&c.request, "{\"hello\": 1}\n").unwrap();
+    insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+#[test]
+fn kind_offline_secret() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    std::fs::write(&c.request, "age-encryption.org/v1\n-> scrypt c2FsdA 18\n").unwrap();
+    insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+#[test]
+fn kind_config() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let mut cmd = submit(&c);
+    cmd.env_remove("DFNS_AUTH_TOKEN");
+    insta::assert_snapshot!(report(&c, &mut cmd));
+}
+
+#[test]
+fn kind_network() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let mut cmd = submit(&c);
+    // A port nothing listens on: the preflight fails before anything is sent.
+    cmd.env("DFNS_API_URL", "http://127.0.0.1:9");
+    insta::assert_snapshot!(report(&c, &mut cmd));
+}
+
+#[test]
+fn kind_refused() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    assert_eq!(submit(&c).output().unwrap().status.code(), Some(0));
+    let mut cmd = submit(&c);
+    cmd.arg("--out").arg(c.dir.path().join("again"));
+    insta::assert_snapshot!(report(&c, &mut cmd));
+}
+
+#[test]
+fn kind_dfns_refused() {
+    let c = ceremony(
+        "CGGMP24:secp256k1",
+        plain().fault(Fault::MissingExportPermission),
+    );
+    insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+#[test]
+fn kind_held_for_approval() {
+    let c = ceremony("CGGMP24:secp256k1", plain().fault(Fault::PolicyHold));
+    insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+#[test]
+fn kind_response_check() {
+    let c = ceremony("CGGMP24:secp256k1", plain().fault(Fault::WrongPublicKey));
+    insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+#[test]
+fn kind_export_uncertain() {
+    let c = ceremony(
+        "CGGMP24:secp256k1",
+        plain().fault(Fault::FailOnce {
+            status: FailStatus::Internal,
+            route: Route::Export,
+        }),
+    );
+    insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+/// A batch prints its summary as its one JSON object; the error follows on stderr.
+#[test]
+fn kind_batch_incomplete() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let keys = [c.key_id.clone(), "key-unknown".to_owned()];
+    let (_, request) = write_batch_request(c.dir.path(), &keys);
+    let mut cmd = online(&c.sandbox);
+    cmd.arg("submit")
+        .arg("--request")
+        .arg(&request)
+        .args(["--yes", "--json", "--parallel", "1"]);
+    let text = report(&c, &mut cmd);
+    assert!(text.starts_with("exit code: Some(13)"), "{text}");
+    let ceremony_id = text
+        .split(r#""ceremonyId":""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    insta::assert_snapshot!(text.replace(&ceremony_id, "[CEREMONY]"));
+}
