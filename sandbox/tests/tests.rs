@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod docs;
+mod keys;
 mod rehearse;
 mod serve;
 mod statuses;
