@@ -95,6 +95,9 @@ pub enum Fault {
     /// A policy holds key creation for approval: `POST /keys` answers HTTP 202, no key
     /// is created.
     CreateKeyHeld,
+    /// A policy holds key deletion for approval: `DELETE /keys/{keyId}` answers HTTP 202,
+    /// the key stays.
+    DeleteKeyHeld,
 }
 
 /// One key the sandbox holds.

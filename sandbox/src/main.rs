@@ -96,6 +96,9 @@ pub struct SandboxArgs {
     /// Hold every key creation (the canary) for approval (HTTP 202).
     #[arg(long)]
     create_held: bool,
+    /// Hold every key deletion (the canary's, after its receipt) for approval (HTTP 202).
+    #[arg(long)]
+    delete_held: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +161,7 @@ impl SandboxArgs {
             (self.legacy_shares, Fault::LegacyShares),
             (self.no_create_permission, Fault::MissingCreatePermission),
             (self.create_held, Fault::CreateKeyHeld),
+            (self.delete_held, Fault::DeleteKeyHeld),
         ];
         faults.extend(flags.into_iter().filter(|(on, _)| *on).map(|(_, f)| f));
         if let Some(n) = self.extra_signers {

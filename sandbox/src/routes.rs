@@ -6,8 +6,8 @@
 //! already exported (409), scheme listed (400), policy (202), then the export itself
 //! (200). Create Key (`POST /keys`) and Delete Key (`DELETE /keys/{keyId}`) follow the
 //! same order: token (401), permission `Keys:Create` / `Keys:Delete` (403), user action
-//! (403 or 400), body (400), key (404), already deleted (409), policy (202, creation
-//! only), then the action (200, the key object as Dfns' Create Key and Delete Key answer
+//! (403 or 400), body (400), key (404), already deleted (409), policy (202), then the
+//! action (200, the key object as Dfns' Create Key and Delete Key answer
 //! it). Every error body is Dfns' `{"error": {"id", "status", "message", "details"}}`.
 
 use keyexport_shared::keys::EncryptionKey;
@@ -305,6 +305,9 @@ fn delete_key(state: &mut State, request: &Incoming, id: &str) -> Result<Outgoin
     if state.keys[index].deleted {
         return Err(deleted(id));
     }
+    if state.faults.contains(&Fault::DeleteKeyHeld) {
+        return Ok(policy_hold(json!({"kind": "Keys:Delete", "keyId": id})));
+    }
     state.keys[index].deleted = true;
     Ok(Outgoing::json(200, &state.keys[index].to_json()))
 }
@@ -365,19 +368,20 @@ fn drop_share(response: &mut keyexport_shared::wire::ExportResponse) {
     response.shares.pop();
 }
 
-/// Fault responders `PolicyHold` and `CreateKeyHeld`: HTTP 202 with a pending approval,
-/// nothing exported or created.
+/// Fault responders `PolicyHold`, `CreateKeyHeld` and `DeleteKeyHeld`: HTTP 202 with a
+/// pending approval, nothing exported, created or deleted.
 ///
 /// Dfns does not document the 202 body of Export Key or Create Key. The sandbox answers
 /// with the documented fields of a policy Approval object (docs.dfns.co, "Policy
 /// Approvals"): `id`, `initiatorId`, `status`, `expirationDate`, `dateCreated`,
 /// `dateUpdated`, `activity`, `evaluatedPolicies`, `decisions`. Invented, where nothing is
-/// documented: the activity's content (`kind` "Keys:Export" with `keyId`, or
-/// "Keys:Create" with the requested scheme and curve), the ids, the dates and the policy's
-/// reason text.
+/// documented: the activity's content (`kind` "Keys:Export" or "Keys:Delete" with `keyId`,
+/// or "Keys:Create" with the requested scheme and curve), the ids, the dates and the
+/// policy's reason text.
 fn policy_hold(activity: Value) -> Outgoing {
     let action = match activity["kind"].as_str() {
         Some("Keys:Create") => "the key creation",
+        Some("Keys:Delete") => "the key deletion",
         _ => "the export",
     };
     Outgoing::json(
