@@ -239,6 +239,12 @@ pub struct RequestFile {
     /// split's commitment set, which binds every custody part to the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custody_commitments_sha256: Option<CommitmentsDigest>,
+    /// A canary ceremony (`init --canary`): the online side first exports a throwaway key
+    /// with this request and stops; the real key is exported only against a valid canary
+    /// receipt. Written only when true, so a request made without it is byte for byte
+    /// what older tools wrote; absent reads as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 impl RequestFile {
@@ -261,6 +267,7 @@ impl RequestFile {
             created_at,
             tool,
             custody_commitments_sha256: None,
+            canary: false,
         }
     }
 
@@ -268,6 +275,12 @@ impl RequestFile {
     /// sealed key, no custody parts).
     pub fn with_custody_commitments(mut self, digest: Option<CommitmentsDigest>) -> Self {
         self.custody_commitments_sha256 = digest;
+        self
+    }
+
+    /// The same request, requiring a canary export first (`true`) or not.
+    pub fn with_canary(mut self, canary: bool) -> Self {
+        self.canary = canary;
         self
     }
 
@@ -543,6 +556,32 @@ mod tests {
             err.to_string().contains("encryptionKeyFingerprint"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_canary_flag_is_written_only_when_required() {
+        let plain = request();
+        let text = String::from_utf8(plain.to_bytes()).unwrap();
+        assert!(!text.contains("canary"), "{text}");
+        let canary = plain.clone().with_canary(true);
+        let bytes = canary.to_bytes();
+        assert!(
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .contains("\"canary\": true")
+        );
+        match Artifact::parse(&bytes).unwrap() {
+            Artifact::Request(again) => assert!(again.canary && again == canary),
+            other => panic!("{other:?}"),
+        }
+        // Written by hand as false, it reads as a request without canary.
+        let explicit = text.replacen('{', "{\n  \"canary\": false,", 1);
+        match Artifact::parse(explicit.as_bytes()).unwrap() {
+            Artifact::Request(again) => assert_eq!(again, plain),
+            other => panic!("{other:?}"),
+        }
+        let wrong = text.replacen('{', "{\n  \"canary\": \"yes\",", 1);
+        assert!(Artifact::parse(wrong.as_bytes()).is_err());
     }
 
     #[test]
