@@ -84,10 +84,13 @@ fn rehearsal_of_a_policy_hold_narrates_the_hold_and_passes() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("a policy holds the export for approval"),
+        stdout.contains("As expected: Dfns answered HTTP 202"),
         "{stdout}"
     );
-    assert!(stdout.contains("stopped with exit code 9"), "{stdout}");
+    assert!(
+        stdout.contains("with exit code 9, as documented for a hold"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Nothing was exported"), "{stdout}");
     assert!(!stdout.contains("Step 4/6"), "{stdout}");
     assert!(!stdout.contains("failed (exit status"), "{stdout}");
