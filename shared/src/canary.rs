@@ -49,7 +49,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::curve::PublicKey;
-use crate::files::{CeremonyId, KeyId};
+use crate::files::{CeremonyId, KeyId, ResponseFile};
 use crate::scheme::{Curve, Protocol};
 use crate::transport::{self, FrameOptions, TransportError, UrFrame};
 
@@ -225,14 +225,37 @@ pub enum CreateError<E: fmt::Display> {
 
 /// The canary a ceremony exported, as the online side knows it from public data: what a
 /// receipt must match.
-#[derive(Debug, Clone, Copy)]
-pub struct ExportedCanary<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedCanary {
     /// The ceremony.
-    pub ceremony_id: &'a CeremonyId,
+    pub ceremony_id: CeremonyId,
     /// The throwaway key's id.
-    pub canary_key_id: &'a KeyId,
+    pub canary_key_id: KeyId,
     /// The public key its export announced.
-    pub public_key: &'a PublicKey,
+    pub public_key: PublicKey,
+}
+
+impl ExportedCanary {
+    /// The canary of a saved canary response (`OUT/canary/response.json`).
+    ///
+    /// # Errors
+    /// [`CanaryError::Format`] when the file is not marked as a canary's response or its
+    /// Dfns body is not a valid export.
+    pub fn from_response(file: &ResponseFile) -> Result<ExportedCanary, CanaryError> {
+        if !file.canary {
+            return Err(format_error(
+                "the response file given for the canary is not a canary's response (no \"canary\": true)",
+            ));
+        }
+        let response = file
+            .export_response()
+            .map_err(|e| format_error(format!("the canary's response: {e}")))?;
+        Ok(ExportedCanary {
+            ceremony_id: file.ceremony_id.clone(),
+            canary_key_id: file.key_id.clone(),
+            public_key: response.public_key,
+        })
+    }
 }
 
 /// A canary receipt (see the module documentation). Holds no secret.
@@ -322,21 +345,21 @@ impl CanaryReceipt {
     /// # Errors
     /// [`CanaryError::SignatureInvalid`], [`CanaryError::ForeignCeremony`],
     /// [`CanaryError::ForeignCanaryKey`], [`CanaryError::NotTheCanary`].
-    pub fn verify(&self, expected: &ExportedCanary<'_>) -> Result<(), CanaryError> {
+    pub fn verify(&self, expected: &ExportedCanary) -> Result<(), CanaryError> {
         self.check_signature()?;
-        if &self.ceremony_id != expected.ceremony_id {
+        if self.ceremony_id != expected.ceremony_id {
             return Err(CanaryError::ForeignCeremony {
                 expected: expected.ceremony_id.clone(),
                 found: self.ceremony_id.clone(),
             });
         }
-        if &self.canary_key_id != expected.canary_key_id {
+        if self.canary_key_id != expected.canary_key_id {
             return Err(CanaryError::ForeignCanaryKey {
                 expected: expected.canary_key_id.clone(),
                 found: self.canary_key_id.clone(),
             });
         }
-        if !same_key(&self.public_key, expected.public_key) {
+        if !same_key(&self.public_key, &expected.public_key) {
             return Err(CanaryError::NotTheCanary {
                 expected: expected.public_key.to_hex(),
                 found: self.public_key.to_hex(),
@@ -678,11 +701,11 @@ mod tests {
         (receipt, public, private)
     }
 
-    fn expected<'a>(receipt: &'a CanaryReceipt, public: &'a PublicKey) -> ExportedCanary<'a> {
+    fn expected(receipt: &CanaryReceipt, public: &PublicKey) -> ExportedCanary {
         ExportedCanary {
-            ceremony_id: receipt.ceremony_id(),
-            canary_key_id: receipt.canary_key_id(),
-            public_key: public,
+            ceremony_id: receipt.ceremony_id().clone(),
+            canary_key_id: receipt.canary_key_id().clone(),
+            public_key: public.clone(),
         }
     }
 
@@ -728,9 +751,9 @@ mod tests {
             .unwrap();
             let refused = forged
                 .verify(&ExportedCanary {
-                    ceremony_id: &ceremony,
-                    canary_key_id: &key_id,
-                    public_key: &canary_public,
+                    ceremony_id: ceremony.clone(),
+                    canary_key_id: key_id.clone(),
+                    public_key: canary_public.clone(),
                 })
                 .unwrap_err();
             assert!(
@@ -745,9 +768,9 @@ mod tests {
             assert_eq!(
                 claimed
                     .verify(&ExportedCanary {
-                        ceremony_id: &ceremony,
-                        canary_key_id: &key_id,
-                        public_key: &canary_public,
+                        ceremony_id: ceremony.clone(),
+                        canary_key_id: key_id.clone(),
+                        public_key: canary_public.clone(),
                     })
                     .unwrap_err(),
                 CanaryError::SignatureInvalid,
@@ -763,7 +786,7 @@ mod tests {
             let other_ceremony = CeremonyId::generate();
             let refused = receipt
                 .verify(&ExportedCanary {
-                    ceremony_id: &other_ceremony,
+                    ceremony_id: other_ceremony.clone(),
                     ..expected(&receipt, &public)
                 })
                 .unwrap_err();
@@ -777,7 +800,7 @@ mod tests {
             let other_key = KeyId::new("key-canary-other").unwrap();
             let refused = receipt
                 .verify(&ExportedCanary {
-                    canary_key_id: &other_key,
+                    canary_key_id: other_key.clone(),
                     ..expected(&receipt, &public)
                 })
                 .unwrap_err();
@@ -800,7 +823,7 @@ mod tests {
             let edited = CanaryReceipt::parse(edited.as_bytes()).unwrap();
             let refused = edited
                 .verify(&ExportedCanary {
-                    ceremony_id: &other,
+                    ceremony_id: other.clone(),
                     ..expected(&receipt, &public)
                 })
                 .unwrap_err();
@@ -900,6 +923,48 @@ mod tests {
         assert!(!CanaryReceipt::is_receipt(
             b"{\"kind\":\"keyexport-request\"}"
         ));
+    }
+
+    #[test]
+    fn the_exported_canary_is_read_from_its_saved_response() {
+        let decryption = DecryptionKey::generate();
+        let scheme: Scheme = "FROST:ed25519".parse().unwrap();
+        let dealt = Deal::new(scheme, 2, 3).run(&decryption.encryption_key(), &mut OsRng);
+        let (ceremony, key_id) = ids();
+        let body = dealt.response.to_json_value().to_string();
+        let file = ResponseFile::new(
+            ceremony.clone(),
+            key_id.clone(),
+            "00".repeat(32),
+            "2026-11-28T17:01:00Z".into(),
+            "keyexport-online 0.1.0".into(),
+            "ab".repeat(32),
+            &body,
+        )
+        .unwrap();
+        let refused = ExportedCanary::from_response(&file).unwrap_err();
+        assert!(
+            refused.to_string().contains("not a canary's response"),
+            "{refused}"
+        );
+        let canary = ExportedCanary::from_response(&file.with_canary(true)).unwrap();
+        assert_eq!(
+            canary,
+            ExportedCanary {
+                ceremony_id: ceremony.clone(),
+                canary_key_id: key_id.clone(),
+                public_key: dealt.response.public_key.clone(),
+            }
+        );
+        let receipt = CanaryReceipt::create(
+            ceremony,
+            key_id,
+            scheme.protocol,
+            dealt.response.public_key.clone(),
+            sign_with(&dealt.private_key),
+        )
+        .unwrap();
+        receipt.verify(&canary).unwrap();
     }
 
     #[test]

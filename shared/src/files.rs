@@ -344,6 +344,10 @@ pub struct ResponseFile {
     /// has none of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_object: Option<KeyObjectFacts>,
+    /// The export of a canary ceremony's throwaway key (`keyId` is the canary's), not of
+    /// a key the request names. Written only when true; absent reads as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 impl ResponseFile {
@@ -373,7 +377,14 @@ impl ResponseFile {
             online_transcript_head,
             dfns_response,
             key_object: None,
+            canary: false,
         })
+    }
+
+    /// Marks the response as the export of the canary (`true`) or not.
+    pub fn with_canary(mut self, canary: bool) -> ResponseFile {
+        self.canary = canary;
+        self
     }
 
     /// Records the key object's HD facts (nothing when it has none).
@@ -618,6 +629,31 @@ mod tests {
             "",
         );
         assert!(Artifact::parse(without.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_canary_response_says_so_and_others_are_unchanged() {
+        let req = request().with_canary(true);
+        let file = ResponseFile::new(
+            req.ceremony_id.clone(),
+            KeyId::new("key-canary").unwrap(),
+            sha256_hex(&req.to_bytes()),
+            "2026-11-28T17:01:00Z".into(),
+            "keyexport-online 0.1.0".into(),
+            "ab".repeat(32),
+            r#"{"publicKey":"0367415a7dfaa7ed12c38523e486a8ee6cfc59cc6e44b3edd11646723bc08e0b8c","protocol":"CGGMP24","curve":"secp256k1","minSigners":2,"encryptedKeyShares":[]}"#,
+        )
+        .unwrap();
+        assert!(
+            !String::from_utf8(file.to_bytes())
+                .unwrap()
+                .contains("\"canary\"")
+        );
+        let canary = file.with_canary(true);
+        match Artifact::parse(&canary.to_bytes()).unwrap() {
+            Artifact::Response(again) => assert!(again.canary),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
