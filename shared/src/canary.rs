@@ -970,6 +970,8 @@ mod tests {
     #[test]
     fn the_qr_sheet_scans_back_to_the_receipt() {
         let (receipt, public, _) = receipt("CGGMP24:stark");
+        // About 450 bytes: two codes on the sheet, as docs/formats.md says.
+        assert_eq!(receipt.qr_frames().unwrap().len(), 2);
         let png = receipt.to_png().unwrap();
         let mut collector = transport::FrameCollector::new();
         for text in transport::decode_image(&png).unwrap() {
