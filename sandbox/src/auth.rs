@@ -37,6 +37,10 @@ pub enum Permission {
     KeysRead,
     /// `Keys:Export`.
     KeysExport,
+    /// `Keys:Create`.
+    KeysCreate,
+    /// `Keys:Delete`.
+    KeysDelete,
 }
 
 impl Permission {
@@ -45,6 +49,8 @@ impl Permission {
         match self {
             Permission::KeysRead => "Keys:Read",
             Permission::KeysExport => "Keys:Export",
+            Permission::KeysCreate => "Keys:Create",
+            Permission::KeysDelete => "Keys:Delete",
         }
     }
 }

@@ -24,6 +24,10 @@ pub enum Route {
     Action,
     /// `POST /keys/{keyId}/export`.
     Export,
+    /// `POST /keys` (Create Key).
+    CreateKey,
+    /// `DELETE /keys/{keyId}` (Delete Key).
+    DeleteKey,
 }
 
 /// A status the fail-once fault answers with.
@@ -85,6 +89,15 @@ pub enum Fault {
     MissingExportPermission,
     /// The organization does not have Export Key enabled: HTTP 402.
     ExportNotEnabled,
+    /// The test user lacks the `Keys:Create` permission: `POST /keys` is refused with
+    /// HTTP 403 by the ordinary permission check (the token is issued without it).
+    MissingCreatePermission,
+    /// A policy holds key creation for approval: `POST /keys` answers HTTP 202, no key
+    /// is created.
+    CreateKeyHeld,
+    /// A policy holds key deletion for approval: `DELETE /keys/{keyId}` answers HTTP 202,
+    /// the key stays.
+    DeleteKeyHeld,
 }
 
 /// One key the sandbox holds.

@@ -42,6 +42,8 @@ pub struct KeyRecord {
     pub chain_code: Option<ChainCode>,
     /// Set once exported.
     pub exported: bool,
+    /// Set once deleted (`DELETE /keys/{keyId}`).
+    pub deleted: bool,
     seed: [u8; 32],
 }
 
@@ -78,6 +80,20 @@ pub fn dfns_scheme_name(scheme: Scheme) -> &'static str {
         (Protocol::Frost, _) => "Schnorr",
         (Protocol::Cggmp21 | Protocol::Cggmp24 | Protocol::Ku23, _) => "ECDSA",
     }
+}
+
+/// The protocol a key created with Dfns' `scheme` name on `curve` runs (`POST /keys`
+/// names the signature scheme, not the MPC protocol): the current protocol of each pair
+/// Dfns issues. `None` for a pair Dfns does not issue (EdDSA on secp256k1, ...).
+pub fn created_scheme(dfns_scheme: &str, curve: Curve) -> Option<Scheme> {
+    let protocol = match (dfns_scheme, curve) {
+        ("ECDSA", Curve::Secp256k1 | Curve::Stark) => Protocol::Cggmp24,
+        ("EdDSA", Curve::Ed25519) => Protocol::Frost,
+        ("Schnorr", Curve::Secp256k1) => Protocol::FrostBitcoin,
+        ("DH", Curve::Secp256k1) => Protocol::Glow20Dh,
+        _ => return None,
+    };
+    Some(Scheme::new(protocol, curve))
 }
 
 impl KeyRecord {
@@ -124,6 +140,7 @@ impl KeyRecord {
             private_key: dealt.private_key,
             chain_code: dealt.chain_code,
             exported: spec.exported,
+            deleted: false,
             seed,
         })
     }
@@ -166,13 +183,16 @@ impl KeyRecord {
             "scheme": dfns_scheme_name(self.scheme),
             "curve": self.scheme.curve,
             "publicKey": self.public_key.to_hex(),
-            "status": "Active",
+            "status": if self.deleted { "Archived" } else { "Active" },
             "custodial": true,
             "dateCreated": "2026-01-01T00:00:00.000Z",
             "exported": self.exported,
         });
         if self.exported {
             value["dateExported"] = serde_json::json!("2026-01-02T00:00:00.000Z");
+        }
+        if self.deleted {
+            value["dateDeleted"] = serde_json::json!("2026-01-03T00:00:00.000Z");
         }
         if self.chain_code.is_some() {
             value["masterKey"] = serde_json::json!(true);
@@ -293,6 +313,19 @@ mod tests {
                     .map_err(|_| "failed");
             assert_eq!(rebuilt, expected, "{format:?} other={other}");
         }
+    }
+
+    #[test]
+    fn created_keys_run_the_protocol_dfns_issues_for_their_scheme() {
+        for scheme in Scheme::ISSUED {
+            let created = created_scheme(dfns_scheme_name(scheme), scheme.curve).unwrap();
+            assert_eq!(created.curve, scheme.curve);
+            assert_eq!(dfns_scheme_name(created), dfns_scheme_name(scheme));
+            assert!(Scheme::ISSUED.contains(&created), "{created}");
+        }
+        assert_eq!(created_scheme("EdDSA", Curve::Secp256k1), None);
+        assert_eq!(created_scheme("ECDSA", Curve::Ed25519), None);
+        assert_eq!(created_scheme("RSA", Curve::Secp256k1), None);
     }
 
     #[test]

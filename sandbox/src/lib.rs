@@ -1,9 +1,11 @@
 //! A Dfns-compatible API on loopback, for rehearsals and tests.
 //!
 //! [`Sandbox::start`] binds `127.0.0.1` (port 0 picks a free one), serves the auth
-//! endpoints (user-action signatures verified for real), `GET /keys/{id}` and
+//! endpoints (user-action signatures verified for real), `GET /keys/{id}`,
 //! `POST /keys/{id}/export` (real encrypted shares from `keyexport-shared`'s dealer, one
-//! export per key), injects the configured [`Fault`]s, and stops when dropped.
+//! export per key), `POST /keys` (a new key from the same dealer, as the canary ceremony
+//! creates its throwaway key) and `DELETE /keys/{id}`, injects the configured [`Fault`]s,
+//! and stops when dropped.
 //! The `dfns-sandbox` binary wraps it and adds the `rehearse` command.
 
 pub mod auth;
@@ -63,6 +65,8 @@ pub struct KeySummary {
     pub exported: bool,
     /// Whether it is an HD master key (`masterKey: true`, a chain code in every share).
     pub master_key: bool,
+    /// Whether it was deleted (`DELETE /keys/{keyId}`).
+    pub deleted: bool,
 }
 
 /// A running sandbox. Dropping it stops the server.
@@ -110,10 +114,16 @@ impl Sandbox {
         anyhow::ensure!(ids.windows(2).all(|w| w[0] != w[1]), "two keys share an id");
         let credential =
             TestCredential::generate(&auth::random_text("cr-sandbox-", 9), config.credential)?;
-        let (auth, token, expired_token) = AuthState::new(
-            credential.clone(),
-            vec![Permission::KeysRead, Permission::KeysExport],
-        );
+        let mut permissions = vec![
+            Permission::KeysRead,
+            Permission::KeysExport,
+            Permission::KeysCreate,
+            Permission::KeysDelete,
+        ];
+        if config.has(&Fault::MissingCreatePermission) {
+            permissions.retain(|p| *p != Permission::KeysCreate);
+        }
+        let (auth, token, expired_token) = AuthState::new(credential.clone(), permissions);
         let server = tiny_http::Server::http(("127.0.0.1", config.port))
             .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e}", config.port))?;
         let address = server
@@ -159,7 +169,8 @@ impl Sandbox {
         &self.url
     }
 
-    /// A valid bearer token with `Keys:Read` and `Keys:Export`.
+    /// A valid bearer token with `Keys:Read`, `Keys:Export`, `Keys:Create` and
+    /// `Keys:Delete` (without `Keys:Create` under [`Fault::MissingCreatePermission`]).
     pub fn token(&self) -> &str {
         &self.token
     }
@@ -197,6 +208,7 @@ impl Sandbox {
                 public_key: k.public_key.to_hex(),
                 exported: k.exported,
                 master_key: k.chain_code.is_some(),
+                deleted: k.deleted,
             })
             .collect()
     }

@@ -90,6 +90,15 @@ pub struct SandboxArgs {
     /// Export Key is not enabled for the organization (HTTP 402).
     #[arg(long)]
     export_disabled: bool,
+    /// The test user lacks Keys:Create: creating a key (the canary) is refused (HTTP 403).
+    #[arg(long)]
+    no_create_permission: bool,
+    /// Hold every key creation (the canary) for approval (HTTP 202).
+    #[arg(long)]
+    create_held: bool,
+    /// Hold every key deletion (the canary's, after its receipt) for approval (HTTP 202).
+    #[arg(long)]
+    delete_held: bool,
 }
 
 #[derive(Debug, Args)]
@@ -102,8 +111,11 @@ struct ServeArgs {
 }
 
 fn route_name(text: &str) -> Result<Route, String> {
-    <Route as clap::ValueEnum>::from_str(text, true)
-        .map_err(|_| format!("unknown route {text:?} (get-key, action-init, action, export)"))
+    <Route as clap::ValueEnum>::from_str(text, true).map_err(|_| {
+        format!(
+            "unknown route {text:?} (get-key, action-init, action, export, create-key, delete-key)"
+        )
+    })
 }
 
 fn parse_fail_once(text: &str) -> Result<Fault, String> {
@@ -147,6 +159,9 @@ impl SandboxArgs {
             (self.export_disabled, Fault::ExportNotEnabled),
             (self.other_chain_code, Fault::OtherChainCode),
             (self.legacy_shares, Fault::LegacyShares),
+            (self.no_create_permission, Fault::MissingCreatePermission),
+            (self.create_held, Fault::CreateKeyHeld),
+            (self.delete_held, Fault::DeleteKeyHeld),
         ];
         faults.extend(flags.into_iter().filter(|(on, _)| *on).map(|(_, f)| f));
         if let Some(n) = self.extra_signers {

@@ -9,6 +9,12 @@
 //! the same scheme (chain code in every share, wallets listed by the key object), whose
 //! wallets `reconstruct` derives and checks offline.
 //!
+//! With `--policy-hold` the rehearsal shows what a policy that holds the export looks
+//! like: `submit` must stop with its documented exit code for a hold (9), save Dfns'
+//! answer, and leave the key unexported. That outcome is the rehearsal passing: it is
+//! narrated as such and the command exits 0; anything else (an export, another failure)
+//! fails it.
+//!
 //! The two ceremony binaries are built (when run through Cargo) and found by
 //! [`sandbox::binaries::ensure_built`].
 
@@ -71,7 +77,36 @@ fn show(program: &Path, args: &[OsString], output: &Output) {
     }
 }
 
+/// `keyexport-online submit`'s exit code for an export held by a policy (HTTP 202), as
+/// the README's exit code table documents it.
+const EXIT_HELD: i32 = 9;
+
+/// `submit`'s file holding Dfns' answer to a held export.
+const HELD_FILE: &str = "export-held.json";
+
+/// How one key's rehearsal ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The key was exported, rebuilt offline and equals the sandbox's.
+    Rebuilt,
+    /// The export was held by the policy, as `--policy-hold` asked.
+    Held,
+}
+
+/// Runs a ceremony binary and shows what it printed; fails if it fails.
 fn run_tool(program: &Path, args: &[OsString], env: &[(&str, String)]) -> anyhow::Result<Output> {
+    let output = run_shown(program, args, env)?;
+    ensure!(
+        output.status.success(),
+        "{} failed ({})",
+        program.display(),
+        output.status
+    );
+    Ok(output)
+}
+
+/// Runs a ceremony binary and shows what it printed, whatever its exit status.
+fn run_shown(program: &Path, args: &[OsString], env: &[(&str, String)]) -> anyhow::Result<Output> {
     let mut command = Command::new(program);
     command.args(args);
     for name in [
@@ -90,12 +125,6 @@ fn run_tool(program: &Path, args: &[OsString], env: &[(&str, String)]) -> anyhow
         .output()
         .with_context(|| format!("cannot run {}", program.display()))?;
     show(program, args, &output);
-    ensure!(
-        output.status.success(),
-        "{} failed ({})",
-        program.display(),
-        output.status
-    );
     Ok(output)
 }
 
@@ -153,7 +182,14 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
             ..KeySpec::new(args.scheme)
         });
     }
-    let sandbox = Sandbox::start(args.sandbox.config(default_keys)?)?;
+    let config = args.sandbox.config(default_keys)?;
+    let expect_hold = config.has(&sandbox::Fault::PolicyHold);
+    if expect_hold {
+        println!("--policy-hold: a Dfns policy will hold every export for approval. The");
+        println!("rehearsal shows what the operator then sees, and passes when");
+        println!("keyexport-online stops there as documented.");
+    }
+    let sandbox = Sandbox::start(config)?;
     let keys = sandbox.keys();
     let first = keys
         .first()
@@ -180,20 +216,32 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
             },
             sandbox.url(),
         );
-        rehearse_key(&sandbox, key, offline, online, args.keep)?;
+        let ending = rehearse_key(&sandbox, key, offline, online, args.keep, expect_hold)?;
+        ensure!(
+            (ending == Ending::Held) == expect_hold,
+            "the rehearsal of {} ended unexpectedly",
+            key.id
+        );
     }
-    println!("\nEvery key rehearsed: the rehearsal passed.");
+    if expect_hold {
+        println!("\nEvery export was held by the policy, as --policy-hold set out to show:");
+        println!("nothing was exported, and keyexport-online kept Dfns' answer and stopped");
+        println!("with exit code {EXIT_HELD}. The rehearsal passed.");
+    } else {
+        println!("\nEvery key rehearsed: the rehearsal passed.");
+    }
     Ok(())
 }
 
-/// One whole ceremony for `key`.
+/// One whole ceremony for `key`; with `expect_hold`, up to the held export.
 fn rehearse_key(
     sandbox: &Sandbox,
     key: &KeySummary,
     offline: &Path,
     online: &Path,
     keep: bool,
-) -> anyhow::Result<()> {
+    expect_hold: bool,
+) -> anyhow::Result<Ending> {
     let workspace = tempfile::Builder::new()
         .prefix("keyexport-rehearsal-")
         .tempdir()?;
@@ -259,6 +307,15 @@ fn rehearse_key(
         arg("--yes"),
         arg("--json"),
     ]);
+    if expect_hold {
+        let output = run_shown(online, &submit, &sandbox.env())?;
+        narrate_hold(sandbox, key, &output, &response_dir)?;
+        if keep {
+            let kept = workspace.keep();
+            println!("   Ceremony folder kept: {}", kept.display());
+        }
+        return Ok(Ending::Held);
+    }
     let output = run_tool(online, &submit, &sandbox.env())?;
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout)
         .context("keyexport-online did not print one JSON object")?;
@@ -330,5 +387,38 @@ fn rehearse_key(
         let kept = workspace.keep();
         println!("   Ceremony folder kept: {}", kept.display());
     }
+    Ok(Ending::Rebuilt)
+}
+
+/// Checks that `submit` stopped at the policy hold as documented, and says so: exit code
+/// 9, Dfns' answer saved, the key not exported.
+fn narrate_hold(
+    sandbox: &Sandbox,
+    key: &KeySummary,
+    output: &Output,
+    response_dir: &Path,
+) -> anyhow::Result<()> {
+    ensure!(
+        output.status.code() == Some(EXIT_HELD),
+        "--policy-hold: keyexport-online should have stopped at the hold with exit code \
+         {EXIT_HELD}, but it ended with {}",
+        output.status
+    );
+    let held = response_dir.join(HELD_FILE);
+    ensure!(
+        held.is_file(),
+        "--policy-hold: keyexport-online did not save Dfns' answer in {}",
+        held.display()
+    );
+    let exported = sandbox.keys().iter().any(|k| k.id == key.id && k.exported);
+    ensure!(!exported, "--policy-hold: the sandbox exported {}", key.id);
+    println!("   As expected: Dfns answered HTTP 202, a policy holds the export for");
+    println!("   approval. Nothing was exported; the sandbox's key is still unexported:");
+    println!("     {}", key.id);
+    println!("   keyexport-online saved Dfns' answer in {HELD_FILE} and stopped");
+    println!("   with exit code {EXIT_HELD}, as documented for a hold.");
+    println!("   On a real ceremony: have the pending approval rejected (or the export");
+    println!("   exempted or approved beforehand, as your policy allows), then run");
+    println!("   `submit` again. Steps 4 to 6 do not apply: no response to carry back.");
     Ok(())
 }

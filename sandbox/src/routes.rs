@@ -4,16 +4,25 @@
 //! Order of checks on the export mirrors Dfns: token (401), permission (403), user
 //! action (403, or 400 when reused), feature enabled (402), body (400), key (404),
 //! already exported (409), scheme listed (400), policy (202), then the export itself
-//! (200). Every error body is Dfns' `{"error": {"id", "status", "message", "details"}}`.
+//! (200). Create Key (`POST /keys`) and Delete Key (`DELETE /keys/{keyId}`) follow the
+//! same order: token (401), permission `Keys:Create` / `Keys:Delete` (403), user action
+//! (403 or 400), body (400), key (404), already deleted (409), policy (202), then the
+//! action (200, the key object as Dfns' Create Key and Delete Key answer
+//! it). Every error body is Dfns' `{"error": {"id", "status", "message", "details"}}`.
 
 use keyexport_shared::keys::EncryptionKey;
+use keyexport_shared::scheme::Curve;
 use keyexport_shared::share::DocumentFormat;
 use keyexport_shared::wire::ExportRequestBody;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{ActionRequest, AuthState, Denied, Permission};
-use crate::config::{FailStatus, Fault, Route};
-use crate::keystore::{ExportShape, KeyRecord};
+use crate::config::{FailStatus, Fault, KeySpec, Route};
+use crate::keystore::{ExportShape, KeyRecord, created_scheme};
+
+/// The longest key name Dfns accepts (Create Key, `name`: "Maximum length: 100").
+const MAX_KEY_NAME: usize = 100;
 
 /// One HTTP request as the router sees it.
 #[derive(Debug)]
@@ -85,6 +94,8 @@ pub fn route_of(method: &str, path: &str) -> Option<(Route, Option<String>)> {
         ("POST", ["keys", id, "export"]) => Some((Route::Export, Some((*id).to_owned()))),
         ("POST", ["auth", "action", "init"]) => Some((Route::ActionInit, None)),
         ("POST", ["auth", "action"]) => Some((Route::Action, None)),
+        ("POST", ["keys"]) => Some((Route::CreateKey, None)),
+        ("DELETE", ["keys", id]) => Some((Route::DeleteKey, Some((*id).to_owned()))),
         _ => None,
     }
 }
@@ -105,6 +116,8 @@ pub fn handle(state: &mut State, request: &Incoming) -> Outgoing {
         (Route::ActionInit, _) => action_init(state, request),
         (Route::Action, _) => action_sign(state, request),
         (Route::Export, Some(id)) => export(state, request, &id),
+        (Route::CreateKey, _) => create_key(state, request),
+        (Route::DeleteKey, Some(id)) => delete_key(state, request, &id),
         _ => Err(Outgoing::error(404, "no such route")),
     };
     result.unwrap_or_else(|e| e)
@@ -176,17 +189,7 @@ fn export(state: &mut State, request: &Incoming, id: &str) -> Result<Outgoing, O
     if state.faults.contains(&Fault::MissingExportPermission) {
         return Err(missing_export_permission());
     }
-    authorize(state, request, Permission::KeysExport)?;
-    let payload = String::from_utf8(request.body.clone())
-        .map_err(|_| Outgoing::error(400, "the body is not UTF-8"))?;
-    state.auth.consume_user_action(
-        request.user_action.as_deref(),
-        &ActionRequest {
-            method: request.method.clone(),
-            path: request.path.clone(),
-            payload,
-        },
-    )?;
+    authorize_action(state, request, Permission::KeysExport)?;
     if state.faults.contains(&Fault::ExportNotEnabled) {
         return Err(export_not_enabled());
     }
@@ -194,6 +197,9 @@ fn export(state: &mut State, request: &Incoming, id: &str) -> Result<Outgoing, O
         .map_err(|e| Outgoing::error(400, &format!("invalid export request body: {e}")))?;
     let index = find_key(state, id)?;
     let key = &state.keys[index];
+    if key.deleted {
+        return Err(deleted(id));
+    }
     if key.exported {
         return Err(Outgoing::error(
             409,
@@ -207,11 +213,109 @@ fn export(state: &mut State, request: &Incoming, id: &str) -> Result<Outgoing, O
         ));
     }
     if state.faults.contains(&Fault::PolicyHold) {
-        return Ok(policy_hold(id));
+        return Ok(policy_hold(json!({"kind": "Keys:Export", "keyId": id})));
     }
     let response = deal(state, index, &body.encryption_key)?;
     state.keys[index].exported = true;
     Ok(Outgoing::json(200, &response))
+}
+
+/// The body of `POST /keys` the sandbox serves: Dfns' documented fields it implements.
+/// `deriveFrom`, `storeId`, `delegateTo` and `delayDelegation` are refused as unknown
+/// (HTTP 400): the ceremony never sends them.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateKeyBody {
+    scheme: String,
+    curve: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    master_key: Option<bool>,
+}
+
+/// Checks the bearer token and `permission`, then consumes the user action signed for
+/// exactly this request.
+fn authorize_action(
+    state: &mut State,
+    request: &Incoming,
+    permission: Permission,
+) -> Result<(), Outgoing> {
+    authorize(state, request, permission)?;
+    let payload = String::from_utf8(request.body.clone())
+        .map_err(|_| Outgoing::error(400, "the body is not UTF-8"))?;
+    state.auth.consume_user_action(
+        request.user_action.as_deref(),
+        &ActionRequest {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            payload,
+        },
+    )?;
+    Ok(())
+}
+
+/// `POST /keys`: a new 2-of-3 key from the dealer, answered with its key object.
+fn create_key(state: &mut State, request: &Incoming) -> Result<Outgoing, Outgoing> {
+    authorize_action(state, request, Permission::KeysCreate)?;
+    let body: CreateKeyBody = serde_json::from_slice(&request.body)
+        .map_err(|e| Outgoing::error(400, &format!("invalid create key body: {e}")))?;
+    let curve: Curve = body
+        .curve
+        .parse()
+        .map_err(|_| Outgoing::error(400, &format!("unknown curve {:?}", body.curve)))?;
+    let scheme = created_scheme(&body.scheme, curve).ok_or_else(|| {
+        Outgoing::error(
+            400,
+            &format!("scheme {:?} is not available on curve {curve}", body.scheme),
+        )
+    })?;
+    if body
+        .name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_KEY_NAME)
+    {
+        return Err(Outgoing::error(
+            400,
+            &format!("name is longer than {MAX_KEY_NAME} characters"),
+        ));
+    }
+    if state.faults.contains(&Fault::CreateKeyHeld) {
+        return Ok(policy_hold(
+            json!({"kind": "Keys:Create", "scheme": body.scheme, "curve": curve}),
+        ));
+    }
+    let spec = KeySpec {
+        name: body.name,
+        master_key: body.master_key.unwrap_or(false),
+        ..KeySpec::new(scheme)
+    };
+    let key = KeyRecord::create(&spec)
+        .map_err(|e| Outgoing::error(500, &format!("sandbox bug: cannot create the key: {e}")))?;
+    let reply = key.to_json();
+    state.keys.push(key);
+    Ok(Outgoing::json(200, &reply))
+}
+
+/// `DELETE /keys/{keyId}`: marks the key deleted, answered with its key object
+/// (`status` "Archived", `dateDeleted`).
+fn delete_key(state: &mut State, request: &Incoming, id: &str) -> Result<Outgoing, Outgoing> {
+    authorize_action(state, request, Permission::KeysDelete)?;
+    let index = find_key(state, id)?;
+    if state.keys[index].deleted {
+        return Err(deleted(id));
+    }
+    if state.faults.contains(&Fault::DeleteKeyHeld) {
+        return Ok(policy_hold(json!({"kind": "Keys:Delete", "keyId": id})));
+    }
+    state.keys[index].deleted = true;
+    Ok(Outgoing::json(200, &state.keys[index].to_json()))
+}
+
+/// A deleted key: HTTP 409. (Dfns does not document what it answers for a deleted key;
+/// the sandbox's choice.)
+fn deleted(id: &str) -> Outgoing {
+    Outgoing::error(409, &format!("Key {id} has been deleted"))
 }
 
 /// Deals the export and applies the response-shaping faults.
@@ -264,15 +368,22 @@ fn drop_share(response: &mut keyexport_shared::wire::ExportResponse) {
     response.shares.pop();
 }
 
-/// Fault responder `PolicyHold`: HTTP 202 with a pending approval, nothing exported.
+/// Fault responders `PolicyHold`, `CreateKeyHeld` and `DeleteKeyHeld`: HTTP 202 with a
+/// pending approval, nothing exported, created or deleted.
 ///
-/// Dfns does not document the 202 body of Export Key. The sandbox answers with the
-/// documented fields of a policy Approval object (docs.dfns.co, "Policy Approvals"):
-/// `id`, `initiatorId`, `status`, `expirationDate`, `dateCreated`, `dateUpdated`,
-/// `activity`, `evaluatedPolicies`, `decisions`. Invented, where nothing is documented:
-/// the activity's content (`kind` "Keys:Export" and `keyId`), the ids, the dates and the
+/// Dfns does not document the 202 body of Export Key or Create Key. The sandbox answers
+/// with the documented fields of a policy Approval object (docs.dfns.co, "Policy
+/// Approvals"): `id`, `initiatorId`, `status`, `expirationDate`, `dateCreated`,
+/// `dateUpdated`, `activity`, `evaluatedPolicies`, `decisions`. Invented, where nothing is
+/// documented: the activity's content (`kind` "Keys:Export" or "Keys:Delete" with `keyId`,
+/// or "Keys:Create" with the requested scheme and curve), the ids, the dates and the
 /// policy's reason text.
-fn policy_hold(id: &str) -> Outgoing {
+fn policy_hold(activity: Value) -> Outgoing {
+    let action = match activity["kind"].as_str() {
+        Some("Keys:Create") => "the key creation",
+        Some("Keys:Delete") => "the key deletion",
+        _ => "the export",
+    };
     Outgoing::json(
         202,
         &json!({
@@ -282,11 +393,11 @@ fn policy_hold(id: &str) -> Outgoing {
             "expirationDate": "2026-01-02T00:00:00.000Z",
             "dateCreated": "2026-01-01T00:00:00.000Z",
             "dateUpdated": "2026-01-01T00:00:00.000Z",
-            "activity": {"kind": "Keys:Export", "keyId": id},
+            "activity": activity,
             "evaluatedPolicies": [{
                 "policyId": "plc-sandbox-policy-hold",
                 "triggerStatus": "Triggered",
-                "reason": "held by the sandbox policy-hold fault: an approver must approve the export",
+                "reason": format!("held by the sandbox policy-hold fault: an approver must approve {action}"),
             }],
             "decisions": [],
         }),
@@ -328,7 +439,13 @@ mod tests {
             route_of("POST", "/auth/action"),
             Some((Route::Action, None))
         );
+        assert_eq!(route_of("POST", "/keys"), Some((Route::CreateKey, None)));
+        assert_eq!(
+            route_of("DELETE", "/keys/k1"),
+            Some((Route::DeleteKey, Some("k1".into())))
+        );
         assert_eq!(route_of("GET", "/keys/k1/export"), None);
-        assert_eq!(route_of("DELETE", "/keys/k1"), None);
+        assert_eq!(route_of("DELETE", "/keys/k1/export"), None);
+        assert_eq!(route_of("DELETE", "/keys"), None);
     }
 }

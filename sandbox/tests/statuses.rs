@@ -17,7 +17,7 @@ use sandbox::{Fault, KeySpec, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 /// One HTTP/1.0 request: returns the status and the body parsed as JSON.
-fn call(
+pub(crate) fn call(
     sandbox: &Sandbox,
     method: &str,
     path: &str,
@@ -45,7 +45,7 @@ fn call(
 }
 
 /// Checks the Dfns error shape and returns its message.
-fn error_message(status: u16, body: &Value) -> String {
+pub(crate) fn error_message(status: u16, body: &Value) -> String {
     let error = body["error"]
         .as_object()
         .expect("an {\"error\": {...}} body");
@@ -70,7 +70,18 @@ fn export_body(sandbox: &Sandbox) -> (String, String) {
 /// Runs `/auth/action/init` and `/auth/action` for `payload` on `path`, signing as
 /// `cred_id` with the sandbox credential's key: the status and body of `/auth/action`.
 fn sign(sandbox: &Sandbox, path: &str, payload: &str, cred_id: &str) -> (u16, Value) {
-    let init = json!({"userActionPayload": payload, "userActionHttpMethod": "POST",
+    sign_request(sandbox, "POST", path, payload, cred_id)
+}
+
+/// As [`sign`], for any method.
+pub(crate) fn sign_request(
+    sandbox: &Sandbox,
+    method: &str,
+    path: &str,
+    payload: &str,
+    cred_id: &str,
+) -> (u16, Value) {
+    let init = json!({"userActionPayload": payload, "userActionHttpMethod": method,
         "userActionHttpPath": path, "userActionServerKind": "Api"});
     let (status, challenge) = call(
         sandbox,

@@ -3,7 +3,9 @@
 //! (built on demand by `sandbox::binaries`).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod canary_receipt;
 mod docs;
+mod keys;
 mod rehearse;
 mod serve;
 mod statuses;

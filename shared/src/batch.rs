@@ -49,6 +49,12 @@ pub struct BatchRequestFile {
     /// split's commitment set, which binds every custody part to the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custody_commitments_sha256: Option<CommitmentsDigest>,
+    /// A canary ceremony (`init --canary`): the online side first exports a throwaway key
+    /// with this request and stops; the real key is exported only against a valid canary
+    /// receipt. Written only when true, so a request made without it is byte for byte
+    /// what older tools wrote; absent reads as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 impl BatchRequestFile {
@@ -72,6 +78,7 @@ impl BatchRequestFile {
             created_at,
             tool,
             custody_commitments_sha256: None,
+            canary: false,
         }
     }
 
@@ -79,6 +86,12 @@ impl BatchRequestFile {
     /// sealed key, no custody parts).
     pub fn with_custody_commitments(mut self, digest: Option<CommitmentsDigest>) -> Self {
         self.custody_commitments_sha256 = digest;
+        self
+    }
+
+    /// The same request, requiring a canary export first (`true`) or not.
+    pub fn with_canary(mut self, canary: bool) -> Self {
+        self.canary = canary;
         self
     }
 
@@ -253,6 +266,20 @@ mod tests {
             "2026-11-28T17:00:00Z".into(),
             "keyexport-offline 0.1.0".into(),
         )
+    }
+
+    #[test]
+    fn one_canary_flag_covers_the_batch() {
+        let plain = request(ids(&["key-a", "key-b"]));
+        assert!(
+            !String::from_utf8(plain.to_bytes())
+                .unwrap()
+                .contains("canary")
+        );
+        let canary = plain.with_canary(true);
+        let parsed = BatchRequestFile::parse(&canary.to_bytes()).unwrap();
+        assert!(parsed.canary);
+        assert_eq!(parsed, canary);
     }
 
     #[test]

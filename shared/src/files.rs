@@ -239,6 +239,12 @@ pub struct RequestFile {
     /// split's commitment set, which binds every custody part to the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custody_commitments_sha256: Option<CommitmentsDigest>,
+    /// A canary ceremony (`init --canary`): the online side first exports a throwaway key
+    /// with this request and stops; the real key is exported only against a valid canary
+    /// receipt. Written only when true, so a request made without it is byte for byte
+    /// what older tools wrote; absent reads as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 impl RequestFile {
@@ -261,6 +267,7 @@ impl RequestFile {
             created_at,
             tool,
             custody_commitments_sha256: None,
+            canary: false,
         }
     }
 
@@ -268,6 +275,12 @@ impl RequestFile {
     /// sealed key, no custody parts).
     pub fn with_custody_commitments(mut self, digest: Option<CommitmentsDigest>) -> Self {
         self.custody_commitments_sha256 = digest;
+        self
+    }
+
+    /// The same request, requiring a canary export first (`true`) or not.
+    pub fn with_canary(mut self, canary: bool) -> Self {
+        self.canary = canary;
         self
     }
 
@@ -331,6 +344,10 @@ pub struct ResponseFile {
     /// has none of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_object: Option<KeyObjectFacts>,
+    /// The export of a canary ceremony's throwaway key (`keyId` is the canary's), not of
+    /// a key the request names. Written only when true; absent reads as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 impl ResponseFile {
@@ -360,7 +377,14 @@ impl ResponseFile {
             online_transcript_head,
             dfns_response,
             key_object: None,
+            canary: false,
         })
+    }
+
+    /// Marks the response as the export of the canary (`true`) or not.
+    pub fn with_canary(mut self, canary: bool) -> ResponseFile {
+        self.canary = canary;
+        self
     }
 
     /// Records the key object's HD facts (nothing when it has none).
@@ -546,6 +570,32 @@ mod tests {
     }
 
     #[test]
+    fn the_canary_flag_is_written_only_when_required() {
+        let plain = request();
+        let text = String::from_utf8(plain.to_bytes()).unwrap();
+        assert!(!text.contains("canary"), "{text}");
+        let canary = plain.clone().with_canary(true);
+        let bytes = canary.to_bytes();
+        assert!(
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .contains("\"canary\": true")
+        );
+        match Artifact::parse(&bytes).unwrap() {
+            Artifact::Request(again) => assert!(again.canary && again == canary),
+            other => panic!("{other:?}"),
+        }
+        // Written by hand as false, it reads as a request without canary.
+        let explicit = text.replacen('{', "{\n  \"canary\": false,", 1);
+        match Artifact::parse(explicit.as_bytes()).unwrap() {
+            Artifact::Request(again) => assert_eq!(again, plain),
+            other => panic!("{other:?}"),
+        }
+        let wrong = text.replacen('{', "{\n  \"canary\": \"yes\",", 1);
+        assert!(Artifact::parse(wrong.as_bytes()).is_err());
+    }
+
+    #[test]
     fn response_file_keeps_the_body_verbatim() {
         let body = "{\n  \"publicKey\": \"0367415a7dfaa7ed12c38523e486a8ee6cfc59cc6e44b3edd11646723bc08e0b8c\",\"protocol\":\"CGGMP24\",\"curve\":\"secp256k1\",\"minSigners\":2.0,\"encryptedKeyShares\":[]}";
         let req = request();
@@ -579,6 +629,31 @@ mod tests {
             "",
         );
         assert!(Artifact::parse(without.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_canary_response_says_so_and_others_are_unchanged() {
+        let req = request().with_canary(true);
+        let file = ResponseFile::new(
+            req.ceremony_id.clone(),
+            KeyId::new("key-canary").unwrap(),
+            sha256_hex(&req.to_bytes()),
+            "2026-11-28T17:01:00Z".into(),
+            "keyexport-online 0.1.0".into(),
+            "ab".repeat(32),
+            r#"{"publicKey":"0367415a7dfaa7ed12c38523e486a8ee6cfc59cc6e44b3edd11646723bc08e0b8c","protocol":"CGGMP24","curve":"secp256k1","minSigners":2,"encryptedKeyShares":[]}"#,
+        )
+        .unwrap();
+        assert!(
+            !String::from_utf8(file.to_bytes())
+                .unwrap()
+                .contains("\"canary\"")
+        );
+        let canary = file.with_canary(true);
+        match Artifact::parse(&canary.to_bytes()).unwrap() {
+            Artifact::Response(again) => assert!(again.canary),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

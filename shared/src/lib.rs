@@ -15,6 +15,7 @@
 //! - [`custody`]: quorum custody of the decryption key (Shamir split, Feldman commitments);
 //! - [`dealer`]: a trusted dealer producing real exports, for the sandbox and tests;
 //! - [`files`]: the request and response files that cross the air gap;
+//! - [`canary`]: the canary ceremony's receipt (signed by the rebuilt throwaway key);
 //! - [`batch`]: the batch request (many keys, one decryption key) and its key id lists;
 //! - [`fsio`]: atomic, non-clobbering file writes;
 //! - [`transcript`]: the hash-chained ceremony transcript;
@@ -31,6 +32,7 @@
 
 pub mod batch;
 pub mod build_info;
+pub mod canary;
 pub mod chain_code;
 pub mod curve;
 pub mod custody;

@@ -329,9 +329,34 @@ impl DfnsClient {
         body: &[u8],
         user_action: Option<&str>,
     ) -> Result<Reply, ApiError> {
-        let mut request = self
+        let request = self.agent_for(call).post(self.base.join(path));
+        self.send(call, request, body, user_action)
+    }
+
+    /// One DELETE carrying exactly `body` (Dfns' SDKs send and sign `{}`), no retry.
+    /// `user_action` adds `X-DFNS-USERACTION`.
+    pub fn delete(
+        &self,
+        call: &Call,
+        path: &str,
+        body: &[u8],
+        user_action: Option<&str>,
+    ) -> Result<Reply, ApiError> {
+        let request = self
             .agent_for(call)
-            .post(self.base.join(path))
+            .delete(self.base.join(path))
+            .force_send_body();
+        self.send(call, request, body, user_action)
+    }
+
+    fn send(
+        &self,
+        call: &Call,
+        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        body: &[u8],
+        user_action: Option<&str>,
+    ) -> Result<Reply, ApiError> {
+        let mut request = request
             .header("Authorization", self.token.header().as_str())
             .header("Content-Type", "application/json");
         if let Some(token) = user_action {

@@ -21,12 +21,30 @@ pub enum Call {
     ActionSign,
     /// `POST /keys/{keyId}/export` (the irreversible export).
     Export(String),
+    /// `POST /keys` (creating the canary's throwaway key).
+    CreateKey,
+    /// `DELETE /keys/{keyId}` (deleting the canary's throwaway key).
+    DeleteKey(String),
 }
 
 impl Call {
-    /// Whether the call can be repeated without lasting effect.
+    /// Whether the call can be repeated without lasting effect. Creating a key is not
+    /// (each attempt may leave a key behind), nor is deleting one (its user action is
+    /// single-use; a second attempt would be a new decision, not a retry).
     pub fn is_repeatable(&self) -> bool {
-        !matches!(self, Call::Export(_))
+        !matches!(self, Call::Export(_) | Call::CreateKey | Call::DeleteKey(_))
+    }
+
+    /// The Dfns permission the call needs, when it needs one (the user-action calls need
+    /// none of their own).
+    pub fn permission(&self) -> Option<&'static str> {
+        match self {
+            Call::GetKey(_) => Some("Keys:Read"),
+            Call::Export(_) => Some("Keys:Export"),
+            Call::CreateKey => Some("Keys:Create"),
+            Call::DeleteKey(_) => Some("Keys:Delete"),
+            Call::ActionInit | Call::ActionSign => None,
+        }
     }
 }
 
@@ -37,6 +55,8 @@ impl fmt::Display for Call {
             Call::ActionInit => f.write_str("POST /auth/action/init"),
             Call::ActionSign => f.write_str("POST /auth/action"),
             Call::Export(id) => write!(f, "POST /keys/{id}/export"),
+            Call::CreateKey => f.write_str("POST /keys"),
+            Call::DeleteKey(id) => write!(f, "DELETE /keys/{id}"),
         }
     }
 }
@@ -104,6 +124,11 @@ impl DfnsMessage {
             .collect();
         let clean = clean.trim();
         DfnsMessage((!clean.is_empty()).then(|| clean.to_owned()))
+    }
+
+    /// The cleaned message, if Dfns gave one.
+    pub fn text(&self) -> Option<&str> {
+        self.0.as_deref()
     }
 }
 

@@ -72,6 +72,11 @@ impl KeyInfo {
     pub fn is_active(&self) -> bool {
         self.status == "Active"
     }
+
+    /// Whether the key object says `masterKey: true` (an HD master key).
+    pub fn is_master_key(&self) -> bool {
+        self.master_key == Some(Value::Bool(true))
+    }
 }
 
 /// What the export call returned.
