@@ -315,7 +315,7 @@ pub struct CustodyVerifyArgs {
 #[command(group(
     ArgGroup::new("message")
         .required(true)
-        .args(["message_hex", "message_file", "message_qr", "message_ur"])
+        .args(["message_hex", "message_file", "message_qr", "message_ur", "psbt"])
 ))]
 pub struct SignArgs {
     /// The sealed decryption key written by `init` (or a plain `01<64 hex>` file), as for
@@ -361,9 +361,15 @@ pub struct SignArgs {
     /// code is in the shares).
     #[arg(long = "derive", value_name = "PATH", requires = "decryption_key")]
     pub derive: Option<DerivationPath>,
-    /// Signature scheme.
-    #[arg(long, value_enum, value_name = "SCHEME")]
-    pub scheme: SignScheme,
+    /// Signature scheme (for a bare digest or message; a transaction names its own).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SCHEME",
+        required_unless_present = "psbt",
+        conflicts_with = "psbt"
+    )]
+    pub scheme: Option<SignScheme>,
     /// ecdsa-secp256k1 only: also give the recovery id (Ethereum's yParity); the text
     /// output becomes `r ‖ s ‖ id`, 65 bytes.
     #[arg(long)]
@@ -383,6 +389,26 @@ pub struct SignArgs {
     /// text file of frames (one per line), or `-` for frames on standard input.
     #[arg(long, value_name = "INPUT", num_args = 1..)]
     pub message_ur: Vec<String>,
+    /// A Bitcoin PSBT (BIP-174 version 0) to show and sign: a file (binary or base64 text)
+    /// or the base64 text itself. Its P2WPKH and Taproot key-path (BIP-86) inputs of this
+    /// key are signed after the summary is confirmed; standard output is the signed PSBT
+    /// in base64.
+    #[arg(
+        long,
+        value_name = "INPUT",
+        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+    )]
+    pub psbt: Option<String>,
+    /// Also write the signed transaction to this new file (--psbt: the binary PSBT).
+    #[arg(long, value_name = "FILE", requires = "psbt")]
+    pub out: Option<PathBuf>,
+    /// The network whose addresses the --psbt summary shows.
+    #[arg(long, value_enum, default_value_t = Network::Mainnet)]
+    pub network: Network,
+    /// Sign without asking to type `sign` after the summary (scripts that checked the
+    /// transaction themselves). Without it and without a terminal, nothing is signed.
+    #[arg(long)]
+    pub yes: bool,
     /// Print exactly one JSON object on standard output (success or error).
     #[arg(long)]
     pub json: bool,

@@ -100,7 +100,15 @@ pub fn run(args: &SignArgs) -> CliResult<()> {
 /// `--qr` code drawn for the terminal.
 fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<String>)> {
     airgap::enforce(args.air_gap.allow_online)?;
-    let scheme = args.scheme;
+    if let Some(input) = &args.psbt {
+        let stdout = super::tx::psbt::execute(args, input, entry, |entry| {
+            obtain_key(args, SignScheme::EcdsaSecp256k1, entry)
+        })?;
+        return Ok((stdout, None));
+    }
+    let scheme = args
+        .scheme
+        .ok_or_else(|| CliError::Usage("give --scheme, or a transaction with --psbt".into()))?;
     // The terminal must show the code whole: checked before any secret is touched, with a
     // signature-long text (the code's size depends only on the length).
     let terminal = crate::show::current_size(std::io::stderr());

@@ -1,0 +1,123 @@
+//! Signing what the operator sees: transactions parsed on the offline machine, summarised,
+//! confirmed, then signed with the already verified key (`sign --psbt`).
+//!
+//! The parsers and summaries here take the key as the caller has it once it is rebuilt and
+//! verified against the export's public key; they never open a key themselves. Every
+//! signature goes through [`super::sign`], which verifies it before returning it.
+
+pub mod psbt;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::SignedMessage;
+use crate::error::{CliError, CliResult};
+use crate::transcript::{ArtifactRecord, Entry};
+
+/// Whether the signer could check what it signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A bare digest or message (`--blind`): what it pays cannot be checked here.
+    Blind,
+    /// A transaction parsed, summarised and confirmed on this machine.
+    Checked,
+}
+
+/// What the transcript records of a signing run: blind or checked, the transaction's
+/// format and SHA-256, and every signature made with the digest it covers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningRecord {
+    /// Blind or checked.
+    pub mode: Mode,
+    /// The transaction format (`bitcoin-psbt`), when one was parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<&'static str>,
+    /// SHA-256 of the transaction as read (hex), when one was parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_sha256: Option<String>,
+    /// The signatures made, each with the digest it covers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<SignedMessage>,
+}
+
+/// Reads a transaction input: the file at `input` if there is one, else the text given.
+/// Returns the bytes and a label for messages (the path, or the flag name).
+pub(crate) fn read_input(
+    flag: &str,
+    input: &str,
+    entry: &mut Entry,
+) -> CliResult<(Vec<u8>, String)> {
+    let path = Path::new(input);
+    if path.symlink_metadata().is_ok() {
+        let label = path.display().to_string();
+        let bytes = keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT)
+            .map_err(|source| CliError::ReadInput {
+                path: label.clone(),
+                source,
+            })?;
+        entry
+            .inputs
+            .push(ArtifactRecord::new("transaction", &label, &bytes));
+        return Ok((bytes, label));
+    }
+    Ok((input.as_bytes().to_vec(), flag.to_owned()))
+}
+
+/// Asks the operator to type `sign` after the summary; `--yes` skips the question. Without
+/// a terminal and without `--yes`, nothing is signed.
+pub(crate) fn confirm(yes: bool) -> CliResult<()> {
+    if yes {
+        eprintln!("Confirmed    by --yes (not asking)");
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "no terminal to confirm the signature on, and no --yes: nothing was signed. \
+             Run sign in a terminal and type `sign` after checking the summary, or pass \
+             --yes in a script that has checked the transaction itself."
+                .into(),
+        ));
+    }
+    eprint!("Type `sign` to sign what is shown above: ");
+    // A prompt that cannot be flushed still reads the answer.
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|source| CliError::ReadInput {
+            path: "the confirmation".into(),
+            source,
+        })?;
+    if line.trim() == "sign" {
+        Ok(())
+    } else {
+        Err(CliError::Usage(
+            "the confirmation typed is not `sign`: nothing was signed. Run sign again and \
+             type `sign` once the summary is what you meant to sign."
+                .into(),
+        ))
+    }
+}
+
+/// `sats` as BTC with 8 decimals, exactly.
+pub(crate) fn btc(sats: u64) -> String {
+    format!("{}.{:08} BTC", sats / 100_000_000, sats % 100_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_exact() {
+        assert_eq!(btc(0), "0.00000000 BTC");
+        assert_eq!(btc(1), "0.00000001 BTC");
+        assert_eq!(btc(2_100_000_000_000_000), "21000000.00000000 BTC");
+        assert_eq!(btc(123_456_789), "1.23456789 BTC");
+    }
+}

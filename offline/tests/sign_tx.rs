@@ -1,0 +1,407 @@
+//! `sign --psbt`: PSBTs built here with the `bitcoin` crate, signed by the binary, then
+//! finalized and verified with the `bitcoin` crate and libsecp256k1 (independent of k256,
+//! which signs); the summary, the confirmation and the hostile PSBTs.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use bitcoin::hashes::Hash;
+use bitcoin::key::TapTweak;
+use bitcoin::psbt::Psbt;
+use bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
+use bitcoin::sighash::{EcdsaSighashType, Prevouts, SighashCache};
+use bitcoin::{
+    Amount, CompressedPublicKey, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid,
+    Witness, XOnlyPublicKey, absolute, transaction,
+};
+use keyexport_shared::dealer::{Deal, Dealt};
+use keyexport_shared::keys::DecryptionKey;
+use rand_core::OsRng;
+use serde_json::Value;
+
+use crate::common::{offline, s, stdout_json};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A dealt secp256k1 export with a plain decryption key, and its Bitcoin scripts.
+struct Export {
+    tmp: tempfile::TempDir,
+    key: PathBuf,
+    response: PathBuf,
+    dealt: Dealt,
+}
+
+impl Export {
+    fn new() -> Export {
+        let tmp = tempfile::tempdir().unwrap();
+        let decryption = DecryptionKey::generate();
+        let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
+            .run(&decryption.encryption_key(), &mut OsRng);
+        let key = tmp.path().join("decryption-key.hex");
+        std::fs::write(&key, format!("{}\n", decryption.to_dfns_hex().as_str())).unwrap();
+        let response = tmp.path().join("response.json");
+        std::fs::write(
+            &response,
+            serde_json::to_vec(&dealt.response.to_json_value()).unwrap(),
+        )
+        .unwrap();
+        Export {
+            tmp,
+            key,
+            response,
+            dealt,
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn compressed(&self) -> CompressedPublicKey {
+        let point = k256::PublicKey::from_sec1_bytes(self.dealt.response.public_key.as_bytes())
+            .unwrap()
+            .to_sec1_bytes();
+        CompressedPublicKey::from_slice(&point).unwrap()
+    }
+
+    fn secret(&self) -> SecretKey {
+        SecretKey::from_slice(&hex::decode(self.dealt.private_key.to_hex().as_str()).unwrap())
+            .unwrap()
+    }
+
+    fn p2wpkh(&self) -> ScriptBuf {
+        ScriptBuf::new_p2wpkh(&self.compressed().wpubkey_hash())
+    }
+
+    fn internal(&self) -> XOnlyPublicKey {
+        XOnlyPublicKey::from(self.compressed().0)
+    }
+
+    fn p2tr(&self) -> ScriptBuf {
+        ScriptBuf::new_p2tr(&Secp256k1::new(), self.internal(), None)
+    }
+
+    /// `sign --decryption-key … --response … --psbt INPUT` plus `extra`.
+    fn sign(&self, input: &str, extra: &[&str]) -> std::process::Output {
+        offline()
+            .args(["sign", "--decryption-key", s(&self.key)])
+            .args(["--response", s(&self.response), "--psbt", input])
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+}
+
+/// A foreign P2WPKH script (a key that is not the export's).
+fn foreign_script(seed: u8) -> ScriptBuf {
+    let secp = Secp256k1::new();
+    let secret = SecretKey::from_slice(&[seed; 32]).unwrap();
+    let public = CompressedPublicKey(secret.public_key(&secp));
+    ScriptBuf::new_p2wpkh(&public.wpubkey_hash())
+}
+
+/// An unsigned PSBT spending `inputs` (script, amount) to `outputs` (script, amount).
+fn psbt(inputs: &[(ScriptBuf, u64)], outputs: &[(ScriptBuf, u64)]) -> Psbt {
+    let tx = Transaction {
+        version: transaction::Version::TWO,
+        lock_time: absolute::LockTime::ZERO,
+        input: (0..inputs.len())
+            .map(|i| TxIn {
+                previous_output: OutPoint {
+                    txid: Txid::from_byte_array([u8::try_from(i).unwrap() + 1; 32]),
+                    vout: u32::try_from(i).unwrap(),
+                },
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+                witness: Witness::new(),
+            })
+            .collect(),
+        output: outputs
+            .iter()
+            .map(|(script, sats)| TxOut {
+                value: Amount::from_sat(*sats),
+                script_pubkey: script.clone(),
+            })
+            .collect(),
+    };
+    let mut psbt = Psbt::from_unsigned_tx(tx).unwrap();
+    for (input, (script, sats)) in psbt.inputs.iter_mut().zip(inputs) {
+        input.witness_utxo = Some(TxOut {
+            value: Amount::from_sat(*sats),
+            script_pubkey: script.clone(),
+        });
+    }
+    psbt
+}
+
+fn success(output: &std::process::Output) -> Value {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout_json(output)
+}
+
+/// Finalizes every input of `export` in `signed` with the `bitcoin` crate (P2WPKH witness,
+/// Taproot key-path witness), verifies each signature with libsecp256k1 over the sighash the
+/// `bitcoin` crate computes, and returns the extracted transaction.
+fn finalize_and_verify(export: &Export, mut signed: Psbt) -> Transaction {
+    let secp = Secp256k1::new();
+    let prevouts: Vec<TxOut> = signed
+        .inputs
+        .iter()
+        .map(|i| i.witness_utxo.clone().unwrap())
+        .collect();
+    let unsigned = signed.unsigned_tx.clone();
+    let mut cache = SighashCache::new(&unsigned);
+    for (index, input) in signed.inputs.iter_mut().enumerate() {
+        let spent = &prevouts[index];
+        if spent.script_pubkey == export.p2wpkh() {
+            let public = bitcoin::PublicKey::new(export.compressed().0);
+            let signature = *input
+                .partial_sigs
+                .get(&public)
+                .expect("a partial signature");
+            assert_eq!(signature.sighash_type, EcdsaSighashType::All);
+            let sighash = cache
+                .p2wpkh_signature_hash(
+                    index,
+                    &spent.script_pubkey,
+                    spent.value,
+                    EcdsaSighashType::All,
+                )
+                .unwrap();
+            let message = Message::from_digest(sighash.to_byte_array());
+            secp.verify_ecdsa(&message, &signature.signature, &public.inner)
+                .unwrap();
+            // libsecp256k1's own RFC 6979 signature with the same key is the same one.
+            assert_eq!(
+                secp.sign_ecdsa(&message, &export.secret()),
+                signature.signature
+            );
+            input.final_script_witness = Some(Witness::p2wpkh(&signature, &public.inner));
+            input.partial_sigs.clear();
+        } else if spent.script_pubkey == export.p2tr() {
+            let signature = input.tap_key_sig.expect("a key-path signature");
+            assert_eq!(input.tap_internal_key, Some(export.internal()));
+            let sighash = cache
+                .taproot_key_spend_signature_hash(
+                    index,
+                    &Prevouts::All(&prevouts),
+                    signature.sighash_type,
+                )
+                .unwrap();
+            let (output_key, _) = export.internal().tap_tweak(&secp, None);
+            secp.verify_schnorr(
+                &signature.signature,
+                &Message::from_digest(sighash.to_byte_array()),
+                &output_key.to_x_only_public_key(),
+            )
+            .unwrap();
+            input.final_script_witness = Some(Witness::p2tr_key_spend(&signature));
+            input.tap_key_sig = None;
+        } else {
+            assert!(input.partial_sigs.is_empty() && input.tap_key_sig.is_none());
+        }
+    }
+    signed.extract_tx_unchecked_fee_rate()
+}
+
+#[test]
+fn a_mainnet_psbt_of_p2wpkh_and_p2tr_inputs_signs_and_verifies_with_libsecp256k1() {
+    let export = Export::new();
+    let payee = foreign_script(7);
+    let unsigned = psbt(
+        &[(export.p2wpkh(), 100_000), (export.p2tr(), 200_000)],
+        &[(payee.clone(), 250_000), (export.p2tr(), 48_000)],
+    );
+    let text = B64.encode(unsigned.serialize());
+    let json = success(&export.sign(&text, &["--yes", "--json"]));
+    assert_eq!(json["mode"], "checked");
+    assert_eq!(json["format"], "bitcoin-psbt");
+    let summary = &json["psbt"];
+    assert_eq!(summary["network"], "mainnet");
+    assert_eq!(summary["feeSat"], 2_000);
+    assert_eq!(summary["inputTotalSat"], 300_000);
+    assert_eq!(summary["inputs"][0]["ours"], "p2wpkh");
+    assert_eq!(summary["inputs"][1]["ours"], "p2tr");
+    assert_eq!(summary["outputs"][0]["change"], false);
+    assert_eq!(summary["outputs"][1]["change"], true);
+    let payee_address = bitcoin::Address::from_script(&payee, bitcoin::Network::Bitcoin).unwrap();
+    assert_eq!(summary["outputs"][0]["address"], payee_address.to_string());
+    assert!(
+        summary["outputs"][1]["address"]
+            .as_str()
+            .unwrap()
+            .starts_with("bc1p")
+    );
+    assert!(
+        summary["warnings"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+
+    let signed =
+        Psbt::deserialize(&B64.decode(json["signedPsbt"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(signed.unsigned_tx, unsigned.unsigned_tx);
+    let tx = finalize_and_verify(&export, signed);
+    assert!(tx.input.iter().all(|i| !i.witness.is_empty()));
+    // The estimate is the real size (the DER signature may be a byte shorter than counted).
+    let estimated = summary["estimatedVsize"].as_u64().unwrap();
+    let real = tx.vsize() as u64;
+    assert!(
+        estimated >= real && estimated <= real + 1,
+        "{estimated} vs {real}"
+    );
+
+    // Text output: the signed PSBT in base64, the same bytes (signing is deterministic).
+    let output = export.sign(&text, &["--yes"]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        json["signedPsbt"].as_str().unwrap()
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("change: pays this key back"), "{stderr}");
+    assert!(stderr.contains(&payee_address.to_string()), "{stderr}");
+    // The summary fits 80 columns (the warning box above it names a temporary path).
+    let summary_text = &stderr[stderr.find("PSBT ").unwrap()..];
+    assert!(
+        summary_text.lines().all(|l| l.chars().count() <= 80),
+        "{summary_text}"
+    );
+
+    // The transcript records a checked signature per input, with its sighash.
+    let transcript = std::fs::read_to_string(export.dir().join("transcript.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();
+    assert_eq!(last["signing"]["mode"], "checked");
+    assert_eq!(last["signing"]["format"], "bitcoin-psbt");
+    assert_eq!(last["signing"]["signatures"].as_array().unwrap().len(), 2);
+    assert!(!transcript.contains(export.dealt.private_key.to_hex().as_str()));
+}
+
+#[test]
+fn a_testnet_psbt_file_signs_and_the_signed_file_is_written() {
+    let export = Export::new();
+    let foreign = foreign_script(9);
+    let unsigned = psbt(
+        &[(export.p2tr(), 80_000), (foreign.clone(), 10_000)],
+        &[(foreign_script(8), 89_000)],
+    );
+    let file = export.dir().join("unsigned.psbt");
+    std::fs::write(&file, unsigned.serialize()).unwrap();
+    let out = export.dir().join("signed.psbt");
+    let json = success(&export.sign(
+        s(&file),
+        &["--yes", "--json", "--network", "testnet", "--out", s(&out)],
+    ));
+    let summary = &json["psbt"];
+    assert_eq!(summary["network"], "testnet");
+    assert!(
+        summary["outputs"][0]["address"]
+            .as_str()
+            .unwrap()
+            .starts_with("tb1q")
+    );
+    assert!(summary["inputs"][1].get("ours").is_none());
+    assert!(
+        summary["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("input 1 is not this key's"),
+        "{summary}"
+    );
+    let written = std::fs::read(&out).unwrap();
+    assert_eq!(B64.encode(&written), json["signedPsbt"].as_str().unwrap());
+    let signed = Psbt::deserialize(&written).unwrap();
+    // The foreign input is left alone; ours finalizes and verifies.
+    finalize_and_verify(&export, signed);
+
+    // Never over an existing file, refused before anything is signed.
+    let again = export.sign(s(&file), &["--yes", "--out", s(&out)]);
+    assert_eq!(again.status.code(), Some(6));
+    assert!(again.stdout.is_empty());
+}
+
+#[test]
+fn hostile_psbts_are_refused_or_warned_about() {
+    let export = Export::new();
+    let refused = |psbt: &Psbt, text: &str| {
+        let output = export.sign(&B64.encode(psbt.serialize()), &["--yes"]);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(text), "{stderr}");
+    };
+    // An input without its UTXO: the amount and the fee cannot be checked.
+    let mut no_amount = psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(3), 49_000)]);
+    no_amount.inputs[0].witness_utxo = None;
+    refused(&no_amount, "does not say what it spends");
+    // Outputs above the inputs.
+    refused(
+        &psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(3), 60_000)]),
+        "the inputs hold only",
+    );
+    // No input of this key.
+    refused(
+        &psbt(
+            &[(foreign_script(4), 50_000)],
+            &[(foreign_script(3), 49_000)],
+        ),
+        "nothing to sign",
+    );
+    // A sighash type that lets others change the transaction.
+    let mut single = psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(3), 49_000)]);
+    single.inputs[0].sighash_type = Some(EcdsaSighashType::SinglePlusAnyoneCanPay.into());
+    refused(&single, "not ALL");
+    // Not a PSBT at all.
+    let output = export.sign("bm90IGEgcHNidA==", &["--yes"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a valid PSBT"));
+
+    // A fee above half the inputs, and a "change" output that pays a foreign key: signed
+    // with --yes, but loudly warned about.
+    let mut greedy = psbt(
+        &[(export.p2wpkh(), 100_000)],
+        &[(foreign_script(3), 10_000), (foreign_script(5), 20_000)],
+    );
+    greedy.outputs[1].bip32_derivation.insert(
+        bitcoin::secp256k1::PublicKey::from_slice(&export.compressed().to_bytes()).unwrap(),
+        (
+            bitcoin::bip32::Fingerprint::from([1, 2, 3, 4]),
+            "m/84'/0'/0'/1/0".parse().unwrap(),
+        ),
+    );
+    let output = export.sign(&B64.encode(greedy.serialize()), &["--yes"]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("MORE THAN HALF GOES TO THE MINER"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "output 1 is marked as change (it carries key origins) but does not pay this key"
+        ),
+        "{stderr}"
+    );
+
+    // Without --yes and without a terminal, nothing is signed.
+    let fine = psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(3), 49_000)]);
+    let output = export.sign(&B64.encode(fine.serialize()), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no terminal to confirm"), "{stderr}");
+    // The refusal is recorded, without any signature.
+    let transcript = std::fs::read_to_string(export.dir().join("transcript.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();
+    assert_eq!(last["outcome"]["status"], "failed");
+    assert!(last.get("signing").is_none());
+}
