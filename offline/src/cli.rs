@@ -405,6 +405,11 @@ pub struct SignArgs {
     /// The network whose addresses the --psbt summary shows.
     #[arg(long, value_enum, default_value_t = Network::Mainnet)]
     pub network: Network,
+    /// Sign the bare digest or message given (--message-*) although this machine cannot
+    /// see what it pays: a loud warning is printed and the transcript records the
+    /// signature as blind.
+    #[arg(long, conflicts_with = "psbt")]
+    pub blind: bool,
     /// Sign without asking to type `sign` after the summary (scripts that checked the
     /// transaction themselves). Without it and without a terminal, nothing is signed.
     #[arg(long)]

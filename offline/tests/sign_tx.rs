@@ -405,3 +405,83 @@ fn hostile_psbts_are_refused_or_warned_about() {
     assert_eq!(last["outcome"]["status"], "failed");
     assert!(last.get("signing").is_none());
 }
+
+#[test]
+fn a_bare_digest_needs_blind_and_is_recorded_as_blind() {
+    let export = Export::new();
+    let digest = "9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658";
+    let sign = |extra: &[&str]| {
+        offline()
+            .args(["sign", "--decryption-key", s(&export.key)])
+            .args(["--response", s(&export.response)])
+            .args(["--scheme", "ecdsa-secp256k1", "--message-hex", digest])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // Without --blind: refused before any key is opened.
+    let output = sign(&["--yes"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("signed blind") && stderr.contains("--psbt"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Verified"), "{stderr}");
+    // --blind without --yes and without a terminal: the digest is shown, nothing is signed.
+    let output = sign(&["--blind"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no terminal to confirm"));
+    // --blind --yes: signed, with the warning, and recorded as blind with the digest.
+    let output = sign(&["--blind", "--yes"]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("BLIND SIGNING"), "{stderr}");
+    let transcript = std::fs::read_to_string(export.dir().join("transcript.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();
+    assert_eq!(last["signing"]["mode"], "blind");
+    assert_eq!(last["signing"]["signatures"][0]["signedDigest"], digest);
+    assert!(last["signing"].get("format").is_none());
+    // --blind does not go with a transaction.
+    let output = export.sign("cHNidP8=", &["--blind", "--yes"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+/// The operator's screen for a PSBT of the reference export's key: one P2WPKH and one P2TR
+/// input of the key, a payment and change, on testnet.
+#[test]
+fn psbt_summary_snapshot() {
+    let v = crate::common::vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    crate::common::vector_files(tmp.path(), &v);
+    let public = hex::decode(v["response"]["publicKey"].as_str().unwrap()).unwrap();
+    let point = k256::PublicKey::from_sec1_bytes(&public)
+        .unwrap()
+        .to_sec1_bytes();
+    let compressed = CompressedPublicKey::from_slice(&point).unwrap();
+    let p2wpkh = ScriptBuf::new_p2wpkh(&compressed.wpubkey_hash());
+    let p2tr = ScriptBuf::new_p2tr(&Secp256k1::new(), XOnlyPublicKey::from(compressed.0), None);
+    let unsigned = psbt(
+        &[(p2wpkh, 150_000), (p2tr.clone(), 1_000_000)],
+        &[(foreign_script(7), 1_000_000), (p2tr, 148_590)],
+    );
+    std::fs::write(tmp.path().join("spend.psbt"), unsigned.serialize()).unwrap();
+    let text = crate::snapshots::stderr_of(
+        &[
+            "sign",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+            "--psbt",
+            "spend.psbt",
+            "--network",
+            "testnet",
+            "--yes",
+        ],
+        tmp.path(),
+    );
+    insta::assert_snapshot!(text);
+}

@@ -104,6 +104,16 @@ pub(crate) fn confirm(yes: bool) -> CliResult<()> {
     }
 }
 
+/// The warning of a blind signature, printed once the bytes to sign are shown.
+pub(crate) fn warn_blind() {
+    crate::render::loud_warning(&[
+        "BLIND SIGNING: these bytes are signed as given. This machine cannot",
+        "see what they pay: amounts, recipients and fees are not checked.",
+        "Compare the SHA-256 above with the paper log and the wallet that made",
+        "them. Prefer giving the transaction itself (--psbt), shown before signing.",
+    ]);
+}
+
 /// `sats` as BTC with 8 decimals, exactly.
 pub(crate) fn btc(sats: u64) -> String {
     format!("{}.{:08} BTC", sats / 100_000_000, sats % 100_000_000)
