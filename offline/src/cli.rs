@@ -95,7 +95,7 @@ pub enum Command {
     ///
     /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
     #[command(after_help = EXIT_CODES_HELP)]
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
     /// Play the request's QR codes in the terminal, sized to it, for a camera to read.
     ///
     /// Example: keyexport-offline show ./ceremony/request.json
@@ -312,10 +312,11 @@ pub struct CustodyVerifyArgs {
         .args(["decryption_key", "key"])
 ))]
 #[command(group(ArgGroup::new("public_key_source").args(["responses", "public_key"])))]
+#[command(group(ArgGroup::new("transaction").args(["psbt", "eth_tx"])))]
 #[command(group(
     ArgGroup::new("message")
         .required(true)
-        .args(["message_hex", "message_file", "message_qr", "message_ur", "psbt"])
+        .args(["message_hex", "message_file", "message_qr", "message_ur", "psbt", "eth_tx"])
 ))]
 pub struct SignArgs {
     /// The sealed decryption key written by `init` (or a plain `01<64 hex>` file), as for
@@ -366,8 +367,8 @@ pub struct SignArgs {
         long,
         value_enum,
         value_name = "SCHEME",
-        required_unless_present = "psbt",
-        conflicts_with = "psbt"
+        required_unless_present_any = ["psbt", "eth_tx"],
+        conflicts_with_all = ["psbt", "eth_tx"]
     )]
     pub scheme: Option<SignScheme>,
     /// ecdsa-secp256k1 only: also give the recovery id (Ethereum's yParity); the text
@@ -399,8 +400,22 @@ pub struct SignArgs {
         conflicts_with_all = ["recoverable", "qr", "qr_out"]
     )]
     pub psbt: Option<String>,
-    /// Also write the signed transaction to this new file (--psbt: the binary PSBT).
-    #[arg(long, value_name = "FILE", requires = "psbt")]
+    /// An unsigned Ethereum transaction to show and sign: a file or the text of its hex
+    /// (RLP for legacy EIP-155, `0x01…` EIP-2930, `0x02…` EIP-1559). Standard output is
+    /// the raw signed transaction in `0x` hex, for eth_sendRawTransaction.
+    #[arg(
+        long,
+        value_name = "INPUT",
+        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+    )]
+    pub eth_tx: Option<String>,
+    /// --eth-tx: refuse the transaction unless it is for this chain id (1: Ethereum
+    /// mainnet).
+    #[arg(long, value_name = "ID", requires = "eth_tx")]
+    pub chain_id: Option<u64>,
+    /// Also write the signed transaction to this new file (--psbt: the binary PSBT;
+    /// --eth-tx: the raw transaction in hex).
+    #[arg(long, value_name = "FILE", requires = "transaction")]
     pub out: Option<PathBuf>,
     /// The network whose addresses the --psbt summary shows.
     #[arg(long, value_enum, default_value_t = Network::Mainnet)]
@@ -408,7 +423,7 @@ pub struct SignArgs {
     /// Sign the bare digest or message given (--message-*) although this machine cannot
     /// see what it pays: a loud warning is printed and the transcript records the
     /// signature as blind.
-    #[arg(long, conflicts_with = "psbt")]
+    #[arg(long, conflicts_with = "transaction")]
     pub blind: bool,
     /// Sign without asking to type `sign` after the summary (scripts that checked the
     /// transaction themselves). Without it and without a terminal, nothing is signed.

@@ -485,3 +485,262 @@ fn psbt_summary_snapshot() {
     );
     insta::assert_snapshot!(text);
 }
+
+/// The three transaction types built with the `rlp` crate (not the binary's alloy-rlp):
+/// (type byte, the fields before the signature, as an RLP stream's items).
+mod eth {
+    use rlp::RlpStream;
+
+    pub const TOKEN: [u8; 20] = [0xa0; 20];
+    pub const PAYEE: [u8; 20] = [0x35; 20];
+
+    /// ERC-20 `transfer(PAYEE, 1_000_000)` call data.
+    pub fn erc20_transfer() -> Vec<u8> {
+        let mut data = vec![0xa9, 0x05, 0x9c, 0xbb];
+        data.extend_from_slice(&[0; 12]);
+        data.extend_from_slice(&PAYEE);
+        let mut amount = [0u8; 32];
+        amount[29..].copy_from_slice(&[0x0f, 0x42, 0x40]);
+        data.extend_from_slice(&amount);
+        data
+    }
+
+    /// Appends the fields common to every type after the fee fields: gas, to, value, data.
+    fn body(s: &mut RlpStream, to: &[u8; 20], value: u128, data: &[u8]) {
+        s.append(&60_000u64);
+        s.append(&to.as_slice());
+        s.append(&value);
+        s.append(&data);
+    }
+
+    /// The unsigned transaction of `kind` (0 legacy EIP-155, 1, 2) for chain `chain`.
+    pub fn unsigned(kind: u8, chain: u64, to: &[u8; 20], value: u128, data: &[u8]) -> Vec<u8> {
+        let mut s = RlpStream::new();
+        match kind {
+            0 => {
+                s.begin_list(9);
+                s.append(&7u64);
+                s.append(&20_000_000_000u128);
+                body(&mut s, to, value, data);
+                s.append(&chain);
+                s.append(&0u8);
+                s.append(&0u8);
+            }
+            1 => {
+                s.begin_list(8);
+                s.append(&chain);
+                s.append(&7u64);
+                s.append(&20_000_000_000u128);
+                body(&mut s, to, value, data);
+                s.begin_list(0);
+            }
+            _ => {
+                s.begin_list(9);
+                s.append(&chain);
+                s.append(&7u64);
+                s.append(&1_500_000_000u128);
+                s.append(&30_000_000_000u128);
+                body(&mut s, to, value, data);
+                s.begin_list(0);
+            }
+        }
+        let mut out = if kind == 0 { vec![] } else { vec![kind] };
+        out.extend_from_slice(&s.out());
+        out
+    }
+
+    /// From a raw signed transaction: the digest its signature covers (re-encoded with the
+    /// `rlp` crate), r ‖ s, the recovery id, and the unsigned fields as items.
+    pub fn signing_parts(raw: &[u8], chain: u64) -> ([u8; 32], [u8; 64], i32) {
+        use sha3::{Digest, Keccak256};
+        let (kind, body) = match raw[0] {
+            1 | 2 => (raw[0], &raw[1..]),
+            _ => (0, raw),
+        };
+        let list = rlp::Rlp::new(body);
+        let count = list.item_count().unwrap();
+        let fields = count - 3;
+        let mut unsigned = RlpStream::new();
+        unsigned.begin_list(if kind == 0 { fields + 3 } else { fields });
+        for i in 0..fields {
+            unsigned.append_raw(list.at(i).unwrap().as_raw(), 1);
+        }
+        let v: u64 = list.val_at(fields).unwrap();
+        let id = if kind == 0 {
+            unsigned.append(&chain);
+            unsigned.append(&0u8);
+            unsigned.append(&0u8);
+            v - 35 - 2 * chain
+        } else {
+            v
+        };
+        let mut encoded = if kind == 0 { vec![] } else { vec![kind] };
+        encoded.extend_from_slice(&unsigned.out());
+        let mut rs = [0u8; 64];
+        for (half, index) in [(0, fields + 1), (32, fields + 2)] {
+            let bytes = list.at(index).unwrap().data().unwrap().to_vec();
+            rs[half + 32 - bytes.len()..half + 32].copy_from_slice(&bytes);
+        }
+        (
+            Keccak256::digest(&encoded).into(),
+            rs,
+            i32::try_from(id).unwrap(),
+        )
+    }
+}
+
+#[test]
+fn ethereum_transactions_of_every_type_recover_to_the_address_reconstruct_shows() {
+    use bitcoin::secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
+    use sha3::{Digest, Keccak256};
+    let export = Export::new();
+    let shown = offline()
+        .args(["reconstruct", "--json", "--decryption-key", s(&export.key)])
+        .args(["--response", s(&export.response)])
+        .output()
+        .unwrap();
+    let address = stdout_json(&shown)["addresses"]["ethereum"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secp = Secp256k1::new();
+    for kind in [0u8, 1, 2] {
+        for erc20 in [false, true] {
+            let chain = if kind == 1 { 11_155_111 } else { 1 };
+            let (to, value, data) = if erc20 {
+                (eth::TOKEN, 0, eth::erc20_transfer())
+            } else {
+                (eth::PAYEE, 1_500_000_000_000_000_000, vec![])
+            };
+            let unsigned = eth::unsigned(kind, chain, &to, value, &data);
+            let json = success(
+                &offline()
+                    .args(["sign", "--decryption-key", s(&export.key)])
+                    .args(["--response", s(&export.response)])
+                    .args(["--eth-tx", &format!("0x{}", hex::encode(&unsigned))])
+                    .args(["--chain-id", &chain.to_string(), "--yes", "--json"])
+                    .output()
+                    .unwrap(),
+            );
+            let summary = &json["ethereum"];
+            assert_eq!(summary["chainId"], chain);
+            assert_eq!(summary["nonce"], 7);
+            assert_eq!(summary["dataLength"], data.len());
+            if erc20 {
+                assert_eq!(summary["erc20"]["function"], "transfer");
+                assert_eq!(summary["erc20"]["amount"], "1000000");
+                assert_eq!(
+                    summary["erc20"]["to"].as_str().unwrap().to_lowercase(),
+                    format!("0x{}", hex::encode(eth::PAYEE))
+                );
+            } else {
+                assert_eq!(summary["valueWei"], "1500000000000000000");
+                assert!(summary.get("erc20").is_none());
+            }
+            let raw = hex::decode(
+                json["signedTransaction"]
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix("0x")
+                    .unwrap(),
+            )
+            .unwrap();
+            let (digest, rs, id) = eth::signing_parts(&raw, chain);
+            assert_eq!(
+                hex::encode(digest),
+                summary["signingHash"].as_str().unwrap()
+            );
+            assert_eq!(digest, <[u8; 32]>::from(Keccak256::digest(&unsigned)));
+            let signature =
+                RecoverableSignature::from_compact(&rs, RecoveryId::from_i32(id).unwrap()).unwrap();
+            let recovered = secp
+                .recover_ecdsa(&Message::from_digest(digest), &signature)
+                .unwrap();
+            let hash = Keccak256::digest(&recovered.serialize_uncompressed()[1..]);
+            assert_eq!(
+                format!("0x{}", hex::encode(&hash[12..])),
+                address.to_lowercase(),
+                "type {kind}, erc20 {erc20}"
+            );
+        }
+    }
+}
+
+#[test]
+fn hostile_ethereum_transactions_are_refused() {
+    let export = Export::new();
+    let sign = |tx: &[u8], extra: &[&str]| {
+        offline()
+            .args(["sign", "--decryption-key", s(&export.key)])
+            .args(["--response", s(&export.response)])
+            .args(["--eth-tx", &hex::encode(tx), "--yes"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = |output: std::process::Output, text: &str| {
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(text), "{stderr}");
+        assert!(!stderr.contains("Verified     the rebuilt key"), "{stderr}");
+    };
+    let good = eth::unsigned(2, 1, &eth::PAYEE, 1, &[]);
+    let mut trailing = good.clone();
+    trailing.push(0x80);
+    refused(sign(&trailing, &[]), "follow the transaction");
+    refused(
+        sign(&good, &["--chain-id", "137"]),
+        "chain id 1 (Ethereum mainnet), but --chain-id 137",
+    );
+    // Legacy without a chain id (pre-EIP-155): replayable on every chain.
+    let mut s = rlp::RlpStream::new_list(6);
+    s.append(&0u64);
+    s.append(&1u64);
+    s.append(&21_000u64);
+    s.append(&eth::PAYEE.as_slice());
+    s.append(&1u64);
+    s.append(&Vec::<u8>::new());
+    refused(sign(&s.out(), &[]), "before EIP-155");
+    refused(sign(&[0x04, 0xc0], &[]), "type 0x04");
+    refused(
+        sign(&[0x02, 0xc3, 0x01, 0x02], &[]),
+        "not a valid unsigned transaction",
+    );
+}
+
+/// The operator's screen for an EIP-1559 ERC-20 transfer signed with the reference export.
+#[test]
+fn ethereum_summary_snapshot() {
+    let v = crate::common::vector("cggmp24-secp256k1-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    crate::common::vector_files(tmp.path(), &v);
+    let unsigned = eth::unsigned(2, 1, &eth::TOKEN, 0, &eth::erc20_transfer());
+    std::fs::write(
+        tmp.path().join("tx.hex"),
+        format!("0x{}\n", hex::encode(unsigned)),
+    )
+    .unwrap();
+    let text = crate::snapshots::stderr_of(
+        &[
+            "sign",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+            "--eth-tx",
+            "tx.hex",
+            "--chain-id",
+            "1",
+            "--yes",
+        ],
+        tmp.path(),
+    );
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    insta::assert_snapshot!(text);
+}

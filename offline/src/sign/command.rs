@@ -106,13 +106,19 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
         })?;
         return Ok((stdout, None));
     }
-    let scheme = args
-        .scheme
-        .ok_or_else(|| CliError::Usage("give --scheme, or a transaction with --psbt".into()))?;
+    if let Some(input) = &args.eth_tx {
+        let stdout = super::tx::eth::execute(args, input, entry, |entry| {
+            obtain_key(args, SignScheme::EcdsaSecp256k1, entry)
+        })?;
+        return Ok((stdout, None));
+    }
+    let scheme = args.scheme.ok_or_else(|| {
+        CliError::Usage("give --scheme, or a transaction with --psbt or --eth-tx".into())
+    })?;
     if !args.blind {
         return Err(CliError::Usage(
             "a bare digest or message is signed blind: this machine cannot see what it pays. \
-             Give the transaction instead (--psbt), or add --blind to sign the bytes as given \
+             Give the transaction instead (--psbt, --eth-tx), or add --blind to sign the bytes as given \
              after comparing them with the wallet that made them"
                 .into(),
         ));

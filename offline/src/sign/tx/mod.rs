@@ -5,6 +5,7 @@
 //! verified against the export's public key; they never open a key themselves. Every
 //! signature goes through [`super::sign`], which verifies it before returning it.
 
+pub mod eth;
 pub mod psbt;
 
 use std::io::{BufRead, IsTerminal, Write};
