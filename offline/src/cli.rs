@@ -312,11 +312,11 @@ pub struct CustodyVerifyArgs {
         .args(["decryption_key", "key"])
 ))]
 #[command(group(ArgGroup::new("public_key_source").args(["responses", "public_key"])))]
-#[command(group(ArgGroup::new("transaction").args(["psbt", "eth_tx"])))]
+#[command(group(ArgGroup::new("transaction").args(["psbt", "eth_tx", "solana_tx"])))]
 #[command(group(
     ArgGroup::new("message")
         .required(true)
-        .args(["message_hex", "message_file", "message_qr", "message_ur", "psbt", "eth_tx"])
+        .args(["message_hex", "message_file", "message_qr", "message_ur", "psbt", "eth_tx", "solana_tx"])
 ))]
 pub struct SignArgs {
     /// The sealed decryption key written by `init` (or a plain `01<64 hex>` file), as for
@@ -367,8 +367,8 @@ pub struct SignArgs {
         long,
         value_enum,
         value_name = "SCHEME",
-        required_unless_present_any = ["psbt", "eth_tx"],
-        conflicts_with_all = ["psbt", "eth_tx"]
+        required_unless_present_any = ["psbt", "eth_tx", "solana_tx"],
+        conflicts_with_all = ["psbt", "eth_tx", "solana_tx"]
     )]
     pub scheme: Option<SignScheme>,
     /// ecdsa-secp256k1 only: also give the recovery id (Ethereum's yParity); the text
@@ -409,12 +409,20 @@ pub struct SignArgs {
         conflicts_with_all = ["recoverable", "qr", "qr_out"]
     )]
     pub eth_tx: Option<String>,
+    /// A Solana message (legacy or v0) or unsigned transaction to show and sign: a file,
+    /// or its base64 or base58 text. Standard output is the signed transaction in base64.
+    #[arg(
+        long,
+        value_name = "INPUT",
+        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+    )]
+    pub solana_tx: Option<String>,
     /// --eth-tx: refuse the transaction unless it is for this chain id (1: Ethereum
     /// mainnet).
     #[arg(long, value_name = "ID", requires = "eth_tx")]
     pub chain_id: Option<u64>,
     /// Also write the signed transaction to this new file (--psbt: the binary PSBT;
-    /// --eth-tx: the raw transaction in hex).
+    /// --eth-tx: the raw transaction in hex; --solana-tx: the transaction in base64).
     #[arg(long, value_name = "FILE", requires = "transaction")]
     pub out: Option<PathBuf>,
     /// The network whose addresses the --psbt summary shows.

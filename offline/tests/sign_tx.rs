@@ -33,10 +33,14 @@ struct Export {
 
 impl Export {
     fn new() -> Export {
+        Export::of("CGGMP24:secp256k1")
+    }
+
+    fn of(scheme: &str) -> Export {
         let tmp = tempfile::tempdir().unwrap();
         let decryption = DecryptionKey::generate();
-        let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
-            .run(&decryption.encryption_key(), &mut OsRng);
+        let dealt =
+            Deal::new(scheme.parse().unwrap(), 2, 3).run(&decryption.encryption_key(), &mut OsRng);
         let key = tmp.path().join("decryption-key.hex");
         std::fs::write(&key, format!("{}\n", decryption.to_dfns_hex().as_str())).unwrap();
         let response = tmp.path().join("response.json");
@@ -79,6 +83,16 @@ impl Export {
 
     fn p2tr(&self) -> ScriptBuf {
         ScriptBuf::new_p2tr(&Secp256k1::new(), self.internal(), None)
+    }
+
+    /// `sign --decryption-key … --response … --solana-tx INPUT` plus `extra`.
+    fn sign_solana(&self, input: &str, extra: &[&str]) -> std::process::Output {
+        offline()
+            .args(["sign", "--decryption-key", s(&self.key)])
+            .args(["--response", s(&self.response), "--solana-tx", input])
+            .args(extra)
+            .output()
+            .unwrap()
     }
 
     /// `sign --decryption-key … --response … --psbt INPUT` plus `extra`.
@@ -386,9 +400,7 @@ fn hostile_psbts_are_refused_or_warned_about() {
         "{stderr}"
     );
     assert!(
-        stderr.contains(
-            "output 1 is marked as change (it carries key origins) but does not pay this key"
-        ),
+        stderr.contains("output 1 is marked as change (it carries key origins) but does not pay"),
         "{stderr}"
     );
 
@@ -742,5 +754,259 @@ fn ethereum_summary_snapshot() {
         tmp.path(),
     );
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// Solana messages in their wire format, written out here byte by byte.
+mod solana {
+    pub const SYSTEM: [u8; 32] = [0; 32];
+
+    pub fn program(name: &str) -> [u8; 32] {
+        bs58::decode(name).into_vec().unwrap().try_into().unwrap()
+    }
+
+    /// One instruction: program index, account indexes, data (lengths below 128).
+    pub struct Ix(pub u8, pub Vec<u8>, pub Vec<u8>);
+
+    /// A message: `v0` prefix or legacy, header, keys, blockhash, instructions, and (v0)
+    /// one lookup table with `writable` indexes.
+    pub fn message(
+        v0: bool,
+        header: [u8; 3],
+        keys: &[[u8; 32]],
+        instructions: &[Ix],
+        lookup: Option<([u8; 32], Vec<u8>)>,
+    ) -> Vec<u8> {
+        let mut m = Vec::new();
+        if v0 {
+            m.push(0x80);
+        }
+        m.extend_from_slice(&header);
+        m.push(u8::try_from(keys.len()).unwrap());
+        for key in keys {
+            m.extend_from_slice(key);
+        }
+        m.extend_from_slice(&[0x77; 32]);
+        m.push(u8::try_from(instructions.len()).unwrap());
+        for Ix(program, accounts, data) in instructions {
+            m.push(*program);
+            m.push(u8::try_from(accounts.len()).unwrap());
+            m.extend_from_slice(accounts);
+            m.push(u8::try_from(data.len()).unwrap());
+            m.extend_from_slice(data);
+        }
+        if v0 {
+            match lookup {
+                Some((table, writable)) => {
+                    m.push(1);
+                    m.extend_from_slice(&table);
+                    m.push(u8::try_from(writable.len()).unwrap());
+                    m.extend_from_slice(&writable);
+                    m.push(0);
+                }
+                None => m.push(0),
+            }
+        }
+        m
+    }
+}
+
+fn ed25519_verify(export: &Export, message: &[u8], signature: &[u8]) {
+    use ed25519_dalek::{Signature, VerifyingKey};
+    let public: [u8; 32] = export
+        .dealt
+        .response
+        .public_key
+        .as_bytes()
+        .try_into()
+        .unwrap();
+    VerifyingKey::from_bytes(&public)
+        .unwrap()
+        .verify_strict(message, &Signature::from_slice(signature).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn a_solana_system_transfer_signs_and_verifies_with_ed25519_dalek() {
+    let export = Export::of("FROST:ed25519");
+    let ours: [u8; 32] = export
+        .dealt
+        .response
+        .public_key
+        .as_bytes()
+        .try_into()
+        .unwrap();
+    let payee = [0x42; 32];
+    let mut data = vec![2, 0, 0, 0];
+    data.extend_from_slice(&1_500_000_000u64.to_le_bytes());
+    let message = solana::message(
+        false,
+        [1, 0, 1],
+        &[ours, payee, solana::SYSTEM],
+        &[solana::Ix(2, vec![0, 1], data)],
+        None,
+    );
+    let json = success(&export.sign_solana(&B64.encode(&message), &["--yes", "--json"]));
+    let summary = &json["solana"];
+    assert_eq!(summary["version"], "legacy");
+    assert_eq!(summary["feePayer"], bs58::encode(ours).into_string());
+    assert_eq!(summary["signerIndex"], 0);
+    let instruction = &summary["instructions"][0];
+    assert_eq!(instruction["kind"], "system-transfer");
+    assert_eq!(
+        instruction["fields"][0][1],
+        "1.500000000 SOL (1500000000 lamports)"
+    );
+    assert_eq!(
+        instruction["fields"][2][1],
+        bs58::encode(payee).into_string()
+    );
+    assert!(
+        summary["warnings"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+    let signature = hex::decode(json["signature"].as_str().unwrap()).unwrap();
+    ed25519_verify(&export, &message, &signature);
+    let transaction = B64
+        .decode(json["signedTransaction"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(transaction[0], 1);
+    assert_eq!(&transaction[1..65], signature.as_slice());
+    assert_eq!(&transaction[65..], message.as_slice());
+    let transcript = std::fs::read_to_string(export.dir().join("transcript.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();
+    assert_eq!(last["signing"]["format"], "solana-transaction");
+}
+
+#[test]
+fn an_spl_transfer_in_a_v0_transaction_signs_and_unknown_programs_are_warned_about() {
+    let export = Export::of("FROST:ed25519");
+    let ours: [u8; 32] = export
+        .dealt
+        .response
+        .public_key
+        .as_bytes()
+        .try_into()
+        .unwrap();
+    let (source, destination, mint) = ([0x11; 32], [0x22; 32], [0x33; 32]);
+    let token = solana::program("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+    let budget = solana::program("ComputeBudget111111111111111111111111111111");
+    let unknown = [0x99; 32];
+    let mut transfer = vec![12];
+    transfer.extend_from_slice(&2_500_000u64.to_le_bytes());
+    transfer.push(6);
+    let mut price = vec![3];
+    price.extend_from_slice(&1_000u64.to_le_bytes());
+    let message = solana::message(
+        true,
+        [1, 0, 4],
+        &[ours, source, destination, mint, token, budget, unknown],
+        &[
+            solana::Ix(5, vec![], price),
+            solana::Ix(4, vec![1, 3, 2, 0], transfer),
+            solana::Ix(6, vec![7, 0], vec![0xde, 0xad]),
+        ],
+        Some(([0x55; 32], vec![4])),
+    );
+    // An unsigned transaction (one empty signature slot), base58, in a file.
+    let mut unsigned = vec![1];
+    unsigned.extend_from_slice(&[0; 64]);
+    unsigned.extend_from_slice(&message);
+    let file = export.dir().join("tx.b58");
+    std::fs::write(&file, bs58::encode(&unsigned).into_string()).unwrap();
+    let output = export.sign_solana(s(&file), &["--yes", "--json"]);
+    let json = success(&output);
+    let summary = &json["solana"];
+    assert_eq!(summary["version"], "v0");
+    assert_eq!(summary["instructions"][0]["kind"], "compute-unit-price");
+    let spl = &summary["instructions"][1];
+    assert_eq!(spl["kind"], "spl-transfer-checked");
+    assert_eq!(spl["fields"][0][1], "2500000 base units, 6 decimals");
+    assert_eq!(spl["fields"][1][1], bs58::encode(mint).into_string());
+    assert_eq!(spl["fields"][3][1], bs58::encode(destination).into_string());
+    let raw = &summary["instructions"][2];
+    assert!(raw.get("kind").is_none());
+    assert_eq!(raw["data"], "dead");
+    assert_eq!(
+        raw["accounts"][0],
+        format!("table {} #4", bs58::encode([0x55; 32]).into_string())
+    );
+    let warnings = summary["warnings"].to_string();
+    assert!(
+        warnings.contains("instruction 2") && warnings.contains("lookup tables"),
+        "{warnings}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("NOT DECODED"), "{stderr}");
+    let signature = hex::decode(json["signature"].as_str().unwrap()).unwrap();
+    ed25519_verify(&export, &message, &signature);
+
+    // A message this key does not sign, bytes after a message, and not a message at all.
+    let refused = |text: &str, expected: &str| {
+        let output = export.sign_solana(text, &["--yes"]);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+    };
+    let foreign = solana::message(false, [1, 0, 1], &[[0x12; 32], solana::SYSTEM], &[], None);
+    refused(
+        &B64.encode(&foreign),
+        "is not one of the message's 1 signer(s)",
+    );
+    let mut trailing = message.clone();
+    trailing.push(0);
+    refused(&B64.encode(&trailing), "not a valid Solana message");
+    refused("%%%", "neither base64 nor base58");
+}
+
+/// The operator's screen for a Solana transfer with an undecoded instruction, signed with
+/// the reference ed25519 export.
+#[test]
+fn solana_summary_snapshot() {
+    let v = crate::common::vector("frost-ed25519-2of3");
+    let tmp = tempfile::tempdir().unwrap();
+    crate::common::vector_files(tmp.path(), &v);
+    let ours: [u8; 32] = hex::decode(v["response"]["publicKey"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let mut data = vec![2, 0, 0, 0];
+    data.extend_from_slice(&250_000_000u64.to_le_bytes());
+    let message = solana::message(
+        false,
+        [1, 0, 2],
+        &[ours, [0x42; 32], solana::SYSTEM, [0x99; 32]],
+        &[
+            solana::Ix(2, vec![0, 1], data),
+            solana::Ix(3, vec![1], vec![1, 2, 3]),
+        ],
+        None,
+    );
+    std::fs::write(tmp.path().join("message.b64"), B64.encode(&message)).unwrap();
+    let text = crate::snapshots::stderr_of(
+        &[
+            "sign",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+            "--solana-tx",
+            "message.b64",
+            "--yes",
+        ],
+        tmp.path(),
+    );
+    // The summary fits 80 columns (reconstruct's ed25519 note above it is not this test's).
+    let summary = &text[text.find("Transaction ").unwrap()..];
+    assert!(
+        summary.lines().all(|l| l.chars().count() <= 80),
+        "{summary}"
+    );
     insta::assert_snapshot!(text);
 }

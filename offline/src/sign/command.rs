@@ -112,13 +112,21 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
         })?;
         return Ok((stdout, None));
     }
+    if let Some(input) = &args.solana_tx {
+        let stdout = super::tx::solana::execute(args, input, entry, |entry| {
+            obtain_key(args, SignScheme::Ed25519, entry)
+        })?;
+        return Ok((stdout, None));
+    }
     let scheme = args.scheme.ok_or_else(|| {
-        CliError::Usage("give --scheme, or a transaction with --psbt or --eth-tx".into())
+        CliError::Usage(
+            "give --scheme, or a transaction with --psbt, --eth-tx or --solana-tx".into(),
+        )
     })?;
     if !args.blind {
         return Err(CliError::Usage(
             "a bare digest or message is signed blind: this machine cannot see what it pays. \
-             Give the transaction instead (--psbt, --eth-tx), or add --blind to sign the bytes as given \
+             Give the transaction instead (--psbt, --eth-tx, --solana-tx), or add --blind to sign the bytes as given \
              after comparing them with the wallet that made them"
                 .into(),
         ));

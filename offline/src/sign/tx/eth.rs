@@ -101,8 +101,8 @@ pub struct Parsed {
 }
 
 fn input_error(label: &str, problem: impl Into<String>) -> CliError {
-    CliError::Input {
-        path: label.to_owned(),
+    CliError::Transaction {
+        input: label.to_owned(),
         problem: problem.into(),
     }
 }
@@ -447,7 +447,7 @@ pub fn print(summary: &Summary, label: &str) {
     }
     render::hex_value("Signing hash", &summary.signing_hash);
     for warning in &summary.warnings {
-        eprintln!("warning: {warning}");
+        super::print_warning(warning);
     }
 }
 
@@ -560,7 +560,6 @@ pub(crate) fn execute(
         struct Success<'a> {
             mode: Mode,
             format: &'static str,
-            public_key: String,
             ethereum: &'a Summary,
             #[serde(flatten)]
             signed: &'a SignedMessage,
@@ -572,7 +571,6 @@ pub(crate) fn execute(
         let success = Success {
             mode: Mode::Checked,
             format: FORMAT,
-            public_key: public_key.to_hex(),
             ethereum: &parsed.summary,
             signed: &signed.signed,
             signed_transaction: &raw_hex,

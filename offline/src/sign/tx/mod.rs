@@ -7,6 +7,7 @@
 
 pub mod eth;
 pub mod psbt;
+pub mod solana;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -113,6 +114,24 @@ pub(crate) fn warn_blind() {
         "Compare the SHA-256 above with the paper log and the wallet that made",
         "them. Prefer giving the transaction itself (--psbt), shown before signing.",
     ]);
+}
+
+/// Prints `warning: TEXT` on standard error, wrapped at word boundaries to 80 columns
+/// (continuation lines indented under the text).
+pub(crate) fn print_warning(text: &str) {
+    const PREFIX: &str = "warning: ";
+    let mut line = String::from(PREFIX);
+    for word in text.split(' ') {
+        let fits = line.chars().count() + 1 + word.chars().count() <= 80;
+        if line.len() > PREFIX.len() && !fits {
+            eprintln!("{line}");
+            line = " ".repeat(PREFIX.len());
+        } else if line.len() > PREFIX.len() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    eprintln!("{line}");
 }
 
 /// `sats` as BTC with 8 decimals, exactly.

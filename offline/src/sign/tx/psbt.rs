@@ -129,8 +129,8 @@ pub struct Signed {
 }
 
 fn input_error(label: &str, problem: impl Into<String>) -> CliError {
-    CliError::Input {
-        path: label.to_owned(),
+    CliError::Transaction {
+        input: label.to_owned(),
         problem: problem.into(),
     }
 }
@@ -490,7 +490,7 @@ pub fn print(summary: &Summary, label: &str) {
         if warning.starts_with("THE FEE") {
             render::loud_warning(&[warning.as_str(), "Do not sign unless this fee is intended."]);
         } else {
-            eprintln!("warning: {warning}");
+            super::print_warning(warning);
         }
     }
 }
