@@ -85,13 +85,15 @@ pub enum Command {
     /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Transcript(TranscriptCommand),
-    /// Sign a transaction hash or message with the rebuilt key, without the key leaving this machine.
+    /// Sign a transaction with the rebuilt key, shown before signing, without the key leaving this machine.
     ///
     /// Rebuilds and verifies the key exactly as `reconstruct` does (or loads a key file
-    /// written by `reconstruct --out`, checked against the public key), signs, verifies the
-    /// signature against the export's public key, and prints it in hex on standard output.
+    /// written by `reconstruct --out`, checked against the public key). A transaction
+    /// (--psbt, --eth-tx, --solana-tx) is parsed and summarised, and signed once `sign` is
+    /// typed; a bare digest or message needs --blind. Every signature is verified against
+    /// the export's public key before anything is printed.
     ///
-    /// Example: keyexport-offline sign --decryption-key ./ceremony/decryption-key.age --response ./response.json --scheme ecdsa-secp256k1 --recoverable --message-hex 4f1c...9a2e
+    /// Example: keyexport-offline sign --decryption-key ./ceremony/decryption-key.age --response ./response.json --psbt ./unsigned.psbt --out ./signed.psbt
     ///
     /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
     #[command(after_help = EXIT_CODES_HELP)]
