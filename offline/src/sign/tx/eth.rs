@@ -116,12 +116,23 @@ pub fn parse(bytes: &[u8], label: &str, expected_chain: Option<u64>) -> CliResul
                 .strip_prefix("0x")
                 .or_else(|| trimmed.strip_prefix("0X"))
                 .unwrap_or(trimmed);
-            hex::decode(digits).map_err(|e| {
-                input_error(
-                    label,
-                    format!("not the hex of an unsigned transaction ({e})"),
-                )
-            })?
+            match hex::decode(digits) {
+                Ok(raw) => raw,
+                // A binary file whose bytes happen to be valid UTF-8.
+                Err(_)
+                    if bytes
+                        .first()
+                        .is_some_and(|&b| b == 0x01 || b == 0x02 || b >= 0xc0) =>
+                {
+                    bytes.to_vec()
+                }
+                Err(e) => {
+                    return Err(input_error(
+                        label,
+                        format!("not the hex of an unsigned transaction ({e})"),
+                    ));
+                }
+            }
         }
         Err(_) => bytes.to_vec(),
     };

@@ -142,6 +142,92 @@ pub(crate) fn btc(sats: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sign::test_keys::reference;
+    use keyexport_shared::scheme::Curve;
+    use proptest::prelude::*;
+
+    /// Valid inputs of every format, to be damaged by the property tests.
+    fn samples() -> Vec<Vec<u8>> {
+        use bitcoin::{Amount, ScriptBuf, Transaction, TxOut, absolute, transaction};
+        let (_, public) = reference(Curve::Secp256k1).remove(0);
+        let compressed =
+            bitcoin::CompressedPublicKey::from_slice(&public.secp256k1_compressed().unwrap())
+                .unwrap();
+        let script = ScriptBuf::new_p2wpkh(&compressed.wpubkey_hash());
+        let tx = Transaction {
+            version: transaction::Version::TWO,
+            lock_time: absolute::LockTime::ZERO,
+            input: vec![bitcoin::TxIn::default()],
+            output: vec![TxOut {
+                value: Amount::from_sat(900),
+                script_pubkey: script.clone(),
+            }],
+        };
+        let mut psbt = bitcoin::psbt::Psbt::from_unsigned_tx(tx).unwrap();
+        psbt.inputs[0].witness_utxo = Some(TxOut {
+            value: Amount::from_sat(1000),
+            script_pubkey: script,
+        });
+        let (_, ed) = reference(Curve::Ed25519).remove(0);
+        let mut solana = vec![1, 0, 1, 2];
+        solana.extend_from_slice(ed.as_bytes());
+        solana.extend_from_slice(&[0; 32]);
+        solana.extend_from_slice(&[7; 32]);
+        solana.extend_from_slice(&[1, 1, 1, 0, 12, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+        vec![
+            psbt.serialize(),
+            hex::decode("ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080").unwrap(),
+            hex::decode(format!("02e801078{}8506fc23ac0082ea6094{}0180c0", "43b9aca00", "35".repeat(20))).unwrap(),
+            solana,
+        ]
+    }
+
+    /// Every parser and summary on `bytes`: errors are fine, panics are not.
+    fn all_parsers(bytes: &[u8]) {
+        let (_, secp) = reference(Curve::Secp256k1).remove(0);
+        let (_, ed) = reference(Curve::Ed25519).remove(0);
+        if let Ok(parsed) = psbt::parse(bytes, "fuzz") {
+            let _ = psbt::summarize(&parsed, &secp, crate::cli::Network::Mainnet);
+        }
+        let _ = eth::parse(bytes, "fuzz", Some(1));
+        if let Ok(parsed) = solana::parse(bytes, "fuzz") {
+            let _ = solana::summarize(&parsed, &ed);
+        }
+    }
+
+    #[test]
+    fn the_samples_parse() {
+        let samples = samples();
+        assert!(psbt::parse(&samples[0], "s").is_ok());
+        assert!(eth::parse(&samples[1], "s", None).is_ok());
+        assert!(eth::parse(&samples[2], "s", None).is_ok());
+        assert!(solana::parse(&samples[3], "s").is_ok());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            all_parsers(&bytes);
+        }
+
+        #[test]
+        fn damaged_transactions_never_panic(
+            which in 0usize..4,
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+            cut in any::<usize>(),
+        ) {
+            let mut bytes = samples().swap_remove(which);
+            for (at, value) in flips {
+                let len = bytes.len();
+                bytes[at % len] = value;
+            }
+            all_parsers(&bytes);
+            bytes.truncate(cut % (bytes.len() + 1));
+            all_parsers(&bytes);
+        }
+    }
 
     #[test]
     fn amounts_are_exact() {

@@ -117,13 +117,14 @@ pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
             .into_iter()
             .flatten()
             .collect();
-            if found.is_empty() {
+            if found.is_empty() && bytes.iter().any(|b| b.is_ascii_graphic() || *b == b' ') {
                 return Err(input_error(
                     label,
                     "neither base64 nor base58 text of a Solana message or transaction",
                 ));
             }
-            found
+            // A binary file whose bytes happen to be valid UTF-8 is tried as it is too.
+            found.into_iter().chain([bytes.to_vec()]).collect()
         }
         Err(_) => vec![bytes.to_vec()],
     };
@@ -267,10 +268,12 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey) -> CliResult<Summary> 
     }
     let mut instructions = Vec::new();
     for (index, instruction) in message.instructions().iter().enumerate() {
-        let program_key = keys
-            .get(usize::from(instruction.program_id_index))
-            .copied()
-            .unwrap_or_default();
+        let Some(program_key) = keys.get(usize::from(instruction.program_id_index)).copied() else {
+            return Err(input_error(
+                &parsed.label,
+                format!("instruction {index} names a program that is not among the message's keys"),
+            ));
+        };
         let program = b58(&program_key);
         let accounts: Vec<String> = instruction.accounts.iter().map(|&a| account(a)).collect();
         let data = &instruction.data;
