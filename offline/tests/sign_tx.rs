@@ -251,10 +251,11 @@ fn a_mainnet_psbt_of_p2wpkh_and_p2tr_inputs_signs_and_verifies_with_libsecp256k1
             .unwrap()
             .starts_with("bc1p")
     );
-    assert!(
-        summary["warnings"].as_array().unwrap().is_empty(),
-        "{summary}"
-    );
+    // The P2WPKH input's amount comes from witness_utxo alone: the SegWit fee attack
+    // needs a second signing session, which the operator is told not to allow.
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{summary}");
+    assert!(warnings[0].as_str().unwrap().contains("SegWit fee attack"));
 
     let signed =
         Psbt::deserialize(&B64.decode(json["signedPsbt"].as_str().unwrap()).unwrap()).unwrap();
@@ -357,6 +358,10 @@ fn hostile_psbts_are_refused_or_warned_about() {
     let mut no_amount = psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(3), 49_000)]);
     no_amount.inputs[0].witness_utxo = None;
     refused(&no_amount, "does not say what it spends");
+    // A non_witness_utxo that is not the transaction the input spends.
+    let mut other_tx = psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(3), 49_000)]);
+    other_tx.inputs[0].non_witness_utxo = Some(other_tx.unsigned_tx.clone());
+    refused(&other_tx, "its non_witness_utxo is transaction");
     // Outputs above the inputs.
     refused(
         &psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(3), 60_000)]),

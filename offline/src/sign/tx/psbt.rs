@@ -328,6 +328,13 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
                         ),
                     ));
                 }
+                if input.non_witness_utxo.is_none() && tx.input.len() > 1 {
+                    warnings.push(format!(
+                        "input {index} gives its amount in witness_utxo only: sign one version of \
+                         this transaction, never a second one with other amounts (the SegWit \
+                         fee attack)"
+                    ));
+                }
                 weight += P2WPKH_WITNESS_WEIGHT;
                 witnesses = true;
             }
