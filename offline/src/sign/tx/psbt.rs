@@ -413,7 +413,7 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
     let input_total_sat: u64 = inputs.iter().map(|i| i.amount_sat).sum();
     let output_total_sat: u64 = outputs.iter().map(|o| o.amount_sat).sum();
     let fee_sat = input_total_sat - output_total_sat;
-    if input_total_sat > 0 && fee_sat.saturating_mul(100) > input_total_sat * FEE_WARNING_PERCENT {
+    if u128::from(fee_sat) * 100 > u128::from(input_total_sat) * u128::from(FEE_WARNING_PERCENT) {
         warnings.insert(
             0,
             format!(
