@@ -1015,3 +1015,64 @@ fn solana_summary_snapshot() {
     );
     insta::assert_snapshot!(text);
 }
+
+/// The typed confirmation at a terminal: `sign` signs, anything else signs nothing.
+#[test]
+fn at_a_terminal_the_operator_types_sign_to_sign() {
+    use crate::screen::{Step, run};
+    let export = Export::new();
+    let unsigned = psbt(
+        &[(export.p2wpkh(), 100_000)],
+        &[(foreign_script(7), 99_000)],
+    );
+    let file = export.dir().join("unsigned.psbt");
+    std::fs::write(&file, unsigned.serialize()).unwrap();
+    let env = [("KEYEXPORT_ALLOW_ONLINE", "1")];
+    let args = [
+        "sign",
+        "--decryption-key",
+        s(&export.key),
+        "--response",
+        s(&export.response),
+        "--psbt",
+        s(&file),
+    ];
+    let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
+    let refused = run(
+        &bin,
+        &args,
+        &env,
+        export.dir(),
+        (80, 24),
+        &[Step {
+            wait_for: "Type `sign` to sign what is shown above",
+            send: "yes\n",
+        }],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.raw_text());
+    assert!(refused.raw_text().contains("nothing was signed"));
+    assert!(
+        !refused.raw_text().contains("cHNidP8"),
+        "no PSBT is printed"
+    );
+
+    let signed = run(
+        &bin,
+        &args,
+        &env,
+        export.dir(),
+        (80, 24),
+        &[Step {
+            wait_for: "Type `sign` to sign what is shown above",
+            send: "sign\n",
+        }],
+    );
+    assert_eq!(signed.code, 0, "{}", signed.raw_text());
+    let text = signed.raw_text();
+    let line = text
+        .lines()
+        .find(|l| l.trim().starts_with("cHNidP8"))
+        .expect("the signed PSBT in base64");
+    let psbt = Psbt::deserialize(&B64.decode(line.trim()).unwrap()).unwrap();
+    finalize_and_verify(&export, psbt);
+}
