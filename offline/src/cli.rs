@@ -72,17 +72,19 @@ pub enum Command {
     /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
     #[command(subcommand, after_help = exit_codes_help())]
     Transcript(TranscriptCommand),
-    /// Sign a transaction hash or message with the rebuilt key, without the key leaving this machine.
+    /// Sign a transaction with the rebuilt key, shown before signing, without the key leaving this machine.
     ///
     /// Rebuilds and verifies the key exactly as `reconstruct` does (or loads a key file
-    /// written by `reconstruct --out`, checked against the public key), signs, verifies the
-    /// signature against the export's public key, and prints it in hex on standard output.
+    /// written by `reconstruct --out`, checked against the public key). A transaction
+    /// (--psbt, --eth-tx, --solana-tx) is parsed and summarised, and signed once `sign` is
+    /// typed; a bare digest or message needs --blind. Every signature is verified against
+    /// the export's public key before anything is printed.
     ///
-    /// Example: keyexport-offline sign --decryption-key ./ceremony/decryption-key.age --response ./response.json --scheme ecdsa-secp256k1 --recoverable --message-hex 4f1c...9a2e
+    /// Example: keyexport-offline sign --decryption-key ./ceremony/decryption-key.age --response ./response.json --psbt ./unsigned.psbt --out ./signed.psbt
     ///
     /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
     #[command(after_help = exit_codes_help())]
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
     /// Play the request's QR codes in the terminal, sized to it, for a camera to read.
     ///
     /// Example: keyexport-offline show ./ceremony/request.json
@@ -311,10 +313,11 @@ pub struct CustodyVerifyArgs {
         .args(["decryption_key", "key"])
 ))]
 #[command(group(ArgGroup::new("public_key_source").args(["responses", "public_key"])))]
+#[command(group(ArgGroup::new("transaction").args(["psbt", "eth_tx", "solana_tx"])))]
 #[command(group(
     ArgGroup::new("message")
         .required(true)
-        .args(["message_hex", "message_file", "message_qr", "message_ur"])
+        .args(["message_hex", "message_file", "message_qr", "message_ur", "psbt", "eth_tx", "solana_tx"])
 ))]
 pub struct SignArgs {
     /// The sealed decryption key written by `init` (or a plain `01<64 hex>` file), as for
@@ -360,9 +363,15 @@ pub struct SignArgs {
     /// code is in the shares).
     #[arg(long = "derive", value_name = "PATH", requires = "decryption_key")]
     pub derive: Option<DerivationPath>,
-    /// Signature scheme.
-    #[arg(long, value_enum, value_name = "SCHEME")]
-    pub scheme: SignScheme,
+    /// Signature scheme (for a bare digest or message; a transaction names its own).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SCHEME",
+        required_unless_present_any = ["psbt", "eth_tx", "solana_tx"],
+        conflicts_with_all = ["psbt", "eth_tx", "solana_tx"]
+    )]
+    pub scheme: Option<SignScheme>,
     /// ecdsa-secp256k1 only: also give the recovery id (Ethereum's yParity); the text
     /// output becomes `r ‖ s ‖ id`, 65 bytes.
     #[arg(long)]
@@ -382,6 +391,53 @@ pub struct SignArgs {
     /// text file of frames (one per line), or `-` for frames on standard input.
     #[arg(long, value_name = "INPUT", num_args = 1..)]
     pub message_ur: Vec<String>,
+    /// A Bitcoin PSBT (BIP-174 version 0) to show and sign: a file (binary or base64 text)
+    /// or the base64 text itself. Its P2WPKH and Taproot key-path (BIP-86) inputs of this
+    /// key are signed after the summary is confirmed; standard output is the signed PSBT
+    /// in base64.
+    #[arg(
+        long,
+        value_name = "INPUT",
+        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+    )]
+    pub psbt: Option<String>,
+    /// An unsigned Ethereum transaction to show and sign: a file or the text of its hex
+    /// (RLP for legacy EIP-155, `0x01…` EIP-2930, `0x02…` EIP-1559). Standard output is
+    /// the raw signed transaction in `0x` hex, for eth_sendRawTransaction.
+    #[arg(
+        long,
+        value_name = "INPUT",
+        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+    )]
+    pub eth_tx: Option<String>,
+    /// A Solana message (legacy or v0) or unsigned transaction to show and sign: a file,
+    /// or its base64 or base58 text. Standard output is the signed transaction in base64.
+    #[arg(
+        long,
+        value_name = "INPUT",
+        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+    )]
+    pub solana_tx: Option<String>,
+    /// --eth-tx: refuse the transaction unless it is for this chain id (1: Ethereum
+    /// mainnet).
+    #[arg(long, value_name = "ID", requires = "eth_tx")]
+    pub chain_id: Option<u64>,
+    /// Also write the signed transaction to this new file (--psbt: the binary PSBT;
+    /// --eth-tx: the raw transaction in hex; --solana-tx: the transaction in base64).
+    #[arg(long, value_name = "FILE", requires = "transaction")]
+    pub out: Option<PathBuf>,
+    /// The network whose addresses the --psbt summary shows.
+    #[arg(long, value_enum, default_value_t = Network::Mainnet)]
+    pub network: Network,
+    /// Sign the bare digest or message given (--message-*) although this machine cannot
+    /// see what it pays: a loud warning is printed and the transcript records the
+    /// signature as blind.
+    #[arg(long, conflicts_with = "transaction")]
+    pub blind: bool,
+    /// Sign without asking to type `sign` after the summary (scripts that checked the
+    /// transaction themselves). Without it and without a terminal, nothing is signed.
+    #[arg(long)]
+    pub yes: bool,
     /// Print exactly one JSON object on standard output (success or error).
     #[arg(long)]
     pub json: bool,

@@ -240,6 +240,14 @@ pub enum CliError {
         /// What is wrong with it.
         problem: String,
     },
+    /// `sign`: a transaction (`--psbt`, `--eth-tx`, `--solana-tx`) cannot be signed as given.
+    #[error("{input}: {problem}")]
+    Transaction {
+        /// The transaction's source (a path or the flag).
+        input: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// `sign --key`: the key file holds a key that does not generate the public key.
     #[error("{path}: the key does not match the public key {public_key}")]
     KeyFileMismatch {
@@ -316,7 +324,8 @@ impl CliError {
             | CliError::CeremonyMismatch { .. }
             | CliError::TranscriptNotIntact { .. }
             | CliError::IncompleteFrames { .. }
-            | CliError::Message { .. } => ErrorKind::Input,
+            | CliError::Message { .. }
+            | CliError::Transaction { .. } => ErrorKind::Input,
             CliError::CustodyQuorum { .. } => ErrorKind::Threshold,
             CliError::OfflineSecret { .. } => ErrorKind::OfflineSecret,
             CliError::WrongPassphrase { .. }
@@ -487,6 +496,9 @@ impl CliError {
             }),
             CliError::Message { .. } => Some(
                 "Give the message the scheme signs: the 32-byte digest (ecdsa-secp256k1, bip340*), the transaction hash (stark-ecdsa) or the message itself (ed25519); see `keyexport-offline sign --help`. Nothing was signed.",
+            ),
+            CliError::Transaction { .. } => Some(
+                "Check the transaction with the wallet that made it and export it again, unsigned and whole (formats: `keyexport-offline sign --help`). Nothing was signed.",
             ),
             CliError::KeyFileMismatch { .. } => Some(
                 "Use the file `reconstruct --out` wrote for this export, or sign from the response with --decryption-key. Nothing was signed.",

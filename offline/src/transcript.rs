@@ -165,6 +165,9 @@ pub struct Facts {
     /// `sign`: the signature made and what it covers (public data only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed: Option<crate::sign::SignedMessage>,
+    /// `sign`: blind or checked, the transaction signed and every signature made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing: Option<crate::sign::tx::SigningRecord>,
     /// `sign --derive`: the path of the child key that signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derivation_path: Option<String>,

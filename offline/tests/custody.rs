@@ -402,13 +402,21 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
     )
     .unwrap();
     let from_key = offline()
-        .args(["sign", "--key", s(&key_file), "--response", s(&response)])
+        .args([
+            "sign",
+            "--blind",
+            "--yes",
+            "--key",
+            s(&key_file),
+            "--response",
+            s(&response),
+        ])
         .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
         .output()
         .unwrap();
     assert!(from_key.status.success());
     offline()
-        .args(["sign", "--response", s(&response)])
+        .args(["sign", "--blind", "--yes", "--response", s(&response)])
         .args([
             "--decryption-key",
             s(&dir.join("alice.decryption-key-part.age")),
@@ -445,7 +453,7 @@ fn sign_rebuilds_the_key_from_custody_parts() {
     let response = split.response(&dealt);
     let digest = "4f1c".repeat(16);
     let mut from_parts = offline();
-    from_parts.args(["sign", "--response", s(&response)]);
+    from_parts.args(["sign", "--blind", "--yes", "--response", s(&response)]);
     for i in [2, 0] {
         from_parts.args(["--decryption-key", s(&split.part(i))]);
         from_parts.args(["--passphrase-file", s(&split.passes[i])]);
@@ -468,7 +476,15 @@ fn sign_rebuilds_the_key_from_custody_parts() {
     )
     .unwrap();
     offline()
-        .args(["sign", "--key", s(&key_file), "--response", s(&response)])
+        .args([
+            "sign",
+            "--blind",
+            "--yes",
+            "--key",
+            s(&key_file),
+            "--response",
+            s(&response),
+        ])
         .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
         .assert()
         .success()

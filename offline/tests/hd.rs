@@ -322,6 +322,8 @@ fn sign_with_a_derived_child() {
     let output = offline()
         .args([
             "sign",
+            "--blind",
+            "--yes",
             "--decryption-key",
             s(&e.key),
             "--response",

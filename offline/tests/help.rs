@@ -21,7 +21,7 @@ fn every_help_has_summary_example_and_exit_codes() {
         ),
         (
             vec!["sign", "--help"],
-            "Sign a transaction hash or message with the rebuilt key, without the key leaving this machine",
+            "Sign a transaction with the rebuilt key, shown before signing, without the key leaving this machine",
         ),
         (
             vec!["inspect", "--help"],

@@ -58,7 +58,7 @@ impl Export {
     /// `sign --decryption-key … --response … --scheme SCHEME` plus `extra`.
     fn sign(&self, scheme: &str, extra: &[&str]) -> std::process::Output {
         offline()
-            .args(["sign", "--decryption-key", s(&self.key)])
+            .args(["sign", "--blind", "--yes", "--decryption-key", s(&self.key)])
             .args(["--response", s(&self.response), "--scheme", scheme])
             .args(extra)
             .output()
@@ -253,7 +253,15 @@ fn stark_matches_the_published_cairo_lang_vector_through_a_key_file() {
     let mut accepted = Vec::new();
     for parity in ["02", "03"] {
         let output = offline()
-            .args(["sign", "--key", s(&key), "--scheme", "stark-ecdsa"])
+            .args([
+                "sign",
+                "--blind",
+                "--yes",
+                "--key",
+                s(&key),
+                "--scheme",
+                "stark-ecdsa",
+            ])
             .args(["--public-key", &format!("{parity}{x}")])
             .args([
                 "--message-hex",
@@ -300,7 +308,15 @@ fn key_files_in_hex_and_wif_sign_like_the_decryption_key() {
     let wif_file = export.key_file("key.wif", &["--format", "wif"]);
     for file in [&hex_file, &wif_file] {
         let output = offline()
-            .args(["sign", "--key", s(file), "--response", s(&export.response)])
+            .args([
+                "sign",
+                "--blind",
+                "--yes",
+                "--key",
+                s(file),
+                "--response",
+                s(&export.response),
+            ])
             .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
             .output()
             .unwrap();
@@ -321,6 +337,8 @@ fn key_files_in_hex_and_wif_sign_like_the_decryption_key() {
         offline()
             .args([
                 "sign",
+                "--blind",
+                "--yes",
                 "--key",
                 s(&moved),
                 "--response",
@@ -390,6 +408,8 @@ fn age_encrypted_key_files_open_with_plain_and_passphrase_protected_identities()
         offline()
             .args([
                 "sign",
+                "--blind",
+                "--yes",
                 "--key",
                 s(&encrypted),
                 "--response",
@@ -446,7 +466,7 @@ fn a_key_file_of_another_key_is_refused_and_nothing_is_printed() {
     let other = Export::new("CGGMP24:secp256k1");
     let foreign = other.key_file("other.hex", &[]);
     let output = offline()
-        .args(["sign", "--json", "--key", s(&foreign)])
+        .args(["sign", "--blind", "--yes", "--json", "--key", s(&foreign)])
         .args(["--response", s(&export.response)])
         .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
         .output()
@@ -467,6 +487,8 @@ fn a_key_file_of_another_key_is_refused_and_nothing_is_printed() {
     offline()
         .args([
             "sign",
+            "--blind",
+            "--yes",
             "--key",
             s(&foreign),
             "--response",
@@ -486,7 +508,7 @@ fn messages_a_scheme_cannot_sign_are_refused_before_any_key_is_opened() {
     let missing = export.dir().join("missing.age");
     let refuse = |scheme: &str, message: &str, code: i32, text: &str| {
         offline()
-            .args(["sign", "--decryption-key", s(&missing)])
+            .args(["sign", "--blind", "--yes", "--decryption-key", s(&missing)])
             .args(["--response", s(&export.response), "--scheme", scheme])
             .args(["--message-hex", message])
             .assert()
@@ -519,7 +541,7 @@ fn messages_a_scheme_cannot_sign_are_refused_before_any_key_is_opened() {
     refuse("ed25519", "00", 2, "scheme ed25519 signs with ed25519 keys");
     // --recoverable only for ecdsa-secp256k1.
     offline()
-        .args(["sign", "--decryption-key", s(&missing)])
+        .args(["sign", "--blind", "--yes", "--decryption-key", s(&missing)])
         .args(["--response", s(&export.response), "--scheme", "bip340"])
         .args(["--recoverable", "--message-hex", DIGEST])
         .assert()
@@ -529,14 +551,14 @@ fn messages_a_scheme_cannot_sign_are_refused_before_any_key_is_opened() {
         ));
     // Standard input carries one thing only.
     offline()
-        .args(["sign", "--decryption-key", s(&missing)])
+        .args(["sign", "--blind", "--yes", "--decryption-key", s(&missing)])
         .args(["--response", "-", "--scheme", "bip340", "--message-ur", "-"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("standard input cannot carry both"));
     // Exactly one message source.
     offline()
-        .args(["sign", "--decryption-key", s(&missing)])
+        .args(["sign", "--blind", "--yes", "--decryption-key", s(&missing)])
         .args(["--response", s(&export.response), "--scheme", "bip340"])
         .args(["--message-hex", DIGEST, "--message-file", s(&missing)])
         .assert()
@@ -581,7 +603,13 @@ fn messages_from_qr_images_and_ur_text_sign_like_hex() {
     let ur = export.sign("ecdsa-secp256k1", &["--message-ur", s(&text_file)]);
     assert_eq!(stdout_line(&ur), expected);
     let stdin = offline()
-        .args(["sign", "--decryption-key", s(&export.key)])
+        .args([
+            "sign",
+            "--blind",
+            "--yes",
+            "--decryption-key",
+            s(&export.key),
+        ])
         .args(["--response", s(&export.response)])
         .args(["--scheme", "ecdsa-secp256k1", "--message-ur", "-"])
         .write_stdin(format!("{frame}\n"))
@@ -682,6 +710,8 @@ fn a_sealed_ceremony_signs_and_refuses_a_response_of_another_ceremony() {
         offline()
             .args([
                 "sign",
+                "--blind",
+                "--yes",
                 "--decryption-key",
                 s(&dir.join("decryption-key.age")),
             ])

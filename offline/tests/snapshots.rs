@@ -6,7 +6,7 @@ use crate::common::{offline, vector, vector_files};
 /// Runs the command inside `dir` (so file names are short and fixed) on a machine that
 /// looks offline (fake sysfs with loopback only), and returns the exit code and standard
 /// error with the time-dependent transcript head replaced by a placeholder.
-fn stderr_of(args: &[&str], dir: &std::path::Path) -> String {
+pub(crate) fn stderr_of(args: &[&str], dir: &std::path::Path) -> String {
     let sysfs = dir.join("sysfs-net/lo");
     std::fs::create_dir_all(&sysfs).unwrap();
     std::fs::write(sysfs.join("type"), "772\n").unwrap();
@@ -170,6 +170,8 @@ fn sign_summary_with_recovery_id() {
     let text = stderr_of(
         &[
             "sign",
+            "--blind",
+            "--yes",
             "--decryption-key",
             "decryption-key.hex",
             "--response",
@@ -199,6 +201,8 @@ fn sign_refusal_of_a_key_file_of_another_key() {
     let text = stderr_of(
         &[
             "sign",
+            "--blind",
+            "--yes",
             "--key",
             "other.hex",
             "--response",

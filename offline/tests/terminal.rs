@@ -180,6 +180,8 @@ fn sign_qr_draws_a_code_that_scans_at_80x24() {
     for (size, recoverable) in [(SMALL, true), (SMALL, false), (LARGE, true)] {
         let mut args = vec![
             "sign",
+            "--blind",
+            "--yes",
             "--decryption-key",
             "decryption-key.age",
             "--response",
@@ -228,6 +230,8 @@ fn sign_qr_draws_a_code_that_scans_at_80x24() {
         &dir,
         &[
             "sign",
+            "--blind",
+            "--yes",
             "--decryption-key",
             "decryption-key.age",
             "--response",

@@ -19,6 +19,7 @@ mod qr_inputs;
 mod reconstruct;
 mod screen;
 mod sign;
+mod sign_tx;
 mod snapshots;
 mod terminal;
 mod transcript;

@@ -101,7 +101,37 @@ pub fn run(args: &SignArgs) -> CliResult<()> {
 /// `--qr` code drawn for the terminal.
 fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<String>)> {
     airgap::enforce(args.air_gap.allow_online)?;
-    let scheme = args.scheme;
+    if let Some(input) = &args.psbt {
+        let stdout = super::tx::psbt::execute(args, input, entry, |entry| {
+            obtain_key(args, SignScheme::EcdsaSecp256k1, entry)
+        })?;
+        return Ok((stdout, None));
+    }
+    if let Some(input) = &args.eth_tx {
+        let stdout = super::tx::eth::execute(args, input, entry, |entry| {
+            obtain_key(args, SignScheme::EcdsaSecp256k1, entry)
+        })?;
+        return Ok((stdout, None));
+    }
+    if let Some(input) = &args.solana_tx {
+        let stdout = super::tx::solana::execute(args, input, entry, |entry| {
+            obtain_key(args, SignScheme::Ed25519, entry)
+        })?;
+        return Ok((stdout, None));
+    }
+    let scheme = args.scheme.ok_or_else(|| {
+        CliError::Usage(
+            "give --scheme, or a transaction with --psbt, --eth-tx or --solana-tx".into(),
+        )
+    })?;
+    if !args.blind {
+        return Err(CliError::Usage(
+            "a bare digest or message is signed blind: this machine cannot see what it pays. \
+             Give the transaction instead (--psbt, --eth-tx, --solana-tx), or add --blind to sign the bytes as given \
+             after comparing them with the wallet that made them"
+                .into(),
+        ));
+    }
     // The terminal must show the code whole: checked before any secret is touched, with a
     // signature-long text (the code's size depends only on the length).
     let terminal = crate::show::current_size(std::io::stderr());
@@ -135,6 +165,8 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
 
     let (key, public_key) = obtain_key(args, scheme, entry)?;
     print_message(&message, &message_sha256);
+    super::tx::warn_blind();
+    super::tx::confirm(args.yes)?;
     let signed = super::sign(&key, &public_key, scheme, &message.bytes, args.recoverable).map_err(
         |source| CliError::Sign {
             input: None,
@@ -143,6 +175,12 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
     )?;
     drop(key);
     entry.facts.signed = Some(signed.clone());
+    entry.facts.signing = Some(super::tx::SigningRecord {
+        mode: super::tx::Mode::Blind,
+        format: None,
+        transaction_sha256: None,
+        signatures: vec![signed.clone()],
+    });
     let text = signature_text(&signed);
     print_signature(&signed);
 

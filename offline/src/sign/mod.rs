@@ -73,6 +73,7 @@ mod keyfile;
 mod message;
 mod secp256k1;
 mod stark;
+pub mod tx;
 
 use std::fmt;
 use std::str::FromStr;

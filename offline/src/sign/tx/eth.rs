@@ -1,0 +1,657 @@
+//! Ethereum transactions: legacy with EIP-155 replay protection, EIP-2930 (`0x01`) and
+//! EIP-1559 (`0x02`), unsigned, parsed, summarised and signed on the offline machine.
+//!
+//! alloy-rlp decodes the fields (canonical integers only: leading zeros and non-canonical
+//! sizes are refused); every byte must belong to the transaction. The digest signed is
+//! Keccak-256 of the unsigned encoding as given: for a legacy transaction
+//! `rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0])` (EIP-155), for a typed one
+//! `type ‖ rlp([chainId, …, accessList])` (EIP-2718). The signed transaction is the same
+//! fields followed by `v, r, s` (legacy: `v = 2·chainId + 35 + recovery id`) or
+//! `yParity, r, s` (typed), which is what `eth_sendRawTransaction` takes.
+//!
+//! A legacy transaction without a chain id (before EIP-155: valid on every chain) is
+//! refused. The ERC-20 `transfer(address,uint256)` and `approve(address,uint256)` calls are
+//! decoded; other call data is shown by its length and selector.
+
+use alloy_rlp::{Decodable, Encodable, Header};
+use keyexport_shared::curve::{PrivateKey, PublicKey};
+use serde::Serialize;
+use sha3::{Digest, Keccak256};
+
+use super::{Mode, SigningRecord};
+use crate::addresses::eip55;
+use crate::cli::SignArgs;
+use crate::error::{CliError, CliResult};
+use crate::render;
+use crate::sign::{SignScheme, SignedMessage};
+use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
+use keyexport_shared::fsio;
+
+/// The format name in the transcript and `--json`.
+pub const FORMAT: &str = "ethereum-transaction";
+
+/// The transaction types read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TxType {
+    /// Legacy with EIP-155 chain id.
+    Legacy,
+    /// EIP-2930 (type 1, access list).
+    Eip2930,
+    /// EIP-1559 (type 2, priority fee).
+    Eip1559,
+}
+
+/// A decoded ERC-20 call.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Erc20Call {
+    /// `transfer` or `approve`.
+    function: &'static str,
+    /// The recipient (transfer) or spender (approve), EIP-55.
+    to: String,
+    /// The amount in the token's base units (decimal), as the contract counts it.
+    amount: String,
+}
+
+/// What the operator is shown before confirming, and `--json`'s `"ethereum"`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    #[serde(rename = "type")]
+    tx_type: TxType,
+    chain_id: u64,
+    nonce: u64,
+    /// EIP-55 address, absent for a contract creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    value_wei: String,
+    gas_limit: u64,
+    /// Legacy and EIP-2930.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gas_price_wei: Option<String>,
+    /// EIP-1559.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_fee_per_gas_wei: Option<String>,
+    /// EIP-1559.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_priority_fee_per_gas_wei: Option<String>,
+    /// `gasLimit × (gasPrice or maxFeePerGas)`: the most the transaction can cost in fees.
+    max_fee_wei: String,
+    data_length: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    erc20: Option<Erc20Call>,
+    /// Access list entries (EIP-2930, EIP-1559).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_list_entries: Option<usize>,
+    /// The digest signed: Keccak-256 of the unsigned transaction.
+    signing_hash: String,
+    warnings: Vec<String>,
+}
+
+/// A decoded unsigned transaction and what is needed to sign it.
+#[derive(Debug)]
+pub struct Parsed {
+    summary: Summary,
+    /// The list payload up to the fields the signature replaces or follows (legacy: before
+    /// `chainId, 0, 0`; typed: all of it).
+    fields: Vec<u8>,
+    signing_hash: [u8; 32],
+    sha256: String,
+}
+
+fn input_error(label: &str, problem: impl Into<String>) -> CliError {
+    CliError::Transaction {
+        input: label.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Decodes the hex text (or binary file content) of an unsigned transaction.
+pub fn parse(bytes: &[u8], label: &str, expected_chain: Option<u64>) -> CliResult<Parsed> {
+    let raw = match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let trimmed = text.trim();
+            let digits = trimmed
+                .strip_prefix("0x")
+                .or_else(|| trimmed.strip_prefix("0X"))
+                .unwrap_or(trimmed);
+            match hex::decode(digits) {
+                Ok(raw) => raw,
+                // A binary file whose bytes happen to be valid UTF-8.
+                Err(_)
+                    if bytes
+                        .first()
+                        .is_some_and(|&b| b == 0x01 || b == 0x02 || b >= 0xc0) =>
+                {
+                    bytes.to_vec()
+                }
+                Err(e) => {
+                    return Err(input_error(
+                        label,
+                        format!("not the hex of an unsigned transaction ({e})"),
+                    ));
+                }
+            }
+        }
+        Err(_) => bytes.to_vec(),
+    };
+    let sha256 = sha256_hex(&raw);
+    let (tx_type, body) = match raw.first() {
+        None => return Err(input_error(label, "the transaction is empty")),
+        Some(0x01) => (TxType::Eip2930, &raw[1..]),
+        Some(0x02) => (TxType::Eip1559, &raw[1..]),
+        Some(&b) if b >= 0xc0 => (TxType::Legacy, &raw[..]),
+        Some(&b) => {
+            return Err(input_error(
+                label,
+                format!(
+                    "transaction type 0x{b:02x} is not signed here (legacy, 0x01 EIP-2930 and 0x02 EIP-1559 are)"
+                ),
+            ));
+        }
+    };
+    let rlp_error =
+        |e: alloy_rlp::Error| input_error(label, format!("not a valid unsigned transaction: {e}"));
+    let mut buf = body;
+    let header = Header::decode(&mut buf).map_err(rlp_error)?;
+    if !header.list {
+        return Err(input_error(
+            label,
+            "not a valid unsigned transaction: not an RLP list",
+        ));
+    }
+    if buf.len() != header.payload_length {
+        return Err(input_error(
+            label,
+            format!(
+                "{} byte(s) follow the transaction: refused (a transaction is signed whole, nothing after it)",
+                buf.len().saturating_sub(header.payload_length)
+            ),
+        ));
+    }
+    let payload = buf;
+    let mut p = payload;
+    let mut warnings = Vec::new();
+    let chain_first = match tx_type {
+        TxType::Legacy => None,
+        _ => Some(u64::decode(&mut p).map_err(rlp_error)?),
+    };
+    let nonce = u64::decode(&mut p).map_err(rlp_error)?;
+    let (gas_price, max_priority, max_fee) = match tx_type {
+        TxType::Eip1559 => {
+            let priority = u128::decode(&mut p).map_err(rlp_error)?;
+            let max = u128::decode(&mut p).map_err(rlp_error)?;
+            (None, Some(priority), Some(max))
+        }
+        _ => (Some(u128::decode(&mut p).map_err(rlp_error)?), None, None),
+    };
+    let gas_limit = u64::decode(&mut p).map_err(rlp_error)?;
+    let to_bytes = Header::decode_bytes(&mut p, false).map_err(rlp_error)?;
+    let to: Option<[u8; 20]> = match to_bytes.len() {
+        0 => None,
+        20 => {
+            let mut address = [0u8; 20];
+            address.copy_from_slice(to_bytes);
+            Some(address)
+        }
+        n => {
+            return Err(input_error(
+                label,
+                format!("the recipient is {n} bytes; an address is 20"),
+            ));
+        }
+    };
+    let value = u128::decode(&mut p).map_err(rlp_error)?;
+    let data = Header::decode_bytes(&mut p, false)
+        .map_err(rlp_error)?
+        .to_vec();
+    let (chain_id, fields_end, access_list_entries) = match tx_type {
+        TxType::Legacy => {
+            let end = payload.len() - p.len();
+            if p.is_empty() {
+                return Err(input_error(
+                    label,
+                    "a legacy transaction without a chain id (before EIP-155) is valid on every \
+                     chain and is refused; have the wallet build it with its chain id (EIP-155) \
+                     or as an EIP-1559 transaction",
+                ));
+            }
+            let chain = u64::decode(&mut p).map_err(rlp_error)?;
+            let zero_r = u64::decode(&mut p).map_err(rlp_error)?;
+            let zero_s = u64::decode(&mut p).map_err(rlp_error)?;
+            if chain == 0 || zero_r != 0 || zero_s != 0 {
+                return Err(input_error(
+                    label,
+                    "not an unsigned EIP-155 transaction: its last fields must be chainId, 0, 0 \
+                     (is it already signed?)",
+                ));
+            }
+            (chain, end, None)
+        }
+        _ => {
+            let list = Header::decode_bytes(&mut p, true).map_err(rlp_error)?;
+            let mut entries = 0usize;
+            let mut rest = list;
+            while !rest.is_empty() {
+                Header::decode_bytes(&mut rest, true).map_err(rlp_error)?;
+                entries += 1;
+            }
+            let chain = chain_first.unwrap_or_default();
+            (chain, payload.len() - p.len(), Some(entries))
+        }
+    };
+    if !p.is_empty() {
+        return Err(input_error(
+            label,
+            format!(
+                "{} byte(s) of further fields after the unsigned transaction's: refused (is it already signed?)",
+                p.len()
+            ),
+        ));
+    }
+    if let Some(expected) = expected_chain
+        && expected != chain_id
+    {
+        return Err(input_error(
+            label,
+            format!(
+                "the transaction is for chain id {chain_id} ({}), but --chain-id {expected} ({}) was given: refused",
+                chain_name(chain_id),
+                chain_name(expected)
+            ),
+        ));
+    }
+    let signing_hash: [u8; 32] = Keccak256::digest(&raw).into();
+    let fee_per_gas = gas_price.or(max_fee).unwrap_or_default();
+    let max_fee_wei = u128::from(gas_limit)
+        .checked_mul(fee_per_gas)
+        .ok_or_else(|| input_error(label, "gas limit × fee per gas overflows"))?;
+    if to.is_none() {
+        warnings.push("no recipient: this transaction creates a contract".to_owned());
+    }
+    let erc20 = erc20_call(&data);
+    if let Some(call) = &erc20 {
+        if call.function == "approve" {
+            warnings.push(format!(
+                "this is an ERC-20 approve: {} may then move up to {} base units of the token",
+                call.to, call.amount
+            ));
+        }
+        if value != 0 {
+            warnings.push("an ERC-20 call that also sends ETH".to_owned());
+        }
+    } else if !data.is_empty() {
+        warnings.push(format!(
+            "{} bytes of call data (selector 0x{}) that this tool does not decode: check them with the contract's ABI",
+            data.len(),
+            hex::encode(&data[..data.len().min(4)])
+        ));
+    }
+    if let (Some(priority), Some(max)) = (max_priority, max_fee)
+        && priority > max
+    {
+        warnings.push("the priority fee is above the max fee per gas".to_owned());
+    }
+    let summary = Summary {
+        tx_type,
+        chain_id,
+        nonce,
+        to: to.map(|a| eip55(&a)),
+        value_wei: value.to_string(),
+        gas_limit,
+        gas_price_wei: gas_price.map(|v| v.to_string()),
+        max_fee_per_gas_wei: max_fee.map(|v| v.to_string()),
+        max_priority_fee_per_gas_wei: max_priority.map(|v| v.to_string()),
+        max_fee_wei: max_fee_wei.to_string(),
+        data_length: data.len(),
+        erc20,
+        access_list_entries,
+        signing_hash: hex::encode(signing_hash),
+        warnings,
+    };
+    Ok(Parsed {
+        fields: payload[..fields_end].to_vec(),
+        summary,
+        signing_hash,
+        sha256,
+    })
+}
+
+/// `transfer(address,uint256)` / `approve(address,uint256)` call data, exactly 68 bytes.
+fn erc20_call(data: &[u8]) -> Option<Erc20Call> {
+    if data.len() != 4 + 32 + 32 {
+        return None;
+    }
+    let function = match data[..4] {
+        [0xa9, 0x05, 0x9c, 0xbb] => "transfer",
+        [0x09, 0x5e, 0xa7, 0xb3] => "approve",
+        _ => return None,
+    };
+    if data[4..16].iter().any(|&b| b != 0) {
+        return None;
+    }
+    Some(Erc20Call {
+        function,
+        to: eip55(&data[16..36]),
+        amount: decimal(&data[36..68]),
+    })
+}
+
+/// A big-endian unsigned integer of any length in decimal.
+fn decimal(be: &[u8]) -> String {
+    let mut digits = vec![0u8];
+    for &byte in be {
+        let mut carry = u32::from(byte);
+        for digit in digits.iter_mut() {
+            let v = u32::from(*digit) * 256 + carry;
+            *digit = (v % 10) as u8;
+            carry = v / 10;
+        }
+        while carry > 0 {
+            digits.push((carry % 10) as u8);
+            carry /= 10;
+        }
+    }
+    while digits.len() > 1 && digits.last() == Some(&0) {
+        digits.pop();
+    }
+    digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
+}
+
+/// Wei as ETH, exactly (18 decimals, trailing zeros dropped).
+fn eth(wei: u128) -> String {
+    let whole = wei / 1_000_000_000_000_000_000;
+    let fraction = wei % 1_000_000_000_000_000_000;
+    if fraction == 0 {
+        return format!("{whole} ETH");
+    }
+    let text = format!("{fraction:018}");
+    format!("{whole}.{} ETH", text.trim_end_matches('0'))
+}
+
+/// Wei as gwei, exactly.
+fn gwei(wei: u128) -> String {
+    let whole = wei / 1_000_000_000;
+    let fraction = wei % 1_000_000_000;
+    if fraction == 0 {
+        return format!("{whole} gwei");
+    }
+    let text = format!("{fraction:09}");
+    format!("{whole}.{} gwei", text.trim_end_matches('0'))
+}
+
+/// The name of the well-known chains (a tool that shows a chain id alone invites mistakes).
+fn chain_name(id: u64) -> &'static str {
+    match id {
+        1 => "Ethereum mainnet",
+        10 => "OP Mainnet",
+        56 => "BNB Smart Chain",
+        137 => "Polygon PoS",
+        8453 => "Base",
+        17000 => "Holesky testnet",
+        42161 => "Arbitrum One",
+        43114 => "Avalanche C-Chain",
+        11155111 => "Sepolia testnet",
+        560048 => "Hoodi testnet",
+        _ => "unknown chain",
+    }
+}
+
+/// Prints the summary on standard error, within 80 columns.
+pub fn print(summary: &Summary, label: &str) {
+    let kind = match summary.tx_type {
+        TxType::Legacy => "legacy, EIP-155",
+        TxType::Eip2930 => "EIP-2930",
+        TxType::Eip1559 => "EIP-1559",
+    };
+    eprintln!("Transaction  {label} (Ethereum, {kind})");
+    eprintln!(
+        "Chain id     {} ({})",
+        summary.chain_id,
+        chain_name(summary.chain_id)
+    );
+    eprintln!("Nonce        {}", summary.nonce);
+    eprintln!(
+        "To           {}",
+        summary
+            .to
+            .as_deref()
+            .unwrap_or("(none: creates a contract)")
+    );
+    let wei = |s: &str| s.parse::<u128>().unwrap_or_default();
+    eprintln!("Value        {}", eth(wei(&summary.value_wei)));
+    eprintln!("Gas limit    {}", summary.gas_limit);
+    if let Some(price) = &summary.gas_price_wei {
+        eprintln!("Gas price    {}", gwei(wei(price)));
+    }
+    if let (Some(max), Some(priority)) = (
+        &summary.max_fee_per_gas_wei,
+        &summary.max_priority_fee_per_gas_wei,
+    ) {
+        eprintln!(
+            "Fee per gas  at most {} (priority {})",
+            gwei(wei(max)),
+            gwei(wei(priority))
+        );
+    }
+    eprintln!("Fee          at most {}", eth(wei(&summary.max_fee_wei)));
+    eprintln!("Data         {} bytes", summary.data_length);
+    if let Some(call) = &summary.erc20 {
+        eprintln!(
+            "ERC-20       {} of the token at To (amount in its base units)",
+            call.function
+        );
+        render::labelled_line(2, "amount", 11, &call.amount);
+        let role = if call.function == "approve" {
+            "spender"
+        } else {
+            "to"
+        };
+        render::labelled_line(2, role, 11, &call.to);
+    }
+    if let Some(entries) = summary.access_list_entries {
+        eprintln!(
+            "Access list  {entries} entr{}",
+            if entries == 1 { "y" } else { "ies" }
+        );
+    }
+    render::hex_value("Signing hash", &summary.signing_hash);
+    for warning in &summary.warnings {
+        super::print_warning(warning);
+    }
+}
+
+/// The raw signed transaction for `eth_sendRawTransaction`, and the signature made.
+#[derive(Debug)]
+pub struct Signed {
+    /// The encoded signed transaction.
+    pub raw: Vec<u8>,
+    /// The signature, with its recovery id.
+    pub signed: SignedMessage,
+}
+
+/// Signs the signing hash and encodes the signed transaction.
+pub fn sign(parsed: &Parsed, key: &PrivateKey, public_key: &PublicKey) -> CliResult<Signed> {
+    let signed = crate::sign::sign(
+        key,
+        public_key,
+        SignScheme::EcdsaSecp256k1,
+        &parsed.signing_hash,
+        true,
+    )
+    .map_err(|source| CliError::Sign {
+        input: None,
+        source,
+    })?;
+    let recovery = signed
+        .signature()
+        .recovery_id()
+        .ok_or_else(|| CliError::Internal("no recovery id".into()))?;
+    let bytes = signed.signature().as_bytes();
+    let mut payload = parsed.fields.clone();
+    match parsed.summary.tx_type {
+        TxType::Legacy => {
+            let v = parsed
+                .summary
+                .chain_id
+                .checked_mul(2)
+                .and_then(|v| v.checked_add(35 + u64::from(recovery)))
+                .ok_or_else(|| CliError::Usage("the chain id is too large for v".into()))?;
+            v.encode(&mut payload);
+        }
+        _ => u64::from(recovery).encode(&mut payload),
+    }
+    for half in [&bytes[..32], &bytes[32..]] {
+        let first = half.iter().position(|&b| b != 0).unwrap_or(32);
+        half[first..].encode(&mut payload);
+    }
+    let mut raw = Vec::with_capacity(payload.len() + 10);
+    if parsed.summary.tx_type == TxType::Eip2930 {
+        raw.push(0x01);
+    } else if parsed.summary.tx_type == TxType::Eip1559 {
+        raw.push(0x02);
+    }
+    Header {
+        list: true,
+        payload_length: payload.len(),
+    }
+    .encode(&mut raw);
+    raw.extend_from_slice(&payload);
+    Ok(Signed { raw, signed })
+}
+
+/// `sign --eth-tx INPUT`: returns standard output (the raw signed transaction in `0x` hex,
+/// or the JSON object).
+pub(crate) fn execute(
+    args: &SignArgs,
+    input: &str,
+    entry: &mut Entry,
+    obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
+) -> CliResult<String> {
+    if let Some(out) = &args.out {
+        crate::output::file::check_new_file(out)?;
+    }
+    let (bytes, label) = super::read_input("--eth-tx", input, entry)?;
+    let parsed = parse(&bytes, &label, args.chain_id)?;
+    entry.facts.message_sha256 = Some(parsed.sha256.clone());
+    let (key, public_key) = obtain(entry)?;
+    print(&parsed.summary, &label);
+    super::confirm(args.yes)?;
+    let signed = sign(&parsed, &key, &public_key)?;
+    drop(key);
+    entry.facts.signing = Some(SigningRecord {
+        mode: Mode::Checked,
+        format: Some(FORMAT),
+        transaction_sha256: Some(parsed.sha256.clone()),
+        signatures: vec![signed.signed.clone()],
+    });
+    eprintln!("Signed       the signature verifies against the public key");
+    let raw_hex = format!("0x{}", hex::encode(&signed.raw));
+    let written = match &args.out {
+        Some(path) => {
+            let text = format!("{raw_hex}\n");
+            crate::output::file::write_output(path, text.as_bytes(), fsio::FileMode::Public)?;
+            entry.outputs.push(ArtifactRecord::new(
+                "signed-transaction",
+                &path.display().to_string(),
+                text.as_bytes(),
+            ));
+            eprintln!(
+                "Wrote        {} (the signed transaction, hex)",
+                path.display()
+            );
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
+    if args.json {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Success<'a> {
+            mode: Mode,
+            format: &'static str,
+            ethereum: &'a Summary,
+            #[serde(flatten)]
+            signed: &'a SignedMessage,
+            signed_transaction: &'a str,
+            transaction_sha256: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            out: Option<String>,
+        }
+        let success = Success {
+            mode: Mode::Checked,
+            format: FORMAT,
+            ethereum: &parsed.summary,
+            signed: &signed.signed,
+            signed_transaction: &raw_hex,
+            transaction_sha256: &parsed.sha256,
+            out: written,
+        };
+        let mut json = keyexport_shared::display::to_json(&success)
+            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+        json.push('\n');
+        return Ok(json);
+    }
+    Ok(format!("{raw_hex}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_print_exactly() {
+        assert_eq!(eth(0), "0 ETH");
+        assert_eq!(eth(1), "0.000000000000000001 ETH");
+        assert_eq!(eth(1_500_000_000_000_000_000), "1.5 ETH");
+        assert_eq!(gwei(30_000_000_000), "30 gwei");
+        assert_eq!(gwei(1_500_000_001), "1.500000001 gwei");
+        assert_eq!(decimal(&[0; 32]), "0");
+        assert_eq!(decimal(&[0x01, 0x00]), "256");
+        assert_eq!(
+            decimal(&[0xff; 32]),
+            "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+        );
+    }
+
+    /// The EIP-155 example transaction (nonce 9, 20 gwei, 21000 gas, to 0x3535…, 1 ETH,
+    /// chain 1): its signing hash is the one the EIP publishes.
+    #[test]
+    fn the_eip155_example_hashes_as_published() {
+        let unsigned = "ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080";
+        let parsed = parse(unsigned.as_bytes(), "test", Some(1)).unwrap();
+        assert_eq!(
+            hex::encode(parsed.signing_hash),
+            "daf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53"
+        );
+        assert_eq!(parsed.summary.value_wei, "1000000000000000000");
+        let err = parse(format!("{unsigned}00").as_bytes(), "test", None).unwrap_err();
+        assert!(err.to_string().contains("follow the transaction"), "{err}");
+        let err = parse(unsigned.as_bytes(), "test", Some(5)).unwrap_err();
+        assert!(err.to_string().contains("--chain-id 5"), "{err}");
+    }
+
+    /// EIP-155's example signed with its private key 0x4646…46: the raw signed transaction
+    /// is byte for byte the one the EIP publishes.
+    #[test]
+    fn the_eip155_example_signs_as_published() {
+        use k256::elliptic_curve::sec1::ToEncodedPoint;
+        let scalar = [0x46u8; 32];
+        let point = k256::SecretKey::from_bytes(&scalar.into())
+            .unwrap()
+            .public_key()
+            .to_encoded_point(true);
+        let public =
+            PublicKey::from_bytes(keyexport_shared::scheme::Curve::Secp256k1, point.as_bytes())
+                .unwrap();
+        let (key, public) = crate::sign::test_keys::pair(public, &scalar);
+        let unsigned = "ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080";
+        let parsed = parse(unsigned.as_bytes(), "test", None).unwrap();
+        let signed = sign(&parsed, &key, &public).unwrap();
+        assert_eq!(
+            hex::encode(&signed.raw),
+            "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Signing what the operator sees: transactions parsed on the offline machine, summarised,
+//! confirmed, then signed with the already verified key (`sign --psbt`).
+//!
+//! The parsers and summaries here take the key as the caller has it once it is rebuilt and
+//! verified against the export's public key; they never open a key themselves. Every
+//! signature goes through [`super::sign`], which verifies it before returning it.
+
+pub mod eth;
+pub mod psbt;
+pub mod solana;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::SignedMessage;
+use crate::error::{CliError, CliResult};
+use crate::transcript::{ArtifactRecord, Entry};
+
+/// Whether the signer could check what it signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A bare digest or message (`--blind`): what it pays cannot be checked here.
+    Blind,
+    /// A transaction parsed, summarised and confirmed on this machine.
+    Checked,
+}
+
+/// What the transcript records of a signing run: blind or checked, the transaction's
+/// format and SHA-256, and every signature made with the digest it covers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningRecord {
+    /// Blind or checked.
+    pub mode: Mode,
+    /// The transaction format (`bitcoin-psbt`), when one was parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<&'static str>,
+    /// SHA-256 of the transaction as read (hex), when one was parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_sha256: Option<String>,
+    /// The signatures made, each with the digest it covers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<SignedMessage>,
+}
+
+/// Reads a transaction input: the file at `input` if there is one, else the text given.
+/// Returns the bytes and a label for messages (the path, or the flag name).
+pub(crate) fn read_input(
+    flag: &str,
+    input: &str,
+    entry: &mut Entry,
+) -> CliResult<(Vec<u8>, String)> {
+    let path = Path::new(input);
+    if path.symlink_metadata().is_ok() {
+        let label = path.display().to_string();
+        let bytes = keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT)
+            .map_err(|source| CliError::ReadInput {
+                path: label.clone(),
+                source,
+            })?;
+        entry
+            .inputs
+            .push(ArtifactRecord::new("transaction", &label, &bytes));
+        return Ok((bytes, label));
+    }
+    Ok((input.as_bytes().to_vec(), flag.to_owned()))
+}
+
+/// Asks the operator to type `sign` after the summary; `--yes` skips the question. Without
+/// a terminal and without `--yes`, nothing is signed.
+pub(crate) fn confirm(yes: bool) -> CliResult<()> {
+    if yes {
+        eprintln!("Confirmed    by --yes (not asking)");
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "no terminal to confirm the signature on, and no --yes: nothing was signed. \
+             Run sign in a terminal and type `sign` after checking the summary, or pass \
+             --yes in a script that has checked the transaction itself."
+                .into(),
+        ));
+    }
+    eprint!("Type `sign` to sign what is shown above: ");
+    // A prompt that cannot be flushed still reads the answer.
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|source| CliError::ReadInput {
+            path: "the confirmation".into(),
+            source,
+        })?;
+    if line.trim() == "sign" {
+        Ok(())
+    } else {
+        Err(CliError::Usage(
+            "the confirmation typed is not `sign`: nothing was signed. Run sign again and \
+             type `sign` once the summary is what you meant to sign."
+                .into(),
+        ))
+    }
+}
+
+/// The warning of a blind signature, printed once the bytes to sign are shown.
+pub(crate) fn warn_blind() {
+    crate::render::loud_warning(&[
+        "BLIND SIGNING: these bytes are signed as given. This machine cannot",
+        "see what they pay: amounts, recipients and fees are not checked.",
+        "Compare the SHA-256 above with the paper log and the wallet that made",
+        "them. Prefer giving the transaction itself (--psbt), shown before signing.",
+    ]);
+}
+
+/// Prints `warning: TEXT` on standard error, wrapped at word boundaries to 80 columns
+/// (continuation lines indented under the text).
+pub(crate) fn print_warning(text: &str) {
+    const PREFIX: &str = "warning: ";
+    let mut line = String::from(PREFIX);
+    for word in text.split(' ') {
+        let fits = line.chars().count() + 1 + word.chars().count() <= 80;
+        if line.len() > PREFIX.len() && !fits {
+            eprintln!("{line}");
+            line = " ".repeat(PREFIX.len());
+        } else if line.len() > PREFIX.len() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    eprintln!("{line}");
+}
+
+/// `sats` as BTC with 8 decimals, exactly.
+pub(crate) fn btc(sats: u64) -> String {
+    format!("{}.{:08} BTC", sats / 100_000_000, sats % 100_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::test_keys::reference;
+    use keyexport_shared::scheme::Curve;
+    use proptest::prelude::*;
+
+    /// Valid inputs of every format, to be damaged by the property tests.
+    fn samples() -> Vec<Vec<u8>> {
+        use bitcoin::{Amount, ScriptBuf, Transaction, TxOut, absolute, transaction};
+        let (_, public) = reference(Curve::Secp256k1).remove(0);
+        let compressed =
+            bitcoin::CompressedPublicKey::from_slice(&public.secp256k1_compressed().unwrap())
+                .unwrap();
+        let script = ScriptBuf::new_p2wpkh(&compressed.wpubkey_hash());
+        let tx = Transaction {
+            version: transaction::Version::TWO,
+            lock_time: absolute::LockTime::ZERO,
+            input: vec![bitcoin::TxIn::default()],
+            output: vec![TxOut {
+                value: Amount::from_sat(900),
+                script_pubkey: script.clone(),
+            }],
+        };
+        let mut psbt = bitcoin::psbt::Psbt::from_unsigned_tx(tx).unwrap();
+        psbt.inputs[0].witness_utxo = Some(TxOut {
+            value: Amount::from_sat(1000),
+            script_pubkey: script,
+        });
+        let (_, ed) = reference(Curve::Ed25519).remove(0);
+        let mut solana = vec![1, 0, 1, 2];
+        solana.extend_from_slice(ed.as_bytes());
+        solana.extend_from_slice(&[0; 32]);
+        solana.extend_from_slice(&[7; 32]);
+        solana.extend_from_slice(&[1, 1, 1, 0, 12, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+        vec![
+            psbt.serialize(),
+            hex::decode("ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080").unwrap(),
+            hex::decode(format!("02e801078{}8506fc23ac0082ea6094{}0180c0", "43b9aca00", "35".repeat(20))).unwrap(),
+            solana,
+        ]
+    }
+
+    /// Every parser and summary on `bytes`: errors are fine, panics are not.
+    fn all_parsers(bytes: &[u8]) {
+        let (_, secp) = reference(Curve::Secp256k1).remove(0);
+        let (_, ed) = reference(Curve::Ed25519).remove(0);
+        if let Ok(parsed) = psbt::parse(bytes, "fuzz") {
+            let _ = psbt::summarize(&parsed, &secp, crate::cli::Network::Mainnet);
+        }
+        let _ = eth::parse(bytes, "fuzz", Some(1));
+        if let Ok(parsed) = solana::parse(bytes, "fuzz") {
+            let _ = solana::summarize(&parsed, &ed);
+        }
+    }
+
+    #[test]
+    fn the_samples_parse() {
+        let samples = samples();
+        assert!(psbt::parse(&samples[0], "s").is_ok());
+        assert!(eth::parse(&samples[1], "s", None).is_ok());
+        assert!(eth::parse(&samples[2], "s", None).is_ok());
+        assert!(solana::parse(&samples[3], "s").is_ok());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            all_parsers(&bytes);
+        }
+
+        #[test]
+        fn damaged_transactions_never_panic(
+            which in 0usize..4,
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+            cut in any::<usize>(),
+        ) {
+            let mut bytes = samples().swap_remove(which);
+            for (at, value) in flips {
+                let len = bytes.len();
+                bytes[at % len] = value;
+            }
+            all_parsers(&bytes);
+            bytes.truncate(cut % (bytes.len() + 1));
+            all_parsers(&bytes);
+        }
+    }
+
+    #[test]
+    fn amounts_are_exact() {
+        assert_eq!(btc(0), "0.00000000 BTC");
+        assert_eq!(btc(1), "0.00000001 BTC");
+        assert_eq!(btc(2_100_000_000_000_000), "21000000.00000000 BTC");
+        assert_eq!(btc(123_456_789), "1.23456789 BTC");
+    }
+}

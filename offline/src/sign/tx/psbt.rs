@@ -1,0 +1,695 @@
+//! Bitcoin PSBTs (BIP-174, version 0): parsed, summarised and signed on the offline machine.
+//!
+//! The `bitcoin` crate decodes the PSBT, computes the BIP-143 (P2WPKH) and BIP-341 (P2TR key
+//! path) sighashes and encodes addresses; the signatures themselves are made by
+//! [`crate::sign::sign`] (k256: ECDSA RFC 6979 low-S, BIP-340 with the BIP-86 tweak), the one
+//! signing implementation of this binary, which verifies each before returning it. The
+//! tweaked output key it signs for is compared with the input's witness program, which the
+//! `bitcoin` crate computed independently (libsecp256k1).
+//!
+//! Refused before any key is opened: a PSBT that does not decode, a version other than 0,
+//! an input whose amount is not given (`witness_utxo` or `non_witness_utxo`, whose txid must
+//! match the outpoint), outputs worth more than the inputs. Refused once the key is known: a
+//! PSBT with no input of this key, an input of this key with another sighash type than ALL
+//! (DEFAULT for Taproot). Warned: a fee above half the inputs, an output the PSBT marks as
+//! change (it carries key origins) that does not pay this key, inputs of other keys (shown,
+//! not signed).
+
+use base64::Engine;
+use bitcoin::hashes::Hash;
+use bitcoin::psbt::Psbt;
+use bitcoin::secp256k1::{Secp256k1, XOnlyPublicKey};
+use bitcoin::sighash::{EcdsaSighashType, Prevouts, SighashCache, TapSighashType};
+use bitcoin::{Address, CompressedPublicKey, ScriptBuf, TxOut};
+use keyexport_shared::curve::{PrivateKey, PublicKey};
+use serde::Serialize;
+
+use super::{Mode, SigningRecord, btc};
+use crate::cli::{Network, SignArgs};
+use crate::error::{CliError, CliResult};
+use crate::render;
+use crate::sign::{SignScheme, SignedMessage};
+use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
+use keyexport_shared::fsio;
+
+/// The format name in the transcript and `--json`.
+pub const FORMAT: &str = "bitcoin-psbt";
+
+/// A fee above this share of the inputs (in percent) gets a loud warning.
+const FEE_WARNING_PERCENT: u64 = 50;
+
+/// Witness weight once signed, per input spent by this key: P2WPKH (item count, a DER
+/// signature of at most 72 bytes with its sighash byte, the 33-byte key, their lengths) and
+/// P2TR key path (item count, length, 64-byte signature).
+const P2WPKH_WITNESS_WEIGHT: u64 = 1 + 1 + 73 + 1 + 33;
+const P2TR_WITNESS_WEIGHT: u64 = 1 + 1 + 64;
+
+/// A decoded PSBT whose every input has a known amount.
+#[derive(Debug)]
+pub struct Parsed {
+    psbt: Psbt,
+    /// The output each input spends, in input order.
+    spent: Vec<TxOut>,
+    label: String,
+    sha256: String,
+}
+
+/// How an input of this key is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Spend {
+    /// SegWit v0 key hash (BIP-143 sighash, ECDSA).
+    P2wpkh,
+    /// Taproot key path, BIP-86 output key (BIP-341 sighash, BIP-340).
+    P2tr,
+}
+
+impl Spend {
+    fn name(self) -> &'static str {
+        match self {
+            Spend::P2wpkh => "P2WPKH",
+            Spend::P2tr => "P2TR",
+        }
+    }
+}
+
+/// One input as shown.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputSummary {
+    index: usize,
+    txid: String,
+    vout: u32,
+    amount_sat: u64,
+    /// How this key spends it; absent when it is not this key's (not signed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ours: Option<Spend>,
+}
+
+/// One output as shown.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputSummary {
+    index: usize,
+    /// The address on `--network`, when the script has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
+    script_pubkey: String,
+    amount_sat: u64,
+    /// It pays this key back (P2WPKH or BIP-86 P2TR of the key that signs).
+    change: bool,
+}
+
+/// What the operator is shown before confirming, and `--json`'s `"psbt"`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    network: &'static str,
+    txid: String,
+    inputs: Vec<InputSummary>,
+    outputs: Vec<OutputSummary>,
+    input_total_sat: u64,
+    output_total_sat: u64,
+    fee_sat: u64,
+    /// The virtual size once signed, estimated (exact for this key's inputs; other keys'
+    /// witnesses are counted only when the PSBT already holds them).
+    estimated_vsize: u64,
+    /// `fee_sat / estimated_vsize`, in sat/vB, one decimal.
+    fee_rate_sat_per_vb: f64,
+    warnings: Vec<String>,
+}
+
+/// The signed PSBT and what was signed.
+#[derive(Debug)]
+pub struct Signed {
+    /// The PSBT with this key's signatures (`partial_sigs`, `tap_key_sig`), not finalized.
+    pub bytes: Vec<u8>,
+    /// One per input signed, with its sighash as the signed digest.
+    pub signatures: Vec<(usize, SignedMessage)>,
+}
+
+fn input_error(label: &str, problem: impl Into<String>) -> CliError {
+    CliError::Transaction {
+        input: label.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Decodes a PSBT (binary, or base64 text) and checks every input's amount; no key is
+/// needed for this.
+pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
+    let sha256 = sha256_hex(bytes);
+    let binary = if bytes.starts_with(b"psbt\xff") {
+        bytes.to_vec()
+    } else {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| input_error(label, "neither a binary PSBT nor base64 text"))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| {
+                input_error(
+                    label,
+                    format!("neither a PSBT file nor a base64 PSBT ({e}); give the file a wallet exported, or its base64 text"),
+                )
+            })?
+    };
+    let psbt = Psbt::deserialize(&binary).map_err(|e| match e {
+        bitcoin::psbt::Error::MustHaveUnsignedTx => input_error(
+            label,
+            "the PSBT has no unsigned transaction: a version 2 PSBT (BIP-370) or a malformed \
+             one; only version 0 is signed here (most wallets export version 0)",
+        ),
+        other => input_error(label, format!("not a valid PSBT: {other}")),
+    })?;
+    if psbt.version != 0 {
+        return Err(input_error(
+            label,
+            format!(
+                "PSBT version {}: only version 0 (BIP-174) is signed here",
+                psbt.version
+            ),
+        ));
+    }
+    let mut spent = Vec::with_capacity(psbt.inputs.len());
+    for (index, (input, txin)) in psbt.inputs.iter().zip(&psbt.unsigned_tx.input).enumerate() {
+        let outpoint = txin.previous_output;
+        let from_full = match &input.non_witness_utxo {
+            Some(tx) => {
+                if tx.compute_txid() != outpoint.txid {
+                    return Err(input_error(
+                        label,
+                        format!(
+                            "input {index}: its non_witness_utxo is transaction {}, not {} that the input spends",
+                            tx.compute_txid(),
+                            outpoint.txid
+                        ),
+                    ));
+                }
+                let out = usize::try_from(outpoint.vout)
+                    .ok()
+                    .and_then(|vout| tx.output.get(vout))
+                    .ok_or_else(|| {
+                        input_error(
+                            label,
+                            format!(
+                                "input {index}: its non_witness_utxo has no output {}",
+                                outpoint.vout
+                            ),
+                        )
+                    })?;
+                Some(out.clone())
+            }
+            None => None,
+        };
+        let out = match (&input.witness_utxo, from_full) {
+            (Some(witness), Some(full)) if *witness != full => {
+                return Err(input_error(
+                    label,
+                    format!(
+                        "input {index}: its witness_utxo and non_witness_utxo disagree on the output spent"
+                    ),
+                ));
+            }
+            (Some(witness), _) => witness.clone(),
+            (None, Some(full)) => full,
+            (None, None) => {
+                return Err(input_error(
+                    label,
+                    format!(
+                        "input {index} ({outpoint}) does not say what it spends (no witness_utxo \
+                         or non_witness_utxo): its amount, and so the fee, cannot be checked. \
+                         Have the wallet export the PSBT with the UTXOs included"
+                    ),
+                ));
+            }
+        };
+        spent.push(out);
+    }
+    let input_total = total(spent.iter().map(|o| o.value.to_sat()))
+        .ok_or_else(|| input_error(label, "the inputs' amounts overflow"))?;
+    let output_total = total(psbt.unsigned_tx.output.iter().map(|o| o.value.to_sat()))
+        .ok_or_else(|| input_error(label, "the outputs' amounts overflow"))?;
+    if output_total > input_total {
+        return Err(input_error(
+            label,
+            format!(
+                "the outputs pay {} but the inputs hold only {}: not a valid transaction",
+                btc(output_total),
+                btc(input_total)
+            ),
+        ));
+    }
+    Ok(Parsed {
+        psbt,
+        spent,
+        label: label.to_owned(),
+        sha256,
+    })
+}
+
+fn total(mut amounts: impl Iterator<Item = u64>) -> Option<u64> {
+    amounts.try_fold(0u64, u64::checked_add)
+}
+
+/// This key's scripts: P2WPKH of the compressed key and the BIP-86 P2TR output.
+struct OurScripts {
+    compressed: CompressedPublicKey,
+    internal: XOnlyPublicKey,
+    p2wpkh: ScriptBuf,
+    p2tr: ScriptBuf,
+}
+
+impl OurScripts {
+    fn of(public_key: &PublicKey) -> CliResult<OurScripts> {
+        let bytes = public_key.secp256k1_compressed().ok_or_else(|| {
+            CliError::Usage(format!(
+                "--psbt signs with a secp256k1 key, but this key is on {}",
+                public_key.curve()
+            ))
+        })?;
+        let compressed = CompressedPublicKey::from_slice(&bytes).map_err(|e| {
+            CliError::Internal(format!("the verified public key does not parse: {e}"))
+        })?;
+        let internal = XOnlyPublicKey::from(compressed.0);
+        let secp = Secp256k1::verification_only();
+        Ok(OurScripts {
+            p2wpkh: ScriptBuf::new_p2wpkh(&compressed.wpubkey_hash()),
+            p2tr: ScriptBuf::new_p2tr(&secp, internal, None),
+            compressed,
+            internal,
+        })
+    }
+
+    fn spend(&self, script: &ScriptBuf) -> Option<Spend> {
+        if *script == self.p2wpkh {
+            Some(Spend::P2wpkh)
+        } else if *script == self.p2tr {
+            Some(Spend::P2tr)
+        } else {
+            None
+        }
+    }
+}
+
+fn bitcoin_network(network: Network) -> bitcoin::Network {
+    match network {
+        Network::Mainnet => bitcoin::Network::Bitcoin,
+        Network::Testnet => bitcoin::Network::Testnet,
+    }
+}
+
+/// What the PSBT does, as seen by the key `public_key`. Refuses a PSBT with no input of
+/// this key and an input of this key with a sighash type other than ALL / DEFAULT.
+pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> CliResult<Summary> {
+    let ours = OurScripts::of(public_key)?;
+    let label = parsed.label.as_str();
+    let tx = &parsed.psbt.unsigned_tx;
+    let mut warnings = Vec::new();
+    let mut inputs = Vec::new();
+    let mut weight = tx.weight().to_wu();
+    let mut witnesses = false;
+    for (index, ((txin, input), out)) in tx
+        .input
+        .iter()
+        .zip(&parsed.psbt.inputs)
+        .zip(&parsed.spent)
+        .enumerate()
+    {
+        let spend = ours.spend(&out.script_pubkey);
+        match spend {
+            Some(Spend::P2wpkh) => {
+                let ty = input.ecdsa_hash_ty().ok();
+                if ty != Some(EcdsaSighashType::All) {
+                    return Err(input_error(
+                        label,
+                        format!(
+                            "input {index} asks for a signature of sighash type {:?}, not ALL: it would let others change the transaction; refused",
+                            input.sighash_type.map(|t| t.to_u32())
+                        ),
+                    ));
+                }
+                if input.non_witness_utxo.is_none() && tx.input.len() > 1 {
+                    warnings.push(format!(
+                        "input {index} gives its amount in witness_utxo only: sign one version of \
+                         this transaction, never a second one with other amounts (the SegWit \
+                         fee attack)"
+                    ));
+                }
+                weight += P2WPKH_WITNESS_WEIGHT;
+                witnesses = true;
+            }
+            Some(Spend::P2tr) => {
+                let ty = input.taproot_hash_ty().ok();
+                if !matches!(ty, Some(TapSighashType::Default | TapSighashType::All)) {
+                    return Err(input_error(
+                        label,
+                        format!(
+                            "input {index} asks for a signature of sighash type {:?}, not DEFAULT or ALL: it would let others change the transaction; refused",
+                            input.sighash_type.map(|t| t.to_u32())
+                        ),
+                    ));
+                }
+                weight += P2TR_WITNESS_WEIGHT;
+                witnesses = true;
+            }
+            None => {
+                if let Some(witness) = &input.final_script_witness {
+                    weight += witness.size() as u64;
+                    witnesses = true;
+                }
+                warnings.push(format!(
+                    "input {index} is not this key's (nor P2WPKH or BIP-86 P2TR of it): it is not signed here"
+                ));
+            }
+        }
+        inputs.push(InputSummary {
+            index,
+            txid: txin.previous_output.txid.to_string(),
+            vout: txin.previous_output.vout,
+            amount_sat: out.value.to_sat(),
+            ours: spend,
+        });
+    }
+    if inputs.iter().all(|i| i.ours.is_none()) {
+        return Err(input_error(
+            label,
+            format!(
+                "no input of this PSBT is this key's (P2WPKH {} or P2TR {}): nothing to sign. \
+                 Check the PSBT and the key (--derive for a derived wallet)",
+                Address::from_script(&ours.p2wpkh, bitcoin_network(network))
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                Address::from_script(&ours.p2tr, bitcoin_network(network))
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+            ),
+        ));
+    }
+    if witnesses {
+        // The SegWit marker and flag bytes.
+        weight += 2;
+    }
+    let mut outputs = Vec::new();
+    for (index, (out, map)) in tx.output.iter().zip(&parsed.psbt.outputs).enumerate() {
+        let change = ours.spend(&out.script_pubkey).is_some();
+        let claims_ours = !map.bip32_derivation.is_empty()
+            || !map.tap_key_origins.is_empty()
+            || map.tap_internal_key.is_some();
+        if claims_ours && !change {
+            warnings.push(format!(
+                "output {index} is marked as change (it carries key origins) but does not pay this key: check where it goes"
+            ));
+        }
+        outputs.push(OutputSummary {
+            index,
+            address: Address::from_script(&out.script_pubkey, bitcoin_network(network))
+                .ok()
+                .map(|a| a.to_string()),
+            script_pubkey: hex::encode(out.script_pubkey.as_bytes()),
+            amount_sat: out.value.to_sat(),
+            change,
+        });
+    }
+    let input_total_sat: u64 = inputs.iter().map(|i| i.amount_sat).sum();
+    let output_total_sat: u64 = outputs.iter().map(|o| o.amount_sat).sum();
+    let fee_sat = input_total_sat - output_total_sat;
+    if u128::from(fee_sat) * 100 > u128::from(input_total_sat) * u128::from(FEE_WARNING_PERCENT) {
+        warnings.insert(
+            0,
+            format!(
+                "THE FEE IS {} OF {} IN INPUTS: MORE THAN HALF GOES TO THE MINER",
+                btc(fee_sat),
+                btc(input_total_sat)
+            ),
+        );
+    }
+    let estimated_vsize = weight.div_ceil(4);
+    let fee_rate = if estimated_vsize == 0 {
+        0.0
+    } else {
+        (fee_sat as f64 / estimated_vsize as f64 * 10.0).round() / 10.0
+    };
+    Ok(Summary {
+        network: match network {
+            Network::Mainnet => "mainnet",
+            Network::Testnet => "testnet",
+        },
+        txid: tx.compute_txid().to_string(),
+        inputs,
+        outputs,
+        input_total_sat,
+        output_total_sat,
+        fee_sat,
+        estimated_vsize,
+        fee_rate_sat_per_vb: fee_rate,
+        warnings,
+    })
+}
+
+/// Prints the summary on standard error, within 80 columns.
+pub fn print(summary: &Summary, label: &str) {
+    eprintln!(
+        "PSBT         {label} ({}, version 0, {} input(s), {} output(s))",
+        summary.network,
+        summary.inputs.len(),
+        summary.outputs.len()
+    );
+    render::labelled_line(0, "Txid", 13, &summary.txid);
+    for input in &summary.inputs {
+        let who = match input.ours {
+            Some(spend) => format!("this key, {}: signed here", spend.name()),
+            None => "NOT this key: not signed".to_owned(),
+        };
+        eprintln!(
+            "{:<13}{:>20}  {who}",
+            format!("Input {}", input.index),
+            btc(input.amount_sat)
+        );
+        render::labelled_line(2, "spends", 11, &format!("{}:{}", input.txid, input.vout));
+    }
+    for output in &summary.outputs {
+        let what = if output.change {
+            "change: pays this key back"
+        } else {
+            "pays"
+        };
+        eprintln!(
+            "{:<13}{:>20}  {what}",
+            format!("Output {}", output.index),
+            btc(output.amount_sat)
+        );
+        match &output.address {
+            Some(address) => render::labelled_line(2, "to", 11, address),
+            None => render::labelled_line(2, "script", 11, &output.script_pubkey),
+        }
+    }
+    eprintln!(
+        "{:<13}{:>20}  ({} sat)",
+        "Fee",
+        btc(summary.fee_sat),
+        summary.fee_sat
+    );
+    eprintln!(
+        "Fee rate     about {:.1} sat/vB ({} vB once signed, estimated)",
+        summary.fee_rate_sat_per_vb, summary.estimated_vsize
+    );
+    for warning in &summary.warnings {
+        if warning.starts_with("THE FEE") {
+            render::loud_warning(&[warning.as_str(), "Do not sign unless this fee is intended."]);
+        } else {
+            super::print_warning(warning);
+        }
+    }
+}
+
+/// Signs every input of this key (the summary must be of the same PSBT and key) and returns
+/// the PSBT with the signatures added, not finalized.
+pub fn sign(
+    parsed: &Parsed,
+    summary: &Summary,
+    key: &PrivateKey,
+    public_key: &PublicKey,
+) -> CliResult<Signed> {
+    let ours = OurScripts::of(public_key)?;
+    let mut psbt = parsed.psbt.clone();
+    let mut cache = SighashCache::new(&parsed.psbt.unsigned_tx);
+    let prevouts = Prevouts::All(&parsed.spent);
+    let mut signatures = Vec::new();
+    let sign_error = |source| CliError::Sign {
+        input: Some(parsed.label.clone()),
+        source,
+    };
+    let sighash_error = |index: usize, e: &dyn std::fmt::Display| {
+        input_error(&parsed.label, format!("input {index}: no sighash: {e}"))
+    };
+    for input in &summary.inputs {
+        let index = input.index;
+        let out = &parsed.spent[index];
+        match input.ours {
+            None => {}
+            Some(Spend::P2wpkh) => {
+                let sighash = cache
+                    .p2wpkh_signature_hash(
+                        index,
+                        &out.script_pubkey,
+                        out.value,
+                        EcdsaSighashType::All,
+                    )
+                    .map_err(|e| sighash_error(index, &e))?;
+                let signed = crate::sign::sign(
+                    key,
+                    public_key,
+                    SignScheme::EcdsaSecp256k1,
+                    sighash.as_byte_array(),
+                    false,
+                )
+                .map_err(sign_error)?;
+                let signature = bitcoin::secp256k1::ecdsa::Signature::from_compact(
+                    signed.signature().as_bytes(),
+                )
+                .map_err(|e| CliError::Internal(format!("ECDSA signature encoding: {e}")))?;
+                psbt.inputs[index].partial_sigs.insert(
+                    bitcoin::PublicKey::new(ours.compressed.0),
+                    bitcoin::ecdsa::Signature {
+                        signature,
+                        sighash_type: EcdsaSighashType::All,
+                    },
+                );
+                signatures.push((index, signed));
+            }
+            Some(Spend::P2tr) => {
+                let ty = parsed.psbt.inputs[index]
+                    .taproot_hash_ty()
+                    .map_err(|e| sighash_error(index, &e))?;
+                let sighash = cache
+                    .taproot_key_spend_signature_hash(index, &prevouts, ty)
+                    .map_err(|e| sighash_error(index, &e))?;
+                let signed = crate::sign::sign(
+                    key,
+                    public_key,
+                    SignScheme::Bip340Taproot,
+                    sighash.as_byte_array(),
+                    false,
+                )
+                .map_err(sign_error)?;
+                // k256's tweaked key against the witness program libsecp256k1 computed.
+                if signed.verifying_key() != &out.script_pubkey.as_bytes()[2..] {
+                    return Err(CliError::Internal(format!(
+                        "input {index}: the Taproot output key signed for is not the one the input spends"
+                    )));
+                }
+                let signature = bitcoin::secp256k1::schnorr::Signature::from_slice(
+                    signed.signature().as_bytes(),
+                )
+                .map_err(|e| CliError::Internal(format!("BIP-340 signature encoding: {e}")))?;
+                let psbt_input = &mut psbt.inputs[index];
+                psbt_input.tap_key_sig = Some(bitcoin::taproot::Signature {
+                    signature,
+                    sighash_type: ty,
+                });
+                psbt_input.tap_internal_key.get_or_insert(ours.internal);
+                signatures.push((index, signed));
+            }
+        }
+    }
+    Ok(Signed {
+        bytes: psbt.serialize(),
+        signatures,
+    })
+}
+
+/// The transcript's record of a PSBT signed.
+pub fn record(parsed: &Parsed, signed: &Signed) -> SigningRecord {
+    SigningRecord {
+        mode: Mode::Checked,
+        format: Some(FORMAT),
+        transaction_sha256: Some(parsed.sha256.clone()),
+        signatures: signed.signatures.iter().map(|(_, s)| s.clone()).collect(),
+    }
+}
+
+/// `sign --psbt INPUT`: read and check the PSBT, obtain the verified key (`obtain`), show
+/// the summary, confirm, sign, write `--out`; returns standard output (the signed PSBT in
+/// base64, or the JSON object).
+pub(crate) fn execute(
+    args: &SignArgs,
+    input: &str,
+    entry: &mut Entry,
+    obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
+) -> CliResult<String> {
+    if let Some(out) = &args.out {
+        crate::output::file::check_new_file(out)?;
+    }
+    let (bytes, label) = super::read_input("--psbt", input, entry)?;
+    let parsed = parse(&bytes, &label)?;
+    entry.facts.message_sha256 = Some(parsed.sha256.clone());
+    let (key, public_key) = obtain(entry)?;
+    let summary = summarize(&parsed, &public_key, args.network)?;
+    print(&summary, &label);
+    super::confirm(args.yes)?;
+    let signed = sign(&parsed, &summary, &key, &public_key)?;
+    drop(key);
+    entry.facts.signing = Some(record(&parsed, &signed));
+    eprintln!(
+        "Signed       {} input(s); every signature verifies against the public key",
+        signed.signatures.len()
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&signed.bytes);
+    let written = match &args.out {
+        Some(path) => {
+            crate::output::file::write_output(path, &signed.bytes, fsio::FileMode::Public)?;
+            entry.outputs.push(ArtifactRecord::new(
+                "signed-psbt",
+                &path.display().to_string(),
+                &signed.bytes,
+            ));
+            eprintln!("Wrote        {} (the signed PSBT, binary)", path.display());
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
+    if args.json {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct SignedInput<'a> {
+            input: usize,
+            #[serde(flatten)]
+            signed: &'a SignedMessage,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Success<'a> {
+            mode: Mode,
+            format: &'static str,
+            public_key: String,
+            psbt: &'a Summary,
+            signatures: Vec<SignedInput<'a>>,
+            signed_psbt: &'a str,
+            transaction_sha256: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            out: Option<String>,
+        }
+        let success = Success {
+            mode: Mode::Checked,
+            format: FORMAT,
+            public_key: public_key.to_hex(),
+            psbt: &summary,
+            signatures: signed
+                .signatures
+                .iter()
+                .map(|(input, signed)| SignedInput {
+                    input: *input,
+                    signed,
+                })
+                .collect(),
+            signed_psbt: &encoded,
+            transaction_sha256: &parsed.sha256,
+            out: written,
+        };
+        let mut json = keyexport_shared::display::to_json(&success)
+            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
+        json.push('\n');
+        return Ok(json);
+    }
+    Ok(format!("{encoded}\n"))
+}
