@@ -243,6 +243,25 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
     assert_eq!(by_id["key-tampered"]["badShares"][0]["kind"], "decrypt");
     assert_eq!(by_id["key-broken"]["error"]["kind"], "decrypt");
     assert_eq!(by_id["key-missing"]["error"]["kind"], "input");
+    // The failed keys, each with the one `--json` error shape, and the run's own `batch`
+    // failure as the operator reads it.
+    let failed: Vec<&Value> = ["key-broken", "key-missing"]
+        .iter()
+        .map(|id| by_id[id])
+        .collect();
+    let report = stderr
+        .lines()
+        .filter(|l| l.starts_with("error:") || l.starts_with("advice:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::with_settings!({filters => vec![
+        (s(dir.path()), "[TMP]"),
+        (r"signers? [0-9A-Za-z_+/=, -]+", "signers [IDS]"),
+        (r#""[0-9A-Za-z+/]{43}=""#, r#""[SIGNER]""#),
+    ]}, {
+        insta::assert_json_snapshot!("batch_failed_keys", failed);
+        insta::assert_snapshot!("kind_batch", format!("exit code: {:?}\n{report}", output.status.code()));
+    });
 
     // The manifests hold public facts only.
     let manifest: Value =

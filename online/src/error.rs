@@ -123,19 +123,25 @@ impl OnlineError {
                 ErrorKind::Config
             }
             OnlineError::Refused { .. } => ErrorKind::Refused,
-            OnlineError::Api(e) => match (&e.call, &e.kind) {
-                (Call::Export(_), _) if e.may_have_reached_server() => ErrorKind::ExportUncertain,
-                (_, ApiErrorKind::Transport { .. }) => ErrorKind::Network,
-                (_, ApiErrorKind::RateLimited { .. } | ApiErrorKind::Server { .. }) => {
-                    ErrorKind::Network
-                }
-                _ => ErrorKind::DfnsRefused,
-            },
+            OnlineError::Api(e) => OnlineError::api_kind(e),
             OnlineError::Held { .. } => ErrorKind::HeldForApproval,
             OnlineError::ResponseCheck { .. } => ErrorKind::ResponseCheck,
             OnlineError::NotSaved { .. } => ErrorKind::NotSaved,
             OnlineError::Transport { .. } => ErrorKind::Transport,
             OnlineError::Batch { kind, .. } | OnlineError::Show { kind, .. } => *kind,
+        }
+    }
+
+    /// The kind of a failed Dfns call: an export that may have reached Dfns is uncertain, a
+    /// network failure or an overloaded Dfns is `network`, any other answer a refusal.
+    pub fn api_kind(error: &ApiError) -> ErrorKind {
+        match (&error.call, &error.kind) {
+            (Call::Export(_), _) if error.may_have_reached_server() => ErrorKind::ExportUncertain,
+            (_, ApiErrorKind::Transport { .. }) => ErrorKind::Network,
+            (_, ApiErrorKind::RateLimited { .. } | ApiErrorKind::Server { .. }) => {
+                ErrorKind::Network
+            }
+            _ => ErrorKind::DfnsRefused,
         }
     }
 

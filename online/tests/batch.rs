@@ -107,13 +107,16 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
     assert_eq!(output.status.code(), Some(8), "{}", stderr(&output));
     let status = statuses(&summary);
     assert_eq!(status.len(), 50);
+    assert_eq!(status["key-exported"], ("failed".into(), "refused".into()));
     assert_eq!(
-        status["key-exported"],
-        ("failed".into(), "already-exported".into())
+        status["key-unknown"],
+        ("failed".into(), "dfns-refused".into())
     );
-    assert_eq!(status["key-unknown"], ("failed".into(), "not-found".into()));
     // key-b00 met the 500: uncertain, reported, not re-sent.
-    assert_eq!(status["key-b00"], ("uncertain".into(), "uncertain".into()));
+    assert_eq!(
+        status["key-b00"],
+        ("uncertain".into(), "export-uncertain".into())
+    );
     assert!(status.values().filter(|(s, _)| s == "skipped").count() >= saved_by_run_1);
     // A key in flight at the kill may be uncertain too; any other key is saved now.
     let uncertain: Vec<&String> = status
@@ -149,7 +152,7 @@ fn fifty_keys_with_faults_a_kill_and_a_resume() {
     for (id, (state, kind)) in &status {
         if state == "uncertain" {
             // Only a key the killed run sent: Dfns shows it exported, its shares are lost.
-            assert_eq!(kind, "exported-unsaved", "{id}");
+            assert_eq!(kind, "export-uncertain", "{id}");
             assert!(is_exported(sandbox, id));
         }
     }
@@ -202,8 +205,12 @@ fn a_refused_token_stops_the_batch_and_lists_every_key() {
     let summary = json_out(&output);
     assert_eq!(summary["status"], "stopped");
     assert_eq!(summary["error"]["kind"], "dfns-refused");
+    // The error that stopped the batch has the one `--json` error shape.
+    insta::with_settings!({filters => vec![(ids[0].as_str(), "[KEY_ID]")]}, {
+        insta::assert_json_snapshot!("batch_stopped_error", summary["error"]);
+    });
     let status = statuses(&summary);
-    assert_eq!(status[&ids[0]], ("failed".into(), "unauthorized".into()));
+    assert_eq!(status[&ids[0]], ("failed".into(), "dfns-refused".into()));
     assert_eq!(status[&ids[1]].0, "not-attempted");
     assert_eq!(export_calls(&batch.sandbox), 0);
 }
@@ -353,7 +360,7 @@ fn parallel_workers_with_faults_a_kill_and_a_resume() {
     assert_eq!(failed_500.len(), 1);
     assert_eq!(
         status[&failed_500[0]],
-        ("uncertain".into(), "uncertain".into())
+        ("uncertain".into(), "export-uncertain".into())
     );
     // The 429 was waited out and its key exported.
     assert!(

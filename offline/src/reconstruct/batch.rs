@@ -26,6 +26,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::batch::response_file_name;
+use keyexport_shared::exit::JsonError;
 use keyexport_shared::files::{Artifact, KeyId};
 use keyexport_shared::fsio::{self, FileMode, NewFiles};
 use keyexport_shared::input;
@@ -130,17 +131,9 @@ struct KeyReport {
 struct KeyFailure {
     key_id: String,
     source: String,
-    error: ErrorJson,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ErrorJson {
-    kind: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    advice: Option<&'static str>,
-    bad_signers: Vec<String>,
+    /// The error object of `--json` failures (`JsonError`): what the key's failure
+    /// would have been alone.
+    error: JsonError,
 }
 
 impl KeyFailure {
@@ -148,11 +141,13 @@ impl KeyFailure {
         KeyFailure {
             key_id,
             source,
-            error: ErrorJson {
-                kind: error.kind().as_str(),
+            error: JsonError {
+                kind: error.kind(),
+                exit_code: error.exit_code().code,
                 message: error.message(),
-                advice: error.advice(),
+                advice: error.advice().map(str::to_owned),
                 bad_signers: signer_strings(&error.bad_signers()),
+                dfns_response: None,
             },
         }
     }
@@ -735,7 +730,7 @@ struct ManifestRow<'a> {
     addresses: Option<&'a Addresses>,
     output_file: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a ErrorJson>,
+    error: Option<&'a JsonError>,
 }
 
 fn manifest_rows(outcomes: &[KeyOutcome]) -> Vec<ManifestRow<'_>> {
@@ -799,7 +794,7 @@ fn write_manifests(out: &Path, outcomes: &[KeyOutcome], entry: &mut Entry) -> Cl
             row.xpub.unwrap_or_default(),
             &addresses,
             row.output_file.unwrap_or_default(),
-            row.error.map(|e| e.kind).unwrap_or_default(),
+            row.error.map(|e| e.kind.as_str()).unwrap_or_default(),
             row.error.map(|e| e.message.as_str()).unwrap_or_default(),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use keyexport_shared::ErrorKind;
 use keyexport_shared::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::files::{Artifact, KeyId};
 
@@ -91,7 +92,7 @@ fn decide(
         (OnDisk::InTheWay, _) => Plan::Done(
             KeyResult::new(key_id, Status::Failed)
                 .because(
-                    "file-in-the-way",
+                    ErrorKind::Output,
                     "the folder holds a file by this key's name that is not its response from this ceremony; move it away and run again",
                 )
                 .with_file(path),
@@ -101,7 +102,7 @@ fn decide(
         }
         (OnDisk::Nothing, Some(Prior::Uncertain(reason))) => Plan::Done(
             KeyResult::new(key_id, Status::Uncertain).because(
-                "uncertain",
+                ErrorKind::ExportUncertain,
                 format!("{reason}; check the key at Dfns (not re-sent: see --retry-uncertain)"),
             ),
         ),
@@ -147,7 +148,7 @@ mod tests {
                     panic!("{prior:?} {retry}: {refused:?}")
                 };
                 assert_eq!(row.status, Status::Failed);
-                assert_eq!(row.kind.as_deref(), Some("file-in-the-way"));
+                assert_eq!(row.kind, Some(ErrorKind::Output));
                 assert_eq!(row.file.as_deref(), Some("/r/key-1.response.json"));
             }
         }
@@ -177,7 +178,7 @@ mod tests {
             panic!("an uncertain key was planned for export");
         };
         assert_eq!(row.status, Status::Uncertain);
-        assert_eq!(row.kind.as_deref(), Some("uncertain"));
+        assert_eq!(row.kind, Some(ErrorKind::ExportUncertain));
         assert_eq!(
             row.reason.as_deref(),
             Some("sent, no answer; check the key at Dfns (not re-sent: see --retry-uncertain)")
@@ -240,10 +241,10 @@ mod tests {
         let plans = plan(&request, dir.path(), &history, false);
         let order: Vec<&str> = plans.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(order, names);
-        let shown: Vec<(Option<Status>, Option<&str>)> = plans
+        let shown: Vec<(Option<Status>, Option<ErrorKind>)> = plans
             .iter()
             .map(|(_, p)| match p {
-                Plan::Done(row) => (Some(row.status), row.kind.as_deref()),
+                Plan::Done(row) => (Some(row.status), row.kind),
                 Plan::Export | Plan::Recheck(_) => (None, None),
             })
             .collect();
@@ -251,9 +252,9 @@ mod tests {
             shown,
             [
                 (Some(Status::Skipped), None),
-                (Some(Status::Failed), Some("file-in-the-way")),
-                (Some(Status::Failed), Some("file-in-the-way")),
-                (Some(Status::Uncertain), Some("uncertain")),
+                (Some(Status::Failed), Some(ErrorKind::Output)),
+                (Some(Status::Failed), Some(ErrorKind::Output)),
+                (Some(Status::Uncertain), Some(ErrorKind::ExportUncertain)),
                 (None, None),
                 (None, None),
             ]

@@ -45,9 +45,6 @@ impl Status {
     }
 }
 
-/// The `kind` of an exported key whose saved response fails a check.
-pub const RESPONSE_CHECK: &str = "response-check";
-
 /// One row of the summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,8 +53,9 @@ pub struct KeyResult {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The failure's kind, named as in the exit-code tables.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<ErrorKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -80,9 +78,9 @@ impl KeyResult {
         self
     }
 
-    /// A problem: its kind (a short stable name) and what happened.
-    pub fn because(mut self, kind: &str, reason: impl Into<String>) -> KeyResult {
-        self.kind = Some(kind.to_owned());
+    /// A problem: its kind and what happened.
+    pub fn because(mut self, kind: ErrorKind, reason: impl Into<String>) -> KeyResult {
+        self.kind = Some(kind);
         self.reason = Some(reason.into());
         self
     }
@@ -150,7 +148,7 @@ impl Counts {
             not_attempted: count(Status::NotAttempted),
             check_failed: results
                 .iter()
-                .filter(|r| r.kind.as_deref() == Some(RESPONSE_CHECK))
+                .filter(|r| r.kind == Some(ErrorKind::ResponseCheck))
                 .count(),
         }
     }
@@ -223,11 +221,7 @@ fn print_json(heading: &Heading<'_>, ended: &Ended, counts: &Counts) {
             "uncertain": counts.uncertain,
             "notAttempted": counts.not_attempted,
         },
-        "error": ended.stopped.as_ref().map(|e| serde_json::json!({
-            "kind": e.kind(),
-            "message": e.to_string(),
-            "advice": e.advice(),
-        })),
+        "error": ended.stopped.as_ref().map(OnlineError::to_json),
         "keys": ended.results,
     });
     println!("{value}");
@@ -467,10 +461,12 @@ mod tests {
         let key = |n: &str| KeyId::new(n).unwrap();
         let rows = [
             KeyResult::new(&key("a"), Status::Exported),
-            KeyResult::new(&key("b"), Status::Exported).because(RESPONSE_CHECK, "differs"),
+            KeyResult::new(&key("b"), Status::Exported)
+                .because(ErrorKind::ResponseCheck, "differs"),
             KeyResult::new(&key("c"), Status::Skipped),
-            KeyResult::new(&key("d"), Status::Failed).because("not-found", "HTTP 404"),
-            KeyResult::new(&key("e"), Status::Uncertain).because("uncertain", "no answer"),
+            KeyResult::new(&key("d"), Status::Failed).because(ErrorKind::DfnsRefused, "HTTP 404"),
+            KeyResult::new(&key("e"), Status::Uncertain)
+                .because(ErrorKind::ExportUncertain, "no answer"),
             KeyResult::new(&key("f"), Status::NotAttempted),
         ];
         assert_eq!(

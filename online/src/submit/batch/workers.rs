@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use keyexport_shared::ErrorKind;
 use keyexport_shared::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::files::KeyId;
 use keyexport_shared::fsio::{FileMode, write_new};
@@ -22,7 +23,7 @@ use super::journal::{Event, Journal};
 use super::pace::Pacer;
 use super::plan::Plan;
 use super::progress::{Progress, format_duration};
-use super::summary::{Ended, KeyResult, RESPONSE_CHECK, Status};
+use super::summary::{Ended, KeyResult, Status};
 use crate::cli::Rate;
 use crate::dfns::client::DfnsClient;
 use crate::dfns::credential::Credential;
@@ -410,7 +411,7 @@ impl Batch<'_> {
                     })?;
                     return Ok(Some(
                         KeyResult::new(key_id, Status::Uncertain)
-                            .because("exported-unsaved", reason),
+                            .because(ErrorKind::ExportUncertain, reason),
                     ));
                 }
                 format!(
@@ -430,7 +431,7 @@ impl Batch<'_> {
             at: now_rfc3339(),
         })?;
         Ok(Some(
-            KeyResult::new(key_id, Status::Failed).because(refusal.kind(), reason),
+            KeyResult::new(key_id, Status::Failed).because(ErrorKind::Refused, reason),
         ))
     }
 
@@ -464,7 +465,7 @@ impl Batch<'_> {
         Ok(match checked {
             Ok(()) => exported,
             Err(problem) => exported.because(
-                RESPONSE_CHECK,
+                ErrorKind::ResponseCheck,
                 format!(
                     "saved, but {problem}; do not export again: reconstruct verifies it independently"
                 ),
@@ -487,7 +488,7 @@ impl Batch<'_> {
             reason: reason.clone(),
             at: now_rfc3339(),
         })?;
-        Ok(KeyResult::new(key_id, Status::Failed).because("held-for-approval", reason))
+        Ok(KeyResult::new(key_id, Status::Failed).because(ErrorKind::HeldForApproval, reason))
     }
 
     /// The export was sent and failed.
@@ -501,7 +502,8 @@ impl Batch<'_> {
                 reason: reason.clone(),
                 at: now_rfc3339(),
             })?;
-            return Ok(KeyResult::new(key_id, Status::Uncertain).because("uncertain", reason));
+            return Ok(KeyResult::new(key_id, Status::Uncertain)
+                .because(ErrorKind::ExportUncertain, reason));
         }
         self.not_exported(key_id, error)
     }
@@ -509,14 +511,14 @@ impl Batch<'_> {
     /// A failure before or instead of an export: nothing was exported.
     fn not_exported(&self, key_id: &KeyId, error: ApiError) -> Result<KeyResult, Stop> {
         let fatal = stops_the_batch(&error);
-        let kind = failure_kind(&error);
         self.log(Event::Failed {
             key_id: key_id.to_string(),
-            kind: kind.to_owned(),
+            kind: failure_kind(&error).to_owned(),
             reason: error.to_string(),
             at: now_rfc3339(),
         })?;
-        let result = KeyResult::new(key_id, Status::Failed).because(kind, error.to_string());
+        let result = KeyResult::new(key_id, Status::Failed)
+            .because(OnlineError::api_kind(&error), error.to_string());
         if fatal {
             Err(Stop::Fatal(Box::new((OnlineError::Api(error), result))))
         } else {
@@ -538,7 +540,7 @@ impl Batch<'_> {
                 key_id: key,
                 status: Status::Failed,
                 file: None,
-                kind: Some("journal".into()),
+                kind: Some(e.kind()),
                 reason: Some(e.to_string()),
             };
             Stop::Fatal(Box::new((e, row)))
