@@ -137,6 +137,15 @@ pub fn hex_value(label: &str, hex: &str) {
     }
 }
 
+/// Prints `Note` and `text` after the summaries' label, wrapped between words so that no
+/// line passes 80 columns, continuation lines under the first.
+pub fn note(text: &str) {
+    for (i, line) in wrap_line(text, 80 - LABEL).iter().enumerate() {
+        let label = if i == 0 { "Note" } else { "" };
+        eprintln!("{label:<LABEL$}{line}");
+    }
+}
+
 /// Prints `label  value` on one line when it fits 80 columns, else the label and, below
 /// it, the value whole (an address is copied or compared as one piece).
 pub fn labelled_line(indent: usize, label: &str, width: usize, value: &str) {

@@ -166,7 +166,10 @@ fn ed25519_reports_solana_address_and_scalar_note() {
             .unwrap()
             .contains("expanded secret scalar")
     );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not an RFC 8032 seed"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("RFC 8032 seed; it cannot be turned into a seed")
+    );
 }
 
 #[test]

@@ -27,7 +27,9 @@ use crate::render;
 use crate::transcript::Entry;
 
 /// Shown with every ed25519 result (spec section 5).
-pub(crate) const ED25519_NOTE: &str = "ed25519: this is the expanded secret scalar (big-endian), not an RFC 8032 seed; it cannot be turned into a seed, so seed-based wallet files cannot hold it; sign with the scalar directly";
+pub(crate) const ED25519_NOTE: &str = "ed25519: this is the expanded secret scalar \
+    (big-endian), not an RFC 8032 seed; it cannot be turned into a seed, so seed-based \
+    wallet files cannot hold it; sign with the scalar directly";
 
 /// An export response as read, with what its file says about the ceremony.
 pub struct Response {
@@ -128,7 +130,7 @@ fn rebuild_with(
     print_summary(&reconstruction, &addresses, response_ids, &opened);
     let key_object = response_ids.key_object.as_ref();
     if let Some(note) = hd::master_key_without_chain_code(&reconstruction, key_object) {
-        eprintln!("Note         {note}");
+        render::note(note);
     }
     let wallets = hd::check_wallets(&reconstruction, key_object)?;
     if let Some(wallets) = &wallets {
@@ -282,7 +284,7 @@ fn print_summary(
         render::labelled_line(2, label, 24, value);
     }
     if reconstruction.public_key.curve() == Curve::Ed25519 {
-        eprintln!("Note         {ED25519_NOTE}");
+        render::note(ED25519_NOTE);
     }
     for line in unknown_field_lines(&reconstruction.unknown_fields) {
         eprintln!("{line}");
