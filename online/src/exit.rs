@@ -158,20 +158,7 @@ mod tests {
     fn docs_hold_the_exit_code_table() {
         let readme = include_str!("../../README.md");
         let runbook = include_str!("../../docs/runbook.md");
-        let summary = format!(
-            "### keyexport-online\n\n{}",
-            exit::summary_table(&EXIT_CODES)
-        );
-        let detailed = format!(
-            "### keyexport-online\n\n{}",
-            exit::runbook_table(&EXIT_CODES)
-        );
-        let results = [
-            exit::check_doc("README.md", readme, &summary),
-            exit::check_doc("docs/runbook.md", runbook, &detailed),
-        ];
-        for result in results {
-            result.unwrap_or_else(|e| panic!("{e}"));
-        }
+        exit::check_docs("keyexport-online", &EXIT_CODES, readme, runbook)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }

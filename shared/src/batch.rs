@@ -97,10 +97,7 @@ impl BatchRequestFile {
 
     /// The file's bytes (pretty JSON with a final newline).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            serde_json::to_vec_pretty(self).expect("a struct of strings serializes to JSON");
-        out.push(b'\n');
-        out
+        crate::json::file_bytes(self)
     }
 
     /// Whether `bytes` are a JSON object of kind `keyexport-batch-request` (not validated).

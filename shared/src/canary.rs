@@ -419,10 +419,7 @@ impl CanaryReceipt {
             signature_scheme: self.signature_scheme().as_str(),
             signature: hex::encode(self.signature),
         };
-        let mut out =
-            serde_json::to_vec_pretty(&document).expect("a struct of strings serializes to JSON");
-        out.push(b'\n');
-        out
+        crate::json::file_bytes(&document)
     }
 
     /// Whether `bytes` are a JSON object of kind `keyexport-canary-receipt` (not

@@ -173,6 +173,16 @@ pub fn check_doc(name: &str, doc: &str, block: &str) -> Result<(), String> {
     }
 }
 
+/// Checks that README.md (`readme`) holds the summary table and docs/runbook.md
+/// (`runbook`) the detailed table of `binary`'s exit codes, each under `### binary`.
+pub fn check_docs(binary: &str, table: &[Exit], readme: &str, runbook: &str) -> Result<(), String> {
+    let heading = format!("### {binary}\n\n");
+    let summary = format!("{heading}{}", summary_table(table));
+    let detailed = format!("{heading}{}", runbook_table(table));
+    check_doc("README.md", readme, &summary)?;
+    check_doc("docs/runbook.md", runbook, &detailed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -286,10 +286,7 @@ impl RequestFile {
 
     /// The file's bytes (pretty JSON with a final newline).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            serde_json::to_vec_pretty(self).expect("a struct of strings serializes to JSON");
-        out.push(b'\n');
-        out
+        crate::json::file_bytes(self)
     }
 
     fn from_value(value: Value) -> Result<RequestFile> {
@@ -410,10 +407,7 @@ impl ResponseFile {
 
     /// The file's bytes (pretty JSON, the Dfns body verbatim, final newline).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            serde_json::to_vec_pretty(self).expect("a struct of strings serializes to JSON");
-        out.push(b'\n');
-        out
+        crate::json::file_bytes(self)
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<ResponseFile> {

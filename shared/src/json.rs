@@ -4,14 +4,26 @@
 //! value, others keep the first. A response with two `publicKey` fields could show one
 //! value to `inspect` (or to a second tool on the online machine) and another to the
 //! rebuild. So a document in which any object repeats a key is refused, naming the key;
-//! [`parse`] checks that before handing the bytes to serde.
+//! [`parse`] checks that before handing the bytes to serde. [`file_bytes`] writes the
+//! documents the tools make.
 
 use std::collections::HashSet;
 use std::fmt;
 
+use serde::Serialize;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::{Error, Result};
+
+/// The bytes of a document file the tools write: pretty JSON and a final newline.
+pub fn file_bytes(document: &impl Serialize) -> Vec<u8> {
+    // The documents are structs of strings, numbers and JSON values: serializing them to
+    // memory cannot fail.
+    let mut out =
+        serde_json::to_vec_pretty(document).expect("a struct of strings serializes to JSON");
+    out.push(b'\n');
+    out
+}
 
 /// Parses `bytes` as one JSON document of type `T`, refusing duplicate keys in any
 /// object. `document` names it in errors ("the Dfns export response").
