@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use keyexport_shared::fsio;
+use keyexport_shared::scheme::Curve;
 use keyexport_shared::transport::{self, EcLevel, TerminalSize};
 use serde::Serialize;
 
@@ -119,6 +120,11 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
         })?;
         return Ok((stdout, None));
     }
+    sign_blind(args, entry)
+}
+
+/// `--blind`: signs the digest or message as given, after the checks that need no secret.
+fn sign_blind(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<String>)> {
     let scheme = args.scheme.ok_or_else(|| {
         CliError::Usage(
             "give --scheme, or a transaction with --psbt, --eth-tx or --solana-tx".into(),
@@ -181,8 +187,21 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
         transaction_sha256: None,
         signatures: vec![signed.clone()],
     });
-    let text = signature_text(&signed);
-    print_signature(&signed);
+    deliver(args, &signed, &message, &message_sha256, terminal, entry)
+}
+
+/// Prints the signature, writes and draws its QR code when asked, and returns what goes
+/// to standard output: the signature, or with `--json` the whole record.
+fn deliver(
+    args: &SignArgs,
+    signed: &SignedMessage,
+    message: &Message,
+    message_sha256: &str,
+    terminal: TerminalSize,
+    entry: &mut Entry,
+) -> CliResult<(String, Option<String>)> {
+    let text = signature_text(signed);
+    print_signature(signed);
 
     let written = match &args.qr_out {
         Some(path) => {
@@ -217,10 +236,10 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
             qr_out: Option<String>,
         }
         let success = Success {
-            signed: &signed,
-            curve: scheme.curve().as_str(),
+            signed,
+            curve: signed.scheme().curve().as_str(),
             message: hex::encode(&message.bytes),
-            message_sha256: &message_sha256,
+            message_sha256,
             qr_out: written,
         };
         let mut json = keyexport_shared::display::to_json(&success)
@@ -237,20 +256,7 @@ fn obtain_key(
     scheme: SignScheme,
     entry: &mut Entry,
 ) -> CliResult<(PrivateKey, PublicKey)> {
-    let curve_check = |curve| {
-        if curve == scheme.curve() {
-            Ok(())
-        } else {
-            Err(CliError::Sign {
-                input: None,
-                source: super::SignError::CurveMismatch {
-                    scheme,
-                    expected: scheme.curve(),
-                    actual: curve,
-                },
-            })
-        }
-    };
+    let curve_check = |curve| check_curve(scheme, curve);
     if !args.decryption_key.is_empty() {
         // `reconstruct` without any delivery: the same inputs, checks and summary (one
         // sealed key, or custody parts sealed with passphrases or to --identity).
@@ -274,6 +280,31 @@ fn obtain_key(
         entry.facts.derivation_path = Some(path.to_string());
         return Ok((child.private_key, child.public_key));
     }
+    from_key_file(args, scheme, entry)
+}
+
+/// Refuses a response whose key is on another curve than `scheme` signs on.
+fn check_curve(scheme: SignScheme, curve: Curve) -> CliResult<()> {
+    if curve == scheme.curve() {
+        Ok(())
+    } else {
+        Err(CliError::Sign {
+            input: None,
+            source: super::SignError::CurveMismatch {
+                scheme,
+                expected: scheme.curve(),
+                actual: curve,
+            },
+        })
+    }
+}
+
+/// `--key`: the key file, checked against `--public-key` or the response's public key.
+fn from_key_file(
+    args: &SignArgs,
+    scheme: SignScheme,
+    entry: &mut Entry,
+) -> CliResult<(PrivateKey, PublicKey)> {
     let Some(path) = &args.key else {
         return Err(CliError::Usage(
             "give the key with --decryption-key and --response, or with --key".into(),
@@ -283,7 +314,7 @@ fn obtain_key(
         Some(hex_text) => parse_public_key(hex_text, scheme)?,
         None if !args.responses.is_empty() => {
             let response = rebuild::read_response(&args.responses, entry)?.response;
-            curve_check(response.curve)?;
+            check_curve(scheme, response.curve)?;
             response.public_key
         }
         None => {
@@ -419,7 +450,6 @@ fn terminal_code(text: &str, size: TerminalSize) -> CliResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyexport_shared::scheme::Curve;
 
     #[test]
     fn the_qr_image_scans_back_to_the_text() {
