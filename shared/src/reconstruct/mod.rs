@@ -220,55 +220,8 @@ fn decode<C: CurveOps>(
     mut bad: Vec<(usize, BadShare)>,
 ) -> Result<Decoded> {
     let t = usize::try_from(response.min_signers).unwrap_or(usize::MAX);
-    let mut points: Vec<Point<C::Scalar>> = Vec::with_capacity(opened.len());
-    for share in opened {
-        let x = C::scalar_from_be(&share.plaintext.index);
-        let y = C::scalar_from_be(&share.plaintext.secret);
-        let fault = match (x, y) {
-            (None, _) => Some("index.scalar is not below the curve order"),
-            (_, None) => Some("secret_share.scalar is not below the curve order"),
-            (Some(x), _) if bool::from(x.is_zero()) => Some("index is zero"),
-            (Some(x), Some(y)) => {
-                points.push(Point {
-                    position: share.position,
-                    signer_id: share.signer_id.clone(),
-                    x,
-                    y,
-                    chain_code: share.plaintext.chain_code.clone(),
-                });
-                None
-            }
-        };
-        if let Some(reason) = fault {
-            bad.push((
-                share.position,
-                BadShare {
-                    signer_id: share.signer_id,
-                    fault: ShareFault::ShareFormat(reason.into()),
-                },
-            ));
-        }
-    }
-    // Two shares at one index cannot both be right, and nothing says which is:
-    // set aside every share of a repeated index.
-    let repeated: Vec<bool> = points
-        .iter()
-        .map(|p| points.iter().filter(|q| q.x == p.x).count() > 1)
-        .collect();
-    let mut usable = Vec::with_capacity(points.len());
-    for (point, repeated) in points.into_iter().zip(repeated) {
-        if repeated {
-            bad.push((
-                point.position,
-                BadShare {
-                    signer_id: point.signer_id.clone(),
-                    fault: ShareFault::DuplicateIndex,
-                },
-            ));
-        } else {
-            usable.push(point);
-        }
-    }
+    let points = points_of::<C>(opened, &mut bad);
+    let usable = set_aside_repeated(points, &mut bad);
     bad.sort_by_key(|(position, _)| *position);
     if usable.len() < t {
         return Err(Error::from_shortfall(Shortfall {
@@ -330,6 +283,73 @@ fn decode<C: CurveOps>(
         bad: bad.into_iter().map(|(_, b)| b).collect(),
         chain_code,
     })
+}
+
+/// The opened shares as points `(index, secret share)` of the curve's scalar field; a
+/// share whose numbers are not scalars, or whose index is zero, is set aside in `bad`.
+fn points_of<C: CurveOps>(
+    opened: Vec<Opened>,
+    bad: &mut Vec<(usize, BadShare)>,
+) -> Vec<Point<C::Scalar>> {
+    let mut points: Vec<Point<C::Scalar>> = Vec::with_capacity(opened.len());
+    for share in opened {
+        let x = C::scalar_from_be(&share.plaintext.index);
+        let y = C::scalar_from_be(&share.plaintext.secret);
+        let fault = match (x, y) {
+            (None, _) => Some("index.scalar is not below the curve order"),
+            (_, None) => Some("secret_share.scalar is not below the curve order"),
+            (Some(x), _) if bool::from(x.is_zero()) => Some("index is zero"),
+            (Some(x), Some(y)) => {
+                points.push(Point {
+                    position: share.position,
+                    signer_id: share.signer_id.clone(),
+                    x,
+                    y,
+                    chain_code: share.plaintext.chain_code.clone(),
+                });
+                None
+            }
+        };
+        if let Some(reason) = fault {
+            bad.push((
+                share.position,
+                BadShare {
+                    signer_id: share.signer_id,
+                    fault: ShareFault::ShareFormat(reason.into()),
+                },
+            ));
+        }
+    }
+    points
+}
+
+/// The points whose index no other point has; every point of a repeated index is set
+/// aside in `bad`.
+fn set_aside_repeated<F: PartialEq + Zeroize>(
+    points: Vec<Point<F>>,
+    bad: &mut Vec<(usize, BadShare)>,
+) -> Vec<Point<F>> {
+    // Two shares at one index cannot both be right, and nothing says which is:
+    // set aside every share of a repeated index.
+    let repeated: Vec<bool> = points
+        .iter()
+        .map(|p| points.iter().filter(|q| q.x == p.x).count() > 1)
+        .collect();
+    let mut usable = Vec::with_capacity(points.len());
+    for (point, repeated) in points.into_iter().zip(repeated) {
+        if repeated {
+            bad.push((
+                point.position,
+                BadShare {
+                    signer_id: point.signer_id.clone(),
+                    fault: ShareFault::DuplicateIndex,
+                },
+            ));
+        } else {
+            usable.push(point);
+        }
+    }
+    usable
 }
 
 /// The chain code carried by a strict majority of `points` (the shares that fit the
