@@ -36,6 +36,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::files::{CeremonyId, KeyId};
 use crate::keys::{DecryptionKey, EncryptionKey};
+use crate::reconstruct::polynomial::interpolate;
 use crate::{Error, Result};
 
 /// `kind` of a custody part document.
@@ -467,11 +468,13 @@ pub struct Combined {
     pub commitments: CommitmentsDigest,
 }
 
-/// Rebuilds the decryption key from parts of the ceremony whose encryption key is
-/// `expected`. Each part is checked; bad and foreign ones, and parts of another commitment
-/// set than the genuine split's ([`select`]), are set aside and named.
-pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combined> {
-    let mut checked: Vec<&CustodyPart> = Vec::new();
+/// Each part's own checks and its ceremony: the parts that pass, and the others labelled
+/// with their fault.
+fn check_each<'a>(
+    parts: &'a [CustodyPart],
+    expected: &EncryptionKey,
+) -> (Vec<&'a CustodyPart>, Vec<(String, PartFault)>) {
+    let mut checked = Vec::new();
     let mut rejected = Vec::new();
     for part in parts {
         let fault = match part.check() {
@@ -489,6 +492,14 @@ pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combin
             None => checked.push(part),
         }
     }
+    (checked, rejected)
+}
+
+/// Rebuilds the decryption key from parts of the ceremony whose encryption key is
+/// `expected`. Each part is checked; bad and foreign ones, and parts of another commitment
+/// set than the genuine split's ([`select`]), are set aside and named.
+pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combined> {
+    let (checked, mut rejected) = check_each(parts, expected);
     let selection = select(&checked);
     rejected.extend(
         selection
@@ -534,19 +545,13 @@ pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combin
             reason: f.to_string(),
         })?);
     }
-    // Lagrange interpolation at 0.
-    let mut secret = Zeroizing::new(Scalar::ZERO);
-    for (j, (xj, yj)) in xs.iter().zip(ys.iter()).enumerate() {
-        let mut term = Zeroizing::new(*yj);
-        for (m, xm) in xs.iter().enumerate() {
-            if m != j {
-                let inverse =
-                    Option::<Scalar>::from((*xm - xj).invert()).expect("indexes are distinct");
-                *term *= *xm * inverse;
-            }
-        }
-        *secret += *term;
-    }
+    // The key is the constant term of the polynomial through the parts.
+    let polynomial = Zeroizing::new(interpolate(&xs, &ys).ok_or_else(|| Error::InvalidField {
+        document: "the custody parts",
+        field: "index".into(),
+        reason: "two parts carry the same index".into(),
+    })?);
+    let secret = Zeroizing::new(polynomial.first().copied().unwrap_or(Scalar::ZERO));
     let mut bytes = Zeroizing::new([0u8; 33]);
     bytes[0] = 0x01;
     let mut repr: [u8; 32] = secret.to_bytes().into();

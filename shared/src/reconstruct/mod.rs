@@ -16,7 +16,7 @@
 //! A key is returned only after `secret·G == publicKey` held. Fields of the share
 //! documents that this tool does not know are collected for the caller to report.
 
-mod polynomial;
+pub(crate) mod polynomial;
 
 use ff::Field;
 use zeroize::Zeroize;

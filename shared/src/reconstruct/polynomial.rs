@@ -12,13 +12,13 @@ use ff::Field;
 use zeroize::Zeroize;
 
 /// `p(x)` for coefficients in increasing degree.
-pub(super) fn evaluate<F: Field>(poly: &[F], x: &F) -> F {
+pub(crate) fn evaluate<F: Field>(poly: &[F], x: &F) -> F {
     poly.iter().rev().fold(F::ZERO, |acc, c| acc * x + c)
 }
 
 /// The polynomial of degree `< xs.len()` through the points, or `None` if two `x`
 /// coincide.
-pub(super) fn interpolate<F: Field + Zeroize>(xs: &[F], ys: &[F]) -> Option<Vec<F>> {
+pub(crate) fn interpolate<F: Field + Zeroize>(xs: &[F], ys: &[F]) -> Option<Vec<F>> {
     let k = xs.len();
     // N(x) = Π (x − x_m)
     let mut all = vec![F::ZERO; k + 1];
