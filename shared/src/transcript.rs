@@ -207,41 +207,7 @@ pub fn verify(path: &Path) -> Result<Report> {
         if object.get("prev").and_then(Value::as_str) != Some(prev.as_str()) || seq != i as u64 {
             findings.push(Finding::BrokenChain { line, seq });
         }
-        for artifact in object
-            .get("artifacts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let (Some(file), Some(digest)) = (
-                artifact.get("path").and_then(Value::as_str),
-                artifact.get("sha256").and_then(Value::as_str),
-            ) else {
-                continue;
-            };
-            if file == "-" {
-                continue;
-            }
-            let full = base.join(file);
-            match crate::input::read(&full, crate::input::ARTIFACT) {
-                Ok(content) if sha256_hex(&content) == digest => artifacts_ok += 1,
-                Ok(_) => findings.push(Finding::ArtifactChanged {
-                    line,
-                    path: PathBuf::from(file),
-                }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    findings.push(Finding::ArtifactMissing {
-                        line,
-                        path: PathBuf::from(file),
-                    });
-                }
-                Err(e) => findings.push(Finding::ArtifactUnreadable {
-                    line,
-                    path: PathBuf::from(file),
-                    reason: e.to_string(),
-                }),
-            }
-        }
+        artifacts_ok += check_artifacts(&object, line, &base, &mut findings);
         prev = sha256_hex(raw.as_bytes());
     }
     if count == 0 {
@@ -256,6 +222,53 @@ pub fn verify(path: &Path) -> Result<Report> {
         artifacts_ok,
         findings,
     })
+}
+
+/// Checks the files line `line` (its JSON `object`) names against their recorded SHA-256
+/// (relative paths from `base`); returns how many match, each other one a finding.
+fn check_artifacts(
+    object: &Map<String, Value>,
+    line: usize,
+    base: &Path,
+    findings: &mut Vec<Finding>,
+) -> usize {
+    let mut ok = 0;
+    for artifact in object
+        .get("artifacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (Some(file), Some(digest)) = (
+            artifact.get("path").and_then(Value::as_str),
+            artifact.get("sha256").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if file == "-" {
+            continue;
+        }
+        let full = base.join(file);
+        match crate::input::read(&full, crate::input::ARTIFACT) {
+            Ok(content) if sha256_hex(&content) == digest => ok += 1,
+            Ok(_) => findings.push(Finding::ArtifactChanged {
+                line,
+                path: PathBuf::from(file),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                findings.push(Finding::ArtifactMissing {
+                    line,
+                    path: PathBuf::from(file),
+                });
+            }
+            Err(e) => findings.push(Finding::ArtifactUnreadable {
+                line,
+                path: PathBuf::from(file),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    ok
 }
 
 #[cfg(test)]
