@@ -377,6 +377,9 @@ impl CliError {
     }
 
     /// What the operator should do next, when there is something useful to say.
+    ///
+    /// One table, one arm per failure with its advice beside it: long, but read and
+    /// changed row by row, so it stays one function.
     pub fn advice(&self) -> Option<&'static str> {
         match self {
             CliError::Shared { source, .. } => match source.kind() {
