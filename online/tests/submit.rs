@@ -235,6 +235,21 @@ fn unwritable_output_prints_the_response() {
         c.sandbox.private_key_hex(&c.key_id).unwrap().as_str()
     );
     assert!(is_exported(&c.sandbox, &c.key_id));
+    // The `not-saved` error as a script and the operator see it, Dfns' body (checked above)
+    // and the run's variable parts replaced.
+    let stderr = stderr(&output);
+    let error = stderr.find("error: ").map_or("", |at| &stderr[at..]);
+    let text = format!(
+        "exit code: {:?}\n--- stdout\n{}\n--- stderr (from the error on)\n{error}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let text = text
+        .replace(&body.replace('"', "\\\""), "[DFNS BODY]")
+        .replace(body, "[DFNS BODY]")
+        .replace(&c.dir.path().to_string_lossy().into_owned(), "[DIR]")
+        .replace(&c.key_id, "[KEY]");
+    insta::assert_snapshot!("kind_not_saved", text);
 }
 
 /// Runs `cmd` and moves the output folder away once the sandbox has received the
