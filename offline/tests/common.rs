@@ -87,7 +87,11 @@ pub struct Ceremony {
 impl Ceremony {
     /// The plain decryption key and the response of the vector `name`, in a new folder.
     pub fn from_vector(name: &str) -> Ceremony {
-        let vector = vector(name);
+        Ceremony::of(vector(name))
+    }
+
+    /// The plain decryption key and the response of `vector`, in a new folder.
+    pub fn of(vector: Value) -> Ceremony {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let (key, response) = vector_files(dir.path(), &vector);
         Ceremony {
@@ -106,10 +110,7 @@ impl Ceremony {
     /// `keyexport-offline reconstruct --decryption-key KEY --response RESPONSE`, to which a
     /// test adds its flags.
     pub fn reconstruct(&self) -> Command {
-        let mut cmd = offline();
-        cmd.args(["reconstruct", "--decryption-key", s(&self.key)])
-            .args(["--response", s(&self.response)]);
-        cmd
+        reconstruct(&self.key, &self.response)
     }
 
     /// The private key the vector expects (hex).
@@ -118,6 +119,15 @@ impl Ceremony {
             .as_str()
             .expect("the vector names its key")
     }
+}
+
+/// `keyexport-offline reconstruct --decryption-key KEY --response RESPONSE`, to which a
+/// test adds its flags.
+pub fn reconstruct(key: &Path, response: &Path) -> Command {
+    let mut cmd = offline();
+    cmd.args(["reconstruct", "--decryption-key", s(key)])
+        .args(["--response", s(response)]);
+    cmd
 }
 
 /// A ceremony as `init` makes it: one key, sealed with [`PASSPHRASE`] read from a file, in

@@ -15,7 +15,7 @@ use keyexport_shared::keys::DecryptionKey;
 use rand_core::OsRng;
 use serde_json::{Value, json};
 
-use crate::common::{offline, s, stdout_json};
+use crate::common::{self, offline, s, stdout_json};
 
 /// A plain decryption key file, an HD (or ordinary) secp256k1 2-of-3 export to it, and
 /// the response file recording `wallets` as the key object listed them.
@@ -85,15 +85,7 @@ fn reference_child(dealt: &Dealt, path: &str) -> (String, String) {
 }
 
 fn reconstruct(e: &Export) -> assert_cmd::Command {
-    let mut cmd = offline();
-    cmd.args([
-        "reconstruct",
-        "--decryption-key",
-        s(&e.key),
-        "--response",
-        s(&e.response),
-    ]);
-    cmd
+    common::reconstruct(&e.key, &e.response)
 }
 
 /// Two wallets with paths and public keys, one as real Dfns lists them (no path).

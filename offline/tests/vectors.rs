@@ -2,7 +2,7 @@
 //! files found by listing the folder) through `reconstruct --json --reveal`: exact key,
 //! chain code, error kind and bad signers.
 
-use crate::common::{all_vectors, offline, s, stdout_json, vector_files};
+use crate::common::{Ceremony, all_vectors, stdout_json};
 use serde_json::Value;
 
 fn sorted(values: &Value) -> Vec<String> {
@@ -29,11 +29,9 @@ fn every_vector_has_its_exact_outcome() {
     let mut failures = Vec::new();
     for v in &vectors {
         let name = v["name"].as_str().unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        let (key, response) = vector_files(tmp.path(), v);
-        let output = offline()
-            .args(["reconstruct", "--json", "--reveal"])
-            .args(["--decryption-key", s(&key), "--response", s(&response)])
+        let output = Ceremony::of(v.clone())
+            .reconstruct()
+            .args(["--json", "--reveal"])
             .output()
             .unwrap();
         let json = stdout_json(&output);
@@ -91,11 +89,9 @@ fn without_reveal_neither_key_nor_chain_code_is_printed() {
         .filter(|v| v["expected"]["chainCode"].is_string())
         .take(3);
     for v in plain.chain(hd) {
-        let tmp = tempfile::tempdir().unwrap();
-        let (key, response) = vector_files(tmp.path(), v);
-        let output = offline()
-            .args(["reconstruct", "--json"])
-            .args(["--decryption-key", s(&key), "--response", s(&response)])
+        let output = Ceremony::of(v.clone())
+            .reconstruct()
+            .arg("--json")
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(0));
