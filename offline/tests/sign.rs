@@ -15,7 +15,7 @@ use rand_core::OsRng;
 use serde_json::Value;
 use sha3::{Digest, Keccak256};
 
-use crate::common::{offline, s, stdout_json};
+use crate::common::{self, offline, s, stdout_json};
 
 /// A dealt export with a plain decryption key, in its own folder.
 struct Export {
@@ -79,12 +79,20 @@ impl Export {
         stdout_json(&output)
     }
 
+    /// `sign --blind --yes --key FILE --response … --scheme SCHEME`, to which a test adds
+    /// the message and its flags.
+    fn sign_key_file(&self, file: &Path, scheme: &str) -> assert_cmd::Command {
+        let mut cmd = offline();
+        cmd.args(["sign", "--blind", "--yes", "--key", s(file)])
+            .args(["--response", s(&self.response), "--scheme", scheme]);
+        cmd
+    }
+
     /// Writes the key with `reconstruct --out` (plus `extra`) and returns the file.
     fn key_file(&self, name: &str, extra: &[&str]) -> PathBuf {
         let out = self.dir().join(name);
-        offline()
-            .args(["reconstruct", "--decryption-key", s(&self.key)])
-            .args(["--response", s(&self.response), "--out", s(&out)])
+        common::reconstruct(&self.key, &self.response)
+            .args(["--out", s(&out)])
             .args(extra)
             .assert()
             .success();
@@ -307,17 +315,9 @@ fn key_files_in_hex_and_wif_sign_like_the_decryption_key() {
     let hex_file = export.key_file("key.hex", &[]);
     let wif_file = export.key_file("key.wif", &["--format", "wif"]);
     for file in [&hex_file, &wif_file] {
-        let output = offline()
-            .args([
-                "sign",
-                "--blind",
-                "--yes",
-                "--key",
-                s(file),
-                "--response",
-                s(&export.response),
-            ])
-            .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
+        let output = export
+            .sign_key_file(file, "ecdsa-secp256k1")
+            .args(["--message-hex", DIGEST])
             .output()
             .unwrap();
         assert_eq!(stdout_line(&output), expected, "{}", file.display());
@@ -334,17 +334,9 @@ fn key_files_in_hex_and_wif_sign_like_the_decryption_key() {
     let moved = elsewhere.join("key.hex");
     std::fs::copy(&hex_file, &moved).unwrap();
     let sign_moved = |extra: &[&str]| {
-        offline()
-            .args([
-                "sign",
-                "--blind",
-                "--yes",
-                "--key",
-                s(&moved),
-                "--response",
-                s(&export.response),
-            ])
-            .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
+        export
+            .sign_key_file(&moved, "ecdsa-secp256k1")
+            .args(["--message-hex", DIGEST])
             .args(extra)
             .output()
             .unwrap()
@@ -405,17 +397,9 @@ fn age_encrypted_key_files_open_with_plain_and_passphrase_protected_identities()
     std::fs::write(&protected_identity, sealed).unwrap();
 
     let sign_with = |extra: &[&str]| {
-        offline()
-            .args([
-                "sign",
-                "--blind",
-                "--yes",
-                "--key",
-                s(&encrypted),
-                "--response",
-                s(&export.response),
-            ])
-            .args(["--scheme", "ed25519", "--message-hex", "00ff"])
+        export
+            .sign_key_file(&encrypted, "ed25519")
+            .args(["--message-hex", "00ff"])
             .args(extra)
             .output()
             .unwrap()
@@ -465,10 +449,9 @@ fn a_key_file_of_another_key_is_refused_and_nothing_is_printed() {
     let export = Export::new("CGGMP24:secp256k1");
     let other = Export::new("CGGMP24:secp256k1");
     let foreign = other.key_file("other.hex", &[]);
-    let output = offline()
-        .args(["sign", "--blind", "--yes", "--json", "--key", s(&foreign)])
-        .args(["--response", s(&export.response)])
-        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
+    let output = export
+        .sign_key_file(&foreign, "ecdsa-secp256k1")
+        .args(["--json", "--message-hex", DIGEST])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(4));
@@ -484,17 +467,9 @@ fn a_key_file_of_another_key_is_refused_and_nothing_is_printed() {
     assert!(!message.contains(other.dealt.private_key.to_hex().as_str()));
 
     // Without --json: nothing on standard output.
-    offline()
-        .args([
-            "sign",
-            "--blind",
-            "--yes",
-            "--key",
-            s(&foreign),
-            "--response",
-            s(&export.response),
-        ])
-        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
+    export
+        .sign_key_file(&foreign, "ecdsa-secp256k1")
+        .args(["--message-hex", DIGEST])
         .assert()
         .code(4)
         .stdout(predicate::str::is_empty())
