@@ -4,17 +4,9 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::common::{PASSPHRASE, offline, passphrase_file, s, stdout_json, vector, vector_files};
-
-fn fake_sysfs(root: &Path, interfaces: &[(&str, &str, &str, &str)]) {
-    for (name, operstate, flags, kind) in interfaces {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("operstate"), operstate).unwrap();
-        std::fs::write(dir.join("flags"), flags).unwrap();
-        std::fs::write(dir.join("type"), kind).unwrap();
-    }
-}
+use crate::common::{
+    self, PASSPHRASE, fake_sysfs, offline, passphrase_file, s, stdout_json, vector, vector_files,
+};
 
 fn online_sysfs(root: &Path) {
     fake_sysfs(
@@ -129,17 +121,10 @@ fn reconstruct_refuses_while_online_with_json_error() {
     online_sysfs(&sysfs);
     let v = vector("cggmp24-secp256k1-2of3");
     let (key, response) = vector_files(tmp.path(), &v);
-    let output = offline()
+    let output = common::reconstruct(&key, &response)
         .env("KEYEXPORT_ALLOW_ONLINE", "0")
         .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args([
-            "reconstruct",
-            "--json",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+        .arg("--json")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(7));

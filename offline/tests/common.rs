@@ -130,6 +130,18 @@ pub fn reconstruct(key: &Path, response: &Path) -> Command {
     cmd
 }
 
+/// A fake `/sys/class/net` under `root` (read through `KEYEXPORT_TEST_SYSFS_NET`): one
+/// folder per interface `(name, operstate, flags, type)`.
+pub fn fake_sysfs(root: &Path, interfaces: &[(&str, &str, &str, &str)]) {
+    for (name, operstate, flags, kind) in interfaces {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("tempdir is writable");
+        std::fs::write(dir.join("operstate"), operstate).expect("tempdir is writable");
+        std::fs::write(dir.join("flags"), flags).expect("tempdir is writable");
+        std::fs::write(dir.join("type"), kind).expect("tempdir is writable");
+    }
+}
+
 /// A ceremony as `init` makes it: one key, sealed with [`PASSPHRASE`] read from a file, in
 /// `ROOT/ceremony`, and a CGGMP24 secp256k1 2-of-3 response dealt to its encryption key in
 /// `ROOT/response.json`.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{offline, passphrase_file, vector, vector_files};
+use crate::common::{fake_sysfs, offline, passphrase_file, vector, vector_files};
 
 /// Runs `keyexport-offline ARGS` inside `dir` (short, fixed file names) on a machine whose
 /// network interfaces are `interfaces` (`(name, operstate)`; a fake sysfs), and returns
@@ -11,12 +11,8 @@ use crate::common::{offline, passphrase_file, vector, vector_files};
 fn run(dir: &Path, interfaces: &[(&str, &str)], args: &[&str]) -> String {
     let sysfs = dir.join("sysfs-net");
     for (name, state) in interfaces {
-        let iface = sysfs.join(name);
-        std::fs::create_dir_all(&iface).unwrap();
-        let kind = if *name == "lo" { "772" } else { "1" };
-        std::fs::write(iface.join("type"), format!("{kind}\n")).unwrap();
-        std::fs::write(iface.join("operstate"), format!("{state}\n")).unwrap();
-        std::fs::write(iface.join("flags"), "0x1003\n").unwrap();
+        let kind = if *name == "lo" { "772\n" } else { "1\n" };
+        fake_sysfs(&sysfs, &[(name, &format!("{state}\n"), "0x1003\n", kind)]);
     }
     let output = offline()
         .current_dir(dir)
