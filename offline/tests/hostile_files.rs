@@ -18,16 +18,13 @@ use crate::screen;
 /// up: offline); returns the `net` folder (the test hook's value).
 fn offline_sysfs(root: &Path) -> PathBuf {
     let net = root.join("sys/net");
-    for (name, operstate, flags, kind) in [
-        ("lo", "unknown", "0x9", "772"),
-        ("eth0", "down", "0x1002", "1"),
-    ] {
-        let dir = net.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("operstate"), format!("{operstate}\n")).unwrap();
-        std::fs::write(dir.join("flags"), format!("{flags}\n")).unwrap();
-        std::fs::write(dir.join("type"), format!("{kind}\n")).unwrap();
-    }
+    crate::common::fake_sysfs(
+        &net,
+        &[
+            ("lo", "unknown\n", "0x9\n", "772\n"),
+            ("eth0", "down\n", "0x1002\n", "1\n"),
+        ],
+    );
     net
 }
 

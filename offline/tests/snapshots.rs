@@ -7,11 +7,10 @@ use crate::common::{offline, vector, vector_files};
 /// looks offline (fake sysfs with loopback only), and returns the exit code and standard
 /// error with the time-dependent transcript head replaced by a placeholder.
 pub(crate) fn stderr_of(args: &[&str], dir: &std::path::Path) -> String {
-    let sysfs = dir.join("sysfs-net/lo");
-    std::fs::create_dir_all(&sysfs).unwrap();
-    std::fs::write(sysfs.join("type"), "772\n").unwrap();
-    std::fs::write(sysfs.join("operstate"), "unknown\n").unwrap();
-    std::fs::write(sysfs.join("flags"), "0x9\n").unwrap();
+    crate::common::fake_sysfs(
+        &dir.join("sysfs-net"),
+        &[("lo", "unknown\n", "0x9\n", "772\n")],
+    );
     let output = offline()
         .current_dir(dir)
         .env_remove("KEYEXPORT_ALLOW_ONLINE")
