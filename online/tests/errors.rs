@@ -11,7 +11,11 @@ use crate::common::{Ceremony, ceremony, online, submit, write_batch_request};
 /// Exit code, standard output, and standard error from its `error:` line on, of `cmd`,
 /// with the run's variable parts replaced.
 fn report(c: &Ceremony, cmd: &mut assert_cmd::Command) -> String {
-    let output = cmd.output().unwrap();
+    report_of(c, cmd.output().unwrap())
+}
+
+/// [`report`] of a run's `output`.
+pub(crate) fn report_of(c: &Ceremony, output: std::process::Output) -> String {
     let stderr = String::from_utf8(output.stderr).unwrap();
     let error = stderr
         .find("error: ")

@@ -148,26 +148,16 @@ fn policy_hold_is_not_an_export() {
 #[test]
 fn missing_permission_names_keys_export() {
     let c = ceremony("CGGMP24:secp256k1", with(Fault::MissingExportPermission));
-    let output = c.run();
-    assert_eq!(output.status.code(), Some(6));
-    let err = stderr(&output);
-    assert!(
-        err.contains("HTTP 403") && err.contains("Keys:Export"),
-        "{err}"
-    );
+    // Exit 6, the permission named, what to do.
+    insta::assert_snapshot!(crate::errors::report_of(&c, c.run()));
     assert!(!is_exported(&c.sandbox, &c.key_id));
 }
 
 #[test]
 fn feature_not_enabled() {
     let c = ceremony("CGGMP24:secp256k1", with(Fault::ExportNotEnabled));
-    let output = c.run();
-    assert_eq!(output.status.code(), Some(6));
-    let err = stderr(&output);
-    assert!(
-        err.contains("HTTP 402") && err.contains("ask Dfns to enable"),
-        "{err}"
-    );
+    // Exit 6, HTTP 402, and to ask Dfns to enable the feature.
+    insta::assert_snapshot!(crate::errors::report_of(&c, c.run()));
 }
 
 /// The decrypted share documents of a saved response, as text.

@@ -13,7 +13,6 @@ mod batch;
 mod common;
 mod errors;
 mod faults;
-mod layering;
 #[path = "../../offline/tests/screen.rs"]
 mod screen;
 mod submit;
