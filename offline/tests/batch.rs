@@ -43,6 +43,16 @@ fn init_batch_with(dir: &Path, ids: &[&str], sealing: &[&str]) -> (PathBuf, Batc
     (ceremony, BatchRequestFile::parse(&bytes).unwrap())
 }
 
+/// `reconstruct` with the batch's sealed key in `ceremony`, opened with the passphrase in
+/// `pass`; the test adds the responses and its flags.
+fn reconstruct_sealed(ceremony: &Path, pass: &Path) -> assert_cmd::Command {
+    let mut cmd = offline();
+    cmd.args(["reconstruct", "--decryption-key"])
+        .arg(ceremony.join("decryption-key.age"))
+        .args(["--passphrase-file", s(pass)]);
+    cmd
+}
+
 #[test]
 fn init_writes_one_batch_request_and_qr_codes_only_when_they_fit() {
     let dir = tempfile::tempdir().unwrap();
@@ -214,10 +224,8 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
 
     let out = dir.path().join("keys");
     let pass = dir.path().join("pass.txt");
-    let output = offline()
-        .args(["reconstruct", "--decryption-key"])
-        .arg(ceremony.join("decryption-key.age"))
-        .args(["--passphrase-file", s(&pass), "--response", s(&responses)])
+    let output = reconstruct_sealed(&ceremony, &pass)
+        .args(["--response", s(&responses)])
         .args(["--out", s(&out), "--json"])
         .output()
         .unwrap();
@@ -286,10 +294,8 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
     }
 
     // The same response files without --out: verified, nothing written, same verdicts.
-    let output = offline()
-        .args(["reconstruct", "--decryption-key"])
-        .arg(ceremony.join("decryption-key.age"))
-        .args(["--passphrase-file", s(&pass), "--json", "--response"])
+    let output = reconstruct_sealed(&ceremony, &pass)
+        .args(["--json", "--response"])
         .arg(responses.join(response_file_name(&KeyId::new("key-ok-0").unwrap())))
         .arg(responses.join(response_file_name(&KeyId::new("key-ok-2").unwrap())))
         .output()
@@ -301,10 +307,8 @@ fn reconstruct_continues_past_failing_keys_and_writes_a_manifest() {
     assert_eq!(keys.iter().filter(|k| k.get("error").is_none()).count(), 2);
 
     // One response of the batch on its own goes through the single-key path.
-    let output = offline()
-        .args(["reconstruct", "--decryption-key"])
-        .arg(ceremony.join("decryption-key.age"))
-        .args(["--passphrase-file", s(&pass), "--json", "--response"])
+    let output = reconstruct_sealed(&ceremony, &pass)
+        .args(["--json", "--response"])
         .arg(responses.join(response_file_name(&KeyId::new("key-ok-1").unwrap())))
         .output()
         .unwrap();
@@ -613,16 +617,8 @@ fn batch_reports_hd_keys_and_fields_dfns_added() {
     std::fs::write(responses.join(response_file_name(&id)), file.to_bytes()).unwrap();
 
     let pass = dir.path().join("pass.txt");
-    let output = offline()
-        .args(["reconstruct", "--decryption-key"])
-        .arg(ceremony.join("decryption-key.age"))
-        .args([
-            "--passphrase-file",
-            s(&pass),
-            "--response",
-            s(&responses),
-            "--json",
-        ])
+    let output = reconstruct_sealed(&ceremony, &pass)
+        .args(["--response", s(&responses), "--json"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
