@@ -13,7 +13,7 @@ use keyexport_shared::hd::DerivationPath;
 use keyexport_shared::scheme::Scheme;
 
 use crate::exit::exit_codes_help;
-use crate::sign::SignScheme;
+use crate::signature::SignScheme;
 
 /// Air-gapped side of the Dfns Export Key ceremony.
 ///

@@ -20,7 +20,7 @@ use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
 
 use crate::exit::exit_for;
-use crate::sign::SignError;
+use crate::signature::SignError;
 
 /// Where a passphrase was supposed to come from (for messages; never the passphrase).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,6 +28,7 @@ mod render;
 mod seal;
 mod show;
 mod sign;
+mod signature;
 mod transcript;
 mod transcript_cmd;
 

@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{CliError, CliResult};
+use crate::signature::SignedMessage;
 
 pub use keyexport_shared::transcript::FILE_NAME;
 
@@ -164,13 +165,41 @@ pub struct Facts {
     pub message_sha256: Option<String>,
     /// `sign`: the signature made and what it covers (public data only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signed: Option<crate::sign::SignedMessage>,
+    pub signed: Option<SignedMessage>,
     /// `sign`: blind or checked, the transaction signed and every signature made.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signing: Option<crate::sign::tx::SigningRecord>,
+    pub signing: Option<SigningRecord>,
     /// `sign --derive`: the path of the child key that signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derivation_path: Option<String>,
+}
+
+/// Whether the signer could check what it signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigningMode {
+    /// A bare digest or message (`--blind`): what it pays cannot be checked here.
+    Blind,
+    /// A transaction parsed, summarised and confirmed on this machine.
+    Checked,
+}
+
+/// What the transcript records of a signing run: blind or checked, the transaction's
+/// format and SHA-256, and every signature made with the digest it covers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningRecord {
+    /// Blind or checked.
+    pub mode: SigningMode,
+    /// The transaction format (`bitcoin-psbt`), when one was parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<&'static str>,
+    /// SHA-256 of the transaction as read (hex), when one was parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_sha256: Option<String>,
+    /// The signatures made, each with the digest it covers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<SignedMessage>,
 }
 
 /// Public custody facts recorded in the transcript.

@@ -6,7 +6,7 @@
 //! and check it suits the scheme → the public key: from the response (the scheme must fit
 //! its curve), or from `--public-key` → the key: rebuilt and verified exactly as
 //! `reconstruct` does (`rebuild::rebuild`), or read from `--key` and checked against
-//! the public key → sign and verify (`sign::sign`) → standard error: what was signed →
+//! the public key → sign and verify (`signature::sign`) → standard error: what was signed →
 //! `--qr-out` PNG, `--qr` terminal code → standard output: the signature or the JSON object.
 //!
 //! Every run is appended to the ceremony transcript, failures included: the message's
@@ -27,13 +27,13 @@ use serde::Serialize;
 
 use super::keyfile::{self, KeyFile};
 use super::message::{self, Message};
-use super::{SignScheme, SignedMessage};
 use crate::airgap;
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::output::file::{check_new_file, write_output};
 use crate::rebuild::{self, KeySource};
 use crate::render;
+use crate::signature::{self, SignScheme, SignedMessage};
 use crate::transcript::{self, ArtifactRecord, Entry, Outcome, sha256_hex};
 
 /// Pixels per QR module of `--qr-out` (the transport's measured default).
@@ -148,7 +148,7 @@ fn sign_blind(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<S
     if args.recoverable && scheme != SignScheme::EcdsaSecp256k1 {
         return Err(CliError::Sign {
             input: None,
-            source: super::SignError::RecoveryUnsupported { scheme },
+            source: signature::SignError::RecoveryUnsupported { scheme },
         });
     }
     if args.responses.iter().any(|r| r == "-") && args.message_ur.iter().any(|m| m == "-") {
@@ -164,7 +164,7 @@ fn sign_blind(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<S
     let message = message::read(args, scheme, entry)?;
     let message_sha256 = sha256_hex(&message.bytes);
     entry.facts.message_sha256 = Some(message_sha256.clone());
-    super::check_message(scheme, &message.bytes).map_err(|source| CliError::Sign {
+    signature::check_message(scheme, &message.bytes).map_err(|source| CliError::Sign {
         input: Some(message.source.clone()),
         source,
     })?;
@@ -173,16 +173,15 @@ fn sign_blind(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<S
     print_message(&message, &message_sha256);
     super::tx::warn_blind();
     super::tx::confirm(args.yes)?;
-    let signed = super::sign(&key, &public_key, scheme, &message.bytes, args.recoverable).map_err(
-        |source| CliError::Sign {
+    let signed = signature::sign(&key, &public_key, scheme, &message.bytes, args.recoverable)
+        .map_err(|source| CliError::Sign {
             input: None,
             source,
-        },
-    )?;
+        })?;
     drop(key);
     entry.facts.signed = Some(signed.clone());
-    entry.facts.signing = Some(super::tx::SigningRecord {
-        mode: super::tx::Mode::Blind,
+    entry.facts.signing = Some(transcript::SigningRecord {
+        mode: transcript::SigningMode::Blind,
         format: None,
         transaction_sha256: None,
         signatures: vec![signed.clone()],
@@ -290,7 +289,7 @@ fn check_curve(scheme: SignScheme, curve: Curve) -> CliResult<()> {
     } else {
         Err(CliError::Sign {
             input: None,
-            source: super::SignError::CurveMismatch {
+            source: signature::SignError::CurveMismatch {
                 scheme,
                 expected: scheme.curve(),
                 actual: curve,
@@ -382,7 +381,7 @@ fn print_message(message: &Message, sha256: &str) {
 
 fn print_signature(signed: &SignedMessage) {
     eprintln!("Sign scheme  {}", signed.scheme());
-    if let super::MessageDigest::Signed(digest) = signed.digest() {
+    if let signature::MessageDigest::Signed(digest) = signed.digest() {
         render::hex_value("Signed", &hex::encode(digest));
     }
     if signed.verifying_key() != signed.public_key().as_bytes() {
@@ -470,20 +469,22 @@ mod tests {
 
     #[test]
     fn recoverable_text_appends_the_id() {
-        let (key, public) = super::super::test_keys::reference(Curve::Secp256k1).remove(0);
+        let (key, public) = crate::signature::test_keys::reference(Curve::Secp256k1).remove(0);
         let signed =
-            super::super::sign(&key, &public, SignScheme::EcdsaSecp256k1, &[1; 32], true).unwrap();
+            crate::signature::sign(&key, &public, SignScheme::EcdsaSecp256k1, &[1; 32], true)
+                .unwrap();
         let text = signature_text(&signed);
         assert_eq!(text.len(), 130);
         assert!(text.starts_with(&signed.signature().to_hex()));
         let plain =
-            super::super::sign(&key, &public, SignScheme::EcdsaSecp256k1, &[1; 32], false).unwrap();
+            crate::signature::sign(&key, &public, SignScheme::EcdsaSecp256k1, &[1; 32], false)
+                .unwrap();
         assert_eq!(signature_text(&plain).len(), 128);
     }
 
     #[test]
     fn public_key_must_be_of_the_scheme_curve() {
-        let (_, public) = super::super::test_keys::reference(Curve::Ed25519).remove(0);
+        let (_, public) = crate::signature::test_keys::reference(Curve::Ed25519).remove(0);
         assert_eq!(
             parse_public_key(&public.to_hex(), SignScheme::Ed25519).unwrap(),
             public

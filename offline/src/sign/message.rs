@@ -20,7 +20,7 @@ use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, Entry};
 
-use super::SignScheme;
+use crate::signature::SignScheme;
 
 /// The message and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

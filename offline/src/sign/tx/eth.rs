@@ -18,13 +18,13 @@ use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 use sha3::{Digest, Keccak256};
 
-use super::{Mode, SigningRecord};
 use crate::addresses::eip55;
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::render;
-use crate::sign::{SignScheme, SignedMessage};
+use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
+use crate::transcript::{SigningMode, SigningRecord};
 use keyexport_shared::fsio;
 
 /// The format name in the transcript and `--json`.
@@ -473,7 +473,7 @@ pub struct Signed {
 
 /// Signs the signing hash and encodes the signed transaction.
 pub fn sign(parsed: &Parsed, key: &PrivateKey, public_key: &PublicKey) -> CliResult<Signed> {
-    let signed = crate::sign::sign(
+    let signed = crate::signature::sign(
         key,
         public_key,
         SignScheme::EcdsaSecp256k1,
@@ -541,7 +541,7 @@ pub(crate) fn execute(
     let signed = sign(&parsed, &key, &public_key)?;
     drop(key);
     entry.facts.signing = Some(SigningRecord {
-        mode: Mode::Checked,
+        mode: SigningMode::Checked,
         format: Some(FORMAT),
         transaction_sha256: Some(parsed.sha256.clone()),
         signatures: vec![signed.signed.clone()],
@@ -569,7 +569,7 @@ pub(crate) fn execute(
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Success<'a> {
-            mode: Mode,
+            mode: SigningMode,
             format: &'static str,
             ethereum: &'a Summary,
             #[serde(flatten)]
@@ -580,7 +580,7 @@ pub(crate) fn execute(
             out: Option<String>,
         }
         let success = Success {
-            mode: Mode::Checked,
+            mode: SigningMode::Checked,
             format: FORMAT,
             ethereum: &parsed.summary,
             signed: &signed.signed,
@@ -645,7 +645,7 @@ mod tests {
         let public =
             PublicKey::from_bytes(keyexport_shared::scheme::Curve::Secp256k1, point.as_bytes())
                 .unwrap();
-        let (key, public) = crate::sign::test_keys::pair(public, &scalar);
+        let (key, public) = crate::signature::test_keys::pair(public, &scalar);
         let unsigned = "ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080";
         let parsed = parse(unsigned.as_bytes(), "test", None).unwrap();
         let signed = sign(&parsed, &key, &public).unwrap();

@@ -3,7 +3,7 @@
 //!
 //! The parsers and summaries here take the key as the caller has it once it is rebuilt and
 //! verified against the export's public key; they never open a key themselves. Every
-//! signature goes through [`super::sign`], which verifies it before returning it.
+//! signature goes through [`crate::signature::sign`], which verifies it before returning it.
 
 pub mod eth;
 pub mod psbt;
@@ -12,39 +12,8 @@ pub mod solana;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use serde::Serialize;
-
-use super::SignedMessage;
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, Entry};
-
-/// Whether the signer could check what it signed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    /// A bare digest or message (`--blind`): what it pays cannot be checked here.
-    Blind,
-    /// A transaction parsed, summarised and confirmed on this machine.
-    Checked,
-}
-
-/// What the transcript records of a signing run: blind or checked, the transaction's
-/// format and SHA-256, and every signature made with the digest it covers.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SigningRecord {
-    /// Blind or checked.
-    pub mode: Mode,
-    /// The transaction format (`bitcoin-psbt`), when one was parsed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<&'static str>,
-    /// SHA-256 of the transaction as read (hex), when one was parsed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transaction_sha256: Option<String>,
-    /// The signatures made, each with the digest it covers.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub signatures: Vec<SignedMessage>,
-}
 
 /// Reads a transaction input: the file at `input` if there is one, else the text given.
 /// Returns the bytes and a label for messages (the path, or the flag name).
@@ -142,7 +111,7 @@ pub(crate) fn btc(sats: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sign::test_keys::reference;
+    use crate::signature::test_keys::reference;
     use keyexport_shared::scheme::Curve;
     use proptest::prelude::*;
 

@@ -2,7 +2,7 @@
 //!
 //! The `bitcoin` crate decodes the PSBT, computes the BIP-143 (P2WPKH) and BIP-341 (P2TR key
 //! path) sighashes and encodes addresses; the signatures themselves are made by
-//! [`crate::sign::sign`] (k256: ECDSA RFC 6979 low-S, BIP-340 with the BIP-86 tweak), the one
+//! [`crate::signature::sign`] (k256: ECDSA RFC 6979 low-S, BIP-340 with the BIP-86 tweak), the one
 //! signing implementation of this binary, which verifies each before returning it. The
 //! tweaked output key it signs for is compared with the input's witness program, which the
 //! `bitcoin` crate computed independently (libsecp256k1).
@@ -24,12 +24,13 @@ use bitcoin::{Address, CompressedPublicKey, ScriptBuf, TxOut};
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 
-use super::{Mode, SigningRecord, btc};
+use super::btc;
 use crate::cli::{Network, SignArgs};
 use crate::error::{CliError, CliResult};
 use crate::render;
-use crate::sign::{SignScheme, SignedMessage};
+use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
+use crate::transcript::{SigningMode, SigningRecord};
 use keyexport_shared::fsio;
 
 /// The format name in the transcript and `--json`.
@@ -536,7 +537,7 @@ pub fn sign(
                         EcdsaSighashType::All,
                     )
                     .map_err(|e| sighash_error(index, &e))?;
-                let signed = crate::sign::sign(
+                let signed = crate::signature::sign(
                     key,
                     public_key,
                     SignScheme::EcdsaSecp256k1,
@@ -564,7 +565,7 @@ pub fn sign(
                 let sighash = cache
                     .taproot_key_spend_signature_hash(index, &prevouts, ty)
                     .map_err(|e| sighash_error(index, &e))?;
-                let signed = crate::sign::sign(
+                let signed = crate::signature::sign(
                     key,
                     public_key,
                     SignScheme::Bip340Taproot,
@@ -601,7 +602,7 @@ pub fn sign(
 /// The transcript's record of a PSBT signed.
 pub fn record(parsed: &Parsed, signed: &Signed) -> SigningRecord {
     SigningRecord {
-        mode: Mode::Checked,
+        mode: SigningMode::Checked,
         format: Some(FORMAT),
         transaction_sha256: Some(parsed.sha256.clone()),
         signatures: signed.signatures.iter().map(|(_, s)| s.clone()).collect(),
@@ -659,7 +660,7 @@ pub(crate) fn execute(
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Success<'a> {
-            mode: Mode,
+            mode: SigningMode,
             format: &'static str,
             public_key: String,
             psbt: &'a Summary,
@@ -670,7 +671,7 @@ pub(crate) fn execute(
             out: Option<String>,
         }
         let success = Success {
-            mode: Mode::Checked,
+            mode: SigningMode::Checked,
             format: FORMAT,
             public_key: public_key.to_hex(),
             psbt: &summary,

@@ -4,7 +4,7 @@
 //! Anza's `solana-message` decodes the message from its wire format (bincode, with every
 //! byte accounted for: trailing bytes are refused) and sanitizes it (every account index in
 //! range). The signature covers the message bytes exactly as given (Ed25519 signs the whole
-//! message), made by [`crate::sign::sign`] with the export's scalar. The System transfer,
+//! message), made by [`crate::signature::sign`] with the export's scalar. The System transfer,
 //! the SPL Token `Transfer` and `TransferChecked` and the Compute Budget instructions are
 //! decoded; any other instruction is shown raw (program, accounts, data) with a warning.
 
@@ -14,12 +14,12 @@ use keyexport_shared::fsio;
 use serde::Serialize;
 use solana_message::VersionedMessage;
 
-use super::{Mode, SigningRecord};
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::render;
-use crate::sign::{SignScheme, SignedMessage};
+use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
+use crate::transcript::{SigningMode, SigningRecord};
 
 /// The format name in the transcript and `--json`.
 pub const FORMAT: &str = "solana-transaction";
@@ -444,14 +444,15 @@ pub(crate) fn execute(
     let summary = summarize(&parsed, &public_key)?;
     print(&summary, &label);
     super::confirm(args.yes)?;
-    let signed = crate::sign::sign(&key, &public_key, SignScheme::Ed25519, &parsed.bytes, false)
-        .map_err(|source| CliError::Sign {
-            input: None,
-            source,
-        })?;
+    let signed =
+        crate::signature::sign(&key, &public_key, SignScheme::Ed25519, &parsed.bytes, false)
+            .map_err(|source| CliError::Sign {
+                input: None,
+                source,
+            })?;
     drop(key);
     entry.facts.signing = Some(SigningRecord {
-        mode: Mode::Checked,
+        mode: SigningMode::Checked,
         format: Some(FORMAT),
         transaction_sha256: Some(parsed.sha256.clone()),
         signatures: vec![signed.clone()],
@@ -493,7 +494,7 @@ pub(crate) fn execute(
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Success<'a> {
-            mode: Mode,
+            mode: SigningMode,
             format: &'static str,
             solana: &'a Summary,
             #[serde(flatten)]
@@ -504,7 +505,7 @@ pub(crate) fn execute(
             out: Option<String>,
         }
         let success = Success {
-            mode: Mode::Checked,
+            mode: SigningMode::Checked,
             format: FORMAT,
             solana: &summary,
             signed: &signed,

@@ -4,7 +4,7 @@
 //! Starknet's public key is the x coordinate of the point. The export's key is the 33-byte
 //! compressed point, so its last 32 bytes are compared with starknet-crypto's
 //! `get_public_key`, and verification uses that x; the parity byte is checked by the shared
-//! library's full-point comparison in `sign::sign`.
+//! library's full-point comparison in `signature::sign`.
 
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use starknet_crypto::Felt;
