@@ -6,6 +6,7 @@
 mod canary_receipt;
 mod docs;
 mod keys;
+mod layering;
 mod rehearse;
 mod serve;
 mod statuses;
