@@ -401,7 +401,7 @@ fn hostile_psbts_are_refused_or_warned_about() {
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("MORE THAN HALF GOES TO THE MINER"),
+        crate::common::shows(&stderr, "MORE THAN HALF GOES TO THE MINER"),
         "{stderr}"
     );
     assert!(
