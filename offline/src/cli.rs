@@ -172,6 +172,11 @@ pub struct InitArgs {
     /// loud warning is printed and the transcript records it.
     #[arg(long)]
     pub allow_short_passphrase: bool,
+    /// A canary ceremony: the request requires that the online machine first export a
+    /// throwaway key with it, and that this machine rebuild that key and write a canary
+    /// receipt (`reconstruct`), before the real key is exported. One canary serves a batch.
+    #[arg(long)]
+    pub canary: bool,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
 }
