@@ -352,6 +352,16 @@ fn the_canary_is_rebuilt_and_its_receipt_verifies_against_the_exported_canary() 
         .assert()
         .success();
 
+    // The sealed key is still needed for the real key: never destroyed after the canary.
+    let refused = ceremony
+        .reconstruct()
+        .args(["--out", "canary.hex", "--destroy-decryption-key", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(ceremony.dir.join("decryption-key.age").exists());
+    assert!(!ceremony.root.join("canary.hex").exists());
+
     // A second run never writes over the receipt: refused before the passphrase is used.
     let again = ceremony.reconstruct().arg("--json").output().unwrap();
     assert_eq!(again.status.code(), Some(6));

@@ -85,6 +85,11 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
 
     let read = rebuild::read_response(&args.responses, entry)?;
     check_outputs(args, &read.response)?;
+    if read.ids.canary && args.destroy_decryption_key {
+        return Err(CliError::Usage(
+            "--destroy-decryption-key is refused for the canary's response: the decryption key is still needed for the real key's export; destroy it after that one".into(),
+        ));
+    }
     // A canary's receipt goes beside the decryption key: its names are checked free now.
     let receipt_place = read
         .ids
