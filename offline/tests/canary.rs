@@ -402,14 +402,25 @@ fn the_canary_is_rebuilt_and_its_receipt_verifies_against_the_exported_canary() 
 #[test]
 fn receipts_verify_on_every_curve_and_the_key_is_written_only_when_asked() {
     let tmp = tempfile::tempdir().unwrap();
-    for (i, scheme) in ["FROST:ed25519", "CGGMP24:stark", "GLOW20_DH:secp256k1"]
-        .into_iter()
-        .enumerate()
+    for (i, scheme) in [
+        "FROST:ed25519",
+        "CGGMP24:stark",
+        "GLOW20_DH:secp256k1",
+        "CGGMP24:secp256k1",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let root = tmp.path().join(format!("c{i}"));
         std::fs::create_dir(&root).unwrap();
         let ceremony = CanaryCeremony::single(&root);
-        let dealt = ceremony.deal(scheme, 10 + i as u64);
+        let mut deal = Deal::new(scheme.parse().unwrap(), 2, 3);
+        // The canary of an HD master key is an HD master key too.
+        deal.hd = i == 3;
+        let dealt = deal.run(
+            &ceremony.encryption_key,
+            &mut StdRng::seed_from_u64(10 + i as u64),
+        );
         let (_, file) = ceremony.canary_response(CANARY_KEY, &dealt);
         let mut cmd = ceremony.reconstruct();
         if i == 0 {
@@ -427,6 +438,15 @@ fn receipts_verify_on_every_curve_and_the_key_is_written_only_when_asked() {
             .verify(&ExportedCanary::from_response(&file).unwrap())
             .unwrap_or_else(|e| panic!("{scheme}: {e}"));
         assert_eq!(root.join("canary.hex").exists(), i == 0, "{scheme}");
+        // The whole screen fits 80x24, the HD root's xpub included.
+        let screen: String = String::from_utf8(run.stderr)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('!') && !l.contains("KEYEXPORT_TEST_"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_fits_80_columns(&screen);
+        assert!(screen.lines().count() <= 24, "{scheme}:\n{screen}");
     }
 }
 

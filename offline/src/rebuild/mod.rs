@@ -313,15 +313,16 @@ fn print_summary(
             );
         }
     }
-    // A canary is thrown away: its addresses would only crowd the screen.
+    // A canary is thrown away: its addresses and the note on using an ed25519 key would
+    // only crowd the screen.
     if !ids.canary {
         eprintln!("Addresses");
         for (label, value) in addresses.labelled() {
             render::labelled_line(2, label, 24, value);
         }
-    }
-    if reconstruction.public_key.curve() == Curve::Ed25519 {
-        eprintln!("Note         {ED25519_NOTE}");
+        if reconstruction.public_key.curve() == Curve::Ed25519 {
+            eprintln!("Note         {ED25519_NOTE}");
+        }
     }
     for line in unknown_field_lines(&reconstruction.unknown_fields) {
         eprintln!("{line}");
