@@ -493,7 +493,8 @@ pub struct TranscriptVerifyArgs {
 /// `keyexport-offline show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The request.json written by `init`.
+    /// The request.json written by `init`, or the canary-receipt.json written by
+    /// `reconstruct` of a canary's response.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Frames per second (1 to 30).

@@ -707,3 +707,37 @@ fn inspect_shows_the_canary_response_and_the_receipt() {
             .contains("canary receipt"),
     );
 }
+
+#[test]
+fn show_plays_the_receipt_in_codes_that_scan_at_80x24() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ceremony = CanaryCeremony::single(tmp.path());
+    let dealt = ceremony.deal("CGGMP24:stark", 8);
+    ceremony.canary_response(CANARY_KEY, &dealt);
+    ceremony.reconstruct().assert().success();
+    let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
+    let shown = crate::screen::run(
+        &bin,
+        &["show", "canary-receipt.json", "--loops", "1", "--fps", "30"],
+        &[("KEYEXPORT_ALLOW_ONLINE", "1")],
+        &ceremony.dir,
+        (80, 24),
+        &[],
+    );
+    assert_eq!(shown.code, 0, "{}", shown.raw_text());
+    let mut collector = FrameCollector::new();
+    for frame in crate::screen::frames_shown(&shown) {
+        let texts = crate::screen::decode_screen(&frame);
+        assert_eq!(
+            texts.len(),
+            1,
+            "a frame does not scan:\n{}",
+            frame.contents()
+        );
+        collector.push(&texts[0]).unwrap();
+    }
+    assert_eq!(
+        collector.finish().unwrap(),
+        std::fs::read(&ceremony.receipt_files()[0]).unwrap()
+    );
+}
