@@ -686,6 +686,21 @@ fn inspect_shows_the_canary_response_and_the_receipt() {
     let text = inspect(&[s(&edited)]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("INVALID"));
 
+    // A receipt this version cannot read is refused, naming why.
+    let future = tmp.path().join("future-receipt.json");
+    std::fs::write(
+        &future,
+        original.replace("\"version\": 1", "\"version\": 2"),
+    )
+    .unwrap();
+    let refused = inspect(&["--json", s(&future)]);
+    assert_eq!(refused.status.code(), Some(3));
+    let message = stdout_json(&refused)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("version 2"), "{message}");
+
     // A receipt given to reconstruct as the response is named for what it is.
     let run = offline()
         .current_dir(&ceremony.root)
