@@ -149,7 +149,7 @@ pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliRes
         None => return Err(input_error(label, "the transaction is empty")),
         Some(0x01) => (TxType::Eip2930, &raw[1..]),
         Some(0x02) => (TxType::Eip1559, &raw[1..]),
-        Some(&b) if b >= 0xc0 => (TxType::Legacy, &raw[..]),
+        Some(&b) if b >= 0xc0 => (TxType::Legacy, raw),
         Some(&b) => {
             return Err(input_error(
                 label,
@@ -270,7 +270,7 @@ pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliRes
             ),
         ));
     }
-    let signing_hash: [u8; 32] = Keccak256::digest(&raw).into();
+    let signing_hash: [u8; 32] = Keccak256::digest(raw).into();
     let fee_per_gas = gas_price.or(max_fee).unwrap_or_default();
     let max_fee_wei = u128::from(gas_limit)
         .checked_mul(fee_per_gas)
