@@ -85,7 +85,8 @@ pub enum Command {
     /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
     #[command(after_help = exit_codes_help())]
     Sign(Box<SignArgs>),
-    /// Play the request's QR codes in the terminal, sized to it, for a camera to read.
+    /// Play the request's QR codes (or a wallet answer of `sign --ur-out`) in the terminal,
+    /// sized to it, for a camera to read.
     ///
     /// Example: keyexport-offline show ./ceremony/request.json
     ///
@@ -502,7 +503,8 @@ pub struct TranscriptVerifyArgs {
 /// `keyexport-offline show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The request.json written by `init`.
+    /// The request.json written by `init`, or the frames file `sign --ur-out` wrote for a
+    /// wallet (crypto-psbt.txt, eth-signature.txt).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Frames per second (1 to 30).

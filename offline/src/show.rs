@@ -1,5 +1,6 @@
 //! `keyexport-offline show FILE`: plays the request's QR frames in the terminal for the
-//! online machine's camera, sized to the terminal.
+//! online machine's camera, sized to the terminal; or the answer `sign --ur-out` wrote for
+//! a wallet (`crypto-psbt.txt`, `eth-signature.txt`), for the wallet's camera.
 //!
 //! `init` draws no code in the terminal (five codes of 97 columns wrap on an 80-column
 //! console and scroll the values the witness must compare off the screen); `request.png`
@@ -13,7 +14,8 @@ use std::time::Duration;
 use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::files::{Artifact, RequestFile};
 use keyexport_shared::transport::{
-    CAPTION_ROWS, FrameOptions, TerminalSize, TransportError, fit_terminal, payload_digest,
+    CAPTION_ROWS, Content, FrameCollector, FrameOptions, TerminalSize, TransportError, UrType,
+    fit_terminal, fit_terminal_ur, payload_digest, sniff, ur_lines,
 };
 
 use crate::cli::ShowArgs;
@@ -33,19 +35,24 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
         Artifact::parse(&bytes),
         Ok(Artifact::Request(RequestFile { .. }))
     ) || BatchRequestFile::parse(&bytes).is_ok();
-    if !is_request {
-        return Err(CliError::Input {
-            path,
-            problem: "not a request file: `show` plays the request.json written by `init`".into(),
-        });
-    }
+    // The answer `sign --ur-out` wrote for a wallet: its frames, replayed at the
+    // terminal's size.
+    let answer = if is_request {
+        None
+    } else {
+        Some(wallet_answer(&path, &bytes)?)
+    };
     let stdout = std::io::stdout();
     let size = current_size(&stdout);
     let options = FrameOptions {
         fps: args.fps,
         ..FrameOptions::default()
     };
-    let fit = fit_terminal(&bytes, size, CAPTION_ROWS, &options).map_err(|e| match e {
+    let fitted = match &answer {
+        None => fit_terminal(&bytes, size, CAPTION_ROWS, &options),
+        Some((ur_type, cbor)) => fit_terminal_ur(*ur_type, cbor, size, CAPTION_ROWS, &options),
+    };
+    let fit = fitted.map_err(|e| match e {
         TransportError::TerminalTooSmall {
             needed_cols,
             needed_rows,
@@ -67,7 +74,11 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
         .file
         .file_name()
         .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
-    let screens = fit.screens(&name, &payload_digest(&bytes), size.cols);
+    let digest = match &answer {
+        None => payload_digest(&bytes),
+        Some((_, cbor)) => payload_digest(cbor),
+    };
+    let screens = fit.screens(&name, &digest, size.cols);
     let pause = Duration::from_millis(1000 / u64::from(options.fps));
     let mut out = stdout.lock();
     let mut round = 0;
@@ -83,6 +94,35 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
     }
     let _ = writeln!(out);
     Ok(())
+}
+
+/// The UR type and message of a frames file `sign --ur-out` wrote (`crypto-psbt.txt`,
+/// `eth-signature.txt`).
+fn wallet_answer(path: &str, bytes: &[u8]) -> CliResult<(UrType, Vec<u8>)> {
+    let not_showable = || CliError::Input {
+        path: path.to_owned(),
+        problem: "not a request file nor a wallet answer: `show` plays the request.json \
+                  written by `init`, or the TYPE.txt frames `sign --ur-out` wrote"
+            .into(),
+    };
+    if sniff(bytes) != Some(Content::UrText) {
+        return Err(not_showable());
+    }
+    let mut collector =
+        FrameCollector::accepting(&[UrType::CryptoPsbt, UrType::Psbt, UrType::EthSignature]);
+    let text = String::from_utf8_lossy(bytes);
+    for (number, line) in ur_lines(&text) {
+        collector.push(line).map_err(|source| CliError::Transport {
+            input: format!("{path}, line {number}"),
+            source,
+        })?;
+    }
+    collector
+        .finish_message()
+        .map_err(|source| CliError::Transport {
+            input: path.to_owned(),
+            source,
+        })
 }
 
 /// The size of the terminal on `stream`, or 80x24 when it is not a terminal.

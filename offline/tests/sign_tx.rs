@@ -1617,3 +1617,48 @@ fn an_eth_sign_request_qr_is_answered_by_an_eth_signature_that_recovers_the_addr
         assert_eq!(i64::from(id), i64::try_from(recovery).unwrap());
     }
 }
+
+#[test]
+fn show_plays_the_signed_psbt_for_the_wallet_camera_in_codes_that_scan_at_80x24() {
+    use crate::screen::{decode_screen, frames_shown, run};
+    let export = Export::new();
+    let unsigned = large_psbt(&export);
+    let out = export.dir().join("answer");
+    let json = success(&export.sign(
+        &B64.encode(unsigned.serialize()),
+        &["--yes", "--json", "--ur-out", s(&out)],
+    ));
+    let env = [("KEYEXPORT_ALLOW_ONLINE", "1")];
+    let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
+    let shown = run(
+        &bin,
+        &["show", "crypto-psbt.txt", "--loops", "1", "--fps", "30"],
+        &env,
+        &out,
+        (80, 24),
+        &[],
+    );
+    assert_eq!(shown.code, 0, "{}", shown.raw_text());
+    let screens = frames_shown(&shown);
+    assert!(screens.len() > 1);
+    let texts: Vec<String> = screens
+        .iter()
+        .map(|screen| {
+            let found = decode_screen(screen);
+            assert_eq!(found.len(), 1, "{}", screen.contents());
+            found[0].clone()
+        })
+        .collect();
+    let (ur_type, message) = wallet_qr::decode(&texts);
+    assert_eq!(ur_type, "crypto-psbt");
+    assert_eq!(
+        message,
+        wallet_qr::byte_string(&B64.decode(json["signedPsbt"].as_str().unwrap()).unwrap())
+    );
+    // Anything else is still refused by name.
+    offline()
+        .args(["show", s(&export.response)])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("nor a wallet answer"));
+}

@@ -46,7 +46,7 @@ pub use scan::{
 pub use sniff::{Content, is_ur, sniff, ur_lines};
 pub use terminal::{
     CAPTION_ROWS, MIN_TERMINAL_FRAGMENT_LEN, TerminalFrames, TerminalSize, drawn_size,
-    fit_terminal, group_hex,
+    fit_terminal, fit_terminal_ur, group_hex,
 };
 
 /// Largest payload (file) the transport encodes or accepts, in bytes. Request and
