@@ -1233,12 +1233,31 @@ fn an_animated_crypto_psbt_from_qr_images_out_of_order_with_repeats_signs_and_sc
         .unwrap();
     }
     let out = export.dir().join("answer");
-    let json = success(&export.sign(s(&frames), &["--yes", "--json", "--ur-out", s(&out)]));
+    let output = export.sign(s(&frames), &["--yes", "--json", "--ur-out", s(&out)]);
+    let json = success(&output);
     let signed_b64 = json["signedPsbt"].as_str().unwrap();
     let signed = Psbt::deserialize(&B64.decode(signed_b64).unwrap()).unwrap();
     assert_eq!(signed.unsigned_tx, unsigned.unsigned_tx);
     finalize_and_verify(&export, signed);
     assert_eq!(json["psbt"]["inputs"].as_array().unwrap().len(), 6);
+    // The summary and what was written fit 80 columns (the folder's own path aside).
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary = &stderr[stderr.find("PSBT ").unwrap()..];
+    assert!(
+        summary.starts_with("PSBT         crypto-psbt QR code (mainnet"),
+        "{summary}"
+    );
+    let tmp = export.dir().display().to_string();
+    assert!(
+        summary
+            .lines()
+            .all(|l| l.replace(&tmp, "").chars().count() <= 80),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("keyexport-offline show crypto-psbt.txt"),
+        "{summary}"
+    );
 
     // The answer scans back (rqrr) and decodes (ur crate) to the same signed PSBT.
     let mut names: Vec<String> = std::fs::read_dir(&out)

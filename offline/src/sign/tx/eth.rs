@@ -690,11 +690,7 @@ pub(crate) fn execute(
     };
     if let (Some(dir), Some(frames)) = (&args.ur_out, &answer) {
         super::ur::write_frames(dir, UrType::EthSignature, frames, entry)?;
-        eprintln!(
-            "Wrote        {} (`eth-signature` for the wallet: show the PNG to it, or give it \
-             eth-signature.txt)",
-            dir.display()
-        );
+        super::ur::print_written(dir, UrType::EthSignature, frames.len());
     }
     let written = match &args.out {
         Some(path) => {

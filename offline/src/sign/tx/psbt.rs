@@ -668,13 +668,8 @@ pub(crate) fn execute(
     let encoded = base64::engine::general_purpose::STANDARD.encode(&signed.bytes);
     let frames = super::ur::frames(answer_type, &transport::cbor_byte_string(&signed.bytes))?;
     if let Some(dir) = &args.ur_out {
-        let files = super::ur::write_frames(dir, answer_type, &frames, entry)?;
-        eprintln!(
-            "Wrote        {} ({} frame(s) of `{answer_type}`: show the PNGs in turn to the \
-             wallet, or give it {answer_type}.txt)",
-            dir.display(),
-            files.len() - 1
-        );
+        super::ur::write_frames(dir, answer_type, &frames, entry)?;
+        super::ur::print_written(dir, answer_type, frames.len());
     }
     let written = match &args.out {
         Some(path) => {

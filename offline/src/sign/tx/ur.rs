@@ -14,7 +14,7 @@
 //! fine, a frame of another type or another transfer is refused by name.
 
 use std::io::{BufRead, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use keyexport_shared::fsio;
 use keyexport_shared::input::{self, SizeLimit};
@@ -49,7 +49,7 @@ pub enum TxInput {
         ur_type: UrType,
         /// The message's CBOR.
         cbor: Vec<u8>,
-        /// `UR frames (TYPE) from N input(s)`.
+        /// `TYPE QR code`.
         label: String,
     },
 }
@@ -91,7 +91,6 @@ pub fn read(
     entry: &mut Entry,
 ) -> CliResult<TxInput> {
     let mut collector = FrameCollector::accepting(accepted);
-    let mut frame_inputs = 0usize;
     for input in inputs {
         let path = Path::new(input);
         if input == "-" {
@@ -140,12 +139,9 @@ pub fn read(
         } else {
             return plain(flag, inputs, input.as_bytes().to_vec(), flag.to_owned());
         }
-        frame_inputs += 1;
     }
-    let label = format!(
-        "UR frames ({}) from {frame_inputs} input(s)",
-        collector.ur_type().map_or("none", UrType::name)
-    );
+    // Short: the summary's first line names it within 80 columns.
+    let label = format!("{} QR code", collector.ur_type().map_or("UR", UrType::name));
     if !collector.is_complete() {
         let progress = collector.progress();
         return Err(problem(
@@ -317,15 +313,26 @@ pub fn check_out_dir(dir: &Path) -> CliResult<()> {
     }
 }
 
+/// Tells the operator what `--ur-out` wrote and how the wallet reads it, within 80
+/// columns (the folder's own path aside).
+pub fn print_written(dir: &Path, ur_type: UrType, frames: usize) {
+    eprintln!(
+        "Wrote        {} ({frames} QR code(s) of `{ur_type}`)",
+        dir.display()
+    );
+    eprintln!("             for the wallet: show {ur_type}-01.png… in turn, or run");
+    eprintln!("             keyexport-offline show {ur_type}.txt in that folder");
+}
+
 /// Writes `frames` into the new or empty folder `dir`: `TYPE.txt` (one frame per line, for
 /// a scanner or a file transfer) and `TYPE-NN.png` (one QR code each, shown in turn to the
-/// wallet's camera). Returns the files written.
+/// wallet's camera).
 pub fn write_frames(
     dir: &Path,
     ur_type: UrType,
     frames: &[UrFrame],
     entry: &mut Entry,
-) -> CliResult<Vec<PathBuf>> {
+) -> CliResult<()> {
     check_out_dir(dir)?;
     fsio::ensure_empty_dir(dir).map_err(|e| CliError::shared(dir.display().to_string(), e))?;
     let files = fsio::NewFiles::new(dir);
@@ -334,14 +341,13 @@ pub fn write_frames(
             .write(name, bytes, fsio::FileMode::Public)
             .map_err(|e| CliError::shared(dir.join(name).display().to_string(), e))
     };
-    let mut written = Vec::with_capacity(frames.len() + 1);
     let mut text = String::new();
     for frame in frames {
         text.push_str(frame.as_str());
         text.push('\n');
     }
     let name = format!("{ur_type}.txt");
-    written.push(write(&name, text.as_bytes())?);
+    write(&name, text.as_bytes())?;
     let mut records = vec![ArtifactRecord::new(
         "ur-frames",
         &dir.join(&name).display().to_string(),
@@ -353,7 +359,7 @@ pub fn write_frames(
             CliError::Internal(format!("frame {} cannot be drawn: {e}", frame.label()))
         })?;
         let name = format!("{ur_type}-{:0width$}.png", i + 1);
-        written.push(write(&name, &png)?);
+        write(&name, &png)?;
         records.push(ArtifactRecord::new(
             "ur-frame",
             &dir.join(&name).display().to_string(),
@@ -364,5 +370,5 @@ pub fn write_frames(
         .sync()
         .map_err(|e| CliError::shared(dir.display().to_string(), e))?;
     entry.outputs.extend(records);
-    Ok(written)
+    Ok(())
 }
