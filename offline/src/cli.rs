@@ -85,7 +85,8 @@ pub enum Command {
     /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
     #[command(after_help = exit_codes_help())]
     Sign(Box<SignArgs>),
-    /// Play the request's QR codes in the terminal, sized to it, for a camera to read.
+    /// Play the request's QR codes (or a wallet answer of `sign --ur-out`) in the terminal,
+    /// sized to it, for a camera to read.
     ///
     /// Example: keyexport-offline show ./ceremony/request.json
     ///
@@ -172,6 +173,11 @@ pub struct InitArgs {
     /// loud warning is printed and the transcript records it.
     #[arg(long)]
     pub allow_short_passphrase: bool,
+    /// A canary ceremony: the request requires that the online machine first export a
+    /// throwaway key with it, and that this machine rebuild that key and write a canary
+    /// receipt (`reconstruct`), before the real key is exported. One canary serves a batch.
+    #[arg(long)]
+    pub canary: bool,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
 }
@@ -391,25 +397,29 @@ pub struct SignArgs {
     /// text file of frames (one per line), or `-` for frames on standard input.
     #[arg(long, value_name = "INPUT", num_args = 1..)]
     pub message_ur: Vec<String>,
-    /// A Bitcoin PSBT (BIP-174 version 0) to show and sign: a file (binary or base64 text)
-    /// or the base64 text itself. Its P2WPKH and Taproot key-path (BIP-86) inputs of this
-    /// key are signed after the summary is confirmed; standard output is the signed PSBT
-    /// in base64.
+    /// A Bitcoin PSBT (BIP-174 version 0) to show and sign: a file (binary or base64 text),
+    /// the base64 text itself, or the wallet's QR code (`ur:crypto-psbt`, animated or not):
+    /// PNG/JPEG images, a folder of them, a text file of frames, a frame as text, or `-`
+    /// for a USB scanner. Its P2WPKH and Taproot key-path (BIP-86) inputs of this key are
+    /// signed after the summary is confirmed; standard output is the signed PSBT in base64.
     #[arg(
         long,
         value_name = "INPUT",
+        num_args = 1..,
         conflicts_with_all = ["recoverable", "qr", "qr_out"]
     )]
-    pub psbt: Option<String>,
+    pub psbt: Vec<String>,
     /// An unsigned Ethereum transaction to show and sign: a file or the text of its hex
-    /// (RLP for legacy EIP-155, `0x01…` EIP-2930, `0x02…` EIP-1559). Standard output is
-    /// the raw signed transaction in `0x` hex, for eth_sendRawTransaction.
+    /// (RLP for legacy EIP-155, `0x01…` EIP-2930, `0x02…` EIP-1559), or the wallet's QR
+    /// code (`ur:eth-sign-request`, Keystone/MetaMask), given as for --psbt. Standard
+    /// output is the raw signed transaction in `0x` hex, for eth_sendRawTransaction.
     #[arg(
         long,
         value_name = "INPUT",
+        num_args = 1..,
         conflicts_with_all = ["recoverable", "qr", "qr_out"]
     )]
-    pub eth_tx: Option<String>,
+    pub eth_tx: Vec<String>,
     /// A Solana message (legacy or v0) or unsigned transaction to show and sign: a file,
     /// or its base64 or base58 text. Standard output is the signed transaction in base64.
     #[arg(
@@ -426,6 +436,16 @@ pub struct SignArgs {
     /// --eth-tx: the raw transaction in hex; --solana-tx: the transaction in base64).
     #[arg(long, value_name = "FILE", requires = "transaction")]
     pub out: Option<PathBuf>,
+    /// Also write the answer as UR frames for the wallet's camera into this new or empty
+    /// folder: TYPE.txt (one frame per line) and TYPE-01.png, … (one QR code each, shown
+    /// in turn). --psbt: the signed PSBT (`crypto-psbt`); --eth-tx: `eth-signature`.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "solana_tx",
+        requires = "transaction"
+    )]
+    pub ur_out: Option<PathBuf>,
     /// The network whose addresses the --psbt summary shows.
     #[arg(long, value_enum, default_value_t = Network::Mainnet)]
     pub network: Network,
@@ -488,7 +508,9 @@ pub struct TranscriptVerifyArgs {
 /// `keyexport-offline show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The request.json written by `init`.
+    /// The request.json written by `init`, the canary-receipt.json written by `reconstruct`
+    /// of a canary's response, or the frames file `sign --ur-out` wrote for a wallet
+    /// (crypto-psbt.txt, eth-signature.txt).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Frames per second (1 to 30).

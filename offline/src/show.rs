@@ -1,5 +1,7 @@
-//! `keyexport-offline show FILE`: plays the request's QR frames in the terminal for the
-//! online machine's camera, sized to the terminal.
+//! `keyexport-offline show FILE`: plays the request's (or a canary receipt's) QR frames in
+//! the terminal for the online machine's camera, sized to the terminal; or the answer
+//! `sign --ur-out` wrote for a wallet (`crypto-psbt.txt`, `eth-signature.txt`), for the
+//! wallet's camera.
 //!
 //! `init` draws no code in the terminal (five codes of 97 columns wrap on an 80-column
 //! console and scroll the values the witness must compare off the screen); `request.png`
@@ -11,9 +13,11 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use keyexport_shared::batch::BatchRequestFile;
+use keyexport_shared::canary::CanaryReceipt;
 use keyexport_shared::files::{Artifact, RequestFile};
 use keyexport_shared::transport::{
-    CAPTION_ROWS, FrameOptions, TerminalSize, TransportError, fit_terminal, payload_digest,
+    CAPTION_ROWS, Content, FrameCollector, FrameOptions, TerminalSize, TransportError, UrType,
+    fit_terminal, fit_terminal_ur, payload_digest, sniff, ur_lines,
 };
 
 use crate::cli::ShowArgs;
@@ -33,19 +37,32 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
         Artifact::parse(&bytes),
         Ok(Artifact::Request(RequestFile { .. }))
     ) || BatchRequestFile::parse(&bytes).is_ok();
-    if !is_request {
-        return Err(CliError::Input {
-            path,
-            problem: "not a request file: `show` plays the request.json written by `init`".into(),
-        });
-    }
+    let is_receipt = CanaryReceipt::is_receipt(&bytes) && CanaryReceipt::parse(&bytes).is_ok();
+    // Otherwise the answer `sign --ur-out` wrote for a wallet: its frames, replayed at
+    // the terminal's size.
+    let answer = if is_request || is_receipt {
+        None
+    } else {
+        Some(wallet_answer(&path, &bytes)?)
+    };
+    let advice = if is_receipt {
+        "Make the terminal at least that size (a smaller font, a larger window), or carry canary-receipt.png or canary-receipt.json instead."
+    } else if answer.is_some() {
+        "Make the terminal at least that size (a smaller font, a larger window), or show the wallet the TYPE-NN.png files `sign --ur-out` wrote beside it."
+    } else {
+        "Make the terminal at least that size (a smaller font, a larger window), or carry request.png or request.json instead."
+    };
     let stdout = std::io::stdout();
     let size = current_size(&stdout);
     let options = FrameOptions {
         fps: args.fps,
         ..FrameOptions::default()
     };
-    let fit = fit_terminal(&bytes, size, CAPTION_ROWS, &options).map_err(|e| match e {
+    let fitted = match &answer {
+        None => fit_terminal(&bytes, size, CAPTION_ROWS, &options),
+        Some((ur_type, cbor)) => fit_terminal_ur(*ur_type, cbor, size, CAPTION_ROWS, &options),
+    };
+    let fit = fitted.map_err(|e| match e {
         TransportError::TerminalTooSmall {
             needed_cols,
             needed_rows,
@@ -56,7 +73,7 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
             needed_rows,
             cols,
             rows,
-            advice: "Make the terminal at least that size (a smaller font, a larger window), or carry request.png or request.json instead.",
+            advice,
         },
         source => CliError::Transport {
             input: path.clone(),
@@ -67,7 +84,11 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
         .file
         .file_name()
         .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
-    let screens = fit.screens(&name, &payload_digest(&bytes), size.cols);
+    let digest = match &answer {
+        None => payload_digest(&bytes),
+        Some((_, cbor)) => payload_digest(cbor),
+    };
+    let screens = fit.screens(&name, &digest, size.cols);
     let pause = Duration::from_millis(1000 / u64::from(options.fps));
     let mut out = stdout.lock();
     let mut round = 0;
@@ -83,6 +104,36 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
     }
     let _ = writeln!(out);
     Ok(())
+}
+
+/// The UR type and message of a frames file `sign --ur-out` wrote (`crypto-psbt.txt`,
+/// `eth-signature.txt`).
+fn wallet_answer(path: &str, bytes: &[u8]) -> CliResult<(UrType, Vec<u8>)> {
+    let not_showable = || CliError::Input {
+        path: path.to_owned(),
+        problem: "not a request file nor a wallet answer: `show` plays the request.json \
+                  written by `init`, the canary-receipt.json written by `reconstruct`, or \
+                  the TYPE.txt frames `sign --ur-out` wrote"
+            .into(),
+    };
+    if sniff(bytes) != Some(Content::UrText) {
+        return Err(not_showable());
+    }
+    let mut collector =
+        FrameCollector::accepting(&[UrType::CryptoPsbt, UrType::Psbt, UrType::EthSignature]);
+    let text = String::from_utf8_lossy(bytes);
+    for (number, line) in ur_lines(&text) {
+        collector.push(line).map_err(|source| CliError::Transport {
+            input: format!("{path}, line {number}"),
+            source,
+        })?;
+    }
+    collector
+        .finish_message()
+        .map_err(|source| CliError::Transport {
+            input: path.to_owned(),
+            source,
+        })
 }
 
 /// The size of the terminal on `stream`, or 80x24 when it is not a terminal.

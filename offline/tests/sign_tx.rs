@@ -401,7 +401,7 @@ fn hostile_psbts_are_refused_or_warned_about() {
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("MORE THAN HALF GOES TO THE MINER"),
+        crate::common::shows(&stderr, "MORE THAN HALF GOES TO THE MINER"),
         "{stderr}"
     );
     assert!(
@@ -1075,4 +1075,611 @@ fn at_a_terminal_the_operator_types_sign_to_sign() {
         .expect("the signed PSBT in base64");
     let psbt = Psbt::deserialize(&B64.decode(line.trim()).unwrap()).unwrap();
     finalize_and_verify(&export, psbt);
+}
+
+/// Wallets' QR codes made and read here independently of keyexport-shared's transport: the
+/// `ur` crate's fountain encoder and decoder, minicbor for the CBOR, qrcode to draw the
+/// codes and rqrr (another QR reader than the binary's rxing) to scan the answers.
+mod wallet_qr {
+    use minicbor::data::Tag;
+
+    /// A QR code of `text` (uppercase: alphanumeric mode, as wallets draw URs) as a PNG.
+    pub fn png(text: &str) -> Vec<u8> {
+        let code = qrcode::QrCode::with_error_correction_level(
+            text.to_ascii_uppercase().as_bytes(),
+            qrcode::EcLevel::M,
+        )
+        .unwrap();
+        let img = code
+            .render::<image::Luma<u8>>()
+            .quiet_zone(true)
+            .module_dimensions(4, 4)
+            .build();
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        png
+    }
+
+    /// The texts of the QR codes in a PNG, read with rqrr.
+    pub fn scan(png: &[u8]) -> Vec<String> {
+        let img = image::load_from_memory(png).unwrap().to_luma8();
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        prepared
+            .detect_grids()
+            .into_iter()
+            .map(|grid| grid.decode().unwrap().1)
+            .collect()
+    }
+
+    /// CBOR byte string of `bytes`.
+    pub fn byte_string(bytes: &[u8]) -> Vec<u8> {
+        let mut e = minicbor::Encoder::new(Vec::new());
+        e.bytes(bytes).unwrap();
+        e.into_writer()
+    }
+
+    /// `count` fountain parts of `cbor` as UR `ur_type`, `fragment` bytes each.
+    pub fn parts(ur_type: &str, cbor: &[u8], fragment: usize, count: usize) -> Vec<String> {
+        let mut encoder = ur::Encoder::new(cbor, fragment, ur_type).unwrap();
+        (0..count).map(|_| encoder.next_part().unwrap()).collect()
+    }
+
+    /// The minimal number of parts of `cbor` at `fragment` bytes.
+    pub fn part_count(cbor: &[u8], fragment: usize) -> usize {
+        ur::Encoder::new(cbor, fragment, "x")
+            .unwrap()
+            .fragment_count()
+    }
+
+    /// The message of frames (single- or multi-part), decoded with the `ur` crate, and its
+    /// type.
+    pub fn decode(frames: &[String]) -> (String, Vec<u8>) {
+        let first = frames[0].to_ascii_lowercase();
+        let ur_type = first[3..first[3..].find('/').unwrap() + 3].to_owned();
+        if frames.len() == 1 && first.matches('/').count() == 1 {
+            return (ur_type, ur::ur::decode(&first).unwrap().1);
+        }
+        let mut decoder = ur::Decoder::default();
+        for frame in frames {
+            decoder.receive(&frame.to_ascii_lowercase()).unwrap();
+        }
+        assert!(decoder.complete());
+        (ur_type, decoder.message().unwrap().unwrap())
+    }
+
+    /// An `eth-sign-request` as Keystone's registry encodes it (EIP-4527): request id,
+    /// sign data, data type, chain id, key path m/44'/60'/0'/0/0 from fingerprint
+    /// 0x12345678, address, origin.
+    pub fn eth_sign_request(
+        id: &[u8; 16],
+        sign_data: &[u8],
+        data_type: u8,
+        chain: u64,
+        address: &[u8],
+    ) -> Vec<u8> {
+        let mut e = minicbor::Encoder::new(Vec::new());
+        e.map(7).unwrap();
+        e.u8(1)
+            .unwrap()
+            .tag(Tag::new(37))
+            .unwrap()
+            .bytes(id)
+            .unwrap();
+        e.u8(2).unwrap().bytes(sign_data).unwrap();
+        e.u8(3).unwrap().u8(data_type).unwrap();
+        e.u8(4).unwrap().u64(chain).unwrap();
+        e.u8(5).unwrap().tag(Tag::new(304)).unwrap().map(2).unwrap();
+        e.u8(1).unwrap().array(10).unwrap();
+        for (index, hardened) in [(44, true), (60, true), (0, true), (0, false), (0, false)] {
+            e.u32(index).unwrap().bool(hardened).unwrap();
+        }
+        e.u8(2).unwrap().u32(0x1234_5678).unwrap();
+        e.u8(6).unwrap().bytes(address).unwrap();
+        e.u8(7).unwrap().str("MetaMask").unwrap();
+        e.into_writer()
+    }
+
+    /// An `eth-signature`: (request id, signature).
+    pub fn eth_signature(cbor: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mut d = minicbor::Decoder::new(cbor);
+        assert_eq!(d.map().unwrap(), Some(2));
+        assert_eq!(d.u8().unwrap(), 1);
+        assert_eq!(d.tag().unwrap(), Tag::new(37));
+        let id = d.bytes().unwrap().to_vec();
+        assert_eq!(d.u8().unwrap(), 2);
+        let signature = d.bytes().unwrap().to_vec();
+        assert_eq!(d.position(), cbor.len());
+        (id, signature)
+    }
+}
+
+/// A PSBT of several inputs, large enough to need an animated (multi-part) QR code.
+fn large_psbt(export: &Export) -> Psbt {
+    let inputs: Vec<(ScriptBuf, u64)> = (0..6)
+        .map(|i| {
+            if i % 2 == 0 {
+                (export.p2wpkh(), 40_000 + i)
+            } else {
+                (export.p2tr(), 50_000 + i)
+            }
+        })
+        .collect();
+    psbt(
+        &inputs,
+        &[(foreign_script(9), 200_000), (export.p2wpkh(), 68_000)],
+    )
+}
+
+#[test]
+fn an_animated_crypto_psbt_from_qr_images_out_of_order_with_repeats_signs_and_scans_back() {
+    let export = Export::new();
+    let unsigned = large_psbt(&export);
+    let cbor = wallet_qr::byte_string(&unsigned.serialize());
+    let count = wallet_qr::part_count(&cbor, 120);
+    assert!(count >= 4, "{count} parts");
+    // The pure parts minus the second one, then fountain-mixed parts: the mixed ones
+    // replace the missing one, as when a camera misses a frame of a loop.
+    let parts = wallet_qr::parts("crypto-psbt", &cbor, 120, count * 3);
+    let frames = export.dir().join("sparrow-frames");
+    std::fs::create_dir(&frames).unwrap();
+    let mut order: Vec<usize> = (0..parts.len()).filter(|&i| i != 1).collect();
+    order.reverse();
+    order.push(order[0]);
+    order.push(order[3]);
+    for (n, &i) in order.iter().enumerate() {
+        std::fs::write(
+            frames.join(format!("frame-{n:02}.png")),
+            wallet_qr::png(&parts[i]),
+        )
+        .unwrap();
+    }
+    let out = export.dir().join("answer");
+    let output = export.sign(s(&frames), &["--yes", "--json", "--ur-out", s(&out)]);
+    let json = success(&output);
+    let signed_b64 = json["signedPsbt"].as_str().unwrap();
+    let signed = Psbt::deserialize(&B64.decode(signed_b64).unwrap()).unwrap();
+    assert_eq!(signed.unsigned_tx, unsigned.unsigned_tx);
+    finalize_and_verify(&export, signed);
+    assert_eq!(json["psbt"]["inputs"].as_array().unwrap().len(), 6);
+    // The summary and what was written fit 80 columns (the folder's own path aside).
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary = &stderr[stderr.find("PSBT ").unwrap()..];
+    assert!(
+        summary.starts_with("PSBT         crypto-psbt QR code (mainnet"),
+        "{summary}"
+    );
+    let tmp = export.dir().display().to_string();
+    assert!(
+        summary
+            .lines()
+            .all(|l| l.replace(&tmp, "").chars().count() <= 80),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("keyexport-offline show crypto-psbt.txt"),
+        "{summary}"
+    );
+
+    // The answer scans back (rqrr) and decodes (ur crate) to the same signed PSBT.
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names[0], "crypto-psbt-01.png");
+    assert_eq!(names.last().unwrap(), "crypto-psbt.txt");
+    let scanned: Vec<String> = names
+        .iter()
+        .filter(|n| n.ends_with(".png"))
+        .flat_map(|n| wallet_qr::scan(&std::fs::read(out.join(n)).unwrap()))
+        .collect();
+    assert!(scanned.len() > 1, "the signed PSBT is animated");
+    let (ur_type, message) = wallet_qr::decode(&scanned);
+    assert_eq!(ur_type, "crypto-psbt");
+    assert_eq!(
+        message,
+        wallet_qr::byte_string(&B64.decode(signed_b64).unwrap())
+    );
+    // The text file and --json hold the same frames as the PNGs.
+    let text = std::fs::read_to_string(out.join("crypto-psbt.txt")).unwrap();
+    assert_eq!(text.lines().collect::<Vec<_>>(), scanned);
+    let json_frames: Vec<&str> = json["signedPsbtUr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(json_frames, scanned);
+    // The transcript records the frames read and written.
+    let transcript = std::fs::read_to_string(export.dir().join("transcript.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();
+    assert_eq!(last["signing"]["mode"], "checked");
+    assert!(transcript.contains("crypto-psbt.txt"));
+}
+
+#[test]
+fn crypto_psbt_frames_as_text_lines_standard_input_or_one_argument() {
+    let export = Export::new();
+    let unsigned = large_psbt(&export);
+    let cbor = wallet_qr::byte_string(&unsigned.serialize());
+    let count = wallet_qr::part_count(&cbor, 150);
+    let parts = wallet_qr::parts("crypto-psbt", &cbor, 150, count + 2);
+    let expected = success(&export.sign(&B64.encode(unsigned.serialize()), &["--yes", "--json"]));
+
+    // A text file as a USB scanner types it: out of order, a repeat, blank lines, any case.
+    let mut lines: Vec<String> = parts.iter().rev().cloned().collect();
+    lines.insert(2, parts[0].to_ascii_uppercase());
+    let file = export.dir().join("frames.txt");
+    std::fs::write(&file, format!("\n{}\n\n", lines.join("\n"))).unwrap();
+    let json = success(&export.sign(s(&file), &["--yes", "--json"]));
+    assert_eq!(json["signedPsbt"], expected["signedPsbt"]);
+
+    // The same lines on standard input (`-`), read until the set is complete.
+    let output = offline()
+        .args(["sign", "--decryption-key", s(&export.key)])
+        .args([
+            "--response",
+            s(&export.response),
+            "--psbt",
+            "-",
+            "--yes",
+            "--json",
+        ])
+        .write_stdin(lines.join("\n"))
+        .output()
+        .unwrap();
+    assert_eq!(success(&output)["signedPsbt"], expected["signedPsbt"]);
+
+    // A small PSBT in one single-part frame given as the argument, in the newer `psbt`
+    // type: the answer keeps the wallet's type.
+    let small = psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(4), 49_000)]);
+    let frame = ur::ur::encode(
+        &wallet_qr::byte_string(&small.serialize()),
+        &ur::Type::Custom("psbt"),
+    );
+    let json = success(&export.sign(&frame, &["--yes", "--json"]));
+    let answer: Vec<String> = json["signedPsbtUr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
+    let (ur_type, message) = wallet_qr::decode(&answer);
+    assert_eq!(ur_type, "psbt");
+    assert_eq!(
+        message,
+        wallet_qr::byte_string(&B64.decode(json["signedPsbt"].as_str().unwrap()).unwrap())
+    );
+}
+
+#[test]
+fn foreign_malformed_truncated_and_incomplete_urs_are_refused() {
+    let export = Export::new();
+    let refused = |output: std::process::Output, text: &str| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert!(output.stdout.is_empty());
+        assert!(stderr.contains(text), "{text:?} not in {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!stderr.contains("Verified     the rebuilt key"), "{stderr}");
+    };
+    let good = psbt(&[(export.p2wpkh(), 50_000)], &[(foreign_script(4), 49_000)]);
+    let psbt_cbor = wallet_qr::byte_string(&good.serialize());
+
+    // This tool's own `bytes` frames, and a wallet's Ethereum request, are not PSBTs.
+    let bytes = ur::ur::encode(&psbt_cbor, &ur::Type::Bytes);
+    refused(
+        export.sign(&bytes, &["--yes"]),
+        "UR of type `bytes` received, expected `crypto-psbt` or `psbt`",
+    );
+    let png = export.dir().join("eth.png");
+    let request = wallet_qr::eth_sign_request(&[1; 16], &[0xc0], 1, 1, &[0; 20]);
+    std::fs::write(
+        &png,
+        wallet_qr::png(&ur::ur::encode(
+            &request,
+            &ur::Type::Custom("eth-sign-request"),
+        )),
+    )
+    .unwrap();
+    refused(
+        export.sign(s(&png), &["--yes"]),
+        "UR of type `eth-sign-request` received",
+    );
+    // A crypto-psbt whose CBOR is a map, whose byte string is cut short, or whose bytes
+    // are not a PSBT.
+    let map = ur::ur::encode(&[0xa1, 0x01, 0x02], &ur::Type::Custom("crypto-psbt"));
+    refused(
+        export.sign(&map, &["--yes"]),
+        "not a canonical CBOR byte string",
+    );
+    let cut = ur::ur::encode(
+        &psbt_cbor[..psbt_cbor.len() - 10],
+        &ur::Type::Custom("crypto-psbt"),
+    );
+    refused(
+        export.sign(&cut, &["--yes"]),
+        "not a canonical CBOR byte string",
+    );
+    let not_psbt = ur::ur::encode(
+        &wallet_qr::byte_string(b"hello, wallet"),
+        &ur::Type::Custom("crypto-psbt"),
+    );
+    refused(export.sign(&not_psbt, &["--yes"]), "holds no binary PSBT");
+    // A frame whose bytewords checksum fails (one word changed).
+    let mut damaged = ur::ur::encode(&psbt_cbor, &ur::Type::Custom("crypto-psbt"));
+    let at = damaged.len() / 2;
+    let replacement = if &damaged[at..at + 2] == "ae" {
+        "ad"
+    } else {
+        "ae"
+    };
+    damaged.replace_range(at..at + 2, replacement);
+    refused(export.sign(&damaged, &["--yes"]), "malformed");
+
+    // A multi-part PSBT with a frame missing and no mixed frame to replace it.
+    let large = wallet_qr::byte_string(&large_psbt(&export).serialize());
+    let count = wallet_qr::part_count(&large, 120);
+    let parts = wallet_qr::parts("crypto-psbt", &large, 120, count);
+    let file = export.dir().join("incomplete.txt");
+    std::fs::write(&file, parts[1..].join("\n")).unwrap();
+    refused(
+        export.sign(s(&file), &["--yes"]),
+        "the frames are incomplete",
+    );
+    // Frames of two different PSBTs.
+    let other = wallet_qr::parts(
+        "crypto-psbt",
+        &wallet_qr::byte_string(&{
+            let mut p = large_psbt(&export);
+            p.unsigned_tx.lock_time = absolute::LockTime::from_consensus(5);
+            p.serialize()
+        }),
+        120,
+        2,
+    );
+    std::fs::write(&file, format!("{}\n{}", parts[0], other[1])).unwrap();
+    refused(
+        export.sign(s(&file), &["--yes"]),
+        "belongs to another payload",
+    );
+    // A transaction file among frame inputs.
+    std::fs::write(&file, &parts[0]).unwrap();
+    let b64 = export.dir().join("unsigned.b64");
+    std::fs::write(&b64, B64.encode(good.serialize())).unwrap();
+    let output = offline()
+        .args(["sign", "--decryption-key", s(&export.key)])
+        .args([
+            "--response",
+            s(&export.response),
+            "--psbt",
+            s(&file),
+            s(&b64),
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    refused(output, "several inputs only as QR frames");
+
+    // eth-sign-request: truncated CBOR, trailing bytes, typed data, a signer that is not
+    // this key, a chain id that is not the transaction's, a data type that is not its kind.
+    let sign_eth = |cbor: &[u8], extra: &[&str]| {
+        offline()
+            .args(["sign", "--decryption-key", s(&export.key)])
+            .args(["--response", s(&export.response), "--yes", "--eth-tx"])
+            .arg(ur::ur::encode(cbor, &ur::Type::Custom("eth-sign-request")))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let ours = export_eth_address(&export);
+    let legacy = eth::unsigned(0, 1, &eth::PAYEE, 1, &[]);
+    let typed = eth::unsigned(2, 1, &eth::PAYEE, 1, &[]);
+    let request = wallet_qr::eth_sign_request(&[7; 16], &legacy, 1, 1, &ours);
+    refused(
+        sign_eth(&request[..request.len() - 4], &[]),
+        "malformed or truncated CBOR",
+    );
+    let mut trailing = request.clone();
+    trailing.push(0);
+    refused(sign_eth(&trailing, &[]), "byte(s) follow the request");
+    refused(
+        sign_eth(
+            &wallet_qr::eth_sign_request(&[7; 16], &legacy, 2, 1, &ours),
+            &[],
+        ),
+        "EIP-712 typed data",
+    );
+    let output = sign_eth(
+        &wallet_qr::eth_sign_request(&[7; 16], &legacy, 1, 1, &[0x11; 20]),
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        stderr.contains(
+            "the wallet asks for the signature of 0x1111111111111111111111111111111111111111"
+        ),
+        "{stderr}"
+    );
+    refused(
+        sign_eth(
+            &wallet_qr::eth_sign_request(&[7; 16], &legacy, 1, 137, &ours),
+            &[],
+        ),
+        "names chain id 137",
+    );
+    refused(
+        sign_eth(
+            &wallet_qr::eth_sign_request(&[7; 16], &typed, 1, 1, &ours),
+            &[],
+        ),
+        "says legacy transaction (data-type 1) but carries a typed one",
+    );
+    // --ur-out answers a request: a transaction given as hex has none.
+    let output = offline()
+        .args(["sign", "--decryption-key", s(&export.key)])
+        .args(["--response", s(&export.response), "--yes", "--eth-tx"])
+        .arg(hex::encode(&typed))
+        .args(["--ur-out", s(&export.dir().join("never"))])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!export.dir().join("never").exists());
+}
+
+/// The export's Ethereum address (20 bytes), from its public key.
+fn export_eth_address(export: &Export) -> Vec<u8> {
+    use sha3::{Digest, Keccak256};
+    let point = export.compressed().0.serialize_uncompressed();
+    Keccak256::digest(&point[1..])[12..].to_vec()
+}
+
+#[test]
+fn an_eth_sign_request_qr_is_answered_by_an_eth_signature_that_recovers_the_address_reconstruct_shows()
+ {
+    use bitcoin::secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
+    use sha3::{Digest, Keccak256};
+    let export = Export::new();
+    let shown = offline()
+        .args(["reconstruct", "--json", "--decryption-key", s(&export.key)])
+        .args(["--response", s(&export.response)])
+        .output()
+        .unwrap();
+    let address = stdout_json(&shown)["addresses"]["ethereum"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secp = Secp256k1::new();
+    for (kind, data_type, chain) in [(0u8, 1u8, 1u64), (2, 4, 1), (1, 4, 11_155_111)] {
+        let unsigned = eth::unsigned(kind, chain, &eth::TOKEN, 0, &eth::erc20_transfer());
+        let id: [u8; 16] = [kind + 0x10; 16];
+        let request = wallet_qr::eth_sign_request(
+            &id,
+            &unsigned,
+            data_type,
+            chain,
+            &export_eth_address(&export),
+        );
+        let png = export.dir().join(format!("request-{kind}.png"));
+        std::fs::write(
+            &png,
+            wallet_qr::png(&ur::ur::encode(
+                &request,
+                &ur::Type::Custom("eth-sign-request"),
+            )),
+        )
+        .unwrap();
+        let out = export.dir().join(format!("answer-{kind}"));
+        let output = offline()
+            .args(["sign", "--decryption-key", s(&export.key)])
+            .args(["--response", s(&export.response), "--eth-tx", s(&png)])
+            .args(["--yes", "--json", "--ur-out", s(&out)])
+            .output()
+            .unwrap();
+        let json = success(&output);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("eth-sign-request from MetaMask"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("m/44'/60'/0'/0/0 (the wallet's)"),
+            "{stderr}"
+        );
+        assert_eq!(json["ethSignRequest"]["chainId"], chain);
+        assert_eq!(json["ethSignRequest"]["sourceFingerprint"], "12345678");
+        assert_eq!(json["ethereum"]["erc20"]["function"], "transfer");
+
+        // The answer, scanned with rqrr and decoded with the ur crate and minicbor.
+        let scanned = wallet_qr::scan(&std::fs::read(out.join("eth-signature-01.png")).unwrap());
+        let (ur_type, cbor) = wallet_qr::decode(&scanned);
+        assert_eq!(ur_type, "eth-signature");
+        let (answered_id, signature) = wallet_qr::eth_signature(&cbor);
+        assert_eq!(answered_id, id);
+        let v = signature[64..]
+            .iter()
+            .fold(0u64, |v, &b| (v << 8) | u64::from(b));
+        let recovery = if kind == 0 {
+            assert_eq!(signature.len(), 65);
+            v - 35 - 2 * chain
+        } else {
+            assert_eq!(signature.len(), 65);
+            v
+        };
+        let digest: [u8; 32] = Keccak256::digest(&unsigned).into();
+        let recoverable = RecoverableSignature::from_compact(
+            &signature[..64],
+            RecoveryId::from_i32(i32::try_from(recovery).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let recovered = secp
+            .recover_ecdsa(&Message::from_digest(digest), &recoverable)
+            .unwrap();
+        let hash = Keccak256::digest(&recovered.serialize_uncompressed()[1..]);
+        assert_eq!(
+            format!("0x{}", hex::encode(&hash[12..])),
+            address.to_lowercase(),
+            "type {kind}"
+        );
+        // r ‖ s is the signature inside the raw signed transaction.
+        let raw = hex::decode(
+            json["signedTransaction"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("0x")
+                .unwrap(),
+        )
+        .unwrap();
+        let (_, rs, id) = eth::signing_parts(&raw, chain);
+        assert_eq!(rs.as_slice(), &signature[..64]);
+        assert_eq!(i64::from(id), i64::try_from(recovery).unwrap());
+    }
+}
+
+#[test]
+fn show_plays_the_signed_psbt_for_the_wallet_camera_in_codes_that_scan_at_80x24() {
+    use crate::screen::{decode_screen, frames_shown, run};
+    let export = Export::new();
+    let unsigned = large_psbt(&export);
+    let out = export.dir().join("answer");
+    let json = success(&export.sign(
+        &B64.encode(unsigned.serialize()),
+        &["--yes", "--json", "--ur-out", s(&out)],
+    ));
+    let env = [("KEYEXPORT_ALLOW_ONLINE", "1")];
+    let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
+    let shown = run(
+        &bin,
+        &["show", "crypto-psbt.txt", "--loops", "1", "--fps", "30"],
+        &env,
+        &out,
+        (80, 24),
+        &[],
+    );
+    assert_eq!(shown.code, 0, "{}", shown.raw_text());
+    let screens = frames_shown(&shown);
+    assert!(screens.len() > 1);
+    let texts: Vec<String> = screens
+        .iter()
+        .map(|screen| {
+            let found = decode_screen(screen);
+            assert_eq!(found.len(), 1, "{}", screen.contents());
+            found[0].clone()
+        })
+        .collect();
+    let (ur_type, message) = wallet_qr::decode(&texts);
+    assert_eq!(ur_type, "crypto-psbt");
+    assert_eq!(
+        message,
+        wallet_qr::byte_string(&B64.decode(json["signedPsbt"].as_str().unwrap()).unwrap())
+    );
+    // Anything else is still refused by name.
+    offline()
+        .args(["show", s(&export.response)])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("nor a wallet answer"));
 }

@@ -102,14 +102,14 @@ pub fn run(args: &SignArgs) -> CliResult<()> {
 /// `--qr` code drawn for the terminal.
 fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<String>)> {
     airgap::enforce(args.air_gap.allow_online)?;
-    if let Some(input) = &args.psbt {
-        let stdout = super::tx::psbt::execute(args, input, entry, |entry| {
+    if !args.psbt.is_empty() {
+        let stdout = super::tx::psbt::execute(args, &args.psbt, entry, |entry| {
             obtain_key(args, SignScheme::EcdsaSecp256k1, entry)
         })?;
         return Ok((stdout, None));
     }
-    if let Some(input) = &args.eth_tx {
-        let stdout = super::tx::eth::execute(args, input, entry, |entry| {
+    if !args.eth_tx.is_empty() {
+        let stdout = super::tx::eth::execute(args, &args.eth_tx, entry, |entry| {
             obtain_key(args, SignScheme::EcdsaSecp256k1, entry)
         })?;
         return Ok((stdout, None));

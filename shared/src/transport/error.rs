@@ -11,13 +11,15 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum TransportError {
     /// The text does not start with the `ur:` scheme followed by a type.
-    #[error("not a UR frame (expected text starting with `ur:bytes/`)")]
+    #[error("not a UR frame (expected text starting with `ur:TYPE/`)")]
     NotUr,
-    /// The text is a UR of another type than `bytes`.
-    #[error("UR of type `{found}` received, expected `bytes`")]
+    /// The text is a UR of another type than the ones expected.
+    #[error("UR of type `{found}` received, expected {expected}")]
     WrongUrType {
         /// The UR type found (sanitised, at most 32 characters).
         found: String,
+        /// The types accepted (`` `bytes` ``, `` `crypto-psbt` or `psbt` ``).
+        expected: String,
     },
     /// The frame is a UR but its body does not decode.
     #[error("frame {frame} is malformed: {reason}")]

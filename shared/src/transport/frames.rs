@@ -1,12 +1,15 @@
-//! UR frames: encoding a payload into `UR:BYTES` frames and collecting scanned frames
-//! back into the payload.
+//! UR frames: encoding a message into UR frames of a named type and collecting scanned
+//! frames back into the message.
 //!
-//! The payload is wrapped as one CBOR byte string (the UR `bytes` type) and handed to
-//! the `ur` crate's fountain encoder. On the receiving side every text is checked here
-//! *before* the `ur` decoder sees it: scheme and type, part indices, the CBOR part header
-//! (part count, message length, checksum, fragment length) against fixed bounds and
-//! against the frames already collected. The `ur` decoder allocates per announced part,
-//! so a hostile header announcing billions of parts must never reach it.
+//! This tool's own transfers are of type `bytes`: the payload wrapped as one CBOR byte
+//! string. Wallets speak other registered types through the same frames ([`UrType`]):
+//! `crypto-psbt` (a CBOR byte string of a PSBT), `eth-sign-request` and `eth-signature`
+//! (CBOR maps). The message is handed to the `ur` crate's fountain encoder. On the
+//! receiving side every text is checked here *before* the `ur` decoder sees it: scheme
+//! and type (one of the types the collector was made for), part indices, the CBOR part
+//! header (part count, message length, checksum, fragment length) against fixed bounds
+//! and against the frames already collected. The `ur` decoder allocates per announced
+//! part, so a hostile header announcing billions of parts must never reach it.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -22,6 +25,67 @@ const MAX_FRAME_CHARS: usize = 4296;
 /// Largest CBOR message (the wrapped payload) a frame may announce: the payload plus a
 /// byte-string header of at most 9 bytes.
 const MAX_MESSAGE_LEN: usize = MAX_PAYLOAD_LEN + 9;
+
+/// A registered UR type this tool reads or writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UrType {
+    /// `bytes`: a CBOR byte string (this tool's request and response transfers).
+    Bytes,
+    /// `crypto-psbt` (BCR-2020-006): a CBOR byte string holding a binary PSBT, as
+    /// Sparrow, Specter, Nunchuk, BlueWallet and Keystone show it.
+    CryptoPsbt,
+    /// `psbt`: the later registry's name of `crypto-psbt`, same content.
+    Psbt,
+    /// `eth-sign-request` (EIP-4527, Keystone/MetaMask): a CBOR map.
+    EthSignRequest,
+    /// `eth-signature` (EIP-4527): a CBOR map.
+    EthSignature,
+}
+
+impl UrType {
+    const ALL: [UrType; 5] = [
+        UrType::Bytes,
+        UrType::CryptoPsbt,
+        UrType::Psbt,
+        UrType::EthSignRequest,
+        UrType::EthSignature,
+    ];
+
+    /// The type as written in a UR (`crypto-psbt`).
+    pub fn name(self) -> &'static str {
+        match self {
+            UrType::Bytes => "bytes",
+            UrType::CryptoPsbt => "crypto-psbt",
+            UrType::Psbt => "psbt",
+            UrType::EthSignRequest => "eth-sign-request",
+            UrType::EthSignature => "eth-signature",
+        }
+    }
+
+    /// Whether the type's message is one CBOR byte string (its content is the payload).
+    pub fn is_byte_string(self) -> bool {
+        matches!(self, UrType::Bytes | UrType::CryptoPsbt | UrType::Psbt)
+    }
+
+    fn from_name(name: &str) -> Option<UrType> {
+        UrType::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+impl fmt::Display for UrType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `` `a` `` or `` `a` or `b` ``: the accepted types, for messages.
+fn type_list(types: &[UrType]) -> String {
+    types
+        .iter()
+        .map(|t| format!("`{t}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
 
 /// One frame: the UR text shown as one QR code (uppercase, so QR alphanumeric mode
 /// applies) and its position in the sequence.
@@ -62,22 +126,18 @@ fn position_label(part: Option<(u32, u32)>) -> String {
     }
 }
 
-/// Encodes a payload (a file's exact bytes) into UR frames.
-///
-/// A payload whose CBOR wrapping fits in `opts.fragment_len` bytes becomes one
-/// single-part frame `UR:BYTES/...`. A longer one becomes `n` fountain parts
-/// `UR:BYTES/1-n/...` to `UR:BYTES/n-n/...` followed by
-/// `ceil(n * extra_frames_percent / 100)` mixed parts, so a receiver that misses a
-/// frame usually completes from a mixed one instead of waiting for the next loop.
+/// Encodes a payload (a file's exact bytes) into `UR:BYTES` frames: the payload wrapped
+/// as one CBOR byte string, then [`encode_ur_frames`].
 ///
 /// # Errors
-/// [`TransportError::InvalidOptions`] for out-of-range options,
-/// [`TransportError::EmptyPayload`], [`TransportError::PayloadTooLarge`] (also when the
-/// payload would need more than [`MAX_SEQUENCE_COUNT`] parts), and
-/// [`TransportError::QrEncode`] when the longest frame does not fit a QR code at the
-/// chosen error-correction level.
+/// As [`encode_ur_frames`]; [`TransportError::EmptyPayload`],
+/// [`TransportError::PayloadTooLarge`].
 pub fn encode_frames(payload: &[u8], opts: &FrameOptions) -> Result<Vec<UrFrame>, TransportError> {
-    opts.validate()?;
+    check_payload(payload)?;
+    encode_ur_frames(UrType::Bytes, &cbor_byte_string(payload), opts)
+}
+
+fn check_payload(payload: &[u8]) -> Result<(), TransportError> {
     if payload.is_empty() {
         return Err(TransportError::EmptyPayload);
     }
@@ -87,34 +147,68 @@ pub fn encode_frames(payload: &[u8], opts: &FrameOptions) -> Result<Vec<UrFrame>
             max: MAX_PAYLOAD_LEN,
         });
     }
-    let cbor = wrap_cbor_bytes(payload);
+    Ok(())
+}
+
+/// Encodes a UR message (the CBOR of a `ur_type` item; for a byte-string type, see
+/// [`cbor_byte_string`]) into frames.
+///
+/// A message that fits in `opts.fragment_len` bytes becomes one single-part frame
+/// `UR:TYPE/...`. A longer one becomes `n` fountain parts `UR:TYPE/1-n/...` to
+/// `UR:TYPE/n-n/...` followed by `ceil(n * extra_frames_percent / 100)` mixed parts, so
+/// a receiver that misses a frame usually completes from a mixed one instead of waiting
+/// for the next loop.
+///
+/// # Errors
+/// [`TransportError::InvalidOptions`] for out-of-range options,
+/// [`TransportError::EmptyPayload`], [`TransportError::PayloadTooLarge`] (also when the
+/// message would need more than [`MAX_SEQUENCE_COUNT`] parts), and
+/// [`TransportError::QrEncode`] when the longest frame does not fit a QR code at the
+/// chosen error-correction level.
+pub fn encode_ur_frames(
+    ur_type: UrType,
+    cbor: &[u8],
+    opts: &FrameOptions,
+) -> Result<Vec<UrFrame>, TransportError> {
+    opts.validate()?;
+    if cbor.is_empty() {
+        return Err(TransportError::EmptyPayload);
+    }
+    if cbor.len() > MAX_MESSAGE_LEN {
+        return Err(TransportError::PayloadTooLarge {
+            len: cbor.len(),
+            max: MAX_MESSAGE_LEN,
+        });
+    }
     let frames = if cbor.len() <= opts.fragment_len {
-        let text =
-            ur::ur::try_encode(&cbor, &ur::Type::Bytes).map_err(|_| TransportError::QrEncode {
+        let text = ur::ur::try_encode(cbor, &ur::Type::Custom(ur_type.name())).map_err(|_| {
+            TransportError::QrEncode {
                 frame: position_label(None),
-                reason: "UR encoder refused the payload".to_owned(),
-            })?;
+                reason: "UR encoder refused the message".to_owned(),
+            }
+        })?;
         vec![UrFrame {
             text: text.to_ascii_uppercase(),
             part: None,
         }]
     } else {
-        let mut encoder = ur::Encoder::bytes(&cbor, opts.fragment_len).map_err(|_| {
-            TransportError::InvalidOptions {
-                reason: "UR encoder refused the fragment length".to_owned(),
-            }
-        })?;
+        let mut encoder =
+            ur::Encoder::new(cbor, opts.fragment_len, ur_type.name()).map_err(|_| {
+                TransportError::InvalidOptions {
+                    reason: "UR encoder refused the fragment length".to_owned(),
+                }
+            })?;
         let count = encoder.fragment_count();
         if count > MAX_SEQUENCE_COUNT {
             return Err(TransportError::PayloadTooLarge {
-                len: payload.len(),
+                len: cbor.len(),
                 max: MAX_SEQUENCE_COUNT * opts.fragment_len,
             });
         }
         let extra = (count * opts.extra_frames_percent as usize).div_ceil(100);
         let count_u32 = u32::try_from(count).map_err(|_| TransportError::PayloadTooLarge {
-            len: payload.len(),
-            max: MAX_PAYLOAD_LEN,
+            len: cbor.len(),
+            max: MAX_MESSAGE_LEN,
         })?;
         let mut frames = Vec::with_capacity(count + extra);
         for seq in 1..=(count + extra) {
@@ -123,8 +217,8 @@ pub fn encode_frames(payload: &[u8], opts: &FrameOptions) -> Result<Vec<UrFrame>
                 reason: "UR encoder failed".to_owned(),
             })?;
             let seq = u32::try_from(seq).map_err(|_| TransportError::PayloadTooLarge {
-                len: payload.len(),
-                max: MAX_PAYLOAD_LEN,
+                len: cbor.len(),
+                max: MAX_MESSAGE_LEN,
             })?;
             frames.push(UrFrame {
                 text: text.to_ascii_uppercase(),
@@ -141,8 +235,9 @@ pub fn encode_frames(payload: &[u8], opts: &FrameOptions) -> Result<Vec<UrFrame>
     Ok(frames)
 }
 
-/// Wraps bytes as one definite-length CBOR byte string (UR type `bytes`).
-fn wrap_cbor_bytes(payload: &[u8]) -> Vec<u8> {
+/// Wraps bytes as one definite-length CBOR byte string: the message of the byte-string
+/// UR types (`bytes`, `crypto-psbt`).
+pub fn cbor_byte_string(payload: &[u8]) -> Vec<u8> {
     let mut encoder = minicbor::Encoder::new(Vec::with_capacity(payload.len() + 9));
     encoder
         .bytes(payload)
@@ -151,8 +246,11 @@ fn wrap_cbor_bytes(payload: &[u8]) -> Vec<u8> {
 }
 
 /// Unwraps a CBOR byte string strictly: definite length, shortest length header, no
-/// trailing bytes (the exact inverse of [`wrap_cbor_bytes`]).
-fn unwrap_cbor_bytes(cbor: &[u8]) -> Result<Vec<u8>, TransportError> {
+/// trailing bytes, not empty (the exact inverse of [`cbor_byte_string`]).
+///
+/// # Errors
+/// [`TransportError::CorruptPayload`] naming the rule broken.
+pub fn parse_cbor_byte_string(cbor: &[u8]) -> Result<Vec<u8>, TransportError> {
     let mut decoder = minicbor::Decoder::new(cbor);
     let payload = decoder
         .bytes()
@@ -164,7 +262,7 @@ fn unwrap_cbor_bytes(cbor: &[u8]) -> Result<Vec<u8>, TransportError> {
             reason: "bytes after the CBOR byte string",
         });
     }
-    if wrap_cbor_bytes(payload) != cbor {
+    if cbor_byte_string(payload) != cbor {
         return Err(TransportError::CorruptPayload {
             reason: "non-canonical CBOR length header",
         });
@@ -180,29 +278,38 @@ fn unwrap_cbor_bytes(cbor: &[u8]) -> Result<Vec<u8>, TransportError> {
 /// A UR text split into its parts, after the checks that need no decoding.
 enum UrText<'a> {
     Single {
+        ur_type: UrType,
         words: &'a str,
     },
     Multi {
+        ur_type: UrType,
         seq: u32,
         count: u32,
         words: &'a str,
     },
 }
 
-/// Checks scheme, type and part indices of a lowercased, trimmed UR text.
-fn split_ur(lower: &str) -> Result<UrText<'_>, TransportError> {
+/// Checks scheme, type (one of `accepted`) and part indices of a lowercased, trimmed UR
+/// text.
+fn split_ur<'a>(lower: &'a str, accepted: &[UrType]) -> Result<UrText<'a>, TransportError> {
     let rest = lower.strip_prefix("ur:").ok_or(TransportError::NotUr)?;
-    let (ur_type, body) = rest.split_once('/').ok_or(TransportError::NotUr)?;
-    if ur_type != "bytes" {
-        let found: String = ur_type
+    let (name, body) = rest.split_once('/').ok_or(TransportError::NotUr)?;
+    let Some(ur_type) = UrType::from_name(name).filter(|t| accepted.contains(t)) else {
+        let found: String = name
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .take(32)
             .collect();
-        return Err(TransportError::WrongUrType { found });
-    }
+        return Err(TransportError::WrongUrType {
+            found,
+            expected: type_list(accepted),
+        });
+    };
     let Some((indices, words)) = body.split_once('/') else {
-        return Ok(UrText::Single { words: body });
+        return Ok(UrText::Single {
+            ur_type,
+            words: body,
+        });
     };
     let malformed = |reason| TransportError::MalformedFrame {
         frame: "unknown".to_owned(),
@@ -233,7 +340,12 @@ fn split_ur(lower: &str) -> Result<UrText<'_>, TransportError> {
     }
     let seq = u32::try_from(seq).map_err(|_| malformed("sequence number above 2^32"))?;
     let count = u32::try_from(count).map_err(|_| malformed("part count above 2^32"))?;
-    Ok(UrText::Multi { seq, count, words })
+    Ok(UrText::Multi {
+        ur_type,
+        seq,
+        count,
+        words,
+    })
 }
 
 /// The identity of the payload a fountain part belongs to, from its CBOR header.
@@ -335,21 +447,29 @@ pub fn max_distinct_frames(count: u32) -> usize {
 enum Collected {
     Nothing,
     Single {
-        payload: Vec<u8>,
+        ur_type: UrType,
+        message: Vec<u8>,
     },
     Multi {
+        ur_type: UrType,
         header: PartHeader,
         decoder: Box<ur::Decoder>,
         distinct: BTreeSet<u32>,
     },
 }
 
-/// Accumulates scanned frame texts until the payload is complete.
+/// The most UR types one collector accepts (a wallet format and its later name).
+const MAX_ACCEPTED_TYPES: usize = 4;
+
+/// Accumulates scanned frame texts until the message is complete.
 ///
-/// Accepts single- and multi-part `bytes` URs in any case with surrounding whitespace;
-/// duplicates are counted and otherwise ignored; a frame of another payload is rejected
-/// with [`TransportError::ForeignFrame`] and leaves the collector unchanged.
+/// Accepts single- and multi-part URs of the types it was made for (`bytes` for
+/// [`FrameCollector::new`]), in any case with surrounding whitespace; the first frame
+/// accepted fixes the type. Duplicates are counted and otherwise ignored; a frame of
+/// another message is rejected with [`TransportError::ForeignFrame`], one of another type
+/// with [`TransportError::WrongUrType`], and either leaves the collector unchanged.
 pub struct FrameCollector {
+    accepted: Vec<UrType>,
     collected: Collected,
     frames_seen: usize,
 }
@@ -363,17 +483,33 @@ impl Default for FrameCollector {
 impl fmt::Debug for FrameCollector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FrameCollector")
+            .field("accepted", &self.accepted)
             .field("progress", &self.progress())
             .finish()
     }
 }
 
 impl FrameCollector {
-    /// An empty collector.
+    /// An empty collector of `bytes` frames (this tool's own transfers).
     pub fn new() -> Self {
+        Self::accepting(&[UrType::Bytes])
+    }
+
+    /// An empty collector of frames of one of `types` (the first few are kept: a format
+    /// and its later name).
+    pub fn accepting(types: &[UrType]) -> Self {
         FrameCollector {
+            accepted: types.iter().copied().take(MAX_ACCEPTED_TYPES).collect(),
             collected: Collected::Nothing,
             frames_seen: 0,
+        }
+    }
+
+    /// The type of the frames collected so far, once one was accepted.
+    pub fn ur_type(&self) -> Option<UrType> {
+        match &self.collected {
+            Collected::Nothing => None,
+            Collected::Single { ur_type, .. } | Collected::Multi { ur_type, .. } => Some(*ur_type),
         }
     }
 
@@ -413,44 +549,64 @@ impl FrameCollector {
             );
         }
         let lower = trimmed.to_ascii_lowercase();
-        match split_ur(&lower)? {
-            UrText::Single { words } => self.push_single(words)?,
-            UrText::Multi { seq, count, words } => self.push_multi(&lower, seq, count, words)?,
+        // Once a frame is in, only its type is accepted.
+        let accepted = match self.ur_type() {
+            Some(ur_type) => vec![ur_type],
+            None => self.accepted.clone(),
+        };
+        match split_ur(&lower, &accepted)? {
+            UrText::Single { ur_type, words } => self.push_single(ur_type, words)?,
+            UrText::Multi {
+                ur_type,
+                seq,
+                count,
+                words,
+            } => self.push_multi(ur_type, &lower, seq, count, words)?,
         }
         self.frames_seen += 1;
         Ok(self.progress())
     }
 
-    fn push_single(&mut self, words: &str) -> Result<(), TransportError> {
+    fn push_single(&mut self, ur_type: UrType, words: &str) -> Result<(), TransportError> {
         let malformed = |reason| TransportError::MalformedFrame {
             frame: position_label(None),
             reason,
         };
-        let cbor = ur::bytewords::decode(words, ur::bytewords::Style::Minimal)
+        let message = ur::bytewords::decode(words, ur::bytewords::Style::Minimal)
             .map_err(|_| malformed("bad bytewords or frame checksum"))?;
-        let payload =
-            unwrap_cbor_bytes(&cbor).map_err(|_| malformed("not a canonical CBOR byte string"))?;
+        if message.is_empty() || message.len() > MAX_MESSAGE_LEN {
+            return Err(malformed("message length out of bounds"));
+        }
+        if ur_type.is_byte_string() {
+            parse_cbor_byte_string(&message)
+                .map_err(|_| malformed("not a canonical CBOR byte string"))?;
+        }
         match &self.collected {
             Collected::Nothing => {
-                self.collected = Collected::Single { payload };
+                self.collected = Collected::Single { ur_type, message };
                 Ok(())
             }
-            Collected::Single { payload: existing } if *existing == payload => Ok(()),
-            Collected::Single { payload: existing } => Err(TransportError::ForeignFrame {
+            Collected::Single {
+                message: existing, ..
+            } if *existing == message => Ok(()),
+            Collected::Single {
+                message: existing, ..
+            } => Err(TransportError::ForeignFrame {
                 frame: position_label(None),
                 expected: short_identity(existing),
-                found: short_identity(&payload),
+                found: short_identity(&message),
             }),
             Collected::Multi { header, .. } => Err(TransportError::ForeignFrame {
                 frame: position_label(None),
                 expected: checksum_identity(header.checksum),
-                found: short_identity(&payload),
+                found: short_identity(&message),
             }),
         }
     }
 
     fn push_multi(
         &mut self,
+        ur_type: UrType,
         lower: &str,
         seq: u32,
         count: u32,
@@ -471,21 +627,23 @@ impl FrameCollector {
                     .receive(lower)
                     .map_err(|_| malformed("rejected by the fountain decoder"))?;
                 self.collected = Collected::Multi {
+                    ur_type,
                     header,
                     decoder,
                     distinct: BTreeSet::from([seq]),
                 };
                 Ok(())
             }
-            Collected::Single { payload } => Err(TransportError::ForeignFrame {
+            Collected::Single { message, .. } => Err(TransportError::ForeignFrame {
                 frame: label.clone(),
-                expected: short_identity(payload),
+                expected: short_identity(message),
                 found: checksum_identity(header.checksum),
             }),
             Collected::Multi {
                 header: expected,
                 decoder,
                 distinct,
+                ..
             } => {
                 if expected.checksum != header.checksum
                     || expected.message_len != header.message_len
@@ -527,6 +685,7 @@ impl FrameCollector {
                 header,
                 decoder,
                 distinct,
+                ..
             } => (
                 distinct.len(),
                 decoder.resolved_fragment_count().unwrap_or(0),
@@ -557,17 +716,31 @@ impl FrameCollector {
         self.progress().complete
     }
 
-    /// The payload's exact bytes.
+    /// The payload's exact bytes: the content of the CBOR byte string the frames carry
+    /// (types `bytes`, `crypto-psbt`).
+    ///
+    /// # Errors
+    /// As [`FrameCollector::finish_message`]; [`TransportError::CorruptPayload`] when the
+    /// message is not a canonical CBOR byte string.
+    pub fn finish(&self) -> Result<Vec<u8>, TransportError> {
+        let (_, message) = self.finish_message()?;
+        parse_cbor_byte_string(&message)
+    }
+
+    /// The message's type and CBOR, as reassembled (the caller decodes the CBOR of its
+    /// type).
     ///
     /// # Errors
     /// [`TransportError::NoFrames`] or [`TransportError::Incomplete`] (with how far it
     /// got) before completion; [`TransportError::CorruptPayload`] when the reassembled
-    /// message fails its CRC-32 or is not a canonical CBOR byte string.
-    pub fn finish(&self) -> Result<Vec<u8>, TransportError> {
+    /// message fails its CRC-32.
+    pub fn finish_message(&self) -> Result<(UrType, Vec<u8>), TransportError> {
         match &self.collected {
             Collected::Nothing => Err(TransportError::NoFrames),
-            Collected::Single { payload } => Ok(payload.clone()),
-            Collected::Multi { decoder, .. } => {
+            Collected::Single { ur_type, message } => Ok((*ur_type, message.clone())),
+            Collected::Multi {
+                ur_type, decoder, ..
+            } => {
                 let progress = self.progress();
                 if !progress.complete {
                     return Err(TransportError::Incomplete {
@@ -584,15 +757,15 @@ impl FrameCollector {
                     .ok_or(TransportError::CorruptPayload {
                         reason: "decoder lost its message",
                     })?;
-                unwrap_cbor_bytes(&message)
+                Ok((*ur_type, message))
             }
         }
     }
 }
 
-/// Identity label of a payload known in full (single-part).
-fn short_identity(payload: &[u8]) -> String {
-    let digest = payload_digest(payload);
+/// Identity label of a message known in full (single-part).
+fn short_identity(message: &[u8]) -> String {
+    let digest = payload_digest(message);
     format!("sha256 {}…", digest.get(..12).unwrap_or(&digest))
 }
 
@@ -625,7 +798,7 @@ mod tests {
     /// can never complete it, however many arrive.
     fn frames_without_first_fragment(payload: &[u8], fragment_len: usize, n: usize) -> Vec<String> {
         let mut encoder =
-            ur::Encoder::bytes(&wrap_cbor_bytes(payload), fragment_len).expect("encoder");
+            ur::Encoder::bytes(&cbor_byte_string(payload), fragment_len).expect("encoder");
         let mut out = Vec::new();
         while out.len() < n {
             let text = encoder.next_part().expect("part");
@@ -841,7 +1014,8 @@ mod tests {
         assert_eq!(
             collector.push("ur:crypto-psbt/1-2/lpadaofe"),
             Err(TransportError::WrongUrType {
-                found: "crypto-psbt".to_owned()
+                found: "crypto-psbt".to_owned(),
+                expected: "`bytes`".to_owned(),
             })
         );
         assert!(matches!(
@@ -855,15 +1029,68 @@ mod tests {
     }
 
     #[test]
+    fn wallet_types_round_trip_and_do_not_mix() {
+        let psbt: Vec<u8> = (0..900u32).map(|i| (i % 253) as u8).collect();
+        let frames =
+            encode_ur_frames(UrType::CryptoPsbt, &cbor_byte_string(&psbt), &opts(100)).unwrap();
+        assert!(frames[0].as_str().starts_with("UR:CRYPTO-PSBT/1-"));
+        let mut collector = FrameCollector::accepting(&[UrType::CryptoPsbt, UrType::Psbt]);
+        for frame in frames.iter().rev() {
+            collector.push(frame.as_str()).expect("push");
+        }
+        assert_eq!(collector.ur_type(), Some(UrType::CryptoPsbt));
+        assert_eq!(collector.finish().unwrap(), psbt);
+        // Once crypto-psbt frames are in, a `psbt` frame is another type.
+        let other = encode_ur_frames(UrType::Psbt, &cbor_byte_string(b"x"), &opts(100)).unwrap();
+        assert_eq!(
+            collector.push(other[0].as_str()),
+            Err(TransportError::WrongUrType {
+                found: "psbt".to_owned(),
+                expected: "`crypto-psbt`".to_owned()
+            })
+        );
+        // The default collector takes `bytes` only.
+        assert!(matches!(
+            FrameCollector::new().push(frames[0].as_str()),
+            Err(TransportError::WrongUrType { .. })
+        ));
+        // A map type keeps its CBOR as is; `finish` refuses it as a byte string.
+        let map = [0xa1, 0x01, 0x02];
+        let frames = encode_ur_frames(UrType::EthSignature, &map, &opts(100)).unwrap();
+        let mut collector = FrameCollector::accepting(&[UrType::EthSignature]);
+        collector.push(frames[0].as_str()).unwrap();
+        assert_eq!(
+            collector.finish_message().unwrap(),
+            (UrType::EthSignature, map.to_vec())
+        );
+        assert!(matches!(
+            collector.finish(),
+            Err(TransportError::CorruptPayload { .. })
+        ));
+    }
+
+    #[test]
+    fn a_byte_string_type_with_other_cbor_is_malformed() {
+        let text = ur::ur::encode(&[0xa1, 0x01, 0x02], &ur::Type::Custom("crypto-psbt"));
+        assert!(matches!(
+            FrameCollector::accepting(&[UrType::CryptoPsbt]).push(&text),
+            Err(TransportError::MalformedFrame {
+                reason: "not a canonical CBOR byte string",
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn cbor_unwrap_is_strict() {
-        assert_eq!(unwrap_cbor_bytes(&[0x43, 1, 2, 3]), Ok(vec![1, 2, 3]));
+        assert_eq!(parse_cbor_byte_string(&[0x43, 1, 2, 3]), Ok(vec![1, 2, 3]));
         // Non-shortest length header.
-        assert!(unwrap_cbor_bytes(&[0x58, 3, 1, 2, 3]).is_err());
+        assert!(parse_cbor_byte_string(&[0x58, 3, 1, 2, 3]).is_err());
         // Trailing byte, indefinite length, text string, empty.
-        assert!(unwrap_cbor_bytes(&[0x43, 1, 2, 3, 0]).is_err());
-        assert!(unwrap_cbor_bytes(&[0x5f, 0x41, 1, 0xff]).is_err());
-        assert!(unwrap_cbor_bytes(&[0x63, 0x61, 0x62, 0x63]).is_err());
-        assert!(unwrap_cbor_bytes(&[0x40]).is_err());
+        assert!(parse_cbor_byte_string(&[0x43, 1, 2, 3, 0]).is_err());
+        assert!(parse_cbor_byte_string(&[0x5f, 0x41, 1, 0xff]).is_err());
+        assert!(parse_cbor_byte_string(&[0x63, 0x61, 0x62, 0x63]).is_err());
+        assert!(parse_cbor_byte_string(&[0x40]).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Air-gap transport: request and response files as Blockchain Commons UR frames in QR codes.
 //!
 //! A payload (the exact bytes of a request or response file) is wrapped as a CBOR byte
-//! string and sent as a UR of type `bytes`: one frame (`UR:BYTES/...`) when it fits one
+//! string and sent as a UR of type `bytes` (wallets' types, [`UrType`], travel the same
+//! way: [`encode_ur_frames`], [`FrameCollector::accepting`]): one frame (`UR:BYTES/...`) when it fits one
 //! QR code, otherwise fountain-coded parts (`UR:BYTES/3-12/...`) that may arrive in any
 //! order, repeat, or go missing as long as enough of them arrive. Frames are uppercase so
 //! the QR codes use the denser alphanumeric mode.
@@ -30,7 +31,8 @@ use sha2::{Digest, Sha256};
 
 pub use error::TransportError;
 pub use frames::{
-    FrameCollector, MAX_FRAMES_SEEN, Progress, UrFrame, encode_frames, max_distinct_frames,
+    FrameCollector, MAX_FRAMES_SEEN, Progress, UrFrame, UrType, cbor_byte_string, encode_frames,
+    encode_ur_frames, max_distinct_frames, parse_cbor_byte_string,
 };
 #[cfg(feature = "gif")]
 pub use qr::render_gif;
@@ -44,7 +46,7 @@ pub use scan::{
 pub use sniff::{Content, is_ur, sniff, ur_lines};
 pub use terminal::{
     CAPTION_ROWS, MIN_TERMINAL_FRAGMENT_LEN, TerminalFrames, TerminalSize, drawn_size,
-    fit_terminal, group_hex,
+    fit_terminal, fit_terminal_ur, group_hex,
 };
 
 /// Largest payload (file) the transport encodes or accepts, in bytes. Request and

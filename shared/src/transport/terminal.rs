@@ -10,7 +10,9 @@
 use qrcode::Version;
 
 use super::qr::build_code;
-use super::{EcLevel, FrameOptions, TransportError, UrFrame, encode_frames};
+use super::{
+    EcLevel, FrameOptions, TransportError, UrFrame, UrType, cbor_byte_string, encode_ur_frames,
+};
 
 /// Smallest fragment (payload bytes per frame) worth playing: below it a response takes
 /// hundreds of frames, and the UR header dominates each code.
@@ -110,7 +112,8 @@ pub fn drawn_size(width: usize) -> (usize, usize) {
 ///
 /// # Errors
 /// [`TransportError::TerminalTooSmall`] with the size that would do, when frames of
-/// [`MIN_TERMINAL_FRAGMENT_LEN`] bytes do not fit; the errors of [`encode_frames`].
+/// [`MIN_TERMINAL_FRAGMENT_LEN`] bytes do not fit; the errors of
+/// [`super::encode_frames`].
 pub fn fit_terminal(
     payload: &[u8],
     size: TerminalSize,
@@ -118,6 +121,38 @@ pub fn fit_terminal(
     options: &FrameOptions,
 ) -> Result<TerminalFrames, TransportError> {
     options.validate()?;
+    if payload.is_empty() {
+        return Err(TransportError::EmptyPayload);
+    }
+    if payload.len() > super::MAX_PAYLOAD_LEN {
+        return Err(TransportError::PayloadTooLarge {
+            len: payload.len(),
+            max: super::MAX_PAYLOAD_LEN,
+        });
+    }
+    fit_terminal_ur(
+        UrType::Bytes,
+        &cbor_byte_string(payload),
+        size,
+        reserved_rows,
+        options,
+    )
+}
+
+/// As [`fit_terminal`], for a UR message of any type (`cbor` as [`encode_ur_frames`]
+/// takes it): a wallet's type shown to the wallet's camera.
+///
+/// # Errors
+/// As [`fit_terminal`].
+pub fn fit_terminal_ur(
+    ur_type: UrType,
+    cbor: &[u8],
+    size: TerminalSize,
+    reserved_rows: u16,
+    options: &FrameOptions,
+) -> Result<TerminalFrames, TransportError> {
+    options.validate()?;
+    let payload = (ur_type, cbor);
     match fit_at(payload, size, reserved_rows, options) {
         Err(TransportError::TerminalTooSmall { .. }) if options.ec_level != EcLevel::L => {
             // Lower density per frame still, with less error correction: a screen shown
@@ -133,7 +168,7 @@ pub fn fit_terminal(
 }
 
 fn fit_at(
-    payload: &[u8],
+    (ur_type, cbor): (UrType, &[u8]),
     size: TerminalSize,
     reserved_rows: u16,
     options: &FrameOptions,
@@ -145,8 +180,9 @@ fn fit_at(
         cols <= max_cols && rows <= max_rows
     };
     let widest = |fragment_len: usize| -> Result<(Vec<UrFrame>, Version), TransportError> {
-        let frames = encode_frames(
-            payload,
+        let frames = encode_ur_frames(
+            ur_type,
+            cbor,
             &FrameOptions {
                 fragment_len,
                 ..*options

@@ -18,6 +18,8 @@ use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 use sha3::{Digest, Keccak256};
 
+use super::eth_ur::{self, DataType, EthSignRequest};
+use super::ur::TxInput;
 use crate::addresses::eip55;
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
@@ -26,6 +28,7 @@ use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
 use crate::transcript::{SigningMode, SigningRecord};
 use keyexport_shared::fsio;
+use keyexport_shared::transport::{UrFrame, UrType};
 
 /// The format name in the transcript and `--json`.
 pub const FORMAT: &str = "ethereum-transaction";
@@ -136,12 +139,17 @@ pub fn parse(bytes: &[u8], label: &str, expected_chain: Option<u64>) -> CliResul
         }
         Err(_) => bytes.to_vec(),
     };
-    let sha256 = sha256_hex(&raw);
+    parse_raw(&raw, label, expected_chain)
+}
+
+/// Decodes the binary encoding of an unsigned transaction (as in an `eth-sign-request`).
+pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliResult<Parsed> {
+    let sha256 = sha256_hex(raw);
     let (tx_type, body) = match raw.first() {
         None => return Err(input_error(label, "the transaction is empty")),
         Some(0x01) => (TxType::Eip2930, &raw[1..]),
         Some(0x02) => (TxType::Eip1559, &raw[1..]),
-        Some(&b) if b >= 0xc0 => (TxType::Legacy, &raw[..]),
+        Some(&b) if b >= 0xc0 => (TxType::Legacy, raw),
         Some(&b) => {
             return Err(input_error(
                 label,
@@ -262,7 +270,7 @@ pub fn parse(bytes: &[u8], label: &str, expected_chain: Option<u64>) -> CliResul
             ),
         ));
     }
-    let signing_hash: [u8; 32] = Keccak256::digest(&raw).into();
+    let signing_hash: [u8; 32] = Keccak256::digest(raw).into();
     let fee_per_gas = gas_price.or(max_fee).unwrap_or_default();
     let max_fee_wei = u128::from(gas_limit)
         .checked_mul(fee_per_gas)
@@ -469,6 +477,9 @@ pub struct Signed {
     pub raw: Vec<u8>,
     /// The signature, with its recovery id.
     pub signed: SignedMessage,
+    /// `r ‖ s ‖ v` with the `v` of the signed transaction (legacy: EIP-155, big-endian
+    /// without leading zeros; typed: the y parity), as `eth-signature` carries it.
+    pub rsv: Vec<u8>,
 }
 
 /// Signs the signing hash and encodes the signed transaction.
@@ -490,18 +501,20 @@ pub fn sign(parsed: &Parsed, key: &PrivateKey, public_key: &PublicKey) -> CliRes
         .ok_or_else(|| CliError::Internal("no recovery id".into()))?;
     let bytes = signed.signature().as_bytes();
     let mut payload = parsed.fields.clone();
-    match parsed.summary.tx_type {
-        TxType::Legacy => {
-            let v = parsed
-                .summary
-                .chain_id
-                .checked_mul(2)
-                .and_then(|v| v.checked_add(35 + u64::from(recovery)))
-                .ok_or_else(|| CliError::Usage("the chain id is too large for v".into()))?;
-            v.encode(&mut payload);
-        }
-        _ => u64::from(recovery).encode(&mut payload),
-    }
+    let v = match parsed.summary.tx_type {
+        TxType::Legacy => parsed
+            .summary
+            .chain_id
+            .checked_mul(2)
+            .and_then(|v| v.checked_add(35 + u64::from(recovery)))
+            .ok_or_else(|| CliError::Usage("the chain id is too large for v".into()))?,
+        _ => u64::from(recovery),
+    };
+    v.encode(&mut payload);
+    let mut rsv = bytes[..64].to_vec();
+    let v_bytes = v.to_be_bytes();
+    let first = v_bytes.iter().position(|&b| b != 0).unwrap_or(7);
+    rsv.extend_from_slice(&v_bytes[first..]);
     for half in [&bytes[..32], &bytes[32..]] {
         let first = half.iter().position(|&b| b != 0).unwrap_or(32);
         half[first..].encode(&mut payload);
@@ -518,25 +531,143 @@ pub fn sign(parsed: &Parsed, key: &PrivateKey, public_key: &PublicKey) -> CliRes
     }
     .encode(&mut raw);
     raw.extend_from_slice(&payload);
-    Ok(Signed { raw, signed })
+    Ok(Signed { raw, signed, rsv })
 }
 
-/// `sign --eth-tx INPUT`: returns standard output (the raw signed transaction in `0x` hex,
-/// or the JSON object).
+/// Checks an `eth-sign-request` against the transaction it carries: the data type names
+/// the transaction's kind, and the chain id, when given, is the transaction's.
+fn check_request(request: &EthSignRequest, parsed: &Parsed, label: &str) -> CliResult<()> {
+    let typed = parsed.summary.tx_type != TxType::Legacy;
+    match (request.data_type, typed) {
+        (DataType::Transaction, true) => {
+            return Err(input_error(
+                label,
+                "the request says legacy transaction (data-type 1) but carries a typed one: refused",
+            ));
+        }
+        (DataType::TypedTransaction, false) => {
+            return Err(input_error(
+                label,
+                "the request says typed transaction (data-type 4) but carries a legacy one: refused",
+            ));
+        }
+        _ => {}
+    }
+    if let Some(chain) = request.chain_id
+        && chain != parsed.summary.chain_id
+    {
+        return Err(input_error(
+            label,
+            format!(
+                "the request names chain id {chain} ({}) but its transaction is for chain id {} ({}): refused",
+                chain_name(chain),
+                parsed.summary.chain_id,
+                chain_name(parsed.summary.chain_id)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The Ethereum address of a secp256k1 public key, EIP-55.
+fn address_of(public_key: &PublicKey) -> CliResult<String> {
+    use k256::elliptic_curve::sec1::ToEncodedPoint;
+    let compressed = public_key.secp256k1_compressed().ok_or_else(|| {
+        CliError::Usage(format!(
+            "--eth-tx signs with a secp256k1 key, but this key is on {}",
+            public_key.curve()
+        ))
+    })?;
+    let point = k256::PublicKey::from_sec1_bytes(&compressed)
+        .map_err(|e| CliError::Internal(format!("the verified public key does not parse: {e}")))?
+        .to_encoded_point(false);
+    Ok(crate::addresses::ethereum_address(&point.as_bytes()[1..]))
+}
+
+/// Prints what the wallet's request adds to the transaction, within 80 columns.
+fn print_request(request: &EthSignRequest, ours: &str) {
+    eprintln!(
+        "Request      eth-sign-request from {}",
+        request
+            .origin
+            .as_deref()
+            .unwrap_or("a wallet that gives no name")
+    );
+    if let Some(id) = &request.request_id {
+        render::labelled_line(2, "id", 11, id);
+    }
+    if let Some(path) = &request.derivation_path {
+        render::labelled_line(2, "path", 11, &format!("{path} (the wallet's)"));
+    }
+    let address = match &request.address {
+        Some(address) => format!("{address} (this key's)"),
+        None => format!("{ours} (this key's; the request names none)"),
+    };
+    render::labelled_line(2, "signer", 11, &address);
+    if !request.unknown_keys.is_empty() {
+        super::print_warning(&format!(
+            "the request has fields this tool does not read (keys {:?}); they are not signed",
+            request.unknown_keys
+        ));
+    }
+}
+
+/// `sign --eth-tx INPUT…`: returns standard output (the raw signed transaction in `0x`
+/// hex, or the JSON object).
 pub(crate) fn execute(
     args: &SignArgs,
-    input: &str,
+    inputs: &[String],
     entry: &mut Entry,
     obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
 ) -> CliResult<String> {
     if let Some(out) = &args.out {
         crate::output::file::check_new_file(out)?;
     }
-    let (bytes, label) = super::read_input("--eth-tx", input, entry)?;
-    let parsed = parse(&bytes, &label, args.chain_id)?;
+    if let Some(dir) = &args.ur_out {
+        super::ur::check_out_dir(dir)?;
+    }
+    let (parsed, label, request) =
+        match super::ur::read("--eth-tx", inputs, &[UrType::EthSignRequest], entry)? {
+            TxInput::Plain { bytes, label } => (parse(&bytes, &label, args.chain_id)?, label, None),
+            TxInput::Frames { cbor, label, .. } => {
+                let request = eth_ur::decode(&cbor).map_err(|problem| {
+                    input_error(
+                        &label,
+                        format!("the eth-sign-request is refused: {problem}"),
+                    )
+                })?;
+                let parsed = parse_raw(&request.sign_data, &label, args.chain_id)?;
+                check_request(&request, &parsed, &label)?;
+                (parsed, label, Some(request))
+            }
+        };
+    if request.is_none() && args.ur_out.is_some() {
+        return Err(CliError::Usage(
+            "--ur-out writes the eth-signature answering a wallet's eth-sign-request QR code; \
+             this transaction came as hex: drop --ur-out (standard output is the signed \
+             transaction)"
+                .into(),
+        ));
+    }
     entry.facts.message_sha256 = Some(parsed.sha256.clone());
     let (key, public_key) = obtain(entry)?;
+    let ours = address_of(&public_key)?;
+    if let Some(request) = &request
+        && let Some(expected) = &request.address
+        && !expected.eq_ignore_ascii_case(&ours)
+    {
+        return Err(input_error(
+            &label,
+            format!(
+                "the wallet asks for the signature of {expected}, but this key's address is \
+                 {ours}: refused (is this the key the wallet holds? --derive for a derived one)"
+            ),
+        ));
+    }
     print(&parsed.summary, &label);
+    if let Some(request) = &request {
+        print_request(request, &ours);
+    }
     super::confirm(args.yes)?;
     let signed = sign(&parsed, &key, &public_key)?;
     drop(key);
@@ -548,6 +679,19 @@ pub(crate) fn execute(
     });
     eprintln!("Signed       the signature verifies against the public key");
     let raw_hex = format!("0x{}", hex::encode(&signed.raw));
+    let answer = match &request {
+        Some(request) => {
+            let cbor = request
+                .signature_cbor(&signed.rsv)
+                .map_err(CliError::Internal)?;
+            Some(super::ur::frames(UrType::EthSignature, &cbor)?)
+        }
+        None => None,
+    };
+    if let (Some(dir), Some(frames)) = (&args.ur_out, &answer) {
+        super::ur::write_frames(dir, UrType::EthSignature, frames, entry)?;
+        super::ur::print_written(dir, UrType::EthSignature, frames.len());
+    }
     let written = match &args.out {
         Some(path) => {
             let text = format!("{raw_hex}\n");
@@ -572,9 +716,14 @@ pub(crate) fn execute(
             mode: SigningMode,
             format: &'static str,
             ethereum: &'a Summary,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            eth_sign_request: Option<&'a EthSignRequest>,
             #[serde(flatten)]
             signed: &'a SignedMessage,
             signed_transaction: &'a str,
+            /// The `eth-signature` answering the request, as UR frames.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            eth_signature_ur: Option<Vec<&'a str>>,
             transaction_sha256: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             out: Option<String>,
@@ -583,8 +732,12 @@ pub(crate) fn execute(
             mode: SigningMode::Checked,
             format: FORMAT,
             ethereum: &parsed.summary,
+            eth_sign_request: request.as_ref(),
             signed: &signed.signed,
             signed_transaction: &raw_hex,
+            eth_signature_ur: answer
+                .as_ref()
+                .map(|frames| frames.iter().map(UrFrame::as_str).collect()),
             transaction_sha256: &parsed.sha256,
             out: written,
         };

@@ -6,8 +6,10 @@
 //! signature goes through [`crate::signature::sign`], which verifies it before returning it.
 
 pub mod eth;
+pub mod eth_ur;
 pub mod psbt;
 pub mod solana;
+pub mod ur;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -159,6 +161,12 @@ mod tests {
             let _ = psbt::summarize(&parsed, &secp, crate::cli::Network::Mainnet);
         }
         let _ = eth::parse(bytes, "fuzz", Some(1));
+        let _ = eth_ur::decode(bytes);
+        let _ = psbt::parse_ur(
+            keyexport_shared::transport::UrType::CryptoPsbt,
+            bytes,
+            "fuzz",
+        );
         if let Ok(parsed) = solana::parse(bytes, "fuzz") {
             let _ = solana::summarize(&parsed, &ed);
         }

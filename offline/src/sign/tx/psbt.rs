@@ -32,6 +32,9 @@ use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
 use crate::transcript::{SigningMode, SigningRecord};
 use keyexport_shared::fsio;
+use keyexport_shared::transport::{self, UrFrame, UrType};
+
+use super::ur::TxInput;
 
 /// The format name in the transcript and `--json`.
 pub const FORMAT: &str = "bitcoin-psbt";
@@ -246,6 +249,24 @@ pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
         label: label.to_owned(),
         sha256,
     })
+}
+
+/// Decodes the PSBT a wallet sent as UR (`crypto-psbt`: a CBOR byte string holding the
+/// binary PSBT), then as [`parse`].
+pub fn parse_ur(ur_type: UrType, cbor: &[u8], label: &str) -> CliResult<Parsed> {
+    let bytes = transport::parse_cbor_byte_string(cbor).map_err(|e| {
+        input_error(
+            label,
+            format!("the `{ur_type}` UR does not hold a PSBT as a CBOR byte string ({e})"),
+        )
+    })?;
+    if !bytes.starts_with(b"psbt\xff") {
+        return Err(input_error(
+            label,
+            format!("the `{ur_type}` UR holds no binary PSBT (it does not start with `psbt` 0xff)"),
+        ));
+    }
+    parse(&bytes, label)
 }
 
 fn total(mut amounts: impl Iterator<Item = u64>) -> Option<u64> {
@@ -614,15 +635,25 @@ pub fn record(parsed: &Parsed, signed: &Signed) -> SigningRecord {
 /// base64, or the JSON object).
 pub(crate) fn execute(
     args: &SignArgs,
-    input: &str,
+    inputs: &[String],
     entry: &mut Entry,
     obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
 ) -> CliResult<String> {
     if let Some(out) = &args.out {
         crate::output::file::check_new_file(out)?;
     }
-    let (bytes, label) = super::read_input("--psbt", input, entry)?;
-    let parsed = parse(&bytes, &label)?;
+    if let Some(dir) = &args.ur_out {
+        super::ur::check_out_dir(dir)?;
+    }
+    let (parsed, label, answer_type) =
+        match super::ur::read("--psbt", inputs, &[UrType::CryptoPsbt, UrType::Psbt], entry)? {
+            TxInput::Plain { bytes, label } => (parse(&bytes, &label)?, label, UrType::CryptoPsbt),
+            TxInput::Frames {
+                ur_type,
+                cbor,
+                label,
+            } => (parse_ur(ur_type, &cbor, &label)?, label, ur_type),
+        };
     entry.facts.message_sha256 = Some(parsed.sha256.clone());
     let (key, public_key) = obtain(entry)?;
     let summary = summarize(&parsed, &public_key, args.network)?;
@@ -636,6 +667,11 @@ pub(crate) fn execute(
         signed.signatures.len()
     );
     let encoded = base64::engine::general_purpose::STANDARD.encode(&signed.bytes);
+    let frames = super::ur::frames(answer_type, &transport::cbor_byte_string(&signed.bytes))?;
+    if let Some(dir) = &args.ur_out {
+        super::ur::write_frames(dir, answer_type, &frames, entry)?;
+        super::ur::print_written(dir, answer_type, frames.len());
+    }
     let written = match &args.out {
         Some(path) => {
             crate::output::file::write_output(path, &signed.bytes, fsio::FileMode::Public)?;
@@ -666,6 +702,9 @@ pub(crate) fn execute(
             psbt: &'a Summary,
             signatures: Vec<SignedInput<'a>>,
             signed_psbt: &'a str,
+            /// The signed PSBT as UR frames of the input's type (`crypto-psbt` unless the
+            /// wallet sent `psbt`).
+            signed_psbt_ur: Vec<&'a str>,
             transaction_sha256: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             out: Option<String>,
@@ -684,6 +723,7 @@ pub(crate) fn execute(
                 })
                 .collect(),
             signed_psbt: &encoded,
+            signed_psbt_ur: frames.iter().map(UrFrame::as_str).collect(),
             transaction_sha256: &parsed.sha256,
             out: written,
         };
