@@ -429,6 +429,9 @@ impl CliError {
                 ErrorKind::ChainCode => Some(
                     "The key's HD tree (its chain code) cannot be told, so nothing was delivered. Keep the response; report its digest (`inspect`) and the signers above to Dfns.",
                 ),
+                ErrorKind::Output => Some(
+                    "Nothing was written there: fix what the message names (the path, its folder, its permissions) and run again.",
+                ),
                 _ => Some(
                     "Check that the input is the Dfns export response (try `keyexport-offline inspect`).",
                 ),
