@@ -50,6 +50,9 @@ const MODIFIABLE_INPUTS_AND_OUTPUTS: u8 = 0b11;
 /// One map: full key (type and key data) to value.
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
+/// One map's key-value pairs as they come.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A version 2 PSBT's maps, as read.
 #[derive(Debug, Clone)]
 pub struct V2 {
@@ -94,7 +97,7 @@ impl<'a> Reader<'a> {
     }
 
     /// One map's key-value pairs, in order, up to its separator.
-    fn entries(&mut self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+    fn entries(&mut self) -> Result<Entries, String> {
         let mut entries = Vec::new();
         loop {
             let key_len = self.compact()?;
@@ -433,10 +436,11 @@ impl V2 {
             map.extend(reader.map(&format!("signed input {index}"))?);
         }
         let mut global = self.global.clone();
-        if let Some(flags) = global.get_mut(&[GLOBAL_TX_MODIFIABLE][..]) {
-            if let Some(bits) = flags.first_mut() {
-                *bits &= !MODIFIABLE_INPUTS_AND_OUTPUTS;
-            }
+        if let Some(bits) = global
+            .get_mut(&[GLOBAL_TX_MODIFIABLE][..])
+            .and_then(|flags| flags.first_mut())
+        {
+            *bits &= !MODIFIABLE_INPUTS_AND_OUTPUTS;
         }
         let mut out = MAGIC.to_vec();
         for map in std::iter::once(&global).chain(&inputs).chain(&self.outputs) {
