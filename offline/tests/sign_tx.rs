@@ -2004,3 +2004,70 @@ fn bip370_invalid_version_2_vectors_are_refused() {
         assert!(stderr.contains("not a valid version 2 PSBT"), "{case}");
     }
 }
+
+/// BIP-370's invalid version 0 test vectors (the "PSBTv0 but with PSBT_IN_…/PSBT_OUT_…"
+/// cases), and the global version 2 fields added by hand to the same PSBT: refused.
+#[test]
+fn version_0_psbts_with_version_2_fields_are_refused() {
+    // The vectors' version 0 PSBT up to the end of input 0's last key, the rest of input 0
+    // and output 0, and output 1.
+    const HEAD: &str = "70736274ff01007102000000010b0ad921419c1c8719735d72dc739f9ea9e0638d1fe4c1eef0f9944084815fc80000000000feffffff020008af2f00000000160014c430f64c4756da310dbd1a085572ef299926272c8bbdeb0b00000000160014a07dac8ab6ca942d379ed795f835ba71c9cc688500000000000100520200000001c1aa256e214b96a1822f93de42bff3b5f3ff8d0519306e3515d7515a5e805b120000000000ffffffff0118c69a3b00000000160014b0a3af144208412693ca7d166852b52db0aef06e0000000001011f18c69a3b00000000160014b0a3af144208412693ca7d166852b52db0aef06e01086b02473044022005275a485734e0ae1f3b971237586f0e72dc85833d278c0e474cd23112c0fa5e02206b048c83cebc3c41d0b93cc7da76185cedbd030d005b08018be2b98bbacbdf7b012103760dcca05f3997dc65b293060f7f29f1514c8c527048e12802b041d4fc340a27";
+    const OUT0: &str = "00220202d601f84846a6755f776be00e3d9de8fb10acc935fb83c45fb0162d4cad5ab79218f69d873e540000800100008000000080000000002a000000";
+    const OUT1: &str = "002202036efe2c255621986553ba9d65c3ddc64165ca1436e05aa35a4c6eb02451cf796d18f69d873e540000800100008000000080010000006200000000";
+    let export = Export::new();
+    let refused = |bytes: &[u8], why: &str| {
+        let output = export.sign(&B64.encode(bytes), &["--yes"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{why}: {stderr}");
+        assert!(stderr.contains(why), "{why}: {stderr}");
+    };
+    let cases = [
+        (
+            "010e200b0ad921419c1c8719735d72dc739f9ea9e0638d1fe4c1eef0f9944084815fc8",
+            "",
+            "input 0 carries PSBT_IN_PREVIOUS_TXID",
+        ),
+        ("010f0400000000", "", "input 0 carries PSBT_IN_OUTPUT_INDEX"),
+        ("011004ffffffff", "", "input 0 carries PSBT_IN_SEQUENCE"),
+        (
+            "0111048c8dc462",
+            "",
+            "input 0 carries PSBT_IN_REQUIRED_TIME_LOCKTIME",
+        ),
+        (
+            "01120410270000",
+            "",
+            "input 0 carries PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
+        ),
+        (
+            "",
+            "0103080008af2f00000000",
+            "output 0 carries PSBT_OUT_AMOUNT",
+        ),
+        (
+            "",
+            "0104160014a07dac8ab6ca942d379ed795f835ba71c9cc6885",
+            "output 0 carries PSBT_OUT_SCRIPT",
+        ),
+    ];
+    for (input, output, why) in cases {
+        refused(
+            &hex::decode(format!("{HEAD}{input}{OUT0}{output}{OUT1}")).unwrap(),
+            why,
+        );
+    }
+    // The global fields, after the unsigned transaction (magic, key, 113-byte value).
+    let plain = hex::decode(format!("{HEAD}{OUT0}{OUT1}")).unwrap();
+    for (field, name) in [
+        ("01020402000000", "PSBT_GLOBAL_TX_VERSION"),
+        ("01030400000000", "PSBT_GLOBAL_FALLBACK_LOCKTIME"),
+        ("01040101", "PSBT_GLOBAL_INPUT_COUNT"),
+        ("01050102", "PSBT_GLOBAL_OUTPUT_COUNT"),
+        ("01060100", "PSBT_GLOBAL_TX_MODIFIABLE"),
+    ] {
+        let mut bytes = plain[..5 + 3 + 113].to_vec();
+        bytes.extend(hex::decode(field).unwrap());
+        bytes.extend_from_slice(&plain[5 + 3 + 113..]);
+        refused(&bytes, &format!("the global map carries {name}"));
+    }
+}

@@ -175,6 +175,15 @@ pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
             ),
             other => input_error(label, format!("not a valid PSBT: {other}")),
         })?;
+        if let Some(field) = super::psbt_v2::v2_field_in_v0(&psbt) {
+            return Err(input_error(
+                label,
+                format!(
+                    "a version 0 PSBT, but {field}, a version 2 (BIP-370) field: refused as \
+                     malformed"
+                ),
+            ));
+        }
         (psbt, None)
     };
     if psbt.version != 0 {

@@ -220,6 +220,46 @@ fn maps(reader: &mut Reader<'_>, count: u64, kind: &str, name: &str) -> Result<V
     Ok(maps)
 }
 
+/// The first version 2 field a version 0 PSBT carries, which BIP-370 forbids: where it is
+/// and its name.
+pub fn v2_field_in_v0(psbt: &Psbt) -> Option<String> {
+    let global = psbt.unknown.keys().find_map(|key| {
+        let name = match key.type_value {
+            GLOBAL_TX_VERSION => "PSBT_GLOBAL_TX_VERSION",
+            GLOBAL_FALLBACK_LOCKTIME => "PSBT_GLOBAL_FALLBACK_LOCKTIME",
+            GLOBAL_INPUT_COUNT => "PSBT_GLOBAL_INPUT_COUNT",
+            GLOBAL_OUTPUT_COUNT => "PSBT_GLOBAL_OUTPUT_COUNT",
+            GLOBAL_TX_MODIFIABLE => "PSBT_GLOBAL_TX_MODIFIABLE",
+            _ => return None,
+        };
+        Some(format!("the global map carries {name}"))
+    });
+    let input = psbt.inputs.iter().enumerate().find_map(|(index, input)| {
+        input.unknown.keys().find_map(|key| {
+            let name = match key.type_value {
+                IN_PREVIOUS_TXID => "PSBT_IN_PREVIOUS_TXID",
+                IN_OUTPUT_INDEX => "PSBT_IN_OUTPUT_INDEX",
+                IN_SEQUENCE => "PSBT_IN_SEQUENCE",
+                IN_REQUIRED_TIME_LOCKTIME => "PSBT_IN_REQUIRED_TIME_LOCKTIME",
+                IN_REQUIRED_HEIGHT_LOCKTIME => "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
+                _ => return None,
+            };
+            Some(format!("input {index} carries {name}"))
+        })
+    });
+    let output = psbt.outputs.iter().enumerate().find_map(|(index, output)| {
+        output.unknown.keys().find_map(|key| {
+            let name = match key.type_value {
+                OUT_AMOUNT => "PSBT_OUT_AMOUNT",
+                OUT_SCRIPT => "PSBT_OUT_SCRIPT",
+                _ => return None,
+            };
+            Some(format!("output {index} carries {name}"))
+        })
+    });
+    global.or(input).or(output)
+}
+
 impl V2 {
     /// Reads a binary PSBT whose PSBT_GLOBAL_VERSION is 2, and checks it as BIP-370 asks.
     pub fn parse(binary: &[u8]) -> Result<(V2, Psbt), String> {
