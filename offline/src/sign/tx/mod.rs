@@ -202,10 +202,13 @@ mod tests {
 
     /// Every parser and summary on `bytes`: errors are fine, panics are not.
     fn all_parsers(bytes: &[u8]) {
-        let (_, secp) = reference(Curve::Secp256k1).remove(0);
+        let (key, secp) = reference(Curve::Secp256k1).remove(0);
         let (_, ed) = reference(Curve::Ed25519).remove(0);
-        if let Ok(parsed) = psbt::parse(bytes, "fuzz") {
-            let _ = psbt::summarize(&parsed, &secp, crate::cli::Network::Mainnet);
+        if let Ok(parsed) = psbt::parse(bytes, "fuzz")
+            && let Ok(summary) = psbt::summarize(&parsed, &secp, crate::cli::Network::Mainnet)
+        {
+            // Signing writes the signatures back (into the version 2 maps, for one).
+            let _ = psbt::sign(&parsed, &summary, &key, &secp);
         }
         let _ = eth::parse(bytes, "fuzz", Some(1));
         let _ = eth_ur::decode(bytes);
@@ -227,8 +230,13 @@ mod tests {
         assert!(eth::parse(&samples[2], "s", None).is_ok());
         assert!(solana::parse(&samples[3], "s").is_ok());
         let v2 = psbt::parse(&samples[4], "s").unwrap();
-        let (_, secp) = reference(Curve::Secp256k1).remove(0);
-        assert!(psbt::summarize(&v2, &secp, crate::cli::Network::Mainnet).is_ok());
+        let (key, secp) = reference(Curve::Secp256k1).remove(0);
+        let summary = psbt::summarize(&v2, &secp, crate::cli::Network::Mainnet).unwrap();
+        // Signed, it is still version 2, one key longer, and reads back.
+        let signed = psbt::sign(&v2, &summary, &key, &secp).unwrap();
+        assert_eq!(psbt_v2::version(&signed.bytes), Some(2));
+        assert!(signed.bytes.len() > samples[4].len());
+        assert!(psbt::parse(&signed.bytes, "signed").is_ok());
     }
 
     proptest! {
@@ -236,6 +244,21 @@ mod tests {
 
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            all_parsers(&bytes);
+        }
+
+        #[test]
+        fn damaged_version_2_psbts_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+            cut in any::<usize>(),
+        ) {
+            let mut bytes = samples().swap_remove(4);
+            for (at, value) in flips {
+                let len = bytes.len();
+                bytes[at % len] = value;
+            }
+            all_parsers(&bytes);
+            bytes.truncate(cut % (bytes.len() + 1));
             all_parsers(&bytes);
         }
 
