@@ -397,7 +397,7 @@ pub struct SignArgs {
     /// text file of frames (one per line), or `-` for frames on standard input.
     #[arg(long, value_name = "INPUT", num_args = 1..)]
     pub message_ur: Vec<String>,
-    /// A Bitcoin PSBT (BIP-174 version 0) to show and sign: a file (binary or base64 text),
+    /// A Bitcoin PSBT (BIP-174 version 0 or BIP-370 version 2) to show and sign: a file (binary or base64 text),
     /// the base64 text itself, or the wallet's QR code (`ur:crypto-psbt`, animated or not):
     /// PNG/JPEG images, a folder of them, a text file of frames, a frame as text, or `-`
     /// for a USB scanner. Its P2WPKH and Taproot key-path (BIP-86) inputs of this key are

@@ -1683,3 +1683,391 @@ fn show_plays_the_signed_psbt_for_the_wallet_camera_in_codes_that_scan_at_80x24(
         .code(3)
         .stderr(predicates::str::contains("nor a wallet answer"));
 }
+
+/// PSBT version 2 (BIP-370) by hand, from its key table: the transaction's fields as
+/// global, input and output keys, every other key as in version 0.
+mod psbt_v2 {
+    use bitcoin::Transaction;
+    use bitcoin::hashes::Hash;
+    use bitcoin::psbt::Psbt;
+
+    pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn read_compact(bytes: &[u8], at: &mut usize) -> usize {
+        let first = bytes[*at];
+        *at += 1;
+        let len = match first {
+            0xfd => 2,
+            0xfe => 4,
+            0xff => 8,
+            small => return usize::from(small),
+        };
+        let value = bytes[*at..*at + len]
+            .iter()
+            .rev()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        *at += len;
+        value
+    }
+
+    fn write_compact(out: &mut Vec<u8>, len: usize) {
+        if len < 0xfd {
+            out.push(u8::try_from(len).unwrap());
+        } else {
+            out.push(0xfd);
+            out.extend_from_slice(&u16::try_from(len).unwrap().to_le_bytes());
+        }
+    }
+
+    /// Every map of a binary PSBT, the global one first.
+    pub fn maps(psbt: &[u8]) -> Vec<Entries> {
+        assert!(psbt.starts_with(b"psbt\xff"));
+        let (mut at, mut maps, mut map) = (5, Vec::new(), Vec::new());
+        while at < psbt.len() {
+            let key_len = read_compact(psbt, &mut at);
+            if key_len == 0 {
+                maps.push(std::mem::take(&mut map));
+                continue;
+            }
+            let key = psbt[at..at + key_len].to_vec();
+            at += key_len;
+            let len = read_compact(psbt, &mut at);
+            map.push((key, psbt[at..at + len].to_vec()));
+            at += len;
+        }
+        assert!(map.is_empty());
+        maps
+    }
+
+    pub fn serialize(maps: &[Entries]) -> Vec<u8> {
+        let mut out = b"psbt\xff".to_vec();
+        for map in maps {
+            for (key, value) in map {
+                write_compact(&mut out, key.len());
+                out.extend_from_slice(key);
+                write_compact(&mut out, value.len());
+                out.extend_from_slice(value);
+            }
+            out.push(0);
+        }
+        out
+    }
+
+    /// The version 2 form of the unsigned version 0 `psbt`, with PSBT_GLOBAL_FALLBACK_LOCKTIME
+    /// `fallback`, TX_MODIFIABLE inputs and outputs set, and `extra` keys per input.
+    pub fn from_v0(psbt: &Psbt, fallback: u32, extra: &[Entries]) -> Vec<u8> {
+        let tx = &psbt.unsigned_tx;
+        let v0 = maps(&psbt.serialize());
+        let count = |n: usize| vec![u8::try_from(n).unwrap()];
+        let mut global: Entries = vec![
+            (vec![0x02], tx.version.0.to_le_bytes().to_vec()),
+            (vec![0x03], fallback.to_le_bytes().to_vec()),
+            (vec![0x04], count(tx.input.len())),
+            (vec![0x05], count(tx.output.len())),
+            (vec![0x06], vec![0b011]),
+            (vec![0xfb], 2u32.to_le_bytes().to_vec()),
+        ];
+        global.extend(v0[0].iter().filter(|(k, _)| k != &[0x00]).cloned());
+        let mut out = vec![global];
+        for (index, txin) in tx.input.iter().enumerate() {
+            let mut map = v0[1 + index].clone();
+            map.push((
+                vec![0x0e],
+                txin.previous_output.txid.to_byte_array().to_vec(),
+            ));
+            map.push((vec![0x0f], txin.previous_output.vout.to_le_bytes().to_vec()));
+            map.push((vec![0x10], txin.sequence.0.to_le_bytes().to_vec()));
+            map.extend(extra.get(index).cloned().unwrap_or_default());
+            out.push(map);
+        }
+        for (index, txout) in tx.output.iter().enumerate() {
+            let mut map = v0[1 + tx.input.len() + index].clone();
+            map.push((vec![0x03], txout.value.to_sat().to_le_bytes().to_vec()));
+            map.push((vec![0x04], txout.script_pubkey.to_bytes()));
+            out.push(map);
+        }
+        serialize(&out)
+    }
+
+    /// The version 0 form of the version 2 PSBT `v2` for the `bitcoin` crate: the unsigned
+    /// transaction `tx`, the version 2 keys dropped.
+    pub fn to_v0(v2: &[u8], tx: &Transaction) -> Psbt {
+        let maps = maps(v2);
+        let inputs = tx.input.len();
+        let mut out = Vec::new();
+        for (index, map) in maps.iter().enumerate() {
+            let keep = |key: &[u8]| match index {
+                0 => !matches!(key, [0x02..=0x06] | [0xfb]),
+                i if i <= inputs => !matches!(key, [0x0e..=0x12]),
+                _ => !matches!(key, [0x03] | [0x04]),
+            };
+            let mut kept: Entries = map.iter().filter(|(k, _)| keep(k)).cloned().collect();
+            if index == 0 {
+                kept.insert(0, (vec![0x00], bitcoin::consensus::serialize(tx)));
+            }
+            out.push(kept);
+        }
+        Psbt::deserialize(&serialize(&out)).unwrap()
+    }
+}
+
+#[test]
+fn a_version_2_psbt_of_p2wpkh_and_p2tr_inputs_signs_stays_version_2_and_verifies() {
+    let export = Export::new();
+    let mut unsigned = psbt(
+        &[(export.p2wpkh(), 100_000), (export.p2tr(), 200_000)],
+        &[(foreign_script(7), 250_000), (export.p2tr(), 48_000)],
+    );
+    // BIP-370's lock time: input 0 requires height 800000, which wins over the fallback.
+    unsigned.unsigned_tx.lock_time = absolute::LockTime::from_consensus(800_000);
+    let height = vec![(vec![0x12], 800_000u32.to_le_bytes().to_vec())];
+    let v2 = psbt_v2::from_v0(&unsigned, 0, &[height]);
+    let path = export.dir().join("v2.psbt");
+    std::fs::write(&path, &v2).unwrap();
+
+    let json = success(&export.sign(s(&path), &["--yes", "--json"]));
+    assert_eq!(json["psbt"]["feeSat"], 2_000);
+    assert_eq!(
+        json["psbt"]["txid"],
+        unsigned.unsigned_tx.compute_txid().to_string()
+    );
+    let signed = B64.decode(json["signedPsbt"].as_str().unwrap()).unwrap();
+    let before = psbt_v2::maps(&v2);
+    let after = psbt_v2::maps(&signed);
+    assert_eq!(after.len(), before.len());
+    // Still version 2, with no unsigned transaction; SIGHASH_ALL cleared TX_MODIFIABLE.
+    assert!(after[0].contains(&(vec![0xfb], 2u32.to_le_bytes().to_vec())));
+    assert!(after[0].contains(&(vec![0x06], vec![0])));
+    assert!(after[0].iter().all(|(k, _)| k != &[0x00]));
+    // Every key the wallet gave is kept; the outputs are untouched.
+    for (old, new) in before[1..3].iter().zip(&after[1..3]) {
+        assert!(old.iter().all(|entry| new.contains(entry)));
+        assert!(new.len() > old.len());
+    }
+    assert_eq!(before[3..], after[3..]);
+    // The wallet's QR answer carries the same version 2 PSBT.
+    let frames: Vec<String> = json["signedPsbtUr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        wallet_qr::decode(&frames),
+        ("crypto-psbt".to_owned(), wallet_qr::byte_string(&signed))
+    );
+
+    let tx = finalize_and_verify(&export, psbt_v2::to_v0(&signed, &unsigned.unsigned_tx));
+    assert_eq!(tx.lock_time.to_consensus_u32(), 800_000);
+    assert!(tx.input.iter().all(|i| !i.witness.is_empty()));
+
+    // The text output is the same signed PSBT; the summary names version 2.
+    let output = export.sign(s(&path), &["--yes"]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        json["signedPsbt"].as_str().unwrap()
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("version 2, 2 input(s)"));
+}
+
+#[test]
+fn malformed_version_2_psbts_are_refused() {
+    let export = Export::new();
+    let unsigned = psbt(
+        &[(export.p2wpkh(), 100_000)],
+        &[(foreign_script(7), 90_000)],
+    );
+    let good = psbt_v2::maps(&psbt_v2::from_v0(&unsigned, 0, &[]));
+    let refused = |maps: &[psbt_v2::Entries], why: &str| {
+        let path = export.dir().join("bad.psbt");
+        std::fs::write(&path, psbt_v2::serialize(maps)).unwrap();
+        let output = export.sign(s(&path), &["--yes"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{why}: {stderr}");
+        assert!(stderr.contains(why), "{why}: {stderr}");
+        assert!(output.stdout.is_empty());
+    };
+    // A version 0 field.
+    let mut maps = good.clone();
+    maps[0].push((
+        vec![0x00],
+        bitcoin::consensus::serialize(&unsigned.unsigned_tx),
+    ));
+    refused(&maps, "PSBT_GLOBAL_UNSIGNED_TX");
+    // A key twice.
+    let mut maps = good.clone();
+    maps[1].push((vec![0x0f], 0u32.to_le_bytes().to_vec()));
+    refused(&maps, "input 0 has the key 0f twice");
+    // Counts that disagree with the maps, either way.
+    let mut maps = good.clone();
+    maps[0][2].1 = vec![2];
+    refused(&maps, "the counts disagree with the maps");
+    let mut maps = good.clone();
+    maps[0][3].1 = vec![0];
+    refused(&maps, "the counts disagree with the maps");
+    // A field of the wrong length, and one with key data.
+    let mut maps = good.clone();
+    maps[1].retain(|(k, _)| k != &[0x0e]);
+    maps[1].push((vec![0x0e], vec![1; 31]));
+    refused(&maps, "PSBT_IN_PREVIOUS_TXID is 31 bytes, not 32");
+    let mut maps = good.clone();
+    maps[0].push((vec![0x03, 1], vec![0; 4]));
+    refused(&maps, "PSBT_GLOBAL_FALLBACK_LOCKTIME key carries key data");
+    // One input requires a time, the other a height: no lock time satisfies both.
+    let two = psbt(
+        &[(export.p2wpkh(), 100_000), (export.p2tr(), 100_000)],
+        &[(foreign_script(7), 190_000)],
+    );
+    let time = vec![(vec![0x11], 600_000_000u32.to_le_bytes().to_vec())];
+    let height = vec![(vec![0x12], 800_000u32.to_le_bytes().to_vec())];
+    let maps = psbt_v2::maps(&psbt_v2::from_v0(&two, 0, &[time, height]));
+    refused(&maps, "no lock time satisfies them all");
+}
+
+/// BIP-370's invalid version 2 test vectors ("Test Vectors", the "PSBTv2 …" cases), each
+/// refused for the reason it names.
+#[test]
+fn bip370_invalid_version_2_vectors_are_refused() {
+    const HEAD: &str = "70736274ff";
+    // The prefix every vector's input 0 shares: its non_witness_utxo and witness_utxo.
+    const UTXOS: &str = "000100520200000001c1aa256e214b96a1822f93de42bff3b5f3ff8d0519306e3515d7515a5e805b120000000000ffffffff0118c69a3b00000000160014b0a3af144208412693ca7d166852b52db0aef06e0000000001011f18c69a3b00000000160014b0a3af144208412693ca7d166852b52db0aef06e";
+    const TXID: &str = "010e200b0ad921419c1c8719735d72dc739f9ea9e0638d1fe4c1eef0f9944084815fc8";
+    const IN0_END: &str = "00220202d601f84846a6755f776be00e3d9de8fb10acc935fb83c45fb0162d4cad5ab79218f69d873e540000800100008000000080000000002a000000";
+    const OUT1: &str = "00220202e36fbff53dd534070cf8fd396614680f357a9b85db7340bf1cfa745d2ad7b34018f69d873e54000080010000800000008001000000640000000103088bbdeb0b0000000001041600144dd193ac964a56ac1b9e1cca8454fe2f474f851300";
+    const OUT0_AMOUNT: &str = "0103080008af2f00000000";
+    const OUT0_SCRIPT: &str = "0104160014c430f64c4756da310dbd1a085572ef299926272c";
+    let cases = [
+        (
+            "PSBTv2 missing PSBT_GLOBAL_INPUT_COUNT.",
+            format!(
+                "{HEAD}01020402000000010304000000000105010201fb0402000000{UTXOS}{TXID}010f0400000000011004feffffff{IN0_END}{OUT0_AMOUNT}{OUT0_SCRIPT}{OUT1}"
+            ),
+            "has no PSBT_GLOBAL_INPUT_COUNT",
+        ),
+        (
+            "PSBTv2 missing PSBT_GLOBAL_OUTPUT_COUNT.",
+            format!(
+                "{HEAD}01020402000000010304000000000104010101fb0402000000{UTXOS}{TXID}010f0400000000011004feffffff{IN0_END}{OUT0_AMOUNT}{OUT0_SCRIPT}{OUT1}"
+            ),
+            "has no PSBT_GLOBAL_OUTPUT_COUNT",
+        ),
+        (
+            "PSBTv2 missing PSBT_IN_PREVIOUS_TXID.",
+            format!(
+                "{HEAD}0102040200000001030400000000010401010105010201fb0402000000{UTXOS}010f0400000000011004feffffff{IN0_END}{OUT0_AMOUNT}{OUT0_SCRIPT}{OUT1}"
+            ),
+            "input 0 has no PSBT_IN_PREVIOUS_TXID",
+        ),
+        (
+            "PSBTv2 missing PSBT_IN_OUTPUT_INDEX.",
+            format!(
+                "{HEAD}0102040200000001030400000000010401010105010201fb0402000000{UTXOS}{TXID}011004feffffff{IN0_END}{OUT0_AMOUNT}{OUT0_SCRIPT}{OUT1}"
+            ),
+            "input 0 has no PSBT_IN_OUTPUT_INDEX",
+        ),
+        (
+            "PSBTv2 missing PSBT_OUT_AMOUNT.",
+            format!(
+                "{HEAD}0102040200000001030400000000010401010105010201fb0402000000{UTXOS}{TXID}010f0400000000011004feffffff{IN0_END}{OUT0_SCRIPT}{OUT1}"
+            ),
+            "output 0 has no PSBT_OUT_AMOUNT",
+        ),
+        (
+            "PSBTv2 missing PSBT_OUT_SCRIPT.",
+            format!(
+                "{HEAD}0102040200000001030400000000010401010105010201fb0402000000{UTXOS}{TXID}010f0400000000011004feffffff{IN0_END}{OUT0_AMOUNT}{OUT1}"
+            ),
+            "output 0 has no PSBT_OUT_SCRIPT",
+        ),
+        (
+            "PSBTv2 with PSBT_IN_REQUIRED_TIME_LOCKTIME less than 500000000.",
+            format!(
+                "{HEAD}01020402000000010401010105010201fb0402000000{UTXOS}{TXID}010f0400000000011104ff64cd1d{IN0_END}{OUT0_AMOUNT}{OUT0_SCRIPT}{OUT1}"
+            ),
+            "PSBT_IN_REQUIRED_TIME_LOCKTIME 499999999 is below 500000000",
+        ),
+        (
+            "PSBTv2 with PSBT_IN_REQUIRED_HEIGHT_LOCKTIME greater than or equal to 500000000.",
+            format!(
+                "{HEAD}01020402000000010401010105010201fb0402000000{UTXOS}{TXID}010f04000000000112040065cd1d{IN0_END}{OUT0_AMOUNT}{OUT0_SCRIPT}{OUT1}"
+            ),
+            "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME 500000000 is not a block height",
+        ),
+    ];
+    let export = Export::new();
+    for (case, hex_psbt, why) in cases {
+        let output = export.sign(&B64.encode(hex::decode(&hex_psbt).unwrap()), &["--yes"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{case}: {stderr}");
+        assert!(stderr.contains(why), "{case}: {stderr}");
+        assert!(stderr.contains("not a valid version 2 PSBT"), "{case}");
+    }
+}
+
+/// BIP-370's invalid version 0 test vectors (the "PSBTv0 but with PSBT_IN_…/PSBT_OUT_…"
+/// cases), and the global version 2 fields added by hand to the same PSBT: refused.
+#[test]
+fn version_0_psbts_with_version_2_fields_are_refused() {
+    // The vectors' version 0 PSBT up to the end of input 0's last key, the rest of input 0
+    // and output 0, and output 1.
+    const HEAD: &str = "70736274ff01007102000000010b0ad921419c1c8719735d72dc739f9ea9e0638d1fe4c1eef0f9944084815fc80000000000feffffff020008af2f00000000160014c430f64c4756da310dbd1a085572ef299926272c8bbdeb0b00000000160014a07dac8ab6ca942d379ed795f835ba71c9cc688500000000000100520200000001c1aa256e214b96a1822f93de42bff3b5f3ff8d0519306e3515d7515a5e805b120000000000ffffffff0118c69a3b00000000160014b0a3af144208412693ca7d166852b52db0aef06e0000000001011f18c69a3b00000000160014b0a3af144208412693ca7d166852b52db0aef06e01086b02473044022005275a485734e0ae1f3b971237586f0e72dc85833d278c0e474cd23112c0fa5e02206b048c83cebc3c41d0b93cc7da76185cedbd030d005b08018be2b98bbacbdf7b012103760dcca05f3997dc65b293060f7f29f1514c8c527048e12802b041d4fc340a27";
+    const OUT0: &str = "00220202d601f84846a6755f776be00e3d9de8fb10acc935fb83c45fb0162d4cad5ab79218f69d873e540000800100008000000080000000002a000000";
+    const OUT1: &str = "002202036efe2c255621986553ba9d65c3ddc64165ca1436e05aa35a4c6eb02451cf796d18f69d873e540000800100008000000080010000006200000000";
+    let export = Export::new();
+    let refused = |bytes: &[u8], why: &str| {
+        let output = export.sign(&B64.encode(bytes), &["--yes"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{why}: {stderr}");
+        assert!(stderr.contains(why), "{why}: {stderr}");
+    };
+    let cases = [
+        (
+            "010e200b0ad921419c1c8719735d72dc739f9ea9e0638d1fe4c1eef0f9944084815fc8",
+            "",
+            "input 0 carries PSBT_IN_PREVIOUS_TXID",
+        ),
+        ("010f0400000000", "", "input 0 carries PSBT_IN_OUTPUT_INDEX"),
+        ("011004ffffffff", "", "input 0 carries PSBT_IN_SEQUENCE"),
+        (
+            "0111048c8dc462",
+            "",
+            "input 0 carries PSBT_IN_REQUIRED_TIME_LOCKTIME",
+        ),
+        (
+            "01120410270000",
+            "",
+            "input 0 carries PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
+        ),
+        (
+            "",
+            "0103080008af2f00000000",
+            "output 0 carries PSBT_OUT_AMOUNT",
+        ),
+        (
+            "",
+            "0104160014a07dac8ab6ca942d379ed795f835ba71c9cc6885",
+            "output 0 carries PSBT_OUT_SCRIPT",
+        ),
+    ];
+    for (input, output, why) in cases {
+        refused(
+            &hex::decode(format!("{HEAD}{input}{OUT0}{output}{OUT1}")).unwrap(),
+            why,
+        );
+    }
+    // The global fields, after the unsigned transaction (magic, key, 113-byte value).
+    let plain = hex::decode(format!("{HEAD}{OUT0}{OUT1}")).unwrap();
+    for (field, name) in [
+        ("01020402000000", "PSBT_GLOBAL_TX_VERSION"),
+        ("01030400000000", "PSBT_GLOBAL_FALLBACK_LOCKTIME"),
+        ("01040101", "PSBT_GLOBAL_INPUT_COUNT"),
+        ("01050102", "PSBT_GLOBAL_OUTPUT_COUNT"),
+        ("01060100", "PSBT_GLOBAL_TX_MODIFIABLE"),
+    ] {
+        let mut bytes = plain[..5 + 3 + 113].to_vec();
+        bytes.extend(hex::decode(field).unwrap());
+        bytes.extend_from_slice(&plain[5 + 3 + 113..]);
+        refused(&bytes, &format!("the global map carries {name}"));
+    }
+}

@@ -8,6 +8,7 @@
 pub mod eth;
 pub mod eth_ur;
 pub mod psbt;
+pub mod psbt_v2;
 pub mod solana;
 pub mod ur;
 
@@ -137,8 +138,22 @@ mod tests {
         let mut psbt = bitcoin::psbt::Psbt::from_unsigned_tx(tx).unwrap();
         psbt.inputs[0].witness_utxo = Some(TxOut {
             value: Amount::from_sat(1000),
-            script_pubkey: script,
+            script_pubkey: script.clone(),
         });
+        // The same as version 2 (BIP-370): global TX_VERSION, INPUT_COUNT, OUTPUT_COUNT,
+        // VERSION; input witness_utxo, PREVIOUS_TXID, OUTPUT_INDEX; output AMOUNT, SCRIPT.
+        let mut v2 = b"psbt\xff\x01\x02\x04\x02\0\0\0\x01\x04\x01\x01\x01\x05\x01\x01".to_vec();
+        v2.extend_from_slice(b"\x01\xfb\x04\x02\0\0\0\0\x01\x01\x1f");
+        v2.extend_from_slice(&1000u64.to_le_bytes());
+        v2.push(0x16);
+        v2.extend_from_slice(script.as_bytes());
+        v2.extend_from_slice(b"\x01\x0e\x20");
+        v2.extend_from_slice(&[0; 32]);
+        v2.extend_from_slice(b"\x01\x0f\x04\xff\xff\xff\xff\0\x01\x03\x08");
+        v2.extend_from_slice(&900u64.to_le_bytes());
+        v2.extend_from_slice(b"\x01\x04\x16");
+        v2.extend_from_slice(script.as_bytes());
+        v2.push(0);
         let (_, ed) = reference(Curve::Ed25519).remove(0);
         let mut solana = vec![1, 0, 1, 2];
         solana.extend_from_slice(ed.as_bytes());
@@ -150,15 +165,19 @@ mod tests {
             hex::decode("ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080").unwrap(),
             hex::decode(format!("02e801078{}8506fc23ac0082ea6094{}0180c0", "43b9aca00", "35".repeat(20))).unwrap(),
             solana,
+            v2,
         ]
     }
 
     /// Every parser and summary on `bytes`: errors are fine, panics are not.
     fn all_parsers(bytes: &[u8]) {
-        let (_, secp) = reference(Curve::Secp256k1).remove(0);
+        let (key, secp) = reference(Curve::Secp256k1).remove(0);
         let (_, ed) = reference(Curve::Ed25519).remove(0);
-        if let Ok(parsed) = psbt::parse(bytes, "fuzz") {
-            let _ = psbt::summarize(&parsed, &secp, crate::cli::Network::Mainnet);
+        if let Ok(parsed) = psbt::parse(bytes, "fuzz")
+            && let Ok(summary) = psbt::summarize(&parsed, &secp, crate::cli::Network::Mainnet)
+        {
+            // Signing writes the signatures back (into the version 2 maps, for one).
+            let _ = psbt::sign(&parsed, &summary, &key, &secp);
         }
         let _ = eth::parse(bytes, "fuzz", Some(1));
         let _ = eth_ur::decode(bytes);
@@ -179,6 +198,14 @@ mod tests {
         assert!(eth::parse(&samples[1], "s", None).is_ok());
         assert!(eth::parse(&samples[2], "s", None).is_ok());
         assert!(solana::parse(&samples[3], "s").is_ok());
+        let v2 = psbt::parse(&samples[4], "s").unwrap();
+        let (key, secp) = reference(Curve::Secp256k1).remove(0);
+        let summary = psbt::summarize(&v2, &secp, crate::cli::Network::Mainnet).unwrap();
+        // Signed, it is still version 2, one key longer, and reads back.
+        let signed = psbt::sign(&v2, &summary, &key, &secp).unwrap();
+        assert_eq!(psbt_v2::version(&signed.bytes), Some(2));
+        assert!(signed.bytes.len() > samples[4].len());
+        assert!(psbt::parse(&signed.bytes, "signed").is_ok());
     }
 
     proptest! {
@@ -190,8 +217,23 @@ mod tests {
         }
 
         #[test]
+        fn damaged_version_2_psbts_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+            cut in any::<usize>(),
+        ) {
+            let mut bytes = samples().swap_remove(4);
+            for (at, value) in flips {
+                let len = bytes.len();
+                bytes[at % len] = value;
+            }
+            all_parsers(&bytes);
+            bytes.truncate(cut % (bytes.len() + 1));
+            all_parsers(&bytes);
+        }
+
+        #[test]
         fn damaged_transactions_never_panic(
-            which in 0usize..4,
+            which in 0usize..5,
             flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
             cut in any::<usize>(),
         ) {

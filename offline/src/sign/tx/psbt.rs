@@ -1,4 +1,5 @@
-//! Bitcoin PSBTs (BIP-174, version 0): parsed, summarised and signed on the offline machine.
+//! Bitcoin PSBTs (BIP-174 version 0, and BIP-370 version 2 through [`super::psbt_v2`]):
+//! parsed, summarised and signed on the offline machine.
 //!
 //! The `bitcoin` crate decodes the PSBT, computes the BIP-143 (P2WPKH) and BIP-341 (P2TR key
 //! path) sighashes and encodes addresses; the signatures themselves are made by
@@ -7,7 +8,7 @@
 //! tweaked output key it signs for is compared with the input's witness program, which the
 //! `bitcoin` crate computed independently (libsecp256k1).
 //!
-//! Refused before any key is opened: a PSBT that does not decode, a version other than 0,
+//! Refused before any key is opened: a PSBT that does not decode, a version other than 0 or 2,
 //! an input whose amount is not given (`witness_utxo` or `non_witness_utxo`, whose txid must
 //! match the outpoint), outputs worth more than the inputs. Refused once the key is known: a
 //! PSBT with no input of this key, an input of this key with another sighash type than ALL
@@ -52,6 +53,8 @@ const P2TR_WITNESS_WEIGHT: u64 = 1 + 1 + 64;
 #[derive(Debug)]
 pub struct Parsed {
     psbt: Psbt,
+    /// The version 2 maps, when the PSBT came as version 2 (`psbt` is its version 0 form).
+    v2: Option<super::psbt_v2::V2>,
     /// The output each input spends, in input order.
     spent: Vec<TxOut>,
     label: String,
@@ -121,6 +124,9 @@ pub struct Summary {
     /// `fee_sat / estimated_vsize`, in sat/vB, one decimal.
     fee_rate_sat_per_vb: f64,
     warnings: Vec<String>,
+    /// The PSBT's version as it came (0 or 2), shown in the summary's first line.
+    #[serde(skip)]
+    psbt_version: u32,
 }
 
 /// The signed PSBT and what was signed.
@@ -157,19 +163,35 @@ pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
                 )
             })?
     };
-    let psbt = Psbt::deserialize(&binary).map_err(|e| match e {
-        bitcoin::psbt::Error::MustHaveUnsignedTx => input_error(
-            label,
-            "the PSBT has no unsigned transaction: a version 2 PSBT (BIP-370) or a malformed \
-             one; only version 0 is signed here (most wallets export version 0)",
-        ),
-        other => input_error(label, format!("not a valid PSBT: {other}")),
-    })?;
+    let (psbt, v2) = if super::psbt_v2::version(&binary) == Some(2) {
+        let (v2, psbt) = super::psbt_v2::V2::parse(&binary).map_err(|e| {
+            input_error(label, format!("not a valid version 2 PSBT (BIP-370): {e}"))
+        })?;
+        (psbt, Some(v2))
+    } else {
+        let psbt = Psbt::deserialize(&binary).map_err(|e| match e {
+            bitcoin::psbt::Error::MustHaveUnsignedTx => input_error(
+                label,
+                "the PSBT has no unsigned transaction and does not say version 2: malformed",
+            ),
+            other => input_error(label, format!("not a valid PSBT: {other}")),
+        })?;
+        if let Some(field) = super::psbt_v2::v2_field_in_v0(&psbt) {
+            return Err(input_error(
+                label,
+                format!(
+                    "a version 0 PSBT, but {field}, a version 2 (BIP-370) field: refused as \
+                     malformed"
+                ),
+            ));
+        }
+        (psbt, None)
+    };
     if psbt.version != 0 {
         return Err(input_error(
             label,
             format!(
-                "PSBT version {}: only version 0 (BIP-174) is signed here",
+                "PSBT version {}: only versions 0 (BIP-174) and 2 (BIP-370) are signed here",
                 psbt.version
             ),
         ));
@@ -245,6 +267,7 @@ pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
     }
     Ok(Parsed {
         psbt,
+        v2,
         spent,
         label: label.to_owned(),
         sha256,
@@ -465,14 +488,16 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
         estimated_vsize,
         fee_rate_sat_per_vb: fee_rate,
         warnings,
+        psbt_version: if parsed.v2.is_some() { 2 } else { 0 },
     })
 }
 
 /// Prints the summary on standard error, within 80 columns.
 pub fn print(summary: &Summary, label: &str) {
     eprintln!(
-        "PSBT         {label} ({}, version 0, {} input(s), {} output(s))",
+        "PSBT         {label} ({}, version {}, {} input(s), {} output(s))",
         summary.network,
+        summary.psbt_version,
         summary.inputs.len(),
         summary.outputs.len()
     );
@@ -614,10 +639,15 @@ pub fn sign(
             }
         }
     }
-    Ok(Signed {
-        bytes: psbt.serialize(),
-        signatures,
-    })
+    let bytes = match &parsed.v2 {
+        Some(v2) => v2.with_signatures(&psbt).map_err(|e| {
+            CliError::Internal(format!(
+                "writing the signatures into the version 2 PSBT: {e}"
+            ))
+        })?,
+        None => psbt.serialize(),
+    };
+    Ok(Signed { bytes, signatures })
 }
 
 /// The transcript's record of a PSBT signed.
