@@ -172,6 +172,11 @@ pub struct InitArgs {
     /// loud warning is printed and the transcript records it.
     #[arg(long)]
     pub allow_short_passphrase: bool,
+    /// A canary ceremony: the request requires that the online machine first export a
+    /// throwaway key with it, and that this machine rebuild that key and write a canary
+    /// receipt (`reconstruct`), before the real key is exported. One canary serves a batch.
+    #[arg(long)]
+    pub canary: bool,
     #[command(flatten)]
     pub air_gap: AirGapArgs,
 }
@@ -488,7 +493,8 @@ pub struct TranscriptVerifyArgs {
 /// `keyexport-offline show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The request.json written by `init`.
+    /// The request.json written by `init`, or the canary-receipt.json written by
+    /// `reconstruct` of a canary's response.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Frames per second (1 to 30).

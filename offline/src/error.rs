@@ -113,6 +113,28 @@ pub enum CliError {
         /// Value named by the response.
         response: String,
     },
+    /// A response marked as the canary's names one of the ceremony's real keys.
+    #[error(
+        "the response is marked as the canary's, but its key {key_id} is one of this ceremony's real keys; no canary receipt is written"
+    )]
+    CanaryIsRealKey {
+        /// The key id the response names.
+        key_id: String,
+    },
+    /// A canary's response with a decryption key that names no ceremony (a plain key).
+    #[error(
+        "the response is a canary's, but this decryption key is a plain key that names no ceremony; a canary receipt proves the ceremony's sealed key (or custody parts)"
+    )]
+    CanaryNeedsSealedKey,
+    /// A canary receipt that cannot be read (format, version, a malformed field).
+    #[error("{input}: {source}")]
+    Receipt {
+        /// The input it came from.
+        input: String,
+        /// What is wrong with it.
+        #[source]
+        source: keyexport_shared::canary::CanaryError,
+    },
     /// The passphrase does not open the sealed key.
     #[error("wrong passphrase for the sealed decryption key {path}")]
     WrongPassphrase {
@@ -322,6 +344,9 @@ impl CliError {
             | CliError::Input { .. }
             | CliError::Transport { .. }
             | CliError::CeremonyMismatch { .. }
+            | CliError::CanaryIsRealKey { .. }
+            | CliError::CanaryNeedsSealedKey
+            | CliError::Receipt { .. }
             | CliError::TranscriptNotIntact { .. }
             | CliError::IncompleteFrames { .. }
             | CliError::Message { .. }
@@ -438,6 +463,15 @@ impl CliError {
             ),
             CliError::CeremonyMismatch { .. } => Some(
                 "Use the decryption key created by `init` for this ceremony; the response answers another request.",
+            ),
+            CliError::CanaryIsRealKey { .. } => Some(
+                "Do not carry a canary receipt to the online machine: this export is of a real key. Stop, tell the witness, and check on the online machine which key submit exported (its transcript).",
+            ),
+            CliError::CanaryNeedsSealedKey => Some(
+                "Give the sealed decryption key `init --canary` wrote (decryption-key.age), or the custody parts; nothing was written.",
+            ),
+            CliError::Receipt { .. } => Some(
+                "A canary receipt is written by `reconstruct` on the canary's response; write it again there and carry the new one.",
             ),
             CliError::WrongPassphrase { .. } => {
                 Some("Try again with the passphrase chosen at `init`; nothing was written.")

@@ -64,6 +64,7 @@ pub fn run(args: &InitArgs) -> CliResult<()> {
         .map_err(|e| CliError::shared(args.out.display().to_string(), e))?;
     let mut entry = Entry::new("init", args.air_gap.allow_online);
     entry.facts.short_passphrase_allowed = args.allow_short_passphrase;
+    entry.facts.canary = args.canary;
     entry.facts.ceremony_id = Some(made.ceremony_id.to_string());
     if let [key_id] = made.key_ids.as_slice() {
         entry.facts.key_id = Some(key_id.to_string());
@@ -127,6 +128,8 @@ struct Made {
     frames: usize,
     /// The request's QR sheet, when the request fits a few codes.
     png: Option<Vec<u8>>,
+    /// The request requires a canary export first.
+    canary: bool,
 }
 
 /// Generates the decryption key and the ceremony id, seals the key (whole or in parts),
@@ -168,6 +171,7 @@ fn make(args: &InitArgs, key_ids: Vec<KeyId>, sealing: Sealing, log_n: u8) -> Cl
         &key_ids,
         &dfns_request,
         custody_facts.as_ref(),
+        args.canary,
     );
     // A long batch request does not fit a few QR codes: it travels on removable media.
     let frames = qr::sheet_frames(&request_json)?;
@@ -187,6 +191,7 @@ fn make(args: &InitArgs, key_ids: Vec<KeyId>, sealing: Sealing, log_n: u8) -> Cl
         request_json,
         frames: frames.len(),
         png,
+        canary: args.canary,
     })
 }
 
@@ -220,12 +225,14 @@ fn seal_whole(
 }
 
 /// One key: a single-key request. Several: a batch request. With custody parts, the
-/// request records their commitment set, which binds the parts together.
+/// request records their commitment set, which binds the parts together; a canary
+/// ceremony's request says a canary export comes first (one for the whole batch).
 fn request_bytes(
     ceremony_id: &CeremonyId,
     key_ids: &[KeyId],
     dfns_request: &ExportRequestBody,
     custody_facts: Option<&CustodyFacts>,
+    canary: bool,
 ) -> Vec<u8> {
     let commitments = custody_facts.and_then(|facts| facts.commitments_sha256.clone());
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
@@ -239,6 +246,7 @@ fn request_bytes(
             tool,
         )
         .with_custody_commitments(commitments)
+        .with_canary(canary)
         .to_bytes(),
         _ => BatchRequestFile::new(
             ceremony_id.clone(),
@@ -248,6 +256,7 @@ fn request_bytes(
             tool,
         )
         .with_custody_commitments(commitments)
+        .with_canary(canary)
         .to_bytes(),
     }
 }
@@ -329,6 +338,9 @@ fn print_report(out: &Path, made: &Made, transcript_path: &Path, head: &str) {
             out.join(REQUEST_FILE).display()
         );
     }
+    if made.canary {
+        print_canary_next();
+    }
     eprintln!("Schemes      {}", schemes_summary(&made.supported_schemes));
     if let Some(described) = &made.custody {
         eprintln!("Custody      the decryption key is split: {described} parts rebuild it");
@@ -339,6 +351,13 @@ fn print_report(out: &Path, made: &Made, transcript_path: &Path, head: &str) {
     render::aloud(made.fingerprint.as_str());
     render::transcript_head(head);
     eprintln!("Compare the fingerprint aloud with keyexport-online's before it calls Dfns.");
+}
+
+/// What a canary ceremony does next: the canary's crossing before the real key's.
+fn print_canary_next() {
+    eprintln!("Canary       required: submit first exports a throwaway key and stops; bring");
+    eprintln!("             back its canary/response.json and run reconstruct on it here,");
+    eprintln!("             then carry the canary-receipt.json it writes to the online side.");
 }
 
 /// A file holding the decryption key: the whole sealed key, or one custody part.

@@ -2,7 +2,7 @@
 //!
 //! An input is a file, a directory of QR images, or `-` (standard input). Files are sniffed:
 //! PNG/JPEG images are scanned for QR codes (other image formats are refused by name), text starting with `{` is a JSON document
-//! (request file, response file or raw Dfns response), text starting with `ur:` is UR
+//! (request file, response file, raw Dfns response or canary receipt), text starting with `ur:` is UR
 //! frames, one per line. All UR frames from all inputs feed one collector (the QR/UR codec
 //! of `keyexport_shared::transport`): duplicates are fine, a frame of another payload is an
 //! error, and the payload is parsed once complete. Standard input is read line by line so a
@@ -16,6 +16,7 @@
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
+use keyexport_shared::canary::CanaryReceipt;
 use keyexport_shared::files::{Artifact, OfflineSecret};
 use keyexport_shared::input::{self, SizeLimit};
 use keyexport_shared::transport::{
@@ -43,6 +44,18 @@ pub struct Found {
     pub artifact: Artifact,
 }
 
+/// A canary receipt (written by `reconstruct` of a canary's response) and where it came
+/// from.
+#[derive(Debug)]
+pub struct FoundReceipt {
+    /// Input description, as for [`Found`].
+    pub source: String,
+    /// SHA-256 of the receipt's bytes.
+    pub sha256: String,
+    /// The receipt, parsed (its signature not yet checked).
+    pub receipt: CanaryReceipt,
+}
+
 /// An incomplete UR frame set.
 #[derive(Debug, Clone)]
 pub struct PartialFrames {
@@ -59,6 +72,8 @@ pub struct Gathered {
     pub records: Vec<ArtifactRecord>,
     /// Parsed artifacts, in input order (a reassembled UR payload comes last).
     pub found: Vec<Found>,
+    /// Canary receipts, in input order.
+    pub receipts: Vec<FoundReceipt>,
     /// Set when UR frames were given but do not complete a payload.
     pub partial: Option<PartialFrames>,
 }
@@ -87,7 +102,7 @@ pub fn gather(inputs: &[String]) -> CliResult<Gathered> {
                     input: source.clone(),
                     source: source_error,
                 })?;
-            gathered.found.push(parse_document(&source, &payload)?);
+            add_document(&mut gathered, &source, &payload)?;
         } else {
             let progress = collector.progress();
             gathered.partial = Some(PartialFrames {
@@ -176,7 +191,7 @@ fn read_file(
         }
         Some(Content::Json) => {
             check_size(input, &bytes, input::DOCUMENT)?;
-            gathered.found.push(parse_document(input, &bytes)?);
+            add_document(gathered, input, &bytes)?;
             Ok(0)
         }
         Some(Content::UrText) => {
@@ -296,7 +311,7 @@ fn read_stdin(gathered: &mut Gathered, collector: &mut FrameCollector) -> CliRes
             gathered
                 .records
                 .push(ArtifactRecord::new("input", "-", &raw));
-            gathered.found.push(parse_document("-", &raw)?);
+            add_document(gathered, "-", &raw)?;
             return Ok(0);
         }
         push_frame(&format!("-, line {number}"), trimmed, collector)?;
@@ -327,11 +342,25 @@ fn read_stdin(gathered: &mut Gathered, collector: &mut FrameCollector) -> CliRes
     Ok(1)
 }
 
-fn parse_document(source: &str, bytes: &[u8]) -> CliResult<Found> {
+/// Parses a whole document: a canary receipt, or a request or response.
+fn add_document(gathered: &mut Gathered, source: &str, bytes: &[u8]) -> CliResult<()> {
+    if CanaryReceipt::is_receipt(bytes) {
+        let receipt = CanaryReceipt::parse(bytes).map_err(|e| CliError::Receipt {
+            input: source.to_owned(),
+            source: e,
+        })?;
+        gathered.receipts.push(FoundReceipt {
+            source: source.to_owned(),
+            sha256: sha256_hex(bytes),
+            receipt,
+        });
+        return Ok(());
+    }
     let artifact = Artifact::parse(bytes).map_err(|e| CliError::shared(source.to_owned(), e))?;
-    Ok(Found {
+    gathered.found.push(Found {
         source: source.to_owned(),
         sha256: sha256_hex(bytes),
         artifact,
-    })
+    });
+    Ok(())
 }

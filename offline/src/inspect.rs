@@ -15,7 +15,7 @@ use keyexport_shared::wire::ExportResponse;
 use crate::batch::inspect::BatchReport;
 use crate::cli::InspectArgs;
 use crate::error::{CliError, CliResult};
-use crate::inputs::{self, Found};
+use crate::inputs::{self, Found, FoundReceipt};
 use crate::render;
 
 /// One inspected artifact (public facts only).
@@ -58,6 +58,50 @@ struct Report {
     /// The key object's `masterKey`, `derivedFrom` and `wallets`, as recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     key_object: Option<KeyObjectFacts>,
+    /// A request of a canary ceremony, or the canary's response.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    canary: bool,
+}
+
+/// One inspected canary receipt (public by construction).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptReport {
+    source: String,
+    kind: &'static str,
+    sha256: String,
+    ceremony_id: String,
+    canary_key_id: String,
+    protocol: String,
+    curve: String,
+    public_key: String,
+    signature_scheme: &'static str,
+    signature: String,
+    /// Whether the signature verifies under the public key the receipt names. Only the
+    /// online machine, which knows the canary it exported, can tell the receipt is its.
+    signature_valid: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unknown_fields: Vec<String>,
+}
+
+impl ReceiptReport {
+    fn new(found: &FoundReceipt) -> Self {
+        let receipt = &found.receipt;
+        ReceiptReport {
+            source: found.source.clone(),
+            kind: "canary-receipt",
+            sha256: found.sha256.clone(),
+            ceremony_id: receipt.ceremony_id().to_string(),
+            canary_key_id: receipt.canary_key_id().to_string(),
+            protocol: receipt.protocol().to_string(),
+            curve: receipt.public_key().curve().to_string(),
+            public_key: receipt.public_key().to_hex(),
+            signature_scheme: receipt.signature_scheme().as_str(),
+            signature: hex::encode(receipt.signature()),
+            signature_valid: receipt.check_signature().is_ok(),
+            unknown_fields: receipt.unknown_fields().to_vec(),
+        }
+    }
 }
 
 impl Report {
@@ -82,6 +126,7 @@ impl Report {
             share_count: None,
             signers: Vec::new(),
             key_object: None,
+            canary: false,
         }
     }
 
@@ -105,6 +150,7 @@ fn report(found: &Found) -> CliResult<Report> {
         Artifact::Request(request) => {
             let body = &request.dfns_request;
             let mut report = Report::empty(found, "request");
+            report.canary = request.canary;
             report.ceremony_id = Some(request.ceremony_id.to_string());
             report.key_id = Some(request.key_id.to_string());
             report.created = Some(request.created_at.clone());
@@ -129,6 +175,7 @@ fn report(found: &Found) -> CliResult<Report> {
             report.received = Some(file.received_at.clone());
             report.tool_version = Some(file.tool.clone());
             report.key_object = file.key_object().cloned();
+            report.canary = file.canary;
             report
         }
         Artifact::DfnsResponse(response) => {
@@ -151,6 +198,7 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
         .iter()
         .map(report)
         .collect::<CliResult<Vec<Report>>>()?;
+    let receipts: Vec<ReceiptReport> = gathered.receipts.iter().map(ReceiptReport::new).collect();
     if args.json {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -169,12 +217,14 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
         #[serde(untagged)]
         enum Described<'a> {
             Single(&'a Report),
+            Receipt(&'a ReceiptReport),
             Batch(&'a BatchReport),
         }
         let output = Output {
             artifacts: reports
                 .iter()
                 .map(Described::Single)
+                .chain(receipts.iter().map(Described::Receipt))
                 .chain(batch.iter().map(Described::Batch))
                 .collect(),
             incomplete_frames: gathered.partial.as_ref().map(|p| Partial {
@@ -194,6 +244,9 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
     for report in &reports {
         print_report(report);
     }
+    for receipt in &receipts {
+        print_receipt(receipt);
+    }
     for report in &batch {
         crate::batch::inspect::print(report);
     }
@@ -209,14 +262,21 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
 }
 
 fn print_report(r: &Report) {
-    let kind = match r.kind {
-        "request" => "export request (made by keyexport-offline init)",
-        "response-file" => "export response file (saved by keyexport-online)",
+    let kind = match (r.kind, r.canary) {
+        ("request", false) => "export request (made by keyexport-offline init)",
+        ("request", true) => "export request of a canary ceremony (made by init --canary)",
+        ("response-file", false) => "export response file (saved by keyexport-online)",
+        ("response-file", true) => "the CANARY's export response (a throwaway key)",
         _ => "Dfns export response (raw API body)",
     };
     println!("{}", Escaped(&r.source));
     println!("  kind            {kind}");
     println!("  sha256          {}", r.sha256);
+    if r.canary && r.kind == "request" {
+        println!("  canary          required: a throwaway key is exported and rebuilt first");
+    } else if r.canary {
+        println!("  canary          reconstruct it to write the canary receipt");
+    }
     let lines: [(&str, Option<String>); 14] = [
         ("ceremony", r.ceremony_id.clone()),
         ("key id", r.key_id.clone()),
@@ -261,6 +321,42 @@ fn print_report(r: &Report) {
     }
     if let Some(facts) = &r.key_object {
         print_key_object(facts);
+    }
+}
+
+/// A canary receipt: its claims, and whether its signature verifies under the key it
+/// names (hex in groups of 8, so nothing passes 80 columns).
+fn print_receipt(r: &ReceiptReport) {
+    println!("{}", Escaped(&r.source));
+    println!("  kind            canary receipt (written by keyexport-offline reconstruct)");
+    print_grouped("sha256", &r.sha256);
+    println!("  ceremony        {}", r.ceremony_id);
+    println!("  canary key id   {}", r.canary_key_id);
+    println!("  scheme          {} / {}", r.protocol, r.curve);
+    print_grouped("public key", &r.public_key);
+    println!("  signed with     {}", r.signature_scheme);
+    print_grouped("signature", &r.signature);
+    if r.signature_valid {
+        println!("  signature check valid under the receipt's own public key");
+        println!("                  (submit also checks that key is the canary it exported)");
+    } else {
+        println!("  signature check INVALID: altered, or never signed by that key");
+    }
+    for field in &r.unknown_fields {
+        println!("  unknown field   {} (ignored)", Escaped(field));
+    }
+}
+
+/// `  label           ` then the hex in groups of 8 digits, 6 groups a line.
+fn print_grouped(label: &str, hex: &str) {
+    let groups: Vec<&str> = hex
+        .as_bytes()
+        .chunks(8)
+        .map(|g| std::str::from_utf8(g).unwrap_or_default())
+        .collect();
+    for (i, line) in groups.chunks(6).enumerate() {
+        let label = if i == 0 { label } else { "" };
+        println!("  {label:<16}{}", line.join(" "));
     }
 }
 

@@ -1,5 +1,5 @@
-//! `keyexport-offline show FILE`: plays the request's QR frames in the terminal for the
-//! online machine's camera, sized to the terminal.
+//! `keyexport-offline show FILE`: plays the request's (or a canary receipt's) QR frames in
+//! the terminal for the online machine's camera, sized to the terminal.
 //!
 //! `init` draws no code in the terminal (five codes of 97 columns wrap on an 80-column
 //! console and scroll the values the witness must compare off the screen); `request.png`
@@ -11,6 +11,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use keyexport_shared::batch::BatchRequestFile;
+use keyexport_shared::canary::CanaryReceipt;
 use keyexport_shared::files::{Artifact, RequestFile};
 use keyexport_shared::transport::{
     CAPTION_ROWS, FrameOptions, TerminalSize, TransportError, fit_terminal, payload_digest,
@@ -33,12 +34,18 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
         Artifact::parse(&bytes),
         Ok(Artifact::Request(RequestFile { .. }))
     ) || BatchRequestFile::parse(&bytes).is_ok();
-    if !is_request {
+    let is_receipt = CanaryReceipt::is_receipt(&bytes) && CanaryReceipt::parse(&bytes).is_ok();
+    if !is_request && !is_receipt {
         return Err(CliError::Input {
             path,
-            problem: "not a request file: `show` plays the request.json written by `init`".into(),
+            problem: "not a request file: `show` plays the request.json written by `init` (or the canary-receipt.json written by `reconstruct`)".into(),
         });
     }
+    let advice = if is_receipt {
+        "Make the terminal at least that size (a smaller font, a larger window), or carry canary-receipt.png or canary-receipt.json instead."
+    } else {
+        "Make the terminal at least that size (a smaller font, a larger window), or carry request.png or request.json instead."
+    };
     let stdout = std::io::stdout();
     let size = current_size(&stdout);
     let options = FrameOptions {
@@ -56,7 +63,7 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
             needed_rows,
             cols,
             rows,
-            advice: "Make the terminal at least that size (a smaller font, a larger window), or carry request.png or request.json instead.",
+            advice,
         },
         source => CliError::Transport {
             input: path.clone(),

@@ -159,6 +159,13 @@ pub struct Facts {
     /// `init`: the rehearsal override let passphrases below the floor seal the key.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub short_passphrase_allowed: bool,
+    /// `init --canary`: the request requires a canary export first; `reconstruct`: the
+    /// response rebuilt is the canary's (its `keyId` is the throwaway key's).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
+    /// `reconstruct` of the canary: the receipt written (its public fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary_receipt: Option<CanaryReceiptFacts>,
     /// `sign`: SHA-256 of the message signed (hex).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_sha256: Option<String>,
@@ -171,6 +178,18 @@ pub struct Facts {
     /// `sign --derive`: the path of the child key that signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derivation_path: Option<String>,
+}
+
+/// The canary receipt `reconstruct` wrote, as the transcript records it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryReceiptFacts {
+    /// The throwaway key's Dfns id.
+    pub canary_key_id: String,
+    /// `ecdsa-secp256k1`, `ed25519` or `stark-ecdsa`.
+    pub signature_scheme: &'static str,
+    /// The signature (hex; public).
+    pub signature: String,
 }
 
 /// Public custody facts recorded in the transcript.

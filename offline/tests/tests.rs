@@ -4,6 +4,7 @@
 mod airgap;
 mod bad_inputs;
 mod batch;
+mod canary;
 mod ceremony;
 mod common;
 mod custody;

@@ -56,6 +56,9 @@ pub struct RequestReport {
     supported_schemes: Vec<String>,
     key_count: usize,
     key_ids: Vec<String>,
+    /// A canary ceremony: one throwaway key is exported and rebuilt before the batch.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    canary: bool,
 }
 
 /// A responses folder.
@@ -192,6 +195,7 @@ fn request_report(source: &str, file: &BatchRequestFile, sha256: &str) -> Reques
             .collect(),
         key_count: file.key_ids.len(),
         key_ids: file.key_ids.iter().map(ToString::to_string).collect(),
+        canary: file.canary,
     }
 }
 
@@ -418,6 +422,12 @@ pub fn print(report: &BatchReport) {
             );
             line("keys", &r.key_count.to_string());
             list("key ids", &r.key_ids, "all listed with --json");
+            if r.canary {
+                line(
+                    "canary",
+                    "required: one throwaway key, exported and rebuilt first",
+                );
+            }
             line("secrets", "none (a request holds none)");
         }
         BatchReport::Responses(r) => {

@@ -101,7 +101,12 @@ fn open_for_response(
         .ceremony_id
         .clone()
         .or(response_ids.ceremony_id.clone());
-    entry.facts.key_id = opened.key_id.clone().or(response_ids.key_id.clone());
+    entry.facts.key_id = if response_ids.canary {
+        response_ids.key_id.clone()
+    } else {
+        opened.key_id.clone().or(response_ids.key_id.clone())
+    };
+    entry.facts.canary = response_ids.canary;
     entry.facts.encryption_key_fingerprint =
         Some(opened.key.encryption_key().fingerprint().to_string());
     Ok(opened)
@@ -142,11 +147,17 @@ fn rebuild_with(
     })
 }
 
+/// The response must be of the decryption key's ceremony and, unless it is the canary's,
+/// of its key. A canary's response is of a throwaway key: its key id must be none of the
+/// ceremony's real keys (a real key exported as the "canary" would be lost for nothing),
+/// and the decryption key must name its ceremony's keys (the sealed key or custody parts
+/// from `init`; a plain key names none, and the receipt is to prove the sealed key).
 fn check_ceremony(opened: &OpenedKey, ids: &ResponseIds) -> CliResult<()> {
-    for (field, sealed, response) in [
-        ("ceremony", &opened.ceremony_id, &ids.ceremony_id),
-        ("key id", &opened.key_id, &ids.key_id),
-    ] {
+    let mut checked = vec![("ceremony", &opened.ceremony_id, &ids.ceremony_id)];
+    if !ids.canary {
+        checked.push(("key id", &opened.key_id, &ids.key_id));
+    }
+    for (field, sealed, response) in checked {
         if let (Some(sealed), Some(response)) = (sealed, response)
             && sealed != response
         {
@@ -154,6 +165,22 @@ fn check_ceremony(opened: &OpenedKey, ids: &ResponseIds) -> CliResult<()> {
                 field,
                 sealed: sealed.clone(),
                 response: response.clone(),
+            });
+        }
+    }
+    if ids.canary {
+        if opened.ceremony_id.is_none() {
+            return Err(CliError::CanaryNeedsSealedKey);
+        }
+        if let Some(canary) = &ids.key_id
+            && opened
+                .key_id
+                .iter()
+                .chain(&opened.key_ids)
+                .any(|id| id == canary)
+        {
+            return Err(CliError::CanaryIsRealKey {
+                key_id: canary.clone(),
             });
         }
     }
@@ -169,6 +196,8 @@ pub(crate) struct ResponseIds {
     pub(crate) batch: bool,
     /// The key object's HD facts the response file recorded, if any.
     pub(crate) key_object: Option<KeyObjectFacts>,
+    /// The response is a canary ceremony's throwaway key (`"canary": true`).
+    pub(crate) canary: bool,
 }
 
 /// Reads the export response from every input (they must agree), records the inputs and
@@ -176,6 +205,12 @@ pub(crate) struct ResponseIds {
 pub fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<Response> {
     let gathered = inputs::gather(inputs_given)?;
     entry.inputs.extend(gathered.records.iter().cloned());
+    if let Some(receipt) = gathered.receipts.first() {
+        return Err(CliError::Input {
+            path: receipt.source.clone(),
+            problem: "this is a canary receipt (written by reconstruct for the online machine), not an export response; carry it to the online machine (keyexport-online submit --canary-receipt) and give the response here".into(),
+        });
+    }
     let mut chosen: Option<(ExportResponse, ResponseIds, String)> = None;
     for found in gathered.found {
         let (response, ids) = match found.artifact {
@@ -193,6 +228,7 @@ pub fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<Re
                     key_id: Some(file.key_id.to_string()),
                     batch: false,
                     key_object: file.key_object().cloned(),
+                    canary: file.canary,
                 },
             ),
             Artifact::DfnsResponse(response) => (response, ResponseIds::default()),
@@ -277,12 +313,16 @@ fn print_summary(
             );
         }
     }
-    eprintln!("Addresses");
-    for (label, value) in addresses.labelled() {
-        render::labelled_line(2, label, 24, value);
-    }
-    if reconstruction.public_key.curve() == Curve::Ed25519 {
-        eprintln!("Note         {ED25519_NOTE}");
+    // A canary is thrown away: its addresses and the note on using an ed25519 key would
+    // only crowd the screen.
+    if !ids.canary {
+        eprintln!("Addresses");
+        for (label, value) in addresses.labelled() {
+            render::labelled_line(2, label, 24, value);
+        }
+        if reconstruction.public_key.curve() == Curve::Ed25519 {
+            eprintln!("Note         {ED25519_NOTE}");
+        }
     }
     for line in unknown_field_lines(&reconstruction.unknown_fields) {
         eprintln!("{line}");

@@ -340,6 +340,7 @@ fn batch_ids(items: &[Item]) -> ResponseIds {
         key_id: None,
         batch: true,
         key_object: None,
+        canary: false,
     }
 }
 
@@ -503,6 +504,16 @@ fn read_item(path: &Path) -> (Item, Option<ArtifactRecord>) {
                 .map_err(|e| CliError::shared(source.clone(), e));
             let response =
                 response.and_then(|r| check_file_name(&file.key_id, &source).map(|()| r));
+            let response = response.and_then(|r| {
+                if file.canary {
+                    Err(CliError::Input {
+                        path: source.clone(),
+                        problem: "this is the canary's response, not one of the batch's keys: reconstruct it on its own (--response with this file alone) to write the canary receipt".into(),
+                    })
+                } else {
+                    Ok(r)
+                }
+            });
             Item {
                 label,
                 source,

@@ -1,8 +1,10 @@
 //! `keyexport-offline reconstruct`: one key ([`single`]) or the keys of a batch ceremony
 //! ([`batch`]), chosen here and only here. Both rebuild through `crate::rebuild` and share
-//! [`common`].
+//! [`common`]; a canary ceremony's response is one key, which also gets its receipt
+//! ([`canary`]).
 
 mod batch;
+mod canary;
 mod common;
 mod single;
 

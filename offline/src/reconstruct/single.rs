@@ -5,7 +5,8 @@
 //! air-gap guard → output checks (recipients parse, `--out` absent) → read the response
 //! from every input → format suits the curve → keystore passphrase → open the decryption
 //! key (sealed, plain or custody parts) → the response's ceremony and key id match it →
-//! reconstruct and verify (`crate::rebuild`) → show the summary → write the output.
+//! reconstruct and verify (`crate::rebuild`) → show the summary → for a canary's response,
+//! the canary receipt ([`super::canary`]) → write the output.
 //! Every run is appended to the ceremony transcript, failures included.
 
 use std::io::Write;
@@ -18,6 +19,7 @@ use keyexport_shared::wire::ExportResponse;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::canary::{self, ReceiptPlace, WrittenReceipt};
 use super::common::{KeyFacts, Written, destroy_key_files, keystore_passphrase, transcript_path};
 use crate::addresses::Addresses;
 use crate::airgap;
@@ -83,6 +85,17 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
 
     let read = rebuild::read_response(&args.responses, entry)?;
     check_outputs(args, &read.response)?;
+    if read.ids.canary && args.destroy_decryption_key {
+        return Err(CliError::Usage(
+            "--destroy-decryption-key is refused for the canary's response: the decryption key is still needed for the real key's export; destroy it after that one".into(),
+        ));
+    }
+    // A canary's receipt goes beside the decryption key: its names are checked free now.
+    let receipt_place = read
+        .ids
+        .canary
+        .then(|| ReceiptPlace::check(args))
+        .transpose()?;
     // The new keystore passphrase first: a mistyped confirmation then costs a retype of
     // it alone, not of the decryption key's passphrase too.
     let keystore_passphrase = keystore_passphrase(args, entry)?;
@@ -96,6 +109,16 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
     let xpub = hd::root_xpub(reconstruction, args.network);
     let children = hd::derive_children(reconstruction, &args.derive)?;
     hd::print_tree(reconstruction, xpub.as_deref(), &children);
+    let receipt = match (&receipt_place, &read.ids.ceremony_id, &read.ids.key_id) {
+        (Some(place), Some(ceremony_id), Some(canary_key_id)) => Some(canary::write_receipt(
+            place,
+            ceremony_id,
+            canary_key_id,
+            reconstruction,
+            entry,
+        )?),
+        _ => None,
+    };
     if args.out.is_some() || args.reveal {
         airgap::check_again(
             args.air_gap.allow_online,
@@ -137,9 +160,18 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
             written.as_ref(),
             args.reveal,
             hd_json,
+            receipt,
         );
     }
-    print_written(written.as_ref(), args.reveal);
+    match (&receipt_place, &read.ids.key_id) {
+        (Some(place), Some(canary_key_id)) => {
+            if written.is_some() {
+                print_written(written.as_ref(), args.reveal);
+            }
+            canary::print_next(place, canary_key_id);
+        }
+        _ => print_written(written.as_ref(), args.reveal),
+    }
     Ok(revealed(args.reveal, reconstruction, &children))
 }
 
@@ -287,6 +319,7 @@ fn success_json(
     written: Option<&Written>,
     reveal: bool,
     hd_json: HdJson,
+    receipt: Option<WrittenReceipt>,
 ) -> CliResult<Zeroizing<Vec<u8>>> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -299,6 +332,12 @@ fn success_json(
         chain_code: Option<&'a str>,
         #[serde(flatten)]
         hd: HdJson,
+        /// The response was a canary ceremony's throwaway key.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        canary: bool,
+        /// The canary receipt written.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        receipt: Option<WrittenReceipt>,
     }
     let hex = reveal.then(|| reconstruction.private_key.to_hex());
     let chain_code = reconstruction
@@ -311,6 +350,8 @@ fn success_json(
         private_key: hex.as_ref().map(|h| h.as_str()),
         chain_code: chain_code.as_ref().map(|c| c.as_str()),
         hd: hd_json,
+        canary: receipt.is_some(),
+        receipt,
     };
     // Serialize into one zeroized buffer sized up front (the key may be inside).
     let mut out = Zeroizing::new(Vec::with_capacity(16 * 1024));
