@@ -287,6 +287,20 @@ fn the_canary_is_exported_first_then_the_receipt_lets_the_real_key_go() {
     assert!(printed.contains("CANARY EXPORTED"), "{printed}");
     assert!(printed.contains("canary-receipt.json"), "{printed}");
     assert!(printed.contains("--canary-receipt"), "{printed}");
+    let frames = first["qrPngs"].as_array().unwrap().len();
+    let digest: Vec<&str> = first["responseSha256"]
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .chunks(8)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let shown = printed
+        .replace(&c.dir.path().display().to_string(), "[DIR]")
+        .replace(&canary_id, "[CANARY]")
+        .replace(&digest.join(" "), "[SHA-256]")
+        .replace(&format!("its {frames} QR"), "its N QR");
+    insta::assert_snapshot!(shown);
     // Everything but the paths (a temporary folder here) fits 80 columns.
     let tmp = c.dir.path().display().to_string();
     for line in printed.lines().filter(|l| !l.contains(&tmp)) {
