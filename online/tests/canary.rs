@@ -621,3 +621,51 @@ fn a_batch_gets_one_canary_of_its_first_key() {
         assert!(steps.iter().any(|s| s == step), "{step}: {steps:?}");
     }
 }
+
+#[test]
+fn the_text_report_of_the_real_export_says_what_became_of_the_canary() {
+    let c = Canary::single(SandboxConfig::default());
+    let mut cmd = online(&c.sandbox);
+    cmd.args(["submit", "--yes", "--skip-canary", "--request"])
+        .arg(&c.request)
+        .arg("--out")
+        .arg(&c.out);
+    let output = cmd.output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        printed.contains("Canary: SKIPPED (--skip-canary), as the transcript records."),
+        "{printed}"
+    );
+}
+
+#[test]
+fn a_held_deletion_of_the_canary_is_reported_and_the_real_export_goes_on() {
+    let c = Canary::single(SandboxConfig::default().fault(Fault::DeleteKeyHeld));
+    assert_stage(&c.submit(&[]));
+    let receipt = c.write("canary-receipt.json", &c.receipt().to_bytes());
+    let output = c.submit_receipt(&receipt);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = json_out(&output);
+    assert_eq!(json["canary"]["deleted"], "held");
+    assert!(
+        stderr(&output).contains("a policy holds the deletion of the canary key"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(c.out.join("canary/delete-held.json").is_file());
+    assert!(c.sandbox.keys().iter().all(|k| !k.deleted));
+    assert!(
+        c.sandbox
+            .keys()
+            .iter()
+            .any(|k| k.id == c.real_key() && k.exported)
+    );
+    let steps = c.transcript_steps(&c.out);
+    assert!(
+        steps
+            .iter()
+            .any(|(s, o)| s == "canary-deleted" && o == "ok"),
+        "{steps:?}"
+    );
+}

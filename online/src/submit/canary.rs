@@ -789,17 +789,50 @@ fn warning_box(lines: &[&str]) -> String {
     text
 }
 
-/// The `"canary"` object of the real export's JSON output.
-pub fn summary(verified: Option<&Verified>, deletion: Option<&Deletion>) -> Value {
-    match verified {
-        Some(v) => json!({
-            "proven": true,
-            "canaryKeyId": v.canary.canary_key_id.as_str(),
-            "receipt": v.input.display().to_string(),
-            "receiptSha256": v.receipt_sha256,
-            "deleted": deletion.map(Deletion::as_str),
-        }),
-        None => json!({"proven": false, "skipped": true}),
+/// What became of a canary request's canary, for the real export's report.
+pub enum Outcome {
+    /// The receipt verified; the canary key's deletion.
+    Proven {
+        /// The receipt and the canary it proves.
+        verified: Box<Verified>,
+        /// What became of the canary key.
+        deletion: Deletion,
+    },
+    /// `--skip-canary`.
+    Skipped,
+}
+
+impl Outcome {
+    /// The `"canary"` object of the real export's JSON output.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Outcome::Proven { verified, deletion } => json!({
+                "proven": true,
+                "canaryKeyId": verified.canary.canary_key_id.as_str(),
+                "receipt": verified.input.display().to_string(),
+                "receiptSha256": verified.receipt_sha256,
+                "deleted": deletion.as_str(),
+            }),
+            Outcome::Skipped => json!({"proven": false, "skipped": true}),
+        }
+    }
+
+    /// The line of the real export's text report.
+    pub fn line(&self) -> String {
+        match self {
+            Outcome::Proven { verified, deletion } => format!(
+                "Canary: proven by its receipt (canary key {}, {}).",
+                verified.canary.canary_key_id,
+                match deletion {
+                    Deletion::Deleted => "deleted",
+                    Deletion::Held => "deletion held: have it approved or delete it",
+                    Deletion::Failed(_) => "not deleted: delete it in the dashboard",
+                }
+            ),
+            Outcome::Skipped => {
+                "Canary: SKIPPED (--skip-canary), as the transcript records.".to_owned()
+            }
+        }
     }
 }
 

@@ -61,7 +61,7 @@ struct Ceremony<'a> {
     request_sha256: String,
     out: PathBuf,
     /// The real export's `"canary"` object: proven (and deleted) or skipped.
-    canary_summary: Option<serde_json::Value>,
+    canary: Option<canary::Outcome>,
 }
 
 /// The steps, in the runbook's order; `transcript_slot` and `saved` outlive a failure so
@@ -102,7 +102,7 @@ fn execute(
 
     // 2b. The canary: exported instead of the real key (then stop), or proven and deleted,
     // or skipped with a warning.
-    let deletion = match (canary_mode, &verified) {
+    let canary_outcome = match (canary_mode, verified) {
         (canary::Mode::Stage, _) => {
             let context = canary::Context {
                 client: &client,
@@ -127,23 +127,25 @@ fn execute(
             );
             return Ok(());
         }
-        (canary::Mode::Receipt(_), Some(verified)) => Some(canary::delete(
-            &client,
-            &credential,
-            &verified.canary.canary_key_id,
-            &ceremony.out,
-            transcript,
-        )),
+        (canary::Mode::Receipt(_), Some(verified)) => {
+            let deletion = canary::delete(
+                &client,
+                &credential,
+                &verified.canary.canary_key_id,
+                &ceremony.out,
+                transcript,
+            );
+            Some(canary::Outcome::Proven {
+                verified: Box::new(verified),
+                deletion,
+            })
+        }
         (canary::Mode::Skip, _) => {
             canary::skip_warning(transcript)?;
-            None
+            Some(canary::Outcome::Skipped)
         }
         _ => None,
     };
-    let canary_summary = ceremony
-        .request
-        .canary
-        .then(|| canary::summary(verified.as_ref(), deletion.as_ref()));
     transcript.working_on("confirm");
 
     // 3. The operator confirms what is about to happen.
@@ -174,7 +176,7 @@ fn execute(
         ExportOutcome::Exported(body) => body,
         ExportOutcome::Held(body) => return Err(held(&ceremony.out, &body, transcript, saved)),
     };
-    ceremony.canary_summary = canary_summary;
+    ceremony.canary = canary_outcome;
     deliver(
         args,
         &ceremony,
@@ -210,7 +212,7 @@ fn read_request<'a>(
         request,
         request_sha256,
         out,
-        canary_summary: None,
+        canary: None,
     })
 }
 
@@ -584,8 +586,8 @@ fn report(
                 "shares": response.shares.len(),
             },
         });
-        if let (Some(canary), Some(map)) = (&ceremony.canary_summary, value.as_object_mut()) {
-            map.insert("canary".into(), canary.clone());
+        if let (Some(canary), Some(map)) = (&ceremony.canary, value.as_object_mut()) {
+            map.insert("canary".into(), canary.to_json());
         }
         println!(
             "{}",
@@ -612,5 +614,8 @@ fn report(
             frames.ur_text.display(),
             response_path.display()
         );
+        if let Some(canary) = &ceremony.canary {
+            println!("{}", canary.line());
+        }
     }
 }
