@@ -403,8 +403,25 @@ fn forged_altered_and_foreign_receipts_are_refused_before_the_real_key() {
             .replace(canary.key_id.as_str(), "key-01snl-7k5e2-aaaaaaaaaaaaaaaa")
             .as_bytes(),
     );
+    // Signed by the canary, but for another canary key id of this ceremony.
+    let other_canary = {
+        let file = c.canary_response();
+        let rebuilt = reconstruct(&response, &c.decryption_key).unwrap();
+        let secret = hex::decode(rebuilt.private_key.to_hex().as_str()).unwrap();
+        let signer = k256::ecdsa::SigningKey::from_slice(&secret).unwrap();
+        CanaryReceipt::create(
+            c.ceremony_id.clone(),
+            KeyId::new("key-01snl-7k5e2-bbbbbbbbbbbbbbbb").unwrap(),
+            response.protocol,
+            file.export_response().unwrap().public_key,
+            |_, message| Ok::<_, String>(sign(&signer, message)),
+        )
+        .unwrap()
+    };
+    let other_canary = c.write("other-canary.json", &other_canary.to_bytes());
     // Not a receipt at all: the request.
     let cases = [
+        (&other_canary, "not for the canary this ceremony exported"),
         (&foreign, "belongs to ceremony"),
         (&forged, "not by the canary exported"),
         (&altered, "signature does not verify"),
