@@ -42,7 +42,8 @@ fn the_offline_signer_makes_receipts_that_verify_on_every_curve() {
             keyexport_shared::canary::ReceiptSignature::for_curve(key.scheme.curve);
         let message = signed_message(&ceremony, &key_id, key.scheme.curve);
         let output = Command::new(&binaries[0])
-            .args(["sign", "--allow-online", "--json", "--scheme"])
+            .args(["sign", "--allow-online", "--blind", "--yes", "--json"])
+            .arg("--scheme")
             .arg(signature_scheme.as_str())
             .arg("--key")
             .arg(&key_file)
