@@ -92,6 +92,14 @@ again, and keys whose export may have been sent without an answer are listed for
 check (re-sent only with --retry-uncertain, after Dfns shows them not exported). Carry the
 whole folder to the offline machine on removable media (no QR codes for a batch).
 
+A canary request (`keyexport-offline init --canary`) is submitted twice. The first run
+checks the real key, creates a throwaway key of its scheme and curve, exports that one
+with the request, saves it in OUT/canary/ (response.json and its QR/UR files) and stops:
+the real key is untouched. Carry OUT/canary/ to the offline machine; `reconstruct` rebuilds
+the canary and writes canary-receipt.json/.png. The second run, with --canary-receipt
+RECEIPT and the same --out, checks the receipt, deletes the throwaway key and exports the
+real key. A batch gets one canary, on its first key's scheme and curve.
+
 Runbook: docs/runbook.md, Step 3 — Export the key.";
 
 /// `submit`.
@@ -129,6 +137,21 @@ pub struct SubmitArgs {
     /// an answer, once Dfns shows them as not exported.
     #[arg(long)]
     pub retry_uncertain: bool,
+    /// Canary request only: the receipt `keyexport-offline reconstruct` wrote for this
+    /// ceremony's canary (canary-receipt.json, or photos of canary-receipt.png). Checked
+    /// against OUT/canary/response.json; then the canary key is deleted and the real key
+    /// exported.
+    #[arg(
+        long,
+        value_name = "INPUT",
+        num_args = 1..,
+        conflicts_with = "skip_canary"
+    )]
+    pub canary_receipt: Vec<PathBuf>,
+    /// Canary request only: export the real key WITHOUT the canary's proof (a warning is
+    /// shown and recorded in the transcript).
+    #[arg(long)]
+    pub skip_canary: bool,
     /// Dfns connection settings.
     #[command(flatten)]
     pub dfns: DfnsArgs,

@@ -102,6 +102,29 @@ pub enum OnlineError {
         /// `input` for the file, `usage` for the terminal.
         kind: ErrorKind,
     },
+    /// A canary ceremony cannot go on to the real export: no valid canary receipt.
+    #[error("{message}")]
+    CanaryUnproven {
+        /// Which check failed.
+        message: String,
+        /// What to do.
+        advice: String,
+    },
+    /// The canary key could not be created: the token lacks a permission.
+    #[error("the canary key could not be created: {0}")]
+    CanaryPermission(String),
+    /// HTTP 202 on a canary step: a policy holds the canary key's creation or export.
+    #[error("Dfns did not {what}: a policy holds it for approval (HTTP 202)")]
+    CanaryHeld {
+        /// What was held ("create the canary key", "export the canary key KEY").
+        what: String,
+        /// Where the 202 body was saved, if it could be.
+        saved: Option<PathBuf>,
+        /// The 202 body as received.
+        body: String,
+        /// What to do.
+        advice: String,
+    },
     /// The QR/UR files could not be written.
     #[error("the response is saved in {saved}, but its QR/UR files could not be written: {reason}")]
     Transport {
@@ -124,7 +147,9 @@ impl OnlineError {
             }
             OnlineError::Refused { .. } => ErrorKind::Refused,
             OnlineError::Api(e) => OnlineError::api_kind(e),
-            OnlineError::Held { .. } => ErrorKind::HeldForApproval,
+            OnlineError::Held { .. } | OnlineError::CanaryHeld { .. } => ErrorKind::HeldForApproval,
+            OnlineError::CanaryUnproven { .. } => ErrorKind::CanaryUnproven,
+            OnlineError::CanaryPermission(_) => ErrorKind::CanaryPermission,
             OnlineError::ResponseCheck { .. } => ErrorKind::ResponseCheck,
             OnlineError::NotSaved { .. } => ErrorKind::NotSaved,
             OnlineError::Transport { .. } => ErrorKind::Transport,
@@ -158,9 +183,11 @@ impl OnlineError {
     /// A Dfns body that must reach the operator because it could not be saved.
     pub fn unsaved_body(&self) -> Option<&str> {
         match self {
-            OnlineError::NotSaved { body, .. } | OnlineError::Held { saved: None, body } => {
-                Some(body)
-            }
+            OnlineError::NotSaved { body, .. }
+            | OnlineError::Held { saved: None, body }
+            | OnlineError::CanaryHeld {
+                saved: None, body, ..
+            } => Some(body),
             _ => None,
         }
     }
@@ -239,6 +266,22 @@ impl OnlineError {
             OnlineError::Batch { advice, .. } | OnlineError::Show { advice, .. } => {
                 Some(advice.clone())
             }
+            OnlineError::CanaryUnproven { advice, .. } => Some(advice.clone()),
+            OnlineError::CanaryPermission(_) => Some(
+                "Grant the token's user or service account the permissions Keys:Create and \
+                 Keys:Delete (the canary key is created, exported, then deleted), then run \
+                 `submit` again. If your policy accepts exporting the real key without \
+                 proving the path on a throwaway key first, run it with --skip-canary \
+                 (warned and recorded). Nothing was created or exported."
+                    .into(),
+            ),
+            OnlineError::CanaryHeld { saved, advice, .. } => Some(format!(
+                "{}{advice}",
+                saved
+                    .as_ref()
+                    .map(|p| format!("Dfns' answer is saved in {}. ", p.display()))
+                    .unwrap_or_default()
+            )),
             OnlineError::Transport { saved, .. } => Some(format!(
                 "The response itself is safe. Show its QR codes with \
                  `keyexport-online show {}`, or carry the file on removable media.",

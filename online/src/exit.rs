@@ -9,8 +9,8 @@ use keyexport_shared::exit::{self, Exit};
 pub const EXIT_OK: Exit = Exit {
     code: 0,
     kinds: &[],
-    meaning: "success (`submit`: exported, saved, QR/UR files written)",
-    advice: "Step 4.",
+    meaning: "success (`submit`: exported, saved, QR/UR files written; on a canary request without `--canary-receipt`: the canary exported and saved, the real key untouched)",
+    advice: "Step 4; after the canary stage (`\"stage\": \"canary-exported\"`): Step 2a, carry the canary to the offline machine.",
 };
 /// Exit code: a bug (a kind this table lacks); no failure is meant to end here.
 pub const EXIT_INTERNAL: Exit = Exit {
@@ -110,6 +110,20 @@ pub const EXIT_OFFLINE_SECRET: Exit = Exit {
     meaning: "**an offline machine's secret** (sealed decryption key, custody part) was given as the request: nothing was sent",
     advice: "**Stop.** Nothing was sent. Wipe the file from this machine and from the stick it came on (or destroy the stick), tell the witness and note it on the paper log. If it was the sealed decryption key, its passphrase is now its only protection: start a new ceremony unless your policy accepts that. Carry `request.json` or `request.png`.",
 };
+/// Exit code: a canary ceremony's real export refused for want of a valid receipt.
+pub const EXIT_CANARY_UNPROVEN: Exit = Exit {
+    code: 15,
+    kinds: &[ErrorKind::CanaryUnproven],
+    meaning: "a canary ceremony's real export refused: the canary receipt is not valid for the canary this ceremony exported (altered, forged, of another ceremony or canary), or there is no canary response to check it against: the real key was not touched",
+    advice: "Do not export the real key. Read which check failed. Carry back the `canary-receipt.json` (or `.png`) that `reconstruct` wrote for **this** ceremony's canary and give it with the same `--out`; if the canary failed offline, find out why before anything else.",
+};
+/// Exit code: the canary key could not be created for want of `Keys:Create`.
+pub const EXIT_CANARY_PERMISSION: Exit = Exit {
+    code: 16,
+    kinds: &[ErrorKind::CanaryPermission],
+    meaning: "the canary key could not be created: the token lacks `Keys:Create` (HTTP 403): nothing created, nothing exported",
+    advice: "Grant the token's user or service account `Keys:Create` and `Keys:Delete`, then run `submit` again; or, if your policy accepts exporting without the rehearsal, run it with `--skip-canary` (warned and recorded).",
+};
 /// Exit code: a batch interrupted by Ctrl-C (the shell's 128 + SIGINT).
 pub const EXIT_INTERRUPTED: Exit = Exit {
     code: 130,
@@ -120,7 +134,7 @@ pub const EXIT_INTERRUPTED: Exit = Exit {
 
 /// The exit-code table, in order: the one source of `--help`'s list and of the tables in
 /// README.md and docs/runbook.md.
-pub const EXIT_CODES: [Exit; 16] = [
+pub const EXIT_CODES: [Exit; 18] = [
     EXIT_OK,
     EXIT_INTERNAL,
     EXIT_USAGE,
@@ -136,6 +150,8 @@ pub const EXIT_CODES: [Exit; 16] = [
     EXIT_TRANSPORT,
     EXIT_BATCH_INCOMPLETE,
     EXIT_OFFLINE_SECRET,
+    EXIT_CANARY_UNPROVEN,
+    EXIT_CANARY_PERMISSION,
     EXIT_INTERRUPTED,
 ];
 

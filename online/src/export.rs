@@ -153,6 +153,8 @@ pub struct ResponseRecord<'a> {
     pub transcript_head: &'a str,
     /// The preflight's view of the key (its HD facts are recorded).
     pub key: &'a KeyInfo,
+    /// Whether the key is a canary ceremony's throwaway key (the file says so).
+    pub canary: bool,
 }
 
 /// Writes the response file at `path` atomically, never over a file, and returns its
@@ -174,7 +176,8 @@ pub fn save_response(
         text,
     )
     .map_err(|e| e.to_string())?
-    .with_key_object(record.key.key_object_facts());
+    .with_key_object(record.key.key_object_facts())
+    .with_canary(record.canary);
     let bytes = file.to_bytes();
     write_new(path, &bytes, FileMode::Public).map_err(|e| e.to_string())?;
     Ok(bytes)

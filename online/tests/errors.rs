@@ -154,3 +154,38 @@ fn kind_batch_incomplete() {
         .to_owned();
     insta::assert_snapshot!(text.replace(&ceremony_id, "[CEREMONY]"));
 }
+
+/// `c`'s request, rewritten as a canary ceremony's (`init --canary`).
+fn canary_request(c: &Ceremony) {
+    let bytes = std::fs::read(&c.request).unwrap();
+    let keyexport_shared::files::Artifact::Request(request) =
+        keyexport_shared::files::Artifact::parse(&bytes).unwrap()
+    else {
+        panic!("not a request");
+    };
+    std::fs::write(&c.request, request.with_canary(true).to_bytes()).unwrap();
+}
+
+#[test]
+fn kind_canary_permission() {
+    let c = ceremony(
+        "CGGMP24:secp256k1",
+        plain().fault(Fault::MissingCreatePermission),
+    );
+    canary_request(&c);
+    insta::assert_snapshot!(report(&c, &mut submit(&c)));
+}
+
+/// A receipt given where no canary was exported (no `canary/response.json` beside the
+/// request): refused before any call.
+#[test]
+fn kind_canary_unproven() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    canary_request(&c);
+    let receipt = c.dir.path().join("canary-receipt.json");
+    std::fs::write(&receipt, b"{}").unwrap();
+    let mut cmd = submit(&c);
+    cmd.arg("--canary-receipt").arg(&receipt);
+    insta::assert_snapshot!(report(&c, &mut cmd));
+    assert!(c.sandbox.requests().is_empty());
+}

@@ -10,6 +10,7 @@
 
 mod auth;
 mod batch;
+mod canary;
 mod common;
 mod errors;
 mod faults;

@@ -98,6 +98,10 @@ pub enum Fault {
     /// A policy holds key deletion for approval: `DELETE /keys/{keyId}` answers HTTP 202,
     /// the key stays.
     DeleteKeyHeld,
+    /// The export of a key created by `POST /keys` (a canary) carries, in every share, a
+    /// share document this tool cannot read (no `index`, no `secret_share`): the canary
+    /// fails offline. Exports of the configured keys are not affected.
+    CanaryShareFormat,
 }
 
 /// One key the sandbox holds.

@@ -44,6 +44,8 @@ pub struct KeyRecord {
     pub exported: bool,
     /// Set once deleted (`DELETE /keys/{keyId}`).
     pub deleted: bool,
+    /// Created through `POST /keys` (a canary), not configured.
+    pub created: bool,
     seed: [u8; 32],
 }
 
@@ -141,6 +143,7 @@ impl KeyRecord {
             chain_code: dealt.chain_code,
             exported: spec.exported,
             deleted: false,
+            created: false,
             seed,
         })
     }

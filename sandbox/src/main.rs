@@ -99,6 +99,10 @@ pub struct SandboxArgs {
     /// Hold every key deletion (the canary's, after its receipt) for approval (HTTP 202).
     #[arg(long)]
     delete_held: bool,
+    /// Give the export of a created key (the canary) share documents this tool cannot
+    /// read: the canary fails offline, the configured keys' exports are unaffected.
+    #[arg(long)]
+    canary_share_format: bool,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +166,7 @@ impl SandboxArgs {
             (self.no_create_permission, Fault::MissingCreatePermission),
             (self.create_held, Fault::CreateKeyHeld),
             (self.delete_held, Fault::DeleteKeyHeld),
+            (self.canary_share_format, Fault::CanaryShareFormat),
         ];
         faults.extend(flags.into_iter().filter(|(on, _)| *on).map(|(_, f)| f));
         if let Some(n) = self.extra_signers {

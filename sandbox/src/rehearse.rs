@@ -9,6 +9,15 @@
 //! the same scheme (chain code in every share, wallets listed by the key object), whose
 //! wallets `reconstruct` derives and checks offline.
 //!
+//! By default each ceremony is a canary ceremony, the runbook's default path: `init
+//! --canary`, then `submit` exports a throwaway key instead of the real one and stops; its
+//! response crosses as QR images; `reconstruct` rebuilds it and writes the canary receipt;
+//! the receipt's QR image crosses back; `submit --canary-receipt` checks it, deletes the
+//! throwaway key and exports the real key. `--no-canary` rehearses the short ceremony.
+//! With `--canary-share-format` the canary's export carries shares this tool cannot read:
+//! the rehearsal passes when the ceremony stops offline, no receipt is written and the
+//! sandbox saw no export of the real key.
+//!
 //! With `--policy-hold` the rehearsal shows what a policy that holds the export looks
 //! like: `submit` must stop with its documented exit code for a hold (9), save Dfns'
 //! answer, and leave the key unexported. That outcome is the rehearsal passing: it is
@@ -46,6 +55,10 @@ pub struct RehearseArgs {
     /// follows, and its wallets are checked offline).
     #[arg(long)]
     no_hd: bool,
+    /// Rehearse the short ceremony, without the canary (by default a throwaway key is
+    /// exported and rebuilt first, and its receipt carried back, before the real key).
+    #[arg(long)]
+    no_canary: bool,
     /// Use the ceremony binaries found next to this one as they are; ask Cargo to build
     /// them only if missing (the tests use this after `cargo test` built them).
     #[arg(long)]
@@ -56,8 +69,8 @@ pub struct RehearseArgs {
     sandbox: SandboxArgs,
 }
 
-/// Prints a step header the way the runbook numbers its steps.
-fn step(number: u32, title: &str) {
+/// Prints a step header the way the runbook numbers its steps (`2a` is the canary's).
+fn step(number: &str, title: &str) {
     println!("\n── Step {number}/6 · {title}");
 }
 
@@ -84,6 +97,9 @@ const EXIT_HELD: i32 = 9;
 /// `submit`'s file holding Dfns' answer to a held export.
 const HELD_FILE: &str = "export-held.json";
 
+/// The folder, in `submit --out`, of the canary's response and files.
+const CANARY_FOLDER: &str = keyexport_shared::canary::CANARY_RESPONSE_FOLDER;
+
 /// How one key's rehearsal ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
@@ -91,6 +107,33 @@ enum Ending {
     Rebuilt,
     /// The export was held by the policy, as `--policy-hold` asked.
     Held,
+    /// The canary failed offline, as `--canary-share-format` asked: the real key untouched.
+    CanaryFailed,
+}
+
+/// What one key's rehearsal is expected to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Plan {
+    /// A canary ceremony (not `--no-canary`).
+    canary: bool,
+    /// The export (the canary's first, in a canary ceremony) is held.
+    hold: bool,
+    /// The canary fails offline.
+    canary_fails: bool,
+    /// Keep the folder.
+    keep: bool,
+}
+
+impl Plan {
+    fn ending(self) -> Ending {
+        if self.hold {
+            Ending::Held
+        } else if self.canary && self.canary_fails {
+            Ending::CanaryFailed
+        } else {
+            Ending::Rebuilt
+        }
+    }
 }
 
 /// Runs a ceremony binary and shows what it printed; fails if it fails.
@@ -184,6 +227,22 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
     }
     let config = args.sandbox.config(default_keys)?;
     let expect_hold = config.has(&sandbox::Fault::PolicyHold);
+    let plan = Plan {
+        canary: !args.no_canary,
+        hold: expect_hold,
+        canary_fails: config.has(&sandbox::Fault::CanaryShareFormat),
+        keep: args.keep,
+    };
+    if plan.canary {
+        println!("A canary ceremony (the runbook's default; --no-canary for the short one):");
+        println!("a throwaway key is exported and rebuilt offline first, and its receipt");
+        println!("carried back, before the real key is touched.");
+    }
+    if plan.ending() == Ending::CanaryFailed {
+        println!("--canary-share-format: the canary's export will carry shares this tool");
+        println!("cannot read. The rehearsal passes when the ceremony stops offline and the");
+        println!("real key is never exported.");
+    }
     if expect_hold {
         println!("--policy-hold: a Dfns policy will hold every export for approval. The");
         println!("rehearsal shows what the operator then sees, and passes when");
@@ -216,14 +275,30 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
             },
             sandbox.url(),
         );
-        let ending = rehearse_key(&sandbox, key, offline, online, args.keep, expect_hold)?;
+        // Dfns creates keys of the pairs it issues only: another pair has no canary.
+        let key_plan = Plan {
+            canary: plan.canary && Scheme::ISSUED.contains(&key.scheme),
+            ..plan
+        };
+        if plan.canary && !key_plan.canary {
+            println!(
+                "   {} is not a pair Dfns issues: no canary key can be created of it, so this",
+                key.scheme
+            );
+            println!("   ceremony goes without the canary.");
+        }
+        let ending = rehearse_key(&sandbox, key, offline, online, key_plan)?;
         ensure!(
-            (ending == Ending::Held) == expect_hold,
+            ending == key_plan.ending(),
             "the rehearsal of {} ended unexpectedly",
             key.id
         );
     }
-    if expect_hold {
+    if plan.ending() == Ending::CanaryFailed {
+        println!("\nEvery canary failed offline and every ceremony stopped there, as");
+        println!("--canary-share-format set out to show: no real key was exported.");
+        println!("The rehearsal passed.");
+    } else if expect_hold {
         println!("\nEvery export was held by the policy, as --policy-hold set out to show:");
         println!("nothing was exported, and keyexport-online kept Dfns' answer and stopped");
         println!("with exit code {EXIT_HELD}. The rehearsal passed.");
@@ -233,15 +308,16 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One whole ceremony for `key`; with `expect_hold`, up to the held export.
+/// One whole ceremony for `key`; with a hold, up to the held export; with a canary that
+/// fails offline, up to that failure.
 fn rehearse_key(
     sandbox: &Sandbox,
     key: &KeySummary,
     offline: &Path,
     online: &Path,
-    keep: bool,
-    expect_hold: bool,
+    plan: Plan,
 ) -> anyhow::Result<Ending> {
+    let keep = plan.keep;
     let workspace = tempfile::Builder::new()
         .prefix("keyexport-rehearsal-")
         .tempdir()?;
@@ -258,7 +334,7 @@ fn rehearse_key(
     )?;
 
     step(
-        1,
+        "1",
         "Offline machine: create the decryption key and the export request",
     );
     let ceremony = offline_dir.join("ceremony");
@@ -272,6 +348,9 @@ fn rehearse_key(
         arg(&passphrase),
         arg("--allow-online"),
     ];
+    if plan.canary {
+        init.push(arg("--canary"));
+    }
     // The request offers the pairs Dfns issues unless told otherwise; a rehearsal of
     // another pair asks for it, as an operator would.
     if !Scheme::ISSUED.contains(&key.scheme) {
@@ -283,17 +362,13 @@ fn rehearse_key(
     }
     run_tool(offline, &init, &[])?;
 
-    step(2, "Carry the request across the air gap as QR codes");
+    step("2", "Carry the request across the air gap as QR codes");
     let request_images = carry(&pngs_in(&ceremony, "request")?, &online_dir.join("scanned"))?;
     println!(
         "   The online machine photographs {} QR image(s); the request file itself stays behind.",
         request_images.len()
     );
 
-    step(
-        3,
-        "Online machine: check the key, export once, save the response",
-    );
     let response_dir = online_dir.join("ceremony");
     std::fs::create_dir_all(&response_dir)?;
     let mut submit = vec![arg("submit")];
@@ -307,9 +382,37 @@ fn rehearse_key(
         arg("--yes"),
         arg("--json"),
     ]);
-    if expect_hold {
+    let mut ending = None;
+    if plan.canary {
+        let paths = CanaryPaths {
+            ceremony: &ceremony,
+            passphrase: &passphrase,
+            response_dir: &response_dir,
+            offline_dir: &offline_dir,
+            online_dir: &online_dir,
+        };
+        match rehearse_canary(sandbox, key, offline, online, &submit, &paths, plan)? {
+            Some(receipt_images) => {
+                submit.push(arg("--canary-receipt"));
+                submit.extend(receipt_images.iter().map(arg));
+            }
+            None => ending = Some(plan.ending()),
+        }
+    }
+    if let Some(ending) = ending {
+        if keep {
+            let kept = workspace.keep();
+            println!("   Ceremony folder kept: {}", kept.display());
+        }
+        return Ok(ending);
+    }
+    step(
+        "3",
+        "Online machine: check the key, export once, save the response",
+    );
+    if plan.hold {
         let output = run_shown(online, &submit, &sandbox.env())?;
-        narrate_hold(sandbox, key, &output, &response_dir)?;
+        narrate_hold(sandbox, key, &output, &response_dir.join(HELD_FILE), false)?;
         if keep {
             let kept = workspace.keep();
             println!("   Ceremony folder kept: {}", kept.display());
@@ -324,7 +427,21 @@ fn rehearse_key(
         summary["response"].as_str().unwrap_or("?")
     );
 
-    step(4, "Carry the response back across the air gap as QR codes");
+    if plan.canary {
+        ensure!(
+            summary["canary"]["proven"] == serde_json::Value::Bool(true),
+            "the real export does not report the canary proven: {summary}"
+        );
+        println!(
+            "   The canary receipt was verified before the export; the throwaway key: {}.",
+            summary["canary"]["deleted"].as_str().unwrap_or("?")
+        );
+    }
+
+    step(
+        "4",
+        "Carry the response back across the air gap as QR codes",
+    );
     let response_images = carry(
         &pngs_in(&response_dir, "response-qr")?,
         &offline_dir.join("scanned"),
@@ -335,7 +452,7 @@ fn rehearse_key(
     );
 
     step(
-        5,
+        "5",
         "Offline machine: decrypt the shares, rebuild and verify the key",
     );
     let mut reconstruct = vec![
@@ -354,7 +471,7 @@ fn rehearse_key(
     let result: serde_json::Value = serde_json::from_slice(&output.stdout)
         .context("keyexport-offline did not print one JSON object")?;
 
-    step(6, "Compare the rebuilt key with the sandbox's");
+    step("6", "Compare the rebuilt key with the sandbox's");
     let rebuilt = result["privateKey"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("the reconstruct output has no privateKey"))?;
@@ -390,13 +507,167 @@ fn rehearse_key(
     Ok(Ending::Rebuilt)
 }
 
+/// The folders of one canary ceremony.
+struct CanaryPaths<'a> {
+    /// The offline ceremony folder (the sealed key; the receipt is written there).
+    ceremony: &'a Path,
+    passphrase: &'a Path,
+    /// `submit --out`.
+    response_dir: &'a Path,
+    offline_dir: &'a Path,
+    online_dir: &'a Path,
+}
+
+/// The canary's crossings (Step 2a): `submit` exports the throwaway key and stops, its
+/// response crosses as QR images, `reconstruct` rebuilds it and writes the receipt, whose
+/// QR image crosses back. Returns the receipt's images for `submit --canary-receipt`, or
+/// `None` when the ceremony stopped as the plan expects (a hold, a canary failing
+/// offline), said and checked.
+fn rehearse_canary(
+    sandbox: &Sandbox,
+    key: &KeySummary,
+    offline: &Path,
+    online: &Path,
+    submit: &[OsString],
+    paths: &CanaryPaths<'_>,
+    plan: Plan,
+) -> anyhow::Result<Option<Vec<PathBuf>>> {
+    step(
+        "2a",
+        "Online machine: the canary: a throwaway key created, exported, saved",
+    );
+    if plan.hold {
+        let output = run_shown(online, submit, &sandbox.env())?;
+        let held = paths.response_dir.join(CANARY_FOLDER).join(HELD_FILE);
+        narrate_hold(sandbox, key, &output, &held, true)?;
+        return Ok(None);
+    }
+    let output = run_tool(online, submit, &sandbox.env())?;
+    let stage: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .context("keyexport-online did not print one JSON object")?;
+    ensure!(
+        stage["stage"] == "canary-exported",
+        "submit on a canary request did not stop after the canary: {stage}"
+    );
+    let canary_id = stage["canaryKeyId"].as_str().unwrap_or("?").to_owned();
+    ensure!(
+        !real_key_touched(sandbox, key),
+        "the canary stage touched the real key {}",
+        key.id
+    );
+    println!("   The throwaway key {canary_id} was exported; the real key is untouched.");
+
+    step(
+        "2a",
+        "Carry the canary's response to the offline machine as QR codes",
+    );
+    let canary_dir = paths.response_dir.join(CANARY_FOLDER);
+    let images = carry(
+        &pngs_in(&canary_dir, "response-qr")?,
+        &paths.offline_dir.join("scanned-canary"),
+    )?;
+    println!(
+        "   The offline machine photographs {} QR frame(s).",
+        images.len()
+    );
+
+    step(
+        "2a",
+        "Offline machine: rebuild and verify the canary, write its receipt",
+    );
+    let mut reconstruct = vec![
+        arg("reconstruct"),
+        arg("--decryption-key"),
+        arg(paths.ceremony.join("decryption-key.age")),
+        arg("--passphrase-file"),
+        arg(paths.passphrase),
+        arg("--json"),
+        arg("--allow-online"),
+        arg("--response"),
+    ];
+    reconstruct.extend(images.iter().map(arg));
+    let receipt_png = paths
+        .ceremony
+        .join(keyexport_shared::canary::RECEIPT_PNG_NAME);
+    if plan.canary_fails {
+        let output = run_shown(offline, &reconstruct, &[])?;
+        return narrate_canary_failure(sandbox, key, &output, &receipt_png).map(|()| None);
+    }
+    let output = run_tool(offline, &reconstruct, &[])?;
+    let rebuilt: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .context("keyexport-offline did not print one JSON object")?;
+    ensure!(
+        rebuilt["canary"] == serde_json::Value::Bool(true),
+        "reconstruct did not recognise the canary's response: {rebuilt}"
+    );
+    ensure!(
+        receipt_png.is_file(),
+        "reconstruct wrote no canary receipt image in {}",
+        paths.ceremony.display()
+    );
+
+    step(
+        "2a",
+        "Carry the canary receipt back to the online machine as a QR image",
+    );
+    let receipt = carry(&[receipt_png], &paths.online_dir.join("scanned-receipt"))?;
+    println!("   The online machine photographs the receipt's QR image.");
+    Ok(Some(receipt))
+}
+
+/// Whether the sandbox saw an export call for, or shows as exported, the real key.
+fn real_key_touched(sandbox: &Sandbox, key: &KeySummary) -> bool {
+    let path = format!("/keys/{}/export", key.id);
+    sandbox
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST" && r.path == path)
+        || sandbox.keys().iter().any(|k| k.id == key.id && k.exported)
+}
+
+/// Checks that the canary failed offline and the ceremony stopped there, and says so:
+/// `reconstruct` failed, no receipt was written, the real key was never exported.
+fn narrate_canary_failure(
+    sandbox: &Sandbox,
+    key: &KeySummary,
+    output: &Output,
+    receipt_png: &Path,
+) -> anyhow::Result<()> {
+    ensure!(
+        !output.status.success(),
+        "--canary-share-format: reconstruct should have failed on the canary, but it succeeded"
+    );
+    ensure!(
+        !receipt_png.exists(),
+        "--canary-share-format: a canary receipt was written although the canary failed"
+    );
+    ensure!(
+        !real_key_touched(sandbox, key),
+        "--canary-share-format: the sandbox saw the real key {} exported",
+        key.id
+    );
+    println!(
+        "   As expected: the canary could not be rebuilt ({}), and no receipt",
+        output.status
+    );
+    println!("   was written. The real key was never exported; the sandbox shows it");
+    println!("   untouched:");
+    println!("     {}", key.id);
+    println!("   On a real ceremony: stop here. The real key's shares would fail the");
+    println!("   same way; find out why (read the error above) before going on.");
+    println!("   `submit` exports the real key only against a valid receipt.");
+    Ok(())
+}
+
 /// Checks that `submit` stopped at the policy hold as documented, and says so: exit code
-/// 9, Dfns' answer saved, the key not exported.
+/// 9, Dfns' answer saved in `held`, the key not exported; for a canary ceremony, the
+/// canary's export was the one held.
 fn narrate_hold(
     sandbox: &Sandbox,
     key: &KeySummary,
     output: &Output,
-    response_dir: &Path,
+    held: &Path,
+    canary: bool,
 ) -> anyhow::Result<()> {
     ensure!(
         output.status.code() == Some(EXIT_HELD),
@@ -404,7 +675,6 @@ fn narrate_hold(
          {EXIT_HELD}, but it ended with {}",
         output.status
     );
-    let held = response_dir.join(HELD_FILE);
     ensure!(
         held.is_file(),
         "--policy-hold: keyexport-online did not save Dfns' answer in {}",
@@ -412,6 +682,10 @@ fn narrate_hold(
     );
     let exported = sandbox.keys().iter().any(|k| k.id == key.id && k.exported);
     ensure!(!exported, "--policy-hold: the sandbox exported {}", key.id);
+    if canary {
+        println!("   The canary's export was the one held: the real key's would be held");
+        println!("   the same way, so the ceremony stops before the real key is touched.");
+    }
     println!("   As expected: Dfns answered HTTP 202, a policy holds the export for");
     println!("   approval. Nothing was exported; the sandbox's key is still unexported:");
     println!("     {}", key.id);

@@ -290,8 +290,9 @@ fn create_key(state: &mut State, request: &Incoming) -> Result<Outgoing, Outgoin
         master_key: body.master_key.unwrap_or(false),
         ..KeySpec::new(scheme)
     };
-    let key = KeyRecord::create(&spec)
+    let mut key = KeyRecord::create(&spec)
         .map_err(|e| Outgoing::error(500, &format!("sandbox bug: cannot create the key: {e}")))?;
+    key.created = true;
     let reply = key.to_json();
     state.keys.push(key);
     Ok(Outgoing::json(200, &reply))
@@ -346,6 +347,7 @@ fn deal(state: &State, index: usize, to: &EncryptionKey) -> Result<Value, Outgoi
             Fault::TamperShare => tamper_share(&mut response),
             Fault::DropShare => drop_share(&mut response),
             Fault::WrongPublicKey => response.public_key = key.unrelated_public_key(),
+            Fault::CanaryShareFormat if key.created => unreadable_shares(&mut response, to),
             _ => {}
         }
     }
@@ -360,6 +362,16 @@ fn tamper_share(response: &mut keyexport_shared::wire::ExportResponse) {
         .and_then(|s| s.ciphertext.first_mut())
     {
         *byte ^= 0x01;
+    }
+}
+
+/// Fault responder `CanaryShareFormat`: every share encrypted correctly, but holding a
+/// document without the fields a share document has.
+fn unreadable_shares(response: &mut keyexport_shared::wire::ExportResponse, to: &EncryptionKey) {
+    const DOCUMENT: &[u8] = br#"{"version":1,"shareFormat":"not known to this reader"}"#;
+    for share in &mut response.shares {
+        share.ciphertext =
+            keyexport_shared::ecies::encrypt_share(to, DOCUMENT, &mut rand_core::OsRng);
     }
 }
 

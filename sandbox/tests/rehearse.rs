@@ -30,6 +30,14 @@ fn rehearsal_passes_on_each_curve() {
         );
         assert!(stdout.contains("Step 6/6"), "{stdout}");
         assert!(stdout.contains("the rehearsal passed"), "{stdout}");
+        // The canary path is the default: a throwaway key first, its receipt carried back.
+        assert!(stdout.contains("Step 2a/6"), "{stdout}");
+        assert!(
+            stdout.contains(
+                "The canary receipt was verified before the export; the throwaway key: deleted."
+            ),
+            "{stdout}"
+        );
         // The HD master key of the same scheme follows, its wallets checked offline.
         assert!(stdout.contains("Key 2 of 2"), "{stdout}");
         assert!(stdout.contains("HD master key"), "{stdout}");
@@ -47,11 +55,54 @@ fn rehearsal_passes_on_each_curve() {
 }
 
 #[test]
-fn rehearsal_of_the_ordinary_key_only() {
-    let output = rehearse(&["--no-hd"]);
+fn rehearsal_of_the_ordinary_key_only_without_canary() {
+    let output = rehearse(&["--no-hd", "--no-canary"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("Key 1 of 1") && !stdout.contains("HD master key"));
+    assert!(
+        !stdout.contains("Step 2a/6") && !stdout.contains("canary"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("the rehearsal passed"), "{stdout}");
+}
+
+/// A canary that fails offline (a share-format fault injected in the canary's export
+/// only) stops the ceremony before the real key is touched: the rehearsal checks, in the
+/// sandbox's own record, that no export of the real key was ever asked for.
+#[test]
+fn a_canary_that_fails_offline_stops_the_ceremony_before_the_real_key() {
+    let output = rehearse(&["--canary-share-format"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("not valid share documents"), "{stdout}");
+    assert!(
+        stdout.contains("As expected: the canary could not be rebuilt"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("The real key was never exported; the sandbox shows it"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Step 3/6"), "{stdout}");
+    assert!(stdout.contains("Key 2 of 2"), "{stdout}");
+    assert!(stdout.contains("The rehearsal passed."), "{stdout}");
+}
+
+/// The same fault without canary harms nothing: it touches created keys only.
+#[test]
+fn the_canary_fault_leaves_the_real_export_alone() {
+    let output = rehearse(&["--canary-share-format", "--no-canary", "--no-hd"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Every key rehearsed: the rehearsal passed."),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -92,6 +143,11 @@ fn rehearsal_of_a_policy_hold_narrates_the_hold_and_passes() {
         "{stdout}"
     );
     assert!(stdout.contains("Nothing was exported"), "{stdout}");
+    assert!(
+        stdout.contains("The canary's export was the one held"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Step 3/6"), "{stdout}");
     assert!(!stdout.contains("Step 4/6"), "{stdout}");
     assert!(!stdout.contains("failed (exit status"), "{stdout}");
     assert!(stdout.contains("Key 2 of 2"), "{stdout}");

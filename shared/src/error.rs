@@ -74,6 +74,10 @@ pub enum ErrorKind {
     Transport,
     /// Online: a batch finished with keys not exported.
     BatchIncomplete,
+    /// Online: a canary ceremony's real export refused: no valid canary receipt.
+    CanaryUnproven,
+    /// Online: the canary key could not be created: the token lacks `Keys:Create`.
+    CanaryPermission,
     /// Interrupted by Ctrl-C.
     Interrupted,
 }
@@ -122,6 +126,8 @@ impl ErrorKind {
             ErrorKind::NotSaved => "not-saved",
             ErrorKind::Transport => "transport",
             ErrorKind::BatchIncomplete => "batch-incomplete",
+            ErrorKind::CanaryUnproven => "canary-unproven",
+            ErrorKind::CanaryPermission => "canary-permission",
             ErrorKind::Interrupted => "interrupted",
         }
     }

@@ -8,12 +8,6 @@
 //! - [`errors`]: classification of every failure.
 
 pub mod auth;
-// `submit`'s canary stage calls this module; until it does, the binary does not, and the
-// expectation below fails the build as soon as it does (then remove it).
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "called by submit's canary stage, not yet wired")
-)]
 pub mod canary;
 pub mod client;
 pub mod credential;

@@ -2,6 +2,7 @@
 //! key of a batch request ([`batch`]). This is the one place that tells them apart.
 
 pub mod batch;
+pub mod canary;
 pub mod single;
 
 use keyexport_shared::batch::BatchRequestFile;

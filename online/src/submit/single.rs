@@ -31,6 +31,8 @@ use crate::input::{self, Received};
 use crate::interrupt::{BeforeExport, Interrupt};
 use crate::transcript::{self, Transcript};
 
+use super::canary;
+
 /// The response file's name in the output folder.
 pub const RESPONSE_FILE: &str = "response.json";
 /// Where a 202 (policy hold) body is kept.
@@ -58,6 +60,8 @@ struct Ceremony<'a> {
     request: RequestFile,
     request_sha256: String,
     out: PathBuf,
+    /// The real export's `"canary"` object: proven (and deleted) or skipped.
+    canary: Option<canary::Outcome>,
 }
 
 /// The steps, in the runbook's order; `transcript_slot` and `saved` outlive a failure so
@@ -70,24 +74,85 @@ fn execute(
     before: BeforeExport,
 ) -> Result<(), OnlineError> {
     // 1. Everything that can be checked offline, before any traffic.
-    let ceremony = read_request(args, received)?;
+    let mut ceremony = read_request(args, received)?;
+    let canary_mode = canary::mode(args, ceremony.request.canary)?;
     let transcript = transcript_slot.insert(Transcript::in_dir(&ceremony.out));
     // The configuration is checked before anything is recorded or printed as a step: a
     // run that cannot call Dfns gets no transcript head for the witness to write down.
     transcript.working_on("preflight");
     let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
     record_request(&ceremony, transcript)?;
+    // A canary receipt is checked from public data before any call to Dfns.
+    let verified = match canary_mode {
+        canary::Mode::Receipt(inputs) => {
+            transcript.working_on("canary-verified");
+            let verified =
+                canary::check_receipt(inputs, &ceremony.out, &ceremony.request.ceremony_id)?;
+            canary::record_verified(transcript, &verified)?;
+            transcript.working_on("preflight");
+            Some(verified)
+        }
+        _ => None,
+    };
 
     // 2. Read-only preflight.
     let key_id = &ceremony.request.key_id;
     let key = check_key(&client, &ceremony.request, transcript)?;
+    let body_to_send = ceremony.request.dfns_request.to_json_bytes();
+
+    // 2b. The canary: exported instead of the real key (then stop), or proven and deleted,
+    // or skipped with a warning.
+    let canary_outcome = match (canary_mode, verified) {
+        (canary::Mode::Stage, _) => {
+            let context = canary::Context {
+                client: &client,
+                credential: &credential,
+                ceremony_id: &ceremony.request.ceremony_id,
+                request_sha256: &ceremony.request_sha256,
+                body_to_send: &body_to_send,
+                out: &ceremony.out,
+            };
+            let staged = canary::stage(&context, &key, transcript, saved, before)?;
+            canary::report_stage(
+                args.json,
+                &canary::StageReport {
+                    staged: &staged,
+                    ceremony_id: &ceremony.request.ceremony_id,
+                    real_key_ids: vec![key_id.as_str()],
+                    request_sha256: &ceremony.request_sha256,
+                    request: &received.first,
+                    out: &ceremony.out,
+                    batch_of: None,
+                },
+            );
+            return Ok(());
+        }
+        (canary::Mode::Receipt(_), Some(verified)) => {
+            let deletion = canary::delete(
+                &client,
+                &credential,
+                &verified.canary.canary_key_id,
+                &ceremony.out,
+                transcript,
+            );
+            Some(canary::Outcome::Proven {
+                verified: Box::new(verified),
+                deletion,
+            })
+        }
+        (canary::Mode::Skip, _) => {
+            canary::skip_warning(transcript)?;
+            Some(canary::Outcome::Skipped)
+        }
+        _ => None,
+    };
+    transcript.working_on("confirm");
 
     // 3. The operator confirms what is about to happen.
     confirm(&ceremony.request, &key, args.yes)?;
 
     // 4. Export, once. The line is written first: the response file records its head.
     before.end();
-    let body_to_send = ceremony.request.dfns_request.to_json_bytes();
     let export_head = transcript.record(
         "export-sent",
         json!({
@@ -111,6 +176,7 @@ fn execute(
         ExportOutcome::Exported(body) => body,
         ExportOutcome::Held(body) => return Err(held(&ceremony.out, &body, transcript, saved)),
     };
+    ceremony.canary = canary_outcome;
     deliver(
         args,
         &ceremony,
@@ -146,6 +212,7 @@ fn read_request<'a>(
         request,
         request_sha256,
         out,
+        canary: None,
     })
 }
 
@@ -245,12 +312,7 @@ fn deliver(
     saved: &mut Vec<serde_json::Value>,
 ) -> Result<(), OnlineError> {
     // 5. Persist before anything else.
-    let Ceremony {
-        request,
-        request_sha256,
-        out,
-        ..
-    } = ceremony;
+    let out = &ceremony.out;
     let response_path = out.join(RESPONSE_FILE);
     let file_bytes = persist(ceremony, key, export_head, body, &response_path)?;
     saved.push(transcript.artifact("response", &response_path, &file_bytes));
@@ -283,11 +345,10 @@ fn deliver(
     );
     report(
         args.json,
-        request,
+        ceremony,
         &response,
         &response_path,
         &frames,
-        request_sha256,
         &sha256_hex(&file_bytes),
     );
     Ok(())
@@ -308,6 +369,7 @@ fn persist(
         request_sha256: &ceremony.request_sha256,
         transcript_head: export_head,
         key,
+        canary: false,
     };
     let bytes = save_response(&record, body, path).map_err(|reason| OnlineError::NotSaved {
         reason,
@@ -490,20 +552,22 @@ fn confirm(request: &RequestFile, key: &KeyInfo, yes: bool) -> Result<(), Online
 
 fn report(
     json_mode: bool,
-    request: &RequestFile,
+    ceremony: &Ceremony<'_>,
     response: &ExportResponse,
     response_path: &Path,
     frames: &FrameFiles,
-    request_sha256: &str,
     response_sha256: &str,
 ) {
+    let request = &ceremony.request;
+    let request_sha256 = &ceremony.request_sha256;
     let pngs: Vec<String> = frames
         .pngs
         .iter()
         .map(|p| p.display().to_string())
         .collect();
     if json_mode {
-        let value = json!({
+        let mut value = json!({
+            "stage": "exported",
             "status": "exported",
             "keyId": request.key_id.as_str(),
             "ceremonyId": request.ceremony_id.as_str(),
@@ -522,6 +586,9 @@ fn report(
                 "shares": response.shares.len(),
             },
         });
+        if let (Some(canary), Some(map)) = (&ceremony.canary, value.as_object_mut()) {
+            map.insert("canary".into(), canary.to_json());
+        }
         println!(
             "{}",
             keyexport_shared::display::to_json(&value).unwrap_or_else(|_| value.to_string())
@@ -547,5 +614,8 @@ fn report(
             frames.ur_text.display(),
             response_path.display()
         );
+        if let Some(canary) = &ceremony.canary {
+            println!("{}", canary.line());
+        }
     }
 }

@@ -40,17 +40,19 @@ pub mod workers;
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::batch::BatchRequestFile;
-use keyexport_shared::files::sha256_hex;
+use keyexport_shared::files::{KeyId, sha256_hex};
 
 use self::journal::{Event, Journal};
 use self::plan::{plan, to_send};
 use self::progress::format_duration;
 use self::summary::{Heading, finish, record_finish};
 use self::workers::{CALLS_PER_KEY, Setup, export_all};
+use super::canary;
 use crate::cli::{MAX_PARALLEL, Rate, SubmitArgs};
 use crate::connect::{Connection, connect};
+use crate::dfns::keys::get_key;
 use crate::error::OnlineError;
-use crate::export::{Confirmation, announce_retry, note, now_rfc3339, tool};
+use crate::export::{Confirmation, announce_retry, note, now_rfc3339, preflight, tool};
 use crate::input::Received;
 use crate::interrupt::{BeforeExport, Interrupt};
 use crate::transcript::{self, Transcript};
@@ -71,6 +73,7 @@ pub fn run(
             received.carrier
         ))
     })?;
+    let canary_mode = canary::mode(args, request.canary)?;
     let request_sha256 = sha256_hex(&received.bytes);
     let dir = responses_dir(args, &received.first)?;
     let (journal, history) = Journal::open(&dir, request.ceremony_id.as_str(), &request_sha256)?;
@@ -88,12 +91,41 @@ pub fn run(
         to_send,
         plans.len() - to_send,
     ));
+    let mut transcript = Transcript::in_dir(&dir);
+    let context = canary::Context {
+        client: &client,
+        credential: &credential,
+        ceremony_id: &request.ceremony_id,
+        request_sha256: &request_sha256,
+        body_to_send: &request.dfns_request.to_json_bytes(),
+        out: &dir,
+    };
+    match canary_mode {
+        canary::Mode::None => {}
+        canary::Mode::Stage => {
+            let mut saved = Vec::new();
+            return stage_canary(
+                args,
+                &context,
+                &request,
+                received,
+                &mut transcript,
+                &mut saved,
+                before,
+            )
+            .inspect_err(|e| transcript.record_failure(e, saved));
+        }
+        canary::Mode::Receipt(inputs) => {
+            prove_canary(&context, inputs, &mut transcript)
+                .inspect_err(|e| transcript.record_failure(e, Vec::new()))?;
+        }
+        canary::Mode::Skip => canary::skip_warning(&mut transcript)?,
+    }
     let parallel = usize::from(args.parallel.clamp(1, MAX_PARALLEL)).min(to_send.max(1));
     confirm(&request, to_send, args.rate, parallel, args.yes)?;
     // Only now: before the confirmation, Ctrl-C ends the program, saying nothing was sent.
     before.end();
     let interrupt = Interrupt::install();
-    let mut transcript = Transcript::in_dir(&dir);
     let transcript_head = start(
         &mut transcript,
         &journal,
@@ -122,6 +154,86 @@ pub fn run(
         dir: &dir,
     };
     finish(args.json, &heading, ended)
+}
+
+/// The canary stage of a batch: one canary, of the first key's scheme and curve (its
+/// preflight must pass), exported and saved in `DIR/canary/`; then the run stops.
+fn stage_canary(
+    args: &SubmitArgs,
+    context: &canary::Context<'_>,
+    request: &BatchRequestFile,
+    received: &Received,
+    transcript: &mut Transcript,
+    saved: &mut Vec<serde_json::Value>,
+    before: BeforeExport,
+) -> Result<(), OnlineError> {
+    transcript.working_on("preflight");
+    let first = request
+        .key_ids
+        .first()
+        .ok_or_else(|| OnlineError::Input("the batch request names no key".into()))?;
+    note(&format!(
+        "Checking key {first} (the canary takes its scheme and curve) at {} …",
+        context.client.base()
+    ));
+    let key = get_key(context.client, first)?;
+    if let Err(refusal) = preflight(&key, &request.dfns_request) {
+        return Err(OnlineError::Refused {
+            message: format!(
+                "the batch's first key {first} cannot be exported ({}): the canary is made \
+                 of its scheme and curve",
+                refusal.kind()
+            ),
+            advice: "Check that key at Dfns; make a new request whose first key is active, \
+                     not exported and of a listed scheme. Nothing was created or exported."
+                .into(),
+        });
+    }
+    transcript.record(
+        "preflight",
+        serde_json::json!({
+            "keyId": key.id,
+            "curve": key.curve,
+            "scheme": key.scheme,
+            "status": key.status,
+            "publicKey": key.public_key,
+        }),
+        Vec::new(),
+    )?;
+    let staged = canary::stage(context, &key, transcript, saved, before)?;
+    let real_key_ids: Vec<&str> = request.key_ids.iter().map(KeyId::as_str).collect();
+    canary::report_stage(
+        args.json,
+        &canary::StageReport {
+            staged: &staged,
+            ceremony_id: &request.ceremony_id,
+            real_key_ids,
+            request_sha256: context.request_sha256,
+            request: &received.first,
+            out: context.out,
+            batch_of: Some(&key),
+        },
+    );
+    Ok(())
+}
+
+/// A batch's canary receipt, checked before any call, then the canary deleted.
+fn prove_canary(
+    context: &canary::Context<'_>,
+    inputs: &[PathBuf],
+    transcript: &mut Transcript,
+) -> Result<(), OnlineError> {
+    transcript.working_on("canary-verified");
+    let verified = canary::check_receipt(inputs, context.out, context.ceremony_id)?;
+    canary::record_verified(transcript, &verified)?;
+    canary::delete(
+        context.client,
+        context.credential,
+        &verified.canary.canary_key_id,
+        context.out,
+        transcript,
+    );
+    Ok(())
 }
 
 /// The run's `batch-started` transcript line (its head is returned: every response this

@@ -444,6 +444,7 @@ impl Batch<'_> {
             request_sha256: self.request_sha256,
             transcript_head: &self.transcript_head,
             key,
+            canary: false,
         };
         save_response(&record, body, &path).map_err(|reason| {
             Stop::NotSaved(Box::new(OnlineError::NotSaved {
