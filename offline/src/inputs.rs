@@ -364,3 +364,57 @@ fn add_document(gathered: &mut Gathered, source: &str, bytes: &[u8]) -> CliResul
     });
     Ok(())
 }
+
+/// UR frames from standard input, one per line (as a USB QR scanner types them), until the
+/// set is complete or the input ends, with progress when standard error is a terminal.
+/// Returns the bytes read, for the transcript. A frame the collector refuses is reported
+/// through `refused` with its line (`-, line N`). Reading stops at the standard-input limit
+/// even within one endless line. (`gather` has its own loop: it also takes a piped JSON
+/// document.)
+pub fn read_stdin_frames(
+    collector: &mut FrameCollector,
+    refused: impl Fn(&str, TransportError) -> CliError,
+) -> CliResult<Vec<u8>> {
+    let read_error = |source| CliError::ReadInput {
+        path: "-".into(),
+        source,
+    };
+    let interactive = std::io::stderr().is_terminal();
+    let mut lock = std::io::stdin().lock();
+    let mut raw = Vec::new();
+    let mut line = String::new();
+    let mut number = 0usize;
+    while !collector.is_complete() {
+        line.clear();
+        let room = input::STDIN.max.saturating_sub(raw.len() as u64) + 1;
+        if (&mut lock)
+            .take(room)
+            .read_line(&mut line)
+            .map_err(read_error)?
+            == 0
+        {
+            break;
+        }
+        number += 1;
+        raw.extend_from_slice(line.as_bytes());
+        input::check_size(raw.len(), input::STDIN).map_err(read_error)?;
+        let frame = line.trim();
+        if frame.is_empty() {
+            continue;
+        }
+        collector
+            .push(frame)
+            .map_err(|e| refused(&format!("-, line {number}"), e))?;
+        if interactive {
+            let progress = collector.progress();
+            eprint!(
+                "\rframes seen {:>4}   distinct {:>4}   complete {:>3}%",
+                progress.frames_seen, progress.distinct_frames, progress.percent
+            );
+        }
+    }
+    if interactive && number > 0 {
+        eprintln!();
+    }
+    Ok(raw)
+}

@@ -11,7 +11,6 @@
 //! The message is public (a transaction hash or an unsigned transaction): every file read
 //! is recorded in the transcript with its digest.
 
-use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use keyexport_shared::transport::{self, FrameCollector, TransportError, is_ur, ur_lines};
@@ -181,7 +180,13 @@ fn from_ur_text(inputs: &[String], entry: &mut Entry) -> CliResult<Message> {
     let mut collector = FrameCollector::new();
     for input in inputs {
         if input == "-" {
-            read_stdin(&mut collector, entry)?;
+            let raw = crate::inputs::read_stdin_frames(&mut collector, |label, source| {
+                CliError::Transport {
+                    input: label.to_owned(),
+                    source,
+                }
+            })?;
+            entry.inputs.push(ArtifactRecord::new("message", "-", &raw));
         } else if is_ur(input.trim()) {
             collector
                 .push(input.trim())
@@ -217,49 +222,6 @@ fn from_ur_text(inputs: &[String], entry: &mut Entry) -> CliResult<Message> {
         }
     }
     finish(&collector, inputs.len())
-}
-
-/// Reads frames from standard input, one per line (as a USB QR scanner types them), until
-/// the set is complete; progress is shown when standard error is a terminal.
-fn read_stdin(collector: &mut FrameCollector, entry: &mut Entry) -> CliResult<()> {
-    let interactive = std::io::stderr().is_terminal();
-    let mut raw = Vec::new();
-    let mut line = String::new();
-    let mut number = 0usize;
-    let mut lock = std::io::stdin().lock();
-    while !collector.is_complete() {
-        line.clear();
-        let read = lock
-            .read_line(&mut line)
-            .map_err(|source| CliError::ReadInput {
-                path: "-".into(),
-                source,
-            })?;
-        if read == 0 {
-            break;
-        }
-        number += 1;
-        raw.extend_from_slice(line.as_bytes());
-        let frame = line.trim();
-        if frame.is_empty() {
-            continue;
-        }
-        collector
-            .push(frame)
-            .map_err(transport_error(&format!("-, line {number}")))?;
-        if interactive {
-            let progress = collector.progress();
-            eprint!(
-                "\rframes seen {:>4}   distinct {:>4}   complete {:>3}%",
-                progress.frames_seen, progress.distinct_frames, progress.percent
-            );
-        }
-    }
-    if interactive && number > 0 {
-        eprintln!();
-    }
-    entry.inputs.push(ArtifactRecord::new("message", "-", &raw));
-    Ok(())
 }
 
 fn finish(collector: &FrameCollector, input_count: usize) -> CliResult<Message> {

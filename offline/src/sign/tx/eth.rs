@@ -25,9 +25,8 @@ use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
-use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
+use crate::transcript::{Entry, sha256_hex};
 use crate::transcript::{SigningMode, SigningRecord};
-use keyexport_shared::fsio;
 use keyexport_shared::transport::{UrFrame, UrType};
 
 /// The format name in the transcript and `--json`.
@@ -692,23 +691,17 @@ pub(crate) fn execute(
         super::ur::write_frames(dir, UrType::EthSignature, frames, entry)?;
         super::ur::print_written(dir, UrType::EthSignature, frames.len());
     }
-    let written = match &args.out {
-        Some(path) => {
-            let text = format!("{raw_hex}\n");
-            crate::output::file::write_output(path, text.as_bytes(), fsio::FileMode::Public)?;
-            entry.outputs.push(ArtifactRecord::new(
-                "signed-transaction",
-                &path.display().to_string(),
-                text.as_bytes(),
-            ));
-            eprintln!(
-                "Wrote        {} (the signed transaction, hex)",
-                path.display()
-            );
-            Some(path.display().to_string())
-        }
-        None => None,
-    };
+    let text = format!(
+        "{raw_hex}
+"
+    );
+    let written = super::write_signed(
+        args.out.as_deref(),
+        text.as_bytes(),
+        "signed-transaction",
+        "the signed transaction, hex",
+        entry,
+    )?;
     if args.json {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]

@@ -18,6 +18,25 @@ use std::path::Path;
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, Entry};
 
+/// Writes the signed transaction to `--out` when it was given (public: it holds no
+/// secret), records it in the transcript as `role`, and says so; returns the path written.
+pub(crate) fn write_signed(
+    out: Option<&Path>,
+    bytes: &[u8],
+    role: &'static str,
+    what: &str,
+    entry: &mut Entry,
+) -> CliResult<Option<String>> {
+    let Some(path) = out else {
+        return Ok(None);
+    };
+    crate::output::file::write_output(path, bytes, keyexport_shared::fsio::FileMode::Public)?;
+    let shown = path.display().to_string();
+    entry.outputs.push(ArtifactRecord::new(role, &shown, bytes));
+    eprintln!("Wrote        {shown} ({what})");
+    Ok(Some(shown))
+}
+
 /// Reads a transaction input: the file at `input` if there is one, else the text given.
 /// Returns the bytes and a label for messages (the path, or the flag name).
 pub(crate) fn read_input(

@@ -30,9 +30,8 @@ use crate::cli::{Network, SignArgs};
 use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
-use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
+use crate::transcript::{Entry, sha256_hex};
 use crate::transcript::{SigningMode, SigningRecord};
-use keyexport_shared::fsio;
 use keyexport_shared::transport::{self, UrFrame, UrType};
 
 use super::ur::TxInput;
@@ -702,19 +701,13 @@ pub(crate) fn execute(
         super::ur::write_frames(dir, answer_type, &frames, entry)?;
         super::ur::print_written(dir, answer_type, frames.len());
     }
-    let written = match &args.out {
-        Some(path) => {
-            crate::output::file::write_output(path, &signed.bytes, fsio::FileMode::Public)?;
-            entry.outputs.push(ArtifactRecord::new(
-                "signed-psbt",
-                &path.display().to_string(),
-                &signed.bytes,
-            ));
-            eprintln!("Wrote        {} (the signed PSBT, binary)", path.display());
-            Some(path.display().to_string())
-        }
-        None => None,
-    };
+    let written = super::write_signed(
+        args.out.as_deref(),
+        &signed.bytes,
+        "signed-psbt",
+        "the signed PSBT, binary",
+        entry,
+    )?;
     if args.json {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]

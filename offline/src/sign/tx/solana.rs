@@ -10,7 +10,6 @@
 
 use base64::Engine;
 use keyexport_shared::curve::{PrivateKey, PublicKey};
-use keyexport_shared::fsio;
 use serde::Serialize;
 use solana_message::VersionedMessage;
 
@@ -18,7 +17,7 @@ use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
-use crate::transcript::{ArtifactRecord, Entry, sha256_hex};
+use crate::transcript::{Entry, sha256_hex};
 use crate::transcript::{SigningMode, SigningRecord};
 
 /// The format name in the transcript and `--json`.
@@ -473,23 +472,17 @@ pub(crate) fn execute(
     transaction.extend_from_slice(&parsed.bytes);
     let encoded = base64::engine::general_purpose::STANDARD.encode(&transaction);
     render::hex_value("Signature", &signed.signature().to_hex());
-    let written = match &args.out {
-        Some(path) => {
-            let text = format!("{encoded}\n");
-            crate::output::file::write_output(path, text.as_bytes(), fsio::FileMode::Public)?;
-            entry.outputs.push(ArtifactRecord::new(
-                "signed-transaction",
-                &path.display().to_string(),
-                text.as_bytes(),
-            ));
-            eprintln!(
-                "Wrote        {} (the signed transaction, base64)",
-                path.display()
-            );
-            Some(path.display().to_string())
-        }
-        None => None,
-    };
+    let text = format!(
+        "{encoded}
+"
+    );
+    let written = super::write_signed(
+        args.out.as_deref(),
+        text.as_bytes(),
+        "signed-transaction",
+        "the signed transaction, base64",
+        entry,
+    )?;
     if args.json {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]

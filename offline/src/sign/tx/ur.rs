@@ -13,7 +13,7 @@
 //! checks each one before the fountain decoder sees it: duplicates and any order are
 //! fine, a frame of another type or another transfer is refused by name.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use keyexport_shared::fsio;
@@ -94,7 +94,15 @@ pub fn read(
     for input in inputs {
         let path = Path::new(input);
         if input == "-" {
-            read_stdin(flag, &mut collector, entry)?;
+            if std::io::stderr().is_terminal() {
+                eprintln!("Scan the wallet's QR code (frames are read until the set is complete)");
+            }
+            let raw = crate::inputs::read_stdin_frames(&mut collector, |label, e| {
+                frame_error(label, flag, &e)
+            })?;
+            entry
+                .inputs
+                .push(ArtifactRecord::new("transaction", "-", &raw));
         } else if path.is_dir() {
             read_folder(flag, input, path, &mut collector, entry)?;
         } else if path.symlink_metadata().is_ok() {
@@ -216,58 +224,6 @@ fn scan_image(
             .push(&text)
             .map_err(|e| frame_error(label, flag, &e))?;
     }
-    Ok(())
-}
-
-/// Frames from standard input, one per line (a USB QR scanner types them), until the set
-/// is complete; progress on a terminal.
-fn read_stdin(flag: &str, collector: &mut FrameCollector, entry: &mut Entry) -> CliResult<()> {
-    let interactive = std::io::stderr().is_terminal();
-    if interactive {
-        eprintln!("Scan the wallet's QR code (frames are read until the set is complete)");
-    }
-    let mut raw = Vec::new();
-    let mut line = String::new();
-    let mut number = 0usize;
-    let mut lock = std::io::stdin().lock();
-    while !collector.is_complete() {
-        line.clear();
-        let read = lock
-            .read_line(&mut line)
-            .map_err(|source| CliError::ReadInput {
-                path: "-".into(),
-                source,
-            })?;
-        if read == 0 {
-            break;
-        }
-        number += 1;
-        raw.extend_from_slice(line.as_bytes());
-        input::check_size(raw.len(), input::STDIN).map_err(|source| CliError::ReadInput {
-            path: "-".into(),
-            source,
-        })?;
-        let frame = line.trim();
-        if frame.is_empty() {
-            continue;
-        }
-        collector
-            .push(frame)
-            .map_err(|e| frame_error(&format!("-, line {number}"), flag, &e))?;
-        if interactive {
-            let progress = collector.progress();
-            eprint!(
-                "\rframes seen {:>4}   distinct {:>4}   complete {:>3}%",
-                progress.frames_seen, progress.distinct_frames, progress.percent
-            );
-        }
-    }
-    if interactive && number > 0 {
-        eprintln!();
-    }
-    entry
-        .inputs
-        .push(ArtifactRecord::new("transaction", "-", &raw));
     Ok(())
 }
 
