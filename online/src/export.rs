@@ -17,7 +17,7 @@ use keyexport_shared::wire::{ExportRequestBody, ExportResponse};
 
 use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::KeyInfo;
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
 
 /// Progress for the operator, on stderr (stdout is the result).
 pub fn note(message: &str) {
@@ -129,7 +129,7 @@ impl Confirmation<'_> {
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| OnlineError::Input(format!("cannot read the confirmation: {e}")))?;
+            .map_err(InputError::Confirmation)?;
         if line.trim() == self.expected {
             Ok(())
         } else {

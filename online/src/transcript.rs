@@ -17,7 +17,7 @@ use keyexport_shared::files::sha256_hex;
 use keyexport_shared::transcript;
 use serde_json::{Map, Value, json};
 
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
 
 /// The online transcript of one output folder.
 pub struct Transcript {
@@ -103,8 +103,12 @@ impl Transcript {
         );
         line.insert(
             "build".into(),
-            serde_json::to_value(keyexport_shared::build_info!())
-                .map_err(|e| OnlineError::Input(format!("transcript entry: {e}")))?,
+            serde_json::to_value(keyexport_shared::build_info!()).map_err(|error| {
+                InputError::Encode {
+                    what: "transcript entry",
+                    error,
+                }
+            })?,
         );
         if let Value::Object(facts) = facts {
             line.extend(facts);
@@ -160,7 +164,7 @@ mod tests {
             .record("request-read", json!({"keyId": "key-1"}), vec![artifact])
             .unwrap();
         t.working_on("preflight");
-        t.record_failure(&OnlineError::Input("x".into()), Vec::new());
+        t.record_failure(&OnlineError::Input(InputError::SeveralFiles), Vec::new());
         let report = transcript::verify(t.path()).unwrap();
         assert!(report.is_intact(), "{:?}", report.findings);
         assert_eq!(report.lines, 2);

@@ -434,6 +434,16 @@ fn forged_altered_and_foreign_receipts_are_refused_before_the_real_key() {
         assert!(message.contains(says), "{}: {message}", receipt.display());
         assert!(stderr(&output).contains("The real key was not touched"));
     }
+    // A receipt that cannot be read.
+    let output = c.submit_receipt(&c.dir.path().join("missing-receipt.json"));
+    let json = assert_refused(&output, 15, "canary-unproven");
+    let dir = c.dir.path().to_string_lossy().into_owned();
+    insta::assert_snapshot!(
+        "receipt_unreadable",
+        serde_json::to_string_pretty(&json)
+            .unwrap()
+            .replace(&dir, "[DIR]")
+    );
     // No call after the stage's three: no preflight, no deletion, no real export.
     assert_eq!(c.calls().len(), 3, "{:?}", c.calls());
     assert_eq!(c.real_exports(), 0);

@@ -189,3 +189,84 @@ fn kind_canary_unproven() {
     insta::assert_snapshot!(report(&c, &mut cmd));
     assert!(c.sandbox.requests().is_empty());
 }
+
+/// Each way an input can fail (all of kind `input`, exit 3, except the canary receipt's):
+/// one snapshot each, run before any call to Dfns.
+#[test]
+fn input_errors() {
+    use keyexport_shared::transport::{FrameOptions, encode_frames};
+
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let dir = c.dir.path();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let submit_of = |inputs: &[&std::path::Path]| {
+        let mut cmd = online(&c.sandbox);
+        cmd.args(["submit", "--yes", "--json"]);
+        for input in inputs {
+            cmd.arg("--request").arg(input);
+        }
+        cmd
+    };
+    let options = FrameOptions {
+        fragment_len: 100,
+        ..FrameOptions::default()
+    };
+    let frames = encode_frames(&std::fs::read(&c.request).unwrap(), &options).unwrap();
+    assert!(frames.len() > 1);
+    let one_frame = write("one-frame.ur.txt", frames[0].as_str().as_bytes());
+    let bad_frame = write("bad.ur.txt", b"ur:bytes/1-3/not-bytewords\n");
+    let other = write("other.json", b"{}");
+    let missing = dir.join("missing.json");
+
+    let cases: [(&str, assert_cmd::Command); 5] = [
+        ("input_unreadable", submit_of(&[&missing])),
+        ("input_several_files", submit_of(&[&c.request, &other])),
+        ("input_mixed_carriers", submit_of(&[&c.request, &one_frame])),
+        ("input_bad_frame", submit_of(&[&bad_frame])),
+        ("input_incomplete_frames", submit_of(&[&one_frame])),
+    ];
+    for (name, mut cmd) in cases {
+        insta::assert_snapshot!(name, report(&c, &mut cmd));
+    }
+    let mut show = online(&c.sandbox);
+    show.args(["show"]).arg(&missing);
+    insta::assert_snapshot!("show_input", report(&c, &mut show));
+    let mut show = online(&c.sandbox);
+    show.args(["show"]).arg(&c.request);
+    insta::assert_snapshot!("show_request", report(&c, &mut show));
+    assert!(c.sandbox.requests().is_empty());
+}
+
+/// A response file given as the request.
+#[test]
+fn input_not_a_request() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    assert_eq!(submit(&c).output().unwrap().status.code(), Some(0));
+    let mut cmd = online(&c.sandbox);
+    cmd.args(["submit", "--yes", "--json", "--request"])
+        .arg(c.dir.path().join("response.json"));
+    insta::assert_snapshot!(report(&c, &mut cmd));
+}
+
+/// A batch's journal that cannot be read, or is damaged before its last line: refused
+/// before any call.
+#[test]
+fn input_journal() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let (_, request) = write_batch_request(c.dir.path(), &[c.key_id.clone(), "key-2".into()]);
+    let responses = c.dir.path().join("responses");
+    let journal = responses.join("journal.jsonl");
+    std::fs::create_dir_all(&journal).unwrap();
+    let mut cmd = online(&c.sandbox);
+    cmd.args(["submit", "--yes", "--json", "--request"])
+        .arg(&request);
+    insta::assert_snapshot!("input_journal_unreadable", report(&c, &mut cmd));
+    std::fs::remove_dir(&journal).unwrap();
+    std::fs::write(&journal, "{\"event\"\n{}\n").unwrap();
+    insta::assert_snapshot!("input_journal_damaged", report(&c, &mut cmd));
+    assert!(c.sandbox.requests().is_empty());
+}

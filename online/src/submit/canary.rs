@@ -663,13 +663,7 @@ pub fn check_receipt(
     let (file, _) = saved_canary(ceremony_id, &folder(out).join(RESPONSE_FILE))?;
     let canary = ExportedCanary::from_response(&file).map_err(|e| refused(&e.to_string()))?;
     let received = input::receive(inputs).map_err(|e| match e {
-        OnlineError::Input(message) => OnlineError::CanaryUnproven {
-            message: format!("cannot read the canary receipt: {message}"),
-            advice: "Give canary-receipt.json as written by `keyexport-offline reconstruct`, \
-                     or photos of all the QR codes of canary-receipt.png. The real key was \
-                     not touched."
-                .into(),
-        },
+        OnlineError::Input(error) => OnlineError::ReceiptUnreadable(error),
         other => other,
     })?;
     let receipt = CanaryReceipt::parse(&received.bytes).map_err(|e| {

@@ -23,7 +23,7 @@ use crate::connect::{Connection, connect};
 use crate::dfns::client::DfnsClient;
 use crate::dfns::credential::Credential;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
 use crate::export::{
     Confirmation, Refusal, ResponseRecord, announce_retry, check_public_key, exported_on, note,
     preflight, save_response,
@@ -261,11 +261,11 @@ fn read_request<'a>(
     let request = match input::parse(received)? {
         Artifact::Request(request) => request,
         other => {
-            return Err(OnlineError::Input(format!(
-                "{} is {}, not a request file from `keyexport-offline init`",
-                received.first.display(),
-                other.describe()
-            )));
+            return Err(InputError::NotARequest {
+                path: received.first.clone(),
+                found: other.describe(),
+            }
+            .into());
         }
     };
     let request_sha256 = sha256_hex(&received.bytes);

@@ -51,7 +51,7 @@ use super::canary;
 use crate::cli::{MAX_PARALLEL, Rate, SubmitArgs};
 use crate::connect::{Connection, connect};
 use crate::dfns::keys::get_key;
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
 use crate::export::{Confirmation, announce_retry, note, now_rfc3339, preflight, tool};
 use crate::input::Received;
 use crate::interrupt::{BeforeExport, Interrupt};
@@ -66,13 +66,7 @@ pub fn run(
     received: &Received,
     before: BeforeExport,
 ) -> Result<(), OnlineError> {
-    let request = BatchRequestFile::parse(&received.bytes).map_err(|e| {
-        OnlineError::Input(format!(
-            "{} ({}): {e}",
-            received.first.display(),
-            received.carrier
-        ))
-    })?;
+    let request = BatchRequestFile::parse(&received.bytes).map_err(|e| received.unparsable(e))?;
     let canary_mode = canary::mode(args, request.canary)?;
     let request_sha256 = sha256_hex(&received.bytes);
     let dir = responses_dir(args, &received.first)?;
@@ -196,10 +190,7 @@ fn stage_canary(
 ) -> Result<(), OnlineError> {
     let request = batch.request;
     transcript.working_on("preflight");
-    let first = request
-        .key_ids
-        .first()
-        .ok_or_else(|| OnlineError::Input("the batch request names no key".into()))?;
+    let first = request.key_ids.first().ok_or(InputError::EmptyBatch)?;
     note(&format!(
         "Checking key {first} (the canary takes its scheme and curve) at {} …",
         context.client.base()
