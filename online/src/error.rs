@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keyexport_shared::ErrorKind;
-use keyexport_shared::exit::JsonError;
+use keyexport_shared::exit::{self, JsonError};
 use keyexport_shared::transport::TransportError;
 
-use crate::exit::exit_for;
+use crate::exit::EXIT_CODES;
 
 use crate::dfns::client::UrlError;
 use crate::dfns::credential::CredentialError;
@@ -172,7 +172,7 @@ impl OnlineError {
 
     /// The documented exit code: the row of [`EXIT_CODES`] that lists the kind.
     pub fn exit_code(&self) -> u8 {
-        exit_for(self.kind()).code
+        exit::exit_for(&EXIT_CODES, self.kind()).code
     }
 
     /// The process exit code.
@@ -554,19 +554,14 @@ fn api_advice(e: &ApiError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::EXIT_CODES;
 
     /// Each kind has exactly one code, and the codes are distinct.
     #[test]
     fn every_kind_has_one_code() {
-        let kinds: Vec<ErrorKind> = EXIT_CODES.iter().flat_map(|e| e.kinds.to_vec()).collect();
-        for kind in &kinds {
-            assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind}");
-            assert!(exit_for(*kind).kinds.contains(kind));
+        exit::check_table(&EXIT_CODES).unwrap_or_else(|e| panic!("{e}"));
+        for kind in EXIT_CODES.iter().flat_map(|e| e.kinds) {
+            assert!(exit::exit_for(&EXIT_CODES, *kind).kinds.contains(kind));
         }
-        let mut codes: Vec<u8> = EXIT_CODES.iter().map(|e| e.code).collect();
-        codes.dedup();
-        assert_eq!(codes.len(), EXIT_CODES.len());
         let held = OnlineError::Held {
             saved: None,
             body: "{}".into(),
