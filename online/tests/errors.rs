@@ -6,12 +6,22 @@
 
 use sandbox::{FailStatus, Fault, Route, SandboxConfig};
 
-use crate::common::{Ceremony, ceremony, online, submit, write_batch_request};
+use crate::common::{
+    Asks, Ceremony, ceremony, ceremony_asking, online, submit, submit_process, write_batch_request,
+};
 
 /// Exit code, standard output, and standard error from its `error:` line on, of `cmd`,
 /// with the run's variable parts replaced.
 fn report(c: &Ceremony, cmd: &mut assert_cmd::Command) -> String {
     report_of(c, cmd.output().unwrap())
+}
+
+/// [`report`] of a `submit --request REQUEST --yes --json ARGS` (a batch's, say).
+fn report_submit(c: &Ceremony, request: &std::path::Path, args: &[&str]) -> String {
+    report_of(
+        c,
+        submit_process(&c.sandbox, request, args).output().unwrap(),
+    )
 }
 
 /// [`report`] of a run's `output`.
@@ -139,12 +149,7 @@ fn kind_batch_incomplete() {
     let c = ceremony("CGGMP24:secp256k1", plain());
     let keys = [c.key_id.clone(), "key-unknown".to_owned()];
     let (_, request) = write_batch_request(c.dir.path(), &keys);
-    let mut cmd = online(&c.sandbox);
-    cmd.arg("submit")
-        .arg("--request")
-        .arg(&request)
-        .args(["--yes", "--json", "--parallel", "1"]);
-    let text = report(&c, &mut cmd);
+    let text = report_submit(&c, &request, &["--parallel", "1"]);
     assert!(text.starts_with("exit code: Some(13)"), "{text}");
     let ceremony_id = text
         .split(r#""ceremonyId":""#)
@@ -155,24 +160,18 @@ fn kind_batch_incomplete() {
     insta::assert_snapshot!(text.replace(&ceremony_id, "[CEREMONY]"));
 }
 
-/// `c`'s request, rewritten as a canary ceremony's (`init --canary`).
-fn canary_request(c: &Ceremony) {
-    let bytes = std::fs::read(&c.request).unwrap();
-    let keyexport_shared::files::Artifact::Request(request) =
-        keyexport_shared::files::Artifact::parse(&bytes).unwrap()
-    else {
-        panic!("not a request");
+/// A ceremony whose request asks for a canary (`init --canary`).
+fn canary(config: SandboxConfig) -> Ceremony {
+    let asks = Asks {
+        canary: true,
+        ..Asks::default()
     };
-    std::fs::write(&c.request, request.with_canary(true).to_bytes()).unwrap();
+    ceremony_asking("CGGMP24:secp256k1", config, asks)
 }
 
 #[test]
 fn kind_canary_permission() {
-    let c = ceremony(
-        "CGGMP24:secp256k1",
-        plain().fault(Fault::MissingCreatePermission),
-    );
-    canary_request(&c);
+    let c = canary(plain().fault(Fault::MissingCreatePermission));
     insta::assert_snapshot!(report(&c, &mut submit(&c)));
 }
 
@@ -180,8 +179,7 @@ fn kind_canary_permission() {
 /// request): refused before any call.
 #[test]
 fn kind_canary_unproven() {
-    let c = ceremony("CGGMP24:secp256k1", plain());
-    canary_request(&c);
+    let c = canary(plain());
     let receipt = c.dir.path().join("canary-receipt.json");
     std::fs::write(&receipt, b"{}").unwrap();
     let mut cmd = submit(&c);
@@ -232,12 +230,8 @@ fn input_errors() {
     for (name, mut cmd) in cases {
         insta::assert_snapshot!(name, report(&c, &mut cmd));
     }
-    let mut show = online(&c.sandbox);
-    show.args(["show"]).arg(&missing);
-    insta::assert_snapshot!("show_input", report(&c, &mut show));
-    let mut show = online(&c.sandbox);
-    show.args(["show"]).arg(&c.request);
-    insta::assert_snapshot!("show_request", report(&c, &mut show));
+    insta::assert_snapshot!("show_input", report(&c, &mut c.show(&missing)));
+    insta::assert_snapshot!("show_request", report(&c, &mut c.show(&c.request)));
     assert!(c.sandbox.requests().is_empty());
 }
 
@@ -246,10 +240,8 @@ fn input_errors() {
 fn input_not_a_request() {
     let c = ceremony("CGGMP24:secp256k1", plain());
     assert_eq!(submit(&c).output().unwrap().status.code(), Some(0));
-    let mut cmd = online(&c.sandbox);
-    cmd.args(["submit", "--yes", "--json", "--request"])
-        .arg(c.dir.path().join("response.json"));
-    insta::assert_snapshot!(report(&c, &mut cmd));
+    let response = c.dir.path().join("response.json");
+    insta::assert_snapshot!(report_submit(&c, &response, &[]));
 }
 
 /// A batch's journal that cannot be read, or is damaged before its last line: refused
@@ -261,12 +253,9 @@ fn input_journal() {
     let responses = c.dir.path().join("responses");
     let journal = responses.join("journal.jsonl");
     std::fs::create_dir_all(&journal).unwrap();
-    let mut cmd = online(&c.sandbox);
-    cmd.args(["submit", "--yes", "--json", "--request"])
-        .arg(&request);
-    insta::assert_snapshot!("input_journal_unreadable", report(&c, &mut cmd));
+    insta::assert_snapshot!("input_journal_unreadable", report_submit(&c, &request, &[]));
     std::fs::remove_dir(&journal).unwrap();
     std::fs::write(&journal, "{\"event\"\n{}\n").unwrap();
-    insta::assert_snapshot!("input_journal_damaged", report(&c, &mut cmd));
+    insta::assert_snapshot!("input_journal_damaged", report_submit(&c, &request, &[]));
     assert!(c.sandbox.requests().is_empty());
 }
