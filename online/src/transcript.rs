@@ -56,6 +56,22 @@ impl Transcript {
         json!({"role": role, "path": shown.display().to_string(), "sha256": sha256_hex(bytes)})
     }
 
+    /// The records of the files at `paths` that can be read ([`Transcript::artifact`]).
+    pub fn artifacts<'a>(
+        &self,
+        role: &str,
+        paths: impl IntoIterator<Item = &'a PathBuf>,
+    ) -> Vec<Value> {
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                std::fs::read(path)
+                    .ok()
+                    .map(|bytes| self.artifact(role, path, &bytes))
+            })
+            .collect()
+    }
+
     /// Appends the line of `step` with public `facts` and `artifacts`; returns the head.
     pub fn record(
         &mut self,

@@ -289,7 +289,7 @@ fn save(
         },
     )?;
     let mut artifacts = std::mem::take(saved);
-    artifacts.extend(frame_artifacts(transcript, &frames));
+    artifacts.extend(transcript.artifacts("canary-response-qr", frames.paths()));
     match transcript.record(
         "canary-saved",
         json!({
@@ -413,12 +413,7 @@ fn saved_canary(
 
 /// Refuses a canary folder that holds a hold's answer or stray frames of an earlier run.
 fn check_canary_free(dir: &Path) -> Result<(), OnlineError> {
-    let mut taken: Vec<PathBuf> = [CREATE_HELD_FILE, EXPORT_HELD_FILE]
-        .iter()
-        .map(|name| dir.join(name))
-        .filter(|p| p.symlink_metadata().is_ok())
-        .collect();
-    taken.extend(airgap::collisions(dir, STEM));
+    let taken = airgap::taken(dir, &[CREATE_HELD_FILE, EXPORT_HELD_FILE], STEM);
     if taken.is_empty() {
         return Ok(());
     }
@@ -504,19 +499,6 @@ fn export_held(
              `submit` again."
         ),
     }
-}
-
-fn frame_artifacts(transcript: &Transcript, frames: &FrameFiles) -> Vec<Value> {
-    frames
-        .pngs
-        .iter()
-        .chain([&frames.gif, &frames.ur_text])
-        .filter_map(|path| {
-            std::fs::read(path)
-                .ok()
-                .map(|bytes| transcript.artifact("canary-response-qr", path, &bytes))
-        })
-        .collect()
 }
 
 /// What the operator reads at the end of the canary stage, or the one JSON object.

@@ -26,7 +26,7 @@ use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
 use crate::error::{InputError, OnlineError};
 use crate::export::{
     Confirmation, Refusal, ResponseRecord, announce_retry, check_public_key, exported_on, note,
-    preflight, save_response,
+    preflight, record_preflight, save_response,
 };
 use crate::input::{self, Received};
 use crate::interrupt::{BeforeExport, Interrupt};
@@ -331,17 +331,7 @@ fn check_key(
     let key = get_key(client, &request.key_id)?;
     show_key(&key);
     check_exportable(&key, request)?;
-    transcript.record(
-        "preflight",
-        json!({
-            "keyId": key.id,
-            "curve": key.curve,
-            "scheme": key.scheme,
-            "status": key.status,
-            "publicKey": key.public_key,
-        }),
-        Vec::new(),
-    )?;
+    record_preflight(transcript, &key)?;
     transcript.working_on("confirm");
     Ok(key)
 }
@@ -454,11 +444,7 @@ fn record_saved(
     export_head: &str,
 ) {
     let mut artifacts = std::mem::take(saved);
-    for path in frames.pngs.iter().chain([&frames.gif, &frames.ur_text]) {
-        if let Ok(bytes) = std::fs::read(path) {
-            artifacts.push(transcript.artifact("response-qr", path, &bytes));
-        }
-    }
+    artifacts.extend(transcript.artifacts("response-qr", frames.paths()));
     match transcript.record(
         "response-saved",
         json!({
@@ -501,12 +487,7 @@ fn output_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineEr
 /// Refuses to start if any output already exists: the export cannot be repeated, so
 /// its outputs must not collide with an earlier run's.
 fn check_outputs_free(dir: &Path) -> Result<(), OnlineError> {
-    let mut taken: Vec<PathBuf> = [RESPONSE_FILE, HELD_FILE]
-        .iter()
-        .map(|name| dir.join(name))
-        .filter(|p| p.symlink_metadata().is_ok())
-        .collect();
-    taken.extend(airgap::collisions(dir, STEM));
+    let taken = airgap::taken(dir, &[RESPONSE_FILE, HELD_FILE], STEM);
     if taken.is_empty() {
         return Ok(());
     }

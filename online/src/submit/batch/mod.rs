@@ -52,7 +52,9 @@ use crate::cli::{MAX_PARALLEL, Rate, SubmitArgs};
 use crate::connect::{Connection, connect};
 use crate::dfns::keys::get_key;
 use crate::error::{InputError, OnlineError};
-use crate::export::{Confirmation, announce_retry, note, now_rfc3339, preflight, tool};
+use crate::export::{
+    Confirmation, announce_retry, note, now_rfc3339, preflight, record_preflight, tool,
+};
 use crate::input::Received;
 use crate::interrupt::{BeforeExport, Interrupt};
 use crate::transcript::{self, Transcript};
@@ -208,17 +210,7 @@ fn stage_canary(
                 .into(),
         });
     }
-    transcript.record(
-        "preflight",
-        serde_json::json!({
-            "keyId": key.id,
-            "curve": key.curve,
-            "scheme": key.scheme,
-            "status": key.status,
-            "publicKey": key.public_key,
-        }),
-        Vec::new(),
-    )?;
+    record_preflight(transcript, &key)?;
     let staged = canary::stage(context, &key, transcript, saved, before)?;
     let real_key_ids: Vec<&str> = request.key_ids.iter().map(KeyId::as_str).collect();
     canary::report_stage(
