@@ -17,7 +17,9 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CeremonyId, CommitmentsDigest, FORMAT_VERSION, KeyId};
+use super::{
+    CeremonyId, CommitmentsDigest, FORMAT_VERSION, KeyId, check_request_body, check_version,
+};
 use crate::wire::ExportRequestBody;
 use crate::{Error, Result};
 
@@ -116,41 +118,16 @@ impl BatchRequestFile {
                 });
             }
         }
-        match value.get("version").and_then(Value::as_u64) {
-            Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(v) => {
-                return Err(invalid(
-                    "version",
-                    format!(
-                        "version {v} is not supported by this tool (it reads version {FORMAT_VERSION})"
-                    ),
-                ));
-            }
-            None => {
-                return Err(Error::MissingField {
-                    document: BATCH_DOC,
-                    field: "version",
-                });
-            }
-        }
+        check_version(&value, BATCH_DOC)?;
         let file: BatchRequestFile = serde_json::from_value(value).map_err(|e| Error::Json {
             document: BATCH_DOC,
             reason: e.to_string(),
         })?;
-        if file.encryption_key_fingerprint
-            != file.dfns_request.encryption_key.fingerprint().as_str()
-        {
-            return Err(invalid(
-                "encryptionKeyFingerprint",
-                "does not match the encryption key: the file was edited".into(),
-            ));
-        }
-        if file.dfns_request.supported_schemes.is_empty() {
-            return Err(invalid(
-                "dfnsRequest.supportedSchemes",
-                "the list is empty".into(),
-            ));
-        }
+        check_request_body(
+            BATCH_DOC,
+            &file.encryption_key_fingerprint,
+            &file.dfns_request,
+        )?;
         if file.key_ids.is_empty() {
             return Err(invalid("keyIds", "the list is empty".into()));
         }

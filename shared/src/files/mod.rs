@@ -302,22 +302,11 @@ impl RequestFile {
             document: REQUEST_DOC,
             reason: e.to_string(),
         })?;
-        if file.encryption_key_fingerprint
-            != file.dfns_request.encryption_key.fingerprint().as_str()
-        {
-            return Err(Error::InvalidField {
-                document: REQUEST_DOC,
-                field: "encryptionKeyFingerprint".into(),
-                reason: "does not match the encryption key: the file was edited".into(),
-            });
-        }
-        if file.dfns_request.supported_schemes.is_empty() {
-            return Err(Error::InvalidField {
-                document: REQUEST_DOC,
-                field: "dfnsRequest.supportedSchemes".into(),
-                reason: "the list is empty".into(),
-            });
-        }
+        check_request_body(
+            REQUEST_DOC,
+            &file.encryption_key_fingerprint,
+            &file.dfns_request,
+        )?;
         Ok(file)
     }
 }
@@ -434,6 +423,31 @@ impl ResponseFile {
     }
 }
 
+/// What both request files (single-key and batch) check of the Dfns body they carry: the
+/// fingerprint written beside it is the encryption key's, and some scheme is offered.
+fn check_request_body(
+    document: &'static str,
+    fingerprint: &str,
+    body: &ExportRequestBody,
+) -> Result<()> {
+    if fingerprint != body.encryption_key.fingerprint().as_str() {
+        return Err(Error::InvalidField {
+            document,
+            field: "encryptionKeyFingerprint".into(),
+            reason: "does not match the encryption key: the file was edited".into(),
+        });
+    }
+    if body.supported_schemes.is_empty() {
+        return Err(Error::InvalidField {
+            document,
+            field: "dfnsRequest.supportedSchemes".into(),
+            reason: "the list is empty".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The document's `version` is the one this tool reads.
 fn check_version(value: &Value, document: &'static str) -> Result<()> {
     match value.get("version").and_then(Value::as_u64) {
         Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
