@@ -32,22 +32,33 @@ fn run(dir: &Path, interfaces: &[(&str, &str)], args: &[&str]) -> String {
 
 const OFFLINE: &[(&str, &str)] = &[("lo", "unknown")];
 
-/// `reconstruct --json` of the vector `name` (a plain decryption key and its response).
-fn reconstruct_vector(name: &str) -> String {
+/// `reconstruct --json` of the plain decryption key and the response in the folder (as
+/// [`vector_files`] names them).
+const RECONSTRUCT: [&str; 6] = [
+    "reconstruct",
+    "--json",
+    "--decryption-key",
+    "decryption-key.hex",
+    "--response",
+    "response.json",
+];
+
+/// A folder holding the vector `name`'s plain decryption key and response.
+fn vector_folder(name: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     vector_files(tmp.path(), &vector(name));
-    run(
-        tmp.path(),
-        OFFLINE,
-        &[
-            "reconstruct",
-            "--json",
-            "--decryption-key",
-            "decryption-key.hex",
-            "--response",
-            "response.json",
-        ],
-    )
+    tmp
+}
+
+/// [`RECONSTRUCT`] in `dir` with `interfaces` up, then `extra` flags.
+fn reconstruct(dir: &Path, interfaces: &[(&str, &str)], extra: &[&str]) -> String {
+    let args: Vec<&str> = RECONSTRUCT.iter().chain(extra).copied().collect();
+    run(dir, interfaces, &args)
+}
+
+/// `reconstruct --json` of the vector `name` (a plain decryption key and its response).
+fn reconstruct_vector(name: &str) -> String {
+    reconstruct(vector_folder(name).path(), OFFLINE, &[])
 }
 
 #[test]
@@ -87,71 +98,34 @@ fn kind_usage() {
 
 #[test]
 fn kind_input() {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector("err-below-threshold"));
+    let tmp = vector_folder("err-below-threshold");
     std::fs::write(tmp.path().join("response.json"), "{\"hello\": 1}\n").unwrap();
-    let args = [
-        "reconstruct",
-        "--json",
-        "--decryption-key",
-        "decryption-key.hex",
-        "--response",
-        "response.json",
-    ];
-    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+    insta::assert_snapshot!(reconstruct(tmp.path(), OFFLINE, &[]));
 }
 
 #[test]
 fn kind_output() {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector("err-below-threshold"));
+    let tmp = vector_folder("err-below-threshold");
     std::fs::write(tmp.path().join("key.hex"), "taken\n").unwrap();
-    let args = [
-        "reconstruct",
-        "--json",
-        "--decryption-key",
-        "decryption-key.hex",
-        "--response",
-        "response.json",
-        "--out",
-        "key.hex",
-    ];
-    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+    insta::assert_snapshot!(reconstruct(tmp.path(), OFFLINE, &["--out", "key.hex"]));
 }
 
 #[test]
 fn kind_offline_secret() {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector("err-below-threshold"));
+    let tmp = vector_folder("err-below-threshold");
     std::fs::write(
         tmp.path().join("response.json"),
         "age-encryption.org/v1\n-> scrypt c2FsdA 18\n",
     )
     .unwrap();
-    let args = [
-        "reconstruct",
-        "--json",
-        "--decryption-key",
-        "decryption-key.hex",
-        "--response",
-        "response.json",
-    ];
-    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+    insta::assert_snapshot!(reconstruct(tmp.path(), OFFLINE, &[]));
 }
 
 #[test]
 fn kind_air_gap() {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector("err-below-threshold"));
-    let args = [
-        "reconstruct",
-        "--json",
-        "--decryption-key",
-        "decryption-key.hex",
-        "--response",
-        "response.json",
-    ];
-    insta::assert_snapshot!(run(tmp.path(), &[("lo", "unknown"), ("eth0", "up")], &args));
+    let tmp = vector_folder("err-below-threshold");
+    let interfaces = [("lo", "unknown"), ("eth0", "up")];
+    insta::assert_snapshot!(reconstruct(tmp.path(), &interfaces, &[]));
 }
 
 #[test]
