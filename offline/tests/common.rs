@@ -277,6 +277,54 @@ pub fn vector_files(dir: &Path, v: &Value) -> (PathBuf, PathBuf) {
     (key, response)
 }
 
+/// `reconstruct` of the plain decryption key and the response [`vector_files`] writes,
+/// named from inside their folder.
+pub const RECONSTRUCT_VECTOR: [&str; 5] = [
+    "reconstruct",
+    "--decryption-key",
+    "decryption-key.hex",
+    "--response",
+    "response.json",
+];
+
+/// A new temporary folder holding the vector `name`'s plain decryption key and response
+/// (as [`vector_files`] names them).
+pub fn vector_folder(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    vector_files(tmp.path(), &vector(name));
+    tmp
+}
+
+/// Runs `keyexport-offline ARGS` inside `dir` (so file names are short and fixed) as on a
+/// real machine: no air-gap override, the real scrypt work factor, and the network
+/// interfaces `interfaces` (`(name, operstate)`, read from a fake sysfs in `dir`).
+pub fn run_on_machine(
+    dir: &Path,
+    interfaces: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let sysfs = dir.join("sysfs-net");
+    for (name, state) in interfaces {
+        let (flags, kind) = if *name == "lo" {
+            ("0x9\n", "772\n")
+        } else {
+            ("0x1003\n", "1\n")
+        };
+        fake_sysfs(&sysfs, &[(name, &format!("{state}\n"), flags, kind)]);
+    }
+    offline()
+        .current_dir(dir)
+        .env_remove("KEYEXPORT_ALLOW_ONLINE")
+        .env_remove("KEYEXPORT_TEST_SCRYPT_LOG_N")
+        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Only the loopback interface: an offline machine for [`run_on_machine`].
+pub const OFFLINE_MACHINE: &[(&str, &str)] = &[("lo", "unknown")];
+
 /// Parses the single JSON object a `--json` run prints.
 pub fn stdout_json(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

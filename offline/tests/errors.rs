@@ -3,25 +3,15 @@
 
 use std::path::Path;
 
-use crate::common::{fake_sysfs, offline, passphrase_file, vector, vector_files};
+use crate::common::{
+    OFFLINE_MACHINE as OFFLINE, RECONSTRUCT_VECTOR, passphrase_file, run_on_machine, vector_folder,
+};
 
-/// Runs `keyexport-offline ARGS` inside `dir` (short, fixed file names) on a machine whose
-/// network interfaces are `interfaces` (`(name, operstate)`; a fake sysfs), and returns
-/// the exit code, standard output and standard error as one text.
+/// Runs `keyexport-offline ARGS` inside `dir` on a machine whose network interfaces are
+/// `interfaces` ([`run_on_machine`]), and returns the exit code, standard output and
+/// standard error as one text.
 fn run(dir: &Path, interfaces: &[(&str, &str)], args: &[&str]) -> String {
-    let sysfs = dir.join("sysfs-net");
-    for (name, state) in interfaces {
-        let kind = if *name == "lo" { "772\n" } else { "1\n" };
-        fake_sysfs(&sysfs, &[(name, &format!("{state}\n"), "0x1003\n", kind)]);
-    }
-    let output = offline()
-        .current_dir(dir)
-        .env_remove("KEYEXPORT_ALLOW_ONLINE")
-        .env_remove("KEYEXPORT_TEST_SCRYPT_LOG_N")
-        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args(args)
-        .output()
-        .unwrap();
+    let output = run_on_machine(dir, interfaces, args);
     format!(
         "exit code: {:?}\n--- stdout\n{}--- stderr\n{}",
         output.status.code(),
@@ -30,30 +20,14 @@ fn run(dir: &Path, interfaces: &[(&str, &str)], args: &[&str]) -> String {
     )
 }
 
-const OFFLINE: &[(&str, &str)] = &[("lo", "unknown")];
-
-/// `reconstruct --json` of the plain decryption key and the response in the folder (as
-/// [`vector_files`] names them).
-const RECONSTRUCT: [&str; 6] = [
-    "reconstruct",
-    "--json",
-    "--decryption-key",
-    "decryption-key.hex",
-    "--response",
-    "response.json",
-];
-
-/// A folder holding the vector `name`'s plain decryption key and response.
-fn vector_folder(name: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector(name));
-    tmp
-}
-
-/// [`RECONSTRUCT`] in `dir` with `interfaces` up, then `extra` flags.
+/// `reconstruct --json` of the vector files in `dir` with `interfaces` up, then `extra`
+/// flags.
 fn reconstruct(dir: &Path, interfaces: &[(&str, &str)], extra: &[&str]) -> String {
-    let args: Vec<&str> = RECONSTRUCT.iter().chain(extra).copied().collect();
-    run(dir, interfaces, &args)
+    run(
+        dir,
+        interfaces,
+        &[&RECONSTRUCT_VECTOR[..], &["--json"], extra].concat(),
+    )
 }
 
 /// `reconstruct --json` of the vector `name` (a plain decryption key and its response).
