@@ -28,7 +28,7 @@ const DEFAULT_SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
 pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
     let received = input::receive(std::slice::from_ref(&args.file)).map_err(show_input)?;
     let artifact = input::parse(&received).map_err(show_input)?;
-    if matches!(artifact, Artifact::Request(_)) {
+    if matches!(artifact, Artifact::Request(_) | Artifact::BatchRequest(_)) {
         return Err(OnlineError::Show {
             message: format!("{} is a request file, not a response", args.file.display()),
             advice: "`keyexport-online show` plays the response written by `submit` \
