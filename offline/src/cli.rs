@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use keyexport_shared::custody::MAX_CUSTODIANS;
 use keyexport_shared::exit::help;
 use keyexport_shared::hd::DerivationPath;
 use keyexport_shared::scheme::Scheme;
@@ -149,10 +150,20 @@ pub struct InitArgs {
     /// Split the decryption key into this many custody parts (2 to 16), one file each,
     /// instead of sealing it whole; for one key or a batch (the parts then serve every key
     /// of the batch).
-    #[arg(long, value_name = "M", requires = "quorum")]
+    #[arg(
+        long,
+        value_name = "M",
+        requires = "quorum",
+        value_parser = clap::value_parser!(u8).range(2..=i64::from(MAX_CUSTODIANS))
+    )]
     pub custodians: Option<u8>,
     /// Parts needed to rebuild the decryption key (2 ≤ K ≤ M).
-    #[arg(long, value_name = "K", requires = "custodians")]
+    #[arg(
+        long,
+        value_name = "K",
+        requires = "custodians",
+        value_parser = clap::value_parser!(u8).range(2..=i64::from(MAX_CUSTODIANS))
+    )]
     pub quorum: Option<u8>,
     /// Name of a custodian, in order (letters, digits, '.', '_', '-'); repeat once per
     /// custodian. Names the part file LABEL.decryption-key-part.age. Default: custodian-1…

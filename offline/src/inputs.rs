@@ -275,65 +275,20 @@ fn push_frame(label: &str, frame: &str, collector: &mut FrameCollector) -> CliRe
 /// Reads standard input: a JSON document, or UR frames until the set is complete.
 /// Returns the number of frame inputs it contributed (0 or 1).
 fn read_stdin(gathered: &mut Gathered, collector: &mut FrameCollector) -> CliResult<usize> {
-    let read_error = |source| CliError::ReadInput {
-        path: "-".into(),
-        source,
-    };
-    let interactive = std::io::stderr().is_terminal();
-    let mut lock = std::io::stdin().lock();
-    let mut raw = Vec::new();
-    let mut line = String::new();
-    let mut number = 0usize;
-    let mut frames = 0usize;
-    loop {
-        line.clear();
-        // One line can be no longer than what is left of the limit (`cat /dev/zero` has
-        // no newline).
-        let room = input::STDIN.max.saturating_sub(raw.len() as u64) + 1;
-        if (&mut lock)
-            .take(room)
-            .read_line(&mut line)
-            .map_err(read_error)?
-            == 0
-        {
-            break;
+    let read = read_stdin_lines(collector, StdinHolds::FramesOrDocument, |label, source| {
+        CliError::Transport {
+            input: label.to_owned(),
+            source,
         }
-        number += 1;
-        raw.extend_from_slice(line.as_bytes());
-        input::check_size(raw.len(), input::STDIN).map_err(read_error)?;
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
-        if frames == 0 && trimmed.starts_with('{') {
-            // A JSON document piped in (e.g. from curl): read the rest of it.
-            input::read_within(&mut lock, input::DOCUMENT, &mut raw).map_err(read_error)?;
-            gathered
-                .records
-                .push(ArtifactRecord::new("input", "-", &raw));
-            add_document(gathered, "-", &raw)?;
-            return Ok(0);
-        }
-        push_frame(&format!("-, line {number}"), trimmed, collector)?;
-        frames += 1;
-        if interactive {
-            let progress = collector.progress();
-            eprint!(
-                "\rframes seen {:>4}   distinct {:>4}   complete {:>3}%",
-                progress.frames_seen, progress.distinct_frames, progress.percent
-            );
-        }
-        if collector.is_complete() {
-            break;
-        }
-    }
-    if interactive && frames > 0 {
-        eprintln!();
-    }
+    })?;
     gathered
         .records
-        .push(ArtifactRecord::new("input", "-", &raw));
-    if frames == 0 {
+        .push(ArtifactRecord::new("input", "-", &read.raw));
+    if read.document {
+        add_document(gathered, "-", &read.raw)?;
+        return Ok(0);
+    }
+    if read.frames == 0 {
         return Err(CliError::Input {
             path: "-".into(),
             problem: "standard input held no UR frame and no JSON document".into(),
@@ -369,24 +324,63 @@ fn add_document(gathered: &mut Gathered, source: &str, bytes: &[u8]) -> CliResul
 /// set is complete or the input ends, with progress when standard error is a terminal.
 /// Returns the bytes read, for the transcript. A frame the collector refuses is reported
 /// through `refused` with its line (`-, line N`). Reading stops at the standard-input limit
-/// even within one endless line. (`gather` has its own loop: it also takes a piped JSON
-/// document.)
+/// even within one endless line.
 pub fn read_stdin_frames(
     collector: &mut FrameCollector,
     refused: impl Fn(&str, TransportError) -> CliError,
 ) -> CliResult<Vec<u8>> {
+    read_stdin_lines(collector, StdinHolds::Frames, refused).map(|read| read.raw)
+}
+
+/// What standard input may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StdinHolds {
+    /// UR frames only.
+    Frames,
+    /// UR frames, or one JSON document (e.g. piped from curl) starting on the first line
+    /// that is not blank.
+    FramesOrDocument,
+}
+
+/// What was read from standard input.
+struct StdinRead {
+    /// Every byte read, for the transcript (the whole document, when it is one).
+    raw: Vec<u8>,
+    /// Whether `raw` is a JSON document rather than UR frames.
+    document: bool,
+    /// How many frames were pushed into the collector.
+    frames: usize,
+}
+
+/// The one reader of standard input: line by line, so a USB QR scanner can be used
+/// interactively, pushing each frame into `collector` until the set is complete or the
+/// input ends, with progress when standard error is a terminal. Bounded by the
+/// standard-input limit even within one endless line (`cat /dev/zero` has no newline); a
+/// document is held to the document limit.
+fn read_stdin_lines(
+    collector: &mut FrameCollector,
+    holds: StdinHolds,
+    refused: impl Fn(&str, TransportError) -> CliError,
+) -> CliResult<StdinRead> {
     let read_error = |source| CliError::ReadInput {
         path: "-".into(),
         source,
     };
     let interactive = std::io::stderr().is_terminal();
     let mut lock = std::io::stdin().lock();
-    let mut raw = Vec::new();
+    let mut read = StdinRead {
+        raw: Vec::new(),
+        document: false,
+        frames: 0,
+    };
     let mut line = String::new();
     let mut number = 0usize;
-    while !collector.is_complete() {
+    // Where a document is possible, the first line is read even when earlier inputs
+    // completed the frame set: it may be a document.
+    while !(collector.is_complete() && (read.frames > 0 || holds == StdinHolds::Frames)) {
         line.clear();
-        let room = input::STDIN.max.saturating_sub(raw.len() as u64) + 1;
+        // One line can be no longer than what is left of the limit.
+        let room = input::STDIN.max.saturating_sub(read.raw.len() as u64) + 1;
         if (&mut lock)
             .take(room)
             .read_line(&mut line)
@@ -396,15 +390,21 @@ pub fn read_stdin_frames(
             break;
         }
         number += 1;
-        raw.extend_from_slice(line.as_bytes());
-        input::check_size(raw.len(), input::STDIN).map_err(read_error)?;
-        let frame = line.trim();
-        if frame.is_empty() {
+        read.raw.extend_from_slice(line.as_bytes());
+        input::check_size(read.raw.len(), input::STDIN).map_err(read_error)?;
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
             continue;
         }
+        if holds == StdinHolds::FramesOrDocument && read.frames == 0 && trimmed.starts_with('{') {
+            input::read_within(&mut lock, input::DOCUMENT, &mut read.raw).map_err(read_error)?;
+            read.document = true;
+            return Ok(read);
+        }
         collector
-            .push(frame)
+            .push(trimmed)
             .map_err(|e| refused(&format!("-, line {number}"), e))?;
+        read.frames += 1;
         if interactive {
             let progress = collector.progress();
             eprint!(
@@ -413,8 +413,8 @@ pub fn read_stdin_frames(
             );
         }
     }
-    if interactive && number > 0 {
+    if interactive && read.frames > 0 {
         eprintln!();
     }
-    Ok(raw)
+    Ok(read)
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use keyexport_shared::files::Artifact;
 use keyexport_shared::wire::ExportResponse;
 
-use crate::batch::inspect::BatchReport;
+use crate::batch::inspect::{BatchReport, SeenRequest};
 use crate::cli::InspectArgs;
 use crate::error::{CliError, CliResult};
 use crate::inputs::{self, Found, FoundReceipt};
@@ -145,59 +145,67 @@ impl Report {
     }
 }
 
-fn report(found: &Found) -> CliResult<Report> {
-    Ok(match &found.artifact {
-        Artifact::Request(request) => {
-            let body = &request.dfns_request;
-            let mut report = Report::empty(found, "request");
-            report.canary = request.canary;
-            report.ceremony_id = Some(request.ceremony_id.to_string());
-            report.key_id = Some(request.key_id.to_string());
-            report.created = Some(request.created_at.clone());
-            report.tool_version = Some(request.tool.clone());
-            report.encryption_key = Some(body.encryption_key.to_base64());
-            report.fingerprint = Some(body.encryption_key.fingerprint().to_string());
-            report.supported_schemes = body
-                .supported_schemes
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            report
-        }
-        Artifact::Response(file) => {
-            let response = file
-                .export_response()
-                .map_err(|e| CliError::shared(found.source.clone(), e))?;
-            let mut report = Report::empty(found, "response-file").with_response(&response);
-            report.ceremony_id = Some(file.ceremony_id.to_string());
-            report.key_id = Some(file.key_id.to_string());
-            report.request_sha256 = Some(file.request_sha256.clone());
-            report.received = Some(file.received_at.clone());
-            report.tool_version = Some(file.tool.clone());
-            report.key_object = file.key_object().cloned();
-            report.canary = file.canary;
-            report
-        }
-        Artifact::DfnsResponse(response) => {
-            Report::empty(found, "dfns-response").with_response(response)
-        }
-    })
+/// The report of each single-key artifact found, and the batch requests found (described
+/// by `batch::inspect`).
+fn describe(found: &[Found]) -> CliResult<(Vec<Report>, Vec<SeenRequest>)> {
+    let mut reports = Vec::new();
+    let mut requests = Vec::new();
+    for found in found {
+        reports.push(match &found.artifact {
+            Artifact::BatchRequest(file) => {
+                requests.push((found.source.clone(), file.clone(), found.sha256.clone()));
+                continue;
+            }
+            Artifact::Request(request) => {
+                let body = &request.dfns_request;
+                let mut report = Report::empty(found, "request");
+                report.canary = request.canary;
+                report.ceremony_id = Some(request.ceremony_id.to_string());
+                report.key_id = Some(request.key_id.to_string());
+                report.created = Some(request.created_at.clone());
+                report.tool_version = Some(request.tool.clone());
+                report.encryption_key = Some(body.encryption_key.to_base64());
+                report.fingerprint = Some(body.encryption_key.fingerprint().to_string());
+                report.supported_schemes = body
+                    .supported_schemes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                report
+            }
+            Artifact::Response(file) => {
+                let response = file
+                    .export_response()
+                    .map_err(|e| CliError::shared(found.source.clone(), e))?;
+                let mut report = Report::empty(found, "response-file").with_response(&response);
+                report.ceremony_id = Some(file.ceremony_id.to_string());
+                report.key_id = Some(file.key_id.to_string());
+                report.request_sha256 = Some(file.request_sha256.clone());
+                report.received = Some(file.received_at.clone());
+                report.tool_version = Some(file.tool.clone());
+                report.key_object = file.key_object().cloned();
+                report.canary = file.canary;
+                report
+            }
+            Artifact::DfnsResponse(response) => {
+                Report::empty(found, "dfns-response").with_response(response)
+            }
+        });
+    }
+    Ok((reports, requests))
 }
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> CliResult<()> {
     // Batch requests and responses folders are described on their own.
-    let (batch, rest) = crate::batch::inspect::recognise(&args.inputs)?;
+    let (folders, rest) = crate::batch::inspect::response_folders(&args.inputs)?;
     let gathered = if rest.is_empty() {
         inputs::Gathered::default()
     } else {
         inputs::gather(&rest)?
     };
-    let reports = gathered
-        .found
-        .iter()
-        .map(report)
-        .collect::<CliResult<Vec<Report>>>()?;
+    let (reports, requests) = describe(&gathered.found)?;
+    let batch = crate::batch::inspect::reports(&requests, &folders)?;
     let receipts: Vec<ReceiptReport> = gathered.receipts.iter().map(ReceiptReport::new).collect();
     if args.json {
         #[derive(Serialize)]

@@ -12,9 +12,8 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::canary::CanaryReceipt;
-use keyexport_shared::files::{Artifact, RequestFile};
+use keyexport_shared::files::Artifact;
 use keyexport_shared::transport::{
     CAPTION_ROWS, Content, FrameCollector, FrameOptions, TerminalSize, TransportError, UrType,
     fit_terminal, fit_terminal_ur, payload_digest, sniff, ur_lines,
@@ -35,8 +34,8 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
     })?;
     let is_request = matches!(
         Artifact::parse(&bytes),
-        Ok(Artifact::Request(RequestFile { .. }))
-    ) || BatchRequestFile::parse(&bytes).is_ok();
+        Ok(Artifact::Request(_) | Artifact::BatchRequest(_))
+    );
     let is_receipt = CanaryReceipt::is_receipt(&bytes) && CanaryReceipt::parse(&bytes).is_ok();
     // Otherwise the answer `sign --ur-out` wrote for a wallet: its frames, replayed at
     // the terminal's size.

@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 
-use crate::common::{
-    Ceremony, PASSPHRASE, offline, passphrase_file, s, stdout_json, vector, vector_files,
-};
+use crate::common::{Ceremony, SealedCeremony, offline, passphrase_file, s, stdout_json, vector};
 
 /// Runs `reconstruct --json` with `--out` in `dir` and checks: exit code, error kind,
 /// the `--json` error object and the error and advice lines (snapshot `name`, the
@@ -149,31 +147,12 @@ fn existing_output_file_is_never_overwritten() {
 #[test]
 fn wrong_passphrase() {
     let tmp = tempfile::tempdir().unwrap();
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
+    let c = SealedCeremony::new(tmp.path(), "k");
     let wrong = passphrase_file(tmp.path(), "wrong.txt", "Tr0ub4dor&3");
-    let ceremony = tmp.path().join("ceremony");
-    offline()
-        .args([
-            "init",
-            "--key-id",
-            "k",
-            "--out",
-            s(&ceremony),
-            "--passphrase-file",
-            s(&pass),
-        ])
-        .assert()
-        .success();
-    let v = vector("cggmp24-secp256k1-2of3");
-    let (_, response) = vector_files(tmp.path(), &v);
     let out = tmp.path().join("key.hex");
     offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&ceremony.join("decryption-key.age")),
-        ])
-        .args(["--response", s(&response), "--passphrase-file", s(&wrong)])
+        .args(["reconstruct", "--decryption-key", s(&c.sealed())])
+        .args(["--response", s(&c.response), "--passphrase-file", s(&wrong)])
         .args(["--out", s(&out)])
         .assert()
         .code(5)

@@ -570,16 +570,15 @@ fn single_key_and_batch_custody_parts_are_not_mixed() {
         )));
 
     // custody verify: a single-key part is not the batch request's, and the reverse.
-    offline()
-        .args(["custody", "verify", s(&single.part(0))])
+    single
+        .verify(0)
         .args(["--request", s(&batch.ceremony.join("request.json"))])
-        .args(["--passphrase-file", s(&single.passes[0])])
         .assert()
         .code(3)
         .stderr(predicate::str::contains("belongs to another ceremony"));
     offline()
         .args(["custody", "verify", s(&batch.part("bob"))])
-        .args(["--request", s(&single.dir.join("request.json"))])
+        .args(["--request", s(&single.request_path())])
         .args(["--passphrase-file", s(&batch.bob)])
         .assert()
         .code(3)

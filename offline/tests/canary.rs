@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::canary::{
     CanaryReceipt, ExportedCanary, RECEIPT_FILE_NAME, RECEIPT_PNG_NAME,
 };
@@ -57,16 +56,16 @@ impl CanaryCeremony {
         );
         let dir = root.join("ceremony");
         let request_bytes = std::fs::read(dir.join("request.json")).unwrap();
-        let (ceremony_id, encryption_key) = match Artifact::parse(&request_bytes) {
-            Ok(Artifact::Request(request)) => {
+        let (ceremony_id, encryption_key) = match Artifact::parse(&request_bytes).unwrap() {
+            Artifact::Request(request) => {
                 assert!(request.canary, "the request requires a canary");
                 (request.ceremony_id, request.dfns_request.encryption_key)
             }
-            _ => {
-                let batch = BatchRequestFile::parse(&request_bytes).unwrap();
+            Artifact::BatchRequest(batch) => {
                 assert!(batch.canary, "the batch request requires a canary");
                 (batch.ceremony_id, batch.dfns_request.encryption_key)
             }
+            other => panic!("init wrote {}", other.describe()),
         };
         CanaryCeremony {
             root: root.to_path_buf(),
@@ -122,15 +121,13 @@ impl CanaryCeremony {
     /// `reconstruct --decryption-key ceremony/decryption-key.age --passphrase-file
     /// pass.txt --response canary/response.json` run inside the root.
     fn reconstruct(&self) -> assert_cmd::Command {
+        self.reconstruct_of("canary/response.json")
+    }
+
+    /// The same with `--response RESPONSE`.
+    fn reconstruct_of(&self, response: &str) -> assert_cmd::Command {
         let mut cmd = offline();
-        cmd.current_dir(&self.root)
-            .args([
-                "reconstruct",
-                "--decryption-key",
-                "ceremony/decryption-key.age",
-            ])
-            .args(["--passphrase-file", "pass.txt"])
-            .args(["--response", "canary/response.json"]);
+        cmd.current_dir(&self.root).args(reconstruct_args(response));
         cmd
     }
 
@@ -188,6 +185,39 @@ fn assert_fits_80_columns(text: &str) {
 fn last_transcript_line(dir: &Path) -> Value {
     let text = std::fs::read_to_string(dir.join("transcript.jsonl")).unwrap();
     serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+/// `reconstruct` with the sealed key and its passphrase file (paths inside the root) and
+/// `--response RESPONSE`.
+fn reconstruct_args(response: &str) -> [&str; 7] {
+    [
+        "reconstruct",
+        "--decryption-key",
+        "ceremony/decryption-key.age",
+        "--passphrase-file",
+        "pass.txt",
+        "--response",
+        response,
+    ]
+}
+
+/// The `error` object a `--json` run printed, having checked that it exited with `code`.
+fn json_error(run: &std::process::Output, code: i32) -> Value {
+    assert_eq!(
+        run.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    stdout_json(run)["error"].clone()
+}
+
+/// The message of [`json_error`].
+fn json_error_message(run: &std::process::Output, code: i32) -> String {
+    json_error(run, code)["message"]
+        .as_str()
+        .expect("an error message")
+        .to_owned()
 }
 
 #[test]
@@ -274,8 +304,7 @@ fn one_canary_serves_a_batch() {
     }
     ceremony.canary_response("key-01batch-b", &dealt);
     let refused = ceremony.reconstruct().arg("--json").output().unwrap();
-    assert_eq!(refused.status.code(), Some(3));
-    assert_eq!(stdout_json(&refused)["error"]["kind"], "input");
+    assert_eq!(json_error(&refused, 3)["kind"], "input");
     assert!(ceremony.receipt_files().iter().all(|p| !p.exists()));
 }
 
@@ -286,18 +315,7 @@ fn the_canary_is_rebuilt_and_its_receipt_verifies_against_the_exported_canary() 
     let dealt = ceremony.deal("CGGMP24:secp256k1", 1);
     let (_, file) = ceremony.canary_response(CANARY_KEY, &dealt);
 
-    let screen = stderr_of(
-        &[
-            "reconstruct",
-            "--decryption-key",
-            "ceremony/decryption-key.age",
-            "--passphrase-file",
-            "pass.txt",
-            "--response",
-            "canary/response.json",
-        ],
-        &ceremony.root,
-    );
+    let screen = stderr_of(&reconstruct_args("canary/response.json"), &ceremony.root);
     assert!(screen.starts_with("exit code: Some(0)"), "{screen}");
     assert_fits_80_columns(&screen);
     insta::assert_snapshot!(ceremony.redact(&screen));
@@ -364,8 +382,7 @@ fn the_canary_is_rebuilt_and_its_receipt_verifies_against_the_exported_canary() 
 
     // A second run never writes over the receipt: refused before the passphrase is used.
     let again = ceremony.reconstruct().arg("--json").output().unwrap();
-    assert_eq!(again.status.code(), Some(6));
-    assert_eq!(stdout_json(&again)["error"]["kind"], "output");
+    assert_eq!(json_error(&again, 6)["kind"], "output");
     assert_eq!(std::fs::read(&json).unwrap(), bytes);
 
     // --json: "canary": true and the receipt as written.
@@ -532,9 +549,7 @@ fn a_canary_with_a_share_format_fault_is_refused_and_no_receipt_is_written() {
     );
     ceremony.canary_response(CANARY_KEY, &dealt);
     let run = ceremony.reconstruct().arg("--json").output().unwrap();
-    assert_eq!(run.status.code(), Some(4));
-    let error = stdout_json(&run);
-    assert_eq!(error["error"]["kind"], "share-format");
+    assert_eq!(json_error(&run, 4)["kind"], "share-format");
     assert!(ceremony.receipt_files().iter().all(|p| !p.exists()));
     let line = last_transcript_line(&ceremony.dir);
     assert_eq!(line["canary"], true);
@@ -549,10 +564,9 @@ fn a_real_key_presented_as_the_canary_is_refused() {
     let dealt = ceremony.deal("CGGMP24:secp256k1", 2);
     ceremony.canary_response(REAL_KEY, &dealt);
     let run = ceremony.reconstruct().arg("--json").output().unwrap();
-    assert_eq!(run.status.code(), Some(3));
-    let error = stdout_json(&run);
-    assert_eq!(error["error"]["kind"], "input");
-    let message = error["error"]["message"].as_str().unwrap();
+    let error = json_error(&run, 3);
+    assert_eq!(error["kind"], "input");
+    let message = error["message"].as_str().unwrap();
     assert!(
         message.contains(REAL_KEY) && message.contains("real keys"),
         "{message}"
@@ -572,13 +586,7 @@ fn a_canary_of_another_ceremony_or_with_a_plain_key_is_refused() {
     std::fs::create_dir(tmp.path().join("canary")).unwrap();
     std::fs::copy(&path, tmp.path().join("canary/response.json")).unwrap();
     let run = ceremony.reconstruct().arg("--json").output().unwrap();
-    assert_eq!(run.status.code(), Some(3));
-    assert!(
-        stdout_json(&run)["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("ceremony"),
-    );
+    assert!(json_error_message(&run, 3).contains("ceremony"));
     assert!(ceremony.receipt_files().iter().all(|p| !p.exists()));
 
     // A plain key names no ceremony: it cannot prove the sealed key.
@@ -590,13 +598,7 @@ fn a_canary_of_another_ceremony_or_with_a_plain_key_is_refused() {
         .args(["--decryption-key", s(&plain.join("key.hex"))])
         .output()
         .unwrap();
-    assert_eq!(run.status.code(), Some(3));
-    assert!(
-        stdout_json(&run)["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("plain key"),
-    );
+    assert!(json_error_message(&run, 3).contains("plain key"));
     assert!(!plain.join(RECEIPT_FILE_NAME).exists());
 }
 
@@ -693,34 +695,16 @@ fn inspect_shows_the_canary_response_and_the_receipt() {
         original.replace("\"version\": 1", "\"version\": 2"),
     )
     .unwrap();
-    let refused = inspect(&["--json", s(&future)]);
-    assert_eq!(refused.status.code(), Some(3));
-    let message = stdout_json(&refused)["error"]["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = json_error_message(&inspect(&["--json", s(&future)]), 3);
     assert!(message.contains("version 2"), "{message}");
 
     // A receipt given to reconstruct as the response is named for what it is.
-    let run = offline()
-        .current_dir(&ceremony.root)
-        .args([
-            "reconstruct",
-            "--json",
-            "--decryption-key",
-            "ceremony/decryption-key.age",
-        ])
-        .args(["--passphrase-file", "pass.txt"])
-        .args(["--response", "ceremony/canary-receipt.json"])
+    let run = ceremony
+        .reconstruct_of("ceremony/canary-receipt.json")
+        .arg("--json")
         .output()
         .unwrap();
-    assert_eq!(run.status.code(), Some(3));
-    assert!(
-        stdout_json(&run)["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("canary receipt"),
-    );
+    assert!(json_error_message(&run, 3).contains("canary receipt"));
 }
 
 #[test]

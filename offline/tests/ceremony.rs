@@ -1,106 +1,23 @@
 //! Whole ceremonies with a sealed key: `init`, a real export dealt to its encryption key
 //! (`keyexport_shared::dealer`), then `reconstruct` from a response file or a raw response.
 
-use std::path::{Path, PathBuf};
-
-use keyexport_shared::dealer::{Deal, Dealt};
-use keyexport_shared::files::{Artifact, CeremonyId, KeyId, RequestFile, ResponseFile, sha256_hex};
+use keyexport_shared::files::{CeremonyId, KeyId};
 use keyexport_shared::scheme::Scheme;
 use predicates::prelude::*;
-use rand_core::OsRng;
 use serde_json::Value;
 
-use crate::common::{PASSPHRASE, offline, passphrase_file, s, stdout_json};
+use crate::common::{SealedCeremony, s, stdout_json};
 
-struct Ceremony {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    dir: PathBuf,
-    pass: PathBuf,
-    request_bytes: Vec<u8>,
-    request: RequestFile,
-}
-
-impl Ceremony {
-    fn new() -> Ceremony {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().to_path_buf();
-        let pass = passphrase_file(&root, "pass.txt", PASSPHRASE);
-        let dir = root.join("ceremony");
-        offline()
-            .args(["init", "--key-id", "key-01abc-ceremony", "--out", s(&dir)])
-            .args(["--passphrase-file", s(&pass)])
-            .assert()
-            .success();
-        let request_bytes = std::fs::read(dir.join("request.json")).unwrap();
-        let Artifact::Request(request) = Artifact::parse(&request_bytes).unwrap() else {
-            panic!("init wrote something else than a request");
-        };
-        Ceremony {
-            _tmp: tmp,
-            root,
-            dir,
-            pass,
-            request_bytes,
-            request,
-        }
-    }
-
-    fn deal(&self, scheme: &str, t: usize, n: usize) -> Dealt {
-        Deal::new(scheme.parse().unwrap(), t, n)
-            .run(&self.request.dfns_request.encryption_key, &mut OsRng)
-    }
-
-    /// Writes the raw Dfns body of `dealt` and returns its path.
-    fn raw_response(&self, dealt: &Dealt, name: &str) -> PathBuf {
-        let path = self.root.join(name);
-        std::fs::write(
-            &path,
-            serde_json::to_vec(&dealt.response.to_json_value()).unwrap(),
-        )
-        .unwrap();
-        path
-    }
-
-    /// Writes a keyexport response file for `dealt` naming the given ceremony and key.
-    fn response_file(
-        &self,
-        dealt: &Dealt,
-        ceremony: CeremonyId,
-        key: KeyId,
-        name: &str,
-    ) -> PathBuf {
-        let body = serde_json::to_string(&dealt.response.to_json_value()).unwrap();
-        let file = ResponseFile::new(
-            ceremony,
-            key,
-            sha256_hex(&self.request_bytes),
-            "2026-11-28T18:00:00Z".into(),
-            "keyexport-online 0.1.0".into(),
-            "0".repeat(64),
-            &body,
-        )
-        .unwrap();
-        let path = self.root.join(name);
-        std::fs::write(&path, file.to_bytes()).unwrap();
-        path
-    }
-
-    fn sealed(&self) -> PathBuf {
-        self.dir.join("decryption-key.age")
-    }
-
-    fn reconstruct(&self) -> assert_cmd::Command {
-        let mut cmd = offline();
-        cmd.args(["reconstruct", "--decryption-key", s(&self.sealed())])
-            .args(["--passphrase-file", s(&self.pass)]);
-        cmd
-    }
+/// A sealed ceremony whose request offers every scheme, in a folder of its own.
+fn ceremony() -> (tempfile::TempDir, SealedCeremony) {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = SealedCeremony::every_scheme(tmp.path(), "key-01abc-ceremony");
+    (tmp, c)
 }
 
 #[test]
 fn response_file_of_this_ceremony_rebuilds_the_key() {
-    let c = Ceremony::new();
+    let (_tmp, c) = ceremony();
     let dealt = c.deal("CGGMP24:secp256k1", 2, 3);
     let response = c.response_file(
         &dealt,
@@ -137,7 +54,7 @@ fn response_file_of_this_ceremony_rebuilds_the_key() {
 
 #[test]
 fn every_scheme_through_the_sealed_key() {
-    let c = Ceremony::new();
+    let (_tmp, c) = ceremony();
     for scheme in Scheme::all() {
         let dealt = c.deal(&scheme.to_string(), 2, 3);
         let response = c.raw_response(&dealt, "raw.json");
@@ -171,7 +88,7 @@ fn every_scheme_through_the_sealed_key() {
 
 #[test]
 fn response_from_another_ceremony_is_refused() {
-    let c = Ceremony::new();
+    let (_tmp, c) = ceremony();
     let dealt = c.deal("FROST:ed25519", 2, 3);
     let other = CeremonyId::generate();
     let response = c.response_file(
@@ -209,7 +126,7 @@ fn response_from_another_ceremony_is_refused() {
 
 #[test]
 fn request_given_as_response_is_refused() {
-    let c = Ceremony::new();
+    let (_tmp, c) = ceremony();
     let request = c.dir.join("request.json");
     let output = c
         .reconstruct()
@@ -230,8 +147,8 @@ fn request_given_as_response_is_refused() {
 
 #[test]
 fn a_response_for_another_encryption_key_fails_to_decrypt() {
-    let c = Ceremony::new();
-    let d = Ceremony::new();
+    let (_tmp, c) = ceremony();
+    let (_other, d) = ceremony();
     let dealt = d.deal("CGGMP21:stark", 2, 2);
     let response = c.raw_response(&dealt, "theirs.json");
     let output = c
@@ -253,7 +170,7 @@ fn a_response_for_another_encryption_key_fails_to_decrypt() {
 
 #[test]
 fn sealed_key_needs_a_passphrase_without_terminal() {
-    let c = Ceremony::new();
+    let (_tmp, c) = ceremony();
     let dealt = c.deal("KU23:ed25519", 2, 3);
     let response = c.raw_response(&dealt, "raw.json");
     let mut cmd = assert_cmd::Command::new("setsid");
@@ -275,7 +192,7 @@ fn sealed_key_needs_a_passphrase_without_terminal() {
 /// Without --transcript, a run appends to the transcript beside the sealed key.
 #[test]
 fn transcript_defaults_to_the_sealed_keys_directory() {
-    let c = Ceremony::new();
+    let (_tmp, c) = ceremony();
     let dealt = c.deal("GLOW20_DH:secp256k1", 3, 4);
     let response = c.raw_response(&dealt, "raw.json");
     c.reconstruct()
@@ -284,5 +201,5 @@ fn transcript_defaults_to_the_sealed_keys_directory() {
         .success();
     let lines = std::fs::read_to_string(c.dir.join("transcript.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 2);
-    assert!(!Path::new(&c.root).join("transcript.jsonl").exists());
+    assert!(!c.root.join("transcript.jsonl").exists());
 }

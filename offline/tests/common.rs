@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use age::secrecy::SecretString;
 use assert_cmd::Command;
 use keyexport_shared::dealer::{Deal, Dealt};
-use keyexport_shared::files::Artifact;
+use keyexport_shared::files::{Artifact, CeremonyId, KeyId, RequestFile, ResponseFile, sha256_hex};
 use rand_core::OsRng;
 use serde_json::Value;
 
@@ -144,8 +144,10 @@ pub fn fake_sysfs(root: &Path, interfaces: &[(&str, &str, &str, &str)]) {
 
 /// A ceremony as `init` makes it: one key, sealed with [`PASSPHRASE`] read from a file, in
 /// `ROOT/ceremony`, and a CGGMP24 secp256k1 2-of-3 response dealt to its encryption key in
-/// `ROOT/response.json`.
+/// `ROOT/response.json`; [`SealedCeremony::deal`] deals more.
 pub struct SealedCeremony {
+    /// The folder holding the ceremony (and the files a test writes beside it).
+    pub root: PathBuf,
     /// The folder `init` wrote.
     pub dir: PathBuf,
     /// The file holding the sealed key's passphrase.
@@ -154,16 +156,30 @@ pub struct SealedCeremony {
     pub response: PathBuf,
     /// What `init` printed.
     pub init: std::process::Output,
+    /// The request `init` wrote, as bytes and parsed.
+    pub request_bytes: Vec<u8>,
+    /// The request, parsed.
+    pub request: RequestFile,
 }
 
 impl SealedCeremony {
-    /// Runs `init --key-id KEY_ID` under `root` and deals the response.
+    /// Runs `init --key-id KEY_ID --scheme CGGMP24:secp256k1` under `root` and deals the
+    /// response.
     pub fn new(root: &Path, key_id: &str) -> SealedCeremony {
+        SealedCeremony::init(root, key_id, &["--scheme", "CGGMP24:secp256k1"])
+    }
+
+    /// The same, with the request offering every scheme (init's default).
+    pub fn every_scheme(root: &Path, key_id: &str) -> SealedCeremony {
+        SealedCeremony::init(root, key_id, &[])
+    }
+
+    fn init(root: &Path, key_id: &str, flags: &[&str]) -> SealedCeremony {
         let passphrase_file = passphrase_file(root, "pass.txt", PASSPHRASE);
         let dir = root.join("ceremony");
         let init = offline()
             .args(["init", "--key-id", key_id, "--out", s(&dir)])
-            .args(["--scheme", "CGGMP24:secp256k1"])
+            .args(flags)
             .args(["--passphrase-file", s(&passphrase_file)])
             .output()
             .expect("init runs");
@@ -174,12 +190,76 @@ impl SealedCeremony {
         );
         let response = root.join("response.json");
         deal_raw_response(&dir, &response);
+        let request_bytes = std::fs::read(dir.join("request.json")).expect("init wrote a request");
+        let Ok(Artifact::Request(request)) = Artifact::parse(&request_bytes) else {
+            panic!("init wrote something else than a request");
+        };
         SealedCeremony {
+            root: root.to_path_buf(),
             dir,
             passphrase_file,
             response,
             init,
+            request_bytes,
+            request,
         }
+    }
+
+    /// A `scheme` key, `t`-of-`n`, dealt to the request's encryption key (as Dfns would
+    /// export it).
+    pub fn deal(&self, scheme: &str, t: usize, n: usize) -> Dealt {
+        Deal::new(scheme.parse().expect("a scheme"), t, n)
+            .run(&self.request.dfns_request.encryption_key, &mut OsRng)
+    }
+
+    /// Writes the raw Dfns body of `dealt` as `ROOT/NAME` and returns its path.
+    pub fn raw_response(&self, dealt: &Dealt, name: &str) -> PathBuf {
+        let path = self.root.join(name);
+        std::fs::write(
+            &path,
+            serde_json::to_vec(&dealt.response.to_json_value()).expect("JSON"),
+        )
+        .expect("tempdir is writable");
+        path
+    }
+
+    /// Writes a keyexport response file of `dealt` naming `ceremony` and `key` (and this
+    /// request's digest) as `ROOT/NAME` and returns its path.
+    pub fn response_file(
+        &self,
+        dealt: &Dealt,
+        ceremony: CeremonyId,
+        key: KeyId,
+        name: &str,
+    ) -> PathBuf {
+        let body = serde_json::to_string(&dealt.response.to_json_value()).expect("JSON");
+        let file = ResponseFile::new(
+            ceremony,
+            key,
+            sha256_hex(&self.request_bytes),
+            "2026-11-28T18:00:00Z".into(),
+            "keyexport-online 0.1.0".into(),
+            "0".repeat(64),
+            &body,
+        )
+        .expect("a JSON body");
+        let path = self.root.join(name);
+        std::fs::write(&path, file.to_bytes()).expect("tempdir is writable");
+        path
+    }
+
+    /// The sealed decryption key `init` wrote.
+    pub fn sealed(&self) -> PathBuf {
+        self.dir.join("decryption-key.age")
+    }
+
+    /// `keyexport-offline reconstruct --decryption-key SEALED --passphrase-file PASS`, to
+    /// which a test adds `--response` and its flags.
+    pub fn reconstruct(&self) -> Command {
+        let mut cmd = offline();
+        cmd.args(["reconstruct", "--decryption-key", s(&self.sealed())])
+            .args(["--passphrase-file", s(&self.passphrase_file)]);
+        cmd
     }
 }
 
@@ -196,6 +276,54 @@ pub fn vector_files(dir: &Path, v: &Value) -> (PathBuf, PathBuf) {
         .expect("tempdir is writable");
     (key, response)
 }
+
+/// `reconstruct` of the plain decryption key and the response [`vector_files`] writes,
+/// named from inside their folder.
+pub const RECONSTRUCT_VECTOR: [&str; 5] = [
+    "reconstruct",
+    "--decryption-key",
+    "decryption-key.hex",
+    "--response",
+    "response.json",
+];
+
+/// A new temporary folder holding the vector `name`'s plain decryption key and response
+/// (as [`vector_files`] names them).
+pub fn vector_folder(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    vector_files(tmp.path(), &vector(name));
+    tmp
+}
+
+/// Runs `keyexport-offline ARGS` inside `dir` (so file names are short and fixed) as on a
+/// real machine: no air-gap override, the real scrypt work factor, and the network
+/// interfaces `interfaces` (`(name, operstate)`, read from a fake sysfs in `dir`).
+pub fn run_on_machine(
+    dir: &Path,
+    interfaces: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let sysfs = dir.join("sysfs-net");
+    for (name, state) in interfaces {
+        let (flags, kind) = if *name == "lo" {
+            ("0x9\n", "772\n")
+        } else {
+            ("0x1003\n", "1\n")
+        };
+        fake_sysfs(&sysfs, &[(name, &format!("{state}\n"), flags, kind)]);
+    }
+    offline()
+        .current_dir(dir)
+        .env_remove("KEYEXPORT_ALLOW_ONLINE")
+        .env_remove("KEYEXPORT_TEST_SCRYPT_LOG_N")
+        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Only the loopback interface: an offline machine for [`run_on_machine`].
+pub const OFFLINE_MACHINE: &[(&str, &str)] = &[("lo", "unknown")];
 
 /// Parses the single JSON object a `--json` run prints.
 pub fn stdout_json(output: &std::process::Output) -> Value {

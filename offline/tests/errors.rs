@@ -3,25 +3,15 @@
 
 use std::path::Path;
 
-use crate::common::{fake_sysfs, offline, passphrase_file, vector, vector_files};
+use crate::common::{
+    OFFLINE_MACHINE as OFFLINE, RECONSTRUCT_VECTOR, passphrase_file, run_on_machine, vector_folder,
+};
 
-/// Runs `keyexport-offline ARGS` inside `dir` (short, fixed file names) on a machine whose
-/// network interfaces are `interfaces` (`(name, operstate)`; a fake sysfs), and returns
-/// the exit code, standard output and standard error as one text.
+/// Runs `keyexport-offline ARGS` inside `dir` on a machine whose network interfaces are
+/// `interfaces` ([`run_on_machine`]), and returns the exit code, standard output and
+/// standard error as one text.
 fn run(dir: &Path, interfaces: &[(&str, &str)], args: &[&str]) -> String {
-    let sysfs = dir.join("sysfs-net");
-    for (name, state) in interfaces {
-        let kind = if *name == "lo" { "772\n" } else { "1\n" };
-        fake_sysfs(&sysfs, &[(name, &format!("{state}\n"), "0x1003\n", kind)]);
-    }
-    let output = offline()
-        .current_dir(dir)
-        .env_remove("KEYEXPORT_ALLOW_ONLINE")
-        .env_remove("KEYEXPORT_TEST_SCRYPT_LOG_N")
-        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args(args)
-        .output()
-        .unwrap();
+    let output = run_on_machine(dir, interfaces, args);
     format!(
         "exit code: {:?}\n--- stdout\n{}--- stderr\n{}",
         output.status.code(),
@@ -30,24 +20,19 @@ fn run(dir: &Path, interfaces: &[(&str, &str)], args: &[&str]) -> String {
     )
 }
 
-const OFFLINE: &[(&str, &str)] = &[("lo", "unknown")];
+/// `reconstruct --json` of the vector files in `dir` with `interfaces` up, then `extra`
+/// flags.
+fn reconstruct(dir: &Path, interfaces: &[(&str, &str)], extra: &[&str]) -> String {
+    run(
+        dir,
+        interfaces,
+        &[&RECONSTRUCT_VECTOR[..], &["--json"], extra].concat(),
+    )
+}
 
 /// `reconstruct --json` of the vector `name` (a plain decryption key and its response).
 fn reconstruct_vector(name: &str) -> String {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector(name));
-    run(
-        tmp.path(),
-        OFFLINE,
-        &[
-            "reconstruct",
-            "--json",
-            "--decryption-key",
-            "decryption-key.hex",
-            "--response",
-            "response.json",
-        ],
-    )
+    reconstruct(vector_folder(name).path(), OFFLINE, &[])
 }
 
 #[test]
@@ -87,71 +72,34 @@ fn kind_usage() {
 
 #[test]
 fn kind_input() {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector("err-below-threshold"));
+    let tmp = vector_folder("err-below-threshold");
     std::fs::write(tmp.path().join("response.json"), "{\"hello\": 1}\n").unwrap();
-    let args = [
-        "reconstruct",
-        "--json",
-        "--decryption-key",
-        "decryption-key.hex",
-        "--response",
-        "response.json",
-    ];
-    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+    insta::assert_snapshot!(reconstruct(tmp.path(), OFFLINE, &[]));
 }
 
 #[test]
 fn kind_output() {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector("err-below-threshold"));
+    let tmp = vector_folder("err-below-threshold");
     std::fs::write(tmp.path().join("key.hex"), "taken\n").unwrap();
-    let args = [
-        "reconstruct",
-        "--json",
-        "--decryption-key",
-        "decryption-key.hex",
-        "--response",
-        "response.json",
-        "--out",
-        "key.hex",
-    ];
-    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+    insta::assert_snapshot!(reconstruct(tmp.path(), OFFLINE, &["--out", "key.hex"]));
 }
 
 #[test]
 fn kind_offline_secret() {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector("err-below-threshold"));
+    let tmp = vector_folder("err-below-threshold");
     std::fs::write(
         tmp.path().join("response.json"),
         "age-encryption.org/v1\n-> scrypt c2FsdA 18\n",
     )
     .unwrap();
-    let args = [
-        "reconstruct",
-        "--json",
-        "--decryption-key",
-        "decryption-key.hex",
-        "--response",
-        "response.json",
-    ];
-    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+    insta::assert_snapshot!(reconstruct(tmp.path(), OFFLINE, &[]));
 }
 
 #[test]
 fn kind_air_gap() {
-    let tmp = tempfile::tempdir().unwrap();
-    vector_files(tmp.path(), &vector("err-below-threshold"));
-    let args = [
-        "reconstruct",
-        "--json",
-        "--decryption-key",
-        "decryption-key.hex",
-        "--response",
-        "response.json",
-    ];
-    insta::assert_snapshot!(run(tmp.path(), &[("lo", "unknown"), ("eth0", "up")], &args));
+    let tmp = vector_folder("err-below-threshold");
+    let interfaces = [("lo", "unknown"), ("eth0", "up")];
+    insta::assert_snapshot!(reconstruct(tmp.path(), &interfaces, &[]));
 }
 
 #[test]

@@ -27,7 +27,7 @@ const DEFAULT_SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
 pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
     let received = input::receive(std::slice::from_ref(&args.file)).map_err(show_input)?;
     let artifact = input::parse(&received).map_err(show_input)?;
-    if matches!(artifact, Artifact::Request(_)) {
+    if matches!(artifact, Artifact::Request(_) | Artifact::BatchRequest(_)) {
         return Err(ShowError::Request {
             path: args.file.clone(),
         }

@@ -577,6 +577,7 @@ pub fn combine(parts: &[CustodyPart], expected: &EncryptionKey) -> Result<Combin
 mod tests {
     use super::*;
     use rand::SeedableRng;
+    use rand::rngs::StdRng;
 
     fn key_id() -> KeyId {
         KeyId::new("key-01custody").unwrap()
@@ -586,22 +587,43 @@ mod tests {
         (1..=m).map(|i| format!("custodian-{i}")).collect()
     }
 
+    /// `key` split among `m` custodians, quorum `k`, for the one key [`key_id`] of
+    /// `ceremony`.
+    fn split_one(
+        key: &DecryptionKey,
+        ceremony: &CeremonyId,
+        m: usize,
+        k: u8,
+        rng: &mut impl CryptoRngCore,
+    ) -> Vec<CustodyPart> {
+        split(
+            key,
+            ceremony,
+            std::slice::from_ref(&key_id()),
+            &labels(m),
+            k,
+            rng,
+        )
+        .unwrap()
+    }
+
+    /// A generator seeded with `seed`, a decryption key drawn from it, and that key split
+    /// among `m` custodians, quorum 2, for one key of a new ceremony.
+    fn fresh_split(seed: u64, m: usize) -> (StdRng, DecryptionKey, Vec<CustodyPart>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let key = DecryptionKey::generate_with(&mut rng);
+        let parts = split_one(&key, &CeremonyId::generate(), m, 2, &mut rng);
+        (rng, key, parts)
+    }
+
     #[test]
     fn every_quorum_of_every_split_up_to_five() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let mut rng = StdRng::seed_from_u64(9);
         let ceremony = CeremonyId::generate();
         for m in 2..=5usize {
             for k in 2..=m {
                 let key = DecryptionKey::generate_with(&mut rng);
-                let parts = split(
-                    &key,
-                    &ceremony,
-                    std::slice::from_ref(&key_id()),
-                    &labels(m),
-                    k as u8,
-                    &mut rng,
-                )
-                .unwrap();
+                let parts = split_one(&key, &ceremony, m, k as u8, &mut rng);
                 for part in &parts {
                     part.check().unwrap();
                     let again = CustodyPart::from_bytes(&part.to_bytes()).unwrap();
@@ -621,28 +643,9 @@ mod tests {
 
     #[test]
     fn modified_and_foreign_parts_are_named_and_outvoted() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(10);
-        let ceremony = CeremonyId::generate();
-        let key = DecryptionKey::generate_with(&mut rng);
-        let mut parts = split(
-            &key,
-            &ceremony,
-            std::slice::from_ref(&key_id()),
-            &labels(4),
-            2,
-            &mut rng,
-        )
-        .unwrap();
+        let (mut rng, key, mut parts) = fresh_split(10, 4);
         let other = DecryptionKey::generate_with(&mut rng);
-        let foreign = split(
-            &other,
-            &CeremonyId::generate(),
-            std::slice::from_ref(&key_id()),
-            &labels(2),
-            2,
-            &mut rng,
-        )
-        .unwrap();
+        let foreign = split_one(&other, &CeremonyId::generate(), 2, 2, &mut rng);
         parts[0].share = Zeroizing::new(hex::encode(Scalar::from(5u64).to_bytes()));
         assert_eq!(parts[0].check(), Err(PartFault::Inconsistent));
         let mixed = vec![
@@ -679,17 +682,7 @@ mod tests {
 
     #[test]
     fn a_forged_part_is_the_odd_one_out_and_the_recorded_digest_refuses_it() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
-        let key = DecryptionKey::generate_with(&mut rng);
-        let parts = split(
-            &key,
-            &CeremonyId::generate(),
-            &[key_id()],
-            &labels(3),
-            2,
-            &mut rng,
-        )
-        .unwrap();
+        let (mut rng, key, parts) = fresh_split(13, 3);
         let recorded = parts[0].commitments_digest().unwrap();
         let fake = forged(&parts[1], 1, &mut rng);
         // The forgery passes every check a part can make alone, and has the ceremony's C_0.
@@ -734,17 +727,7 @@ mod tests {
 
     #[test]
     fn the_commitments_digest_ignores_the_point_encoding() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(14);
-        let key = DecryptionKey::generate_with(&mut rng);
-        let parts = split(
-            &key,
-            &CeremonyId::generate(),
-            &[key_id()],
-            &labels(2),
-            2,
-            &mut rng,
-        )
-        .unwrap();
+        let (_, _, parts) = fresh_split(14, 2);
         let mut uncompressed = parts[0].clone();
         uncompressed.commitments = parts[0]
             .commitment_points()
@@ -782,10 +765,10 @@ mod tests {
 
     #[test]
     fn single_key_parts_parse_as_before_and_batch_parts_name_their_keys() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut rng = StdRng::seed_from_u64(11);
         let key = DecryptionKey::generate_with(&mut rng);
         let ceremony = CeremonyId::generate();
-        let single = split(&key, &ceremony, &[key_id()], &labels(2), 2, &mut rng).unwrap();
+        let single = split_one(&key, &ceremony, 2, 2, &mut rng);
         let old = single_key_document(&single[0]);
         let parsed = CustodyPart::from_bytes(&serde_json::to_vec(&old).unwrap()).unwrap();
         parsed.check().unwrap();
@@ -813,17 +796,7 @@ mod tests {
 
     #[test]
     fn part_documents_are_parsed_strictly() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
-        let key = DecryptionKey::generate_with(&mut rng);
-        let single = split(
-            &key,
-            &CeremonyId::generate(),
-            &[key_id()],
-            &labels(2),
-            2,
-            &mut rng,
-        )
-        .unwrap();
+        let (_, _, single) = fresh_split(12, 2);
         let base = single_key_document(&single[0]);
         let variants: [(&str, serde_json::Value); 5] = [
             ("both", serde_json::json!({"keyIds": ["key-a", "key-b"]})),
@@ -857,7 +830,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn batch_parts_round_trip(count in 2usize..40, m in 2u8..6) {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(u64::try_from(count).unwrap());
+            let mut rng = StdRng::seed_from_u64(u64::try_from(count).unwrap());
             let key = DecryptionKey::generate_with(&mut rng);
             let ids: Vec<KeyId> = (0..count)
                 .map(|i| KeyId::new(&format!("key-{i:03}")).unwrap())

@@ -33,13 +33,9 @@ pub fn key_ids(args: &InitArgs) -> CliResult<Vec<KeyId>> {
         })?;
         ids.extend(parse_key_id_list(&text).map_err(|e| CliError::shared(label, e))?);
     }
-    let ids = unique_key_ids(ids).map_err(|e| CliError::Usage(e.to_string()))?;
-    if ids.is_empty() {
-        return Err(CliError::Usage(
-            "no key id: give --key-id ID or --key-ids-file FILE".into(),
-        ));
-    }
-    Ok(ids)
+    // Never empty: clap requires --key-id or --key-ids-file, and a list file names at
+    // least one id.
+    unique_key_ids(ids).map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// Prints the key id, or the batch's key ids (the first few, then the count), on stderr.

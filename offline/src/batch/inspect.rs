@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::batch::{BATCH_REQUEST_KIND, BatchRequestFile};
+use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, sha256_hex};
 use keyexport_shared::input;
@@ -108,33 +108,29 @@ struct FileNote {
     problem: String,
 }
 
-/// Splits `inputs` into batch artifacts (described here) and the others (for the
-/// single-key reader). A batch request that does not parse is an error naming the file.
-pub fn recognise(inputs: &[String]) -> CliResult<(Vec<BatchReport>, Vec<String>)> {
-    let mut requests: Vec<(String, BatchRequestFile, String)> = Vec::new();
+/// A batch request as read (by `inputs::gather`): where it came from, the file, and the
+/// SHA-256 of its bytes.
+pub type SeenRequest = (String, BatchRequestFile, String);
+
+/// Splits `inputs` into the batch responses folders (described here) and the rest (files,
+/// QR image folders and `-`, for `inputs::gather`).
+pub fn response_folders(inputs: &[String]) -> CliResult<(Vec<PathBuf>, Vec<String>)> {
     let mut folders: Vec<PathBuf> = Vec::new();
     let mut rest = Vec::new();
     for input in inputs {
         let path = Path::new(input);
         if input != "-" && path.is_dir() && is_responses_folder(path)? {
             folders.push(path.to_path_buf());
-            continue;
+        } else {
+            rest.push(input.clone());
         }
-        if input != "-" && path.is_file() {
-            let bytes =
-                input::read(path, input::DOCUMENT).map_err(|source| CliError::ReadInput {
-                    path: input.clone(),
-                    source,
-                })?;
-            if mentions_batch_kind(&bytes) {
-                let file = BatchRequestFile::parse(&bytes)
-                    .map_err(|e| CliError::shared(input.clone(), e))?;
-                requests.push((input.clone(), file, sha256_hex(&bytes)));
-                continue;
-            }
-        }
-        rest.push(input.clone());
     }
+    Ok((folders, rest))
+}
+
+/// The reports of the batch requests read and of the responses folders, each folder
+/// matched with the request it answers when that is known.
+pub fn reports(requests: &[SeenRequest], folders: &[PathBuf]) -> CliResult<Vec<BatchReport>> {
     let mut reports: Vec<BatchReport> = requests
         .iter()
         .map(|(source, file, sha256)| {
@@ -143,24 +139,10 @@ pub fn recognise(inputs: &[String]) -> CliResult<(Vec<BatchReport>, Vec<String>)
         .collect();
     for folder in folders {
         reports.push(BatchReport::Responses(Box::new(responses_report(
-            &folder, &requests,
+            folder, requests,
         )?)));
     }
-    Ok((reports, rest))
-}
-
-/// Whether `bytes` claim to be a batch request: JSON of that kind, or a damaged JSON text
-/// naming that kind (refused as a damaged batch request rather than an unknown document).
-fn mentions_batch_kind(bytes: &[u8]) -> bool {
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(value) => {
-            value.get("kind").and_then(serde_json::Value::as_str) == Some(BATCH_REQUEST_KIND)
-        }
-        Err(_) => std::str::from_utf8(bytes).is_ok_and(|text| {
-            text.trim_start().starts_with('{')
-                && text.contains(&format!("\"{BATCH_REQUEST_KIND}\""))
-        }),
-    }
+    Ok(reports)
 }
 
 fn is_responses_folder(dir: &Path) -> CliResult<bool> {
@@ -199,10 +181,7 @@ fn request_report(source: &str, file: &BatchRequestFile, sha256: &str) -> Reques
     }
 }
 
-fn responses_report(
-    dir: &Path,
-    requests: &[(String, BatchRequestFile, String)],
-) -> CliResult<ResponsesReport> {
+fn responses_report(dir: &Path, requests: &[SeenRequest]) -> CliResult<ResponsesReport> {
     let names = entries(dir)?;
     let Saved {
         saved,
@@ -501,20 +480,6 @@ fn list(label: &str, ids: &[String], rest: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn batch_requests_are_recognised_by_kind_even_when_damaged() {
-        assert!(mentions_batch_kind(
-            br#"{"kind":"keyexport-batch-request","version":1}"#
-        ));
-        assert!(mentions_batch_kind(
-            br#"{"kind": "keyexport-batch-request", "keyIds": ["#
-        ));
-        assert!(!mentions_batch_kind(
-            br#"{"kind":"keyexport-request","tool":"keyexport-batch-request"}"#
-        ));
-        assert!(!mentions_batch_kind(b"ur:bytes/1-2/abc"));
-    }
 
     #[test]
     fn the_journal_leaves_each_key_in_its_last_state() {

@@ -67,7 +67,9 @@ pub fn plan(args: &InitArgs) -> CliResult<Option<Plan>> {
     let (Some(custodians), Some(quorum)) = (args.custodians, args.quorum) else {
         return Ok(None);
     };
-    if !(2..=MAX_CUSTODIANS).contains(&custodians) || quorum < 2 || quorum > custodians {
+    // Each is within 2..=MAX_CUSTODIANS (declared in `cli`); the quorum is at most the
+    // number of parts.
+    if quorum > custodians {
         return Err(CliError::Usage(format!(
             "--custodians {custodians} --quorum {quorum}: need 2 ≤ quorum ≤ custodians ≤ {MAX_CUSTODIANS}"
         )));

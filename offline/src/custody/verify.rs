@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::custody::{CommitmentsDigest, CustodyPart, PartFault};
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, CeremonyId};
@@ -135,16 +134,13 @@ fn read_request(path: &Path) -> CliResult<RequestFacts> {
             source,
         },
     )?;
-    if BatchRequestFile::is_batch_request(&bytes) {
-        let request = BatchRequestFile::parse(&bytes).map_err(|e| CliError::shared(shown, e))?;
-        return Ok(RequestFacts {
+    match Artifact::parse(&bytes).map_err(|e| CliError::shared(shown.clone(), e))? {
+        Artifact::Request(request) => Ok(RequestFacts {
             ceremony_id: request.ceremony_id,
             encryption_key: request.dfns_request.encryption_key,
             commitments: request.custody_commitments_sha256,
-        });
-    }
-    match Artifact::parse(&bytes).map_err(|e| CliError::shared(shown.clone(), e))? {
-        Artifact::Request(request) => Ok(RequestFacts {
+        }),
+        Artifact::BatchRequest(request) => Ok(RequestFacts {
             ceremony_id: request.ceremony_id,
             encryption_key: request.dfns_request.encryption_key,
             commitments: request.custody_commitments_sha256,

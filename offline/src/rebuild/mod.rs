@@ -216,7 +216,7 @@ pub fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<Re
     let mut chosen: Option<(ExportResponse, ResponseIds, String)> = None;
     for found in gathered.found {
         let (response, ids) = match found.artifact {
-            Artifact::Request(_) => {
+            Artifact::Request(_) | Artifact::BatchRequest(_) => {
                 return Err(CliError::Input {
                     path: found.source,
                     problem: "this is an export request (made by init), not the response; give the response saved by keyexport-online or returned by Dfns".into(),

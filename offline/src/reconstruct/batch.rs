@@ -72,20 +72,12 @@ pub fn is_batch(inputs: &[String]) -> bool {
             }
         } else if input != "-"
             && let Ok(bytes) = input::read(path, input::DOCUMENT)
-            && let Some(id) = response_key_id(&bytes)
+            && let Some(id) = Artifact::response_key_id(&bytes)
         {
             key_ids.insert(id);
         }
     }
     key_ids.len() >= 2
-}
-
-/// The key id of a keyexport response file (not validated further).
-fn response_key_id(bytes: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    (value.get("kind")?.as_str()? == keyexport_shared::files::RESPONSE_KIND)
-        .then(|| value.get("keyId")?.as_str().map(str::to_owned))
-        .flatten()
 }
 
 fn response_files_in(dir: &Path) -> CliResult<Vec<PathBuf>> {
@@ -905,18 +897,5 @@ mod tests {
         assert_eq!(csv_field("key-a"), "key-a");
         assert_eq!(csv_field("a, b"), "\"a, b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
-
-    #[test]
-    fn response_files_are_recognised_by_kind() {
-        assert_eq!(
-            response_key_id(br#"{"kind":"keyexport-response","keyId":"key-a"}"#).as_deref(),
-            Some("key-a")
-        );
-        assert_eq!(
-            response_key_id(br#"{"kind":"keyexport-request","keyId":"key-a"}"#),
-            None
-        );
-        assert_eq!(response_key_id(b"not json"), None);
     }
 }

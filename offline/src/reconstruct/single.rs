@@ -21,7 +21,6 @@ use zeroize::Zeroizing;
 
 use super::canary::{self, ReceiptPlace, WrittenReceipt};
 use super::common::{KeyFacts, Written, destroy_key_files, keystore_passphrase, transcript_path};
-use crate::addresses::Addresses;
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
 use crate::error::{CliError, CliResult};
@@ -73,14 +72,7 @@ pub fn run(args: &ReconstructArgs) -> CliResult<()> {
 /// Runs the command; returns what goes to standard output (the `--json` object, the
 /// revealed key, or nothing), held in a zeroizing buffer since it may hold the key.
 fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec<u8>>> {
-    airgap::enforce(args.air_gap.allow_online)?;
-    let recipients = Recipients::parse(&args.encrypt_to)?;
-    if let Some(out) = &args.out {
-        check_new_file(out)?;
-    }
-    if args.destroy_decryption_key {
-        crate::destroy::check(&args.decryption_key)?;
-    }
+    let recipients = check_before_reading(args)?;
     let test_log_n = seal::test_log_n()?;
 
     let read = rebuild::read_response(&args.responses, entry)?;
@@ -145,23 +137,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
     };
 
     if args.json {
-        let hd_json = HdJson {
-            xpub,
-            xprv: hd::revealed_xprv(reconstruction, args.network, args.reveal)?,
-            derived: children
-                .iter()
-                .map(|c| hd::DerivedJson::new(c, args.reveal))
-                .collect(),
-            wallets: rebuilt.wallets.as_ref().map(hd::Wallets::to_json),
-        };
-        return success_json(
-            reconstruction,
-            &rebuilt.addresses,
-            written.as_ref(),
-            args.reveal,
-            hd_json,
-            receipt,
-        );
+        return success_json(args, &rebuilt, xpub, &children, written.as_ref(), receipt);
     }
     match (&receipt_place, &read.ids.key_id) {
         (Some(place), Some(canary_key_id)) => {
@@ -173,6 +149,20 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
         _ => print_written(written.as_ref(), args.reveal),
     }
     Ok(revealed(args.reveal, reconstruction, &children))
+}
+
+/// What is checked before any input is read: the air-gap guard, the `--encrypt-to`
+/// recipients (returned), a new `--out`, and that `--destroy-decryption-key` can destroy.
+fn check_before_reading(args: &ReconstructArgs) -> CliResult<Recipients> {
+    airgap::enforce(args.air_gap.allow_online)?;
+    let recipients = Recipients::parse(&args.encrypt_to)?;
+    if let Some(out) = &args.out {
+        check_new_file(out)?;
+    }
+    if args.destroy_decryption_key {
+        crate::destroy::check(&args.decryption_key)?;
+    }
+    Ok(recipients)
 }
 
 /// Checks, before any passphrase is asked, that the outputs asked for suit the response:
@@ -313,12 +303,14 @@ struct HdJson {
     wallets: Option<hd::WalletsJson>,
 }
 
+/// The `--json` object of a run: the key's facts, the HD tree, what was written, the
+/// canary receipt; the key itself only with `--reveal`.
 fn success_json(
-    reconstruction: &Reconstruction,
-    addresses: &Addresses,
+    args: &ReconstructArgs,
+    rebuilt: &Rebuilt,
+    xpub: Option<String>,
+    children: &[hd::Child],
     written: Option<&Written>,
-    reveal: bool,
-    hd_json: HdJson,
     receipt: Option<WrittenReceipt>,
 ) -> CliResult<Zeroizing<Vec<u8>>> {
     #[derive(Serialize)]
@@ -339,6 +331,17 @@ fn success_json(
         #[serde(skip_serializing_if = "Option::is_none")]
         receipt: Option<WrittenReceipt>,
     }
+    let reconstruction = &rebuilt.reconstruction;
+    let reveal = args.reveal;
+    let hd_json = HdJson {
+        xpub,
+        xprv: hd::revealed_xprv(reconstruction, args.network, reveal)?,
+        derived: children
+            .iter()
+            .map(|c| hd::DerivedJson::new(c, reveal))
+            .collect(),
+        wallets: rebuilt.wallets.as_ref().map(hd::Wallets::to_json),
+    };
     let hex = reveal.then(|| reconstruction.private_key.to_hex());
     let chain_code = reconstruction
         .chain_code
@@ -346,7 +349,7 @@ fn success_json(
         .filter(|_| reveal)
         .map(|c| c.to_hex());
     let success = Success {
-        facts: KeyFacts::new(reconstruction, addresses.clone(), written.cloned()),
+        facts: KeyFacts::new(reconstruction, rebuilt.addresses.clone(), written.cloned()),
         private_key: hex.as_ref().map(|h| h.as_str()),
         chain_code: chain_code.as_ref().map(|c| c.as_str()),
         hd: hd_json,

@@ -5,7 +5,7 @@ pub mod batch;
 pub mod canary;
 pub mod single;
 
-use keyexport_shared::batch::BatchRequestFile;
+use keyexport_shared::files::Artifact;
 
 use crate::cli::SubmitArgs;
 use crate::error::OnlineError;
@@ -18,7 +18,7 @@ pub fn run(args: &SubmitArgs) -> Result<(), OnlineError> {
     let before = BeforeExport::watch();
     // Everything that can be checked offline comes before any traffic: first the input.
     let received = input::receive(&args.request)?;
-    if BatchRequestFile::is_batch_request(&received.bytes) {
+    if let Ok(Artifact::BatchRequest(_)) = Artifact::parse(&received.bytes) {
         batch::run(args, &received, before)
     } else {
         single::run(args, &received, before)

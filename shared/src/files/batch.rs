@@ -17,7 +17,9 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::files::{CeremonyId, CommitmentsDigest, FORMAT_VERSION, KeyId};
+use super::{
+    CeremonyId, CommitmentsDigest, FORMAT_VERSION, KeyId, check_request_body, check_version,
+};
 use crate::wire::ExportRequestBody;
 use crate::{Error, Result};
 
@@ -100,15 +102,8 @@ impl BatchRequestFile {
         crate::json::file_bytes(self)
     }
 
-    /// Whether `bytes` are a JSON object of kind `keyexport-batch-request` (not validated).
-    pub fn is_batch_request(bytes: &[u8]) -> bool {
-        serde_json::from_slice::<Value>(bytes)
-            .ok()
-            .and_then(|v| v.get("kind").and_then(Value::as_str).map(str::to_owned))
-            .is_some_and(|kind| kind == BATCH_REQUEST_KIND)
-    }
-
-    /// Parses and fully validates a batch request file.
+    /// Parses and fully validates a batch request file ([`Artifact::parse`](super::Artifact)
+    /// calls this for any document that claims to be one).
     pub fn parse(bytes: &[u8]) -> Result<BatchRequestFile> {
         let value: Value = crate::json::parse(bytes, BATCH_DOC)?;
         match value.get("kind").and_then(Value::as_str) {
@@ -123,41 +118,16 @@ impl BatchRequestFile {
                 });
             }
         }
-        match value.get("version").and_then(Value::as_u64) {
-            Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(v) => {
-                return Err(invalid(
-                    "version",
-                    format!(
-                        "version {v} is not supported by this tool (it reads version {FORMAT_VERSION})"
-                    ),
-                ));
-            }
-            None => {
-                return Err(Error::MissingField {
-                    document: BATCH_DOC,
-                    field: "version",
-                });
-            }
-        }
+        check_version(&value, BATCH_DOC)?;
         let file: BatchRequestFile = serde_json::from_value(value).map_err(|e| Error::Json {
             document: BATCH_DOC,
             reason: e.to_string(),
         })?;
-        if file.encryption_key_fingerprint
-            != file.dfns_request.encryption_key.fingerprint().as_str()
-        {
-            return Err(invalid(
-                "encryptionKeyFingerprint",
-                "does not match the encryption key: the file was edited".into(),
-            ));
-        }
-        if file.dfns_request.supported_schemes.is_empty() {
-            return Err(invalid(
-                "dfnsRequest.supportedSchemes",
-                "the list is empty".into(),
-            ));
-        }
+        check_request_body(
+            BATCH_DOC,
+            &file.encryption_key_fingerprint,
+            &file.dfns_request,
+        )?;
         if file.key_ids.is_empty() {
             return Err(invalid("keyIds", "the list is empty".into()));
         }
@@ -283,11 +253,12 @@ mod tests {
     fn batch_request_round_trips_and_is_recognised() {
         let file = request(ids(&["key-a", "key-b", "key-c"]));
         let bytes = file.to_bytes();
-        assert!(BatchRequestFile::is_batch_request(&bytes));
         assert_eq!(BatchRequestFile::parse(&bytes).unwrap(), file);
-        // The single-key reader names it for what it is.
-        let err = crate::files::Artifact::parse(&bytes).unwrap_err();
-        assert!(err.to_string().contains(BATCH_REQUEST_KIND), "{err}");
+        // Recognised for what it is among every file the tools read.
+        match crate::files::Artifact::parse(&bytes).unwrap() {
+            crate::files::Artifact::BatchRequest(again) => assert_eq!(again, file),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

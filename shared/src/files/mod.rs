@@ -1,9 +1,16 @@
-//! The files that cross the air gap: the request the offline side writes and the
-//! response the online side keeps (see `docs/formats.md`).
+//! The files that cross the air gap: the request the offline side writes (one key here,
+//! several in [`batch`]) and the response the online side keeps (see `docs/formats.md`).
 //!
-//! Both are JSON objects with a `kind` and a `version`, so a file given in the wrong
-//! place is named for what it is. The response file wraps the Dfns body verbatim:
-//! [`Artifact::parse`] also accepts that raw body alone, as saved by curl or an SDK.
+//! Each is a JSON object with a `kind` and a `version`, so a file given in the wrong
+//! place is named for what it is: [`Artifact::parse`] (in `artifact`) recognises any of
+//! them, and the raw Dfns body alone, as saved by curl or an SDK. The response file wraps
+//! that body verbatim. The ids, digests and single-key files live here; `batch` and
+//! `artifact` build on them.
+
+mod artifact;
+pub mod batch;
+
+pub use artifact::Artifact;
 
 use std::fmt;
 
@@ -295,22 +302,11 @@ impl RequestFile {
             document: REQUEST_DOC,
             reason: e.to_string(),
         })?;
-        if file.encryption_key_fingerprint
-            != file.dfns_request.encryption_key.fingerprint().as_str()
-        {
-            return Err(Error::InvalidField {
-                document: REQUEST_DOC,
-                field: "encryptionKeyFingerprint".into(),
-                reason: "does not match the encryption key: the file was edited".into(),
-            });
-        }
-        if file.dfns_request.supported_schemes.is_empty() {
-            return Err(Error::InvalidField {
-                document: REQUEST_DOC,
-                field: "dfnsRequest.supportedSchemes".into(),
-                reason: "the list is empty".into(),
-            });
-        }
+        check_request_body(
+            REQUEST_DOC,
+            &file.encryption_key_fingerprint,
+            &file.dfns_request,
+        )?;
         Ok(file)
     }
 }
@@ -427,87 +423,31 @@ impl ResponseFile {
     }
 }
 
-/// Any file this tool reads, recognised by its content.
-#[derive(Debug, Clone)]
-pub enum Artifact {
-    /// A request file from `keyexport-offline init`.
-    Request(RequestFile),
-    /// A response file from `keyexport-online submit`.
-    Response(ResponseFile),
-    /// A raw Dfns export response body, saved by another tool.
-    DfnsResponse(ExportResponse),
+/// What both request files (single-key and batch) check of the Dfns body they carry: the
+/// fingerprint written beside it is the encryption key's, and some scheme is offered.
+fn check_request_body(
+    document: &'static str,
+    fingerprint: &str,
+    body: &ExportRequestBody,
+) -> Result<()> {
+    if fingerprint != body.encryption_key.fingerprint().as_str() {
+        return Err(Error::InvalidField {
+            document,
+            field: "encryptionKeyFingerprint".into(),
+            reason: "does not match the encryption key: the file was edited".into(),
+        });
+    }
+    if body.supported_schemes.is_empty() {
+        return Err(Error::InvalidField {
+            document,
+            field: "dfnsRequest.supportedSchemes".into(),
+            reason: "the list is empty".into(),
+        });
+    }
+    Ok(())
 }
 
-impl Artifact {
-    /// Recognises and fully validates a file's bytes.
-    pub fn parse(bytes: &[u8]) -> Result<Artifact> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::WrongDocument {
-                expected: "a request or response file",
-                found: "an empty file".into(),
-            });
-        }
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-            let binary = std::str::from_utf8(bytes).is_err();
-            if binary {
-                Error::WrongDocument {
-                    expected: "a request or response file (JSON text)",
-                    found: "binary data".into(),
-                }
-            } else {
-                Error::Json {
-                    document: "the file",
-                    reason: e.to_string(),
-                }
-            }
-        })?;
-        crate::json::check_unique_keys(bytes, "the file")?;
-        let Some(object) = value.as_object() else {
-            return Err(Error::WrongDocument {
-                expected: "a request or response file",
-                found: "JSON that is not an object".into(),
-            });
-        };
-        match object.get("kind").and_then(Value::as_str) {
-            Some(REQUEST_KIND) => RequestFile::from_value(value).map(Artifact::Request),
-            Some(RESPONSE_KIND) => {
-                check_version(&value, RESPONSE_DOC)?;
-                let file = ResponseFile::from_bytes(bytes)?;
-                file.export_response()?;
-                Ok(Artifact::Response(file))
-            }
-            Some(other) => Err(Error::WrongDocument {
-                expected: "a keyexport request or response file",
-                found: format!("a file of kind {other:?}"),
-            }),
-            None if ["encryptedKeyShares", "encryptedShares", "minSigners"]
-                .iter()
-                .any(|f| object.contains_key(*f)) =>
-            {
-                ExportResponse::from_value(&value).map(Artifact::DfnsResponse)
-            }
-            None if object.contains_key("encryptionKey") => Err(Error::WrongDocument {
-                expected: "a keyexport request or response file",
-                found: "a bare Dfns export request body (use the request file written by keyexport-offline init)"
-                    .into(),
-            }),
-            None => Err(Error::WrongDocument {
-                expected: "a keyexport request or response file",
-                found: "a JSON object of an unknown kind".into(),
-            }),
-        }
-    }
-
-    /// A short name of what this is, for messages.
-    pub fn describe(&self) -> &'static str {
-        match self {
-            Artifact::Request(_) => "a request file",
-            Artifact::Response(_) => "a response file",
-            Artifact::DfnsResponse(_) => "a Dfns export response",
-        }
-    }
-}
-
+/// The document's `version` is the one this tool reads.
 fn check_version(value: &Value, document: &'static str) -> Result<()> {
     match value.get("version").and_then(Value::as_u64) {
         Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
