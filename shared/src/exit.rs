@@ -4,8 +4,8 @@
 //! Each binary keeps one table of [`Exit`] rows (its `exit.rs`), and nothing else: an
 //! error's kind finds its row through [`exit_for`], `--help` prints [`help`] of it, and
 //! its tests check it with [`check_table`] and that README.md holds [`summary_table`] and
-//! the runbook [`runbook_table`] of it ([`check_docs`]), so the codes are written once. [`JsonError`] is the
-//! one shape of the `--json` error object of both binaries.
+//! the runbook [`runbook_table`] of it ([`check_docs`]), so the codes are written once.
+//! [`JsonError`] is the one shape of the `--json` error object of both binaries.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
