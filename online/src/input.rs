@@ -23,6 +23,17 @@ pub struct Received {
     pub first: PathBuf,
 }
 
+impl Received {
+    /// The bytes received do not parse as the file expected.
+    pub fn unparsable(&self, error: keyexport_shared::Error) -> InputError {
+        InputError::Unparsable {
+            path: self.first.clone(),
+            carrier: self.carrier,
+            error,
+        }
+    }
+}
+
 /// An image by its content: PNG and JPEG are scanned, other formats refused by name.
 fn is_image(bytes: &[u8]) -> bool {
     matches!(sniff(bytes), Some(Content::Image(_)))
@@ -108,17 +119,6 @@ fn frame_error(path: &Path, error: TransportError) -> InputError {
 /// Parses received bytes as any artifact this tool knows.
 pub fn parse(received: &Received) -> Result<Artifact, OnlineError> {
     Artifact::parse(&received.bytes).map_err(|error| received.unparsable(error).into())
-}
-
-impl Received {
-    /// The bytes received do not parse as the file expected.
-    pub fn unparsable(&self, error: keyexport_shared::Error) -> InputError {
-        InputError::Unparsable {
-            path: self.first.clone(),
-            carrier: self.carrier,
-            error,
-        }
-    }
 }
 
 #[cfg(test)]
