@@ -106,6 +106,87 @@ impl Export {
     }
 }
 
+/// A reference export of the test vectors (its plain decryption key and response) in a
+/// temporary folder, the working folder of its runs: the same output every run, for
+/// snapshots (the signatures are deterministic).
+struct Reference {
+    tmp: tempfile::TempDir,
+    vector: Value,
+}
+
+impl Reference {
+    fn new(vector: &str) -> Reference {
+        let tmp = tempfile::tempdir().unwrap();
+        let vector = crate::common::vector(vector);
+        crate::common::vector_files(tmp.path(), &vector);
+        Reference { tmp, vector }
+    }
+
+    /// The reference export of CGGMP24 secp256k1 (2 of 3).
+    fn secp256k1() -> Reference {
+        Reference::new("cggmp24-secp256k1-2of3")
+    }
+
+    /// The reference export of FROST ed25519 (2 of 3).
+    fn ed25519() -> Reference {
+        Reference::new("frost-ed25519-2of3")
+    }
+
+    fn public_key(&self) -> Vec<u8> {
+        hex::decode(self.vector["response"]["publicKey"].as_str().unwrap()).unwrap()
+    }
+
+    /// Writes `bytes` into the folder as `name`.
+    fn write(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.tmp.path().join(name), bytes).unwrap();
+    }
+
+    /// `sign` with the reference key and response, `FLAG INPUT --yes` and `extra`.
+    fn args<'a>(flag: &'a str, input: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "sign",
+            "--decryption-key",
+            "decryption-key.hex",
+            "--response",
+            "response.json",
+            flag,
+            input,
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    /// Standard error of [`Reference::args`] as a snapshot text (exit code first).
+    fn screen(&self, flag: &str, input: &str, extra: &[&str]) -> String {
+        crate::snapshots::stderr_of(&Reference::args(flag, input, extra), self.tmp.path())
+    }
+
+    /// Standard output of [`Reference::args`] with `--json`, then the run's transcript
+    /// entry without what changes from run to run (time, build, chain, absolute paths).
+    fn json(&self, flag: &str, input: &str, extra: &[&str]) -> String {
+        let mut args = Reference::args(flag, input, extra);
+        args.push("--json");
+        let output = offline()
+            .current_dir(self.tmp.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        success(&output);
+        let transcript = std::fs::read_to_string(self.tmp.path().join("transcript.jsonl")).unwrap();
+        let mut entry: Value = serde_json::from_str(transcript.lines().last().unwrap()).unwrap();
+        let fields = entry.as_object_mut().unwrap();
+        for varying in ["time", "build", "toolVersion", "seq", "prev", "artifacts"] {
+            fields.remove(varying);
+        }
+        format!(
+            "{}\n{}\n",
+            String::from_utf8(output.stdout).unwrap().trim_end(),
+            serde_json::to_string_pretty(&entry).unwrap()
+        )
+    }
+}
+
 /// A foreign P2WPKH script (a key that is not the export's).
 fn foreign_script(seed: u8) -> ScriptBuf {
     let secp = Secp256k1::new();
@@ -466,40 +547,27 @@ fn a_bare_digest_needs_blind_and_is_recorded_as_blind() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-/// The operator's screen for a PSBT of the reference export's key: one P2WPKH and one P2TR
-/// input of the key, a payment and change, on testnet.
-#[test]
-fn psbt_summary_snapshot() {
-    let v = crate::common::vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    crate::common::vector_files(tmp.path(), &v);
-    let public = hex::decode(v["response"]["publicKey"].as_str().unwrap()).unwrap();
-    let point = k256::PublicKey::from_sec1_bytes(&public)
+/// The reference secp256k1 export's spend: one P2WPKH and one P2TR input of its key, a
+/// payment and change.
+fn reference_spend(reference: &Reference) -> Psbt {
+    let point = k256::PublicKey::from_sec1_bytes(&reference.public_key())
         .unwrap()
         .to_sec1_bytes();
     let compressed = CompressedPublicKey::from_slice(&point).unwrap();
     let p2wpkh = ScriptBuf::new_p2wpkh(&compressed.wpubkey_hash());
     let p2tr = ScriptBuf::new_p2tr(&Secp256k1::new(), XOnlyPublicKey::from(compressed.0), None);
-    let unsigned = psbt(
+    psbt(
         &[(p2wpkh, 150_000), (p2tr.clone(), 1_000_000)],
         &[(foreign_script(7), 1_000_000), (p2tr, 148_590)],
-    );
-    std::fs::write(tmp.path().join("spend.psbt"), unsigned.serialize()).unwrap();
-    let text = crate::snapshots::stderr_of(
-        &[
-            "sign",
-            "--decryption-key",
-            "decryption-key.hex",
-            "--response",
-            "response.json",
-            "--psbt",
-            "spend.psbt",
-            "--network",
-            "testnet",
-            "--yes",
-        ],
-        tmp.path(),
-    );
+    )
+}
+
+/// The operator's screen for the reference spend, on testnet.
+#[test]
+fn psbt_summary_snapshot() {
+    let reference = Reference::secp256k1();
+    reference.write("spend.psbt", &reference_spend(&reference).serialize());
+    let text = reference.screen("--psbt", "spend.psbt", &["--network", "testnet"]);
     insta::assert_snapshot!(text);
 }
 
@@ -731,33 +799,18 @@ fn hostile_ethereum_transactions_are_refused() {
     );
 }
 
-/// The operator's screen for an EIP-1559 ERC-20 transfer signed with the reference export.
+/// The reference ERC-20 transfer: EIP-1559, chain 1, `transfer(PAYEE, 1_000_000)`, as hex.
+fn reference_erc20() -> Vec<u8> {
+    let unsigned = eth::unsigned(2, 1, &eth::TOKEN, 0, &eth::erc20_transfer());
+    format!("0x{}\n", hex::encode(unsigned)).into_bytes()
+}
+
+/// The operator's screen for the reference ERC-20 transfer signed with the reference export.
 #[test]
 fn ethereum_summary_snapshot() {
-    let v = crate::common::vector("cggmp24-secp256k1-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    crate::common::vector_files(tmp.path(), &v);
-    let unsigned = eth::unsigned(2, 1, &eth::TOKEN, 0, &eth::erc20_transfer());
-    std::fs::write(
-        tmp.path().join("tx.hex"),
-        format!("0x{}\n", hex::encode(unsigned)),
-    )
-    .unwrap();
-    let text = crate::snapshots::stderr_of(
-        &[
-            "sign",
-            "--decryption-key",
-            "decryption-key.hex",
-            "--response",
-            "response.json",
-            "--eth-tx",
-            "tx.hex",
-            "--chain-id",
-            "1",
-            "--yes",
-        ],
-        tmp.path(),
-    );
+    let reference = Reference::secp256k1();
+    reference.write("tx.hex", &reference_erc20());
+    let text = reference.screen("--eth-tx", "tx.hex", &["--chain-id", "1"]);
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     insta::assert_snapshot!(text);
 }
@@ -970,17 +1023,10 @@ fn an_spl_transfer_in_a_v0_transaction_signs_and_unknown_programs_are_warned_abo
     refused("%%%", "neither base64 nor base58");
 }
 
-/// The operator's screen for a Solana transfer with an undecoded instruction, signed with
-/// the reference ed25519 export.
-#[test]
-fn solana_summary_snapshot() {
-    let v = crate::common::vector("frost-ed25519-2of3");
-    let tmp = tempfile::tempdir().unwrap();
-    crate::common::vector_files(tmp.path(), &v);
-    let ours: [u8; 32] = hex::decode(v["response"]["publicKey"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
+/// The reference Solana message: a System transfer from the reference ed25519 export's key
+/// and an instruction of an unknown program, in base64.
+fn reference_solana(reference: &Reference) -> Vec<u8> {
+    let ours: [u8; 32] = reference.public_key().try_into().unwrap();
     let mut data = vec![2, 0, 0, 0];
     data.extend_from_slice(&250_000_000u64.to_le_bytes());
     let message = solana::message(
@@ -993,26 +1039,55 @@ fn solana_summary_snapshot() {
         ],
         None,
     );
-    std::fs::write(tmp.path().join("message.b64"), B64.encode(&message)).unwrap();
-    let text = crate::snapshots::stderr_of(
-        &[
-            "sign",
-            "--decryption-key",
-            "decryption-key.hex",
-            "--response",
-            "response.json",
-            "--solana-tx",
-            "message.b64",
-            "--yes",
-        ],
-        tmp.path(),
-    );
+    B64.encode(&message).into_bytes()
+}
+
+/// The operator's screen for the reference Solana message, with its undecoded instruction.
+#[test]
+fn solana_summary_snapshot() {
+    let reference = Reference::ed25519();
+    reference.write("message.b64", &reference_solana(&reference));
+    let text = reference.screen("--solana-tx", "message.b64", &[]);
     // The summary fits 80 columns (reconstruct's ed25519 note above it is not this test's).
     let summary = &text[text.find("Transaction ").unwrap()..];
     assert!(
         summary.lines().all(|l| l.chars().count() <= 80),
         "{summary}"
     );
+    insta::assert_snapshot!(text);
+}
+
+/// What `--json` prints and the transcript records for each format and way in, signed
+/// with the reference exports: the PSBT (its QR answer included), the Ethereum transaction
+/// as hex (written to `--out`) and as a wallet's `eth-sign-request`, the Solana message.
+#[test]
+fn signed_json_snapshot() {
+    let secp = Reference::secp256k1();
+    secp.write("spend.psbt", &reference_spend(&secp).serialize());
+    secp.write("tx.hex", &reference_erc20());
+    let address = k256::PublicKey::from_sec1_bytes(&secp.public_key()).unwrap();
+    let address = {
+        use k256::elliptic_curve::sec1::ToEncodedPoint;
+        use sha3::{Digest, Keccak256};
+        Keccak256::digest(&address.to_encoded_point(false).as_bytes()[1..])[12..].to_vec()
+    };
+    let request = wallet_qr::eth_sign_request(
+        &[0x5a; 16],
+        &eth::unsigned(0, 1, &eth::PAYEE, 1, &[]),
+        1,
+        1,
+        &address,
+    );
+    let request = ur::ur::encode(&request, &ur::Type::Custom("eth-sign-request"));
+    let ed = Reference::ed25519();
+    ed.write("message.b64", &reference_solana(&ed));
+    let text = [
+        secp.json("--psbt", "spend.psbt", &["--network", "testnet"]),
+        secp.json("--eth-tx", "tx.hex", &["--out", "signed.hex"]),
+        secp.json("--eth-tx", &request, &[]),
+        ed.json("--solana-tx", "message.b64", &[]),
+    ]
+    .join("\n");
     insta::assert_snapshot!(text);
 }
 
