@@ -18,6 +18,7 @@ use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 use sha3::{Digest, Keccak256};
 
+use super::Delivery;
 use super::eth_ur::{self, DataType, EthSignRequest};
 use super::ur::TxInput;
 use crate::addresses::eip55;
@@ -26,11 +27,7 @@ use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{Entry, sha256_hex};
-use crate::transcript::{SigningMode, SigningRecord};
 use keyexport_shared::transport::{UrFrame, UrType};
-
-/// The format name in the transcript and `--json`.
-pub const FORMAT: &str = "ethereum-transaction";
 
 /// The transaction types read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,6 +97,10 @@ pub struct Parsed {
     fields: Vec<u8>,
     signing_hash: [u8; 32],
     sha256: String,
+    /// The path, or the flag when the transaction was given as text.
+    label: String,
+    /// The wallet's request the transaction came in, if it came as a QR code.
+    request: Option<EthSignRequest>,
 }
 
 fn input_error(label: &str, problem: impl Into<String>) -> CliError {
@@ -322,6 +323,8 @@ pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliRes
         summary,
         signing_hash,
         sha256,
+        label: label.to_owned(),
+        request: None,
     })
 }
 
@@ -611,103 +614,116 @@ fn print_request(request: &EthSignRequest, ours: &str) {
     }
 }
 
-/// `sign --eth-tx INPUT…`: returns standard output (the raw signed transaction in `0x`
-/// hex, or the JSON object).
-pub(crate) fn execute(
-    args: &SignArgs,
-    inputs: &[String],
-    entry: &mut Entry,
-    obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
-) -> CliResult<String> {
-    if let Some(out) = &args.out {
-        crate::output::file::check_new_file(out)?;
-    }
-    if let Some(dir) = &args.ur_out {
-        super::ur::check_out_dir(dir)?;
-    }
-    let (parsed, label, request) =
-        match super::ur::read("--eth-tx", inputs, &[UrType::EthSignRequest], entry)? {
-            TxInput::Plain { bytes, label } => (parse(&bytes, &label, args.chain_id)?, label, None),
-            TxInput::Frames { cbor, label, .. } => {
-                let request = eth_ur::decode(&cbor).map_err(|problem| {
-                    input_error(
-                        &label,
-                        format!("the eth-sign-request is refused: {problem}"),
-                    )
-                })?;
-                let parsed = parse_raw(&request.sign_data, &label, args.chain_id)?;
-                check_request(&request, &parsed, &label)?;
-                (parsed, label, Some(request))
-            }
+/// Decodes a wallet's `eth-sign-request` and the transaction it carries, and checks that
+/// they agree.
+fn from_request(cbor: &[u8], label: &str, expected_chain: Option<u64>) -> CliResult<Parsed> {
+    let request = eth_ur::decode(cbor).map_err(|problem| {
+        input_error(label, format!("the eth-sign-request is refused: {problem}"))
+    })?;
+    let parsed = parse_raw(&request.sign_data, label, expected_chain)?;
+    check_request(&request, &parsed, label)?;
+    Ok(Parsed {
+        request: Some(request),
+        ..parsed
+    })
+}
+
+impl super::Transaction for Parsed {
+    const FORMAT: &'static str = "ethereum-transaction";
+    const SCHEME: SignScheme = SignScheme::EcdsaSecp256k1;
+    type Input = [String];
+    /// This key's address (EIP-55).
+    type Seen = String;
+    type Signed = Signed;
+
+    /// The transaction as hex (or a file), or a wallet's `eth-sign-request` QR code;
+    /// `--ur-out` only answers the latter.
+    fn read(inputs: &[String], args: &SignArgs, entry: &mut Entry) -> CliResult<Parsed> {
+        let parsed = match super::ur::read("--eth-tx", inputs, &[UrType::EthSignRequest], entry)? {
+            TxInput::Plain { bytes, label } => parse(&bytes, &label, args.chain_id)?,
+            TxInput::Frames { cbor, label, .. } => from_request(&cbor, &label, args.chain_id)?,
         };
-    if request.is_none() && args.ur_out.is_some() {
-        return Err(CliError::Usage(
-            "--ur-out writes the eth-signature answering a wallet's eth-sign-request QR code; \
-             this transaction came as hex: drop --ur-out (standard output is the signed \
-             transaction)"
-                .into(),
-        ));
-    }
-    entry.facts.message_sha256 = Some(parsed.sha256.clone());
-    let (key, public_key) = obtain(entry)?;
-    let ours = address_of(&public_key)?;
-    if let Some(request) = &request
-        && let Some(expected) = &request.address
-        && !expected.eq_ignore_ascii_case(&ours)
-    {
-        return Err(input_error(
-            &label,
-            format!(
-                "the wallet asks for the signature of {expected}, but this key's address is \
-                 {ours}: refused (is this the key the wallet holds? --derive for a derived one)"
-            ),
-        ));
-    }
-    print(&parsed.summary, &label);
-    if let Some(request) = &request {
-        print_request(request, &ours);
-    }
-    super::confirm(args.yes)?;
-    let signed = sign(&parsed, &key, &public_key)?;
-    drop(key);
-    entry.facts.signing = Some(SigningRecord {
-        mode: SigningMode::Checked,
-        format: Some(FORMAT),
-        transaction_sha256: Some(parsed.sha256.clone()),
-        signatures: vec![signed.signed.clone()],
-    });
-    eprintln!("Signed       the signature verifies against the public key");
-    let raw_hex = format!("0x{}", hex::encode(&signed.raw));
-    let answer = match &request {
-        Some(request) => {
-            let cbor = request
-                .signature_cbor(&signed.rsv)
-                .map_err(CliError::Internal)?;
-            Some(super::ur::frames(UrType::EthSignature, &cbor)?)
+        if parsed.request.is_none() && args.ur_out.is_some() {
+            return Err(CliError::Usage(
+                "--ur-out writes the eth-signature answering a wallet's eth-sign-request QR code; \
+                 this transaction came as hex: drop --ur-out (standard output is the signed \
+                 transaction)"
+                    .into(),
+            ));
         }
-        None => None,
-    };
-    if let (Some(dir), Some(frames)) = (&args.ur_out, &answer) {
-        super::ur::write_frames(dir, UrType::EthSignature, frames, entry)?;
-        super::ur::print_written(dir, UrType::EthSignature, frames.len());
+        Ok(parsed)
     }
-    let text = format!(
-        "{raw_hex}
-"
-    );
-    let written = super::write_signed(
-        args.out.as_deref(),
-        text.as_bytes(),
-        "signed-transaction",
-        "the signed transaction, hex",
-        entry,
-    )?;
-    if args.json {
+
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// This key's address, which must be the one the wallet's request names, if any.
+    fn summarize(&self, _args: &SignArgs, public_key: &PublicKey) -> CliResult<String> {
+        let ours = address_of(public_key)?;
+        if let Some(request) = &self.request
+            && let Some(expected) = &request.address
+            && !expected.eq_ignore_ascii_case(&ours)
+        {
+            return Err(input_error(
+                &self.label,
+                format!(
+                    "the wallet asks for the signature of {expected}, but this key's address is \
+                     {ours}: refused (is this the key the wallet holds? --derive for a derived one)"
+                ),
+            ));
+        }
+        Ok(ours)
+    }
+
+    fn print(&self, ours: &String) {
+        print(&self.summary, &self.label);
+        if let Some(request) = &self.request {
+            print_request(request, ours);
+        }
+    }
+
+    fn sign(&self, _ours: &String, key: &PrivateKey, public_key: &PublicKey) -> CliResult<Signed> {
+        sign(self, key, public_key)
+    }
+
+    fn signatures(signed: &Signed) -> Vec<SignedMessage> {
+        vec![signed.signed.clone()]
+    }
+
+    /// `0x` hex on standard output and in `--out`, and the `eth-signature` answering the
+    /// wallet's request, when there is one.
+    fn deliver(&self, signed: &Signed) -> CliResult<Delivery> {
+        let text = format!("0x{}", hex::encode(&signed.raw));
+        let frames = match &self.request {
+            Some(request) => {
+                let cbor = request
+                    .signature_cbor(&signed.rsv)
+                    .map_err(CliError::Internal)?;
+                let frames = super::ur::frames(UrType::EthSignature, &cbor)?;
+                Some((UrType::EthSignature, frames))
+            }
+            None => None,
+        };
+        Ok(Delivery {
+            file: format!("{text}\n").into_bytes(),
+            text,
+            role: "signed-transaction",
+            what: "the signed transaction, hex",
+            frames,
+        })
+    }
+
+    fn json<'a>(
+        &'a self,
+        _ours: &'a String,
+        signed: &'a Signed,
+        delivery: &'a Delivery,
+        _public_key: &'a PublicKey,
+    ) -> impl Serialize + 'a {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct Success<'a> {
-            mode: SigningMode,
-            format: &'static str,
+        struct Details<'a> {
             ethereum: &'a Summary,
             #[serde(skip_serializing_if = "Option::is_none")]
             eth_sign_request: Option<&'a EthSignRequest>,
@@ -717,29 +733,18 @@ pub(crate) fn execute(
             /// The `eth-signature` answering the request, as UR frames.
             #[serde(skip_serializing_if = "Option::is_none")]
             eth_signature_ur: Option<Vec<&'a str>>,
-            transaction_sha256: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            out: Option<String>,
         }
-        let success = Success {
-            mode: SigningMode::Checked,
-            format: FORMAT,
-            ethereum: &parsed.summary,
-            eth_sign_request: request.as_ref(),
+        Details {
+            ethereum: &self.summary,
+            eth_sign_request: self.request.as_ref(),
             signed: &signed.signed,
-            signed_transaction: &raw_hex,
-            eth_signature_ur: answer
+            signed_transaction: &delivery.text,
+            eth_signature_ur: delivery
+                .frames
                 .as_ref()
-                .map(|frames| frames.iter().map(UrFrame::as_str).collect()),
-            transaction_sha256: &parsed.sha256,
-            out: written,
-        };
-        let mut json = keyexport_shared::display::to_json(&success)
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
-        json.push('\n');
-        return Ok(json);
+                .map(|(_, frames)| frames.iter().map(UrFrame::as_str).collect()),
+        }
     }
-    Ok(format!("{raw_hex}\n"))
 }
 
 #[cfg(test)]

@@ -25,19 +25,16 @@ use bitcoin::{Address, CompressedPublicKey, ScriptBuf, TxOut};
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 
+use super::Delivery;
 use super::btc;
 use crate::cli::{Network, SignArgs};
 use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{Entry, sha256_hex};
-use crate::transcript::{SigningMode, SigningRecord};
 use keyexport_shared::transport::{self, UrFrame, UrType};
 
 use super::ur::TxInput;
-
-/// The format name in the transcript and `--json`.
-pub const FORMAT: &str = "bitcoin-psbt";
 
 /// A fee above this share of the inputs (in percent) gets a loud warning.
 const FEE_WARNING_PERCENT: u64 = 50;
@@ -58,6 +55,8 @@ pub struct Parsed {
     spent: Vec<TxOut>,
     label: String,
     sha256: String,
+    /// The UR type of a QR answer: the wallet's, `crypto-psbt` when the PSBT came as a file.
+    answer: UrType,
 }
 
 /// How an input of this key is spent.
@@ -270,6 +269,7 @@ pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
         spent,
         label: label.to_owned(),
         sha256,
+        answer: UrType::CryptoPsbt,
     })
 }
 
@@ -288,7 +288,10 @@ pub fn parse_ur(ur_type: UrType, cbor: &[u8], label: &str) -> CliResult<Parsed> 
             format!("the `{ur_type}` UR holds no binary PSBT (it does not start with `psbt` 0xff)"),
         ));
     }
-    parse(&bytes, label)
+    Ok(Parsed {
+        answer: ur_type,
+        ..parse(&bytes, label)?
+    })
 }
 
 fn total(mut amounts: impl Iterator<Item = u64>) -> Option<u64> {
@@ -649,66 +652,76 @@ pub fn sign(
     Ok(Signed { bytes, signatures })
 }
 
-/// The transcript's record of a PSBT signed.
-pub fn record(parsed: &Parsed, signed: &Signed) -> SigningRecord {
-    SigningRecord {
-        mode: SigningMode::Checked,
-        format: Some(FORMAT),
-        transaction_sha256: Some(parsed.sha256.clone()),
-        signatures: signed.signatures.iter().map(|(_, s)| s.clone()).collect(),
-    }
-}
+impl super::Transaction for Parsed {
+    const FORMAT: &'static str = "bitcoin-psbt";
+    const SCHEME: SignScheme = SignScheme::EcdsaSecp256k1;
+    type Input = [String];
+    type Seen = Summary;
+    type Signed = Signed;
 
-/// `sign --psbt INPUT`: read and check the PSBT, obtain the verified key (`obtain`), show
-/// the summary, confirm, sign, write `--out`; returns standard output (the signed PSBT in
-/// base64, or the JSON object).
-pub(crate) fn execute(
-    args: &SignArgs,
-    inputs: &[String],
-    entry: &mut Entry,
-    obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
-) -> CliResult<String> {
-    if let Some(out) = &args.out {
-        crate::output::file::check_new_file(out)?;
-    }
-    if let Some(dir) = &args.ur_out {
-        super::ur::check_out_dir(dir)?;
-    }
-    let (parsed, label, answer_type) =
+    fn read(inputs: &[String], _args: &SignArgs, entry: &mut Entry) -> CliResult<Parsed> {
         match super::ur::read("--psbt", inputs, &[UrType::CryptoPsbt, UrType::Psbt], entry)? {
-            TxInput::Plain { bytes, label } => (parse(&bytes, &label)?, label, UrType::CryptoPsbt),
+            TxInput::Plain { bytes, label } => parse(&bytes, &label),
             TxInput::Frames {
                 ur_type,
                 cbor,
                 label,
-            } => (parse_ur(ur_type, &cbor, &label)?, label, ur_type),
-        };
-    entry.facts.message_sha256 = Some(parsed.sha256.clone());
-    let (key, public_key) = obtain(entry)?;
-    let summary = summarize(&parsed, &public_key, args.network)?;
-    print(&summary, &label);
-    super::confirm(args.yes)?;
-    let signed = sign(&parsed, &summary, &key, &public_key)?;
-    drop(key);
-    entry.facts.signing = Some(record(&parsed, &signed));
-    eprintln!(
-        "Signed       {} input(s); every signature verifies against the public key",
-        signed.signatures.len()
-    );
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&signed.bytes);
-    let frames = super::ur::frames(answer_type, &transport::cbor_byte_string(&signed.bytes))?;
-    if let Some(dir) = &args.ur_out {
-        super::ur::write_frames(dir, answer_type, &frames, entry)?;
-        super::ur::print_written(dir, answer_type, frames.len());
+            } => parse_ur(ur_type, &cbor, &label),
+        }
     }
-    let written = super::write_signed(
-        args.out.as_deref(),
-        &signed.bytes,
-        "signed-psbt",
-        "the signed PSBT, binary",
-        entry,
-    )?;
-    if args.json {
+
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    fn summarize(&self, args: &SignArgs, public_key: &PublicKey) -> CliResult<Summary> {
+        summarize(self, public_key, args.network)
+    }
+
+    fn print(&self, summary: &Summary) {
+        print(summary, &self.label);
+    }
+
+    fn sign(
+        &self,
+        summary: &Summary,
+        key: &PrivateKey,
+        public_key: &PublicKey,
+    ) -> CliResult<Signed> {
+        sign(self, summary, key, public_key)
+    }
+
+    fn signatures(signed: &Signed) -> Vec<SignedMessage> {
+        signed.signatures.iter().map(|(_, s)| s.clone()).collect()
+    }
+
+    fn print_signed(signed: &Signed) {
+        eprintln!(
+            "Signed       {} input(s); every signature verifies against the public key",
+            signed.signatures.len()
+        );
+    }
+
+    /// Base64 on standard output, binary in `--out`, and as UR frames of the input's type
+    /// (`crypto-psbt` unless the wallet sent `psbt`).
+    fn deliver(&self, signed: &Signed) -> CliResult<Delivery> {
+        let frames = super::ur::frames(self.answer, &transport::cbor_byte_string(&signed.bytes))?;
+        Ok(Delivery {
+            text: base64::engine::general_purpose::STANDARD.encode(&signed.bytes),
+            file: signed.bytes.clone(),
+            role: "signed-psbt",
+            what: "the signed PSBT, binary",
+            frames: Some((self.answer, frames)),
+        })
+    }
+
+    fn json<'a>(
+        &'a self,
+        summary: &'a Summary,
+        signed: &'a Signed,
+        delivery: &'a Delivery,
+        public_key: &'a PublicKey,
+    ) -> impl Serialize + 'a {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct SignedInput<'a> {
@@ -718,25 +731,17 @@ pub(crate) fn execute(
         }
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct Success<'a> {
-            mode: SigningMode,
-            format: &'static str,
+        struct Details<'a> {
             public_key: String,
             psbt: &'a Summary,
             signatures: Vec<SignedInput<'a>>,
             signed_psbt: &'a str,
-            /// The signed PSBT as UR frames of the input's type (`crypto-psbt` unless the
-            /// wallet sent `psbt`).
+            /// The signed PSBT as UR frames of the input's type.
             signed_psbt_ur: Vec<&'a str>,
-            transaction_sha256: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            out: Option<String>,
         }
-        let success = Success {
-            mode: SigningMode::Checked,
-            format: FORMAT,
+        Details {
             public_key: public_key.to_hex(),
-            psbt: &summary,
+            psbt: summary,
             signatures: signed
                 .signatures
                 .iter()
@@ -745,15 +750,12 @@ pub(crate) fn execute(
                     signed,
                 })
                 .collect(),
-            signed_psbt: &encoded,
-            signed_psbt_ur: frames.iter().map(UrFrame::as_str).collect(),
-            transaction_sha256: &parsed.sha256,
-            out: written,
-        };
-        let mut json = keyexport_shared::display::to_json(&success)
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
-        json.push('\n');
-        return Ok(json);
+            signed_psbt: &delivery.text,
+            signed_psbt_ur: delivery
+                .frames
+                .iter()
+                .flat_map(|(_, frames)| frames.iter().map(UrFrame::as_str))
+                .collect(),
+        }
     }
-    Ok(format!("{encoded}\n"))
 }

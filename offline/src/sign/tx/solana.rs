@@ -13,15 +13,12 @@ use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 use solana_message::VersionedMessage;
 
+use super::Delivery;
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{Entry, sha256_hex};
-use crate::transcript::{SigningMode, SigningRecord};
-
-/// The format name in the transcript and `--json`.
-pub const FORMAT: &str = "solana-transaction";
 
 /// The largest transaction Solana accepts (the packet size), in bytes.
 const PACKET: usize = 1232;
@@ -425,91 +422,114 @@ pub fn print(summary: &Summary, label: &str) {
     }
 }
 
-/// `sign --solana-tx INPUT`: returns standard output (the signed transaction in base64, or
-/// the JSON object).
-pub(crate) fn execute(
-    args: &SignArgs,
-    input: &str,
-    entry: &mut Entry,
-    obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
-) -> CliResult<String> {
-    if let Some(out) = &args.out {
-        crate::output::file::check_new_file(out)?;
+/// The signature made and the signed transaction.
+#[derive(Debug)]
+pub struct Signed {
+    /// This key's signature of the message.
+    signed: SignedMessage,
+    /// The signature count, the signatures (this key's in its slot, the others' empty),
+    /// the message.
+    transaction: Vec<u8>,
+}
+
+impl super::Transaction for Parsed {
+    const FORMAT: &'static str = "solana-transaction";
+    const SCHEME: SignScheme = SignScheme::Ed25519;
+    type Input = str;
+    type Seen = Summary;
+    type Signed = Signed;
+
+    fn read(input: &str, _args: &SignArgs, entry: &mut Entry) -> CliResult<Parsed> {
+        let (bytes, label) = super::read_input("--solana-tx", input, entry)?;
+        parse(&bytes, &label)
     }
-    let (bytes, label) = super::read_input("--solana-tx", input, entry)?;
-    let parsed = parse(&bytes, &label)?;
-    entry.facts.message_sha256 = Some(sha256_hex(&parsed.bytes));
-    let (key, public_key) = obtain(entry)?;
-    let summary = summarize(&parsed, &public_key)?;
-    print(&summary, &label);
-    super::confirm(args.yes)?;
-    let signed =
-        crate::signature::sign(&key, &public_key, SignScheme::Ed25519, &parsed.bytes, false)
-            .map_err(|source| CliError::Sign {
-                input: None,
-                source,
-            })?;
-    drop(key);
-    entry.facts.signing = Some(SigningRecord {
-        mode: SigningMode::Checked,
-        format: Some(FORMAT),
-        transaction_sha256: Some(parsed.sha256.clone()),
-        signatures: vec![signed.clone()],
-    });
-    eprintln!("Signed       the signature verifies against the public key");
-    // The transaction: the signature count, the signatures (this key's in its slot, the
-    // others' empty), the message.
-    let required = usize::from(summary.required_signatures);
-    let mut transaction = Vec::with_capacity(1 + 64 * required + parsed.bytes.len());
-    transaction.push(summary.required_signatures);
-    for slot in 0..required {
-        if slot == summary.signer_index {
-            transaction.extend_from_slice(signed.signature().as_bytes());
-        } else {
-            transaction.extend_from_slice(&[0; 64]);
+
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The message's: what is signed, whether it came alone or in a transaction.
+    fn message_sha256(&self) -> String {
+        sha256_hex(&self.bytes)
+    }
+
+    fn summarize(&self, _args: &SignArgs, public_key: &PublicKey) -> CliResult<Summary> {
+        summarize(self, public_key)
+    }
+
+    fn print(&self, summary: &Summary) {
+        print(summary, &self.label);
+    }
+
+    fn sign(
+        &self,
+        summary: &Summary,
+        key: &PrivateKey,
+        public_key: &PublicKey,
+    ) -> CliResult<Signed> {
+        let signed =
+            crate::signature::sign(key, public_key, SignScheme::Ed25519, &self.bytes, false)
+                .map_err(|source| CliError::Sign {
+                    input: None,
+                    source,
+                })?;
+        let required = usize::from(summary.required_signatures);
+        let mut transaction = Vec::with_capacity(1 + 64 * required + self.bytes.len());
+        transaction.push(summary.required_signatures);
+        for slot in 0..required {
+            if slot == summary.signer_index {
+                transaction.extend_from_slice(signed.signature().as_bytes());
+            } else {
+                transaction.extend_from_slice(&[0; 64]);
+            }
         }
+        transaction.extend_from_slice(&self.bytes);
+        Ok(Signed {
+            signed,
+            transaction,
+        })
     }
-    transaction.extend_from_slice(&parsed.bytes);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&transaction);
-    render::hex_value("Signature", &signed.signature().to_hex());
-    let text = format!(
-        "{encoded}
-"
-    );
-    let written = super::write_signed(
-        args.out.as_deref(),
-        text.as_bytes(),
-        "signed-transaction",
-        "the signed transaction, base64",
-        entry,
-    )?;
-    if args.json {
+
+    fn signatures(signed: &Signed) -> Vec<SignedMessage> {
+        vec![signed.signed.clone()]
+    }
+
+    fn print_signed(signed: &Signed) {
+        eprintln!("{}", super::SIGNED_ONE);
+        render::hex_value("Signature", &signed.signed.signature().to_hex());
+    }
+
+    /// Base64 on standard output and in `--out`.
+    fn deliver(&self, signed: &Signed) -> CliResult<Delivery> {
+        let text = base64::engine::general_purpose::STANDARD.encode(&signed.transaction);
+        Ok(Delivery {
+            file: format!("{text}\n").into_bytes(),
+            text,
+            role: "signed-transaction",
+            what: "the signed transaction, base64",
+            frames: None,
+        })
+    }
+
+    fn json<'a>(
+        &'a self,
+        summary: &'a Summary,
+        signed: &'a Signed,
+        delivery: &'a Delivery,
+        _public_key: &'a PublicKey,
+    ) -> impl Serialize + 'a {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct Success<'a> {
-            mode: SigningMode,
-            format: &'static str,
+        struct Details<'a> {
             solana: &'a Summary,
             #[serde(flatten)]
             signed: &'a SignedMessage,
             signed_transaction: &'a str,
-            transaction_sha256: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            out: Option<String>,
         }
-        let success = Success {
-            mode: SigningMode::Checked,
-            format: FORMAT,
-            solana: &summary,
-            signed: &signed,
-            signed_transaction: &encoded,
-            transaction_sha256: &parsed.sha256,
-            out: written,
-        };
-        let mut json = keyexport_shared::display::to_json(&success)
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
-        json.push('\n');
-        return Ok(json);
+        Details {
+            solana: summary,
+            signed: &signed.signed,
+            signed_transaction: &delivery.text,
+        }
     }
-    Ok(format!("{encoded}\n"))
 }
