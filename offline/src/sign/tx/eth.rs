@@ -144,25 +144,82 @@ pub fn parse(bytes: &[u8], label: &str, expected_chain: Option<u64>) -> CliResul
 
 /// Decodes the binary encoding of an unsigned transaction (as in an `eth-sign-request`).
 pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliResult<Parsed> {
-    let sha256 = sha256_hex(raw);
-    let (tx_type, body) = match raw.first() {
-        None => return Err(input_error(label, "the transaction is empty")),
-        Some(0x01) => (TxType::Eip2930, &raw[1..]),
-        Some(0x02) => (TxType::Eip1559, &raw[1..]),
-        Some(&b) if b >= 0xc0 => (TxType::Legacy, raw),
-        Some(&b) => {
-            return Err(input_error(
-                label,
-                format!(
-                    "transaction type 0x{b:02x} is not signed here (legacy, 0x01 EIP-2930 and 0x02 EIP-1559 are)"
-                ),
-            ));
-        }
+    let (tx_type, body) = split_type(raw, label)?;
+    let payload = list_payload(body, label)?;
+    let fields = TxFields::read(tx_type, payload, label)?;
+    if let Some(expected) = expected_chain
+        && expected != fields.chain_id
+    {
+        return Err(input_error(
+            label,
+            format!(
+                "the transaction is for chain id {} ({}), but --chain-id {expected} ({}) was given: refused",
+                fields.chain_id,
+                chain_name(fields.chain_id),
+                chain_name(expected)
+            ),
+        ));
+    }
+    let signing_hash: [u8; 32] = Keccak256::digest(raw).into();
+    let fee_per_gas = fields.gas_price.or(fields.max_fee).unwrap_or_default();
+    let max_fee_wei = u128::from(fields.gas_limit)
+        .checked_mul(fee_per_gas)
+        .ok_or_else(|| input_error(label, "gas limit × fee per gas overflows"))?;
+    let erc20 = erc20_call(&fields.data);
+    let warnings = warnings(&fields, erc20.as_ref());
+    let summary = Summary {
+        tx_type,
+        chain_id: fields.chain_id,
+        nonce: fields.nonce,
+        to: fields.to.map(|a| eip55(&a)),
+        value_wei: fields.value.to_string(),
+        gas_limit: fields.gas_limit,
+        gas_price_wei: fields.gas_price.map(|v| v.to_string()),
+        max_fee_per_gas_wei: fields.max_fee.map(|v| v.to_string()),
+        max_priority_fee_per_gas_wei: fields.max_priority_fee.map(|v| v.to_string()),
+        max_fee_wei: max_fee_wei.to_string(),
+        data_length: fields.data.len(),
+        erc20,
+        access_list_entries: fields.access_list_entries,
+        signing_hash: hex::encode(signing_hash),
+        warnings,
     };
-    let rlp_error =
-        |e: alloy_rlp::Error| input_error(label, format!("not a valid unsigned transaction: {e}"));
+    Ok(Parsed {
+        fields: payload[..fields.end].to_vec(),
+        summary,
+        signing_hash,
+        sha256: sha256_hex(raw),
+        label: label.to_owned(),
+        request: None,
+    })
+}
+
+/// The transaction's type, from its first byte, and the RLP list that follows (all of it
+/// for a legacy transaction).
+fn split_type<'a>(raw: &'a [u8], label: &str) -> CliResult<(TxType, &'a [u8])> {
+    match raw.first() {
+        None => Err(input_error(label, "the transaction is empty")),
+        Some(0x01) => Ok((TxType::Eip2930, &raw[1..])),
+        Some(0x02) => Ok((TxType::Eip1559, &raw[1..])),
+        Some(&b) if b >= 0xc0 => Ok((TxType::Legacy, raw)),
+        Some(&b) => Err(input_error(
+            label,
+            format!(
+                "transaction type 0x{b:02x} is not signed here (legacy, 0x01 EIP-2930 and 0x02 EIP-1559 are)"
+            ),
+        )),
+    }
+}
+
+/// The error of a field that is not canonical RLP of its type.
+fn rlp_error(label: &str) -> impl Fn(alloy_rlp::Error) -> CliError + '_ {
+    move |e| input_error(label, format!("not a valid unsigned transaction: {e}"))
+}
+
+/// The payload of the RLP list `body` is, which must be all of `body`.
+fn list_payload<'a>(body: &'a [u8], label: &str) -> CliResult<&'a [u8]> {
     let mut buf = body;
-    let header = Header::decode(&mut buf).map_err(rlp_error)?;
+    let header = Header::decode(&mut buf).map_err(rlp_error(label))?;
     if !header.list {
         return Err(input_error(
             label,
@@ -178,115 +235,153 @@ pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliRes
             ),
         ));
     }
-    let payload = buf;
-    let mut p = payload;
-    let mut warnings = Vec::new();
-    let chain_first = match tx_type {
-        TxType::Legacy => None,
-        _ => Some(u64::decode(&mut p).map_err(rlp_error)?),
-    };
-    let nonce = u64::decode(&mut p).map_err(rlp_error)?;
-    let (gas_price, max_priority, max_fee) = match tx_type {
-        TxType::Eip1559 => {
-            let priority = u128::decode(&mut p).map_err(rlp_error)?;
-            let max = u128::decode(&mut p).map_err(rlp_error)?;
-            (None, Some(priority), Some(max))
-        }
-        _ => (Some(u128::decode(&mut p).map_err(rlp_error)?), None, None),
-    };
-    let gas_limit = u64::decode(&mut p).map_err(rlp_error)?;
-    let to_bytes = Header::decode_bytes(&mut p, false).map_err(rlp_error)?;
-    let to: Option<[u8; 20]> = match to_bytes.len() {
-        0 => None,
-        20 => {
-            let mut address = [0u8; 20];
-            address.copy_from_slice(to_bytes);
-            Some(address)
-        }
-        n => {
+    Ok(buf)
+}
+
+/// The fields of an unsigned transaction, as decoded.
+struct TxFields {
+    chain_id: u64,
+    nonce: u64,
+    /// Legacy and EIP-2930.
+    gas_price: Option<u128>,
+    /// EIP-1559.
+    max_priority_fee: Option<u128>,
+    /// EIP-1559.
+    max_fee: Option<u128>,
+    gas_limit: u64,
+    /// Absent for a contract creation.
+    to: Option<[u8; 20]>,
+    value: u128,
+    data: Vec<u8>,
+    /// Typed transactions.
+    access_list_entries: Option<usize>,
+    /// Where, in the list's payload, the fields end that the signature follows (legacy:
+    /// before `chainId, 0, 0`; typed: the end).
+    end: usize,
+}
+
+impl TxFields {
+    /// Reads the fields of `tx_type` from the list's payload, every byte of it.
+    fn read(tx_type: TxType, payload: &[u8], label: &str) -> CliResult<TxFields> {
+        let rlp = rlp_error(label);
+        let mut p = payload;
+        let typed_chain = match tx_type {
+            TxType::Legacy => None,
+            _ => Some(u64::decode(&mut p).map_err(&rlp)?),
+        };
+        let nonce = u64::decode(&mut p).map_err(&rlp)?;
+        let (gas_price, max_priority_fee, max_fee) = match tx_type {
+            TxType::Eip1559 => {
+                let priority = u128::decode(&mut p).map_err(&rlp)?;
+                let max = u128::decode(&mut p).map_err(&rlp)?;
+                (None, Some(priority), Some(max))
+            }
+            _ => (Some(u128::decode(&mut p).map_err(&rlp)?), None, None),
+        };
+        let gas_limit = u64::decode(&mut p).map_err(&rlp)?;
+        let to = recipient(&mut p, label)?;
+        let value = u128::decode(&mut p).map_err(&rlp)?;
+        let data = Header::decode_bytes(&mut p, false).map_err(&rlp)?.to_vec();
+        let (chain_id, access_list_entries, end) = match typed_chain {
+            None => {
+                let end = payload.len() - p.len();
+                (legacy_chain_id(&mut p, label)?, None, end)
+            }
+            Some(chain) => {
+                let entries = access_list_entries(&mut p, label)?;
+                (chain, Some(entries), payload.len() - p.len())
+            }
+        };
+        if !p.is_empty() {
             return Err(input_error(
                 label,
-                format!("the recipient is {n} bytes; an address is 20"),
+                format!(
+                    "{} byte(s) of further fields after the unsigned transaction's: refused (is it already signed?)",
+                    p.len()
+                ),
             ));
         }
-    };
-    let value = u128::decode(&mut p).map_err(rlp_error)?;
-    let data = Header::decode_bytes(&mut p, false)
-        .map_err(rlp_error)?
-        .to_vec();
-    let (chain_id, fields_end, access_list_entries) = match tx_type {
-        TxType::Legacy => {
-            let end = payload.len() - p.len();
-            if p.is_empty() {
-                return Err(input_error(
-                    label,
-                    "a legacy transaction without a chain id (before EIP-155) is valid on every \
-                     chain and is refused; have the wallet build it with its chain id (EIP-155) \
-                     or as an EIP-1559 transaction",
-                ));
-            }
-            let chain = u64::decode(&mut p).map_err(rlp_error)?;
-            let zero_r = u64::decode(&mut p).map_err(rlp_error)?;
-            let zero_s = u64::decode(&mut p).map_err(rlp_error)?;
-            if chain == 0 || zero_r != 0 || zero_s != 0 {
-                return Err(input_error(
-                    label,
-                    "not an unsigned EIP-155 transaction: its last fields must be chainId, 0, 0 \
-                     (is it already signed?)",
-                ));
-            }
-            (chain, end, None)
-        }
-        _ => {
-            let list = Header::decode_bytes(&mut p, true).map_err(rlp_error)?;
-            let mut entries = 0usize;
-            let mut rest = list;
-            while !rest.is_empty() {
-                Header::decode_bytes(&mut rest, true).map_err(rlp_error)?;
-                entries += 1;
-            }
-            let chain = chain_first.unwrap_or_default();
-            (chain, payload.len() - p.len(), Some(entries))
-        }
-    };
-    if !p.is_empty() {
+        Ok(TxFields {
+            chain_id,
+            nonce,
+            gas_price,
+            max_priority_fee,
+            max_fee,
+            gas_limit,
+            to,
+            value,
+            data,
+            access_list_entries,
+            end,
+        })
+    }
+}
+
+/// The `to` field: empty (a contract creation) or a 20-byte address.
+fn recipient(p: &mut &[u8], label: &str) -> CliResult<Option<[u8; 20]>> {
+    let bytes = Header::decode_bytes(p, false).map_err(rlp_error(label))?;
+    match <[u8; 20]>::try_from(bytes) {
+        Ok(address) => Ok(Some(address)),
+        Err(_) if bytes.is_empty() => Ok(None),
+        Err(_) => Err(input_error(
+            label,
+            format!("the recipient is {} bytes; an address is 20", bytes.len()),
+        )),
+    }
+}
+
+/// A legacy transaction's last fields, `chainId, 0, 0` (EIP-155): the chain id.
+fn legacy_chain_id(p: &mut &[u8], label: &str) -> CliResult<u64> {
+    if p.is_empty() {
         return Err(input_error(
             label,
-            format!(
-                "{} byte(s) of further fields after the unsigned transaction's: refused (is it already signed?)",
-                p.len()
-            ),
+            "a legacy transaction without a chain id (before EIP-155) is valid on every \
+             chain and is refused; have the wallet build it with its chain id (EIP-155) \
+             or as an EIP-1559 transaction",
         ));
     }
-    if let Some(expected) = expected_chain
-        && expected != chain_id
-    {
+    let rlp = rlp_error(label);
+    let chain = u64::decode(p).map_err(&rlp)?;
+    let zero_r = u64::decode(p).map_err(&rlp)?;
+    let zero_s = u64::decode(p).map_err(&rlp)?;
+    if chain == 0 || zero_r != 0 || zero_s != 0 {
         return Err(input_error(
             label,
-            format!(
-                "the transaction is for chain id {chain_id} ({}), but --chain-id {expected} ({}) was given: refused",
-                chain_name(chain_id),
-                chain_name(expected)
-            ),
+            "not an unsigned EIP-155 transaction: its last fields must be chainId, 0, 0 \
+             (is it already signed?)",
         ));
     }
-    let signing_hash: [u8; 32] = Keccak256::digest(raw).into();
-    let fee_per_gas = gas_price.or(max_fee).unwrap_or_default();
-    let max_fee_wei = u128::from(gas_limit)
-        .checked_mul(fee_per_gas)
-        .ok_or_else(|| input_error(label, "gas limit × fee per gas overflows"))?;
-    if to.is_none() {
+    Ok(chain)
+}
+
+/// A typed transaction's access list: the number of its entries (each an RLP list).
+fn access_list_entries(p: &mut &[u8], label: &str) -> CliResult<usize> {
+    let rlp = rlp_error(label);
+    let mut rest = Header::decode_bytes(p, true).map_err(&rlp)?;
+    let mut entries = 0usize;
+    while !rest.is_empty() {
+        Header::decode_bytes(&mut rest, true).map_err(&rlp)?;
+        entries += 1;
+    }
+    Ok(entries)
+}
+
+/// What the operator is warned of: a contract creation, an ERC-20 approve or a call that
+/// also sends ETH, call data not decoded, a priority fee above the max fee.
+fn warnings(fields: &TxFields, erc20: Option<&Erc20Call>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if fields.to.is_none() {
         warnings.push("no recipient: this transaction creates a contract".to_owned());
     }
-    let erc20 = erc20_call(&data);
-    if let Some(call) = &erc20 {
+    let data = &fields.data;
+    if let Some(call) = erc20 {
         if call.function == "approve" {
             warnings.push(format!(
                 "this is an ERC-20 approve: {} may then move up to {} base units of the token",
                 call.to, call.amount
             ));
         }
-        if value != 0 {
+        if fields.value != 0 {
             warnings.push("an ERC-20 call that also sends ETH".to_owned());
         }
     } else if !data.is_empty() {
@@ -296,36 +391,12 @@ pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliRes
             hex::encode(&data[..data.len().min(4)])
         ));
     }
-    if let (Some(priority), Some(max)) = (max_priority, max_fee)
+    if let (Some(priority), Some(max)) = (fields.max_priority_fee, fields.max_fee)
         && priority > max
     {
         warnings.push("the priority fee is above the max fee per gas".to_owned());
     }
-    let summary = Summary {
-        tx_type,
-        chain_id,
-        nonce,
-        to: to.map(|a| eip55(&a)),
-        value_wei: value.to_string(),
-        gas_limit,
-        gas_price_wei: gas_price.map(|v| v.to_string()),
-        max_fee_per_gas_wei: max_fee.map(|v| v.to_string()),
-        max_priority_fee_per_gas_wei: max_priority.map(|v| v.to_string()),
-        max_fee_wei: max_fee_wei.to_string(),
-        data_length: data.len(),
-        erc20,
-        access_list_entries,
-        signing_hash: hex::encode(signing_hash),
-        warnings,
-    };
-    Ok(Parsed {
-        fields: payload[..fields_end].to_vec(),
-        summary,
-        signing_hash,
-        sha256,
-        label: label.to_owned(),
-        request: None,
-    })
+    warnings
 }
 
 /// `transfer(address,uint256)` / `approve(address,uint256)` call data, exactly 68 bytes.
