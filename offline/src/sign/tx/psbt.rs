@@ -21,7 +21,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::psbt::Psbt;
 use bitcoin::secp256k1::{Secp256k1, XOnlyPublicKey};
 use bitcoin::sighash::{EcdsaSighashType, Prevouts, SighashCache, TapSighashType};
-use bitcoin::{Address, CompressedPublicKey, ScriptBuf, TxOut};
+use bitcoin::{Address, CompressedPublicKey, OutPoint, ScriptBuf, TxIn, TxOut};
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 
@@ -146,28 +146,66 @@ fn input_error(label: &str, problem: impl Into<String>) -> CliError {
 /// Decodes a PSBT (binary, or base64 text) and checks every input's amount; no key is
 /// needed for this.
 pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
-    let sha256 = sha256_hex(bytes);
-    let binary = if bytes.starts_with(b"psbt\xff") {
-        bytes.to_vec()
-    } else {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| input_error(label, "neither a binary PSBT nor base64 text"))?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map_err(|e| {
-                input_error(
-                    label,
-                    format!("neither a PSBT file nor a base64 PSBT ({e}); give the file a wallet exported, or its base64 text"),
-                )
-            })?
-    };
-    let (psbt, v2) = if super::psbt_v2::version(&binary) == Some(2) {
-        let (v2, psbt) = super::psbt_v2::V2::parse(&binary).map_err(|e| {
+    let binary = binary_of(bytes, label)?;
+    let (psbt, v2) = decode_versioned(&binary, label)?;
+    let spent = psbt
+        .inputs
+        .iter()
+        .zip(&psbt.unsigned_tx.input)
+        .enumerate()
+        .map(|(index, (input, txin))| spent_output(index, input, txin, label))
+        .collect::<CliResult<Vec<TxOut>>>()?;
+    let input_total = total(spent.iter().map(|o| o.value.to_sat()))
+        .ok_or_else(|| input_error(label, "the inputs' amounts overflow"))?;
+    let output_total = total(psbt.unsigned_tx.output.iter().map(|o| o.value.to_sat()))
+        .ok_or_else(|| input_error(label, "the outputs' amounts overflow"))?;
+    if output_total > input_total {
+        return Err(input_error(
+            label,
+            format!(
+                "the outputs pay {} but the inputs hold only {}: not a valid transaction",
+                btc(output_total),
+                btc(input_total)
+            ),
+        ));
+    }
+    Ok(Parsed {
+        psbt,
+        v2,
+        spent,
+        label: label.to_owned(),
+        sha256: sha256_hex(bytes),
+        answer: UrType::CryptoPsbt,
+    })
+}
+
+/// The binary PSBT: the bytes as given, or decoded from base64 text.
+fn binary_of(bytes: &[u8], label: &str) -> CliResult<Vec<u8>> {
+    if bytes.starts_with(b"psbt\xff") {
+        return Ok(bytes.to_vec());
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| input_error(label, "neither a binary PSBT nor base64 text"))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| {
+            input_error(
+                label,
+                format!("neither a PSBT file nor a base64 PSBT ({e}); give the file a wallet exported, or its base64 text"),
+            )
+        })
+}
+
+/// The PSBT in its version 0 form, and its version 2 maps when it came as version 2;
+/// refuses another version, and a version 0 PSBT carrying version 2 fields.
+fn decode_versioned(binary: &[u8], label: &str) -> CliResult<(Psbt, Option<super::psbt_v2::V2>)> {
+    let (psbt, v2) = if super::psbt_v2::version(binary) == Some(2) {
+        let (v2, psbt) = super::psbt_v2::V2::parse(binary).map_err(|e| {
             input_error(label, format!("not a valid version 2 PSBT (BIP-370): {e}"))
         })?;
         (psbt, Some(v2))
     } else {
-        let psbt = Psbt::deserialize(&binary).map_err(|e| match e {
+        let psbt = Psbt::deserialize(binary).map_err(|e| match e {
             bitcoin::psbt::Error::MustHaveUnsignedTx => input_error(
                 label,
                 "the PSBT has no unsigned transaction and does not say version 2: malformed",
@@ -194,83 +232,73 @@ pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
             ),
         ));
     }
-    let mut spent = Vec::with_capacity(psbt.inputs.len());
-    for (index, (input, txin)) in psbt.inputs.iter().zip(&psbt.unsigned_tx.input).enumerate() {
-        let outpoint = txin.previous_output;
-        let from_full = match &input.non_witness_utxo {
-            Some(tx) => {
-                if tx.compute_txid() != outpoint.txid {
-                    return Err(input_error(
-                        label,
-                        format!(
-                            "input {index}: its non_witness_utxo is transaction {}, not {} that the input spends",
-                            tx.compute_txid(),
-                            outpoint.txid
-                        ),
-                    ));
-                }
-                let out = usize::try_from(outpoint.vout)
-                    .ok()
-                    .and_then(|vout| tx.output.get(vout))
-                    .ok_or_else(|| {
-                        input_error(
-                            label,
-                            format!(
-                                "input {index}: its non_witness_utxo has no output {}",
-                                outpoint.vout
-                            ),
-                        )
-                    })?;
-                Some(out.clone())
-            }
-            None => None,
-        };
-        let out = match (&input.witness_utxo, from_full) {
-            (Some(witness), Some(full)) if *witness != full => {
-                return Err(input_error(
-                    label,
-                    format!(
-                        "input {index}: its witness_utxo and non_witness_utxo disagree on the output spent"
-                    ),
-                ));
-            }
-            (Some(witness), _) => witness.clone(),
-            (None, Some(full)) => full,
-            (None, None) => {
-                return Err(input_error(
-                    label,
-                    format!(
-                        "input {index} ({outpoint}) does not say what it spends (no witness_utxo \
-                         or non_witness_utxo): its amount, and so the fee, cannot be checked. \
-                         Have the wallet export the PSBT with the UTXOs included"
-                    ),
-                ));
-            }
-        };
-        spent.push(out);
+    Ok((psbt, v2))
+}
+
+/// The output input `index` spends, from its `witness_utxo` or its `non_witness_utxo`
+/// (which must agree when both are given): refused when neither says it.
+fn spent_output(
+    index: usize,
+    input: &bitcoin::psbt::Input,
+    txin: &TxIn,
+    label: &str,
+) -> CliResult<TxOut> {
+    let outpoint = txin.previous_output;
+    let from_full = match &input.non_witness_utxo {
+        Some(tx) => Some(output_of(index, tx, outpoint, label)?),
+        None => None,
+    };
+    match (&input.witness_utxo, from_full) {
+        (Some(witness), Some(full)) if *witness != full => Err(input_error(
+            label,
+            format!(
+                "input {index}: its witness_utxo and non_witness_utxo disagree on the output spent"
+            ),
+        )),
+        (Some(witness), _) => Ok(witness.clone()),
+        (None, Some(full)) => Ok(full),
+        (None, None) => Err(input_error(
+            label,
+            format!(
+                "input {index} ({outpoint}) does not say what it spends (no witness_utxo \
+                 or non_witness_utxo): its amount, and so the fee, cannot be checked. \
+                 Have the wallet export the PSBT with the UTXOs included"
+            ),
+        )),
     }
-    let input_total = total(spent.iter().map(|o| o.value.to_sat()))
-        .ok_or_else(|| input_error(label, "the inputs' amounts overflow"))?;
-    let output_total = total(psbt.unsigned_tx.output.iter().map(|o| o.value.to_sat()))
-        .ok_or_else(|| input_error(label, "the outputs' amounts overflow"))?;
-    if output_total > input_total {
+}
+
+/// The output `outpoint` names in `tx`, a `non_witness_utxo`, which must be the
+/// transaction the outpoint names.
+fn output_of(
+    index: usize,
+    tx: &bitcoin::Transaction,
+    outpoint: OutPoint,
+    label: &str,
+) -> CliResult<TxOut> {
+    if tx.compute_txid() != outpoint.txid {
         return Err(input_error(
             label,
             format!(
-                "the outputs pay {} but the inputs hold only {}: not a valid transaction",
-                btc(output_total),
-                btc(input_total)
+                "input {index}: its non_witness_utxo is transaction {}, not {} that the input spends",
+                tx.compute_txid(),
+                outpoint.txid
             ),
         ));
     }
-    Ok(Parsed {
-        psbt,
-        v2,
-        spent,
-        label: label.to_owned(),
-        sha256,
-        answer: UrType::CryptoPsbt,
-    })
+    usize::try_from(outpoint.vout)
+        .ok()
+        .and_then(|vout| tx.output.get(vout))
+        .cloned()
+        .ok_or_else(|| {
+            input_error(
+                label,
+                format!(
+                    "input {index}: its non_witness_utxo has no output {}",
+                    outpoint.vout
+                ),
+            )
+        })
 }
 
 /// Decodes the PSBT a wallet sent as UR (`crypto-psbt`: a CBOR byte string holding the
@@ -353,8 +381,7 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
     let tx = &parsed.psbt.unsigned_tx;
     let mut warnings = Vec::new();
     let mut inputs = Vec::new();
-    let mut weight = tx.weight().to_wu();
-    let mut witnesses = false;
+    let mut witness_weight = 0;
     for (index, ((txin, input), out)) in tx
         .input
         .iter()
@@ -362,53 +389,14 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
         .zip(&parsed.spent)
         .enumerate()
     {
-        let spend = ours.spend(&out.script_pubkey);
-        match spend {
-            Some(Spend::P2wpkh) => {
-                let ty = input.ecdsa_hash_ty().ok();
-                if ty != Some(EcdsaSighashType::All) {
-                    return Err(input_error(
-                        label,
-                        format!(
-                            "input {index} asks for a signature of sighash type {:?}, not ALL: it would let others change the transaction; refused",
-                            input.sighash_type.map(|t| t.to_u32())
-                        ),
-                    ));
-                }
-                if input.non_witness_utxo.is_none() && tx.input.len() > 1 {
-                    warnings.push(format!(
-                        "input {index} gives its amount in witness_utxo only: sign one version of \
-                         this transaction, never a second one with other amounts (the SegWit \
-                         fee attack)"
-                    ));
-                }
-                weight += P2WPKH_WITNESS_WEIGHT;
-                witnesses = true;
-            }
-            Some(Spend::P2tr) => {
-                let ty = input.taproot_hash_ty().ok();
-                if !matches!(ty, Some(TapSighashType::Default | TapSighashType::All)) {
-                    return Err(input_error(
-                        label,
-                        format!(
-                            "input {index} asks for a signature of sighash type {:?}, not DEFAULT or ALL: it would let others change the transaction; refused",
-                            input.sighash_type.map(|t| t.to_u32())
-                        ),
-                    ));
-                }
-                weight += P2TR_WITNESS_WEIGHT;
-                witnesses = true;
-            }
-            None => {
-                if let Some(witness) = &input.final_script_witness {
-                    weight += witness.size() as u64;
-                    witnesses = true;
-                }
-                warnings.push(format!(
-                    "input {index} is not this key's (nor P2WPKH or BIP-86 P2TR of it): it is not signed here"
-                ));
-            }
-        }
+        let seen = InputSeen {
+            index,
+            input,
+            out,
+            several: tx.input.len() > 1,
+        };
+        let (spend, weight) = seen.spend(&ours, label, &mut warnings)?;
+        witness_weight += weight;
         inputs.push(InputSummary {
             index,
             txid: txin.previous_output.txid.to_string(),
@@ -418,45 +406,9 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
         });
     }
     if inputs.iter().all(|i| i.ours.is_none()) {
-        return Err(input_error(
-            label,
-            format!(
-                "no input of this PSBT is this key's (P2WPKH {} or P2TR {}): nothing to sign. \
-                 Check the PSBT and the key (--derive for a derived wallet)",
-                Address::from_script(&ours.p2wpkh, bitcoin_network(network))
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-                Address::from_script(&ours.p2tr, bitcoin_network(network))
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-            ),
-        ));
+        return Err(no_input_of(&ours, network, label));
     }
-    if witnesses {
-        // The SegWit marker and flag bytes.
-        weight += 2;
-    }
-    let mut outputs = Vec::new();
-    for (index, (out, map)) in tx.output.iter().zip(&parsed.psbt.outputs).enumerate() {
-        let change = ours.spend(&out.script_pubkey).is_some();
-        let claims_ours = !map.bip32_derivation.is_empty()
-            || !map.tap_key_origins.is_empty()
-            || map.tap_internal_key.is_some();
-        if claims_ours && !change {
-            warnings.push(format!(
-                "output {index} is marked as change (it carries key origins) but does not pay this key: check where it goes"
-            ));
-        }
-        outputs.push(OutputSummary {
-            index,
-            address: Address::from_script(&out.script_pubkey, bitcoin_network(network))
-                .ok()
-                .map(|a| a.to_string()),
-            script_pubkey: hex::encode(out.script_pubkey.as_bytes()),
-            amount_sat: out.value.to_sat(),
-            change,
-        });
-    }
+    let outputs = summarize_outputs(parsed, &ours, network, &mut warnings);
     let input_total_sat: u64 = inputs.iter().map(|i| i.amount_sat).sum();
     let output_total_sat: u64 = outputs.iter().map(|o| o.amount_sat).sum();
     let fee_sat = input_total_sat - output_total_sat;
@@ -470,7 +422,9 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
             ),
         );
     }
-    let estimated_vsize = weight.div_ceil(4);
+    // The SegWit marker and flag bytes count once there is any witness.
+    let marker = if witness_weight > 0 { 2 } else { 0 };
+    let estimated_vsize = (tx.weight().to_wu() + witness_weight + marker).div_ceil(4);
     let fee_rate = if estimated_vsize == 0 {
         0.0
     } else {
@@ -492,6 +446,127 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
         warnings,
         psbt_version: if parsed.v2.is_some() { 2 } else { 0 },
     })
+}
+
+/// One input of a PSBT, as [`summarize`] looks at it.
+struct InputSeen<'a> {
+    index: usize,
+    input: &'a bitcoin::psbt::Input,
+    /// The output it spends.
+    out: &'a TxOut,
+    /// Whether the transaction has other inputs (the SegWit fee attack needs them).
+    several: bool,
+}
+
+impl InputSeen<'_> {
+    /// How this key spends the input (`None`: not this key's) and the witness weight it
+    /// adds once signed (a foreign input's only when the PSBT holds its witness); refuses a
+    /// sighash type other than ALL (DEFAULT or ALL for Taproot), and adds its warnings.
+    fn spend(
+        &self,
+        ours: &OurScripts,
+        label: &str,
+        warnings: &mut Vec<String>,
+    ) -> CliResult<(Option<Spend>, u64)> {
+        let (index, input) = (self.index, self.input);
+        let spend = ours.spend(&self.out.script_pubkey);
+        let allowed = match spend {
+            Some(Spend::P2wpkh) => input.ecdsa_hash_ty().ok() == Some(EcdsaSighashType::All),
+            Some(Spend::P2tr) => matches!(
+                input.taproot_hash_ty().ok(),
+                Some(TapSighashType::Default | TapSighashType::All)
+            ),
+            None => true,
+        };
+        if !allowed {
+            let expected = match spend {
+                Some(Spend::P2tr) => "DEFAULT or ALL",
+                _ => "ALL",
+            };
+            return Err(input_error(
+                label,
+                format!(
+                    "input {index} asks for a signature of sighash type {:?}, not {expected}: it would let others change the transaction; refused",
+                    input.sighash_type.map(|t| t.to_u32())
+                ),
+            ));
+        }
+        let weight = match spend {
+            Some(Spend::P2wpkh) => {
+                if input.non_witness_utxo.is_none() && self.several {
+                    warnings.push(format!(
+                        "input {index} gives its amount in witness_utxo only: sign one version of \
+                         this transaction, never a second one with other amounts (the SegWit \
+                         fee attack)"
+                    ));
+                }
+                P2WPKH_WITNESS_WEIGHT
+            }
+            Some(Spend::P2tr) => P2TR_WITNESS_WEIGHT,
+            None => {
+                warnings.push(format!(
+                    "input {index} is not this key's (nor P2WPKH or BIP-86 P2TR of it): it is not signed here"
+                ));
+                input
+                    .final_script_witness
+                    .as_ref()
+                    .map_or(0, |witness| witness.size() as u64)
+            }
+        };
+        Ok((spend, weight))
+    }
+}
+
+/// The refusal of a PSBT none of whose inputs this key spends, naming this key's
+/// addresses.
+fn no_input_of(ours: &OurScripts, network: Network, label: &str) -> CliError {
+    let address = |script: &ScriptBuf| {
+        Address::from_script(script, bitcoin_network(network))
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    };
+    input_error(
+        label,
+        format!(
+            "no input of this PSBT is this key's (P2WPKH {} or P2TR {}): nothing to sign. \
+             Check the PSBT and the key (--derive for a derived wallet)",
+            address(&ours.p2wpkh),
+            address(&ours.p2tr),
+        ),
+    )
+}
+
+/// The outputs as shown, change marked; warns of an output the PSBT marks as change (it
+/// carries key origins) that does not pay this key.
+fn summarize_outputs(
+    parsed: &Parsed,
+    ours: &OurScripts,
+    network: Network,
+    warnings: &mut Vec<String>,
+) -> Vec<OutputSummary> {
+    let tx = &parsed.psbt.unsigned_tx;
+    let mut outputs = Vec::new();
+    for (index, (out, map)) in tx.output.iter().zip(&parsed.psbt.outputs).enumerate() {
+        let change = ours.spend(&out.script_pubkey).is_some();
+        let claims_ours = !map.bip32_derivation.is_empty()
+            || !map.tap_key_origins.is_empty()
+            || map.tap_internal_key.is_some();
+        if claims_ours && !change {
+            warnings.push(format!(
+                "output {index} is marked as change (it carries key origins) but does not pay this key: check where it goes"
+            ));
+        }
+        outputs.push(OutputSummary {
+            index,
+            address: Address::from_script(&out.script_pubkey, bitcoin_network(network))
+                .ok()
+                .map(|a| a.to_string()),
+            script_pubkey: hex::encode(out.script_pubkey.as_bytes()),
+            amount_sat: out.value.to_sat(),
+            change,
+        });
+    }
+    outputs
 }
 
 /// Prints the summary on standard error, within 80 columns.
@@ -559,97 +634,127 @@ pub fn sign(
     key: &PrivateKey,
     public_key: &PublicKey,
 ) -> CliResult<Signed> {
-    let ours = OurScripts::of(public_key)?;
-    let mut psbt = parsed.psbt.clone();
-    let mut cache = SighashCache::new(&parsed.psbt.unsigned_tx);
-    let prevouts = Prevouts::All(&parsed.spent);
+    let mut signer = InputSigner {
+        parsed,
+        key,
+        public_key,
+        ours: OurScripts::of(public_key)?,
+        cache: SighashCache::new(&parsed.psbt.unsigned_tx),
+        psbt: parsed.psbt.clone(),
+    };
     let mut signatures = Vec::new();
-    let sign_error = |source| CliError::Sign {
-        input: Some(parsed.label.clone()),
-        source,
-    };
-    let sighash_error = |index: usize, e: &dyn std::fmt::Display| {
-        input_error(&parsed.label, format!("input {index}: no sighash: {e}"))
-    };
     for input in &summary.inputs {
-        let index = input.index;
-        let out = &parsed.spent[index];
-        match input.ours {
-            None => {}
-            Some(Spend::P2wpkh) => {
-                let sighash = cache
-                    .p2wpkh_signature_hash(
-                        index,
-                        &out.script_pubkey,
-                        out.value,
-                        EcdsaSighashType::All,
-                    )
-                    .map_err(|e| sighash_error(index, &e))?;
-                let signed = crate::signature::sign(
-                    key,
-                    public_key,
-                    SignScheme::EcdsaSecp256k1,
-                    sighash.as_byte_array(),
-                    false,
-                )
-                .map_err(sign_error)?;
-                let signature = bitcoin::secp256k1::ecdsa::Signature::from_compact(
-                    signed.signature().as_bytes(),
-                )
-                .map_err(|e| CliError::Internal(format!("ECDSA signature encoding: {e}")))?;
-                psbt.inputs[index].partial_sigs.insert(
-                    bitcoin::PublicKey::new(ours.compressed.0),
-                    bitcoin::ecdsa::Signature {
-                        signature,
-                        sighash_type: EcdsaSighashType::All,
-                    },
-                );
-                signatures.push((index, signed));
-            }
-            Some(Spend::P2tr) => {
-                let ty = parsed.psbt.inputs[index]
-                    .taproot_hash_ty()
-                    .map_err(|e| sighash_error(index, &e))?;
-                let sighash = cache
-                    .taproot_key_spend_signature_hash(index, &prevouts, ty)
-                    .map_err(|e| sighash_error(index, &e))?;
-                let signed = crate::signature::sign(
-                    key,
-                    public_key,
-                    SignScheme::Bip340Taproot,
-                    sighash.as_byte_array(),
-                    false,
-                )
-                .map_err(sign_error)?;
-                // k256's tweaked key against the witness program libsecp256k1 computed.
-                if signed.verifying_key() != &out.script_pubkey.as_bytes()[2..] {
-                    return Err(CliError::Internal(format!(
-                        "input {index}: the Taproot output key signed for is not the one the input spends"
-                    )));
-                }
-                let signature = bitcoin::secp256k1::schnorr::Signature::from_slice(
-                    signed.signature().as_bytes(),
-                )
-                .map_err(|e| CliError::Internal(format!("BIP-340 signature encoding: {e}")))?;
-                let psbt_input = &mut psbt.inputs[index];
-                psbt_input.tap_key_sig = Some(bitcoin::taproot::Signature {
-                    signature,
-                    sighash_type: ty,
-                });
-                psbt_input.tap_internal_key.get_or_insert(ours.internal);
-                signatures.push((index, signed));
-            }
-        }
+        let signed = match input.ours {
+            None => continue,
+            Some(Spend::P2wpkh) => signer.p2wpkh(input.index)?,
+            Some(Spend::P2tr) => signer.p2tr(input.index)?,
+        };
+        signatures.push((input.index, signed));
     }
     let bytes = match &parsed.v2 {
-        Some(v2) => v2.with_signatures(&psbt).map_err(|e| {
+        Some(v2) => v2.with_signatures(&signer.psbt).map_err(|e| {
             CliError::Internal(format!(
                 "writing the signatures into the version 2 PSBT: {e}"
             ))
         })?,
-        None => psbt.serialize(),
+        None => signer.psbt.serialize(),
     };
     Ok(Signed { bytes, signatures })
+}
+
+/// Signs the inputs of this key one by one, writing each signature into `psbt`.
+struct InputSigner<'a> {
+    parsed: &'a Parsed,
+    key: &'a PrivateKey,
+    public_key: &'a PublicKey,
+    ours: OurScripts,
+    cache: SighashCache<&'a bitcoin::Transaction>,
+    /// The PSBT the signatures are written into.
+    psbt: Psbt,
+}
+
+impl InputSigner<'_> {
+    fn sign_error(&self, source: crate::signature::SignError) -> CliError {
+        CliError::Sign {
+            input: Some(self.parsed.label.clone()),
+            source,
+        }
+    }
+
+    fn sighash_error(&self, index: usize, e: &dyn std::fmt::Display) -> CliError {
+        input_error(
+            &self.parsed.label,
+            format!("input {index}: no sighash: {e}"),
+        )
+    }
+
+    /// A P2WPKH input: ECDSA over the BIP-143 sighash (ALL), into `partial_sigs`.
+    fn p2wpkh(&mut self, index: usize) -> CliResult<SignedMessage> {
+        let out = &self.parsed.spent[index];
+        let sighash = self
+            .cache
+            .p2wpkh_signature_hash(index, &out.script_pubkey, out.value, EcdsaSighashType::All)
+            .map_err(|e| self.sighash_error(index, &e))?;
+        let signed = crate::signature::sign(
+            self.key,
+            self.public_key,
+            SignScheme::EcdsaSecp256k1,
+            sighash.as_byte_array(),
+            false,
+        )
+        .map_err(|e| self.sign_error(e))?;
+        let signature =
+            bitcoin::secp256k1::ecdsa::Signature::from_compact(signed.signature().as_bytes())
+                .map_err(|e| CliError::Internal(format!("ECDSA signature encoding: {e}")))?;
+        self.psbt.inputs[index].partial_sigs.insert(
+            bitcoin::PublicKey::new(self.ours.compressed.0),
+            bitcoin::ecdsa::Signature {
+                signature,
+                sighash_type: EcdsaSighashType::All,
+            },
+        );
+        Ok(signed)
+    }
+
+    /// A P2TR key-path input: BIP-340 with the BIP-86 tweak over the BIP-341 sighash of
+    /// the input's type, into `tap_key_sig`; the tweaked key signed for must be the
+    /// input's witness program.
+    fn p2tr(&mut self, index: usize) -> CliResult<SignedMessage> {
+        let out = &self.parsed.spent[index];
+        let ty = self.parsed.psbt.inputs[index]
+            .taproot_hash_ty()
+            .map_err(|e| self.sighash_error(index, &e))?;
+        let sighash = self
+            .cache
+            .taproot_key_spend_signature_hash(index, &Prevouts::All(&self.parsed.spent), ty)
+            .map_err(|e| self.sighash_error(index, &e))?;
+        let signed = crate::signature::sign(
+            self.key,
+            self.public_key,
+            SignScheme::Bip340Taproot,
+            sighash.as_byte_array(),
+            false,
+        )
+        .map_err(|e| self.sign_error(e))?;
+        // k256's tweaked key against the witness program libsecp256k1 computed.
+        if signed.verifying_key() != &out.script_pubkey.as_bytes()[2..] {
+            return Err(CliError::Internal(format!(
+                "input {index}: the Taproot output key signed for is not the one the input spends"
+            )));
+        }
+        let signature =
+            bitcoin::secp256k1::schnorr::Signature::from_slice(signed.signature().as_bytes())
+                .map_err(|e| CliError::Internal(format!("BIP-340 signature encoding: {e}")))?;
+        let psbt_input = &mut self.psbt.inputs[index];
+        psbt_input.tap_key_sig = Some(bitcoin::taproot::Signature {
+            signature,
+            sighash_type: ty,
+        });
+        psbt_input
+            .tap_internal_key
+            .get_or_insert(self.ours.internal);
+        Ok(signed)
+    }
 }
 
 impl super::Transaction for Parsed {
