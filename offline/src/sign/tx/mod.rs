@@ -195,14 +195,7 @@ pub(crate) fn read_input(
     let path = Path::new(input);
     if path.symlink_metadata().is_ok() {
         let label = path.display().to_string();
-        let bytes = keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT)
-            .map_err(|source| CliError::ReadInput {
-                path: label.clone(),
-                source,
-            })?;
-        entry
-            .inputs
-            .push(ArtifactRecord::new("transaction", &label, &bytes));
+        let bytes = ur::read_recorded(path, &label, keyexport_shared::input::DOCUMENT, entry)?;
         return Ok((bytes, label));
     }
     Ok((input.as_bytes().to_vec(), flag.to_owned()))

@@ -320,95 +320,19 @@ impl V2 {
             global,
         )?;
         let mut input = Vec::with_capacity(self.inputs.len());
-        // Heights and times the inputs require; whether every input that requires a lock
-        // time accepts a height (or a time).
-        let (mut height, mut time) = (None::<u32>, None::<u32>);
-        let (mut all_height, mut all_time, mut any) = (true, true, false);
+        let mut locks = Vec::with_capacity(self.inputs.len());
         for (index, map) in self.inputs.iter().enumerate() {
-            let what = format!("input {index}");
-            let txid = required(
-                map,
-                IN_PREVIOUS_TXID,
-                "PSBT_IN_PREVIOUS_TXID",
-                Some(32),
-                &what,
-            )?;
-            let vout = required(map, IN_OUTPUT_INDEX, "PSBT_IN_OUTPUT_INDEX", Some(4), &what)?;
-            let sequence = field(map, IN_SEQUENCE, "PSBT_IN_SEQUENCE", Some(4), &what)?
-                .map_or(u32::MAX, u32_of);
-            let required_time = field(
-                map,
-                IN_REQUIRED_TIME_LOCKTIME,
-                "PSBT_IN_REQUIRED_TIME_LOCKTIME",
-                Some(4),
-                &what,
-            )?
-            .map(u32_of);
-            let required_height = field(
-                map,
-                IN_REQUIRED_HEIGHT_LOCKTIME,
-                "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
-                Some(4),
-                &what,
-            )?
-            .map(u32_of);
-            if let Some(t) = required_time {
-                if t < LOCKTIME_THRESHOLD {
-                    return Err(format!(
-                        "{what}: its PSBT_IN_REQUIRED_TIME_LOCKTIME {t} is below {LOCKTIME_THRESHOLD}, so not a time"
-                    ));
-                }
-                time = time.max(Some(t));
-            }
-            if let Some(h) = required_height {
-                if h == 0 || h >= LOCKTIME_THRESHOLD {
-                    return Err(format!(
-                        "{what}: its PSBT_IN_REQUIRED_HEIGHT_LOCKTIME {h} is not a block height (1 to {})",
-                        LOCKTIME_THRESHOLD - 1
-                    ));
-                }
-                height = height.max(Some(h));
-            }
-            if required_time.is_some() || required_height.is_some() {
-                any = true;
-                all_time &= required_time.is_some();
-                all_height &= required_height.is_some();
-            }
-            input.push(TxIn {
-                previous_output: OutPoint {
-                    txid: Txid::from_slice(txid).map_err(|e| format!("{what}: txid: {e}"))?,
-                    vout: u32_of(vout),
-                },
-                script_sig: ScriptBuf::new(),
-                sequence: Sequence(sequence),
-                witness: Witness::new(),
-            });
+            let (txin, lock) = tx_input(index, map)?;
+            input.push(txin);
+            locks.push(lock);
         }
-        let lock_time = match (any, all_height, all_time) {
-            (false, _, _) => fallback,
-            (true, true, _) => height.unwrap_or_default(),
-            (true, false, true) => time.unwrap_or_default(),
-            (true, false, false) => {
-                return Err(
-                    "some inputs require a time lock and others a height lock: no lock time \
-                     satisfies them all, so the transaction cannot be built"
-                        .to_owned(),
-                );
-            }
-        };
-        let mut output = Vec::with_capacity(self.outputs.len());
-        for (index, map) in self.outputs.iter().enumerate() {
-            let what = format!("output {index}");
-            let amount = required(map, OUT_AMOUNT, "PSBT_OUT_AMOUNT", Some(8), &what)?;
-            let amount = i64::from_le_bytes(<[u8; 8]>::try_from(amount).unwrap_or_default());
-            let amount = u64::try_from(amount)
-                .map_err(|_| format!("{what}: its PSBT_OUT_AMOUNT {amount} is negative"))?;
-            let script = required(map, OUT_SCRIPT, "PSBT_OUT_SCRIPT", None, &what)?;
-            output.push(TxOut {
-                value: Amount::from_sat(amount),
-                script_pubkey: ScriptBuf::from_bytes(script.to_vec()),
-            });
-        }
+        let lock_time = lock_time(&locks, fallback)?;
+        let output = self
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(index, map)| tx_output(index, map))
+            .collect::<Result<Vec<TxOut>, String>>()?;
         Ok(Transaction {
             version: transaction::Version(i32::from_le_bytes(
                 <[u8; 4]>::try_from(version).unwrap_or_default(),
@@ -491,6 +415,116 @@ impl V2 {
         }
         Ok(out)
     }
+}
+
+/// The lock time an input requires (BIP-370): a time, a block height, either, or none.
+#[derive(Debug, Clone, Copy)]
+struct LockRequirement {
+    time: Option<u32>,
+    height: Option<u32>,
+}
+
+/// Input `index` of the unsigned transaction, from its map, and the lock time it
+/// requires (checked: a time from 500000000 on, a height from 1 below it).
+fn tx_input(index: usize, map: &Map) -> Result<(TxIn, LockRequirement), String> {
+    let what = format!("input {index}");
+    let txid = required(
+        map,
+        IN_PREVIOUS_TXID,
+        "PSBT_IN_PREVIOUS_TXID",
+        Some(32),
+        &what,
+    )?;
+    let vout = required(map, IN_OUTPUT_INDEX, "PSBT_IN_OUTPUT_INDEX", Some(4), &what)?;
+    let sequence =
+        field(map, IN_SEQUENCE, "PSBT_IN_SEQUENCE", Some(4), &what)?.map_or(u32::MAX, u32_of);
+    let time = field(
+        map,
+        IN_REQUIRED_TIME_LOCKTIME,
+        "PSBT_IN_REQUIRED_TIME_LOCKTIME",
+        Some(4),
+        &what,
+    )?
+    .map(u32_of);
+    let height = field(
+        map,
+        IN_REQUIRED_HEIGHT_LOCKTIME,
+        "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
+        Some(4),
+        &what,
+    )?
+    .map(u32_of);
+    if let Some(t) = time
+        && t < LOCKTIME_THRESHOLD
+    {
+        return Err(format!(
+            "{what}: its PSBT_IN_REQUIRED_TIME_LOCKTIME {t} is below {LOCKTIME_THRESHOLD}, so not a time"
+        ));
+    }
+    if let Some(h) = height
+        && (h == 0 || h >= LOCKTIME_THRESHOLD)
+    {
+        return Err(format!(
+            "{what}: its PSBT_IN_REQUIRED_HEIGHT_LOCKTIME {h} is not a block height (1 to {})",
+            LOCKTIME_THRESHOLD - 1
+        ));
+    }
+    let txin = TxIn {
+        previous_output: OutPoint {
+            txid: Txid::from_slice(txid).map_err(|e| format!("{what}: txid: {e}"))?,
+            vout: u32_of(vout),
+        },
+        script_sig: ScriptBuf::new(),
+        sequence: Sequence(sequence),
+        witness: Witness::new(),
+    };
+    Ok((txin, LockRequirement { time, height }))
+}
+
+/// The transaction's lock time (BIP-370): the fallback when no input requires one;
+/// else the largest height when every input that requires one accepts a height, else
+/// the largest time when every one accepts a time; refused when none satisfies them all.
+fn lock_time(locks: &[LockRequirement], fallback: u32) -> Result<u32, String> {
+    let requiring: Vec<&LockRequirement> = locks
+        .iter()
+        .filter(|lock| lock.time.is_some() || lock.height.is_some())
+        .collect();
+    if requiring.is_empty() {
+        return Ok(fallback);
+    }
+    if requiring.iter().all(|lock| lock.height.is_some()) {
+        return Ok(requiring
+            .iter()
+            .filter_map(|lock| lock.height)
+            .max()
+            .unwrap_or_default());
+    }
+    if requiring.iter().all(|lock| lock.time.is_some()) {
+        return Ok(requiring
+            .iter()
+            .filter_map(|lock| lock.time)
+            .max()
+            .unwrap_or_default());
+    }
+    Err(
+        "some inputs require a time lock and others a height lock: no lock time \
+         satisfies them all, so the transaction cannot be built"
+            .to_owned(),
+    )
+}
+
+/// Output `index` of the unsigned transaction, from its map.
+fn tx_output(index: usize, map: &Map) -> Result<TxOut, String> {
+    let what = format!("output {index}");
+    let amount = required(map, OUT_AMOUNT, "PSBT_OUT_AMOUNT", Some(8), &what)?;
+    let amount = i64::from_le_bytes(<[u8; 8]>::try_from(amount).unwrap_or_default());
+    let amount = u64::try_from(amount)
+        .map_err(|_| format!("{what}: its PSBT_OUT_AMOUNT {amount} is negative"))?;
+    let script = required(map, OUT_SCRIPT, "PSBT_OUT_SCRIPT", None, &what)?;
+    Ok(TxOut {
+        value: Amount::from_sat(amount),
+        script_pubkey: ScriptBuf::from_bytes(script.to_vec()),
+    })
 }
 
 fn compact(out: &mut Vec<u8>, len: usize) {

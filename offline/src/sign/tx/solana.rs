@@ -354,9 +354,12 @@ fn summarize_instruction(
 /// A decoded instruction: its kind (`system-transfer`, …) and its labelled values.
 type Decoded = (&'static str, Vec<(String, String)>);
 
-/// The programs whose instructions are decoded (by base58 id), each with its decoder of
-/// an instruction's data and accounts; `None` for an instruction it does not know.
-const DECODERS: [(&str, fn(&[u8], &[String]) -> Option<Decoded>); 4] = [
+/// A program's decoder of an instruction's data and accounts: `None` for an instruction
+/// it does not know.
+type Decoder = fn(&[u8], &[String]) -> Option<Decoded>;
+
+/// The programs whose instructions are decoded (by base58 id), each with its decoder.
+const DECODERS: [(&str, Decoder); 4] = [
     (SYSTEM_PROGRAM, system_instruction),
     (TOKEN_PROGRAM, token_instruction),
     (TOKEN_2022_PROGRAM, token_instruction),

@@ -106,39 +106,8 @@ pub fn read(
         } else if path.is_dir() {
             read_folder(flag, input, path, &mut collector, entry)?;
         } else if path.symlink_metadata().is_ok() {
-            let bytes = input::read(path, ANY_INPUT).map_err(|source| CliError::ReadInput {
-                path: input.clone(),
-                source,
-            })?;
-            entry
-                .inputs
-                .push(ArtifactRecord::new("transaction", input, &bytes));
-            match sniff(&bytes) {
-                Some(Content::Image(_)) => scan_image(flag, input, &bytes, &mut collector)?,
-                Some(Content::UrText) => {
-                    input::check_size(bytes.len(), input::DOCUMENT).map_err(|source| {
-                        CliError::ReadInput {
-                            path: input.clone(),
-                            source,
-                        }
-                    })?;
-                    let text = String::from_utf8_lossy(&bytes);
-                    for (number, line) in ur_lines(&text) {
-                        let label = format!("{input}, line {number}");
-                        collector
-                            .push(line)
-                            .map_err(|e| frame_error(&label, flag, &e))?;
-                    }
-                }
-                _ => {
-                    input::check_size(bytes.len(), input::DOCUMENT).map_err(|source| {
-                        CliError::ReadInput {
-                            path: input.clone(),
-                            source,
-                        }
-                    })?;
-                    return plain(flag, inputs, bytes, input.clone());
-                }
+            if let Some(bytes) = read_file(flag, input, &mut collector, entry)? {
+                return plain(flag, inputs, bytes, input.clone());
             }
         } else if is_ur(input.trim()) {
             collector
@@ -148,6 +117,60 @@ pub fn read(
             return plain(flag, inputs, input.as_bytes().to_vec(), flag.to_owned());
         }
     }
+    finish(flag, collector)
+}
+
+/// Reads the file `input`: the frames of a QR image or a UR text file go to `collector`;
+/// anything else is the transaction itself, returned.
+fn read_file(
+    flag: &str,
+    input: &str,
+    collector: &mut FrameCollector,
+    entry: &mut Entry,
+) -> CliResult<Option<Vec<u8>>> {
+    let bytes = read_recorded(Path::new(input), input, ANY_INPUT, entry)?;
+    let content = sniff(&bytes);
+    if let Some(Content::Image(_)) = content {
+        scan_image(flag, input, &bytes, collector)?;
+        return Ok(None);
+    }
+    input::check_size(bytes.len(), input::DOCUMENT).map_err(|source| CliError::ReadInput {
+        path: input.to_owned(),
+        source,
+    })?;
+    if content != Some(Content::UrText) {
+        return Ok(Some(bytes));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for (number, line) in ur_lines(&text) {
+        let label = format!("{input}, line {number}");
+        collector
+            .push(line)
+            .map_err(|e| frame_error(&label, flag, &e))?;
+    }
+    Ok(None)
+}
+
+/// Reads the file at `path` (named `label`) within `limit`, recorded in the transcript as
+/// a transaction input.
+pub fn read_recorded(
+    path: &Path,
+    label: &str,
+    limit: SizeLimit,
+    entry: &mut Entry,
+) -> CliResult<Vec<u8>> {
+    let bytes = input::read(path, limit).map_err(|source| CliError::ReadInput {
+        path: label.to_owned(),
+        source,
+    })?;
+    entry
+        .inputs
+        .push(ArtifactRecord::new("transaction", label, &bytes));
+    Ok(bytes)
+}
+
+/// The message of the frames collected: refused when they are incomplete.
+fn finish(flag: &str, collector: FrameCollector) -> CliResult<TxInput> {
     // Short: the summary's first line names it within 80 columns.
     let label = format!("{} QR code", collector.ur_type().map_or("UR", UrType::name));
     if !collector.is_complete() {
@@ -200,13 +223,7 @@ fn read_folder(
     }
     for image in images {
         let label = image.display().to_string();
-        let bytes = input::read(&image, input::IMAGE).map_err(|source| CliError::ReadInput {
-            path: label.clone(),
-            source,
-        })?;
-        entry
-            .inputs
-            .push(ArtifactRecord::new("transaction", &label, &bytes));
+        let bytes = read_recorded(&image, &label, input::IMAGE, entry)?;
         scan_image(flag, &label, &bytes, collector)?;
     }
     Ok(())
