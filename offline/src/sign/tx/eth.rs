@@ -18,9 +18,9 @@ use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 use sha3::{Digest, Keccak256};
 
-use super::Delivery;
 use super::eth_ur::{self, DataType, EthSignRequest};
 use super::ur::TxInput;
+use super::{Delivery, input_error};
 use crate::addresses::eip55;
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
@@ -101,13 +101,6 @@ pub struct Parsed {
     label: String,
     /// The wallet's request the transaction came in, if it came as a QR code.
     request: Option<EthSignRequest>,
-}
-
-fn input_error(label: &str, problem: impl Into<String>) -> CliError {
-    CliError::Transaction {
-        input: label.to_owned(),
-        problem: problem.into(),
-    }
 }
 
 /// Decodes the hex text (or binary file content) of an unsigned transaction.
@@ -442,24 +435,23 @@ fn decimal(be: &[u8]) -> String {
 
 /// Wei as ETH, exactly (18 decimals, trailing zeros dropped).
 fn eth(wei: u128) -> String {
-    let whole = wei / 1_000_000_000_000_000_000;
-    let fraction = wei % 1_000_000_000_000_000_000;
-    if fraction == 0 {
-        return format!("{whole} ETH");
-    }
-    let text = format!("{fraction:018}");
-    format!("{whole}.{} ETH", text.trim_end_matches('0'))
+    in_units(wei, 18, "ETH")
 }
 
 /// Wei as gwei, exactly.
 fn gwei(wei: u128) -> String {
-    let whole = wei / 1_000_000_000;
-    let fraction = wei % 1_000_000_000;
+    in_units(wei, 9, "gwei")
+}
+
+/// `amount` in `unit`s of 10^`decimals`, exactly, trailing zeros dropped.
+fn in_units(amount: u128, decimals: u32, unit: &str) -> String {
+    let scale = 10u128.pow(decimals);
+    let (whole, fraction) = (amount / scale, amount % scale);
     if fraction == 0 {
-        return format!("{whole} gwei");
+        return format!("{whole} {unit}");
     }
-    let text = format!("{fraction:09}");
-    format!("{whole}.{} gwei", text.trim_end_matches('0'))
+    let text = format!("{fraction:0width$}", width = decimals as usize);
+    format!("{whole}.{} {unit}", text.trim_end_matches('0'))
 }
 
 /// The name of the well-known chains (a tool that shows a chain id alone invites mistakes).

@@ -25,8 +25,8 @@ use bitcoin::{Address, CompressedPublicKey, OutPoint, ScriptBuf, TxIn, TxOut};
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 
-use super::Delivery;
 use super::btc;
+use super::{Delivery, input_error};
 use crate::cli::{Network, SignArgs};
 use crate::error::{CliError, CliResult};
 use crate::render;
@@ -134,13 +134,6 @@ pub struct Signed {
     pub bytes: Vec<u8>,
     /// One per input signed, with its sighash as the signed digest.
     pub signatures: Vec<(usize, SignedMessage)>,
-}
-
-fn input_error(label: &str, problem: impl Into<String>) -> CliError {
-    CliError::Transaction {
-        input: label.to_owned(),
-        problem: problem.into(),
-    }
 }
 
 /// Decodes a PSBT (binary, or base64 text) and checks every input's amount; no key is
@@ -569,63 +562,6 @@ fn summarize_outputs(
     outputs
 }
 
-/// Prints the summary on standard error, within 80 columns.
-pub fn print(summary: &Summary, label: &str) {
-    eprintln!(
-        "PSBT         {label} ({}, version {}, {} input(s), {} output(s))",
-        summary.network,
-        summary.psbt_version,
-        summary.inputs.len(),
-        summary.outputs.len()
-    );
-    render::labelled_line(0, "Txid", 13, &summary.txid);
-    for input in &summary.inputs {
-        let who = match input.ours {
-            Some(spend) => format!("this key, {}: signed here", spend.name()),
-            None => "NOT this key: not signed".to_owned(),
-        };
-        eprintln!(
-            "{:<13}{:>20}  {who}",
-            format!("Input {}", input.index),
-            btc(input.amount_sat)
-        );
-        render::labelled_line(2, "spends", 11, &format!("{}:{}", input.txid, input.vout));
-    }
-    for output in &summary.outputs {
-        let what = if output.change {
-            "change: pays this key back"
-        } else {
-            "pays"
-        };
-        eprintln!(
-            "{:<13}{:>20}  {what}",
-            format!("Output {}", output.index),
-            btc(output.amount_sat)
-        );
-        match &output.address {
-            Some(address) => render::labelled_line(2, "to", 11, address),
-            None => render::labelled_line(2, "script", 11, &output.script_pubkey),
-        }
-    }
-    eprintln!(
-        "{:<13}{:>20}  ({} sat)",
-        "Fee",
-        btc(summary.fee_sat),
-        summary.fee_sat
-    );
-    eprintln!(
-        "Fee rate     about {:.1} sat/vB ({} vB once signed, estimated)",
-        summary.fee_rate_sat_per_vb, summary.estimated_vsize
-    );
-    for warning in &summary.warnings {
-        if warning.starts_with("THE FEE") {
-            render::loud_warning(&[warning.as_str(), "Do not sign unless this fee is intended."]);
-        } else {
-            super::print_warning(warning);
-        }
-    }
-}
-
 /// Signs every input of this key (the summary must be of the same PSBT and key) and returns
 /// the PSBT with the signatures added, not finalized.
 pub fn sign(
@@ -674,11 +610,14 @@ struct InputSigner<'a> {
 }
 
 impl InputSigner<'_> {
-    fn sign_error(&self, source: crate::signature::SignError) -> CliError {
-        CliError::Sign {
-            input: Some(self.parsed.label.clone()),
-            source,
-        }
+    /// This key's signature of `digest` with `scheme`, verified.
+    fn sign_digest(&self, scheme: SignScheme, digest: &[u8]) -> CliResult<SignedMessage> {
+        crate::signature::sign(self.key, self.public_key, scheme, digest, false).map_err(|source| {
+            CliError::Sign {
+                input: Some(self.parsed.label.clone()),
+                source,
+            }
+        })
     }
 
     fn sighash_error(&self, index: usize, e: &dyn std::fmt::Display) -> CliError {
@@ -695,14 +634,7 @@ impl InputSigner<'_> {
             .cache
             .p2wpkh_signature_hash(index, &out.script_pubkey, out.value, EcdsaSighashType::All)
             .map_err(|e| self.sighash_error(index, &e))?;
-        let signed = crate::signature::sign(
-            self.key,
-            self.public_key,
-            SignScheme::EcdsaSecp256k1,
-            sighash.as_byte_array(),
-            false,
-        )
-        .map_err(|e| self.sign_error(e))?;
+        let signed = self.sign_digest(SignScheme::EcdsaSecp256k1, sighash.as_byte_array())?;
         let signature =
             bitcoin::secp256k1::ecdsa::Signature::from_compact(signed.signature().as_bytes())
                 .map_err(|e| CliError::Internal(format!("ECDSA signature encoding: {e}")))?;
@@ -728,14 +660,7 @@ impl InputSigner<'_> {
             .cache
             .taproot_key_spend_signature_hash(index, &Prevouts::All(&self.parsed.spent), ty)
             .map_err(|e| self.sighash_error(index, &e))?;
-        let signed = crate::signature::sign(
-            self.key,
-            self.public_key,
-            SignScheme::Bip340Taproot,
-            sighash.as_byte_array(),
-            false,
-        )
-        .map_err(|e| self.sign_error(e))?;
+        let signed = self.sign_digest(SignScheme::Bip340Taproot, sighash.as_byte_array())?;
         // k256's tweaked key against the witness program libsecp256k1 computed.
         if signed.verifying_key() != &out.script_pubkey.as_bytes()[2..] {
             return Err(CliError::Internal(format!(
@@ -783,8 +708,66 @@ impl super::Transaction for Parsed {
         summarize(self, public_key, args.network)
     }
 
+    /// Inputs (ours or not), outputs (change marked), fee and fee rate, warnings (a fee
+    /// above half the inputs loudly).
     fn print(&self, summary: &Summary) {
-        print(summary, &self.label);
+        let label = &self.label;
+        eprintln!(
+            "PSBT         {label} ({}, version {}, {} input(s), {} output(s))",
+            summary.network,
+            summary.psbt_version,
+            summary.inputs.len(),
+            summary.outputs.len()
+        );
+        render::labelled_line(0, "Txid", 13, &summary.txid);
+        for input in &summary.inputs {
+            let who = match input.ours {
+                Some(spend) => format!("this key, {}: signed here", spend.name()),
+                None => "NOT this key: not signed".to_owned(),
+            };
+            eprintln!(
+                "{:<13}{:>20}  {who}",
+                format!("Input {}", input.index),
+                btc(input.amount_sat)
+            );
+            render::labelled_line(2, "spends", 11, &format!("{}:{}", input.txid, input.vout));
+        }
+        for output in &summary.outputs {
+            let what = if output.change {
+                "change: pays this key back"
+            } else {
+                "pays"
+            };
+            eprintln!(
+                "{:<13}{:>20}  {what}",
+                format!("Output {}", output.index),
+                btc(output.amount_sat)
+            );
+            match &output.address {
+                Some(address) => render::labelled_line(2, "to", 11, address),
+                None => render::labelled_line(2, "script", 11, &output.script_pubkey),
+            }
+        }
+        eprintln!(
+            "{:<13}{:>20}  ({} sat)",
+            "Fee",
+            btc(summary.fee_sat),
+            summary.fee_sat
+        );
+        eprintln!(
+            "Fee rate     about {:.1} sat/vB ({} vB once signed, estimated)",
+            summary.fee_rate_sat_per_vb, summary.estimated_vsize
+        );
+        for warning in &summary.warnings {
+            if warning.starts_with("THE FEE") {
+                render::loud_warning(&[
+                    warning.as_str(),
+                    "Do not sign unless this fee is intended.",
+                ]);
+            } else {
+                super::print_warning(warning);
+            }
+        }
     }
 
     fn sign(

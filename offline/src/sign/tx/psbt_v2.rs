@@ -44,6 +44,38 @@ const IN_REQUIRED_HEIGHT_LOCKTIME: u8 = 0x12;
 const OUT_AMOUNT: u8 = 0x03;
 const OUT_SCRIPT: u8 = 0x04;
 
+/// The transaction's own fields in each kind of map, by key type and name: what version 2
+/// adds (BIP-370) and version 0 holds in its unsigned transaction instead.
+const GLOBAL_TX_FIELDS: [(u8, &str); 5] = [
+    (GLOBAL_TX_VERSION, "PSBT_GLOBAL_TX_VERSION"),
+    (GLOBAL_FALLBACK_LOCKTIME, "PSBT_GLOBAL_FALLBACK_LOCKTIME"),
+    (GLOBAL_INPUT_COUNT, "PSBT_GLOBAL_INPUT_COUNT"),
+    (GLOBAL_OUTPUT_COUNT, "PSBT_GLOBAL_OUTPUT_COUNT"),
+    (GLOBAL_TX_MODIFIABLE, "PSBT_GLOBAL_TX_MODIFIABLE"),
+];
+const INPUT_TX_FIELDS: [(u8, &str); 5] = [
+    (IN_PREVIOUS_TXID, "PSBT_IN_PREVIOUS_TXID"),
+    (IN_OUTPUT_INDEX, "PSBT_IN_OUTPUT_INDEX"),
+    (IN_SEQUENCE, "PSBT_IN_SEQUENCE"),
+    (IN_REQUIRED_TIME_LOCKTIME, "PSBT_IN_REQUIRED_TIME_LOCKTIME"),
+    (
+        IN_REQUIRED_HEIGHT_LOCKTIME,
+        "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
+    ),
+];
+const OUTPUT_TX_FIELDS: [(u8, &str); 2] = [
+    (OUT_AMOUNT, "PSBT_OUT_AMOUNT"),
+    (OUT_SCRIPT, "PSBT_OUT_SCRIPT"),
+];
+
+/// The name of the transaction field of `table` of key type `key_type`, if it is one.
+fn tx_field(table: &[(u8, &'static str)], key_type: u8) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(field, _)| *field == key_type)
+        .map(|(_, name)| *name)
+}
+
 /// TX_MODIFIABLE bits a SIGHASH_ALL signature ends: inputs and outputs modifiable.
 const MODIFIABLE_INPUTS_AND_OUTPUTS: u8 = 0b11;
 
@@ -223,39 +255,19 @@ fn maps(reader: &mut Reader<'_>, count: u64, kind: &str, name: &str) -> Result<V
 /// The first version 2 field a version 0 PSBT carries, which BIP-370 forbids: where it is
 /// and its name.
 pub fn v2_field_in_v0(psbt: &Psbt) -> Option<String> {
-    let global = psbt.unknown.keys().find_map(|key| {
-        let name = match key.type_value {
-            GLOBAL_TX_VERSION => "PSBT_GLOBAL_TX_VERSION",
-            GLOBAL_FALLBACK_LOCKTIME => "PSBT_GLOBAL_FALLBACK_LOCKTIME",
-            GLOBAL_INPUT_COUNT => "PSBT_GLOBAL_INPUT_COUNT",
-            GLOBAL_OUTPUT_COUNT => "PSBT_GLOBAL_OUTPUT_COUNT",
-            GLOBAL_TX_MODIFIABLE => "PSBT_GLOBAL_TX_MODIFIABLE",
-            _ => return None,
-        };
-        Some(format!("the global map carries {name}"))
-    });
+    let first = |table, unknown: &BTreeMap<bitcoin::psbt::raw::Key, Vec<u8>>| {
+        unknown
+            .keys()
+            .find_map(|key| tx_field(table, key.type_value))
+    };
+    let global = first(&GLOBAL_TX_FIELDS, &psbt.unknown)
+        .map(|name| format!("the global map carries {name}"));
     let input = psbt.inputs.iter().enumerate().find_map(|(index, input)| {
-        input.unknown.keys().find_map(|key| {
-            let name = match key.type_value {
-                IN_PREVIOUS_TXID => "PSBT_IN_PREVIOUS_TXID",
-                IN_OUTPUT_INDEX => "PSBT_IN_OUTPUT_INDEX",
-                IN_SEQUENCE => "PSBT_IN_SEQUENCE",
-                IN_REQUIRED_TIME_LOCKTIME => "PSBT_IN_REQUIRED_TIME_LOCKTIME",
-                IN_REQUIRED_HEIGHT_LOCKTIME => "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
-                _ => return None,
-            };
-            Some(format!("input {index} carries {name}"))
-        })
+        first(&INPUT_TX_FIELDS, &input.unknown).map(|name| format!("input {index} carries {name}"))
     });
     let output = psbt.outputs.iter().enumerate().find_map(|(index, output)| {
-        output.unknown.keys().find_map(|key| {
-            let name = match key.type_value {
-                OUT_AMOUNT => "PSBT_OUT_AMOUNT",
-                OUT_SCRIPT => "PSBT_OUT_SCRIPT",
-                _ => return None,
-            };
-            Some(format!("output {index} carries {name}"))
-        })
+        first(&OUTPUT_TX_FIELDS, &output.unknown)
+            .map(|name| format!("output {index} carries {name}"))
     });
     global.or(input).or(output)
 }
@@ -353,33 +365,17 @@ impl V2 {
             &[GLOBAL_UNSIGNED_TX],
             &bitcoin::consensus::serialize(&tx),
         );
-        let v2_only = |types: &[u8], key: &[u8]| key.len() == 1 && types.contains(&key[0]);
-        let global_v2 = [
-            GLOBAL_TX_VERSION,
-            GLOBAL_FALLBACK_LOCKTIME,
-            GLOBAL_INPUT_COUNT,
-            GLOBAL_OUTPUT_COUNT,
-            GLOBAL_TX_MODIFIABLE,
-            GLOBAL_VERSION,
-        ];
-        let input_v2 = [
-            IN_PREVIOUS_TXID,
-            IN_OUTPUT_INDEX,
-            IN_SEQUENCE,
-            IN_REQUIRED_TIME_LOCKTIME,
-            IN_REQUIRED_HEIGHT_LOCKTIME,
-        ];
-        let output_v2 = [OUT_AMOUNT, OUT_SCRIPT];
-        let sections = std::iter::once((&self.global, &global_v2[..]))
-            .chain(self.inputs.iter().map(|m| (m, &input_v2[..])))
-            .chain(self.outputs.iter().map(|m| (m, &output_v2[..])));
-        for (map, types) in sections {
-            for (key, value) in map {
-                if !v2_only(types, key) {
-                    put(&mut out, key, value);
-                }
-            }
-            out.push(0);
+        // PSBT_GLOBAL_VERSION goes too: version 0 is its absence.
+        let global = self
+            .global
+            .iter()
+            .filter(|(key, _)| key.as_slice() != [GLOBAL_VERSION]);
+        write_map(&mut out, global, &GLOBAL_TX_FIELDS);
+        for map in &self.inputs {
+            write_map(&mut out, map, &INPUT_TX_FIELDS);
+        }
+        for map in &self.outputs {
+            write_map(&mut out, map, &OUTPUT_TX_FIELDS);
         }
         Ok(out)
     }
@@ -408,10 +404,7 @@ impl V2 {
         }
         let mut out = MAGIC.to_vec();
         for map in std::iter::once(&global).chain(&inputs).chain(&self.outputs) {
-            for (key, value) in map {
-                put(&mut out, key, value);
-            }
-            out.push(0);
+            write_map(&mut out, map, &[]);
         }
         Ok(out)
     }
@@ -492,19 +485,19 @@ fn lock_time(locks: &[LockRequirement], fallback: u32) -> Result<u32, String> {
     if requiring.is_empty() {
         return Ok(fallback);
     }
-    if requiring.iter().all(|lock| lock.height.is_some()) {
-        return Ok(requiring
+    // The largest of `pick` over the inputs requiring a lock, when every one has it.
+    let largest = |pick: fn(&LockRequirement) -> Option<u32>| {
+        requiring
             .iter()
-            .filter_map(|lock| lock.height)
-            .max()
-            .unwrap_or_default());
+            .map(|lock| pick(lock))
+            .collect::<Option<Vec<u32>>>()
+            .map(|values| values.into_iter().max().unwrap_or_default())
+    };
+    if let Some(height) = largest(|lock| lock.height) {
+        return Ok(height);
     }
-    if requiring.iter().all(|lock| lock.time.is_some()) {
-        return Ok(requiring
-            .iter()
-            .filter_map(|lock| lock.time)
-            .max()
-            .unwrap_or_default());
+    if let Some(time) = largest(|lock| lock.time) {
+        return Ok(time);
     }
     Err(
         "some inputs require a time lock and others a height lock: no lock time \
@@ -544,6 +537,23 @@ fn compact(out: &mut Vec<u8>, len: usize) {
             out.extend_from_slice(&len.to_le_bytes());
         }
     }
+}
+
+/// Writes a map's pairs, but those that are transaction fields of `dropped`, then its
+/// separator.
+fn write_map<'m>(
+    out: &mut Vec<u8>,
+    pairs: impl IntoIterator<Item = (&'m Vec<u8>, &'m Vec<u8>)>,
+    dropped: &[(u8, &'static str)],
+) {
+    for (key, value) in pairs {
+        let is_dropped =
+            matches!(key.as_slice(), [key_type] if tx_field(dropped, *key_type).is_some());
+        if !is_dropped {
+            put(out, key, value);
+        }
+    }
+    out.push(0);
 }
 
 fn put(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {

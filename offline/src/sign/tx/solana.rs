@@ -14,7 +14,7 @@ use serde::Serialize;
 use solana_message::VersionedMessage;
 use solana_message::compiled_instruction::CompiledInstruction;
 
-use super::Delivery;
+use super::{Delivery, input_error};
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::render;
@@ -75,13 +75,6 @@ pub struct Parsed {
     /// SHA-256 of the input as decoded (message or transaction).
     sha256: String,
     label: String,
-}
-
-fn input_error(label: &str, problem: impl Into<String>) -> CliError {
-    CliError::Transaction {
-        input: label.to_owned(),
-        problem: problem.into(),
-    }
 }
 
 fn b58(bytes: &[u8]) -> String {
@@ -442,52 +435,6 @@ fn compute_budget_instruction(data: &[u8], _accounts: &[String]) -> Option<Decod
     }
 }
 
-/// Prints the summary on standard error, within 80 columns.
-pub fn print(summary: &Summary, label: &str) {
-    eprintln!("Transaction  {label} (Solana, {} message)", summary.version);
-    let payer_note = if summary.signer_index == 0 {
-        " (this key)"
-    } else {
-        ""
-    };
-    render::labelled_line(
-        0,
-        "Fee payer",
-        13,
-        &format!("{}{payer_note}", summary.fee_payer),
-    );
-    render::labelled_line(0, "Blockhash", 13, &summary.recent_blockhash);
-    eprintln!(
-        "Signers      {} (this key is signer {})",
-        summary.required_signatures, summary.signer_index
-    );
-    for instruction in &summary.instructions {
-        let what = instruction.kind.unwrap_or("NOT DECODED");
-        eprintln!("Instruction {}  {what}", instruction.index);
-        if instruction.kind.is_some() {
-            for (label, value) in &instruction.fields {
-                render::labelled_line(2, label, 11, value);
-            }
-        } else {
-            render::labelled_line(2, "program", 11, &instruction.program);
-            for (i, account) in instruction.accounts.iter().enumerate() {
-                render::labelled_line(2, &format!("account {i}"), 11, account);
-            }
-            let data = if instruction.data.is_empty() {
-                "(none)"
-            } else {
-                instruction.data.as_str()
-            };
-            render::labelled_line(2, "data", 11, data);
-        }
-    }
-    render::hex_value("Message", &summary.message_sha256);
-    eprintln!("             (SHA-256 of the message signed)");
-    for warning in &summary.warnings {
-        super::print_warning(warning);
-    }
-}
-
 /// The signature made and the signed transaction.
 #[derive(Debug)]
 pub struct Signed {
@@ -506,7 +453,7 @@ impl super::Transaction for Parsed {
     type Signed = Signed;
 
     fn read(input: &str, _args: &SignArgs, entry: &mut Entry) -> CliResult<Parsed> {
-        let (bytes, label) = super::read_input("--solana-tx", input, entry)?;
+        let (bytes, label) = super::ur::read_plain("--solana-tx", input, entry)?;
         parse(&bytes, &label)
     }
 
@@ -523,8 +470,52 @@ impl super::Transaction for Parsed {
         summarize(self, public_key)
     }
 
+    /// Fee payer, blockhash, signers, each instruction (decoded, or raw), the message's
+    /// SHA-256, warnings.
     fn print(&self, summary: &Summary) {
-        print(summary, &self.label);
+        let label = &self.label;
+        eprintln!("Transaction  {label} (Solana, {} message)", summary.version);
+        let payer_note = if summary.signer_index == 0 {
+            " (this key)"
+        } else {
+            ""
+        };
+        render::labelled_line(
+            0,
+            "Fee payer",
+            13,
+            &format!("{}{payer_note}", summary.fee_payer),
+        );
+        render::labelled_line(0, "Blockhash", 13, &summary.recent_blockhash);
+        eprintln!(
+            "Signers      {} (this key is signer {})",
+            summary.required_signatures, summary.signer_index
+        );
+        for instruction in &summary.instructions {
+            let what = instruction.kind.unwrap_or("NOT DECODED");
+            eprintln!("Instruction {}  {what}", instruction.index);
+            if instruction.kind.is_some() {
+                for (label, value) in &instruction.fields {
+                    render::labelled_line(2, label, 11, value);
+                }
+            } else {
+                render::labelled_line(2, "program", 11, &instruction.program);
+                for (i, account) in instruction.accounts.iter().enumerate() {
+                    render::labelled_line(2, &format!("account {i}"), 11, account);
+                }
+                let data = if instruction.data.is_empty() {
+                    "(none)"
+                } else {
+                    instruction.data.as_str()
+                };
+                render::labelled_line(2, "data", 11, data);
+            }
+        }
+        render::hex_value("Message", &summary.message_sha256);
+        eprintln!("             (SHA-256 of the message signed)");
+        for warning in &summary.warnings {
+            super::print_warning(warning);
+        }
     }
 
     fn sign(

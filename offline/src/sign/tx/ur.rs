@@ -23,6 +23,7 @@ use keyexport_shared::transport::{
     ur_lines,
 };
 
+use super::input_error;
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, Entry};
 
@@ -54,13 +55,6 @@ pub enum TxInput {
     },
 }
 
-fn problem(label: &str, text: impl Into<String>) -> CliError {
-    CliError::Transaction {
-        input: label.to_owned(),
-        problem: text.into(),
-    }
-}
-
 /// A transport error on a frame input, with what to do about it.
 fn frame_error(label: &str, flag: &str, error: &TransportError) -> CliError {
     let advice = match error {
@@ -79,7 +73,7 @@ fn frame_error(label: &str, flag: &str, error: &TransportError) -> CliError {
         }
         _ => "scan the frames again (any order, repeats are fine)".to_owned(),
     };
-    problem(label, format!("{error}: {advice}"))
+    input_error(label, format!("{error}: {advice}"))
 }
 
 /// Reads what `flag` was given (`inputs`, in order). Frames must be of one of `accepted`
@@ -175,7 +169,7 @@ fn finish(flag: &str, collector: FrameCollector) -> CliResult<TxInput> {
     let label = format!("{} QR code", collector.ur_type().map_or("UR", UrType::name));
     if !collector.is_complete() {
         let progress = collector.progress();
-        return Err(problem(
+        return Err(input_error(
             &label,
             format!(
                 "the frames are incomplete: {progress}. Scan the frames not yet read (any \
@@ -193,10 +187,22 @@ fn finish(flag: &str, collector: FrameCollector) -> CliResult<TxInput> {
     })
 }
 
+/// Reads a transaction input: the file at `input` if there is one, else the text given.
+/// Returns the bytes and a label for messages (the path, or the flag name).
+pub fn read_plain(flag: &str, input: &str, entry: &mut Entry) -> CliResult<(Vec<u8>, String)> {
+    let path = Path::new(input);
+    if path.symlink_metadata().is_ok() {
+        let label = path.display().to_string();
+        let bytes = read_recorded(path, &label, keyexport_shared::input::DOCUMENT, entry)?;
+        return Ok((bytes, label));
+    }
+    Ok((input.as_bytes().to_vec(), flag.to_owned()))
+}
+
 /// The transaction itself: only as the one input.
 fn plain(flag: &str, inputs: &[String], bytes: Vec<u8>, label: String) -> CliResult<TxInput> {
     if inputs.len() > 1 {
-        return Err(problem(
+        return Err(input_error(
             &label,
             format!(
                 "{flag} takes several inputs only as QR frames (images, UR text); this one is \
@@ -216,7 +222,7 @@ fn read_folder(
 ) -> CliResult<()> {
     let images = transport::image_files_in(path).map_err(|e| frame_error(input, flag, &e))?;
     if images.is_empty() {
-        return Err(problem(
+        return Err(input_error(
             input,
             "the folder holds no PNG or JPEG image (.png, .jpg, .jpeg)",
         ));
