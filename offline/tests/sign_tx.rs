@@ -458,8 +458,7 @@ fn a_testnet_psbt_file_signs_and_the_signed_file_is_written() {
         &[(export.p2tr(), 80_000), (foreign.clone(), 10_000)],
         &[(foreign_script(8), 89_000)],
     );
-    let file = export.dir().join("unsigned.psbt");
-    std::fs::write(&file, unsigned.serialize()).unwrap();
+    let file = export.write("unsigned.psbt", &unsigned.serialize());
     let out = export.dir().join("signed.psbt");
     let json = success(&export.sign(
         s(&file),
@@ -1415,10 +1414,13 @@ fn foreign_malformed_truncated_and_incomplete_urs_are_refused() {
         120,
         2,
     );
-    std::fs::write(&file, format!("{}\n{}", parts[0], other[1])).unwrap();
+    let file = export.write(
+        "incomplete.txt",
+        format!("{}\n{}", parts[0], other[1]).as_bytes(),
+    );
     refuse(s(&file), "belongs to another payload");
     // A transaction file among frame inputs.
-    std::fs::write(&file, &parts[0]).unwrap();
+    let file = export.write("incomplete.txt", parts[0].as_bytes());
     let b64 = export.write("unsigned.b64", B64.encode(good.serialize()).as_bytes());
     refused_before_the_key(
         &export.sign_tx("--psbt", s(&file), &[s(&b64), "--yes"]),
