@@ -20,11 +20,11 @@
 # decodes messages with Anza's solana-message and its bincode wire format (+15: bincode,
 # five8, five8_const, five8_core, solana-address, -hash, -instruction, -instruction-error,
 # -message, -program-error, -pubkey, -sanitize, -sdk-ids, -short-vec, -transaction-error).
-# Lower the
-# ceiling when the count drops; raising it needs a reason in the commit message.
+# 270 since ff is built without its `bits` feature (-5: bitvec, funty, radium, tap, wyz).
+# Lower the ceiling when the count drops; raising it needs a reason in the commit message.
 set -euo pipefail
 
-offline_ceiling=275
+offline_ceiling=270
 cd "$(dirname "$0")/.."
 
 forbidden='^(ureq|ureq-proto|reqwest|hyper|hyper-util|hyper-rustls|h2|h3|quinn|rustls|rustls-webpki|webpki|webpki-roots|native-tls|openssl|openssl-sys|tokio|tokio-rustls|mio|socket2|curl|curl-sys|isahc|surf|attohttpc|tiny_http|axum|actix-web|warp|tungstenite|async-std|smol|libp2p|trust-dns-resolver|hickory-resolver|ring)$'
