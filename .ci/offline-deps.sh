@@ -25,10 +25,12 @@
 # pem-rfc7468; keyexport-online and the sandbox, which read credential files, add them).
 # 261 since clap is built without `color` (-6: anstream, anstyle-parse, anstyle-query,
 # colorchoice, is_terminal_polyfill, utf8parse; help and usage errors are plain text).
+# 255 since batch reconstruction runs on std's scoped threads instead of rayon (-6: rayon,
+# rayon-core, crossbeam-deque, crossbeam-epoch, crossbeam-utils, either).
 # Lower the ceiling when the count drops; raising it needs a reason in the commit message.
 set -euo pipefail
 
-offline_ceiling=261
+offline_ceiling=255
 cd "$(dirname "$0")/.."
 
 forbidden='^(ureq|ureq-proto|reqwest|hyper|hyper-util|hyper-rustls|h2|h3|quinn|rustls|rustls-webpki|webpki|webpki-roots|native-tls|openssl|openssl-sys|tokio|tokio-rustls|mio|socket2|curl|curl-sys|isahc|surf|attohttpc|tiny_http|axum|actix-web|warp|tungstenite|async-std|smol|libp2p|trust-dns-resolver|hickory-resolver|ring)$'
