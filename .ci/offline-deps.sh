@@ -27,10 +27,15 @@
 # colorchoice, is_terminal_polyfill, utf8parse; help and usage errors are plain text).
 # 255 since batch reconstruction runs on std's scoped threads instead of rayon (-6: rayon,
 # rayon-core, crossbeam-deque, crossbeam-epoch, crossbeam-utils, either).
+# 252 since Cargo.lock holds rust-embed 8.9 (age's translations) instead of 8.13 (-3: mime,
+# mime_guess, unicase; and 8.13's sha2 0.11 brought a second RustCrypto generation:
+# digest, block-buffer, crypto-common, hybrid-array, cpufeatures, const-oid twice). A
+# `cargo update` that raises it again fails this check: pin it back with
+# `cargo update -p rust-embed --precise 8.9.0` (and -impl, -utils), docs/dependencies.md.
 # Lower the ceiling when the count drops; raising it needs a reason in the commit message.
 set -euo pipefail
 
-offline_ceiling=255
+offline_ceiling=252
 cd "$(dirname "$0")/.."
 
 forbidden='^(ureq|ureq-proto|reqwest|hyper|hyper-util|hyper-rustls|h2|h3|quinn|rustls|rustls-webpki|webpki|webpki-roots|native-tls|openssl|openssl-sys|tokio|tokio-rustls|mio|socket2|curl|curl-sys|isahc|surf|attohttpc|tiny_http|axum|actix-web|warp|tungstenite|async-std|smol|libp2p|trust-dns-resolver|hickory-resolver|ring)$'
