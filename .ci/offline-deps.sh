@@ -6,9 +6,7 @@
 # It also prints how many crates the air-gapped binary is built from and fails when the
 # count rises above the ceiling: every crate there is attack surface on the machine that
 # holds the key. 236 since rxing lost its `image` feature (which pulled every image
-# format in) and GIF encoding became an online-only feature (293 before). Most of the
-# rest is age (its localisation stack alone is ~35 crates), clap, the RustCrypto
-# curves, starknet-crypto and rxing's fixed dependencies (chrono, regex, num). 246 since
+# format in) and GIF encoding became an online-only feature (293 before). 246 since
 # HD derivation uses Dfns' own `hd-wallet` crate (+7: hd-wallet, generic-ec and its core and
 # curves, educe, enum-ordinalize, phantom-type; the curve backends are ours) and Ctrl-C at a
 # passphrase prompt restores the terminal (+3: signal-hook, its registry, errno). 258 since
@@ -31,8 +29,10 @@
 # mime_guess, unicase; and 8.13's sha2 0.11 brought a second RustCrypto generation:
 # digest, block-buffer, crypto-common, hybrid-array, cpufeatures, const-oid twice). A
 # `cargo update` that raises it again fails this check: pin it back with
-# `cargo update -p rust-embed --precise 8.9.0` (and -impl, -utils), docs/dependencies.md.
-# Lower the ceiling when the count drops; raising it needs a reason in the commit message.
+# `cargo update -p rust-embed --precise 8.9.0` (and -impl, -utils).
+# What the crates are, per family, and why each stays: docs/dependencies.md (age alone
+# brings 61, 33 of them its localisation stack). Lower the ceiling when the count drops;
+# raising it needs a reason in the commit message.
 set -euo pipefail
 
 offline_ceiling=252
