@@ -6,7 +6,7 @@
 //! name two or more keys. Order: air-gap guard → output checks → read every response
 //! (a file that cannot be used becomes that key's failure) → open the decryption key once
 //! → each response must belong to the sealed key's ceremony and batch → rebuild, verify and
-//! write every key in parallel (rayon, [`THREADS_PER_CORE`] threads per core, since the
+//! write every key in parallel (std threads, [`THREADS_PER_CORE`] per core, since the
 //! durable writes wait on the disk) → one fsync of the `--out` folder → manifest →
 //! transcript.
 //!
@@ -24,6 +24,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keyexport_shared::batch::response_file_name;
 use keyexport_shared::exit::JsonError;
@@ -33,7 +34,6 @@ use keyexport_shared::input;
 use keyexport_shared::key_object::KeyObjectFacts;
 use keyexport_shared::reconstruct::Reconstruction;
 use keyexport_shared::wire::ExportResponse;
-use rayon::prelude::*;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -364,25 +364,58 @@ fn check_flags(args: &ReconstructArgs) -> CliResult<Recipients> {
     Ok(recipients)
 }
 
-/// Rebuilds, verifies and writes every key on a pool of worker threads.
+/// Rebuilds, verifies and writes every key on worker threads.
 fn deliver_all(
     items: &[Item],
     delivery: &Delivery<'_>,
 ) -> CliResult<Vec<(KeyOutcome, Option<ArtifactRecord>)>> {
     // Each key file is fsynced, so the run waits on the disk as much as on the CPU: more
     // threads than cores keep both busy.
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cores * THREADS_PER_CORE)
-        .build()
-        .map_err(|e| CliError::Internal(format!("thread pool: {e}")))?;
-    let delivered: Vec<(KeyOutcome, Option<ArtifactRecord>)> = pool.install(|| {
-        items
-            .par_iter()
-            .map(|item| deliver(item, delivery))
-            .collect()
+    let threads = cores() * THREADS_PER_CORE;
+    Ok(in_parallel(items, threads, |item| deliver(item, delivery)))
+}
+
+/// The number of cores this process may use (at least one).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// `f` of every item, in the order of `items`, computed on up to `threads` threads (this
+/// one among them), each taking the next item until none is left. A panic in one is
+/// raised again here, once the others have finished.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(index) else {
+                return done;
+            };
+            done.push((index, f(item)));
+        }
+    };
+    let mut results = std::thread::scope(|scope| {
+        // A thread the system cannot start only makes the run slower: the others, and
+        // this one, take its items.
+        let helpers: Vec<_> = (1..threads.min(items.len()))
+            .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
+        let mut results = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => results.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results
     });
-    Ok(delivered)
+    results.sort_unstable_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// `--json`: `{"keys": [...]}` and a newline.
@@ -440,8 +473,7 @@ fn read_items(inputs: &[String], entry: &mut Entry) -> CliResult<Vec<Item>> {
     files.retain(|path| seen_files.insert(path.clone()));
     // Each file is read and checked on its own, in parallel (parsing validates every
     // share and the public key); they are then kept in name order.
-    let read: Vec<(Item, Option<ArtifactRecord>)> =
-        files.par_iter().map(|p| read_item(p)).collect();
+    let read: Vec<(Item, Option<ArtifactRecord>)> = in_parallel(&files, cores(), |p| read_item(p));
     let mut by_key: BTreeMap<String, Item> = BTreeMap::new();
     for (item, record) in read {
         entry.inputs.extend(record);
@@ -897,5 +929,36 @@ mod tests {
         assert_eq!(csv_field("key-a"), "key-a");
         assert_eq!(csv_field("a, b"), "\"a, b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn in_parallel_keeps_the_order_and_computes_each_item_once() {
+        let items: Vec<u32> = (0..1000).collect();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let squares = in_parallel(&items, 16, |n| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            n * n
+        });
+        assert_eq!(squares, items.iter().map(|n| n * n).collect::<Vec<_>>());
+        assert_eq!(calls.into_inner(), items.len());
+    }
+
+    #[test]
+    fn in_parallel_works_on_one_thread_and_on_nothing() {
+        assert_eq!(in_parallel(&[1, 2, 3], 1, |n| n + 1), vec![2, 3, 4]);
+        assert_eq!(in_parallel(&[1, 2, 3], 0, |n| n + 1), vec![2, 3, 4]);
+        assert!(in_parallel(&[] as &[u8], 8, |n| *n).is_empty());
+    }
+
+    #[test]
+    fn in_parallel_raises_a_worker_panic_again() {
+        let items: Vec<u32> = (0..64).collect();
+        let outcome = std::panic::catch_unwind(|| {
+            in_parallel(&items, 8, |n| {
+                assert_ne!(*n, 40, "item 40");
+                *n
+            })
+        });
+        assert!(outcome.is_err());
     }
 }

@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use super::keyfile::{self, KeyFile};
 use super::message::{self, Message};
+use super::tx;
 use crate::airgap;
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
@@ -102,25 +103,17 @@ pub fn run(args: &SignArgs) -> CliResult<()> {
 /// `--qr` code drawn for the terminal.
 fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<String>)> {
     airgap::enforce(args.air_gap.allow_online)?;
-    if !args.psbt.is_empty() {
-        let stdout = super::tx::psbt::execute(args, &args.psbt, entry, |entry| {
-            obtain_key(args, SignScheme::EcdsaSecp256k1, entry)
-        })?;
-        return Ok((stdout, None));
-    }
-    if !args.eth_tx.is_empty() {
-        let stdout = super::tx::eth::execute(args, &args.eth_tx, entry, |entry| {
-            obtain_key(args, SignScheme::EcdsaSecp256k1, entry)
-        })?;
-        return Ok((stdout, None));
-    }
-    if let Some(input) = &args.solana_tx {
-        let stdout = super::tx::solana::execute(args, input, entry, |entry| {
-            obtain_key(args, SignScheme::Ed25519, entry)
-        })?;
-        return Ok((stdout, None));
-    }
-    sign_blind(args, entry)
+    let obtain = |scheme, entry: &mut Entry| obtain_key(args, scheme, entry);
+    let stdout = if !args.psbt.is_empty() {
+        tx::run::<tx::psbt::Parsed>(args, &args.psbt, entry, obtain)?
+    } else if !args.eth_tx.is_empty() {
+        tx::run::<tx::eth::Parsed>(args, &args.eth_tx, entry, obtain)?
+    } else if let Some(input) = &args.solana_tx {
+        tx::run::<tx::solana::Parsed>(args, input, entry, obtain)?
+    } else {
+        return sign_blind(args, entry);
+    };
+    Ok((stdout, None))
 }
 
 /// `--blind`: signs the digest or message as given, after the checks that need no secret.
@@ -171,8 +164,8 @@ fn sign_blind(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<S
 
     let (key, public_key) = obtain_key(args, scheme, entry)?;
     print_message(&message, &message_sha256);
-    super::tx::warn_blind();
-    super::tx::confirm(args.yes)?;
+    tx::warn_blind();
+    tx::confirm(args.yes)?;
     let signed = signature::sign(&key, &public_key, scheme, &message.bytes, args.recoverable)
         .map_err(|source| CliError::Sign {
             input: None,

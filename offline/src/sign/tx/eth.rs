@@ -20,17 +20,14 @@ use sha3::{Digest, Keccak256};
 
 use super::eth_ur::{self, DataType, EthSignRequest};
 use super::ur::TxInput;
+use super::{Delivery, input_error};
 use crate::addresses::eip55;
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{Entry, sha256_hex};
-use crate::transcript::{SigningMode, SigningRecord};
 use keyexport_shared::transport::{UrFrame, UrType};
-
-/// The format name in the transcript and `--json`.
-pub const FORMAT: &str = "ethereum-transaction";
 
 /// The transaction types read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,13 +97,10 @@ pub struct Parsed {
     fields: Vec<u8>,
     signing_hash: [u8; 32],
     sha256: String,
-}
-
-fn input_error(label: &str, problem: impl Into<String>) -> CliError {
-    CliError::Transaction {
-        input: label.to_owned(),
-        problem: problem.into(),
-    }
+    /// The path, or the flag when the transaction was given as text.
+    label: String,
+    /// The wallet's request the transaction came in, if it came as a QR code.
+    request: Option<EthSignRequest>,
 }
 
 /// Decodes the hex text (or binary file content) of an unsigned transaction.
@@ -143,25 +137,82 @@ pub fn parse(bytes: &[u8], label: &str, expected_chain: Option<u64>) -> CliResul
 
 /// Decodes the binary encoding of an unsigned transaction (as in an `eth-sign-request`).
 pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliResult<Parsed> {
-    let sha256 = sha256_hex(raw);
-    let (tx_type, body) = match raw.first() {
-        None => return Err(input_error(label, "the transaction is empty")),
-        Some(0x01) => (TxType::Eip2930, &raw[1..]),
-        Some(0x02) => (TxType::Eip1559, &raw[1..]),
-        Some(&b) if b >= 0xc0 => (TxType::Legacy, raw),
-        Some(&b) => {
-            return Err(input_error(
-                label,
-                format!(
-                    "transaction type 0x{b:02x} is not signed here (legacy, 0x01 EIP-2930 and 0x02 EIP-1559 are)"
-                ),
-            ));
-        }
+    let (tx_type, body) = split_type(raw, label)?;
+    let payload = list_payload(body, label)?;
+    let fields = TxFields::read(tx_type, payload, label)?;
+    if let Some(expected) = expected_chain
+        && expected != fields.chain_id
+    {
+        return Err(input_error(
+            label,
+            format!(
+                "the transaction is for chain id {} ({}), but --chain-id {expected} ({}) was given: refused",
+                fields.chain_id,
+                chain_name(fields.chain_id),
+                chain_name(expected)
+            ),
+        ));
+    }
+    let signing_hash: [u8; 32] = Keccak256::digest(raw).into();
+    let fee_per_gas = fields.gas_price.or(fields.max_fee).unwrap_or_default();
+    let max_fee_wei = u128::from(fields.gas_limit)
+        .checked_mul(fee_per_gas)
+        .ok_or_else(|| input_error(label, "gas limit × fee per gas overflows"))?;
+    let erc20 = erc20_call(&fields.data);
+    let warnings = warnings(&fields, erc20.as_ref());
+    let summary = Summary {
+        tx_type,
+        chain_id: fields.chain_id,
+        nonce: fields.nonce,
+        to: fields.to.map(|a| eip55(&a)),
+        value_wei: fields.value.to_string(),
+        gas_limit: fields.gas_limit,
+        gas_price_wei: fields.gas_price.map(|v| v.to_string()),
+        max_fee_per_gas_wei: fields.max_fee.map(|v| v.to_string()),
+        max_priority_fee_per_gas_wei: fields.max_priority_fee.map(|v| v.to_string()),
+        max_fee_wei: max_fee_wei.to_string(),
+        data_length: fields.data.len(),
+        erc20,
+        access_list_entries: fields.access_list_entries,
+        signing_hash: hex::encode(signing_hash),
+        warnings,
     };
-    let rlp_error =
-        |e: alloy_rlp::Error| input_error(label, format!("not a valid unsigned transaction: {e}"));
+    Ok(Parsed {
+        fields: payload[..fields.end].to_vec(),
+        summary,
+        signing_hash,
+        sha256: sha256_hex(raw),
+        label: label.to_owned(),
+        request: None,
+    })
+}
+
+/// The transaction's type, from its first byte, and the RLP list that follows (all of it
+/// for a legacy transaction).
+fn split_type<'a>(raw: &'a [u8], label: &str) -> CliResult<(TxType, &'a [u8])> {
+    match raw.first() {
+        None => Err(input_error(label, "the transaction is empty")),
+        Some(0x01) => Ok((TxType::Eip2930, &raw[1..])),
+        Some(0x02) => Ok((TxType::Eip1559, &raw[1..])),
+        Some(&b) if b >= 0xc0 => Ok((TxType::Legacy, raw)),
+        Some(&b) => Err(input_error(
+            label,
+            format!(
+                "transaction type 0x{b:02x} is not signed here (legacy, 0x01 EIP-2930 and 0x02 EIP-1559 are)"
+            ),
+        )),
+    }
+}
+
+/// The error of a field that is not canonical RLP of its type.
+fn rlp_error(label: &str) -> impl Fn(alloy_rlp::Error) -> CliError + '_ {
+    move |e| input_error(label, format!("not a valid unsigned transaction: {e}"))
+}
+
+/// The payload of the RLP list `body` is, which must be all of `body`.
+fn list_payload<'a>(body: &'a [u8], label: &str) -> CliResult<&'a [u8]> {
     let mut buf = body;
-    let header = Header::decode(&mut buf).map_err(rlp_error)?;
+    let header = Header::decode(&mut buf).map_err(rlp_error(label))?;
     if !header.list {
         return Err(input_error(
             label,
@@ -177,115 +228,153 @@ pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliRes
             ),
         ));
     }
-    let payload = buf;
-    let mut p = payload;
-    let mut warnings = Vec::new();
-    let chain_first = match tx_type {
-        TxType::Legacy => None,
-        _ => Some(u64::decode(&mut p).map_err(rlp_error)?),
-    };
-    let nonce = u64::decode(&mut p).map_err(rlp_error)?;
-    let (gas_price, max_priority, max_fee) = match tx_type {
-        TxType::Eip1559 => {
-            let priority = u128::decode(&mut p).map_err(rlp_error)?;
-            let max = u128::decode(&mut p).map_err(rlp_error)?;
-            (None, Some(priority), Some(max))
-        }
-        _ => (Some(u128::decode(&mut p).map_err(rlp_error)?), None, None),
-    };
-    let gas_limit = u64::decode(&mut p).map_err(rlp_error)?;
-    let to_bytes = Header::decode_bytes(&mut p, false).map_err(rlp_error)?;
-    let to: Option<[u8; 20]> = match to_bytes.len() {
-        0 => None,
-        20 => {
-            let mut address = [0u8; 20];
-            address.copy_from_slice(to_bytes);
-            Some(address)
-        }
-        n => {
+    Ok(buf)
+}
+
+/// The fields of an unsigned transaction, as decoded.
+struct TxFields {
+    chain_id: u64,
+    nonce: u64,
+    /// Legacy and EIP-2930.
+    gas_price: Option<u128>,
+    /// EIP-1559.
+    max_priority_fee: Option<u128>,
+    /// EIP-1559.
+    max_fee: Option<u128>,
+    gas_limit: u64,
+    /// Absent for a contract creation.
+    to: Option<[u8; 20]>,
+    value: u128,
+    data: Vec<u8>,
+    /// Typed transactions.
+    access_list_entries: Option<usize>,
+    /// Where, in the list's payload, the fields end that the signature follows (legacy:
+    /// before `chainId, 0, 0`; typed: the end).
+    end: usize,
+}
+
+impl TxFields {
+    /// Reads the fields of `tx_type` from the list's payload, every byte of it.
+    fn read(tx_type: TxType, payload: &[u8], label: &str) -> CliResult<TxFields> {
+        let rlp = rlp_error(label);
+        let mut p = payload;
+        let typed_chain = match tx_type {
+            TxType::Legacy => None,
+            _ => Some(u64::decode(&mut p).map_err(&rlp)?),
+        };
+        let nonce = u64::decode(&mut p).map_err(&rlp)?;
+        let (gas_price, max_priority_fee, max_fee) = match tx_type {
+            TxType::Eip1559 => {
+                let priority = u128::decode(&mut p).map_err(&rlp)?;
+                let max = u128::decode(&mut p).map_err(&rlp)?;
+                (None, Some(priority), Some(max))
+            }
+            _ => (Some(u128::decode(&mut p).map_err(&rlp)?), None, None),
+        };
+        let gas_limit = u64::decode(&mut p).map_err(&rlp)?;
+        let to = recipient(&mut p, label)?;
+        let value = u128::decode(&mut p).map_err(&rlp)?;
+        let data = Header::decode_bytes(&mut p, false).map_err(&rlp)?.to_vec();
+        let (chain_id, access_list_entries, end) = match typed_chain {
+            None => {
+                let end = payload.len() - p.len();
+                (legacy_chain_id(&mut p, label)?, None, end)
+            }
+            Some(chain) => {
+                let entries = access_list_entries(&mut p, label)?;
+                (chain, Some(entries), payload.len() - p.len())
+            }
+        };
+        if !p.is_empty() {
             return Err(input_error(
                 label,
-                format!("the recipient is {n} bytes; an address is 20"),
+                format!(
+                    "{} byte(s) of further fields after the unsigned transaction's: refused (is it already signed?)",
+                    p.len()
+                ),
             ));
         }
-    };
-    let value = u128::decode(&mut p).map_err(rlp_error)?;
-    let data = Header::decode_bytes(&mut p, false)
-        .map_err(rlp_error)?
-        .to_vec();
-    let (chain_id, fields_end, access_list_entries) = match tx_type {
-        TxType::Legacy => {
-            let end = payload.len() - p.len();
-            if p.is_empty() {
-                return Err(input_error(
-                    label,
-                    "a legacy transaction without a chain id (before EIP-155) is valid on every \
-                     chain and is refused; have the wallet build it with its chain id (EIP-155) \
-                     or as an EIP-1559 transaction",
-                ));
-            }
-            let chain = u64::decode(&mut p).map_err(rlp_error)?;
-            let zero_r = u64::decode(&mut p).map_err(rlp_error)?;
-            let zero_s = u64::decode(&mut p).map_err(rlp_error)?;
-            if chain == 0 || zero_r != 0 || zero_s != 0 {
-                return Err(input_error(
-                    label,
-                    "not an unsigned EIP-155 transaction: its last fields must be chainId, 0, 0 \
-                     (is it already signed?)",
-                ));
-            }
-            (chain, end, None)
-        }
-        _ => {
-            let list = Header::decode_bytes(&mut p, true).map_err(rlp_error)?;
-            let mut entries = 0usize;
-            let mut rest = list;
-            while !rest.is_empty() {
-                Header::decode_bytes(&mut rest, true).map_err(rlp_error)?;
-                entries += 1;
-            }
-            let chain = chain_first.unwrap_or_default();
-            (chain, payload.len() - p.len(), Some(entries))
-        }
-    };
-    if !p.is_empty() {
+        Ok(TxFields {
+            chain_id,
+            nonce,
+            gas_price,
+            max_priority_fee,
+            max_fee,
+            gas_limit,
+            to,
+            value,
+            data,
+            access_list_entries,
+            end,
+        })
+    }
+}
+
+/// The `to` field: empty (a contract creation) or a 20-byte address.
+fn recipient(p: &mut &[u8], label: &str) -> CliResult<Option<[u8; 20]>> {
+    let bytes = Header::decode_bytes(p, false).map_err(rlp_error(label))?;
+    match <[u8; 20]>::try_from(bytes) {
+        Ok(address) => Ok(Some(address)),
+        Err(_) if bytes.is_empty() => Ok(None),
+        Err(_) => Err(input_error(
+            label,
+            format!("the recipient is {} bytes; an address is 20", bytes.len()),
+        )),
+    }
+}
+
+/// A legacy transaction's last fields, `chainId, 0, 0` (EIP-155): the chain id.
+fn legacy_chain_id(p: &mut &[u8], label: &str) -> CliResult<u64> {
+    if p.is_empty() {
         return Err(input_error(
             label,
-            format!(
-                "{} byte(s) of further fields after the unsigned transaction's: refused (is it already signed?)",
-                p.len()
-            ),
+            "a legacy transaction without a chain id (before EIP-155) is valid on every \
+             chain and is refused; have the wallet build it with its chain id (EIP-155) \
+             or as an EIP-1559 transaction",
         ));
     }
-    if let Some(expected) = expected_chain
-        && expected != chain_id
-    {
+    let rlp = rlp_error(label);
+    let chain = u64::decode(p).map_err(&rlp)?;
+    let zero_r = u64::decode(p).map_err(&rlp)?;
+    let zero_s = u64::decode(p).map_err(&rlp)?;
+    if chain == 0 || zero_r != 0 || zero_s != 0 {
         return Err(input_error(
             label,
-            format!(
-                "the transaction is for chain id {chain_id} ({}), but --chain-id {expected} ({}) was given: refused",
-                chain_name(chain_id),
-                chain_name(expected)
-            ),
+            "not an unsigned EIP-155 transaction: its last fields must be chainId, 0, 0 \
+             (is it already signed?)",
         ));
     }
-    let signing_hash: [u8; 32] = Keccak256::digest(raw).into();
-    let fee_per_gas = gas_price.or(max_fee).unwrap_or_default();
-    let max_fee_wei = u128::from(gas_limit)
-        .checked_mul(fee_per_gas)
-        .ok_or_else(|| input_error(label, "gas limit × fee per gas overflows"))?;
-    if to.is_none() {
+    Ok(chain)
+}
+
+/// A typed transaction's access list: the number of its entries (each an RLP list).
+fn access_list_entries(p: &mut &[u8], label: &str) -> CliResult<usize> {
+    let rlp = rlp_error(label);
+    let mut rest = Header::decode_bytes(p, true).map_err(&rlp)?;
+    let mut entries = 0usize;
+    while !rest.is_empty() {
+        Header::decode_bytes(&mut rest, true).map_err(&rlp)?;
+        entries += 1;
+    }
+    Ok(entries)
+}
+
+/// What the operator is warned of: a contract creation, an ERC-20 approve or a call that
+/// also sends ETH, call data not decoded, a priority fee above the max fee.
+fn warnings(fields: &TxFields, erc20: Option<&Erc20Call>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if fields.to.is_none() {
         warnings.push("no recipient: this transaction creates a contract".to_owned());
     }
-    let erc20 = erc20_call(&data);
-    if let Some(call) = &erc20 {
+    let data = &fields.data;
+    if let Some(call) = erc20 {
         if call.function == "approve" {
             warnings.push(format!(
                 "this is an ERC-20 approve: {} may then move up to {} base units of the token",
                 call.to, call.amount
             ));
         }
-        if value != 0 {
+        if fields.value != 0 {
             warnings.push("an ERC-20 call that also sends ETH".to_owned());
         }
     } else if !data.is_empty() {
@@ -295,34 +384,12 @@ pub fn parse_raw(raw: &[u8], label: &str, expected_chain: Option<u64>) -> CliRes
             hex::encode(&data[..data.len().min(4)])
         ));
     }
-    if let (Some(priority), Some(max)) = (max_priority, max_fee)
+    if let (Some(priority), Some(max)) = (fields.max_priority_fee, fields.max_fee)
         && priority > max
     {
         warnings.push("the priority fee is above the max fee per gas".to_owned());
     }
-    let summary = Summary {
-        tx_type,
-        chain_id,
-        nonce,
-        to: to.map(|a| eip55(&a)),
-        value_wei: value.to_string(),
-        gas_limit,
-        gas_price_wei: gas_price.map(|v| v.to_string()),
-        max_fee_per_gas_wei: max_fee.map(|v| v.to_string()),
-        max_priority_fee_per_gas_wei: max_priority.map(|v| v.to_string()),
-        max_fee_wei: max_fee_wei.to_string(),
-        data_length: data.len(),
-        erc20,
-        access_list_entries,
-        signing_hash: hex::encode(signing_hash),
-        warnings,
-    };
-    Ok(Parsed {
-        fields: payload[..fields_end].to_vec(),
-        summary,
-        signing_hash,
-        sha256,
-    })
+    warnings
 }
 
 /// `transfer(address,uint256)` / `approve(address,uint256)` call data, exactly 68 bytes.
@@ -368,24 +435,23 @@ fn decimal(be: &[u8]) -> String {
 
 /// Wei as ETH, exactly (18 decimals, trailing zeros dropped).
 fn eth(wei: u128) -> String {
-    let whole = wei / 1_000_000_000_000_000_000;
-    let fraction = wei % 1_000_000_000_000_000_000;
-    if fraction == 0 {
-        return format!("{whole} ETH");
-    }
-    let text = format!("{fraction:018}");
-    format!("{whole}.{} ETH", text.trim_end_matches('0'))
+    in_units(wei, 18, "ETH")
 }
 
 /// Wei as gwei, exactly.
 fn gwei(wei: u128) -> String {
-    let whole = wei / 1_000_000_000;
-    let fraction = wei % 1_000_000_000;
+    in_units(wei, 9, "gwei")
+}
+
+/// `amount` in `unit`s of 10^`decimals`, exactly, trailing zeros dropped.
+fn in_units(amount: u128, decimals: u32, unit: &str) -> String {
+    let scale = 10u128.pow(decimals);
+    let (whole, fraction) = (amount / scale, amount % scale);
     if fraction == 0 {
-        return format!("{whole} gwei");
+        return format!("{whole} {unit}");
     }
-    let text = format!("{fraction:09}");
-    format!("{whole}.{} gwei", text.trim_end_matches('0'))
+    let text = format!("{fraction:0width$}", width = decimals as usize);
+    format!("{whole}.{} {unit}", text.trim_end_matches('0'))
 }
 
 /// The name of the well-known chains (a tool that shows a chain id alone invites mistakes).
@@ -611,103 +677,116 @@ fn print_request(request: &EthSignRequest, ours: &str) {
     }
 }
 
-/// `sign --eth-tx INPUT…`: returns standard output (the raw signed transaction in `0x`
-/// hex, or the JSON object).
-pub(crate) fn execute(
-    args: &SignArgs,
-    inputs: &[String],
-    entry: &mut Entry,
-    obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
-) -> CliResult<String> {
-    if let Some(out) = &args.out {
-        crate::output::file::check_new_file(out)?;
-    }
-    if let Some(dir) = &args.ur_out {
-        super::ur::check_out_dir(dir)?;
-    }
-    let (parsed, label, request) =
-        match super::ur::read("--eth-tx", inputs, &[UrType::EthSignRequest], entry)? {
-            TxInput::Plain { bytes, label } => (parse(&bytes, &label, args.chain_id)?, label, None),
-            TxInput::Frames { cbor, label, .. } => {
-                let request = eth_ur::decode(&cbor).map_err(|problem| {
-                    input_error(
-                        &label,
-                        format!("the eth-sign-request is refused: {problem}"),
-                    )
-                })?;
-                let parsed = parse_raw(&request.sign_data, &label, args.chain_id)?;
-                check_request(&request, &parsed, &label)?;
-                (parsed, label, Some(request))
-            }
+/// Decodes a wallet's `eth-sign-request` and the transaction it carries, and checks that
+/// they agree.
+fn from_request(cbor: &[u8], label: &str, expected_chain: Option<u64>) -> CliResult<Parsed> {
+    let request = eth_ur::decode(cbor).map_err(|problem| {
+        input_error(label, format!("the eth-sign-request is refused: {problem}"))
+    })?;
+    let parsed = parse_raw(&request.sign_data, label, expected_chain)?;
+    check_request(&request, &parsed, label)?;
+    Ok(Parsed {
+        request: Some(request),
+        ..parsed
+    })
+}
+
+impl super::Transaction for Parsed {
+    const FORMAT: &'static str = "ethereum-transaction";
+    const SCHEME: SignScheme = SignScheme::EcdsaSecp256k1;
+    type Input = [String];
+    /// This key's address (EIP-55).
+    type Seen = String;
+    type Signed = Signed;
+
+    /// The transaction as hex (or a file), or a wallet's `eth-sign-request` QR code;
+    /// `--ur-out` only answers the latter.
+    fn read(inputs: &[String], args: &SignArgs, entry: &mut Entry) -> CliResult<Parsed> {
+        let parsed = match super::ur::read("--eth-tx", inputs, &[UrType::EthSignRequest], entry)? {
+            TxInput::Plain { bytes, label } => parse(&bytes, &label, args.chain_id)?,
+            TxInput::Frames { cbor, label, .. } => from_request(&cbor, &label, args.chain_id)?,
         };
-    if request.is_none() && args.ur_out.is_some() {
-        return Err(CliError::Usage(
-            "--ur-out writes the eth-signature answering a wallet's eth-sign-request QR code; \
-             this transaction came as hex: drop --ur-out (standard output is the signed \
-             transaction)"
-                .into(),
-        ));
-    }
-    entry.facts.message_sha256 = Some(parsed.sha256.clone());
-    let (key, public_key) = obtain(entry)?;
-    let ours = address_of(&public_key)?;
-    if let Some(request) = &request
-        && let Some(expected) = &request.address
-        && !expected.eq_ignore_ascii_case(&ours)
-    {
-        return Err(input_error(
-            &label,
-            format!(
-                "the wallet asks for the signature of {expected}, but this key's address is \
-                 {ours}: refused (is this the key the wallet holds? --derive for a derived one)"
-            ),
-        ));
-    }
-    print(&parsed.summary, &label);
-    if let Some(request) = &request {
-        print_request(request, &ours);
-    }
-    super::confirm(args.yes)?;
-    let signed = sign(&parsed, &key, &public_key)?;
-    drop(key);
-    entry.facts.signing = Some(SigningRecord {
-        mode: SigningMode::Checked,
-        format: Some(FORMAT),
-        transaction_sha256: Some(parsed.sha256.clone()),
-        signatures: vec![signed.signed.clone()],
-    });
-    eprintln!("Signed       the signature verifies against the public key");
-    let raw_hex = format!("0x{}", hex::encode(&signed.raw));
-    let answer = match &request {
-        Some(request) => {
-            let cbor = request
-                .signature_cbor(&signed.rsv)
-                .map_err(CliError::Internal)?;
-            Some(super::ur::frames(UrType::EthSignature, &cbor)?)
+        if parsed.request.is_none() && args.ur_out.is_some() {
+            return Err(CliError::Usage(
+                "--ur-out writes the eth-signature answering a wallet's eth-sign-request QR code; \
+                 this transaction came as hex: drop --ur-out (standard output is the signed \
+                 transaction)"
+                    .into(),
+            ));
         }
-        None => None,
-    };
-    if let (Some(dir), Some(frames)) = (&args.ur_out, &answer) {
-        super::ur::write_frames(dir, UrType::EthSignature, frames, entry)?;
-        super::ur::print_written(dir, UrType::EthSignature, frames.len());
+        Ok(parsed)
     }
-    let text = format!(
-        "{raw_hex}
-"
-    );
-    let written = super::write_signed(
-        args.out.as_deref(),
-        text.as_bytes(),
-        "signed-transaction",
-        "the signed transaction, hex",
-        entry,
-    )?;
-    if args.json {
+
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// This key's address, which must be the one the wallet's request names, if any.
+    fn summarize(&self, _args: &SignArgs, public_key: &PublicKey) -> CliResult<String> {
+        let ours = address_of(public_key)?;
+        if let Some(request) = &self.request
+            && let Some(expected) = &request.address
+            && !expected.eq_ignore_ascii_case(&ours)
+        {
+            return Err(input_error(
+                &self.label,
+                format!(
+                    "the wallet asks for the signature of {expected}, but this key's address is \
+                     {ours}: refused (is this the key the wallet holds? --derive for a derived one)"
+                ),
+            ));
+        }
+        Ok(ours)
+    }
+
+    fn print(&self, ours: &String) {
+        print(&self.summary, &self.label);
+        if let Some(request) = &self.request {
+            print_request(request, ours);
+        }
+    }
+
+    fn sign(&self, _ours: &String, key: &PrivateKey, public_key: &PublicKey) -> CliResult<Signed> {
+        sign(self, key, public_key)
+    }
+
+    fn signatures(signed: &Signed) -> Vec<SignedMessage> {
+        vec![signed.signed.clone()]
+    }
+
+    /// `0x` hex on standard output and in `--out`, and the `eth-signature` answering the
+    /// wallet's request, when there is one.
+    fn deliver(&self, signed: &Signed) -> CliResult<Delivery> {
+        let text = format!("0x{}", hex::encode(&signed.raw));
+        let frames = match &self.request {
+            Some(request) => {
+                let cbor = request
+                    .signature_cbor(&signed.rsv)
+                    .map_err(CliError::Internal)?;
+                let frames = super::ur::frames(UrType::EthSignature, &cbor)?;
+                Some((UrType::EthSignature, frames))
+            }
+            None => None,
+        };
+        Ok(Delivery {
+            file: format!("{text}\n").into_bytes(),
+            text,
+            role: "signed-transaction",
+            what: "the signed transaction, hex",
+            frames,
+        })
+    }
+
+    fn json<'a>(
+        &'a self,
+        _ours: &'a String,
+        signed: &'a Signed,
+        delivery: &'a Delivery,
+        _public_key: &'a PublicKey,
+    ) -> impl Serialize + 'a {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct Success<'a> {
-            mode: SigningMode,
-            format: &'static str,
+        struct Details<'a> {
             ethereum: &'a Summary,
             #[serde(skip_serializing_if = "Option::is_none")]
             eth_sign_request: Option<&'a EthSignRequest>,
@@ -717,29 +796,18 @@ pub(crate) fn execute(
             /// The `eth-signature` answering the request, as UR frames.
             #[serde(skip_serializing_if = "Option::is_none")]
             eth_signature_ur: Option<Vec<&'a str>>,
-            transaction_sha256: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            out: Option<String>,
         }
-        let success = Success {
-            mode: SigningMode::Checked,
-            format: FORMAT,
-            ethereum: &parsed.summary,
-            eth_sign_request: request.as_ref(),
+        Details {
+            ethereum: &self.summary,
+            eth_sign_request: self.request.as_ref(),
             signed: &signed.signed,
-            signed_transaction: &raw_hex,
-            eth_signature_ur: answer
+            signed_transaction: &delivery.text,
+            eth_signature_ur: delivery
+                .frames
                 .as_ref()
-                .map(|frames| frames.iter().map(UrFrame::as_str).collect()),
-            transaction_sha256: &parsed.sha256,
-            out: written,
-        };
-        let mut json = keyexport_shared::display::to_json(&success)
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
-        json.push('\n');
-        return Ok(json);
+                .map(|(_, frames)| frames.iter().map(UrFrame::as_str).collect()),
+        }
     }
-    Ok(format!("{raw_hex}\n"))
 }
 
 #[cfg(test)]

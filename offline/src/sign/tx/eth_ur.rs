@@ -95,79 +95,14 @@ pub fn decode(cbor: &[u8]) -> Result<EthSignRequest, String> {
         return Err(format!("the request announces {entries} fields"));
     }
     let mut seen = Vec::new();
-    let mut request_id = None;
-    let mut sign_data = None;
-    let mut data_type = None;
-    let mut chain_id = None;
-    let mut keypath = None;
-    let mut address = None;
-    let mut origin = None;
-    let mut unknown_keys = Vec::new();
+    let mut fields = Fields::default();
     for _ in 0..entries {
         let key = d.u64().map_err(cbor_error("a field key"))?;
         if seen.contains(&key) {
             return Err(format!("field {key} appears twice"));
         }
         seen.push(key);
-        match key {
-            1 => {
-                expect_tag(&mut d, TAG_UUID, "request-id")?;
-                let bytes = d.bytes().map_err(cbor_error("request-id"))?;
-                let id: [u8; 16] = bytes
-                    .try_into()
-                    .map_err(|_| format!("request-id is {} bytes, not 16", bytes.len()))?;
-                request_id = Some(id);
-            }
-            2 => {
-                let bytes = d.bytes().map_err(cbor_error("sign-data"))?;
-                if bytes.is_empty() {
-                    return Err("sign-data is empty".into());
-                }
-                sign_data = Some(bytes.to_vec());
-            }
-            3 => {
-                data_type = Some(match d.u64().map_err(cbor_error("data-type"))? {
-                    1 => DataType::Transaction,
-                    4 => DataType::TypedTransaction,
-                    2 => {
-                        return Err("the request is EIP-712 typed data (data-type 2), not a \
-                                    transaction: only transactions are shown and signed here"
-                            .into());
-                    }
-                    3 => {
-                        return Err("the request is a personal message (data-type 3), not a \
-                                    transaction: only transactions are shown and signed here"
-                            .into());
-                    }
-                    other => return Err(format!("unknown data-type {other}")),
-                });
-            }
-            4 => chain_id = Some(d.u64().map_err(cbor_error("chain-id"))?),
-            5 => {
-                expect_tag(&mut d, TAG_KEYPATH, "derivation-path")?;
-                keypath = Some(decode_keypath(&mut d)?);
-            }
-            6 => {
-                let bytes = d.bytes().map_err(cbor_error("address"))?;
-                let address_bytes: [u8; 20] = bytes
-                    .try_into()
-                    .map_err(|_| format!("address is {} bytes, not 20", bytes.len()))?;
-                address = Some(address_bytes);
-            }
-            7 => {
-                let text = d.str().map_err(cbor_error("origin"))?;
-                origin = Some(
-                    text.chars()
-                        .filter(|c| !c.is_control())
-                        .take(MAX_ORIGIN)
-                        .collect::<String>(),
-                );
-            }
-            other => {
-                d.skip().map_err(cbor_error("an unknown field"))?;
-                unknown_keys.push(other);
-            }
-        }
+        fields.read(key, &mut d)?;
     }
     if d.position() != cbor.len() {
         return Err(format!(
@@ -175,24 +110,107 @@ pub fn decode(cbor: &[u8]) -> Result<EthSignRequest, String> {
             cbor.len() - d.position()
         ));
     }
-    let sign_data = sign_data.ok_or("the request has no sign-data (field 2)")?;
-    let data_type = data_type.ok_or("the request has no data-type (field 3)")?;
-    let (derivation_path, source_fingerprint) = match keypath {
-        Some((path, fingerprint)) => (Some(path), fingerprint),
-        None => (None, None),
-    };
-    Ok(EthSignRequest {
-        request_id: request_id.map(|id| uuid_text(&id)),
-        request_id_bytes: request_id,
-        sign_data,
-        data_type,
-        chain_id,
-        derivation_path,
-        source_fingerprint: source_fingerprint.map(|f| format!("{f:08x}")),
-        address: address.map(|a| crate::addresses::eip55(&a)),
-        origin,
-        unknown_keys,
-    })
+    fields.request()
+}
+
+/// The fields of a request as they are read, each in its type.
+#[derive(Default)]
+struct Fields {
+    request_id: Option<[u8; 16]>,
+    sign_data: Option<Vec<u8>>,
+    data_type: Option<DataType>,
+    chain_id: Option<u64>,
+    /// The path and the source fingerprint.
+    keypath: Option<(String, Option<u32>)>,
+    address: Option<[u8; 20]>,
+    origin: Option<String>,
+    unknown_keys: Vec<u64>,
+}
+
+impl Fields {
+    /// Reads the value of field `key` (an unknown one is skipped and its key noted).
+    fn read(&mut self, key: u64, d: &mut Decoder<'_>) -> Result<(), String> {
+        match key {
+            1 => {
+                expect_tag(d, TAG_UUID, "request-id")?;
+                self.request_id = Some(fixed(d, "request-id")?);
+            }
+            2 => {
+                let bytes = d.bytes().map_err(cbor_error("sign-data"))?;
+                if bytes.is_empty() {
+                    return Err("sign-data is empty".into());
+                }
+                self.sign_data = Some(bytes.to_vec());
+            }
+            3 => self.data_type = Some(data_type(d)?),
+            4 => self.chain_id = Some(d.u64().map_err(cbor_error("chain-id"))?),
+            5 => {
+                expect_tag(d, TAG_KEYPATH, "derivation-path")?;
+                self.keypath = Some(decode_keypath(d)?);
+            }
+            6 => self.address = Some(fixed(d, "address")?),
+            7 => {
+                let text = d.str().map_err(cbor_error("origin"))?;
+                let shown = text.chars().filter(|c| !c.is_control()).take(MAX_ORIGIN);
+                self.origin = Some(shown.collect());
+            }
+            other => {
+                d.skip().map_err(cbor_error("an unknown field"))?;
+                self.unknown_keys.push(other);
+            }
+        }
+        Ok(())
+    }
+
+    /// The request, once every field is read: sign-data and data-type are required.
+    fn request(self) -> Result<EthSignRequest, String> {
+        let sign_data = self
+            .sign_data
+            .ok_or("the request has no sign-data (field 2)")?;
+        let data_type = self
+            .data_type
+            .ok_or("the request has no data-type (field 3)")?;
+        let (derivation_path, source_fingerprint) = match self.keypath {
+            Some((path, fingerprint)) => (Some(path), fingerprint),
+            None => (None, None),
+        };
+        Ok(EthSignRequest {
+            request_id: self.request_id.map(|id| uuid_text(&id)),
+            request_id_bytes: self.request_id,
+            sign_data,
+            data_type,
+            chain_id: self.chain_id,
+            derivation_path,
+            source_fingerprint: source_fingerprint.map(|f| format!("{f:08x}")),
+            address: self.address.map(|a| crate::addresses::eip55(&a)),
+            origin: self.origin,
+            unknown_keys: self.unknown_keys,
+        })
+    }
+}
+
+/// A byte string of exactly `N` bytes, `what` naming it.
+fn fixed<const N: usize>(d: &mut Decoder<'_>, what: &str) -> Result<[u8; N], String> {
+    let bytes = d.bytes().map_err(cbor_error(what))?;
+    bytes
+        .try_into()
+        .map_err(|_| format!("{what} is {} bytes, not {N}", bytes.len()))
+}
+
+/// The data-type: a transaction, legacy or typed; typed data and personal messages are
+/// refused by name.
+fn data_type(d: &mut Decoder<'_>) -> Result<DataType, String> {
+    match d.u64().map_err(cbor_error("data-type"))? {
+        1 => Ok(DataType::Transaction),
+        4 => Ok(DataType::TypedTransaction),
+        2 => Err("the request is EIP-712 typed data (data-type 2), not a \
+                  transaction: only transactions are shown and signed here"
+            .into()),
+        3 => Err("the request is a personal message (data-type 3), not a \
+                  transaction: only transactions are shown and signed here"
+            .into()),
+        other => Err(format!("unknown data-type {other}")),
+    }
 }
 
 fn expect_tag(d: &mut Decoder<'_>, tag: u64, what: &str) -> Result<(), String> {

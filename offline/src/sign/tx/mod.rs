@@ -1,5 +1,11 @@
 //! Signing what the operator sees: transactions parsed on the offline machine, summarised,
-//! confirmed, then signed with the already verified key (`sign --psbt`).
+//! confirmed, then signed with the already verified key (`sign --psbt`, `--eth-tx`,
+//! `--solana-tx`).
+//!
+//! [`run`] is the one outline of the three: read and decode the input, obtain the key,
+//! summarise, show, confirm, sign, deliver (`--ur-out`, `--out`, standard output), record.
+//! Each format implements [`Transaction`] for what differs: `psbt` (with `psbt_v2`), `eth`
+//! (with `eth_ur`), `solana`; `ur` reads and writes wallets' QR frames.
 //!
 //! The parsers and summaries here take the key as the caller has it once it is rebuilt and
 //! verified against the export's public key; they never open a key themselves. Every
@@ -7,57 +13,24 @@
 
 pub mod eth;
 pub mod eth_ur;
+mod outline;
 pub mod psbt;
 pub mod psbt_v2;
 pub mod solana;
 pub mod ur;
 
+pub use outline::{Delivery, SIGNED_ONE, Transaction, run};
+
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 
 use crate::error::{CliError, CliResult};
-use crate::transcript::{ArtifactRecord, Entry};
 
-/// Writes the signed transaction to `--out` when it was given (public: it holds no
-/// secret), records it in the transcript as `role`, and says so; returns the path written.
-pub(crate) fn write_signed(
-    out: Option<&Path>,
-    bytes: &[u8],
-    role: &'static str,
-    what: &str,
-    entry: &mut Entry,
-) -> CliResult<Option<String>> {
-    let Some(path) = out else {
-        return Ok(None);
-    };
-    crate::output::file::write_output(path, bytes, keyexport_shared::fsio::FileMode::Public)?;
-    let shown = path.display().to_string();
-    entry.outputs.push(ArtifactRecord::new(role, &shown, bytes));
-    eprintln!("Wrote        {shown} ({what})");
-    Ok(Some(shown))
-}
-
-/// Reads a transaction input: the file at `input` if there is one, else the text given.
-/// Returns the bytes and a label for messages (the path, or the flag name).
-pub(crate) fn read_input(
-    flag: &str,
-    input: &str,
-    entry: &mut Entry,
-) -> CliResult<(Vec<u8>, String)> {
-    let path = Path::new(input);
-    if path.symlink_metadata().is_ok() {
-        let label = path.display().to_string();
-        let bytes = keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT)
-            .map_err(|source| CliError::ReadInput {
-                path: label.clone(),
-                source,
-            })?;
-        entry
-            .inputs
-            .push(ArtifactRecord::new("transaction", &label, &bytes));
-        return Ok((bytes, label));
+/// A transaction input refused: what is wrong with it, naming it by `label`.
+pub(crate) fn input_error(label: &str, problem: impl Into<String>) -> CliError {
+    CliError::Transaction {
+        input: label.to_owned(),
+        problem: problem.into(),
     }
-    Ok((input.as_bytes().to_vec(), flag.to_owned()))
 }
 
 /// Asks the operator to type `sign` after the summary; `--yes` skips the question. Without
@@ -227,6 +200,17 @@ mod tests {
         assert!(psbt::parse(&signed.bytes, "signed").is_ok());
     }
 
+    /// Every parser on `bytes` with the bytes at `flips` changed, then cut at `cut`.
+    fn damaged_parse(mut bytes: Vec<u8>, flips: &[(usize, u8)], cut: usize) {
+        for &(at, value) in flips {
+            let len = bytes.len();
+            bytes[at % len] = value;
+        }
+        all_parsers(&bytes);
+        bytes.truncate(cut % (bytes.len() + 1));
+        all_parsers(&bytes);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -240,14 +224,7 @@ mod tests {
             flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
             cut in any::<usize>(),
         ) {
-            let mut bytes = samples().swap_remove(4);
-            for (at, value) in flips {
-                let len = bytes.len();
-                bytes[at % len] = value;
-            }
-            all_parsers(&bytes);
-            bytes.truncate(cut % (bytes.len() + 1));
-            all_parsers(&bytes);
+            damaged_parse(samples().swap_remove(4), &flips, cut);
         }
 
         #[test]
@@ -256,14 +233,7 @@ mod tests {
             flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
             cut in any::<usize>(),
         ) {
-            let mut bytes = samples().swap_remove(which);
-            for (at, value) in flips {
-                let len = bytes.len();
-                bytes[at % len] = value;
-            }
-            all_parsers(&bytes);
-            bytes.truncate(cut % (bytes.len() + 1));
-            all_parsers(&bytes);
+            damaged_parse(samples().swap_remove(which), &flips, cut);
         }
     }
 

@@ -21,23 +21,20 @@ use bitcoin::hashes::Hash;
 use bitcoin::psbt::Psbt;
 use bitcoin::secp256k1::{Secp256k1, XOnlyPublicKey};
 use bitcoin::sighash::{EcdsaSighashType, Prevouts, SighashCache, TapSighashType};
-use bitcoin::{Address, CompressedPublicKey, ScriptBuf, TxOut};
+use bitcoin::{Address, CompressedPublicKey, OutPoint, ScriptBuf, TxIn, TxOut};
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 
 use super::btc;
+use super::{Delivery, input_error};
 use crate::cli::{Network, SignArgs};
 use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{Entry, sha256_hex};
-use crate::transcript::{SigningMode, SigningRecord};
 use keyexport_shared::transport::{self, UrFrame, UrType};
 
 use super::ur::TxInput;
-
-/// The format name in the transcript and `--json`.
-pub const FORMAT: &str = "bitcoin-psbt";
 
 /// A fee above this share of the inputs (in percent) gets a loud warning.
 const FEE_WARNING_PERCENT: u64 = 50;
@@ -58,6 +55,8 @@ pub struct Parsed {
     spent: Vec<TxOut>,
     label: String,
     sha256: String,
+    /// The UR type of a QR answer: the wallet's, `crypto-psbt` when the PSBT came as a file.
+    answer: UrType,
 }
 
 /// How an input of this key is spent.
@@ -137,38 +136,69 @@ pub struct Signed {
     pub signatures: Vec<(usize, SignedMessage)>,
 }
 
-fn input_error(label: &str, problem: impl Into<String>) -> CliError {
-    CliError::Transaction {
-        input: label.to_owned(),
-        problem: problem.into(),
-    }
-}
-
 /// Decodes a PSBT (binary, or base64 text) and checks every input's amount; no key is
 /// needed for this.
 pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
-    let sha256 = sha256_hex(bytes);
-    let binary = if bytes.starts_with(b"psbt\xff") {
-        bytes.to_vec()
-    } else {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| input_error(label, "neither a binary PSBT nor base64 text"))?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map_err(|e| {
-                input_error(
-                    label,
-                    format!("neither a PSBT file nor a base64 PSBT ({e}); give the file a wallet exported, or its base64 text"),
-                )
-            })?
-    };
-    let (psbt, v2) = if super::psbt_v2::version(&binary) == Some(2) {
-        let (v2, psbt) = super::psbt_v2::V2::parse(&binary).map_err(|e| {
+    let binary = binary_of(bytes, label)?;
+    let (psbt, v2) = decode_versioned(&binary, label)?;
+    let spent = psbt
+        .inputs
+        .iter()
+        .zip(&psbt.unsigned_tx.input)
+        .enumerate()
+        .map(|(index, (input, txin))| spent_output(index, input, txin, label))
+        .collect::<CliResult<Vec<TxOut>>>()?;
+    let input_total = total(spent.iter().map(|o| o.value.to_sat()))
+        .ok_or_else(|| input_error(label, "the inputs' amounts overflow"))?;
+    let output_total = total(psbt.unsigned_tx.output.iter().map(|o| o.value.to_sat()))
+        .ok_or_else(|| input_error(label, "the outputs' amounts overflow"))?;
+    if output_total > input_total {
+        return Err(input_error(
+            label,
+            format!(
+                "the outputs pay {} but the inputs hold only {}: not a valid transaction",
+                btc(output_total),
+                btc(input_total)
+            ),
+        ));
+    }
+    Ok(Parsed {
+        psbt,
+        v2,
+        spent,
+        label: label.to_owned(),
+        sha256: sha256_hex(bytes),
+        answer: UrType::CryptoPsbt,
+    })
+}
+
+/// The binary PSBT: the bytes as given, or decoded from base64 text.
+fn binary_of(bytes: &[u8], label: &str) -> CliResult<Vec<u8>> {
+    if bytes.starts_with(b"psbt\xff") {
+        return Ok(bytes.to_vec());
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| input_error(label, "neither a binary PSBT nor base64 text"))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| {
+            input_error(
+                label,
+                format!("neither a PSBT file nor a base64 PSBT ({e}); give the file a wallet exported, or its base64 text"),
+            )
+        })
+}
+
+/// The PSBT in its version 0 form, and its version 2 maps when it came as version 2;
+/// refuses another version, and a version 0 PSBT carrying version 2 fields.
+fn decode_versioned(binary: &[u8], label: &str) -> CliResult<(Psbt, Option<super::psbt_v2::V2>)> {
+    let (psbt, v2) = if super::psbt_v2::version(binary) == Some(2) {
+        let (v2, psbt) = super::psbt_v2::V2::parse(binary).map_err(|e| {
             input_error(label, format!("not a valid version 2 PSBT (BIP-370): {e}"))
         })?;
         (psbt, Some(v2))
     } else {
-        let psbt = Psbt::deserialize(&binary).map_err(|e| match e {
+        let psbt = Psbt::deserialize(binary).map_err(|e| match e {
             bitcoin::psbt::Error::MustHaveUnsignedTx => input_error(
                 label,
                 "the PSBT has no unsigned transaction and does not say version 2: malformed",
@@ -195,82 +225,73 @@ pub fn parse(bytes: &[u8], label: &str) -> CliResult<Parsed> {
             ),
         ));
     }
-    let mut spent = Vec::with_capacity(psbt.inputs.len());
-    for (index, (input, txin)) in psbt.inputs.iter().zip(&psbt.unsigned_tx.input).enumerate() {
-        let outpoint = txin.previous_output;
-        let from_full = match &input.non_witness_utxo {
-            Some(tx) => {
-                if tx.compute_txid() != outpoint.txid {
-                    return Err(input_error(
-                        label,
-                        format!(
-                            "input {index}: its non_witness_utxo is transaction {}, not {} that the input spends",
-                            tx.compute_txid(),
-                            outpoint.txid
-                        ),
-                    ));
-                }
-                let out = usize::try_from(outpoint.vout)
-                    .ok()
-                    .and_then(|vout| tx.output.get(vout))
-                    .ok_or_else(|| {
-                        input_error(
-                            label,
-                            format!(
-                                "input {index}: its non_witness_utxo has no output {}",
-                                outpoint.vout
-                            ),
-                        )
-                    })?;
-                Some(out.clone())
-            }
-            None => None,
-        };
-        let out = match (&input.witness_utxo, from_full) {
-            (Some(witness), Some(full)) if *witness != full => {
-                return Err(input_error(
-                    label,
-                    format!(
-                        "input {index}: its witness_utxo and non_witness_utxo disagree on the output spent"
-                    ),
-                ));
-            }
-            (Some(witness), _) => witness.clone(),
-            (None, Some(full)) => full,
-            (None, None) => {
-                return Err(input_error(
-                    label,
-                    format!(
-                        "input {index} ({outpoint}) does not say what it spends (no witness_utxo \
-                         or non_witness_utxo): its amount, and so the fee, cannot be checked. \
-                         Have the wallet export the PSBT with the UTXOs included"
-                    ),
-                ));
-            }
-        };
-        spent.push(out);
+    Ok((psbt, v2))
+}
+
+/// The output input `index` spends, from its `witness_utxo` or its `non_witness_utxo`
+/// (which must agree when both are given): refused when neither says it.
+fn spent_output(
+    index: usize,
+    input: &bitcoin::psbt::Input,
+    txin: &TxIn,
+    label: &str,
+) -> CliResult<TxOut> {
+    let outpoint = txin.previous_output;
+    let from_full = match &input.non_witness_utxo {
+        Some(tx) => Some(output_of(index, tx, outpoint, label)?),
+        None => None,
+    };
+    match (&input.witness_utxo, from_full) {
+        (Some(witness), Some(full)) if *witness != full => Err(input_error(
+            label,
+            format!(
+                "input {index}: its witness_utxo and non_witness_utxo disagree on the output spent"
+            ),
+        )),
+        (Some(witness), _) => Ok(witness.clone()),
+        (None, Some(full)) => Ok(full),
+        (None, None) => Err(input_error(
+            label,
+            format!(
+                "input {index} ({outpoint}) does not say what it spends (no witness_utxo \
+                 or non_witness_utxo): its amount, and so the fee, cannot be checked. \
+                 Have the wallet export the PSBT with the UTXOs included"
+            ),
+        )),
     }
-    let input_total = total(spent.iter().map(|o| o.value.to_sat()))
-        .ok_or_else(|| input_error(label, "the inputs' amounts overflow"))?;
-    let output_total = total(psbt.unsigned_tx.output.iter().map(|o| o.value.to_sat()))
-        .ok_or_else(|| input_error(label, "the outputs' amounts overflow"))?;
-    if output_total > input_total {
+}
+
+/// The output `outpoint` names in `tx`, a `non_witness_utxo`, which must be the
+/// transaction the outpoint names.
+fn output_of(
+    index: usize,
+    tx: &bitcoin::Transaction,
+    outpoint: OutPoint,
+    label: &str,
+) -> CliResult<TxOut> {
+    if tx.compute_txid() != outpoint.txid {
         return Err(input_error(
             label,
             format!(
-                "the outputs pay {} but the inputs hold only {}: not a valid transaction",
-                btc(output_total),
-                btc(input_total)
+                "input {index}: its non_witness_utxo is transaction {}, not {} that the input spends",
+                tx.compute_txid(),
+                outpoint.txid
             ),
         ));
     }
-    Ok(Parsed {
-        psbt,
-        v2,
-        spent,
-        label: label.to_owned(),
-        sha256,
-    })
+    usize::try_from(outpoint.vout)
+        .ok()
+        .and_then(|vout| tx.output.get(vout))
+        .cloned()
+        .ok_or_else(|| {
+            input_error(
+                label,
+                format!(
+                    "input {index}: its non_witness_utxo has no output {}",
+                    outpoint.vout
+                ),
+            )
+        })
 }
 
 /// Decodes the PSBT a wallet sent as UR (`crypto-psbt`: a CBOR byte string holding the
@@ -288,7 +309,10 @@ pub fn parse_ur(ur_type: UrType, cbor: &[u8], label: &str) -> CliResult<Parsed> 
             format!("the `{ur_type}` UR holds no binary PSBT (it does not start with `psbt` 0xff)"),
         ));
     }
-    parse(&bytes, label)
+    Ok(Parsed {
+        answer: ur_type,
+        ..parse(&bytes, label)?
+    })
 }
 
 fn total(mut amounts: impl Iterator<Item = u64>) -> Option<u64> {
@@ -350,8 +374,7 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
     let tx = &parsed.psbt.unsigned_tx;
     let mut warnings = Vec::new();
     let mut inputs = Vec::new();
-    let mut weight = tx.weight().to_wu();
-    let mut witnesses = false;
+    let mut witness_weight = 0;
     for (index, ((txin, input), out)) in tx
         .input
         .iter()
@@ -359,53 +382,14 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
         .zip(&parsed.spent)
         .enumerate()
     {
-        let spend = ours.spend(&out.script_pubkey);
-        match spend {
-            Some(Spend::P2wpkh) => {
-                let ty = input.ecdsa_hash_ty().ok();
-                if ty != Some(EcdsaSighashType::All) {
-                    return Err(input_error(
-                        label,
-                        format!(
-                            "input {index} asks for a signature of sighash type {:?}, not ALL: it would let others change the transaction; refused",
-                            input.sighash_type.map(|t| t.to_u32())
-                        ),
-                    ));
-                }
-                if input.non_witness_utxo.is_none() && tx.input.len() > 1 {
-                    warnings.push(format!(
-                        "input {index} gives its amount in witness_utxo only: sign one version of \
-                         this transaction, never a second one with other amounts (the SegWit \
-                         fee attack)"
-                    ));
-                }
-                weight += P2WPKH_WITNESS_WEIGHT;
-                witnesses = true;
-            }
-            Some(Spend::P2tr) => {
-                let ty = input.taproot_hash_ty().ok();
-                if !matches!(ty, Some(TapSighashType::Default | TapSighashType::All)) {
-                    return Err(input_error(
-                        label,
-                        format!(
-                            "input {index} asks for a signature of sighash type {:?}, not DEFAULT or ALL: it would let others change the transaction; refused",
-                            input.sighash_type.map(|t| t.to_u32())
-                        ),
-                    ));
-                }
-                weight += P2TR_WITNESS_WEIGHT;
-                witnesses = true;
-            }
-            None => {
-                if let Some(witness) = &input.final_script_witness {
-                    weight += witness.size() as u64;
-                    witnesses = true;
-                }
-                warnings.push(format!(
-                    "input {index} is not this key's (nor P2WPKH or BIP-86 P2TR of it): it is not signed here"
-                ));
-            }
-        }
+        let seen = InputSeen {
+            index,
+            input,
+            out,
+            several: tx.input.len() > 1,
+        };
+        let (spend, weight) = seen.spend(&ours, label, &mut warnings)?;
+        witness_weight += weight;
         inputs.push(InputSummary {
             index,
             txid: txin.previous_output.txid.to_string(),
@@ -415,45 +399,9 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
         });
     }
     if inputs.iter().all(|i| i.ours.is_none()) {
-        return Err(input_error(
-            label,
-            format!(
-                "no input of this PSBT is this key's (P2WPKH {} or P2TR {}): nothing to sign. \
-                 Check the PSBT and the key (--derive for a derived wallet)",
-                Address::from_script(&ours.p2wpkh, bitcoin_network(network))
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-                Address::from_script(&ours.p2tr, bitcoin_network(network))
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-            ),
-        ));
+        return Err(no_input_of(&ours, network, label));
     }
-    if witnesses {
-        // The SegWit marker and flag bytes.
-        weight += 2;
-    }
-    let mut outputs = Vec::new();
-    for (index, (out, map)) in tx.output.iter().zip(&parsed.psbt.outputs).enumerate() {
-        let change = ours.spend(&out.script_pubkey).is_some();
-        let claims_ours = !map.bip32_derivation.is_empty()
-            || !map.tap_key_origins.is_empty()
-            || map.tap_internal_key.is_some();
-        if claims_ours && !change {
-            warnings.push(format!(
-                "output {index} is marked as change (it carries key origins) but does not pay this key: check where it goes"
-            ));
-        }
-        outputs.push(OutputSummary {
-            index,
-            address: Address::from_script(&out.script_pubkey, bitcoin_network(network))
-                .ok()
-                .map(|a| a.to_string()),
-            script_pubkey: hex::encode(out.script_pubkey.as_bytes()),
-            amount_sat: out.value.to_sat(),
-            change,
-        });
-    }
+    let outputs = summarize_outputs(parsed, &ours, network, &mut warnings);
     let input_total_sat: u64 = inputs.iter().map(|i| i.amount_sat).sum();
     let output_total_sat: u64 = outputs.iter().map(|o| o.amount_sat).sum();
     let fee_sat = input_total_sat - output_total_sat;
@@ -467,7 +415,9 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
             ),
         );
     }
-    let estimated_vsize = weight.div_ceil(4);
+    // The SegWit marker and flag bytes count once there is any witness.
+    let marker = if witness_weight > 0 { 2 } else { 0 };
+    let estimated_vsize = (tx.weight().to_wu() + witness_weight + marker).div_ceil(4);
     let fee_rate = if estimated_vsize == 0 {
         0.0
     } else {
@@ -491,61 +441,125 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey, network: Network) -> C
     })
 }
 
-/// Prints the summary on standard error, within 80 columns.
-pub fn print(summary: &Summary, label: &str) {
-    eprintln!(
-        "PSBT         {label} ({}, version {}, {} input(s), {} output(s))",
-        summary.network,
-        summary.psbt_version,
-        summary.inputs.len(),
-        summary.outputs.len()
-    );
-    render::labelled_line(0, "Txid", 13, &summary.txid);
-    for input in &summary.inputs {
-        let who = match input.ours {
-            Some(spend) => format!("this key, {}: signed here", spend.name()),
-            None => "NOT this key: not signed".to_owned(),
+/// One input of a PSBT, as [`summarize`] looks at it.
+struct InputSeen<'a> {
+    index: usize,
+    input: &'a bitcoin::psbt::Input,
+    /// The output it spends.
+    out: &'a TxOut,
+    /// Whether the transaction has other inputs (the SegWit fee attack needs them).
+    several: bool,
+}
+
+impl InputSeen<'_> {
+    /// How this key spends the input (`None`: not this key's) and the witness weight it
+    /// adds once signed (a foreign input's only when the PSBT holds its witness); refuses a
+    /// sighash type other than ALL (DEFAULT or ALL for Taproot), and adds its warnings.
+    fn spend(
+        &self,
+        ours: &OurScripts,
+        label: &str,
+        warnings: &mut Vec<String>,
+    ) -> CliResult<(Option<Spend>, u64)> {
+        let (index, input) = (self.index, self.input);
+        let spend = ours.spend(&self.out.script_pubkey);
+        let allowed = match spend {
+            Some(Spend::P2wpkh) => input.ecdsa_hash_ty().ok() == Some(EcdsaSighashType::All),
+            Some(Spend::P2tr) => matches!(
+                input.taproot_hash_ty().ok(),
+                Some(TapSighashType::Default | TapSighashType::All)
+            ),
+            None => true,
         };
-        eprintln!(
-            "{:<13}{:>20}  {who}",
-            format!("Input {}", input.index),
-            btc(input.amount_sat)
-        );
-        render::labelled_line(2, "spends", 11, &format!("{}:{}", input.txid, input.vout));
-    }
-    for output in &summary.outputs {
-        let what = if output.change {
-            "change: pays this key back"
-        } else {
-            "pays"
+        if !allowed {
+            let expected = match spend {
+                Some(Spend::P2tr) => "DEFAULT or ALL",
+                _ => "ALL",
+            };
+            return Err(input_error(
+                label,
+                format!(
+                    "input {index} asks for a signature of sighash type {:?}, not {expected}: it would let others change the transaction; refused",
+                    input.sighash_type.map(|t| t.to_u32())
+                ),
+            ));
+        }
+        let weight = match spend {
+            Some(Spend::P2wpkh) => {
+                if input.non_witness_utxo.is_none() && self.several {
+                    warnings.push(format!(
+                        "input {index} gives its amount in witness_utxo only: sign one version of \
+                         this transaction, never a second one with other amounts (the SegWit \
+                         fee attack)"
+                    ));
+                }
+                P2WPKH_WITNESS_WEIGHT
+            }
+            Some(Spend::P2tr) => P2TR_WITNESS_WEIGHT,
+            None => {
+                warnings.push(format!(
+                    "input {index} is not this key's (nor P2WPKH or BIP-86 P2TR of it): it is not signed here"
+                ));
+                input
+                    .final_script_witness
+                    .as_ref()
+                    .map_or(0, |witness| witness.size() as u64)
+            }
         };
-        eprintln!(
-            "{:<13}{:>20}  {what}",
-            format!("Output {}", output.index),
-            btc(output.amount_sat)
-        );
-        match &output.address {
-            Some(address) => render::labelled_line(2, "to", 11, address),
-            None => render::labelled_line(2, "script", 11, &output.script_pubkey),
-        }
+        Ok((spend, weight))
     }
-    eprintln!(
-        "{:<13}{:>20}  ({} sat)",
-        "Fee",
-        btc(summary.fee_sat),
-        summary.fee_sat
-    );
-    eprintln!(
-        "Fee rate     about {:.1} sat/vB ({} vB once signed, estimated)",
-        summary.fee_rate_sat_per_vb, summary.estimated_vsize
-    );
-    for warning in &summary.warnings {
-        if warning.starts_with("THE FEE") {
-            render::loud_warning(&[warning.as_str(), "Do not sign unless this fee is intended."]);
-        } else {
-            super::print_warning(warning);
+}
+
+/// The refusal of a PSBT none of whose inputs this key spends, naming this key's
+/// addresses.
+fn no_input_of(ours: &OurScripts, network: Network, label: &str) -> CliError {
+    let address = |script: &ScriptBuf| {
+        Address::from_script(script, bitcoin_network(network))
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    };
+    input_error(
+        label,
+        format!(
+            "no input of this PSBT is this key's (P2WPKH {} or P2TR {}): nothing to sign. \
+             Check the PSBT and the key (--derive for a derived wallet)",
+            address(&ours.p2wpkh),
+            address(&ours.p2tr),
+        ),
+    )
+}
+
+/// The outputs as shown, change marked; warns of an output the PSBT marks as change (it
+/// carries key origins) that does not pay this key.
+fn summarize_outputs(
+    parsed: &Parsed,
+    ours: &OurScripts,
+    network: Network,
+    warnings: &mut Vec<String>,
+) -> Vec<OutputSummary> {
+    let tx = &parsed.psbt.unsigned_tx;
+    let mut outputs = Vec::new();
+    for (index, (out, map)) in tx.output.iter().zip(&parsed.psbt.outputs).enumerate() {
+        let change = ours.spend(&out.script_pubkey).is_some();
+        let claims_ours = !map.bip32_derivation.is_empty()
+            || !map.tap_key_origins.is_empty()
+            || map.tap_internal_key.is_some();
+        if claims_ours && !change {
+            warnings.push(format!(
+                "output {index} is marked as change (it carries key origins) but does not pay this key: check where it goes"
+            ));
         }
+        outputs.push(OutputSummary {
+            index,
+            address: Address::from_script(&out.script_pubkey, bitcoin_network(network))
+                .ok()
+                .map(|a| a.to_string()),
+            script_pubkey: hex::encode(out.script_pubkey.as_bytes()),
+            amount_sat: out.value.to_sat(),
+            change,
+        });
     }
+    outputs
 }
 
 /// Signs every input of this key (the summary must be of the same PSBT and key) and returns
@@ -556,159 +570,246 @@ pub fn sign(
     key: &PrivateKey,
     public_key: &PublicKey,
 ) -> CliResult<Signed> {
-    let ours = OurScripts::of(public_key)?;
-    let mut psbt = parsed.psbt.clone();
-    let mut cache = SighashCache::new(&parsed.psbt.unsigned_tx);
-    let prevouts = Prevouts::All(&parsed.spent);
+    let mut signer = InputSigner {
+        parsed,
+        key,
+        public_key,
+        ours: OurScripts::of(public_key)?,
+        cache: SighashCache::new(&parsed.psbt.unsigned_tx),
+        psbt: parsed.psbt.clone(),
+    };
     let mut signatures = Vec::new();
-    let sign_error = |source| CliError::Sign {
-        input: Some(parsed.label.clone()),
-        source,
-    };
-    let sighash_error = |index: usize, e: &dyn std::fmt::Display| {
-        input_error(&parsed.label, format!("input {index}: no sighash: {e}"))
-    };
     for input in &summary.inputs {
-        let index = input.index;
-        let out = &parsed.spent[index];
-        match input.ours {
-            None => {}
-            Some(Spend::P2wpkh) => {
-                let sighash = cache
-                    .p2wpkh_signature_hash(
-                        index,
-                        &out.script_pubkey,
-                        out.value,
-                        EcdsaSighashType::All,
-                    )
-                    .map_err(|e| sighash_error(index, &e))?;
-                let signed = crate::signature::sign(
-                    key,
-                    public_key,
-                    SignScheme::EcdsaSecp256k1,
-                    sighash.as_byte_array(),
-                    false,
-                )
-                .map_err(sign_error)?;
-                let signature = bitcoin::secp256k1::ecdsa::Signature::from_compact(
-                    signed.signature().as_bytes(),
-                )
-                .map_err(|e| CliError::Internal(format!("ECDSA signature encoding: {e}")))?;
-                psbt.inputs[index].partial_sigs.insert(
-                    bitcoin::PublicKey::new(ours.compressed.0),
-                    bitcoin::ecdsa::Signature {
-                        signature,
-                        sighash_type: EcdsaSighashType::All,
-                    },
-                );
-                signatures.push((index, signed));
-            }
-            Some(Spend::P2tr) => {
-                let ty = parsed.psbt.inputs[index]
-                    .taproot_hash_ty()
-                    .map_err(|e| sighash_error(index, &e))?;
-                let sighash = cache
-                    .taproot_key_spend_signature_hash(index, &prevouts, ty)
-                    .map_err(|e| sighash_error(index, &e))?;
-                let signed = crate::signature::sign(
-                    key,
-                    public_key,
-                    SignScheme::Bip340Taproot,
-                    sighash.as_byte_array(),
-                    false,
-                )
-                .map_err(sign_error)?;
-                // k256's tweaked key against the witness program libsecp256k1 computed.
-                if signed.verifying_key() != &out.script_pubkey.as_bytes()[2..] {
-                    return Err(CliError::Internal(format!(
-                        "input {index}: the Taproot output key signed for is not the one the input spends"
-                    )));
-                }
-                let signature = bitcoin::secp256k1::schnorr::Signature::from_slice(
-                    signed.signature().as_bytes(),
-                )
-                .map_err(|e| CliError::Internal(format!("BIP-340 signature encoding: {e}")))?;
-                let psbt_input = &mut psbt.inputs[index];
-                psbt_input.tap_key_sig = Some(bitcoin::taproot::Signature {
-                    signature,
-                    sighash_type: ty,
-                });
-                psbt_input.tap_internal_key.get_or_insert(ours.internal);
-                signatures.push((index, signed));
-            }
-        }
+        let signed = match input.ours {
+            None => continue,
+            Some(Spend::P2wpkh) => signer.p2wpkh(input.index)?,
+            Some(Spend::P2tr) => signer.p2tr(input.index)?,
+        };
+        signatures.push((input.index, signed));
     }
     let bytes = match &parsed.v2 {
-        Some(v2) => v2.with_signatures(&psbt).map_err(|e| {
+        Some(v2) => v2.with_signatures(&signer.psbt).map_err(|e| {
             CliError::Internal(format!(
                 "writing the signatures into the version 2 PSBT: {e}"
             ))
         })?,
-        None => psbt.serialize(),
+        None => signer.psbt.serialize(),
     };
     Ok(Signed { bytes, signatures })
 }
 
-/// The transcript's record of a PSBT signed.
-pub fn record(parsed: &Parsed, signed: &Signed) -> SigningRecord {
-    SigningRecord {
-        mode: SigningMode::Checked,
-        format: Some(FORMAT),
-        transaction_sha256: Some(parsed.sha256.clone()),
-        signatures: signed.signatures.iter().map(|(_, s)| s.clone()).collect(),
+/// Signs the inputs of this key one by one, writing each signature into `psbt`.
+struct InputSigner<'a> {
+    parsed: &'a Parsed,
+    key: &'a PrivateKey,
+    public_key: &'a PublicKey,
+    ours: OurScripts,
+    cache: SighashCache<&'a bitcoin::Transaction>,
+    /// The PSBT the signatures are written into.
+    psbt: Psbt,
+}
+
+impl InputSigner<'_> {
+    /// This key's signature of `digest` with `scheme`, verified.
+    fn sign_digest(&self, scheme: SignScheme, digest: &[u8]) -> CliResult<SignedMessage> {
+        crate::signature::sign(self.key, self.public_key, scheme, digest, false).map_err(|source| {
+            CliError::Sign {
+                input: Some(self.parsed.label.clone()),
+                source,
+            }
+        })
+    }
+
+    fn sighash_error(&self, index: usize, e: &dyn std::fmt::Display) -> CliError {
+        input_error(
+            &self.parsed.label,
+            format!("input {index}: no sighash: {e}"),
+        )
+    }
+
+    /// A P2WPKH input: ECDSA over the BIP-143 sighash (ALL), into `partial_sigs`.
+    fn p2wpkh(&mut self, index: usize) -> CliResult<SignedMessage> {
+        let out = &self.parsed.spent[index];
+        let sighash = self
+            .cache
+            .p2wpkh_signature_hash(index, &out.script_pubkey, out.value, EcdsaSighashType::All)
+            .map_err(|e| self.sighash_error(index, &e))?;
+        let signed = self.sign_digest(SignScheme::EcdsaSecp256k1, sighash.as_byte_array())?;
+        let signature =
+            bitcoin::secp256k1::ecdsa::Signature::from_compact(signed.signature().as_bytes())
+                .map_err(|e| CliError::Internal(format!("ECDSA signature encoding: {e}")))?;
+        self.psbt.inputs[index].partial_sigs.insert(
+            bitcoin::PublicKey::new(self.ours.compressed.0),
+            bitcoin::ecdsa::Signature {
+                signature,
+                sighash_type: EcdsaSighashType::All,
+            },
+        );
+        Ok(signed)
+    }
+
+    /// A P2TR key-path input: BIP-340 with the BIP-86 tweak over the BIP-341 sighash of
+    /// the input's type, into `tap_key_sig`; the tweaked key signed for must be the
+    /// input's witness program.
+    fn p2tr(&mut self, index: usize) -> CliResult<SignedMessage> {
+        let out = &self.parsed.spent[index];
+        let ty = self.parsed.psbt.inputs[index]
+            .taproot_hash_ty()
+            .map_err(|e| self.sighash_error(index, &e))?;
+        let sighash = self
+            .cache
+            .taproot_key_spend_signature_hash(index, &Prevouts::All(&self.parsed.spent), ty)
+            .map_err(|e| self.sighash_error(index, &e))?;
+        let signed = self.sign_digest(SignScheme::Bip340Taproot, sighash.as_byte_array())?;
+        // k256's tweaked key against the witness program libsecp256k1 computed.
+        if signed.verifying_key() != &out.script_pubkey.as_bytes()[2..] {
+            return Err(CliError::Internal(format!(
+                "input {index}: the Taproot output key signed for is not the one the input spends"
+            )));
+        }
+        let signature =
+            bitcoin::secp256k1::schnorr::Signature::from_slice(signed.signature().as_bytes())
+                .map_err(|e| CliError::Internal(format!("BIP-340 signature encoding: {e}")))?;
+        let psbt_input = &mut self.psbt.inputs[index];
+        psbt_input.tap_key_sig = Some(bitcoin::taproot::Signature {
+            signature,
+            sighash_type: ty,
+        });
+        psbt_input
+            .tap_internal_key
+            .get_or_insert(self.ours.internal);
+        Ok(signed)
     }
 }
 
-/// `sign --psbt INPUT`: read and check the PSBT, obtain the verified key (`obtain`), show
-/// the summary, confirm, sign, write `--out`; returns standard output (the signed PSBT in
-/// base64, or the JSON object).
-pub(crate) fn execute(
-    args: &SignArgs,
-    inputs: &[String],
-    entry: &mut Entry,
-    obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
-) -> CliResult<String> {
-    if let Some(out) = &args.out {
-        crate::output::file::check_new_file(out)?;
-    }
-    if let Some(dir) = &args.ur_out {
-        super::ur::check_out_dir(dir)?;
-    }
-    let (parsed, label, answer_type) =
+impl super::Transaction for Parsed {
+    const FORMAT: &'static str = "bitcoin-psbt";
+    const SCHEME: SignScheme = SignScheme::EcdsaSecp256k1;
+    type Input = [String];
+    type Seen = Summary;
+    type Signed = Signed;
+
+    fn read(inputs: &[String], _args: &SignArgs, entry: &mut Entry) -> CliResult<Parsed> {
         match super::ur::read("--psbt", inputs, &[UrType::CryptoPsbt, UrType::Psbt], entry)? {
-            TxInput::Plain { bytes, label } => (parse(&bytes, &label)?, label, UrType::CryptoPsbt),
+            TxInput::Plain { bytes, label } => parse(&bytes, &label),
             TxInput::Frames {
                 ur_type,
                 cbor,
                 label,
-            } => (parse_ur(ur_type, &cbor, &label)?, label, ur_type),
-        };
-    entry.facts.message_sha256 = Some(parsed.sha256.clone());
-    let (key, public_key) = obtain(entry)?;
-    let summary = summarize(&parsed, &public_key, args.network)?;
-    print(&summary, &label);
-    super::confirm(args.yes)?;
-    let signed = sign(&parsed, &summary, &key, &public_key)?;
-    drop(key);
-    entry.facts.signing = Some(record(&parsed, &signed));
-    eprintln!(
-        "Signed       {} input(s); every signature verifies against the public key",
-        signed.signatures.len()
-    );
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&signed.bytes);
-    let frames = super::ur::frames(answer_type, &transport::cbor_byte_string(&signed.bytes))?;
-    if let Some(dir) = &args.ur_out {
-        super::ur::write_frames(dir, answer_type, &frames, entry)?;
-        super::ur::print_written(dir, answer_type, frames.len());
+            } => parse_ur(ur_type, &cbor, &label),
+        }
     }
-    let written = super::write_signed(
-        args.out.as_deref(),
-        &signed.bytes,
-        "signed-psbt",
-        "the signed PSBT, binary",
-        entry,
-    )?;
-    if args.json {
+
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    fn summarize(&self, args: &SignArgs, public_key: &PublicKey) -> CliResult<Summary> {
+        summarize(self, public_key, args.network)
+    }
+
+    /// Inputs (ours or not), outputs (change marked), fee and fee rate, warnings (a fee
+    /// above half the inputs loudly).
+    fn print(&self, summary: &Summary) {
+        let label = &self.label;
+        eprintln!(
+            "PSBT         {label} ({}, version {}, {} input(s), {} output(s))",
+            summary.network,
+            summary.psbt_version,
+            summary.inputs.len(),
+            summary.outputs.len()
+        );
+        render::labelled_line(0, "Txid", 13, &summary.txid);
+        for input in &summary.inputs {
+            let who = match input.ours {
+                Some(spend) => format!("this key, {}: signed here", spend.name()),
+                None => "NOT this key: not signed".to_owned(),
+            };
+            eprintln!(
+                "{:<13}{:>20}  {who}",
+                format!("Input {}", input.index),
+                btc(input.amount_sat)
+            );
+            render::labelled_line(2, "spends", 11, &format!("{}:{}", input.txid, input.vout));
+        }
+        for output in &summary.outputs {
+            let what = if output.change {
+                "change: pays this key back"
+            } else {
+                "pays"
+            };
+            eprintln!(
+                "{:<13}{:>20}  {what}",
+                format!("Output {}", output.index),
+                btc(output.amount_sat)
+            );
+            match &output.address {
+                Some(address) => render::labelled_line(2, "to", 11, address),
+                None => render::labelled_line(2, "script", 11, &output.script_pubkey),
+            }
+        }
+        eprintln!(
+            "{:<13}{:>20}  ({} sat)",
+            "Fee",
+            btc(summary.fee_sat),
+            summary.fee_sat
+        );
+        eprintln!(
+            "Fee rate     about {:.1} sat/vB ({} vB once signed, estimated)",
+            summary.fee_rate_sat_per_vb, summary.estimated_vsize
+        );
+        for warning in &summary.warnings {
+            if warning.starts_with("THE FEE") {
+                render::loud_warning(&[
+                    warning.as_str(),
+                    "Do not sign unless this fee is intended.",
+                ]);
+            } else {
+                super::print_warning(warning);
+            }
+        }
+    }
+
+    fn sign(
+        &self,
+        summary: &Summary,
+        key: &PrivateKey,
+        public_key: &PublicKey,
+    ) -> CliResult<Signed> {
+        sign(self, summary, key, public_key)
+    }
+
+    fn signatures(signed: &Signed) -> Vec<SignedMessage> {
+        signed.signatures.iter().map(|(_, s)| s.clone()).collect()
+    }
+
+    fn print_signed(signed: &Signed) {
+        eprintln!(
+            "Signed       {} input(s); every signature verifies against the public key",
+            signed.signatures.len()
+        );
+    }
+
+    /// Base64 on standard output, binary in `--out`, and as UR frames of the input's type
+    /// (`crypto-psbt` unless the wallet sent `psbt`).
+    fn deliver(&self, signed: &Signed) -> CliResult<Delivery> {
+        let frames = super::ur::frames(self.answer, &transport::cbor_byte_string(&signed.bytes))?;
+        Ok(Delivery {
+            text: base64::engine::general_purpose::STANDARD.encode(&signed.bytes),
+            file: signed.bytes.clone(),
+            role: "signed-psbt",
+            what: "the signed PSBT, binary",
+            frames: Some((self.answer, frames)),
+        })
+    }
+
+    fn json<'a>(
+        &'a self,
+        summary: &'a Summary,
+        signed: &'a Signed,
+        delivery: &'a Delivery,
+        public_key: &'a PublicKey,
+    ) -> impl Serialize + 'a {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct SignedInput<'a> {
@@ -718,25 +819,17 @@ pub(crate) fn execute(
         }
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct Success<'a> {
-            mode: SigningMode,
-            format: &'static str,
+        struct Details<'a> {
             public_key: String,
             psbt: &'a Summary,
             signatures: Vec<SignedInput<'a>>,
             signed_psbt: &'a str,
-            /// The signed PSBT as UR frames of the input's type (`crypto-psbt` unless the
-            /// wallet sent `psbt`).
+            /// The signed PSBT as UR frames of the input's type.
             signed_psbt_ur: Vec<&'a str>,
-            transaction_sha256: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            out: Option<String>,
         }
-        let success = Success {
-            mode: SigningMode::Checked,
-            format: FORMAT,
+        Details {
             public_key: public_key.to_hex(),
-            psbt: &summary,
+            psbt: summary,
             signatures: signed
                 .signatures
                 .iter()
@@ -745,15 +838,12 @@ pub(crate) fn execute(
                     signed,
                 })
                 .collect(),
-            signed_psbt: &encoded,
-            signed_psbt_ur: frames.iter().map(UrFrame::as_str).collect(),
-            transaction_sha256: &parsed.sha256,
-            out: written,
-        };
-        let mut json = keyexport_shared::display::to_json(&success)
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
-        json.push('\n');
-        return Ok(json);
+            signed_psbt: &delivery.text,
+            signed_psbt_ur: delivery
+                .frames
+                .iter()
+                .flat_map(|(_, frames)| frames.iter().map(UrFrame::as_str))
+                .collect(),
+        }
     }
-    Ok(format!("{encoded}\n"))
 }

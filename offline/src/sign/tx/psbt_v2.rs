@@ -44,6 +44,38 @@ const IN_REQUIRED_HEIGHT_LOCKTIME: u8 = 0x12;
 const OUT_AMOUNT: u8 = 0x03;
 const OUT_SCRIPT: u8 = 0x04;
 
+/// The transaction's own fields in each kind of map, by key type and name: what version 2
+/// adds (BIP-370) and version 0 holds in its unsigned transaction instead.
+const GLOBAL_TX_FIELDS: [(u8, &str); 5] = [
+    (GLOBAL_TX_VERSION, "PSBT_GLOBAL_TX_VERSION"),
+    (GLOBAL_FALLBACK_LOCKTIME, "PSBT_GLOBAL_FALLBACK_LOCKTIME"),
+    (GLOBAL_INPUT_COUNT, "PSBT_GLOBAL_INPUT_COUNT"),
+    (GLOBAL_OUTPUT_COUNT, "PSBT_GLOBAL_OUTPUT_COUNT"),
+    (GLOBAL_TX_MODIFIABLE, "PSBT_GLOBAL_TX_MODIFIABLE"),
+];
+const INPUT_TX_FIELDS: [(u8, &str); 5] = [
+    (IN_PREVIOUS_TXID, "PSBT_IN_PREVIOUS_TXID"),
+    (IN_OUTPUT_INDEX, "PSBT_IN_OUTPUT_INDEX"),
+    (IN_SEQUENCE, "PSBT_IN_SEQUENCE"),
+    (IN_REQUIRED_TIME_LOCKTIME, "PSBT_IN_REQUIRED_TIME_LOCKTIME"),
+    (
+        IN_REQUIRED_HEIGHT_LOCKTIME,
+        "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
+    ),
+];
+const OUTPUT_TX_FIELDS: [(u8, &str); 2] = [
+    (OUT_AMOUNT, "PSBT_OUT_AMOUNT"),
+    (OUT_SCRIPT, "PSBT_OUT_SCRIPT"),
+];
+
+/// The name of the transaction field of `table` of key type `key_type`, if it is one.
+fn tx_field(table: &[(u8, &'static str)], key_type: u8) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(field, _)| *field == key_type)
+        .map(|(_, name)| *name)
+}
+
 /// TX_MODIFIABLE bits a SIGHASH_ALL signature ends: inputs and outputs modifiable.
 const MODIFIABLE_INPUTS_AND_OUTPUTS: u8 = 0b11;
 
@@ -223,39 +255,19 @@ fn maps(reader: &mut Reader<'_>, count: u64, kind: &str, name: &str) -> Result<V
 /// The first version 2 field a version 0 PSBT carries, which BIP-370 forbids: where it is
 /// and its name.
 pub fn v2_field_in_v0(psbt: &Psbt) -> Option<String> {
-    let global = psbt.unknown.keys().find_map(|key| {
-        let name = match key.type_value {
-            GLOBAL_TX_VERSION => "PSBT_GLOBAL_TX_VERSION",
-            GLOBAL_FALLBACK_LOCKTIME => "PSBT_GLOBAL_FALLBACK_LOCKTIME",
-            GLOBAL_INPUT_COUNT => "PSBT_GLOBAL_INPUT_COUNT",
-            GLOBAL_OUTPUT_COUNT => "PSBT_GLOBAL_OUTPUT_COUNT",
-            GLOBAL_TX_MODIFIABLE => "PSBT_GLOBAL_TX_MODIFIABLE",
-            _ => return None,
-        };
-        Some(format!("the global map carries {name}"))
-    });
+    let first = |table, unknown: &BTreeMap<bitcoin::psbt::raw::Key, Vec<u8>>| {
+        unknown
+            .keys()
+            .find_map(|key| tx_field(table, key.type_value))
+    };
+    let global = first(&GLOBAL_TX_FIELDS, &psbt.unknown)
+        .map(|name| format!("the global map carries {name}"));
     let input = psbt.inputs.iter().enumerate().find_map(|(index, input)| {
-        input.unknown.keys().find_map(|key| {
-            let name = match key.type_value {
-                IN_PREVIOUS_TXID => "PSBT_IN_PREVIOUS_TXID",
-                IN_OUTPUT_INDEX => "PSBT_IN_OUTPUT_INDEX",
-                IN_SEQUENCE => "PSBT_IN_SEQUENCE",
-                IN_REQUIRED_TIME_LOCKTIME => "PSBT_IN_REQUIRED_TIME_LOCKTIME",
-                IN_REQUIRED_HEIGHT_LOCKTIME => "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
-                _ => return None,
-            };
-            Some(format!("input {index} carries {name}"))
-        })
+        first(&INPUT_TX_FIELDS, &input.unknown).map(|name| format!("input {index} carries {name}"))
     });
     let output = psbt.outputs.iter().enumerate().find_map(|(index, output)| {
-        output.unknown.keys().find_map(|key| {
-            let name = match key.type_value {
-                OUT_AMOUNT => "PSBT_OUT_AMOUNT",
-                OUT_SCRIPT => "PSBT_OUT_SCRIPT",
-                _ => return None,
-            };
-            Some(format!("output {index} carries {name}"))
-        })
+        first(&OUTPUT_TX_FIELDS, &output.unknown)
+            .map(|name| format!("output {index} carries {name}"))
     });
     global.or(input).or(output)
 }
@@ -320,95 +332,19 @@ impl V2 {
             global,
         )?;
         let mut input = Vec::with_capacity(self.inputs.len());
-        // Heights and times the inputs require; whether every input that requires a lock
-        // time accepts a height (or a time).
-        let (mut height, mut time) = (None::<u32>, None::<u32>);
-        let (mut all_height, mut all_time, mut any) = (true, true, false);
+        let mut locks = Vec::with_capacity(self.inputs.len());
         for (index, map) in self.inputs.iter().enumerate() {
-            let what = format!("input {index}");
-            let txid = required(
-                map,
-                IN_PREVIOUS_TXID,
-                "PSBT_IN_PREVIOUS_TXID",
-                Some(32),
-                &what,
-            )?;
-            let vout = required(map, IN_OUTPUT_INDEX, "PSBT_IN_OUTPUT_INDEX", Some(4), &what)?;
-            let sequence = field(map, IN_SEQUENCE, "PSBT_IN_SEQUENCE", Some(4), &what)?
-                .map_or(u32::MAX, u32_of);
-            let required_time = field(
-                map,
-                IN_REQUIRED_TIME_LOCKTIME,
-                "PSBT_IN_REQUIRED_TIME_LOCKTIME",
-                Some(4),
-                &what,
-            )?
-            .map(u32_of);
-            let required_height = field(
-                map,
-                IN_REQUIRED_HEIGHT_LOCKTIME,
-                "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
-                Some(4),
-                &what,
-            )?
-            .map(u32_of);
-            if let Some(t) = required_time {
-                if t < LOCKTIME_THRESHOLD {
-                    return Err(format!(
-                        "{what}: its PSBT_IN_REQUIRED_TIME_LOCKTIME {t} is below {LOCKTIME_THRESHOLD}, so not a time"
-                    ));
-                }
-                time = time.max(Some(t));
-            }
-            if let Some(h) = required_height {
-                if h == 0 || h >= LOCKTIME_THRESHOLD {
-                    return Err(format!(
-                        "{what}: its PSBT_IN_REQUIRED_HEIGHT_LOCKTIME {h} is not a block height (1 to {})",
-                        LOCKTIME_THRESHOLD - 1
-                    ));
-                }
-                height = height.max(Some(h));
-            }
-            if required_time.is_some() || required_height.is_some() {
-                any = true;
-                all_time &= required_time.is_some();
-                all_height &= required_height.is_some();
-            }
-            input.push(TxIn {
-                previous_output: OutPoint {
-                    txid: Txid::from_slice(txid).map_err(|e| format!("{what}: txid: {e}"))?,
-                    vout: u32_of(vout),
-                },
-                script_sig: ScriptBuf::new(),
-                sequence: Sequence(sequence),
-                witness: Witness::new(),
-            });
+            let (txin, lock) = tx_input(index, map)?;
+            input.push(txin);
+            locks.push(lock);
         }
-        let lock_time = match (any, all_height, all_time) {
-            (false, _, _) => fallback,
-            (true, true, _) => height.unwrap_or_default(),
-            (true, false, true) => time.unwrap_or_default(),
-            (true, false, false) => {
-                return Err(
-                    "some inputs require a time lock and others a height lock: no lock time \
-                     satisfies them all, so the transaction cannot be built"
-                        .to_owned(),
-                );
-            }
-        };
-        let mut output = Vec::with_capacity(self.outputs.len());
-        for (index, map) in self.outputs.iter().enumerate() {
-            let what = format!("output {index}");
-            let amount = required(map, OUT_AMOUNT, "PSBT_OUT_AMOUNT", Some(8), &what)?;
-            let amount = i64::from_le_bytes(<[u8; 8]>::try_from(amount).unwrap_or_default());
-            let amount = u64::try_from(amount)
-                .map_err(|_| format!("{what}: its PSBT_OUT_AMOUNT {amount} is negative"))?;
-            let script = required(map, OUT_SCRIPT, "PSBT_OUT_SCRIPT", None, &what)?;
-            output.push(TxOut {
-                value: Amount::from_sat(amount),
-                script_pubkey: ScriptBuf::from_bytes(script.to_vec()),
-            });
-        }
+        let lock_time = lock_time(&locks, fallback)?;
+        let output = self
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(index, map)| tx_output(index, map))
+            .collect::<Result<Vec<TxOut>, String>>()?;
         Ok(Transaction {
             version: transaction::Version(i32::from_le_bytes(
                 <[u8; 4]>::try_from(version).unwrap_or_default(),
@@ -429,33 +365,17 @@ impl V2 {
             &[GLOBAL_UNSIGNED_TX],
             &bitcoin::consensus::serialize(&tx),
         );
-        let v2_only = |types: &[u8], key: &[u8]| key.len() == 1 && types.contains(&key[0]);
-        let global_v2 = [
-            GLOBAL_TX_VERSION,
-            GLOBAL_FALLBACK_LOCKTIME,
-            GLOBAL_INPUT_COUNT,
-            GLOBAL_OUTPUT_COUNT,
-            GLOBAL_TX_MODIFIABLE,
-            GLOBAL_VERSION,
-        ];
-        let input_v2 = [
-            IN_PREVIOUS_TXID,
-            IN_OUTPUT_INDEX,
-            IN_SEQUENCE,
-            IN_REQUIRED_TIME_LOCKTIME,
-            IN_REQUIRED_HEIGHT_LOCKTIME,
-        ];
-        let output_v2 = [OUT_AMOUNT, OUT_SCRIPT];
-        let sections = std::iter::once((&self.global, &global_v2[..]))
-            .chain(self.inputs.iter().map(|m| (m, &input_v2[..])))
-            .chain(self.outputs.iter().map(|m| (m, &output_v2[..])));
-        for (map, types) in sections {
-            for (key, value) in map {
-                if !v2_only(types, key) {
-                    put(&mut out, key, value);
-                }
-            }
-            out.push(0);
+        // PSBT_GLOBAL_VERSION goes too: version 0 is its absence.
+        let global = self
+            .global
+            .iter()
+            .filter(|(key, _)| key.as_slice() != [GLOBAL_VERSION]);
+        write_map(&mut out, global, &GLOBAL_TX_FIELDS);
+        for map in &self.inputs {
+            write_map(&mut out, map, &INPUT_TX_FIELDS);
+        }
+        for map in &self.outputs {
+            write_map(&mut out, map, &OUTPUT_TX_FIELDS);
         }
         Ok(out)
     }
@@ -484,13 +404,120 @@ impl V2 {
         }
         let mut out = MAGIC.to_vec();
         for map in std::iter::once(&global).chain(&inputs).chain(&self.outputs) {
-            for (key, value) in map {
-                put(&mut out, key, value);
-            }
-            out.push(0);
+            write_map(&mut out, map, &[]);
         }
         Ok(out)
     }
+}
+
+/// The lock time an input requires (BIP-370): a time, a block height, either, or none.
+#[derive(Debug, Clone, Copy)]
+struct LockRequirement {
+    time: Option<u32>,
+    height: Option<u32>,
+}
+
+/// Input `index` of the unsigned transaction, from its map, and the lock time it
+/// requires (checked: a time from 500000000 on, a height from 1 below it).
+fn tx_input(index: usize, map: &Map) -> Result<(TxIn, LockRequirement), String> {
+    let what = format!("input {index}");
+    let txid = required(
+        map,
+        IN_PREVIOUS_TXID,
+        "PSBT_IN_PREVIOUS_TXID",
+        Some(32),
+        &what,
+    )?;
+    let vout = required(map, IN_OUTPUT_INDEX, "PSBT_IN_OUTPUT_INDEX", Some(4), &what)?;
+    let sequence =
+        field(map, IN_SEQUENCE, "PSBT_IN_SEQUENCE", Some(4), &what)?.map_or(u32::MAX, u32_of);
+    let time = field(
+        map,
+        IN_REQUIRED_TIME_LOCKTIME,
+        "PSBT_IN_REQUIRED_TIME_LOCKTIME",
+        Some(4),
+        &what,
+    )?
+    .map(u32_of);
+    let height = field(
+        map,
+        IN_REQUIRED_HEIGHT_LOCKTIME,
+        "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME",
+        Some(4),
+        &what,
+    )?
+    .map(u32_of);
+    if let Some(t) = time
+        && t < LOCKTIME_THRESHOLD
+    {
+        return Err(format!(
+            "{what}: its PSBT_IN_REQUIRED_TIME_LOCKTIME {t} is below {LOCKTIME_THRESHOLD}, so not a time"
+        ));
+    }
+    if let Some(h) = height
+        && (h == 0 || h >= LOCKTIME_THRESHOLD)
+    {
+        return Err(format!(
+            "{what}: its PSBT_IN_REQUIRED_HEIGHT_LOCKTIME {h} is not a block height (1 to {})",
+            LOCKTIME_THRESHOLD - 1
+        ));
+    }
+    let txin = TxIn {
+        previous_output: OutPoint {
+            txid: Txid::from_slice(txid).map_err(|e| format!("{what}: txid: {e}"))?,
+            vout: u32_of(vout),
+        },
+        script_sig: ScriptBuf::new(),
+        sequence: Sequence(sequence),
+        witness: Witness::new(),
+    };
+    Ok((txin, LockRequirement { time, height }))
+}
+
+/// The transaction's lock time (BIP-370): the fallback when no input requires one;
+/// else the largest height when every input that requires one accepts a height, else
+/// the largest time when every one accepts a time; refused when none satisfies them all.
+fn lock_time(locks: &[LockRequirement], fallback: u32) -> Result<u32, String> {
+    let requiring: Vec<&LockRequirement> = locks
+        .iter()
+        .filter(|lock| lock.time.is_some() || lock.height.is_some())
+        .collect();
+    if requiring.is_empty() {
+        return Ok(fallback);
+    }
+    // The largest of `pick` over the inputs requiring a lock, when every one has it.
+    let largest = |pick: fn(&LockRequirement) -> Option<u32>| {
+        requiring
+            .iter()
+            .map(|lock| pick(lock))
+            .collect::<Option<Vec<u32>>>()
+            .map(|values| values.into_iter().max().unwrap_or_default())
+    };
+    if let Some(height) = largest(|lock| lock.height) {
+        return Ok(height);
+    }
+    if let Some(time) = largest(|lock| lock.time) {
+        return Ok(time);
+    }
+    Err(
+        "some inputs require a time lock and others a height lock: no lock time \
+         satisfies them all, so the transaction cannot be built"
+            .to_owned(),
+    )
+}
+
+/// Output `index` of the unsigned transaction, from its map.
+fn tx_output(index: usize, map: &Map) -> Result<TxOut, String> {
+    let what = format!("output {index}");
+    let amount = required(map, OUT_AMOUNT, "PSBT_OUT_AMOUNT", Some(8), &what)?;
+    let amount = i64::from_le_bytes(<[u8; 8]>::try_from(amount).unwrap_or_default());
+    let amount = u64::try_from(amount)
+        .map_err(|_| format!("{what}: its PSBT_OUT_AMOUNT {amount} is negative"))?;
+    let script = required(map, OUT_SCRIPT, "PSBT_OUT_SCRIPT", None, &what)?;
+    Ok(TxOut {
+        value: Amount::from_sat(amount),
+        script_pubkey: ScriptBuf::from_bytes(script.to_vec()),
+    })
 }
 
 fn compact(out: &mut Vec<u8>, len: usize) {
@@ -510,6 +537,23 @@ fn compact(out: &mut Vec<u8>, len: usize) {
             out.extend_from_slice(&len.to_le_bytes());
         }
     }
+}
+
+/// Writes a map's pairs, but those that are transaction fields of `dropped`, then its
+/// separator.
+fn write_map<'m>(
+    out: &mut Vec<u8>,
+    pairs: impl IntoIterator<Item = (&'m Vec<u8>, &'m Vec<u8>)>,
+    dropped: &[(u8, &'static str)],
+) {
+    for (key, value) in pairs {
+        let is_dropped =
+            matches!(key.as_slice(), [key_type] if tx_field(dropped, *key_type).is_some());
+        if !is_dropped {
+            put(out, key, value);
+        }
+    }
+    out.push(0);
 }
 
 fn put(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {

@@ -12,21 +12,20 @@ use base64::Engine;
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use serde::Serialize;
 use solana_message::VersionedMessage;
+use solana_message::compiled_instruction::CompiledInstruction;
 
+use super::{Delivery, input_error};
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{Entry, sha256_hex};
-use crate::transcript::{SigningMode, SigningRecord};
-
-/// The format name in the transcript and `--json`.
-pub const FORMAT: &str = "solana-transaction";
 
 /// The largest transaction Solana accepts (the packet size), in bytes.
 const PACKET: usize = 1232;
 
-const SYSTEM_PROGRAM: [u8; 32] = [0; 32];
+/// `11111111111111111111111111111111` (32 zero bytes).
+const SYSTEM_PROGRAM: &str = "11111111111111111111111111111111";
 /// `TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA`.
 const TOKEN_PROGRAM: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
 /// `TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb` (Token-2022: same transfer layouts).
@@ -76,13 +75,6 @@ pub struct Parsed {
     /// SHA-256 of the input as decoded (message or transaction).
     sha256: String,
     label: String,
-}
-
-fn input_error(label: &str, problem: impl Into<String>) -> CliError {
-    CliError::Transaction {
-        input: label.to_owned(),
-        problem: problem.into(),
-    }
 }
 
 fn b58(bytes: &[u8]) -> String {
@@ -197,14 +189,11 @@ fn sol(lamports: u64) -> String {
 /// sign for.
 pub fn summarize(parsed: &Parsed, public_key: &PublicKey) -> CliResult<Summary> {
     let message = &parsed.message;
-    let keys: Vec<[u8; 32]> = message
-        .static_account_keys()
-        .iter()
-        .map(|k| k.to_bytes())
-        .collect();
+    let accounts = Accounts::of(message);
     let required = message.header().num_required_signatures;
     let ours = public_key.as_bytes();
-    let signer_index = keys
+    let signer_index = accounts
+        .keys
         .iter()
         .take(usize::from(required))
         .position(|k| k.as_slice() == ours)
@@ -217,36 +206,85 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey) -> CliResult<Summary> 
                 ),
             )
         })?;
-    // Accounts past the static keys come from lookup tables: writable ones first.
-    let mut looked_up = Vec::new();
-    if let Some(lookups) = message.address_table_lookups() {
-        for lookup in lookups {
-            for index in &lookup.writable_indexes {
-                looked_up.push(format!(
-                    "table {} #{index}",
-                    b58(&lookup.account_key.to_bytes())
-                ));
-            }
+    let mut warnings = signer_warnings(signer_index, required, &accounts);
+    let mut instructions = Vec::new();
+    for (index, instruction) in message.instructions().iter().enumerate() {
+        let summary = summarize_instruction(index, instruction, &accounts, &parsed.label)?;
+        if summary.kind.is_none() {
+            warnings.push(format!(
+                "instruction {index} ({}) is not decoded here: shown raw; check it with the program's documentation before signing",
+                summary.program
+            ));
         }
-        for lookup in lookups {
-            for index in &lookup.readonly_indexes {
-                looked_up.push(format!(
-                    "table {} #{index}",
-                    b58(&lookup.account_key.to_bytes())
-                ));
-            }
-        }
+        instructions.push(summary);
     }
-    let account = |index: u8| -> String {
+    Ok(Summary {
+        version: match message {
+            VersionedMessage::Legacy(_) => "legacy",
+            VersionedMessage::V0(_) => "v0",
+        },
+        fee_payer: accounts.keys.first().map(|k| b58(k)).unwrap_or_default(),
+        recent_blockhash: b58(message.recent_blockhash().as_ref()),
+        required_signatures: required,
+        signer_index,
+        instructions,
+        message_sha256: sha256_hex(&parsed.bytes),
+        warnings,
+    })
+}
+
+/// The accounts a message's instructions name by index: its own keys, then those of
+/// its address lookup tables.
+struct Accounts {
+    keys: Vec<[u8; 32]>,
+    /// The accounts past the static keys, as `table KEY #INDEX` (their addresses are in
+    /// tables that cannot be read offline): writable ones first, as Solana orders them.
+    looked_up: Vec<String>,
+}
+
+impl Accounts {
+    fn of(message: &VersionedMessage) -> Accounts {
+        let keys = message
+            .static_account_keys()
+            .iter()
+            .map(|k| k.to_bytes())
+            .collect();
+        let mut looked_up = Vec::new();
+        if let Some(lookups) = message.address_table_lookups() {
+            let writable = lookups.iter().flat_map(|l| {
+                l.writable_indexes
+                    .iter()
+                    .map(move |index| (l.account_key, index))
+            });
+            let readonly = lookups.iter().flat_map(|l| {
+                l.readonly_indexes
+                    .iter()
+                    .map(move |index| (l.account_key, index))
+            });
+            for (table, index) in writable.chain(readonly) {
+                looked_up.push(format!("table {} #{index}", b58(&table.to_bytes())));
+            }
+        }
+        Accounts { keys, looked_up }
+    }
+
+    /// The account at `index` as shown: base58, or a lookup-table reference.
+    fn name(&self, index: u8) -> String {
         let index = usize::from(index);
-        match keys.get(index) {
+        match self.keys.get(index) {
             Some(key) => b58(key),
-            None => looked_up
-                .get(index - keys.len())
+            None => self
+                .looked_up
+                .get(index - self.keys.len())
                 .cloned()
                 .unwrap_or_else(|| format!("account #{index}")),
         }
-    };
+    }
+}
+
+/// The warnings about who signs: another fee payer, other signatures needed, accounts
+/// that cannot be shown.
+fn signer_warnings(signer_index: usize, required: u8, accounts: &Accounts) -> Vec<String> {
     let mut warnings = Vec::new();
     if signer_index != 0 {
         warnings.push(format!(
@@ -258,258 +296,297 @@ pub fn summarize(parsed: &Parsed, public_key: &PublicKey) -> CliResult<Summary> 
             "the message needs {required} signatures: only this key's is added here"
         ));
     }
-    if !looked_up.is_empty() {
+    if !accounts.looked_up.is_empty() {
         warnings.push(
             "some accounts come from address lookup tables, which cannot be read offline: \
              they are shown as table and index"
                 .to_owned(),
         );
     }
-    let mut instructions = Vec::new();
-    for (index, instruction) in message.instructions().iter().enumerate() {
-        let Some(program_key) = keys.get(usize::from(instruction.program_id_index)).copied() else {
-            return Err(input_error(
-                &parsed.label,
-                format!("instruction {index} names a program that is not among the message's keys"),
-            ));
-        };
-        let program = b58(&program_key);
-        let accounts: Vec<String> = instruction.accounts.iter().map(|&a| account(a)).collect();
-        let data = &instruction.data;
-        let at = |i: usize| accounts.get(i).cloned().unwrap_or_default();
-        let decoded: Option<(&'static str, Vec<(String, String)>)> = if program_key
-            == SYSTEM_PROGRAM
-        {
-            match (data.get(..4), u64_le(data, 4)) {
-                (Some([2, 0, 0, 0]), Some(lamports)) if data.len() == 12 && accounts.len() >= 2 => {
-                    Some((
-                        "system-transfer",
-                        vec![
-                            ("amount".into(), sol(lamports)),
-                            ("from".into(), at(0)),
-                            ("to".into(), at(1)),
-                        ],
-                    ))
-                }
-                _ => None,
-            }
-        } else if program == TOKEN_PROGRAM || program == TOKEN_2022_PROGRAM {
-            match (data.first(), u64_le(data, 1)) {
-                (Some(3), Some(amount)) if data.len() == 9 && accounts.len() >= 3 => Some((
-                    "spl-transfer",
-                    vec![
-                        (
-                            "amount".into(),
-                            format!("{amount} base units (mint not named)"),
-                        ),
-                        ("source".into(), at(0)),
-                        ("to".into(), at(1)),
-                        ("authority".into(), at(2)),
-                    ],
-                )),
-                (Some(12), Some(amount)) if data.len() == 10 && accounts.len() >= 4 => Some((
-                    "spl-transfer-checked",
-                    vec![
-                        (
-                            "amount".into(),
-                            format!("{amount} base units, {} decimals", data[9]),
-                        ),
-                        ("mint".into(), at(1)),
-                        ("source".into(), at(0)),
-                        ("to".into(), at(2)),
-                        ("authority".into(), at(3)),
-                    ],
-                )),
-                _ => None,
-            }
-        } else if program == COMPUTE_BUDGET_PROGRAM {
-            match data.first() {
-                Some(2) if data.len() == 5 => Some((
-                    "compute-unit-limit",
-                    vec![(
-                        "units".into(),
-                        u32::from_le_bytes([data[1], data[2], data[3], data[4]]).to_string(),
-                    )],
-                )),
-                Some(3) if data.len() == 9 => Some((
-                    "compute-unit-price",
-                    vec![(
-                        "price".into(),
-                        format!(
-                            "{} micro-lamports/unit",
-                            u64_le(data, 1).unwrap_or_default()
-                        ),
-                    )],
-                )),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        if decoded.is_none() {
-            warnings.push(format!(
-                "instruction {index} ({program}) is not decoded here: shown raw; check it with the program's documentation before signing"
-            ));
-        }
-        let (kind, fields) = match decoded {
-            Some((kind, fields)) => (Some(kind), fields),
-            None => (None, Vec::new()),
-        };
-        instructions.push(InstructionSummary {
-            index,
-            program,
-            kind,
-            fields,
-            accounts,
-            data: hex::encode(data),
-        });
-    }
-    Ok(Summary {
-        version: match message {
-            VersionedMessage::Legacy(_) => "legacy",
-            VersionedMessage::V0(_) => "v0",
-        },
-        fee_payer: keys.first().map(|k| b58(k)).unwrap_or_default(),
-        recent_blockhash: b58(message.recent_blockhash().as_ref()),
-        required_signatures: required,
-        signer_index,
-        instructions,
-        message_sha256: sha256_hex(&parsed.bytes),
-        warnings,
+    warnings
+}
+
+/// One instruction as shown: its program, accounts and data, and what it does when its
+/// program's decoder knows it.
+fn summarize_instruction(
+    index: usize,
+    instruction: &CompiledInstruction,
+    accounts: &Accounts,
+    label: &str,
+) -> CliResult<InstructionSummary> {
+    let Some(program_key) = accounts.keys.get(usize::from(instruction.program_id_index)) else {
+        return Err(input_error(
+            label,
+            format!("instruction {index} names a program that is not among the message's keys"),
+        ));
+    };
+    let program = b58(program_key);
+    let names: Vec<String> = instruction
+        .accounts
+        .iter()
+        .map(|&a| accounts.name(a))
+        .collect();
+    let decoded = DECODERS
+        .iter()
+        .find(|(id, _)| *id == program)
+        .and_then(|(_, decode)| decode(&instruction.data, &names));
+    let (kind, fields) = match decoded {
+        Some((kind, fields)) => (Some(kind), fields),
+        None => (None, Vec::new()),
+    };
+    Ok(InstructionSummary {
+        index,
+        program,
+        kind,
+        fields,
+        accounts: names,
+        data: hex::encode(&instruction.data),
     })
 }
 
-/// Prints the summary on standard error, within 80 columns.
-pub fn print(summary: &Summary, label: &str) {
-    eprintln!("Transaction  {label} (Solana, {} message)", summary.version);
-    let payer_note = if summary.signer_index == 0 {
-        " (this key)"
-    } else {
-        ""
-    };
-    render::labelled_line(
-        0,
-        "Fee payer",
-        13,
-        &format!("{}{payer_note}", summary.fee_payer),
-    );
-    render::labelled_line(0, "Blockhash", 13, &summary.recent_blockhash);
-    eprintln!(
-        "Signers      {} (this key is signer {})",
-        summary.required_signatures, summary.signer_index
-    );
-    for instruction in &summary.instructions {
-        let what = instruction.kind.unwrap_or("NOT DECODED");
-        eprintln!("Instruction {}  {what}", instruction.index);
-        if instruction.kind.is_some() {
-            for (label, value) in &instruction.fields {
-                render::labelled_line(2, label, 11, value);
-            }
-        } else {
-            render::labelled_line(2, "program", 11, &instruction.program);
-            for (i, account) in instruction.accounts.iter().enumerate() {
-                render::labelled_line(2, &format!("account {i}"), 11, account);
-            }
-            let data = if instruction.data.is_empty() {
-                "(none)"
-            } else {
-                instruction.data.as_str()
-            };
-            render::labelled_line(2, "data", 11, data);
-        }
-    }
-    render::hex_value("Message", &summary.message_sha256);
-    eprintln!("             (SHA-256 of the message signed)");
-    for warning in &summary.warnings {
-        super::print_warning(warning);
+/// A decoded instruction: its kind (`system-transfer`, …) and its labelled values.
+type Decoded = (&'static str, Vec<(String, String)>);
+
+/// A program's decoder of an instruction's data and accounts: `None` for an instruction
+/// it does not know.
+type Decoder = fn(&[u8], &[String]) -> Option<Decoded>;
+
+/// The programs whose instructions are decoded (by base58 id), each with its decoder.
+const DECODERS: [(&str, Decoder); 4] = [
+    (SYSTEM_PROGRAM, system_instruction),
+    (TOKEN_PROGRAM, token_instruction),
+    (TOKEN_2022_PROGRAM, token_instruction),
+    (COMPUTE_BUDGET_PROGRAM, compute_budget_instruction),
+];
+
+/// The account at `at` of a decoded instruction (its length was checked).
+fn account(accounts: &[String], at: usize) -> String {
+    accounts.get(at).cloned().unwrap_or_default()
+}
+
+/// System program: `Transfer` (4-byte index 2, lamports).
+fn system_instruction(data: &[u8], accounts: &[String]) -> Option<Decoded> {
+    match (data.get(..4), u64_le(data, 4)) {
+        (Some([2, 0, 0, 0]), Some(lamports)) if data.len() == 12 && accounts.len() >= 2 => Some((
+            "system-transfer",
+            vec![
+                ("amount".into(), sol(lamports)),
+                ("from".into(), account(accounts, 0)),
+                ("to".into(), account(accounts, 1)),
+            ],
+        )),
+        _ => None,
     }
 }
 
-/// `sign --solana-tx INPUT`: returns standard output (the signed transaction in base64, or
-/// the JSON object).
-pub(crate) fn execute(
-    args: &SignArgs,
-    input: &str,
-    entry: &mut Entry,
-    obtain: impl FnOnce(&mut Entry) -> CliResult<(PrivateKey, PublicKey)>,
-) -> CliResult<String> {
-    if let Some(out) = &args.out {
-        crate::output::file::check_new_file(out)?;
+/// SPL Token and Token-2022: `Transfer` (3) and `TransferChecked` (12).
+fn token_instruction(data: &[u8], accounts: &[String]) -> Option<Decoded> {
+    match (data.first(), u64_le(data, 1)) {
+        (Some(3), Some(amount)) if data.len() == 9 && accounts.len() >= 3 => Some((
+            "spl-transfer",
+            vec![
+                (
+                    "amount".into(),
+                    format!("{amount} base units (mint not named)"),
+                ),
+                ("source".into(), account(accounts, 0)),
+                ("to".into(), account(accounts, 1)),
+                ("authority".into(), account(accounts, 2)),
+            ],
+        )),
+        (Some(12), Some(amount)) if data.len() == 10 && accounts.len() >= 4 => Some((
+            "spl-transfer-checked",
+            vec![
+                (
+                    "amount".into(),
+                    format!("{amount} base units, {} decimals", data[9]),
+                ),
+                ("mint".into(), account(accounts, 1)),
+                ("source".into(), account(accounts, 0)),
+                ("to".into(), account(accounts, 2)),
+                ("authority".into(), account(accounts, 3)),
+            ],
+        )),
+        _ => None,
     }
-    let (bytes, label) = super::read_input("--solana-tx", input, entry)?;
-    let parsed = parse(&bytes, &label)?;
-    entry.facts.message_sha256 = Some(sha256_hex(&parsed.bytes));
-    let (key, public_key) = obtain(entry)?;
-    let summary = summarize(&parsed, &public_key)?;
-    print(&summary, &label);
-    super::confirm(args.yes)?;
-    let signed =
-        crate::signature::sign(&key, &public_key, SignScheme::Ed25519, &parsed.bytes, false)
-            .map_err(|source| CliError::Sign {
-                input: None,
-                source,
-            })?;
-    drop(key);
-    entry.facts.signing = Some(SigningRecord {
-        mode: SigningMode::Checked,
-        format: Some(FORMAT),
-        transaction_sha256: Some(parsed.sha256.clone()),
-        signatures: vec![signed.clone()],
-    });
-    eprintln!("Signed       the signature verifies against the public key");
-    // The transaction: the signature count, the signatures (this key's in its slot, the
-    // others' empty), the message.
-    let required = usize::from(summary.required_signatures);
-    let mut transaction = Vec::with_capacity(1 + 64 * required + parsed.bytes.len());
-    transaction.push(summary.required_signatures);
-    for slot in 0..required {
-        if slot == summary.signer_index {
-            transaction.extend_from_slice(signed.signature().as_bytes());
+}
+
+/// Compute Budget: `SetComputeUnitLimit` (2) and `SetComputeUnitPrice` (3).
+fn compute_budget_instruction(data: &[u8], _accounts: &[String]) -> Option<Decoded> {
+    match data.first() {
+        Some(2) if data.len() == 5 => Some((
+            "compute-unit-limit",
+            vec![(
+                "units".into(),
+                u32::from_le_bytes([data[1], data[2], data[3], data[4]]).to_string(),
+            )],
+        )),
+        Some(3) if data.len() == 9 => Some((
+            "compute-unit-price",
+            vec![(
+                "price".into(),
+                format!(
+                    "{} micro-lamports/unit",
+                    u64_le(data, 1).unwrap_or_default()
+                ),
+            )],
+        )),
+        _ => None,
+    }
+}
+
+/// The signature made and the signed transaction.
+#[derive(Debug)]
+pub struct Signed {
+    /// This key's signature of the message.
+    signed: SignedMessage,
+    /// The signature count, the signatures (this key's in its slot, the others' empty),
+    /// the message.
+    transaction: Vec<u8>,
+}
+
+impl super::Transaction for Parsed {
+    const FORMAT: &'static str = "solana-transaction";
+    const SCHEME: SignScheme = SignScheme::Ed25519;
+    type Input = str;
+    type Seen = Summary;
+    type Signed = Signed;
+
+    fn read(input: &str, _args: &SignArgs, entry: &mut Entry) -> CliResult<Parsed> {
+        let (bytes, label) = super::ur::read_plain("--solana-tx", input, entry)?;
+        parse(&bytes, &label)
+    }
+
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The message's: what is signed, whether it came alone or in a transaction.
+    fn message_sha256(&self) -> String {
+        sha256_hex(&self.bytes)
+    }
+
+    fn summarize(&self, _args: &SignArgs, public_key: &PublicKey) -> CliResult<Summary> {
+        summarize(self, public_key)
+    }
+
+    /// Fee payer, blockhash, signers, each instruction (decoded, or raw), the message's
+    /// SHA-256, warnings.
+    fn print(&self, summary: &Summary) {
+        let label = &self.label;
+        eprintln!("Transaction  {label} (Solana, {} message)", summary.version);
+        let payer_note = if summary.signer_index == 0 {
+            " (this key)"
         } else {
-            transaction.extend_from_slice(&[0; 64]);
+            ""
+        };
+        render::labelled_line(
+            0,
+            "Fee payer",
+            13,
+            &format!("{}{payer_note}", summary.fee_payer),
+        );
+        render::labelled_line(0, "Blockhash", 13, &summary.recent_blockhash);
+        eprintln!(
+            "Signers      {} (this key is signer {})",
+            summary.required_signatures, summary.signer_index
+        );
+        for instruction in &summary.instructions {
+            let what = instruction.kind.unwrap_or("NOT DECODED");
+            eprintln!("Instruction {}  {what}", instruction.index);
+            if instruction.kind.is_some() {
+                for (label, value) in &instruction.fields {
+                    render::labelled_line(2, label, 11, value);
+                }
+            } else {
+                render::labelled_line(2, "program", 11, &instruction.program);
+                for (i, account) in instruction.accounts.iter().enumerate() {
+                    render::labelled_line(2, &format!("account {i}"), 11, account);
+                }
+                let data = if instruction.data.is_empty() {
+                    "(none)"
+                } else {
+                    instruction.data.as_str()
+                };
+                render::labelled_line(2, "data", 11, data);
+            }
+        }
+        render::hex_value("Message", &summary.message_sha256);
+        eprintln!("             (SHA-256 of the message signed)");
+        for warning in &summary.warnings {
+            super::print_warning(warning);
         }
     }
-    transaction.extend_from_slice(&parsed.bytes);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&transaction);
-    render::hex_value("Signature", &signed.signature().to_hex());
-    let text = format!(
-        "{encoded}
-"
-    );
-    let written = super::write_signed(
-        args.out.as_deref(),
-        text.as_bytes(),
-        "signed-transaction",
-        "the signed transaction, base64",
-        entry,
-    )?;
-    if args.json {
+
+    fn sign(
+        &self,
+        summary: &Summary,
+        key: &PrivateKey,
+        public_key: &PublicKey,
+    ) -> CliResult<Signed> {
+        let signed =
+            crate::signature::sign(key, public_key, SignScheme::Ed25519, &self.bytes, false)
+                .map_err(|source| CliError::Sign {
+                    input: None,
+                    source,
+                })?;
+        let required = usize::from(summary.required_signatures);
+        let mut transaction = Vec::with_capacity(1 + 64 * required + self.bytes.len());
+        transaction.push(summary.required_signatures);
+        for slot in 0..required {
+            if slot == summary.signer_index {
+                transaction.extend_from_slice(signed.signature().as_bytes());
+            } else {
+                transaction.extend_from_slice(&[0; 64]);
+            }
+        }
+        transaction.extend_from_slice(&self.bytes);
+        Ok(Signed {
+            signed,
+            transaction,
+        })
+    }
+
+    fn signatures(signed: &Signed) -> Vec<SignedMessage> {
+        vec![signed.signed.clone()]
+    }
+
+    fn print_signed(signed: &Signed) {
+        eprintln!("{}", super::SIGNED_ONE);
+        render::hex_value("Signature", &signed.signed.signature().to_hex());
+    }
+
+    /// Base64 on standard output and in `--out`.
+    fn deliver(&self, signed: &Signed) -> CliResult<Delivery> {
+        let text = base64::engine::general_purpose::STANDARD.encode(&signed.transaction);
+        Ok(Delivery {
+            file: format!("{text}\n").into_bytes(),
+            text,
+            role: "signed-transaction",
+            what: "the signed transaction, base64",
+            frames: None,
+        })
+    }
+
+    fn json<'a>(
+        &'a self,
+        summary: &'a Summary,
+        signed: &'a Signed,
+        delivery: &'a Delivery,
+        _public_key: &'a PublicKey,
+    ) -> impl Serialize + 'a {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct Success<'a> {
-            mode: SigningMode,
-            format: &'static str,
+        struct Details<'a> {
             solana: &'a Summary,
             #[serde(flatten)]
             signed: &'a SignedMessage,
             signed_transaction: &'a str,
-            transaction_sha256: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            out: Option<String>,
         }
-        let success = Success {
-            mode: SigningMode::Checked,
-            format: FORMAT,
-            solana: &summary,
-            signed: &signed,
-            signed_transaction: &encoded,
-            transaction_sha256: &parsed.sha256,
-            out: written,
-        };
-        let mut json = keyexport_shared::display::to_json(&success)
-            .map_err(|e| CliError::Internal(format!("JSON output: {e}")))?;
-        json.push('\n');
-        return Ok(json);
+        Details {
+            solana: summary,
+            signed: &signed.signed,
+            signed_transaction: &delivery.text,
+        }
     }
-    Ok(format!("{encoded}\n"))
 }

@@ -23,6 +23,7 @@ use keyexport_shared::transport::{
     ur_lines,
 };
 
+use super::input_error;
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, Entry};
 
@@ -54,13 +55,6 @@ pub enum TxInput {
     },
 }
 
-fn problem(label: &str, text: impl Into<String>) -> CliError {
-    CliError::Transaction {
-        input: label.to_owned(),
-        problem: text.into(),
-    }
-}
-
 /// A transport error on a frame input, with what to do about it.
 fn frame_error(label: &str, flag: &str, error: &TransportError) -> CliError {
     let advice = match error {
@@ -79,7 +73,7 @@ fn frame_error(label: &str, flag: &str, error: &TransportError) -> CliError {
         }
         _ => "scan the frames again (any order, repeats are fine)".to_owned(),
     };
-    problem(label, format!("{error}: {advice}"))
+    input_error(label, format!("{error}: {advice}"))
 }
 
 /// Reads what `flag` was given (`inputs`, in order). Frames must be of one of `accepted`
@@ -106,39 +100,8 @@ pub fn read(
         } else if path.is_dir() {
             read_folder(flag, input, path, &mut collector, entry)?;
         } else if path.symlink_metadata().is_ok() {
-            let bytes = input::read(path, ANY_INPUT).map_err(|source| CliError::ReadInput {
-                path: input.clone(),
-                source,
-            })?;
-            entry
-                .inputs
-                .push(ArtifactRecord::new("transaction", input, &bytes));
-            match sniff(&bytes) {
-                Some(Content::Image(_)) => scan_image(flag, input, &bytes, &mut collector)?,
-                Some(Content::UrText) => {
-                    input::check_size(bytes.len(), input::DOCUMENT).map_err(|source| {
-                        CliError::ReadInput {
-                            path: input.clone(),
-                            source,
-                        }
-                    })?;
-                    let text = String::from_utf8_lossy(&bytes);
-                    for (number, line) in ur_lines(&text) {
-                        let label = format!("{input}, line {number}");
-                        collector
-                            .push(line)
-                            .map_err(|e| frame_error(&label, flag, &e))?;
-                    }
-                }
-                _ => {
-                    input::check_size(bytes.len(), input::DOCUMENT).map_err(|source| {
-                        CliError::ReadInput {
-                            path: input.clone(),
-                            source,
-                        }
-                    })?;
-                    return plain(flag, inputs, bytes, input.clone());
-                }
+            if let Some(bytes) = read_file(flag, input, &mut collector, entry)? {
+                return plain(flag, inputs, bytes, input.clone());
             }
         } else if is_ur(input.trim()) {
             collector
@@ -148,11 +111,65 @@ pub fn read(
             return plain(flag, inputs, input.as_bytes().to_vec(), flag.to_owned());
         }
     }
+    finish(flag, collector)
+}
+
+/// Reads the file `input`: the frames of a QR image or a UR text file go to `collector`;
+/// anything else is the transaction itself, returned.
+fn read_file(
+    flag: &str,
+    input: &str,
+    collector: &mut FrameCollector,
+    entry: &mut Entry,
+) -> CliResult<Option<Vec<u8>>> {
+    let bytes = read_recorded(Path::new(input), input, ANY_INPUT, entry)?;
+    let content = sniff(&bytes);
+    if let Some(Content::Image(_)) = content {
+        scan_image(flag, input, &bytes, collector)?;
+        return Ok(None);
+    }
+    input::check_size(bytes.len(), input::DOCUMENT).map_err(|source| CliError::ReadInput {
+        path: input.to_owned(),
+        source,
+    })?;
+    if content != Some(Content::UrText) {
+        return Ok(Some(bytes));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for (number, line) in ur_lines(&text) {
+        let label = format!("{input}, line {number}");
+        collector
+            .push(line)
+            .map_err(|e| frame_error(&label, flag, &e))?;
+    }
+    Ok(None)
+}
+
+/// Reads the file at `path` (named `label`) within `limit`, recorded in the transcript as
+/// a transaction input.
+pub fn read_recorded(
+    path: &Path,
+    label: &str,
+    limit: SizeLimit,
+    entry: &mut Entry,
+) -> CliResult<Vec<u8>> {
+    let bytes = input::read(path, limit).map_err(|source| CliError::ReadInput {
+        path: label.to_owned(),
+        source,
+    })?;
+    entry
+        .inputs
+        .push(ArtifactRecord::new("transaction", label, &bytes));
+    Ok(bytes)
+}
+
+/// The message of the frames collected: refused when they are incomplete.
+fn finish(flag: &str, collector: FrameCollector) -> CliResult<TxInput> {
     // Short: the summary's first line names it within 80 columns.
     let label = format!("{} QR code", collector.ur_type().map_or("UR", UrType::name));
     if !collector.is_complete() {
         let progress = collector.progress();
-        return Err(problem(
+        return Err(input_error(
             &label,
             format!(
                 "the frames are incomplete: {progress}. Scan the frames not yet read (any \
@@ -170,10 +187,22 @@ pub fn read(
     })
 }
 
+/// Reads a transaction input: the file at `input` if there is one, else the text given.
+/// Returns the bytes and a label for messages (the path, or the flag name).
+pub fn read_plain(flag: &str, input: &str, entry: &mut Entry) -> CliResult<(Vec<u8>, String)> {
+    let path = Path::new(input);
+    if path.symlink_metadata().is_ok() {
+        let label = path.display().to_string();
+        let bytes = read_recorded(path, &label, keyexport_shared::input::DOCUMENT, entry)?;
+        return Ok((bytes, label));
+    }
+    Ok((input.as_bytes().to_vec(), flag.to_owned()))
+}
+
 /// The transaction itself: only as the one input.
 fn plain(flag: &str, inputs: &[String], bytes: Vec<u8>, label: String) -> CliResult<TxInput> {
     if inputs.len() > 1 {
-        return Err(problem(
+        return Err(input_error(
             &label,
             format!(
                 "{flag} takes several inputs only as QR frames (images, UR text); this one is \
@@ -193,20 +222,14 @@ fn read_folder(
 ) -> CliResult<()> {
     let images = transport::image_files_in(path).map_err(|e| frame_error(input, flag, &e))?;
     if images.is_empty() {
-        return Err(problem(
+        return Err(input_error(
             input,
             "the folder holds no PNG or JPEG image (.png, .jpg, .jpeg)",
         ));
     }
     for image in images {
         let label = image.display().to_string();
-        let bytes = input::read(&image, input::IMAGE).map_err(|source| CliError::ReadInput {
-            path: label.clone(),
-            source,
-        })?;
-        entry
-            .inputs
-            .push(ArtifactRecord::new("transaction", &label, &bytes));
+        let bytes = read_recorded(&image, &label, input::IMAGE, entry)?;
         scan_image(flag, &label, &bytes, collector)?;
     }
     Ok(())
