@@ -574,7 +574,8 @@ mod tests {
     }
 
     /// Every way an input fails is of kind `input` (exit 3) with its own advice; `show`'s
-    /// terminal too small is `usage`; an unreadable canary receipt leaves it unproven.
+    /// terminal too small is `usage`; an unreadable canary receipt leaves it unproven. (Over
+    /// 80 lines because it spells out every variant once, on purpose.)
     #[test]
     fn input_errors_keep_the_input_code_and_carry_advice() {
         let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
