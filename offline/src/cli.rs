@@ -10,10 +10,11 @@ use std::str::FromStr;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use keyexport_shared::custody::MAX_CUSTODIANS;
+use keyexport_shared::exit::help;
 use keyexport_shared::hd::DerivationPath;
 use keyexport_shared::scheme::Scheme;
 
-use crate::exit::exit_codes_help;
+use crate::exit::EXIT_CODES;
 use crate::signature::SignScheme;
 
 /// Air-gapped side of the Dfns Export Key ceremony.
@@ -26,8 +27,8 @@ use crate::signature::SignScheme;
 #[command(
     name = "keyexport-offline",
     version,
-    after_help = exit_codes_help(),
-    after_long_help = exit_codes_help()
+    after_help = help(&EXIT_CODES),
+    after_long_help = help(&EXIT_CODES)
 )]
 pub struct Cli {
     /// What to do.
@@ -43,35 +44,35 @@ pub enum Command {
     /// Example: keyexport-offline init --key-id key-01j8... --out ./ceremony
     ///
     /// Runbook: docs/runbook.md, Step 1 — Create the request.
-    #[command(after_help = exit_codes_help())]
+    #[command(after_help = help(&EXIT_CODES))]
     Init(InitArgs),
     /// Decrypt the exported shares, rebuild and verify the key, and deliver it.
     ///
     /// Example: keyexport-offline reconstruct --decryption-key ./ceremony/decryption-key.age --response ./response.json --out key.hex
     ///
     /// Runbook: docs/runbook.md, Step 5 — Rebuild and verify the key (and Step 6 — Deliver the key).
-    #[command(after_help = exit_codes_help())]
+    #[command(after_help = help(&EXIT_CODES))]
     Reconstruct(ReconstructArgs),
     /// Show what a request, response, QR image or UR text holds, without any secret.
     ///
     /// Example: keyexport-offline inspect ./ceremony/request.json ./photos/
     ///
     /// Runbook: docs/runbook.md, Step 2 — Carry the request to the online machine (and Step 4).
-    #[command(after_help = exit_codes_help())]
+    #[command(after_help = help(&EXIT_CODES))]
     Inspect(InspectArgs),
     /// Check a custody part of a split decryption key, without any other part.
     ///
     /// Example: keyexport-offline custody verify ./ceremony/alice.decryption-key-part.age --request ./ceremony/request.json
     ///
     /// Runbook: docs/runbook.md, Step 1 — Create the request (custody variant).
-    #[command(subcommand, after_help = exit_codes_help())]
+    #[command(subcommand, after_help = help(&EXIT_CODES))]
     Custody(CustodyCommand),
     /// Check the hash chain of a ceremony transcript and the files it records.
     ///
     /// Example: keyexport-offline transcript verify ./ceremony
     ///
     /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
-    #[command(subcommand, after_help = exit_codes_help())]
+    #[command(subcommand, after_help = help(&EXIT_CODES))]
     Transcript(TranscriptCommand),
     /// Sign a transaction with the rebuilt key, shown before signing, without the key leaving this machine.
     ///
@@ -84,7 +85,7 @@ pub enum Command {
     /// Example: keyexport-offline sign --decryption-key ./ceremony/decryption-key.age --response ./response.json --psbt ./unsigned.psbt --out ./signed.psbt
     ///
     /// Runbook: docs/runbook.md, Step 6a — Sign a transaction without moving the key (optional).
-    #[command(after_help = exit_codes_help())]
+    #[command(after_help = help(&EXIT_CODES))]
     Sign(Box<SignArgs>),
     /// Play the request's QR codes (or a wallet answer of `sign --ur-out`) in the terminal,
     /// sized to it, for a camera to read.
@@ -92,7 +93,7 @@ pub enum Command {
     /// Example: keyexport-offline show ./ceremony/request.json
     ///
     /// Runbook: docs/runbook.md, Step 2 — Carry the request to the online machine.
-    #[command(after_help = exit_codes_help())]
+    #[command(after_help = help(&EXIT_CODES))]
     Show(ShowArgs),
     /// Describe this build: version, git commit, rustc, target, Cargo.lock digest.
     ///
@@ -299,7 +300,7 @@ pub enum CustodyCommand {
     /// Example: keyexport-offline custody verify ./ceremony/alice.decryption-key-part.age --request ./ceremony/request.json
     ///
     /// Runbook: docs/runbook.md, Step 1 — Create the request (custody variant).
-    #[command(after_help = exit_codes_help())]
+    #[command(after_help = help(&EXIT_CODES))]
     Verify(CustodyVerifyArgs),
 }
 
@@ -495,7 +496,7 @@ pub enum TranscriptCommand {
     /// Example: keyexport-offline transcript verify ./ceremony
     ///
     /// Runbook: docs/runbook.md, Step 7 — Close the ceremony (and at every step).
-    #[command(after_help = exit_codes_help())]
+    #[command(after_help = help(&EXIT_CODES))]
     Verify(TranscriptVerifyArgs),
 }
 

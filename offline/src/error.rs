@@ -19,7 +19,7 @@ use keyexport_shared::exit::Exit;
 use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
 
-use crate::exit::exit_for;
+use crate::exit::EXIT_CODES;
 use crate::signature::SignError;
 
 /// Where a passphrase was supposed to come from (for messages; never the passphrase).
@@ -330,7 +330,7 @@ impl CliError {
 
     /// The exit code of this failure: the row of [`EXIT_CODES`] that lists its kind.
     pub fn exit_code(&self) -> Exit {
-        exit_for(self.kind())
+        keyexport_shared::exit::exit_for(&EXIT_CODES, self.kind())
     }
 
     /// The `kind` of the `--json` error object, which chooses the exit code.
@@ -604,7 +604,8 @@ pub type CliResult<T> = std::result::Result<T, CliError>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::{EXIT_CODES, EXIT_RECONSTRUCTION};
+    use crate::exit::EXIT_RECONSTRUCTION;
+    use keyexport_shared::exit::exit_for;
 
     /// Every kind this binary reports has its row, and each row's codes are distinct.
     #[test]
@@ -630,7 +631,7 @@ mod tests {
             assert!(exit.kinds.contains(&error.kind()), "{error}");
         }
         for kind in ErrorKind::RECONSTRUCTION {
-            assert_eq!(exit_for(kind), EXIT_RECONSTRUCTION);
+            assert_eq!(exit_for(&EXIT_CODES, kind), EXIT_RECONSTRUCTION);
         }
         let mut codes: Vec<u8> = EXIT_CODES.iter().map(|e| e.code).collect();
         codes.dedup();

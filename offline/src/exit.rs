@@ -1,9 +1,10 @@
 //! The exit codes of `keyexport-offline`: one named constant per code, with what it means
 //! and what to do beside it, and the one table ([`EXIT_CODES`]) that `--help` prints and
-//! tests compare with README.md and docs/runbook.md. An error's kind chooses its row.
+//! tests compare with README.md and docs/runbook.md. An error's kind chooses its row
+//! (`keyexport_shared::exit::exit_for`); this file holds the table only.
 
 use keyexport_shared::ErrorKind;
-use keyexport_shared::exit::{self, Exit};
+use keyexport_shared::exit::Exit;
 
 /// Exit code: success.
 pub const EXIT_OK: Exit = Exit {
@@ -102,19 +103,17 @@ pub const EXIT_CODES: [Exit; 10] = [
     EXIT_INTERRUPTED,
 ];
 
-/// The exit code that reports `kind` (a kind of no row would be a bug: internal).
-pub fn exit_for(kind: ErrorKind) -> Exit {
-    exit::lookup(&EXIT_CODES, kind).unwrap_or(EXIT_INTERNAL)
-}
-
-/// The exit-code list at the end of every `--help`, generated from [`EXIT_CODES`].
-pub fn exit_codes_help() -> String {
-    exit::help(&EXIT_CODES)
-}
-
 #[cfg(test)]
 mod tests {
+    use keyexport_shared::exit;
+
     use super::*;
+
+    /// Distinct codes, one row per kind, a row for the internal error.
+    #[test]
+    fn the_table_is_well_formed() {
+        exit::check_table(&EXIT_CODES).unwrap_or_else(|e| panic!("{e}"));
+    }
 
     /// README.md and docs/runbook.md carry the table of [`EXIT_CODES`], verbatim.
     #[test]

@@ -50,6 +50,25 @@ pub fn collisions(dir: &Path, stem: &str) -> Vec<PathBuf> {
     found
 }
 
+/// Existing files in `dir` among `names` and the frames of `stem`: a folder an export
+/// writes to must hold none of them.
+pub fn taken(dir: &Path, names: &[&str], stem: &str) -> Vec<PathBuf> {
+    let mut taken: Vec<PathBuf> = names
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect();
+    taken.extend(collisions(dir, stem));
+    taken
+}
+
+impl FrameFiles {
+    /// Every file: the PNGs in order, the GIF, the UR text.
+    pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.pngs.iter().chain([&self.gif, &self.ur_text])
+    }
+}
+
 /// Encodes `payload` into frames and writes the PNGs, the GIF and the UR text.
 pub fn write_frames(
     dir: &Path,

@@ -25,7 +25,7 @@ pub const MAX_PARALLEL: u8 = 32;
 fn main_help() -> String {
     format!(
         "Example:\n  keyexport-online submit --request request.json\n\n{}",
-        crate::exit::exit_codes_help()
+        keyexport_shared::exit::help(&crate::exit::EXIT_CODES)
     )
 }
 

@@ -17,7 +17,8 @@ use keyexport_shared::wire::{ExportRequestBody, ExportResponse};
 
 use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::KeyInfo;
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
+use crate::transcript::Transcript;
 
 /// Progress for the operator, on stderr (stdout is the result).
 pub fn note(message: &str) {
@@ -65,6 +66,22 @@ impl Refusal {
             Refusal::SchemeNotListed => "scheme-not-listed",
         }
     }
+}
+
+/// The `preflight` transcript line: the key as `GET /keys/{id}` showed it.
+pub fn record_preflight(transcript: &mut Transcript, key: &KeyInfo) -> Result<(), OnlineError> {
+    transcript.record(
+        "preflight",
+        serde_json::json!({
+            "keyId": key.id,
+            "curve": key.curve,
+            "scheme": key.scheme,
+            "status": key.status,
+            "publicKey": key.public_key,
+        }),
+        Vec::new(),
+    )?;
+    Ok(())
 }
 
 /// The preflight's verdict on `key` for a request asking for `body`: exported keys first,
@@ -129,7 +146,7 @@ impl Confirmation<'_> {
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| OnlineError::Input(format!("cannot read the confirmation: {e}")))?;
+            .map_err(InputError::Confirmation)?;
         if line.trim() == self.expected {
             Ok(())
         } else {

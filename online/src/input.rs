@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use keyexport_shared::files::{Artifact, OfflineSecret};
 use keyexport_shared::input;
-use keyexport_shared::transport::{Content, FrameCollector, decode_image, sniff, ur_lines};
+use keyexport_shared::transport::{
+    Content, FrameCollector, TransportError, decode_image, sniff, ur_lines,
+};
 
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
 
 /// A file's bytes, however they arrived.
 #[derive(Debug)]
@@ -19,6 +21,17 @@ pub struct Received {
     pub carrier: &'static str,
     /// The first input, to place outputs next to.
     pub first: PathBuf,
+}
+
+impl Received {
+    /// The bytes received do not parse as the file expected.
+    pub fn unparsable(&self, error: keyexport_shared::Error) -> InputError {
+        InputError::Unparsable {
+            path: self.first.clone(),
+            carrier: self.carrier,
+            error,
+        }
+    }
 }
 
 /// An image by its content: PNG and JPEG are scanned, other formats refused by name.
@@ -33,14 +46,13 @@ fn is_ur_text(bytes: &[u8]) -> bool {
 /// Reads the inputs: one plain file, or any number of QR images and UR text files whose
 /// frames together make one payload.
 pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
-    let first = inputs
-        .first()
-        .ok_or_else(|| OnlineError::Input("no input given".into()))?
-        .clone();
+    let first = inputs.first().ok_or(InputError::Missing)?.clone();
     let mut files = Vec::with_capacity(inputs.len());
     for path in inputs {
-        let bytes = input::read(path, input::IMAGE)
-            .map_err(|e| OnlineError::Input(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = input::read(path, input::IMAGE).map_err(|error| InputError::Unreadable {
+            path: path.clone(),
+            error,
+        })?;
         if let Some(secret) = OfflineSecret::recognise(&bytes) {
             return Err(OnlineError::OfflineSecret {
                 path: path.clone(),
@@ -55,14 +67,15 @@ pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
         .count();
     if framed == 0 {
         if files.len() > 1 {
-            return Err(OnlineError::Input(
-                "several inputs were given but they are not QR images or UR text: give one file"
-                    .into(),
-            ));
+            return Err(InputError::SeveralFiles.into());
         }
         let (path, bytes) = files.remove(0);
-        input::check_size(bytes.len(), input::DOCUMENT)
-            .map_err(|e| OnlineError::Input(format!("cannot read {}: {e}", path.display())))?;
+        input::check_size(bytes.len(), input::DOCUMENT).map_err(|error| {
+            InputError::Unreadable {
+                path: path.to_path_buf(),
+                error,
+            }
+        })?;
         return Ok(Received {
             bytes,
             carrier: "file",
@@ -70,29 +83,25 @@ pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
         });
     }
     if framed != files.len() {
-        return Err(OnlineError::Input(
-            "mix of a plain file and QR images/UR text: give either the file or its frames".into(),
-        ));
+        return Err(InputError::MixedCarriers.into());
     }
     let mut collector = FrameCollector::new();
     let mut carrier = "UR text";
     for (path, bytes) in &files {
         let texts = if is_image(bytes) {
             carrier = "QR images";
-            decode_image(bytes).map_err(|e| frame_error(path, &e))?
+            decode_image(bytes).map_err(|e| frame_error(path, e))?
         } else {
             let text = String::from_utf8_lossy(bytes);
             ur_lines(&text).map(|(_, line)| line.to_owned()).collect()
         };
         for text in texts {
-            collector.push(&text).map_err(|e| frame_error(path, &e))?;
+            collector.push(&text).map_err(|e| frame_error(path, e))?;
         }
     }
-    let bytes = collector.finish().map_err(|e| {
-        OnlineError::Input(format!(
-            "the frames given do not make a complete file: {e}; scan the missing QR codes"
-        ))
-    })?;
+    let bytes = collector
+        .finish()
+        .map_err(|error| InputError::IncompleteFrames { error })?;
     Ok(Received {
         bytes,
         carrier,
@@ -100,19 +109,16 @@ pub fn receive(inputs: &[PathBuf]) -> Result<Received, OnlineError> {
     })
 }
 
-fn frame_error(path: &Path, error: &dyn std::fmt::Display) -> OnlineError {
-    OnlineError::Input(format!("{}: {error}", path.display()))
+fn frame_error(path: &Path, error: TransportError) -> InputError {
+    InputError::BadFrame {
+        path: path.to_path_buf(),
+        error,
+    }
 }
 
 /// Parses received bytes as any artifact this tool knows.
 pub fn parse(received: &Received) -> Result<Artifact, OnlineError> {
-    Artifact::parse(&received.bytes).map_err(|e| {
-        OnlineError::Input(format!(
-            "{} ({}): {e}",
-            received.first.display(),
-            received.carrier
-        ))
-    })
+    Artifact::parse(&received.bytes).map_err(|error| received.unparsable(error).into())
 }
 
 #[cfg(test)]
@@ -136,6 +142,9 @@ mod tests {
         let b = dir.path().join("b.json");
         std::fs::write(&a, "{}").unwrap();
         std::fs::write(&b, "{}").unwrap();
-        assert!(matches!(receive(&[a, b]), Err(OnlineError::Input(_))));
+        assert!(matches!(
+            receive(&[a, b]),
+            Err(OnlineError::Input(InputError::SeveralFiles))
+        ));
     }
 }

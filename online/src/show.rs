@@ -11,14 +11,13 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::time::Duration;
 
-use keyexport_shared::ErrorKind;
 use keyexport_shared::files::Artifact;
 use keyexport_shared::transport::{
     CAPTION_ROWS, FrameOptions, TerminalSize, TransportError, fit_terminal, payload_digest,
 };
 
 use crate::cli::ShowArgs;
-use crate::error::OnlineError;
+use crate::error::{OnlineError, ShowError};
 use crate::input;
 
 /// The size assumed when standard output is not a terminal.
@@ -29,14 +28,10 @@ pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
     let received = input::receive(std::slice::from_ref(&args.file)).map_err(show_input)?;
     let artifact = input::parse(&received).map_err(show_input)?;
     if matches!(artifact, Artifact::Request(_) | Artifact::BatchRequest(_)) {
-        return Err(OnlineError::Show {
-            message: format!("{} is a request file, not a response", args.file.display()),
-            advice: "`keyexport-online show` plays the response written by `submit` \
-                     (response.json or response.ur.txt); the offline machine shows the \
-                     request with `keyexport-offline show`."
-                .into(),
-            kind: ErrorKind::Input,
-        });
+        return Err(ShowError::Request {
+            path: args.file.clone(),
+        }
+        .into());
     }
     let stdout = std::io::stdout();
     let size = if stdout.is_terminal() {
@@ -51,29 +46,24 @@ pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
         fps: args.fps,
         ..FrameOptions::default()
     };
-    let fit = fit_terminal(&received.bytes, size, CAPTION_ROWS, &options).map_err(|e| match e {
-        TransportError::TerminalTooSmall {
-            needed_cols,
-            needed_rows,
-            ..
-        } => OnlineError::Show {
-            message: format!("{e}"),
-            advice: format!(
-                "Make the terminal at least {needed_cols}x{needed_rows} (a smaller font, a \
-                 larger window), or carry the PNG files written by `submit` \
-                 (response-qr-NN.png, response-qr.gif) instead."
-            ),
-            kind: ErrorKind::Usage,
-        },
-        other => OnlineError::Show {
-            message: format!(
-                "cannot encode {} as QR frames: {other}",
-                args.file.display()
-            ),
-            advice: "Carry the response file itself on removable media.".into(),
-            kind: ErrorKind::Input,
-        },
-    })?;
+    let fit =
+        fit_terminal(&received.bytes, size, CAPTION_ROWS, &options).map_err(
+            |error| match error {
+                TransportError::TerminalTooSmall {
+                    needed_cols,
+                    needed_rows,
+                    ..
+                } => ShowError::TerminalTooSmall {
+                    error,
+                    needed_cols,
+                    needed_rows,
+                },
+                error => ShowError::Encode {
+                    path: args.file.clone(),
+                    error,
+                },
+            },
+        )?;
     let name = args.file.file_name().map_or_else(
         || args.file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -103,13 +93,7 @@ pub fn run(args: &ShowArgs) -> Result<(), OnlineError> {
 /// An unreadable FILE, with advice about `show`'s input (not `submit`'s).
 fn show_input(error: OnlineError) -> OnlineError {
     match error {
-        OnlineError::Input(message) => OnlineError::Show {
-            message,
-            advice: "Give the response.json written by `keyexport-online submit`, or its \
-                     response.ur.txt."
-                .into(),
-            kind: ErrorKind::Input,
-        },
+        OnlineError::Input(error) => ShowError::Input(error).into(),
         other => other,
     }
 }

@@ -17,7 +17,7 @@ use keyexport_shared::files::sha256_hex;
 use keyexport_shared::transcript;
 use serde_json::{Map, Value, json};
 
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
 
 /// The online transcript of one output folder.
 pub struct Transcript {
@@ -54,6 +54,22 @@ impl Transcript {
             _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         };
         json!({"role": role, "path": shown.display().to_string(), "sha256": sha256_hex(bytes)})
+    }
+
+    /// The records of the files at `paths` that can be read ([`Transcript::artifact`]).
+    pub fn artifacts<'a>(
+        &self,
+        role: &str,
+        paths: impl IntoIterator<Item = &'a PathBuf>,
+    ) -> Vec<Value> {
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                std::fs::read(path)
+                    .ok()
+                    .map(|bytes| self.artifact(role, path, &bytes))
+            })
+            .collect()
     }
 
     /// Appends the line of `step` with public `facts` and `artifacts`; returns the head.
@@ -103,8 +119,12 @@ impl Transcript {
         );
         line.insert(
             "build".into(),
-            serde_json::to_value(keyexport_shared::build_info!())
-                .map_err(|e| OnlineError::Input(format!("transcript entry: {e}")))?,
+            serde_json::to_value(keyexport_shared::build_info!()).map_err(|error| {
+                InputError::Encode {
+                    what: "transcript entry",
+                    error,
+                }
+            })?,
         );
         if let Value::Object(facts) = facts {
             line.extend(facts);
@@ -160,7 +180,7 @@ mod tests {
             .record("request-read", json!({"keyId": "key-1"}), vec![artifact])
             .unwrap();
         t.working_on("preflight");
-        t.record_failure(&OnlineError::Input("x".into()), Vec::new());
+        t.record_failure(&OnlineError::Input(InputError::SeveralFiles), Vec::new());
         let report = transcript::verify(t.path()).unwrap();
         assert!(report.is_intact(), "{:?}", report.findings);
         assert_eq!(report.lines, 2);

@@ -9,29 +9,30 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use k256::ecdsa::signature::hazmat::PrehashSigner as _;
-use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::canary::{CanaryReceipt, ReceiptSignature};
 use keyexport_shared::curve::PublicKey;
-use keyexport_shared::files::{Artifact, CeremonyId, KeyId, RequestFile, ResponseFile};
-use keyexport_shared::keys::DecryptionKey;
+use keyexport_shared::files::{Artifact, CeremonyId, KeyId, ResponseFile};
 use keyexport_shared::reconstruct::reconstruct;
-use keyexport_shared::scheme::{Curve, Scheme};
-use keyexport_shared::wire::ExportRequestBody;
-use sandbox::{Fault, KeySpec, Sandbox, SandboxConfig};
+use keyexport_shared::scheme::Curve;
+use sandbox::{Fault, KeySpec, SandboxConfig};
 
-use crate::common::{json_out, online, stderr};
+use crate::common::{Asks, Ceremony, is_exported, json_out, stderr};
 
-/// A sandbox with `keys`, a canary request (one key, or a batch of all) and an output
-/// folder.
+/// A canary ceremony: the common fixture with a canary request (one key, or a batch of
+/// all), an output folder, and the real keys.
 struct Canary {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    decryption_key: DecryptionKey,
-    ceremony_id: CeremonyId,
-    request: PathBuf,
+    c: Ceremony,
     out: PathBuf,
     /// The real keys, before any canary.
     real_ids: Vec<String>,
+}
+
+impl std::ops::Deref for Canary {
+    type Target = Ceremony;
+
+    fn deref(&self) -> &Ceremony {
+        &self.c
+    }
 }
 
 impl Canary {
@@ -43,59 +44,30 @@ impl Canary {
         Canary::start(config, true)
     }
 
+    /// `config`'s keys, or one CGGMP24 secp256k1 master key.
     fn start(mut config: SandboxConfig, batch: bool) -> Canary {
         if config.keys.is_empty() {
             let mut key = KeySpec::new("CGGMP24:secp256k1".parse().unwrap());
             key.master_key = true;
             config.keys = vec![key];
         }
-        let sandbox = Sandbox::start(config).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let decryption_key = DecryptionKey::generate();
-        let ceremony_id = CeremonyId::generate();
-        let body = ExportRequestBody {
-            encryption_key: decryption_key.encryption_key(),
-            supported_schemes: Scheme::all(),
-        };
-        let ids: Vec<KeyId> = sandbox
-            .keys()
-            .iter()
-            .map(|k| KeyId::new(&k.id).unwrap())
-            .collect();
-        let bytes = if batch {
-            BatchRequestFile::new(
-                ceremony_id.clone(),
-                ids,
-                body,
-                "2026-01-01T00:00:00Z".into(),
-                "test".into(),
-            )
-            .with_canary(true)
-            .to_bytes()
-        } else {
-            RequestFile::new(
-                ceremony_id.clone(),
-                ids[0].clone(),
-                body,
-                "2026-01-01T00:00:00Z".into(),
-                "test".into(),
-            )
-            .with_canary(true)
-            .to_bytes()
-        };
-        let request = dir.path().join("request.json");
-        std::fs::write(&request, bytes).unwrap();
-        let out = dir.path().join("out");
-        let real_ids = sandbox.keys().into_iter().map(|k| k.id).collect();
-        Canary {
-            real_ids,
-            sandbox,
-            dir,
-            decryption_key,
-            ceremony_id,
-            request,
-            out,
-        }
+        let c = Ceremony::asking(
+            config,
+            Asks {
+                batch,
+                canary: true,
+            },
+        );
+        let out = c.dir.path().join("out");
+        let real_ids = c.sandbox.keys().into_iter().map(|k| k.id).collect();
+        Canary { c, out, real_ids }
+    }
+
+    /// `submit --yes --request REQUEST --out OUT`, without `--json`.
+    fn submit_text(&self) -> assert_cmd::Command {
+        let mut cmd = self.c.submit_text(&self.request);
+        cmd.arg("--out").arg(&self.out);
+        cmd
     }
 
     fn real_key(&self) -> String {
@@ -104,12 +76,8 @@ impl Canary {
 
     /// `submit --yes --json --request REQUEST --out OUT ARGS`.
     fn submit(&self, args: &[&str]) -> Output {
-        let mut cmd = online(&self.sandbox);
-        cmd.args(["submit", "--yes", "--json", "--request"])
-            .arg(&self.request)
-            .arg("--out")
-            .arg(&self.out)
-            .args(args);
+        let mut cmd = self.submit_text();
+        cmd.arg("--json").args(args);
         cmd.output().unwrap()
     }
 
@@ -190,6 +158,15 @@ impl Canary {
             .map(|id| self.count("POST", &format!("/keys/{id}/export")))
             .sum();
         calls + exported
+    }
+
+    /// The transcript in OUT records `step` as done.
+    fn assert_step_ok(&self, step: &str) {
+        let steps = self.transcript_steps(&self.out);
+        assert!(
+            steps.iter().any(|(s, o)| s == step && o == "ok"),
+            "{step}: {steps:?}"
+        );
     }
 
     fn transcript_steps(&self, dir: &Path) -> Vec<(String, String)> {
@@ -277,12 +254,7 @@ fn the_canary_is_exported_first_then_the_receipt_lets_the_real_key_go() {
     assert_eq!(c.real_exports(), 0);
 
     // The text stage says what to carry back and the next command.
-    let mut text = online(&c.sandbox);
-    text.args(["submit", "--yes", "--request"])
-        .arg(&c.request)
-        .arg("--out")
-        .arg(&c.out);
-    let text = text.output().unwrap();
+    let text = c.submit_text().output().unwrap();
     let printed = String::from_utf8_lossy(&text.stdout);
     assert!(printed.contains("CANARY EXPORTED"), "{printed}");
     assert!(printed.contains("canary-receipt.json"), "{printed}");
@@ -325,7 +297,7 @@ fn the_canary_is_exported_first_then_the_receipt_lets_the_real_key_go() {
             .iter()
             .any(|k| k.id == canary_id && k.deleted)
     );
-    assert!(c.sandbox.keys().iter().any(|k| k.id == real && k.exported));
+    assert!(is_exported(&c.sandbox, &real));
     let response =
         match Artifact::parse(&std::fs::read(c.out.join("response.json")).unwrap()).unwrap() {
             Artifact::Response(file) => {
@@ -434,6 +406,16 @@ fn forged_altered_and_foreign_receipts_are_refused_before_the_real_key() {
         assert!(message.contains(says), "{}: {message}", receipt.display());
         assert!(stderr(&output).contains("The real key was not touched"));
     }
+    // A receipt that cannot be read.
+    let output = c.submit_receipt(&c.dir.path().join("missing-receipt.json"));
+    let json = assert_refused(&output, 15, "canary-unproven");
+    let dir = c.dir.path().to_string_lossy().into_owned();
+    insta::assert_snapshot!(
+        "receipt_unreadable",
+        serde_json::to_string_pretty(&json)
+            .unwrap()
+            .replace(&dir, "[DIR]")
+    );
     // No call after the stage's three: no preflight, no deletion, no real export.
     assert_eq!(c.calls().len(), 3, "{:?}", c.calls());
     assert_eq!(c.real_exports(), 0);
@@ -447,10 +429,8 @@ fn forged_altered_and_foreign_receipts_are_refused_before_the_real_key() {
 
     // A receipt given with another --out has no canary response to be checked against.
     let good = c.write("canary-receipt.json", &c.receipt().to_bytes());
-    let mut cmd = online(&c.sandbox);
-    cmd.args(["submit", "--yes", "--json", "--request"])
-        .arg(&c.request)
-        .arg("--out")
+    let mut cmd = crate::common::submit(&c);
+    cmd.arg("--out")
         .arg(c.dir.path().join("elsewhere"))
         .arg("--canary-receipt")
         .arg(&good);
@@ -552,19 +532,8 @@ fn skip_canary_warns_records_and_exports_the_real_key() {
     assert!(boxed.len() >= 4);
     assert!(boxed.iter().all(|l| l.chars().count() == 80), "{boxed:?}");
     assert_eq!(c.count("POST", "/keys"), 0);
-    assert!(
-        c.sandbox
-            .keys()
-            .iter()
-            .any(|k| k.id == c.real_key() && k.exported)
-    );
-    let steps = c.transcript_steps(&c.out);
-    assert!(
-        steps
-            .iter()
-            .any(|(s, o)| s == "canary-skipped" && o == "ok"),
-        "{steps:?}"
-    );
+    assert!(is_exported(&c.sandbox, &c.real_key()));
+    c.assert_step_ok("canary-skipped");
 
     // Both canary flags are refused on a request without canary.
     let plain = crate::common::ceremony("CGGMP24:secp256k1", SandboxConfig::default());
@@ -593,12 +562,7 @@ fn a_batch_gets_one_canary_of_its_first_key() {
     assert_eq!(json["keyIds"].as_array().unwrap().len(), 3);
     assert_eq!(c.count("POST", "/keys"), 1);
     assert_eq!(c.real_exports(), 0);
-    let mut text = online(&c.sandbox);
-    text.args(["submit", "--yes", "--request"])
-        .arg(&c.request)
-        .arg("--out")
-        .arg(&c.out);
-    let text = text.output().unwrap();
+    let text = c.submit_text().output().unwrap();
     assert!(
         String::from_utf8_lossy(&text.stdout).contains("proves this curve only"),
         "{}",
@@ -642,12 +606,7 @@ fn a_batch_gets_one_canary_of_its_first_key() {
 #[test]
 fn the_text_report_of_the_real_export_says_what_became_of_the_canary() {
     let c = Canary::single(SandboxConfig::default());
-    let mut cmd = online(&c.sandbox);
-    cmd.args(["submit", "--yes", "--skip-canary", "--request"])
-        .arg(&c.request)
-        .arg("--out")
-        .arg(&c.out);
-    let output = cmd.output().unwrap();
+    let output = c.submit_text().arg("--skip-canary").output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -672,17 +631,6 @@ fn a_held_deletion_of_the_canary_is_reported_and_the_real_export_goes_on() {
     );
     assert!(c.out.join("canary/delete-held.json").is_file());
     assert!(c.sandbox.keys().iter().all(|k| !k.deleted));
-    assert!(
-        c.sandbox
-            .keys()
-            .iter()
-            .any(|k| k.id == c.real_key() && k.exported)
-    );
-    let steps = c.transcript_steps(&c.out);
-    assert!(
-        steps
-            .iter()
-            .any(|(s, o)| s == "canary-deleted" && o == "ok"),
-        "{steps:?}"
-    );
+    assert!(is_exported(&c.sandbox, &c.real_key()));
+    c.assert_step_ok("canary-deleted");
 }

@@ -18,31 +18,59 @@ use sandbox::{KeySpec, Sandbox, SandboxConfig};
 pub struct Ceremony {
     pub sandbox: Sandbox,
     pub dir: tempfile::TempDir,
+    /// The request's key (a batch request's first key).
     pub key_id: String,
     pub decryption_key: DecryptionKey,
     pub request: PathBuf,
+    /// The request's ceremony id.
+    pub ceremony_id: CeremonyId,
+}
+
+/// What the ceremony's request asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asks {
+    /// Every key of the sandbox (a batch request) rather than the first.
+    pub batch: bool,
+    /// A canary first, as `init --canary` asks.
+    pub canary: bool,
 }
 
 /// A sandbox with one 2-of-3 key of `scheme` and the given faults/credential.
 pub fn ceremony(scheme: &str, config: SandboxConfig) -> Ceremony {
+    ceremony_asking(scheme, config, Asks::default())
+}
+
+/// [`ceremony`], whose request asks for `asks`.
+pub fn ceremony_asking(scheme: &str, config: SandboxConfig, asks: Asks) -> Ceremony {
     let mut config = config;
     if config.keys.is_empty() {
         config.keys = vec![KeySpec::new(scheme.parse().unwrap())];
     }
-    let sandbox = Sandbox::start(config).unwrap();
-    let key_id = sandbox.keys()[0].id.clone();
-    let dir = tempfile::tempdir().unwrap();
-    let (decryption_key, request) = write_request(dir.path(), &key_id, Scheme::all());
-    Ceremony {
-        sandbox,
-        dir,
-        key_id,
-        decryption_key,
-        request,
-    }
+    Ceremony::asking(config, asks)
 }
 
 impl Ceremony {
+    /// A sandbox with `config` (which names its keys), and a request for its first key or,
+    /// for a batch, all of them, written as `keyexport-offline init` does.
+    pub fn asking(config: SandboxConfig, asks: Asks) -> Ceremony {
+        let sandbox = Sandbox::start(config).unwrap();
+        let key_ids: Vec<String> = sandbox.keys().into_iter().map(|k| k.id).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let written = if asks.batch {
+            Written::batch(dir.path(), &key_ids, asks.canary)
+        } else {
+            Written::single(dir.path(), &key_ids[0], Scheme::all(), asks.canary)
+        };
+        Ceremony {
+            sandbox,
+            dir,
+            key_id: key_ids[0].clone(),
+            decryption_key: written.decryption_key,
+            request: written.path,
+            ceremony_id: written.ceremony_id,
+        }
+    }
+
     /// `submit --request <request> --yes --json`, run to its end.
     pub fn run(&self) -> Output {
         submit(self).output().unwrap()
@@ -62,6 +90,13 @@ impl Ceremony {
         cmd
     }
 
+    /// `show FILE`.
+    pub fn show(&self, file: &Path) -> Command {
+        let mut cmd = online(&self.sandbox);
+        cmd.arg("show").arg(file);
+        cmd
+    }
+
     /// A new, empty folder `name` in the ceremony's folder (for `--out`).
     pub fn new_folder(&self, name: &str) -> PathBuf {
         let path = self.dir.path().join(name);
@@ -70,42 +105,77 @@ impl Ceremony {
     }
 }
 
-/// The body of an export request to the given decryption key's encryption key.
-fn export_body(decryption_key: &DecryptionKey, schemes: Vec<Scheme>) -> ExportRequestBody {
-    ExportRequestBody {
-        encryption_key: decryption_key.encryption_key(),
-        supported_schemes: schemes,
+/// A `request.json` written as `keyexport-offline init` does.
+pub struct Written {
+    pub decryption_key: DecryptionKey,
+    pub path: PathBuf,
+    pub ceremony_id: CeremonyId,
+}
+
+impl Written {
+    /// The request for `key_id` in `dir`, listing `schemes`.
+    pub fn single(dir: &Path, key_id: &str, schemes: Vec<Scheme>, canary: bool) -> Written {
+        Written::with(dir, schemes, |ceremony_id, body| {
+            RequestFile::new(
+                ceremony_id,
+                KeyId::new(key_id).unwrap(),
+                body,
+                "2026-01-01T00:00:00Z".into(),
+                "test".into(),
+            )
+            .with_canary(canary)
+            .to_bytes()
+        })
+    }
+
+    /// The batch request for `key_ids` in `dir`.
+    pub fn batch(dir: &Path, key_ids: &[String], canary: bool) -> Written {
+        Written::with(dir, Scheme::all(), |ceremony_id, body| {
+            BatchRequestFile::new(
+                ceremony_id,
+                key_ids.iter().map(|id| KeyId::new(id).unwrap()).collect(),
+                body,
+                "2026-01-01T00:00:00Z".into(),
+                "test".into(),
+            )
+            .with_canary(canary)
+            .to_bytes()
+        })
+    }
+
+    /// A new decryption key and ceremony; `file` makes the request's bytes from the
+    /// ceremony id and the export body (to that key, listing `schemes`).
+    fn with(
+        dir: &Path,
+        schemes: Vec<Scheme>,
+        file: impl FnOnce(CeremonyId, ExportRequestBody) -> Vec<u8>,
+    ) -> Written {
+        let decryption_key = DecryptionKey::generate();
+        let ceremony_id = CeremonyId::generate();
+        let body = ExportRequestBody {
+            encryption_key: decryption_key.encryption_key(),
+            supported_schemes: schemes,
+        };
+        let path = dir.join("request.json");
+        std::fs::write(&path, file(ceremony_id.clone(), body)).unwrap();
+        Written {
+            decryption_key,
+            path,
+            ceremony_id,
+        }
     }
 }
 
 /// Writes `request.json` for `key_id` in `dir` as `keyexport-offline init` does.
 pub fn write_request(dir: &Path, key_id: &str, schemes: Vec<Scheme>) -> (DecryptionKey, PathBuf) {
-    let decryption_key = DecryptionKey::generate();
-    let file = RequestFile::new(
-        CeremonyId::generate(),
-        KeyId::new(key_id).unwrap(),
-        export_body(&decryption_key, schemes),
-        "2026-01-01T00:00:00Z".into(),
-        "test".into(),
-    );
-    let path = dir.join("request.json");
-    std::fs::write(&path, file.to_bytes()).unwrap();
-    (decryption_key, path)
+    let written = Written::single(dir, key_id, schemes, false);
+    (written.decryption_key, written.path)
 }
 
 /// Writes a batch `request.json` for `key_ids` in `dir`, as `keyexport-offline init` does.
 pub fn write_batch_request(dir: &Path, key_ids: &[String]) -> (DecryptionKey, PathBuf) {
-    let decryption_key = DecryptionKey::generate();
-    let file = BatchRequestFile::new(
-        CeremonyId::generate(),
-        key_ids.iter().map(|id| KeyId::new(id).unwrap()).collect(),
-        export_body(&decryption_key, Scheme::all()),
-        "2026-01-01T00:00:00Z".into(),
-        "test".into(),
-    );
-    let path = dir.join("request.json");
-    std::fs::write(&path, file.to_bytes()).unwrap();
-    (decryption_key, path)
+    let written = Written::batch(dir, key_ids, false);
+    (written.decryption_key, written.path)
 }
 
 /// A batch ceremony: a sandbox, a batch request for `key_ids` (some may be unknown to the
@@ -160,13 +230,7 @@ impl BatchCeremony {
 
     /// [`BatchCeremony::submit`] of another request file.
     pub fn submit_request(&self, request: &Path, args: &[&str]) -> std::process::Command {
-        let mut cmd = online_process(&self.sandbox);
-        cmd.arg("submit")
-            .arg("--request")
-            .arg(request)
-            .args(["--yes", "--json"])
-            .args(args);
-        cmd
+        submit_process(&self.sandbox, request, args)
     }
 
     /// [`BatchCeremony::submit`], run to its end.
@@ -208,6 +272,17 @@ pub fn online_process(sandbox: &Sandbox) -> std::process::Command {
         cmd.env_remove(name);
     }
     cmd.envs(sandbox.env()).stdin(Stdio::null());
+    cmd
+}
+
+/// `submit --request REQUEST --yes --json ARGS` against `sandbox`, as a std command.
+pub fn submit_process(sandbox: &Sandbox, request: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = online_process(sandbox);
+    cmd.arg("submit")
+        .arg("--request")
+        .arg(request)
+        .args(["--yes", "--json"])
+        .args(args);
     cmd
 }
 

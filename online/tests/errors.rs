@@ -6,12 +6,22 @@
 
 use sandbox::{FailStatus, Fault, Route, SandboxConfig};
 
-use crate::common::{Ceremony, ceremony, online, submit, write_batch_request};
+use crate::common::{
+    Asks, Ceremony, ceremony, ceremony_asking, online, submit, submit_process, write_batch_request,
+};
 
 /// Exit code, standard output, and standard error from its `error:` line on, of `cmd`,
 /// with the run's variable parts replaced.
 fn report(c: &Ceremony, cmd: &mut assert_cmd::Command) -> String {
     report_of(c, cmd.output().unwrap())
+}
+
+/// [`report`] of a `submit --request REQUEST --yes --json ARGS` (a batch's, say).
+fn report_submit(c: &Ceremony, request: &std::path::Path, args: &[&str]) -> String {
+    report_of(
+        c,
+        submit_process(&c.sandbox, request, args).output().unwrap(),
+    )
 }
 
 /// [`report`] of a run's `output`.
@@ -139,12 +149,7 @@ fn kind_batch_incomplete() {
     let c = ceremony("CGGMP24:secp256k1", plain());
     let keys = [c.key_id.clone(), "key-unknown".to_owned()];
     let (_, request) = write_batch_request(c.dir.path(), &keys);
-    let mut cmd = online(&c.sandbox);
-    cmd.arg("submit")
-        .arg("--request")
-        .arg(&request)
-        .args(["--yes", "--json", "--parallel", "1"]);
-    let text = report(&c, &mut cmd);
+    let text = report_submit(&c, &request, &["--parallel", "1"]);
     assert!(text.starts_with("exit code: Some(13)"), "{text}");
     let ceremony_id = text
         .split(r#""ceremonyId":""#)
@@ -155,24 +160,18 @@ fn kind_batch_incomplete() {
     insta::assert_snapshot!(text.replace(&ceremony_id, "[CEREMONY]"));
 }
 
-/// `c`'s request, rewritten as a canary ceremony's (`init --canary`).
-fn canary_request(c: &Ceremony) {
-    let bytes = std::fs::read(&c.request).unwrap();
-    let keyexport_shared::files::Artifact::Request(request) =
-        keyexport_shared::files::Artifact::parse(&bytes).unwrap()
-    else {
-        panic!("not a request");
+/// A ceremony whose request asks for a canary (`init --canary`).
+fn canary(config: SandboxConfig) -> Ceremony {
+    let asks = Asks {
+        canary: true,
+        ..Asks::default()
     };
-    std::fs::write(&c.request, request.with_canary(true).to_bytes()).unwrap();
+    ceremony_asking("CGGMP24:secp256k1", config, asks)
 }
 
 #[test]
 fn kind_canary_permission() {
-    let c = ceremony(
-        "CGGMP24:secp256k1",
-        plain().fault(Fault::MissingCreatePermission),
-    );
-    canary_request(&c);
+    let c = canary(plain().fault(Fault::MissingCreatePermission));
     insta::assert_snapshot!(report(&c, &mut submit(&c)));
 }
 
@@ -180,12 +179,83 @@ fn kind_canary_permission() {
 /// request): refused before any call.
 #[test]
 fn kind_canary_unproven() {
-    let c = ceremony("CGGMP24:secp256k1", plain());
-    canary_request(&c);
+    let c = canary(plain());
     let receipt = c.dir.path().join("canary-receipt.json");
     std::fs::write(&receipt, b"{}").unwrap();
     let mut cmd = submit(&c);
     cmd.arg("--canary-receipt").arg(&receipt);
     insta::assert_snapshot!(report(&c, &mut cmd));
+    assert!(c.sandbox.requests().is_empty());
+}
+
+/// Each way an input can fail (all of kind `input`, exit 3, except the canary receipt's):
+/// one snapshot each, run before any call to Dfns.
+#[test]
+fn input_errors() {
+    use keyexport_shared::transport::{FrameOptions, encode_frames};
+
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let dir = c.dir.path();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let submit_of = |inputs: &[&std::path::Path]| {
+        let mut cmd = online(&c.sandbox);
+        cmd.args(["submit", "--yes", "--json"]);
+        for input in inputs {
+            cmd.arg("--request").arg(input);
+        }
+        cmd
+    };
+    let options = FrameOptions {
+        fragment_len: 100,
+        ..FrameOptions::default()
+    };
+    let frames = encode_frames(&std::fs::read(&c.request).unwrap(), &options).unwrap();
+    assert!(frames.len() > 1);
+    let one_frame = write("one-frame.ur.txt", frames[0].as_str().as_bytes());
+    let bad_frame = write("bad.ur.txt", b"ur:bytes/1-3/not-bytewords\n");
+    let other = write("other.json", b"{}");
+    let missing = dir.join("missing.json");
+
+    let cases: [(&str, assert_cmd::Command); 5] = [
+        ("input_unreadable", submit_of(&[&missing])),
+        ("input_several_files", submit_of(&[&c.request, &other])),
+        ("input_mixed_carriers", submit_of(&[&c.request, &one_frame])),
+        ("input_bad_frame", submit_of(&[&bad_frame])),
+        ("input_incomplete_frames", submit_of(&[&one_frame])),
+    ];
+    for (name, mut cmd) in cases {
+        insta::assert_snapshot!(name, report(&c, &mut cmd));
+    }
+    insta::assert_snapshot!("show_input", report(&c, &mut c.show(&missing)));
+    insta::assert_snapshot!("show_request", report(&c, &mut c.show(&c.request)));
+    assert!(c.sandbox.requests().is_empty());
+}
+
+/// A response file given as the request.
+#[test]
+fn input_not_a_request() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    assert_eq!(submit(&c).output().unwrap().status.code(), Some(0));
+    let response = c.dir.path().join("response.json");
+    insta::assert_snapshot!(report_submit(&c, &response, &[]));
+}
+
+/// A batch's journal that cannot be read, or is damaged before its last line: refused
+/// before any call.
+#[test]
+fn input_journal() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let (_, request) = write_batch_request(c.dir.path(), &[c.key_id.clone(), "key-2".into()]);
+    let responses = c.dir.path().join("responses");
+    let journal = responses.join("journal.jsonl");
+    std::fs::create_dir_all(&journal).unwrap();
+    insta::assert_snapshot!("input_journal_unreadable", report_submit(&c, &request, &[]));
+    std::fs::remove_dir(&journal).unwrap();
+    std::fs::write(&journal, "{\"event\"\n{}\n").unwrap();
+    insta::assert_snapshot!("input_journal_damaged", report_submit(&c, &request, &[]));
     assert!(c.sandbox.requests().is_empty());
 }

@@ -284,9 +284,8 @@ fn show_plays_the_response_frames() {
     c.run_ok();
     let response = c.dir.path().join("response.json");
     for file in [response.clone(), c.dir.path().join("response.ur.txt")] {
-        let output = online(&c.sandbox)
-            .arg("show")
-            .arg(&file)
+        let output = c
+            .show(&file)
             .args(["--loops", "1", "--fps", "30"])
             .output()
             .unwrap();
@@ -302,19 +301,11 @@ fn show_plays_the_response_frames() {
         }
         assert!(shown.contains(&format!("frame {frames} of {frames}")));
     }
-    let output = online(&c.sandbox)
-        .arg("show")
-        .arg(&c.request)
-        .output()
-        .unwrap();
+    let output = c.show(&c.request).output().unwrap();
     assert_eq!(output.status.code(), Some(3));
     assert!(stderr(&output).contains("keyexport-offline show"));
     assert!(!stderr(&output).contains("Give the request file"));
-    let output = online(&c.sandbox)
-        .args(["show", "--fps", "0"])
-        .arg(&response)
-        .output()
-        .unwrap();
+    let output = c.show(&response).args(["--fps", "0"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
 
@@ -389,7 +380,7 @@ fn an_offline_secret_given_as_the_request_stops_everything() {
         assert!(text.contains("OFFLINE machine's secret"), "{text}");
         assert!(text.contains("wipe"), "{text}");
         assert!(!text.contains("not valid JSON"), "{text}");
-        let output = online(&c.sandbox).arg("show").arg(file).output().unwrap();
+        let output = c.show(file).output().unwrap();
         assert_eq!(output.status.code(), Some(14));
     }
     assert_eq!(export_calls(&c.sandbox), 0);

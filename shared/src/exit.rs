@@ -1,10 +1,11 @@
 //! Exit codes: the row type of each binary's exit-code table, and the renderings of a table
 //! that `--help`, README.md and docs/runbook.md carry.
 //!
-//! Each binary keeps one table of [`Exit`] rows (its `error.rs`); its `--help` prints
-//! [`help`] of it and its tests check that README.md holds [`summary_table`] and the
-//! runbook [`runbook_table`] of it, so the codes are written once. [`JsonError`] is the
-//! one shape of the `--json` error object of both binaries.
+//! Each binary keeps one table of [`Exit`] rows (its `exit.rs`), and nothing else: an
+//! error's kind finds its row through [`exit_for`], `--help` prints [`help`] of it, and
+//! its tests check it with [`check_table`] and that README.md holds [`summary_table`] and
+//! the runbook [`runbook_table`] of it ([`check_docs`]), so the codes are written once.
+//! [`JsonError`] is the one shape of the `--json` error object of both binaries.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -79,12 +80,53 @@ pub fn usage_message(rendered: &str) -> &str {
     first.strip_prefix("error: ").unwrap_or(first)
 }
 
+/// The exit code of a bug: every table has a row with it ([`check_table`]).
+pub const INTERNAL_CODE: u8 = 1;
+
 /// The row of `table` that lists `kind`.
 pub fn lookup(table: &[Exit], kind: ErrorKind) -> Option<Exit> {
     table
         .iter()
         .copied()
         .find(|exit| exit.kinds.contains(&kind))
+}
+
+/// The exit code that reports `kind`: the row of `table` that lists it. A kind no row lists
+/// is a bug, reported with the table's row of [`INTERNAL_CODE`].
+pub fn exit_for(table: &[Exit], kind: ErrorKind) -> Exit {
+    lookup(table, kind)
+        .or_else(|| table.iter().copied().find(|e| e.code == INTERNAL_CODE))
+        // Only for a table that fails `check_table`: the internal error, undocumented.
+        .unwrap_or(Exit {
+            code: INTERNAL_CODE,
+            kinds: &[],
+            meaning: "internal error (a bug)",
+            advice: "Stop, keep the message, report it.",
+        })
+}
+
+/// Checks a binary's table: the codes are distinct, one of them is [`INTERNAL_CODE`], and
+/// no kind is listed twice.
+pub fn check_table(table: &[Exit]) -> Result<(), String> {
+    for (at, exit) in table.iter().enumerate() {
+        if table[..at].iter().any(|e| e.code == exit.code) {
+            return Err(format!("exit code {} has two rows", exit.code));
+        }
+        for kind in exit.kinds {
+            if lookup(&table[..at], *kind).is_some()
+                || exit.kinds.iter().filter(|k| *k == kind).count() > 1
+            {
+                return Err(format!("the kind {kind} is listed twice"));
+            }
+        }
+    }
+    if table.iter().any(|e| e.code == INTERNAL_CODE) {
+        Ok(())
+    } else {
+        Err(format!(
+            "no row for the internal error (code {INTERNAL_CODE})"
+        ))
+    }
 }
 
 /// The list at the end of `--help`: `Exit codes:`, then one entry per code, its meaning
@@ -233,6 +275,39 @@ mod tests {
             usage_message("error: unexpected argument '--x' found\n\nUsage: tool"),
             "unexpected argument '--x' found"
         );
+    }
+
+    #[test]
+    fn a_kind_of_no_row_ends_with_the_internal_row() {
+        const INTERNAL: Exit = Exit {
+            code: INTERNAL_CODE,
+            kinds: &[],
+            meaning: "a bug",
+            advice: "Report it.",
+        };
+        let table = [TABLE[0], INTERNAL, TABLE[1]];
+        assert_eq!(exit_for(&table, ErrorKind::Input).code, 130);
+        assert_eq!(exit_for(&table, ErrorKind::Usage), INTERNAL);
+        assert_eq!(check_table(&table), Ok(()));
+        assert_eq!(
+            check_table(&TABLE),
+            Err("no row for the internal error (code 1)".into())
+        );
+        assert_eq!(exit_for(&TABLE, ErrorKind::Usage).code, INTERNAL_CODE);
+        let twice = [
+            INTERNAL,
+            TABLE[1],
+            Exit {
+                code: 3,
+                ..TABLE[1]
+            },
+        ];
+        assert_eq!(
+            check_table(&twice),
+            Err("the kind interrupted is listed twice".into())
+        );
+        let again = [INTERNAL, INTERNAL];
+        assert_eq!(check_table(&again), Err("exit code 1 has two rows".into()));
     }
 
     #[test]

@@ -133,14 +133,31 @@ pub fn stage(
     if response_path.symlink_metadata().is_ok() {
         return reuse(ctx, &dir, &response_path, transcript);
     }
-    check_canary_free(&dir)?;
-    std::fs::create_dir_all(&dir).map_err(|e| OnlineError::Refused {
+    prepare_folder(&dir)?;
+    let (canary_id, info) = create(ctx, real, &dir, transcript, saved)?;
+    let exported = export(ctx, canary_id, info, &dir, transcript, saved, before)?;
+    save(ctx, exported, response_path, transcript, saved)
+}
+
+/// Makes `OUT/canary/`, refusing one that holds an earlier attempt's files.
+fn prepare_folder(dir: &Path) -> Result<(), OnlineError> {
+    check_canary_free(dir)?;
+    std::fs::create_dir_all(dir).map_err(|e| OnlineError::Refused {
         message: format!("cannot create the canary folder {}: {e}", dir.display()),
         advice: "Choose with --out a folder you can write to. Nothing was created or exported."
             .into(),
-    })?;
+    })
+}
 
-    // Create the throwaway key.
+/// `POST /keys`: the throwaway key of `real`'s scheme and curve, recorded as
+/// `canary-created`. A 202 is kept in `dir` and ends the stage.
+fn create(
+    ctx: &Context<'_>,
+    real: &KeyInfo,
+    dir: &Path,
+    transcript: &mut Transcript,
+    saved: &mut Vec<Value>,
+) -> Result<(KeyId, KeyInfo), OnlineError> {
     transcript.working_on("canary-created");
     let body = CreateKeyBody::canary_of(real, ctx.ceremony_id);
     note(&format!(
@@ -151,7 +168,7 @@ pub fn stage(
     ));
     let created = match create_key(ctx.client, ctx.credential, &body).map_err(permission)? {
         CreateOutcome::Created(created) => created,
-        CreateOutcome::Held(held) => return Err(creation_held(&dir, &held, transcript, saved)),
+        CreateOutcome::Held(held) => return Err(creation_held(dir, &held, transcript, saved)),
     };
     let CreatedKey {
         id: canary_id,
@@ -170,8 +187,20 @@ pub fn stage(
         Vec::new(),
     )?;
     note(&format!("Created the canary key {canary_id}."));
+    Ok((canary_id, info))
+}
 
-    // Export it once, with the request's exact body.
+/// Exports the canary once, with the request's exact body, after the
+/// `canary-export-sent` line. A 202 is kept in `dir` and ends the stage.
+fn export(
+    ctx: &Context<'_>,
+    canary_id: KeyId,
+    info: KeyInfo,
+    dir: &Path,
+    transcript: &mut Transcript,
+    saved: &mut Vec<Value>,
+    before: BeforeExport,
+) -> Result<Exported, OnlineError> {
     before.end();
     let export_head = transcript.record(
         "canary-export-sent",
@@ -190,14 +219,45 @@ pub fn stage(
     if interrupt.happened() {
         note("Ctrl-C: the canary's export was already sent; saving its answer and finishing.");
     }
-    let exported = match outcome {
-        ExportOutcome::Exported(exported) => exported,
-        ExportOutcome::Held(held) => {
-            return Err(export_held(&dir, &canary_id, &held, transcript, saved));
-        }
-    };
+    match outcome {
+        ExportOutcome::Exported(body) => Ok(Exported {
+            canary_id,
+            info,
+            export_head,
+            body,
+        }),
+        ExportOutcome::Held(held) => Err(export_held(dir, &canary_id, &held, transcript, saved)),
+    }
+}
 
-    // Persist before anything else, exactly like a real response.
+/// The canary's export as Dfns answered it.
+struct Exported {
+    /// The canary key's id.
+    canary_id: KeyId,
+    /// The created key, as Dfns described it.
+    info: KeyInfo,
+    /// Head of the `canary-export-sent` line.
+    export_head: String,
+    /// Dfns' body, as received.
+    body: Vec<u8>,
+}
+
+/// Saves the canary's response in `response_path` before anything else, exactly like a
+/// real response; then checks it against the created key, writes its QR/UR frames and
+/// records `canary-saved`.
+fn save(
+    ctx: &Context<'_>,
+    exported: Exported,
+    response_path: PathBuf,
+    transcript: &mut Transcript,
+    saved: &mut Vec<Value>,
+) -> Result<Staged, OnlineError> {
+    let Exported {
+        canary_id,
+        info,
+        export_head,
+        body,
+    } = exported;
     let record = ResponseRecord {
         ceremony_id: ctx.ceremony_id,
         key_id: &canary_id,
@@ -206,23 +266,22 @@ pub fn stage(
         key: &info,
         canary: true,
     };
-    let file_bytes = save_response(&record, &exported, &response_path).map_err(|reason| {
-        OnlineError::NotSaved {
+    let file_bytes =
+        save_response(&record, &body, &response_path).map_err(|reason| OnlineError::NotSaved {
             reason,
-            body: String::from_utf8_lossy(&exported).into_owned(),
-        }
-    })?;
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })?;
     note(&format!(
         "Saved the canary's response in {}",
         response_path.display()
     ));
     saved.push(transcript.artifact("canary-response", &response_path, &file_bytes));
-    let response =
-        ExportResponse::from_json(&exported).map_err(|e| OnlineError::ResponseCheck {
-            message: format!("the canary's response from Dfns is not a valid export: {e}"),
-            saved: response_path.clone(),
-        })?;
+    let response = ExportResponse::from_json(&body).map_err(|e| OnlineError::ResponseCheck {
+        message: format!("the canary's response from Dfns is not a valid export: {e}"),
+        saved: response_path.clone(),
+    })?;
     check_public_key(&info, &response, &response_path)?;
+    let dir = folder(ctx.out);
     let frames = airgap::write_frames(&dir, STEM, &file_bytes, &FrameOptions::default()).map_err(
         |reason| OnlineError::Transport {
             saved: response_path.clone(),
@@ -230,7 +289,7 @@ pub fn stage(
         },
     )?;
     let mut artifacts = std::mem::take(saved);
-    artifacts.extend(frame_artifacts(transcript, &frames));
+    artifacts.extend(transcript.artifacts("canary-response-qr", frames.paths()));
     match transcript.record(
         "canary-saved",
         json!({
@@ -354,12 +413,7 @@ fn saved_canary(
 
 /// Refuses a canary folder that holds a hold's answer or stray frames of an earlier run.
 fn check_canary_free(dir: &Path) -> Result<(), OnlineError> {
-    let mut taken: Vec<PathBuf> = [CREATE_HELD_FILE, EXPORT_HELD_FILE]
-        .iter()
-        .map(|name| dir.join(name))
-        .filter(|p| p.symlink_metadata().is_ok())
-        .collect();
-    taken.extend(airgap::collisions(dir, STEM));
+    let taken = airgap::taken(dir, &[CREATE_HELD_FILE, EXPORT_HELD_FILE], STEM);
     if taken.is_empty() {
         return Ok(());
     }
@@ -447,19 +501,6 @@ fn export_held(
     }
 }
 
-fn frame_artifacts(transcript: &Transcript, frames: &FrameFiles) -> Vec<Value> {
-    frames
-        .pngs
-        .iter()
-        .chain([&frames.gif, &frames.ur_text])
-        .filter_map(|path| {
-            std::fs::read(path)
-                .ok()
-                .map(|bytes| transcript.artifact("canary-response-qr", path, &bytes))
-        })
-        .collect()
-}
-
 /// What the operator reads at the end of the canary stage, or the one JSON object.
 pub struct StageReport<'a> {
     /// The staged canary.
@@ -496,39 +537,51 @@ pub fn report_stage(json_mode: bool, report: &StageReport<'_>) {
         .map(|p| p.display().to_string())
         .collect();
     if json_mode {
-        let value = json!({
-            "stage": "canary-exported",
-            "ceremonyId": report.ceremony_id.as_str(),
-            "keyIds": report.real_key_ids,
-            "canaryKeyId": staged.canary_key_id.as_str(),
-            "reused": staged.reused,
-            "requestSha256": report.request_sha256,
-            "response": staged.response_path.display().to_string(),
-            "responseSha256": response_sha256,
-            "qrPngs": pngs,
-            "qrGif": staged.frames.gif.display().to_string(),
-            "urText": staged.frames.ur_text.display().to_string(),
-            "summary": {
-                "protocol": staged.response.protocol,
-                "curve": staged.response.curve,
-                "publicKey": staged.response.public_key.to_hex(),
-                "publicKeyMatchesCreatedKey": true,
-                "minSigners": staged.response.min_signers,
-                "shares": staged.response.shares.len(),
-            },
-            "batchCanaryOf": report.batch_of.map(|k| json!({
-                "keyId": k.id, "scheme": k.scheme, "curve": k.curve,
-            })),
-            "realKeyTouched": false,
-            "carryBack": [RECEIPT_FILE_NAME, RECEIPT_PNG_NAME],
-            "next": next,
-        });
-        println!(
-            "{}",
-            display::to_json(&value).unwrap_or_else(|_| value.to_string())
-        );
-        return;
+        print_stage_json(report, &response_sha256, &pngs, &next);
+    } else {
+        print_stage_text(report, &response_sha256, &pngs, &next);
     }
+}
+
+/// The stage's one JSON object (`"stage": "canary-exported"`).
+fn print_stage_json(report: &StageReport<'_>, response_sha256: &str, pngs: &[String], next: &str) {
+    let staged = report.staged;
+    let value = json!({
+        "stage": "canary-exported",
+        "ceremonyId": report.ceremony_id.as_str(),
+        "keyIds": report.real_key_ids,
+        "canaryKeyId": staged.canary_key_id.as_str(),
+        "reused": staged.reused,
+        "requestSha256": report.request_sha256,
+        "response": staged.response_path.display().to_string(),
+        "responseSha256": response_sha256,
+        "qrPngs": pngs,
+        "qrGif": staged.frames.gif.display().to_string(),
+        "urText": staged.frames.ur_text.display().to_string(),
+        "summary": {
+            "protocol": staged.response.protocol,
+            "curve": staged.response.curve,
+            "publicKey": staged.response.public_key.to_hex(),
+            "publicKeyMatchesCreatedKey": true,
+            "minSigners": staged.response.min_signers,
+            "shares": staged.response.shares.len(),
+        },
+        "batchCanaryOf": report.batch_of.map(|k| json!({
+            "keyId": k.id, "scheme": k.scheme, "curve": k.curve,
+        })),
+        "realKeyTouched": false,
+        "carryBack": [RECEIPT_FILE_NAME, RECEIPT_PNG_NAME],
+        "next": next,
+    });
+    println!(
+        "{}",
+        display::to_json(&value).unwrap_or_else(|_| value.to_string())
+    );
+}
+
+/// The stage's text: what was exported, what to carry back, the next commands.
+fn print_stage_text(report: &StageReport<'_>, response_sha256: &str, pngs: &[String], next: &str) {
+    let staged = report.staged;
     let folder = staged.response_path.parent().unwrap_or(report.out);
     let mut text = format!(
         "CANARY EXPORTED: a throwaway key, not the real key (untouched).\n  \
@@ -557,7 +610,7 @@ pub fn report_stage(json_mode: bool, report: &StageReport<'_>) {
          3. Here, with the same --out:\n   {}",
         pngs.len(),
         folder.display(),
-        group_hex(&response_sha256),
+        group_hex(response_sha256),
         staged.response_path.display(),
         RECEIPT_FILE_NAME,
         RECEIPT_PNG_NAME,
@@ -592,13 +645,7 @@ pub fn check_receipt(
     let (file, _) = saved_canary(ceremony_id, &folder(out).join(RESPONSE_FILE))?;
     let canary = ExportedCanary::from_response(&file).map_err(|e| refused(&e.to_string()))?;
     let received = input::receive(inputs).map_err(|e| match e {
-        OnlineError::Input(message) => OnlineError::CanaryUnproven {
-            message: format!("cannot read the canary receipt: {message}"),
-            advice: "Give canary-receipt.json as written by `keyexport-offline reconstruct`, \
-                     or photos of all the QR codes of canary-receipt.png. The real key was \
-                     not touched."
-                .into(),
-        },
+        OnlineError::Input(error) => OnlineError::ReceiptUnreadable(error),
         other => other,
     })?;
     let receipt = CanaryReceipt::parse(&received.bytes).map_err(|e| {

@@ -21,11 +21,12 @@ use crate::airgap::{self, FrameFiles};
 use crate::cli::SubmitArgs;
 use crate::connect::{Connection, connect};
 use crate::dfns::client::DfnsClient;
+use crate::dfns::credential::Credential;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
 use crate::export::{
     Confirmation, Refusal, ResponseRecord, announce_retry, check_public_key, exported_on, note,
-    preflight, save_response,
+    preflight, record_preflight, save_response,
 };
 use crate::input::{self, Received};
 use crate::interrupt::{BeforeExport, Interrupt};
@@ -84,99 +85,50 @@ fn execute(
     record_request(&ceremony, transcript)?;
     // A canary receipt is checked from public data before any call to Dfns.
     let verified = match canary_mode {
-        canary::Mode::Receipt(inputs) => {
-            transcript.working_on("canary-verified");
-            let verified =
-                canary::check_receipt(inputs, &ceremony.out, &ceremony.request.ceremony_id)?;
-            canary::record_verified(transcript, &verified)?;
-            transcript.working_on("preflight");
-            Some(verified)
-        }
+        canary::Mode::Receipt(inputs) => Some(check_receipt(inputs, &ceremony, transcript)?),
         _ => None,
     };
 
     // 2. Read-only preflight.
-    let key_id = &ceremony.request.key_id;
     let key = check_key(&client, &ceremony.request, transcript)?;
     let body_to_send = ceremony.request.dfns_request.to_json_bytes();
 
     // 2b. The canary: exported instead of the real key (then stop), or proven and deleted,
     // or skipped with a warning.
-    let canary_outcome = match (canary_mode, verified) {
-        (canary::Mode::Stage, _) => {
-            let context = canary::Context {
-                client: &client,
-                credential: &credential,
-                ceremony_id: &ceremony.request.ceremony_id,
-                request_sha256: &ceremony.request_sha256,
-                body_to_send: &body_to_send,
-                out: &ceremony.out,
-            };
-            let staged = canary::stage(&context, &key, transcript, saved, before)?;
-            canary::report_stage(
-                args.json,
-                &canary::StageReport {
-                    staged: &staged,
-                    ceremony_id: &ceremony.request.ceremony_id,
-                    real_key_ids: vec![key_id.as_str()],
-                    request_sha256: &ceremony.request_sha256,
-                    request: &received.first,
-                    out: &ceremony.out,
-                    batch_of: None,
-                },
-            );
-            return Ok(());
-        }
-        (canary::Mode::Receipt(_), Some(verified)) => {
-            let deletion = canary::delete(
-                &client,
-                &credential,
-                &verified.canary.canary_key_id,
-                &ceremony.out,
-                transcript,
-            );
-            Some(canary::Outcome::Proven {
-                verified: Box::new(verified),
-                deletion,
-            })
-        }
-        (canary::Mode::Skip, _) => {
-            canary::skip_warning(transcript)?;
-            Some(canary::Outcome::Skipped)
-        }
-        _ => None,
-    };
+    if canary_mode == canary::Mode::Stage {
+        let context = canary::Context {
+            client: &client,
+            credential: &credential,
+            ceremony_id: &ceremony.request.ceremony_id,
+            request_sha256: &ceremony.request_sha256,
+            body_to_send: &body_to_send,
+            out: &ceremony.out,
+        };
+        return stage_canary(args, &context, &ceremony, &key, transcript, saved, before);
+    }
+    ceremony.canary = settle_canary(
+        canary_mode,
+        verified,
+        &client,
+        &credential,
+        &ceremony.out,
+        transcript,
+    )?;
     transcript.working_on("confirm");
 
     // 3. The operator confirms what is about to happen.
     confirm(&ceremony.request, &key, args.yes)?;
 
-    // 4. Export, once. The line is written first: the response file records its head.
-    before.end();
-    let export_head = transcript.record(
-        "export-sent",
-        json!({
-            "keyId": key_id.as_str(),
-            "exportBodySha256": sha256_hex(&body_to_send),
-        }),
-        Vec::new(),
+    // 4. Export, once.
+    let (export_head, body) = export_once(
+        &client,
+        &credential,
+        &ceremony,
+        &body_to_send,
+        transcript,
+        saved,
+        before,
     )?;
-    transcript.working_on("response-saved");
-    note("Exporting (signing the request with the credential, then sending it once) …");
-    // From here a first Ctrl-C no longer ends the program: the answer is saved first.
-    let interrupt = Interrupt::install();
-    let outcome = export_key(&client, &credential, key_id, &body_to_send)?;
-    if interrupt.happened() {
-        note(
-            "Ctrl-C: the export was already sent; saving its answer and finishing (Ctrl-C \
-             again quits at once and may lose it).",
-        );
-    }
-    let body = match outcome {
-        ExportOutcome::Exported(body) => body,
-        ExportOutcome::Held(body) => return Err(held(&ceremony.out, &body, transcript, saved)),
-    };
-    ceremony.canary = canary_outcome;
     deliver(
         args,
         &ceremony,
@@ -188,6 +140,118 @@ fn execute(
     )
 }
 
+/// The canary receipt, checked against the saved canary response (public data only) and
+/// recorded as `canary-verified`.
+fn check_receipt(
+    inputs: &[PathBuf],
+    ceremony: &Ceremony<'_>,
+    transcript: &mut Transcript,
+) -> Result<canary::Verified, OnlineError> {
+    transcript.working_on("canary-verified");
+    let verified = canary::check_receipt(inputs, &ceremony.out, &ceremony.request.ceremony_id)?;
+    canary::record_verified(transcript, &verified)?;
+    transcript.working_on("preflight");
+    Ok(verified)
+}
+
+/// The canary stage instead of the real export: the canary exported and saved, what to
+/// carry back printed; the real key is not touched.
+fn stage_canary(
+    args: &SubmitArgs,
+    context: &canary::Context<'_>,
+    ceremony: &Ceremony<'_>,
+    key: &KeyInfo,
+    transcript: &mut Transcript,
+    saved: &mut Vec<serde_json::Value>,
+    before: BeforeExport,
+) -> Result<(), OnlineError> {
+    let staged = canary::stage(context, key, transcript, saved, before)?;
+    canary::report_stage(
+        args.json,
+        &canary::StageReport {
+            staged: &staged,
+            ceremony_id: &ceremony.request.ceremony_id,
+            real_key_ids: vec![ceremony.request.key_id.as_str()],
+            request_sha256: &ceremony.request_sha256,
+            request: &ceremony.received.first,
+            out: &ceremony.out,
+            batch_of: None,
+        },
+    );
+    Ok(())
+}
+
+/// Before the real export of a canary request: with a verified receipt the canary key is
+/// deleted (proven); with `--skip-canary` the warning is shown and recorded (skipped).
+/// `None` for a request without a canary.
+fn settle_canary(
+    mode: canary::Mode<'_>,
+    verified: Option<canary::Verified>,
+    client: &DfnsClient,
+    credential: &Credential,
+    out: &Path,
+    transcript: &mut Transcript,
+) -> Result<Option<canary::Outcome>, OnlineError> {
+    match (mode, verified) {
+        (_, Some(verified)) => {
+            let deletion = canary::delete(
+                client,
+                credential,
+                &verified.canary.canary_key_id,
+                out,
+                transcript,
+            );
+            Ok(Some(canary::Outcome::Proven {
+                verified: Box::new(verified),
+                deletion,
+            }))
+        }
+        (canary::Mode::Skip, None) => {
+            canary::skip_warning(transcript)?;
+            Ok(Some(canary::Outcome::Skipped))
+        }
+        (_, None) => Ok(None),
+    }
+}
+
+/// Step 4: the `export-sent` line first (the response file records its head), then the
+/// export, sent once. Returns that head and Dfns' body; a 202 is kept and ends the run.
+fn export_once(
+    client: &DfnsClient,
+    credential: &Credential,
+    ceremony: &Ceremony<'_>,
+    body_to_send: &[u8],
+    transcript: &mut Transcript,
+    saved: &mut Vec<serde_json::Value>,
+    before: BeforeExport,
+) -> Result<(String, Vec<u8>), OnlineError> {
+    let key_id = &ceremony.request.key_id;
+    before.end();
+    let export_head = transcript.record(
+        "export-sent",
+        json!({
+            "keyId": key_id.as_str(),
+            "exportBodySha256": sha256_hex(body_to_send),
+        }),
+        Vec::new(),
+    )?;
+    transcript.working_on("response-saved");
+    note("Exporting (signing the request with the credential, then sending it once) …");
+    // From here a first Ctrl-C no longer ends the program: the answer is saved first.
+    let interrupt = Interrupt::install();
+    let outcome = export_key(client, credential, key_id, body_to_send)?;
+    if interrupt.happened() {
+        note(
+            "Ctrl-C: the export was already sent; saving its answer and finishing (Ctrl-C \
+             again quits at once and may lose it).",
+        );
+    }
+    match outcome {
+        ExportOutcome::Exported(body) => Ok((export_head, body)),
+        ExportOutcome::Held(body) => Err(held(&ceremony.out, &body, transcript, saved)),
+    }
+}
+
 /// Parses the request and settles its output folder, refusing one that holds an earlier
 /// run's outputs.
 fn read_request<'a>(
@@ -197,11 +261,11 @@ fn read_request<'a>(
     let request = match input::parse(received)? {
         Artifact::Request(request) => request,
         other => {
-            return Err(OnlineError::Input(format!(
-                "{} is {}, not a request file from `keyexport-offline init`",
-                received.first.display(),
-                other.describe()
-            )));
+            return Err(InputError::NotARequest {
+                path: received.first.clone(),
+                found: other.describe(),
+            }
+            .into());
         }
     };
     let request_sha256 = sha256_hex(&received.bytes);
@@ -267,17 +331,7 @@ fn check_key(
     let key = get_key(client, &request.key_id)?;
     show_key(&key);
     check_exportable(&key, request)?;
-    transcript.record(
-        "preflight",
-        json!({
-            "keyId": key.id,
-            "curve": key.curve,
-            "scheme": key.scheme,
-            "status": key.status,
-            "publicKey": key.public_key,
-        }),
-        Vec::new(),
-    )?;
+    record_preflight(transcript, &key)?;
     transcript.working_on("confirm");
     Ok(key)
 }
@@ -390,11 +444,7 @@ fn record_saved(
     export_head: &str,
 ) {
     let mut artifacts = std::mem::take(saved);
-    for path in frames.pngs.iter().chain([&frames.gif, &frames.ur_text]) {
-        if let Ok(bytes) = std::fs::read(path) {
-            artifacts.push(transcript.artifact("response-qr", path, &bytes));
-        }
-    }
+    artifacts.extend(transcript.artifacts("response-qr", frames.paths()));
     match transcript.record(
         "response-saved",
         json!({
@@ -437,12 +487,7 @@ fn output_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineEr
 /// Refuses to start if any output already exists: the export cannot be repeated, so
 /// its outputs must not collide with an earlier run's.
 fn check_outputs_free(dir: &Path) -> Result<(), OnlineError> {
-    let mut taken: Vec<PathBuf> = [RESPONSE_FILE, HELD_FILE]
-        .iter()
-        .map(|name| dir.join(name))
-        .filter(|p| p.symlink_metadata().is_ok())
-        .collect();
-    taken.extend(airgap::collisions(dir, STEM));
+    let taken = airgap::taken(dir, &[RESPONSE_FILE, HELD_FILE], STEM);
     if taken.is_empty() {
         return Ok(());
     }

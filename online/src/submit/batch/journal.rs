@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::OnlineError;
+use crate::error::{InputError, OnlineError};
 
 /// File name of the journal in the responses folder.
 pub const FILE_NAME: &str = "journal.jsonl";
@@ -127,15 +127,13 @@ impl Journal {
     ) -> Result<(Journal, Vec<Event>), OnlineError> {
         let path = dir.join(FILE_NAME);
         let events = match std::fs::read_to_string(&path) {
-            Ok(text) => parse(&text)
-                .map_err(|problem| OnlineError::Input(format!("{}: {problem}", path.display())))?,
+            Ok(text) => parse(&text).map_err(|(line, error)| InputError::JournalDamaged {
+                path: path.clone(),
+                line,
+                error,
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => {
-                return Err(OnlineError::Input(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )));
-            }
+            Err(error) => return Err(InputError::JournalUnreadable { path, error }.into()),
         };
         for event in &events {
             if let Event::Start {
@@ -168,8 +166,10 @@ impl Journal {
     /// Appends one event; durably before returning, except `exported` (see the module
     /// documentation).
     pub fn append(&self, event: &Event) -> Result<(), OnlineError> {
-        let mut line = serde_json::to_string(event)
-            .map_err(|e| OnlineError::Input(format!("journal entry: {e}")))?;
+        let mut line = serde_json::to_string(event).map_err(|error| InputError::Encode {
+            what: "journal entry",
+            error,
+        })?;
         line.push('\n');
         let file = self.write(&line).map_err(|e| self.failed(&e))?;
         if matches!(event, Event::Exported { .. }) {
@@ -225,8 +225,8 @@ impl Journal {
 }
 
 /// Parses a journal. A damaged last line (the run died while writing it) is dropped; a
-/// damaged line elsewhere is refused.
-fn parse(text: &str) -> Result<Vec<Event>, String> {
+/// damaged line elsewhere is refused with its number (from 1).
+fn parse(text: &str) -> Result<Vec<Event>, (usize, serde_json::Error)> {
     let lines: Vec<&str> = text.lines().collect();
     let mut events = Vec::with_capacity(lines.len());
     for (number, line) in lines.iter().enumerate() {
@@ -236,7 +236,7 @@ fn parse(text: &str) -> Result<Vec<Event>, String> {
         match serde_json::from_str::<Event>(line) {
             Ok(event) => events.push(event),
             Err(_) if number + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(e) => return Err(format!("line {} is damaged ({e})", number + 1)),
+            Err(e) => return Err((number + 1, e)),
         }
     }
     Ok(events)

@@ -51,8 +51,10 @@ use super::canary;
 use crate::cli::{MAX_PARALLEL, Rate, SubmitArgs};
 use crate::connect::{Connection, connect};
 use crate::dfns::keys::get_key;
-use crate::error::OnlineError;
-use crate::export::{Confirmation, announce_retry, note, now_rfc3339, preflight, tool};
+use crate::error::{InputError, OnlineError};
+use crate::export::{
+    Confirmation, announce_retry, note, now_rfc3339, preflight, record_preflight, tool,
+};
 use crate::input::Received;
 use crate::interrupt::{BeforeExport, Interrupt};
 use crate::transcript::{self, Transcript};
@@ -66,31 +68,23 @@ pub fn run(
     received: &Received,
     before: BeforeExport,
 ) -> Result<(), OnlineError> {
-    let request = BatchRequestFile::parse(&received.bytes).map_err(|e| {
-        OnlineError::Input(format!(
-            "{} ({}): {e}",
-            received.first.display(),
-            received.carrier
-        ))
-    })?;
+    let request = BatchRequestFile::parse(&received.bytes).map_err(|e| received.unparsable(e))?;
     let canary_mode = canary::mode(args, request.canary)?;
     let request_sha256 = sha256_hex(&received.bytes);
     let dir = responses_dir(args, &received.first)?;
     let (journal, history) = Journal::open(&dir, request.ceremony_id.as_str(), &request_sha256)?;
     let plans = plan(&request, &dir, &history, args.retry_uncertain);
     let to_send = to_send(&plans);
+    let batch = Batch {
+        args,
+        received,
+        request: &request,
+        request_sha256: &request_sha256,
+        dir: &dir,
+        journal: &journal,
+    };
     let Connection { client, credential } = connect(&args.dfns, Box::new(announce_retry))?;
-    note(&format!(
-        "Batch request {} ({}): ceremony {}, {} keys, digest {request_sha256}\n\
-         Responses folder {}: {} key(s) to export, {} already settled by earlier runs",
-        received.first.display(),
-        received.carrier,
-        request.ceremony_id,
-        request.key_ids.len(),
-        dir.display(),
-        to_send,
-        plans.len() - to_send,
-    ));
+    announce(&batch, to_send, plans.len() - to_send);
     let mut transcript = Transcript::in_dir(&dir);
     let context = canary::Context {
         client: &client,
@@ -104,16 +98,8 @@ pub fn run(
         canary::Mode::None => {}
         canary::Mode::Stage => {
             let mut saved = Vec::new();
-            return stage_canary(
-                args,
-                &context,
-                &request,
-                received,
-                &mut transcript,
-                &mut saved,
-                before,
-            )
-            .inspect_err(|e| transcript.record_failure(e, saved));
+            return stage_canary(&batch, &context, &mut transcript, &mut saved, before)
+                .inspect_err(|e| transcript.record_failure(e, saved));
         }
         canary::Mode::Receipt(inputs) => {
             prove_canary(&context, inputs, &mut transcript)
@@ -121,37 +107,76 @@ pub fn run(
         }
         canary::Mode::Skip => canary::skip_warning(&mut transcript)?,
     }
+    export_keys(&batch, &context, plans, to_send, &mut transcript, before)
+}
+
+/// What the export of a batch's keys works from.
+struct Batch<'a> {
+    /// The command line.
+    args: &'a SubmitArgs,
+    /// The request as read (its first input, its carrier).
+    received: &'a Received,
+    /// The request, parsed.
+    request: &'a BatchRequestFile,
+    /// SHA-256 of the request file.
+    request_sha256: &'a str,
+    /// The responses folder.
+    dir: &'a Path,
+    /// The responses folder's journal.
+    journal: &'a Journal,
+}
+
+/// What the run is about to do, before any call.
+fn announce(batch: &Batch<'_>, to_send: usize, settled: usize) {
+    note(&format!(
+        "Batch request {} ({}): ceremony {}, {} keys, digest {}\n\
+         Responses folder {}: {} key(s) to export, {} already settled by earlier runs",
+        batch.received.first.display(),
+        batch.received.carrier,
+        batch.request.ceremony_id,
+        batch.request.key_ids.len(),
+        batch.request_sha256,
+        batch.dir.display(),
+        to_send,
+        settled,
+    ));
+}
+
+/// The exports: the operator confirms, `batch-started` is recorded, the [`workers`]
+/// export each key to send, then the [`summary`] chooses the exit code.
+fn export_keys(
+    batch: &Batch<'_>,
+    context: &canary::Context<'_>,
+    plans: Vec<(KeyId, plan::Plan)>,
+    to_send: usize,
+    transcript: &mut Transcript,
+    before: BeforeExport,
+) -> Result<(), OnlineError> {
+    let args = batch.args;
     let parallel = usize::from(args.parallel.clamp(1, MAX_PARALLEL)).min(to_send.max(1));
-    confirm(&request, to_send, args.rate, parallel, args.yes)?;
+    confirm(batch.request, to_send, args.rate, parallel, args.yes)?;
     // Only now: before the confirmation, Ctrl-C ends the program, saying nothing was sent.
     before.end();
     let interrupt = Interrupt::install();
-    let transcript_head = start(
-        &mut transcript,
-        &journal,
-        &request,
-        &request_sha256,
-        received,
-        to_send,
-    )?;
+    let transcript_head = start(transcript, batch, to_send)?;
     let setup = Setup {
-        client: &client,
-        credential: &credential,
-        request: &request,
-        request_sha256: &request_sha256,
+        client: context.client,
+        credential: context.credential,
+        request: batch.request,
+        request_sha256: batch.request_sha256,
         transcript_head,
-        dir: &dir,
-        journal: &journal,
+        dir: batch.dir,
+        journal: batch.journal,
         interrupt: &interrupt,
         rate: args.rate,
         parallel,
     };
     let ended = export_all(setup, plans)?;
-    record_finish(&mut transcript, &ended);
+    record_finish(transcript, &ended);
     let heading = Heading {
-        request: &request,
-        request_sha256: &request_sha256,
-        dir: &dir,
+        request: batch.request,
+        request_sha256: batch.request_sha256,
+        dir: batch.dir,
     };
     finish(args.json, &heading, ended)
 }
@@ -159,19 +184,15 @@ pub fn run(
 /// The canary stage of a batch: one canary, of the first key's scheme and curve (its
 /// preflight must pass), exported and saved in `DIR/canary/`; then the run stops.
 fn stage_canary(
-    args: &SubmitArgs,
+    batch: &Batch<'_>,
     context: &canary::Context<'_>,
-    request: &BatchRequestFile,
-    received: &Received,
     transcript: &mut Transcript,
     saved: &mut Vec<serde_json::Value>,
     before: BeforeExport,
 ) -> Result<(), OnlineError> {
+    let request = batch.request;
     transcript.working_on("preflight");
-    let first = request
-        .key_ids
-        .first()
-        .ok_or_else(|| OnlineError::Input("the batch request names no key".into()))?;
+    let first = request.key_ids.first().ok_or(InputError::EmptyBatch)?;
     note(&format!(
         "Checking key {first} (the canary takes its scheme and curve) at {} …",
         context.client.base()
@@ -189,27 +210,17 @@ fn stage_canary(
                 .into(),
         });
     }
-    transcript.record(
-        "preflight",
-        serde_json::json!({
-            "keyId": key.id,
-            "curve": key.curve,
-            "scheme": key.scheme,
-            "status": key.status,
-            "publicKey": key.public_key,
-        }),
-        Vec::new(),
-    )?;
+    record_preflight(transcript, &key)?;
     let staged = canary::stage(context, &key, transcript, saved, before)?;
     let real_key_ids: Vec<&str> = request.key_ids.iter().map(KeyId::as_str).collect();
     canary::report_stage(
-        args.json,
+        batch.args.json,
         &canary::StageReport {
             staged: &staged,
             ceremony_id: &request.ceremony_id,
             real_key_ids,
             request_sha256: context.request_sha256,
-            request: &received.first,
+            request: &batch.received.first,
             out: context.out,
             batch_of: Some(&key),
         },
@@ -240,12 +251,16 @@ fn prove_canary(
 /// run saves records it), then the journal's `start` line.
 fn start(
     transcript: &mut Transcript,
-    journal: &Journal,
-    request: &BatchRequestFile,
-    request_sha256: &str,
-    received: &Received,
+    batch: &Batch<'_>,
     to_export: usize,
 ) -> Result<String, OnlineError> {
+    let Batch {
+        request,
+        request_sha256,
+        received,
+        journal,
+        ..
+    } = batch;
     let head = transcript.record(
         "batch-started",
         serde_json::json!({
@@ -261,7 +276,7 @@ fn start(
     note(&transcript::head_lines(&head, None));
     journal.append(&Event::Start {
         ceremony_id: request.ceremony_id.to_string(),
-        request_sha256: request_sha256.to_owned(),
+        request_sha256: (*request_sha256).to_owned(),
         keys: request.key_ids.len(),
         at: now_rfc3339(),
         tool: tool(),
