@@ -394,7 +394,7 @@ fn age_encrypted_key_files_open_with_plain_and_passphrase_protected_identities()
         .write_all(&std::fs::read(&plain_identity).unwrap())
         .unwrap();
     writer.finish().unwrap();
-    std::fs::write(&protected_identity, sealed).unwrap();
+    std::fs::write(&protected_identity, &sealed).unwrap();
 
     let sign_with = |extra: &[&str]| {
         export
@@ -442,6 +442,38 @@ fn age_encrypted_key_files_open_with_plain_and_passphrase_protected_identities()
         s(&wrong),
     ]);
     assert_eq!(output.status.code(), Some(5));
+
+    // An identity file whose seal claims an excessive scrypt work factor (2^30: minutes of
+    // work and 1 GiB) is refused before any work, as a sealed key is.
+    let costly = export.dir().join("costly-identity.txt.age");
+    std::fs::write(&costly, with_work_factor(&sealed, b"30")).unwrap();
+    let output = sign_with(&[
+        "--identity",
+        s(&costly),
+        "--identity-passphrase-file",
+        s(&passphrase),
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("costly-identity.txt.age")
+            && stderr.contains("sealed with scrypt work factor 30, above the accepted 22"),
+        "{stderr}"
+    );
+}
+
+/// `sealed` (binary age, one scrypt stanza `-> scrypt SALT N`) with `N` replaced.
+fn with_work_factor(sealed: &[u8], log_n: &[u8]) -> Vec<u8> {
+    let stanza = sealed.windows(10).position(|w| w == b"-> scrypt ").unwrap();
+    let line_end = stanza + sealed[stanza..].iter().position(|&b| b == b'\n').unwrap();
+    let factor = line_end
+        - sealed[..line_end]
+            .iter()
+            .rev()
+            .position(|&b| b == b' ')
+            .unwrap();
+    [&sealed[..factor], log_n, &sealed[line_end..]].concat()
 }
 
 #[test]
