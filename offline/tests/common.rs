@@ -1,6 +1,6 @@
 //! Helpers shared by the CLI tests: a command with the test environment, vector loading.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -358,6 +358,21 @@ pub fn age_open(path: &Path, passphrase: &str) -> Vec<u8> {
         .read_to_end(&mut plaintext)
         .expect("the payload is readable");
     plaintext
+}
+
+/// Seals `plaintext` with `passphrase` as `age -p` does (binary age, scrypt), with the
+/// test build's fast work factor 2.
+pub fn age_seal(passphrase: &str, plaintext: &[u8]) -> Vec<u8> {
+    let mut recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.to_owned()));
+    recipient.set_work_factor(2);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .expect("one recipient");
+    let mut sealed = Vec::new();
+    let mut writer = encryptor.wrap_output(&mut sealed).expect("in memory");
+    writer.write_all(plaintext).expect("in memory");
+    writer.finish().expect("in memory");
+    sealed
 }
 
 /// Deals a CGGMP24 secp256k1 2-of-3 key to the encryption key of the single-key request in

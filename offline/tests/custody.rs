@@ -2,16 +2,14 @@
 //! --quorum K`, `reconstruct` with parts, `custody verify`, and the parts that must be
 //! named and set aside (wrong passphrase, another ceremony, a modified share, too few).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use age::secrecy::SecretString;
 use keyexport_shared::dealer::{Deal, Dealt};
 use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
 use predicates::prelude::*;
 use rand_core::OsRng;
 
-use crate::common::{age_open, deal_raw_response, offline, passphrase_file, s, shown};
+use crate::common::{age_open, age_seal, deal_raw_response, offline, passphrase_file, s, shown};
 
 /// One `init --custodians M --quorum K` with a passphrase file per custodian (also used
 /// by the batch tests, as the single-key ceremony whose parts a batch refuses).
@@ -126,19 +124,9 @@ impl Split {
     }
 }
 
+/// Replaces the part file `path` with `plaintext` sealed with `pass`.
 fn seal(path: &Path, pass: &str, plaintext: &[u8]) {
-    let mut recipient = age::scrypt::Recipient::new(SecretString::from(pass.to_owned()));
-    recipient.set_work_factor(2);
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-            .unwrap();
-    let mut out = Vec::new();
-    let armor =
-        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
-    let mut writer = encryptor.wrap_output(armor).unwrap();
-    writer.write_all(plaintext).unwrap();
-    writer.finish().unwrap().finish().unwrap();
-    std::fs::write(path, out).unwrap();
+    std::fs::write(path, age_seal(pass, plaintext)).unwrap();
 }
 
 #[test]

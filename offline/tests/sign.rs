@@ -3,7 +3,6 @@
 //! a published cairo-lang vector); determinism; `--key` files (hex, WIF, age-encrypted with
 //! plain and passphrase-protected identities); refusals; messages from QR images and UR text.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
@@ -384,16 +383,7 @@ fn age_encrypted_key_files_open_with_plain_and_passphrase_protected_identities()
     // The same identity file, encrypted with a passphrase as `age -p` does.
     let protected_identity = export.dir().join("identity.txt.age");
     let passphrase = crate::common::passphrase_file(export.dir(), "id-pass.txt", "id secret");
-    let mut scrypt = age::scrypt::Recipient::new("id secret".to_owned().into());
-    scrypt.set_work_factor(2);
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(&scrypt as &dyn age::Recipient)).unwrap();
-    let mut sealed = Vec::new();
-    let mut writer = encryptor.wrap_output(&mut sealed).unwrap();
-    writer
-        .write_all(&std::fs::read(&plain_identity).unwrap())
-        .unwrap();
-    writer.finish().unwrap();
+    let sealed = common::age_seal("id secret", &std::fs::read(&plain_identity).unwrap());
     std::fs::write(&protected_identity, &sealed).unwrap();
 
     let sign_with = |extra: &[&str]| {
