@@ -125,6 +125,15 @@ impl Split {
 }
 
 /// Replaces the part file `path` with `plaintext` sealed with `pass`.
+/// A [`Split`] of `name` (`m` custodians, quorum `k`) in its own temporary folder, a fresh
+/// export dealt to it, and its response file.
+fn exported(name: &str, k: usize, m: usize) -> (tempfile::TempDir, Split, Dealt, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), name, k, m);
+    let (dealt, response) = split.deal_response();
+    (tmp, split, dealt, response)
+}
+
 fn seal(path: &Path, pass: &str, plaintext: &[u8]) {
     std::fs::write(path, age_seal(pass, plaintext)).unwrap();
 }
@@ -153,9 +162,7 @@ fn every_quorum_of_every_split_up_to_five_rebuilds_the_key() {
 
 #[test]
 fn a_wrong_passphrase_is_named_and_the_others_suffice() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "wrong", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (tmp, split, dealt, response) = exported("wrong", 2, 3);
     let bad = passphrase_file(tmp.path(), "bad.pass", "not the passphrase");
     offline()
         .args(["reconstruct", "--response", s(&response), "--reveal"])
@@ -194,10 +201,8 @@ fn a_wrong_passphrase_is_named_and_the_others_suffice() {
 
 #[test]
 fn a_part_of_another_ceremony_is_named_and_not_used() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "this", 2, 3);
+    let (tmp, split, dealt, response) = exported("this", 2, 3);
     let other = Split::new(tmp.path(), "other", 2, 3);
-    let (dealt, response) = split.deal_response();
     let foreign = format!(
         "other-c1 ({}): it belongs to another ceremony ({})",
         s(&other.part(0)),
@@ -233,9 +238,7 @@ fn a_part_of_another_ceremony_is_named_and_not_used() {
 
 #[test]
 fn a_modified_share_is_caught_by_the_commitments() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "mod", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (_tmp, split, dealt, response) = exported("mod", 2, 3);
     let pass = "the passphrase of mod-c2";
     let mut part: serde_json::Value =
         serde_json::from_slice(&age_open(&split.part(1), pass)).unwrap();
@@ -273,9 +276,7 @@ fn a_modified_share_is_caught_by_the_commitments() {
 
 #[test]
 fn fewer_than_the_quorum_is_a_clear_threshold_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "short", 3, 4);
-    let (_, response) = split.deal_response();
+    let (_tmp, split, _, response) = exported("short", 3, 4);
     split
         .reconstruct(&[0, 3], &response)
         .arg("--json")
@@ -448,9 +449,7 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
 
 #[test]
 fn sign_rebuilds_the_key_from_custody_parts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "signing", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (tmp, split, dealt, response) = exported("signing", 2, 3);
     let digest = "4f1c".repeat(16);
     let mut from_parts = offline();
     from_parts.args(["sign", "--blind", "--yes", "--response", s(&response)]);
@@ -493,9 +492,7 @@ fn sign_rebuilds_the_key_from_custody_parts() {
 
 #[test]
 fn destroy_removes_the_parts_used_after_the_key_is_written() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "gone", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (tmp, split, dealt, response) = exported("gone", 2, 3);
     let out = tmp.path().join("key.hex");
     split
         .reconstruct(&[0, 2], &response)
@@ -642,9 +639,7 @@ fn forge_part(split: &Split, i: usize, template: usize) {
 
 #[test]
 fn a_forged_part_is_refused_by_custody_verify_and_outvoted_by_name() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "forge", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (tmp, split, dealt, response) = exported("forge", 2, 3);
     let recorded = split
         .request
         .custody_commitments_sha256
