@@ -20,6 +20,19 @@ fn init(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output
     (ceremony, output)
 }
 
+/// [`init`] that must succeed, and the request it wrote.
+fn init_ok(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output, Value) {
+    let (ceremony, output) = init(dir, extra);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let request =
+        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
+    (ceremony, output, request)
+}
+
 fn unseal(ceremony: &Path) -> Value {
     serde_json::from_slice(&age_open(&ceremony.join("decryption-key.age"), PASSPHRASE)).unwrap()
 }
@@ -63,12 +76,7 @@ fn schemes_of(request: &Value) -> Vec<String> {
 #[test]
 fn writes_the_ceremony_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ceremony, output) = init(tmp.path(), &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (ceremony, output, request) = init_ok(tmp.path(), &[]);
     assert_eq!(
         file_names(&ceremony),
         [
@@ -85,8 +93,6 @@ fn writes_the_ceremony_directory() {
     assert_eq!(mode & 0o777, 0o600);
 
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let request: Value =
-        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
     let sealed = unseal(&ceremony);
     let ceremony_id = sealed["ceremonyId"].as_str().unwrap();
     assert!(
@@ -162,7 +168,7 @@ fn transcript_records_digests_of_every_output() {
 #[test]
 fn schemes_can_be_chosen() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ceremony, output) = init(
+    let (_, _, request) = init_ok(
         tmp.path(),
         &[
             "--scheme",
@@ -175,13 +181,6 @@ fn schemes_can_be_chosen() {
             "CGGMP24:ed25519",
         ],
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let request: Value =
-        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
     // Asked for explicitly, a pair Dfns does not issue is offered too.
     assert_eq!(
         schemes_of(&request),
@@ -192,14 +191,7 @@ fn schemes_can_be_chosen() {
 #[test]
 fn a_batch_request_offers_the_issued_pairs_by_default() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ceremony, output) = init(tmp.path(), &["--key-id", "key-02j8example"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let request: Value =
-        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
+    let (_, _, request) = init_ok(tmp.path(), &["--key-id", "key-02j8example"]);
     assert_eq!(request["kind"], "keyexport-batch-request");
     assert_eq!(schemes_of(&request), ISSUED);
 }
