@@ -13,11 +13,26 @@ use serde_json::Value;
 /// Passphrase used by every test ceremony.
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
+/// The test environment: the air-gap guard overridden (the test machine is online) and
+/// the fast scrypt work factor of test builds.
+pub const TEST_ENV: [(&str, &str); 2] = [
+    ("KEYEXPORT_ALLOW_ONLINE", "1"),
+    ("KEYEXPORT_TEST_SCRYPT_LOG_N", "2"),
+];
+
 /// The binary with the test environment: air-gap override, fast scrypt.
 pub fn offline() -> Command {
     let mut cmd = Command::cargo_bin("keyexport-offline").expect("binary is built by cargo test");
-    cmd.env("KEYEXPORT_ALLOW_ONLINE", "1")
-        .env("KEYEXPORT_TEST_SCRYPT_LOG_N", "2")
+    cmd.envs(TEST_ENV).env_remove("KEYEXPORT_TEST_SYSFS_NET");
+    cmd
+}
+
+/// [`offline`] without a controlling terminal (run by `setsid`), even when the tests run in
+/// one, so nothing can be asked on it.
+pub fn offline_without_terminal() -> Command {
+    let mut cmd = Command::new("setsid");
+    cmd.arg(assert_cmd::cargo::cargo_bin("keyexport-offline"))
+        .envs(TEST_ENV)
         .env_remove("KEYEXPORT_TEST_SYSFS_NET");
     cmd
 }

@@ -220,10 +220,7 @@ fn passphrase_typed_twice_on_a_terminal() {
     use crate::screen::{self, Step};
     let tmp = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
-    let env = [
-        ("KEYEXPORT_ALLOW_ONLINE", "1"),
-        ("KEYEXPORT_TEST_SCRYPT_LOG_N", "2"),
-    ];
+    let env = crate::common::TEST_ENV;
     let run = |dir: &str, first: &str, second: &str, extra: &[&str]| {
         let mut args = vec!["init", "--key-id", "k", "--out", dir];
         args.extend_from_slice(extra);
