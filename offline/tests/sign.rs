@@ -14,7 +14,7 @@ use rand_core::OsRng;
 use serde_json::Value;
 use sha3::{Digest, Keccak256};
 
-use crate::common::{self, offline, s, stdout_json};
+use crate::common::{self, SealedCeremony, offline, s, stdout_json};
 
 /// A dealt export with a plain decryption key, in its own folder.
 struct Export {
@@ -670,39 +670,16 @@ fn the_signature_qr_image_holds_the_printed_signature() {
 #[test]
 fn a_sealed_ceremony_signs_and_refuses_a_response_of_another_ceremony() {
     use k256::ecdsa::{Signature, VerifyingKey, signature::hazmat::PrehashVerifier};
-    use keyexport_shared::files::{Artifact, CeremonyId, ResponseFile, sha256_hex};
+    use keyexport_shared::files::CeremonyId;
 
     let tmp = tempfile::tempdir().unwrap();
-    let pass = crate::common::passphrase_file(tmp.path(), "pass.txt", crate::common::PASSPHRASE);
-    let dir = tmp.path().join("ceremony");
-    offline()
-        .args(["init", "--key-id", "key-01abc-sign", "--out", s(&dir)])
-        .args(["--passphrase-file", s(&pass)])
-        .assert()
-        .success();
-    let request_bytes = std::fs::read(dir.join("request.json")).unwrap();
-    let Artifact::Request(request) = Artifact::parse(&request_bytes).unwrap() else {
-        panic!("init wrote something else than a request");
-    };
-    let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
-        .run(&request.dfns_request.encryption_key, &mut OsRng);
+    let c = SealedCeremony::every_scheme(tmp.path(), "key-01abc-sign");
+    let request = &c.request;
+    let dealt = c.deal("CGGMP24:secp256k1", 2, 3);
     let response_for = |ceremony: CeremonyId, name: &str| {
-        let body = serde_json::to_string(&dealt.response.to_json_value()).unwrap();
-        let file = ResponseFile::new(
-            ceremony,
-            request.key_id.clone(),
-            sha256_hex(&request_bytes),
-            "2026-11-28T18:00:00Z".into(),
-            "keyexport-online 0.1.0".into(),
-            "0".repeat(64),
-            &body,
-        )
-        .unwrap();
-        let path = tmp.path().join(name);
-        std::fs::write(&path, file.to_bytes()).unwrap();
-        path
+        c.response_file(&dealt, ceremony, request.key_id.clone(), name)
     };
-    let response = response_for(request.ceremony_id.clone(), "response.json");
+    let response = response_for(request.ceremony_id.clone(), "keyexport-response.json");
     let sign = |response: &Path| {
         offline()
             .args([
@@ -710,9 +687,10 @@ fn a_sealed_ceremony_signs_and_refuses_a_response_of_another_ceremony() {
                 "--blind",
                 "--yes",
                 "--decryption-key",
-                s(&dir.join("decryption-key.age")),
+                s(&c.sealed()),
             ])
-            .args(["--passphrase-file", s(&pass), "--response", s(response)])
+            .args(["--passphrase-file", s(&c.passphrase_file)])
+            .args(["--response", s(response)])
             .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
             .output()
             .unwrap()
@@ -738,7 +716,7 @@ fn a_sealed_ceremony_signs_and_refuses_a_response_of_another_ceremony() {
     assert!(output.stdout.is_empty());
 
     // init, the signature, the refusal: one chained transcript in the ceremony folder.
-    let path = dir.join("transcript.jsonl");
+    let path = c.dir.join("transcript.jsonl");
     let lines: Vec<Value> = std::fs::read_to_string(&path)
         .unwrap()
         .lines()
