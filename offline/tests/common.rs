@@ -247,19 +247,12 @@ impl SealedCeremony {
         key: KeyId,
         name: &str,
     ) -> PathBuf {
-        let body = serde_json::to_string(&dealt.response.to_json_value()).expect("JSON");
-        let file = ResponseFile::new(
-            ceremony,
-            key,
-            sha256_hex(&self.request_bytes),
-            "2026-11-28T18:00:00Z".into(),
-            "keyexport-online 0.1.0".into(),
-            "0".repeat(64),
-            &body,
-        )
-        .expect("a JSON body");
         let path = self.root.join(name);
-        std::fs::write(&path, file.to_bytes()).expect("tempdir is writable");
+        std::fs::write(
+            &path,
+            response_file(dealt, ceremony, key, &self.request_bytes).to_bytes(),
+        )
+        .expect("tempdir is writable");
         path
     }
 
@@ -276,6 +269,27 @@ impl SealedCeremony {
             .args(["--passphrase-file", s(&self.passphrase_file)]);
         cmd
     }
+}
+
+/// The keyexport response file `keyexport-online` would write for `dealt`, naming
+/// `ceremony` and `key` and the digest of the request `request_bytes`.
+pub fn response_file(
+    dealt: &Dealt,
+    ceremony: CeremonyId,
+    key: KeyId,
+    request_bytes: &[u8],
+) -> ResponseFile {
+    let body = serde_json::to_string(&dealt.response.to_json_value()).expect("JSON");
+    ResponseFile::new(
+        ceremony,
+        key,
+        sha256_hex(request_bytes),
+        "2026-11-28T18:00:00Z".into(),
+        "keyexport-online 0.1.0".into(),
+        "0".repeat(64),
+        &body,
+    )
+    .expect("a JSON body")
 }
 
 /// Writes the vector's plain decryption key and response into `dir`.

@@ -5,11 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::dealer::{Deal, Dealt};
-use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
+use keyexport_shared::files::{Artifact, RequestFile};
 use predicates::prelude::*;
 use rand_core::OsRng;
 
-use crate::common::{age_open, age_seal, deal_raw_response, offline, passphrase_file, s, shown};
+use crate::common::{
+    self, age_open, age_seal, deal_raw_response, offline, passphrase_file, s, shown,
+};
 
 /// One `init --custodians M --quorum K` with a passphrase file per custodian (also used
 /// by the batch tests, as the single-key ceremony whose parts a batch refuses).
@@ -75,17 +77,12 @@ impl Split {
 
     /// A keyexport response file naming this ceremony.
     pub(crate) fn response(&self, dealt: &Dealt) -> PathBuf {
-        let body = serde_json::to_string(&dealt.response.to_json_value()).unwrap();
-        let file = ResponseFile::new(
+        let file = common::response_file(
+            dealt,
             self.request.ceremony_id.clone(),
             self.request.key_id.clone(),
-            sha256_hex(&self.request_bytes),
-            "2026-11-28T18:00:00Z".into(),
-            "keyexport-online 0.1.0".into(),
-            "0".repeat(64),
-            &body,
-        )
-        .unwrap();
+            &self.request_bytes,
+        );
         let path = self.root.join(format!("{}-response.json", self.labels[0]));
         std::fs::write(&path, file.to_bytes()).unwrap();
         path
