@@ -23,10 +23,7 @@ pub fn key_ids(args: &InitArgs) -> CliResult<Vec<KeyId>> {
     }
     if let Some(path) = &args.key_ids_file {
         let label = path.display().to_string();
-        let bytes = input::read(path, input::DOCUMENT).map_err(|source| CliError::ReadInput {
-            path: label.clone(),
-            source,
-        })?;
+        let bytes = crate::inputs::read_input(&label, path, input::DOCUMENT)?;
         let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
             path: label.clone(),
             problem: "not a list of key ids: the file is not UTF-8 text".into(),

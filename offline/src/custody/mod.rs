@@ -127,11 +127,7 @@ pub(crate) fn load_identities(
     let mut all = Vec::new();
     for path in paths {
         let label = path.display().to_string();
-        let bytes =
-            keyexport_shared::input::read_secret(path).map_err(|source| CliError::ReadInput {
-                path: label.clone(),
-                source,
-            })?;
+        let bytes = crate::inputs::read_secret(path)?;
         let file = age::IdentityFile::from_buffer(BufReader::new(&bytes[..])).map_err(|e| {
             CliError::Input {
                 path: label.clone(),

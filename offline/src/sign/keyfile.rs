@@ -23,6 +23,7 @@ use keyexport_shared::curve::{PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
+use crate::inputs::read_secret;
 use crate::output::wif;
 use crate::passphrase::{self, Confirm, Purpose};
 use crate::seal;
@@ -97,14 +98,6 @@ pub fn load(file: &KeyFile<'_>, public_key: &PublicKey, entry: &mut Entry) -> Cl
         key,
         stored,
         encrypted,
-    })
-}
-
-/// Reads a key or identity file into wiped memory, within the size of a secret file.
-fn read_secret(path: &Path) -> CliResult<Zeroizing<Vec<u8>>> {
-    keyexport_shared::input::read_secret(path).map_err(|source| CliError::ReadInput {
-        path: path.display().to_string(),
-        source,
     })
 }
 

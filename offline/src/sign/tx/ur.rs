@@ -154,10 +154,7 @@ pub fn read_recorded(
     limit: SizeLimit,
     entry: &mut Entry,
 ) -> CliResult<Vec<u8>> {
-    let bytes = input::read(path, limit).map_err(|source| CliError::ReadInput {
-        path: label.to_owned(),
-        source,
-    })?;
+    let bytes = crate::inputs::read_input(label, path, limit)?;
     entry
         .inputs
         .push(ArtifactRecord::new("transaction", label, &bytes));
