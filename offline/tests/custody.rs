@@ -131,6 +131,27 @@ fn exported(name: &str, k: usize, m: usize) -> (tempfile::TempDir, Split, Dealt,
     (tmp, split, dealt, response)
 }
 
+/// `sign` of the digest `digest` (ecdsa-secp256k1) with the dealt key itself, written as
+/// `DIR/key.hex`: what a signature made from the parts must equal (deterministic nonces).
+fn sign_with_the_key(
+    dir: &Path,
+    dealt: &Dealt,
+    response: &Path,
+    digest: &str,
+) -> assert_cmd::Command {
+    let key_file = dir.join("key.hex");
+    std::fs::write(
+        &key_file,
+        format!("{}\n", dealt.private_key.to_hex().as_str()),
+    )
+    .unwrap();
+    let mut cmd = offline();
+    cmd.args(["sign", "--blind", "--yes", "--key", s(&key_file)])
+        .args(["--response", s(response)])
+        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", digest]);
+    cmd
+}
+
 fn seal(path: &Path, pass: &str, plaintext: &[u8]) {
     std::fs::write(path, age_seal(pass, plaintext)).unwrap();
 }
@@ -394,23 +415,7 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
     // `sign` opens the same parts the same way: the signature is the one of the key itself
     // (deterministic nonces).
     let digest = "5a17".repeat(16);
-    let key_file = tmp.path().join("key.hex");
-    std::fs::write(
-        &key_file,
-        format!("{}\n", dealt.private_key.to_hex().as_str()),
-    )
-    .unwrap();
-    let from_key = offline()
-        .args([
-            "sign",
-            "--blind",
-            "--yes",
-            "--key",
-            s(&key_file),
-            "--response",
-            s(&response),
-        ])
-        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+    let from_key = sign_with_the_key(tmp.path(), &dealt, &response, &digest)
         .output()
         .unwrap();
     assert!(from_key.status.success());
@@ -465,23 +470,7 @@ fn sign_rebuilds_the_key_from_custody_parts() {
     );
     assert!(String::from_utf8_lossy(&signed.stderr).contains("from 2 of the parts"));
     // Deterministic nonces: the same signature as from the key itself.
-    let key_file = tmp.path().join("key.hex");
-    std::fs::write(
-        &key_file,
-        format!("{}\n", dealt.private_key.to_hex().as_str()),
-    )
-    .unwrap();
-    offline()
-        .args([
-            "sign",
-            "--blind",
-            "--yes",
-            "--key",
-            s(&key_file),
-            "--response",
-            s(&response),
-        ])
-        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+    sign_with_the_key(tmp.path(), &dealt, &response, &digest)
         .assert()
         .success()
         .stdout(String::from_utf8(signed.stdout).unwrap());
