@@ -49,11 +49,7 @@ impl CanaryCeremony {
             .args(extra)
             .output()
             .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
-        );
+        crate::common::assert_success(&init);
         let dir = root.join("ceremony");
         let request_bytes = std::fs::read(dir.join("request.json")).unwrap();
         let (ceremony_id, encryption_key) = match Artifact::parse(&request_bytes).unwrap() {
@@ -518,11 +514,7 @@ fn with_custody_parts_the_receipt_goes_beside_the_first_part() {
         .args(["--passphrase-file", "bob.pass"])
         .output()
         .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    crate::common::assert_success(&run);
     assert_eq!(stdout_json(&run)["canary"], true);
     let stick = root.join("carol-stick");
     assert!(stick.join(RECEIPT_PNG_NAME).exists());

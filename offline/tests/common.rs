@@ -354,6 +354,15 @@ pub fn run_on_machine(
 /// Only the loopback interface: an offline machine for [`run_on_machine`].
 pub const OFFLINE_MACHINE: &[(&str, &str)] = &[("lo", "unknown")];
 
+/// Asserts that a run succeeded, showing its standard error when it did not.
+pub fn assert_success(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Parses the single JSON object a `--json` run prints.
 pub fn stdout_json(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

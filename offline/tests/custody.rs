@@ -463,11 +463,7 @@ fn sign_rebuilds_the_key_from_custody_parts() {
         .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
         .output()
         .unwrap();
-    assert!(
-        signed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&signed.stderr)
-    );
+    crate::common::assert_success(&signed);
     assert!(String::from_utf8_lossy(&signed.stderr).contains("from 2 of the parts"));
     // Deterministic nonces: the same signature as from the key itself.
     sign_with_the_key(tmp.path(), &dealt, &response, &digest)

@@ -23,11 +23,7 @@ fn init(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output
 /// [`init`] that must succeed, and the request it wrote.
 fn init_ok(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output, Value) {
     let (ceremony, output) = init(dir, extra);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::common::assert_success(&output);
     let request =
         serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
     (ceremony, output, request)
@@ -320,11 +316,7 @@ fn request_png_is_a_real_qr_code_of_the_request() {
         ])
         .output()
         .unwrap();
-    assert!(
-        inspect.status.success(),
-        "{}",
-        String::from_utf8_lossy(&inspect.stderr)
-    );
+    crate::common::assert_success(&inspect);
     let json: Value = serde_json::from_slice(&inspect.stdout).unwrap();
     let items = json["artifacts"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{json}");
