@@ -227,6 +227,17 @@ pub fn read_input(label: &str, path: &Path, limit: SizeLimit) -> CliResult<Vec<u
     })
 }
 
+/// Reads a text file of at most `limit` bytes; a file that is not UTF-8 is refused as not
+/// being `what` ("a transcript").
+pub fn read_text(path: &Path, limit: SizeLimit, what: &str) -> CliResult<String> {
+    let label = path.display().to_string();
+    let bytes = read_input(&label, path, limit)?;
+    String::from_utf8(bytes).map_err(|_| CliError::Input {
+        path: label,
+        problem: format!("not {what}: the file is not UTF-8 text"),
+    })
+}
+
 /// Reads a small secret file (a key, identity or passphrase file) into wiped memory, within
 /// the size of a secret file ([`input::read_secret`]).
 pub fn read_secret(path: &Path) -> CliResult<Zeroizing<Vec<u8>>> {
