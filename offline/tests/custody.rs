@@ -182,34 +182,22 @@ fn every_quorum_of_every_split_up_to_five_rebuilds_the_key() {
 fn a_wrong_passphrase_is_named_and_the_others_suffice() {
     let (tmp, split, dealt, response) = exported("wrong", 2, 3);
     let bad = passphrase_file(tmp.path(), "bad.pass", "not the passphrase");
-    offline()
-        .args(["reconstruct", "--response", s(&response), "--reveal"])
-        .args([
-            "--decryption-key",
-            s(&split.part(0)),
-            "--passphrase-file",
-            s(&bad),
-        ])
-        .args(["--decryption-key", s(&split.part(1))])
-        .args(["--passphrase-file", s(&split.passes[1])])
-        .args(["--decryption-key", s(&split.part(2))])
-        .args(["--passphrase-file", s(&split.passes[2])])
+    // Custodian wrong-c1's part with a wrong passphrase file, given after the others.
+    let part = split.part(0);
+    let wrong = ["--decryption-key", s(&part), "--passphrase-file", s(&bad)];
+    split
+        .reconstruct(&[1, 2], &response)
+        .args(wrong)
+        .arg("--reveal")
         .assert()
         .success()
         .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()))
         .stderr(shown("wrong-c1 ("))
         .stderr(shown("decryption-key-part.age): wrong passphrase"));
     // With only one other part the wrong passphrase leaves too few: a threshold error.
-    offline()
-        .args(["reconstruct", "--response", s(&response)])
-        .args([
-            "--decryption-key",
-            s(&split.part(0)),
-            "--passphrase-file",
-            s(&bad),
-        ])
-        .args(["--decryption-key", s(&split.part(1))])
-        .args(["--passphrase-file", s(&split.passes[1])])
+    split
+        .reconstruct(&[1], &response)
+        .args(wrong)
         .assert()
         .code(4)
         .stderr(predicate::str::contains(
@@ -401,14 +389,21 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
         ])
         .assert()
         .success();
+    // Alice's part opens with her passphrase, Bob's with his identity.
+    let alice_part = dir.join("alice.decryption-key-part.age");
+    let parts = [
+        "--decryption-key",
+        s(&alice_part),
+        "--passphrase-file",
+        s(&alice),
+        "--decryption-key",
+        s(&bob),
+    ];
+    let identity = ["--identity", s(&identity_file)];
     offline()
         .args(["reconstruct", "--response", s(&response), "--reveal"])
-        .args([
-            "--decryption-key",
-            s(&dir.join("alice.decryption-key-part.age")),
-        ])
-        .args(["--passphrase-file", s(&alice)])
-        .args(["--decryption-key", s(&bob), "--identity", s(&identity_file)])
+        .args(parts)
+        .args(identity)
         .assert()
         .success()
         .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()));
@@ -421,12 +416,8 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
     assert!(from_key.status.success());
     offline()
         .args(["sign", "--blind", "--yes", "--response", s(&response)])
-        .args([
-            "--decryption-key",
-            s(&dir.join("alice.decryption-key-part.age")),
-        ])
-        .args(["--passphrase-file", s(&alice)])
-        .args(["--decryption-key", s(&bob), "--identity", s(&identity_file)])
+        .args(parts)
+        .args(identity)
         .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
         .assert()
         .success()
@@ -434,12 +425,7 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
     // Without the identity bob's part is set aside, by name.
     offline()
         .args(["reconstruct", "--response", s(&response)])
-        .args([
-            "--decryption-key",
-            s(&dir.join("alice.decryption-key-part.age")),
-        ])
-        .args(["--passphrase-file", s(&alice)])
-        .args(["--decryption-key", s(&bob)])
+        .args(parts)
         .assert()
         .code(4)
         .stderr(
