@@ -221,12 +221,17 @@ pub fn unblocked_radios(root: &Path) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// A sysfs folder `dir` holding one line per `(file, value)`.
+    fn sysfs_entry(dir: &Path, fields: &[(&str, &str)]) {
+        fs::create_dir_all(dir).unwrap();
+        for (file, value) in fields {
+            fs::write(dir.join(file), format!("{value}\n")).unwrap();
+        }
+    }
+
     fn iface(root: &Path, name: &str, operstate: &str, flags: &str, kind: &str) {
-        let dir = root.join(name);
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join("operstate"), format!("{operstate}\n")).unwrap();
-        fs::write(dir.join("flags"), format!("{flags}\n")).unwrap();
-        fs::write(dir.join("type"), format!("{kind}\n")).unwrap();
+        let fields = [("operstate", operstate), ("flags", flags), ("type", kind)];
+        sysfs_entry(&root.join(name), &fields);
     }
 
     #[test]
@@ -261,12 +266,14 @@ mod tests {
     }
 
     fn radio(root: &Path, dir: &str, name: &str, kind: &str, soft: u8, hard: u8) {
-        let dir = root.join(dir);
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join("name"), format!("{name}\n")).unwrap();
-        fs::write(dir.join("type"), format!("{kind}\n")).unwrap();
-        fs::write(dir.join("soft"), format!("{soft}\n")).unwrap();
-        fs::write(dir.join("hard"), format!("{hard}\n")).unwrap();
+        let (soft, hard) = (soft.to_string(), hard.to_string());
+        let fields = [
+            ("name", name),
+            ("type", kind),
+            ("soft", &soft),
+            ("hard", &hard),
+        ];
+        sysfs_entry(&root.join(dir), &fields);
     }
 
     #[test]

@@ -386,8 +386,8 @@ pub struct SignArgs {
         long,
         value_enum,
         value_name = "SCHEME",
-        required_unless_present_any = ["psbt", "eth_tx", "solana_tx"],
-        conflicts_with_all = ["psbt", "eth_tx", "solana_tx"]
+        required_unless_present_any = TRANSACTIONS,
+        conflicts_with_all = TRANSACTIONS
     )]
     pub scheme: Option<SignScheme>,
     /// ecdsa-secp256k1 only: also give the recovery id (Ethereum's yParity); the text
@@ -418,7 +418,7 @@ pub struct SignArgs {
         long,
         value_name = "INPUT",
         num_args = 1..,
-        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+        conflicts_with_all = NOT_WITH_A_TRANSACTION
     )]
     pub psbt: Vec<String>,
     /// An unsigned Ethereum transaction to show and sign: a file or the text of its hex
@@ -429,7 +429,7 @@ pub struct SignArgs {
         long,
         value_name = "INPUT",
         num_args = 1..,
-        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+        conflicts_with_all = NOT_WITH_A_TRANSACTION
     )]
     pub eth_tx: Vec<String>,
     /// A Solana message (legacy or v0) or unsigned transaction to show and sign: a file,
@@ -437,7 +437,7 @@ pub struct SignArgs {
     #[arg(
         long,
         value_name = "INPUT",
-        conflicts_with_all = ["recoverable", "qr", "qr_out"]
+        conflicts_with_all = NOT_WITH_A_TRANSACTION
     )]
     pub solana_tx: Option<String>,
     /// --eth-tx: refuse the transaction unless it is for this chain id (1: Ethereum
@@ -565,6 +565,13 @@ pub enum HeadRef {
 }
 
 /// What `--head` accepts, for the usage error.
+/// The `sign` options that give a transaction (each names its own scheme).
+const TRANSACTIONS: [&str; 3] = ["psbt", "eth_tx", "solana_tx"];
+
+/// The `sign` options that have no meaning for a transaction, which is answered in its
+/// own format.
+const NOT_WITH_A_TRANSACTION: [&str; 3] = ["recoverable", "qr", "qr_out"];
+
 const HEAD_FORMS: &str = "give the whole head (64 hex digits), its first and last 8 hex digits as on the checklist (e.g. 7240f9c8…0bd41a2c), or its first 8";
 
 impl HeadRef {

@@ -94,27 +94,28 @@ pub fn destroy(path: &Path) -> io::Result<()> {
 
 /// Writes `len` random bytes from the start of `file`; returns their SHA-256.
 fn overwrite(file: &mut File, len: u64) -> io::Result<[u8; 32]> {
-    let mut chunk = vec![0u8; CHUNK];
-    let mut digest = Sha256::new();
-    let mut left = len;
-    while left > 0 {
-        let n = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
-        OsRng.fill_bytes(&mut chunk[..n]);
-        file.write_all(&chunk[..n])?;
-        digest.update(&chunk[..n]);
-        left -= n as u64;
-    }
-    Ok(digest.finalize().into())
+    digest_in_chunks(len, |chunk| {
+        OsRng.fill_bytes(chunk);
+        file.write_all(chunk)
+    })
 }
 
 /// SHA-256 of the first `len` bytes of `file`, from its current position.
 fn read_digest(file: &mut File, len: u64) -> io::Result<[u8; 32]> {
+    digest_in_chunks(len, |chunk| file.read_exact(chunk))
+}
+
+/// SHA-256 of `len` bytes that `fill` writes or reads one chunk at a time.
+fn digest_in_chunks(
+    len: u64,
+    mut fill: impl FnMut(&mut [u8]) -> io::Result<()>,
+) -> io::Result<[u8; 32]> {
     let mut chunk = vec![0u8; CHUNK];
     let mut digest = Sha256::new();
     let mut left = len;
     while left > 0 {
         let n = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
-        file.read_exact(&mut chunk[..n])?;
+        fill(&mut chunk[..n])?;
         digest.update(&chunk[..n]);
         left -= n as u64;
     }

@@ -22,6 +22,7 @@ use keyexport_shared::input::{self, SizeLimit};
 use keyexport_shared::transport::{
     Content, FrameCollector, TransportError, decode_image, has_image_extension, sniff, ur_lines,
 };
+use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
 use crate::transcript::{ArtifactRecord, sha256_hex};
@@ -136,7 +137,7 @@ fn read_folder(
     let count = images.len();
     for image in images {
         let label = image.display().to_string();
-        let bytes = read(&label, &image, input::IMAGE)?;
+        let bytes = read_input(&label, &image, input::IMAGE)?;
         gathered
             .records
             .push(ArtifactRecord::new("input", &label, &bytes));
@@ -168,7 +169,7 @@ fn read_file(
     gathered: &mut Gathered,
     collector: &mut FrameCollector,
 ) -> CliResult<usize> {
-    let bytes = read(input, path, ANY_INPUT)?;
+    let bytes = read_input(input, path, ANY_INPUT)?;
     gathered
         .records
         .push(ArtifactRecord::new("input", input, &bytes));
@@ -218,10 +219,30 @@ pub fn incomplete(partial: &PartialFrames, reported: bool) -> CliError {
     }
 }
 
-/// Reads a regular file of at most `limit` bytes.
-fn read(label: &str, path: &Path, limit: SizeLimit) -> CliResult<Vec<u8>> {
+/// Reads a regular file of at most `limit` bytes; `label` names it in the error.
+pub fn read_input(label: &str, path: &Path, limit: SizeLimit) -> CliResult<Vec<u8>> {
     input::read(path, limit).map_err(|source| CliError::ReadInput {
         path: label.to_owned(),
+        source,
+    })
+}
+
+/// Reads a text file of at most `limit` bytes; a file that is not UTF-8 is refused as not
+/// being `what` ("a transcript").
+pub fn read_text(path: &Path, limit: SizeLimit, what: &str) -> CliResult<String> {
+    let label = path.display().to_string();
+    let bytes = read_input(&label, path, limit)?;
+    String::from_utf8(bytes).map_err(|_| CliError::Input {
+        path: label,
+        problem: format!("not {what}: the file is not UTF-8 text"),
+    })
+}
+
+/// Reads a small secret file (a key, identity or passphrase file) into wiped memory, within
+/// the size of a secret file ([`input::read_secret`]).
+pub fn read_secret(path: &Path) -> CliResult<Zeroizing<Vec<u8>>> {
+    input::read_secret(path).map_err(|source| CliError::ReadInput {
+        path: path.display().to_string(),
         source,
     })
 }

@@ -17,7 +17,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use age::secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult, PassphraseOrigin};
 
@@ -100,11 +99,11 @@ pub fn ask(what: &str, purpose: Purpose, confirm: Confirm) -> CliResult<SecretSt
 /// Reads a passphrase file: UTF-8, one trailing line break removed, not empty.
 pub fn from_file(path: &Path) -> CliResult<SecretString> {
     let origin = PassphraseOrigin::File(path.to_path_buf());
-    let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
-    let bytes = Zeroizing::new(read.map_err(|e| CliError::PassphraseFile {
-        origin: origin.clone(),
-        problem: e.to_string(),
-    })?);
+    let bytes =
+        keyexport_shared::input::read_secret(path).map_err(|e| CliError::PassphraseFile {
+            origin: origin.clone(),
+            problem: e.to_string(),
+        })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| CliError::PassphraseFile {
         origin: origin.clone(),
         problem: format!("not UTF-8 (byte {})", e.valid_up_to()),

@@ -216,7 +216,7 @@ pub fn unseal_bytes(
     }
     let mut identity = age::scrypt::Identity::new(passphrase);
     identity.set_max_work_factor(MAX_LOG_N);
-    let mut reader = decryptor
+    let reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(|e| match e {
             age::DecryptError::DecryptionFailed
@@ -230,13 +230,18 @@ pub fn unseal_bytes(
             },
             other => not_age(other.to_string()),
         })?;
-    // Large enough up front (the plaintext is shorter than the armored file) so the buffer
-    // holding the key is never reallocated, which would leave an unwiped copy behind (a
-    // batch's key id list makes the plaintext tens of kilobytes).
-    let mut plaintext = Zeroizing::new(Vec::with_capacity(bytes.len()));
-    reader
-        .read_to_end(&mut plaintext)
-        .map_err(|e| not_age(format!("payload: {e}")))?;
+    read_plaintext(reader, bytes.len()).map_err(|e| not_age(format!("payload: {e}")))
+}
+
+/// Reads the plaintext of an age file of `file_len` bytes into wiped memory.
+///
+/// The buffer is allocated once, `file_len` bytes, and the read is bounded by it, so the
+/// bytes it holds are never reallocated (which would leave an unwiped copy in freed
+/// memory). An age plaintext is always shorter than its file (a header, and a 16-byte tag
+/// per chunk; armor adds base64), so the bound never cuts it.
+pub fn read_plaintext(reader: impl Read, file_len: usize) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(file_len));
+    reader.take(file_len as u64).read_to_end(&mut plaintext)?;
     Ok(plaintext)
 }
 
@@ -272,6 +277,42 @@ mod tests {
         let sealed = seal(&payload(), SecretString::from("pw".to_owned()), 2).unwrap();
         let err = unseal(&sealed, SecretString::from("other".to_owned()), "k").unwrap_err();
         assert!(matches!(err, CliError::WrongPassphrase { .. }), "{err}");
+    }
+
+    /// `sealed` (binary age, one scrypt stanza) with the stanza's work factor replaced.
+    fn with_work_factor(sealed: &[u8], log_n: &[u8]) -> Vec<u8> {
+        let stanza = sealed.windows(10).position(|w| w == b"-> scrypt ").unwrap();
+        let line_end = stanza + sealed[stanza..].iter().position(|&b| b == b'\n').unwrap();
+        let factor = line_end
+            - sealed[..line_end]
+                .iter()
+                .rev()
+                .position(|&b| b == b' ')
+                .unwrap();
+        [&sealed[..factor], log_n, &sealed[line_end..]].concat()
+    }
+
+    #[test]
+    fn an_excessive_work_factor_is_refused_before_any_work() {
+        // A binary age file sealed at work factor 2, its stanza then claiming 2^30: the
+        // refusal comes from the stanza, before scrypt runs (or the header MAC is checked).
+        let mut recipient = age::scrypt::Recipient::new(SecretString::from("pw".to_owned()));
+        recipient.set_work_factor(2);
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .unwrap();
+        let mut sealed = Vec::new();
+        let mut writer = encryptor.wrap_output(&mut sealed).unwrap();
+        writer.write_all(b"secret").unwrap();
+        writer.finish().unwrap();
+        let forged = with_work_factor(&sealed, b"30");
+        let err = unseal_bytes(&forged, SecretString::from("pw".to_owned()), "k").unwrap_err();
+        assert!(matches!(err, CliError::Input { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("sealed with scrypt work factor 30, above the accepted 22"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ use keyexport_shared::transport::{
 
 use crate::cli::ShowArgs;
 use crate::error::{CliError, CliResult};
+use crate::inputs::read_input;
 
 /// The size assumed when standard output is not a terminal: the smallest console.
 const DEFAULT_SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
@@ -28,10 +29,7 @@ const DEFAULT_SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
 /// Runs `show`.
 pub fn run(args: &ShowArgs) -> CliResult<()> {
     let path = args.file.display().to_string();
-    let bytes = std::fs::read(&args.file).map_err(|source| CliError::ReadInput {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = read_input(&path, &args.file, keyexport_shared::input::DOCUMENT)?;
     let is_request = matches!(
         Artifact::parse(&bytes),
         Ok(Artifact::Request(_) | Artifact::BatchRequest(_))

@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::cli::{HeadRef, TranscriptVerifyArgs};
 use crate::error::{CliError, CliResult};
+use crate::inputs::read_text;
 
 /// One step as shown.
 #[derive(Debug, Serialize)]
@@ -41,14 +42,7 @@ struct Step {
 /// Runs `transcript verify`: the report on stderr (and `--json` on stdout).
 pub fn run(args: &TranscriptVerifyArgs) -> CliResult<()> {
     let path = transcript_path(&args.path);
-    let bytes = input::read(&path, input::TRANSCRIPT).map_err(|source| CliError::ReadInput {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
-        path: path.display().to_string(),
-        problem: "not a transcript: the file is not UTF-8 text".into(),
-    })?;
+    let text = read_text(&path, input::TRANSCRIPT, "a transcript")?;
     let report =
         transcript::verify(&path).map_err(|e| CliError::shared(path.display().to_string(), e))?;
     let steps: Vec<Step> = text

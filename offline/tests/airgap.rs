@@ -1,42 +1,70 @@
 //! The air-gap guard through the CLI, with a fake `/sys/class/net` (KEYEXPORT_TEST_SYSFS_NET).
 
-use std::path::Path;
+use std::path::PathBuf;
 
+use assert_cmd::Command;
 use predicates::prelude::*;
 
 use crate::common::{
     self, PASSPHRASE, fake_sysfs, offline, passphrase_file, s, stdout_json, vector, vector_files,
 };
 
-fn online_sysfs(root: &Path) {
-    fake_sysfs(
-        root,
-        &[
-            ("lo", "unknown", "0x9", "772"),
-            ("eth0", "up", "0x1003", "1"),
-        ],
-    );
+/// An online machine: loopback and a wired interface up.
+const ONLINE: &[(&str, &str, &str, &str)] = &[
+    ("lo", "unknown", "0x9", "772"),
+    ("eth0", "up", "0x1003", "1"),
+];
+
+/// A machine whose network interfaces the guard reads from a fake sysfs in a temporary
+/// folder, which also holds a passphrase file for `init`.
+struct Machine {
+    tmp: tempfile::TempDir,
+    sysfs: PathBuf,
+    pass: PathBuf,
+}
+
+impl Machine {
+    /// A machine with these interfaces `(name, operstate, flags, type)`.
+    fn new(interfaces: &[(&str, &str, &str, &str)]) -> Machine {
+        let machine = Machine::without_interface_list();
+        fake_sysfs(&machine.sysfs, interfaces);
+        machine
+    }
+
+    /// A machine whose interface list cannot be read (the folder is missing).
+    fn without_interface_list() -> Machine {
+        let tmp = tempfile::tempdir().unwrap();
+        let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
+        Machine {
+            sysfs: tmp.path().join("net"),
+            pass,
+            tmp,
+        }
+    }
+
+    /// A path in the machine's folder.
+    fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    /// `init --key-id k --out OUT` with the passphrase file, on this machine and without
+    /// the test environment's override of the guard.
+    fn init(&self, out: &str) -> Command {
+        let mut cmd = offline();
+        cmd.env_remove("KEYEXPORT_ALLOW_ONLINE")
+            .env("KEYEXPORT_TEST_SYSFS_NET", &self.sysfs)
+            .args(["init", "--key-id", "k", "--passphrase-file", s(&self.pass)])
+            .args(["--out", s(&self.path(out))]);
+        cmd
+    }
 }
 
 #[test]
 fn init_refuses_while_online() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sysfs = tmp.path().join("net");
-    online_sysfs(&sysfs);
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
-    let out = tmp.path().join("ceremony");
-    offline()
-        .env_remove("KEYEXPORT_ALLOW_ONLINE")
-        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args([
-            "init",
-            "--key-id",
-            "k",
-            "--out",
-            s(&out),
-            "--passphrase-file",
-            s(&pass),
-        ])
+    let machine = Machine::new(ONLINE);
+    let out = machine.path("ceremony");
+    machine
+        .init("ceremony")
         .assert()
         .code(7)
         .stderr(predicate::str::contains(
@@ -51,22 +79,10 @@ fn init_refuses_while_online() {
 
 #[test]
 fn override_by_flag_or_env_warns_loudly() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sysfs = tmp.path().join("net");
-    online_sysfs(&sysfs);
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
-    offline()
-        .env_remove("KEYEXPORT_ALLOW_ONLINE")
-        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args([
-            "init",
-            "--key-id",
-            "k",
-            "--allow-online",
-            "--passphrase-file",
-            s(&pass),
-        ])
-        .args(["--out", s(&tmp.path().join("a"))])
+    let machine = Machine::new(ONLINE);
+    machine
+        .init("a")
+        .arg("--allow-online")
         .assert()
         .success()
         .stderr(predicate::str::contains(
@@ -80,11 +96,9 @@ fn override_by_flag_or_env_warns_loudly() {
                 .filter(|l| l.starts_with('!'))
                 .all(|l| l.chars().count() <= 80)
         }));
-    offline()
+    machine
+        .init("b")
         .env("KEYEXPORT_ALLOW_ONLINE", "1")
-        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args(["init", "--key-id", "k", "--passphrase-file", s(&pass)])
-        .args(["--out", s(&tmp.path().join("b"))])
         .assert()
         .success()
         .stderr(predicate::str::contains(
@@ -94,21 +108,12 @@ fn override_by_flag_or_env_warns_loudly() {
 
 #[test]
 fn offline_machine_runs_without_warning() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sysfs = tmp.path().join("net");
-    fake_sysfs(
-        &sysfs,
-        &[
-            ("lo", "unknown", "0x9", "772"),
-            ("wlan0", "down", "0x1002", "1"),
-        ],
-    );
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
-    offline()
-        .env_remove("KEYEXPORT_ALLOW_ONLINE")
-        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
-        .args(["init", "--key-id", "k", "--passphrase-file", s(&pass)])
-        .args(["--out", s(&tmp.path().join("c"))])
+    let machine = Machine::new(&[
+        ("lo", "unknown", "0x9", "772"),
+        ("wlan0", "down", "0x1002", "1"),
+    ]);
+    machine
+        .init("c")
         .assert()
         .success()
         .stderr(predicate::str::contains("WARNING").not());
@@ -116,14 +121,12 @@ fn offline_machine_runs_without_warning() {
 
 #[test]
 fn reconstruct_refuses_while_online_with_json_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sysfs = tmp.path().join("net");
-    online_sysfs(&sysfs);
+    let machine = Machine::new(ONLINE);
     let v = vector("cggmp24-secp256k1-2of3");
-    let (key, response) = vector_files(tmp.path(), &v);
+    let (key, response) = vector_files(machine.tmp.path(), &v);
     let output = common::reconstruct(&key, &response)
         .env("KEYEXPORT_ALLOW_ONLINE", "0")
-        .env("KEYEXPORT_TEST_SYSFS_NET", &sysfs)
+        .env("KEYEXPORT_TEST_SYSFS_NET", &machine.sysfs)
         .arg("--json")
         .output()
         .unwrap();
@@ -134,13 +137,8 @@ fn reconstruct_refuses_while_online_with_json_error() {
 
 #[test]
 fn unreadable_interface_list_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let pass = passphrase_file(tmp.path(), "pass.txt", PASSPHRASE);
-    offline()
-        .env_remove("KEYEXPORT_ALLOW_ONLINE")
-        .env("KEYEXPORT_TEST_SYSFS_NET", tmp.path().join("missing"))
-        .args(["init", "--key-id", "k", "--passphrase-file", s(&pass)])
-        .args(["--out", s(&tmp.path().join("d"))])
+    Machine::without_interface_list()
+        .init("d")
         .assert()
         .code(7)
         .stderr(predicate::str::contains(

@@ -190,12 +190,8 @@ fn empty_passphrase_file_is_refused() {
 fn no_terminal_and_no_passphrase_file_fails_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     let ceremony = tmp.path().join("ceremony");
-    // setsid: no controlling terminal even when the tests run in one.
-    let mut cmd = assert_cmd::Command::new("setsid");
-    cmd.arg(assert_cmd::cargo::cargo_bin("keyexport-offline"))
-        .env("KEYEXPORT_ALLOW_ONLINE", "1")
-        .env("KEYEXPORT_TEST_SCRYPT_LOG_N", "2");
-    cmd.args(["init", "--key-id", "k", "--out", s(&ceremony)])
+    crate::common::offline_without_terminal()
+        .args(["init", "--key-id", "k", "--out", s(&ceremony)])
         .write_stdin("")
         .timeout(std::time::Duration::from_secs(60))
         .assert()

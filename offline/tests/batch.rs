@@ -34,11 +34,7 @@ fn init_batch_with(dir: &Path, ids: &[&str], sealing: &[&str]) -> (PathBuf, Batc
         .args(sealing)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::common::assert_success(&output);
     let bytes = std::fs::read(ceremony.join("request.json")).unwrap();
     (ceremony, BatchRequestFile::parse(&bytes).unwrap())
 }

@@ -49,11 +49,7 @@ impl CanaryCeremony {
             .args(extra)
             .output()
             .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
-        );
+        crate::common::assert_success(&init);
         let dir = root.join("ceremony");
         let request_bytes = std::fs::read(dir.join("request.json")).unwrap();
         let (ceremony_id, encryption_key) = match Artifact::parse(&request_bytes).unwrap() {
@@ -171,6 +167,17 @@ impl CanaryCeremony {
 }
 
 /// No line of `text` passes 80 columns.
+/// What an offline machine's operator sees of `stderr`: without the test run's own
+/// warnings (the air-gap override's banner on a networked test machine, the fast scrypt).
+fn offline_screen(stderr: &[u8]) -> String {
+    String::from_utf8(stderr.to_vec())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('!') && !l.contains("KEYEXPORT_TEST_"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn assert_fits_80_columns(text: &str) {
     // The test build's own warning (a fast scrypt) is not part of the screen.
     for line in text.lines().filter(|l| !l.contains("KEYEXPORT_TEST_")) {
@@ -227,14 +234,8 @@ fn init_canary_writes_a_request_that_requires_a_canary_and_says_what_comes_next(
     let request: Value = serde_json::from_slice(&ceremony.request_bytes).unwrap();
     assert_eq!(request["canary"], true);
     assert_eq!(request["keyId"], REAL_KEY);
-    // The screen, without the test run's own warnings (the air-gap override of a
-    // networked test machine, the fast scrypt): what an offline machine shows.
-    let stderr: String = String::from_utf8(ceremony.init.stderr.clone())
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('!') && !l.contains("KEYEXPORT_TEST_"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    // The screen an offline machine shows fits 80x24.
+    let stderr = offline_screen(&ceremony.init.stderr);
     assert_fits_80_columns(&stderr);
     assert!(stderr.lines().count() <= 24, "{stderr}");
     let line = last_transcript_line(&ceremony.dir);
@@ -456,12 +457,7 @@ fn receipts_verify_on_every_curve_and_the_key_is_written_only_when_asked() {
             .unwrap_or_else(|e| panic!("{scheme}: {e}"));
         assert_eq!(root.join("canary.hex").exists(), i == 0, "{scheme}");
         // The whole screen fits 80x24, the HD root's xpub included.
-        let screen: String = String::from_utf8(run.stderr)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('!') && !l.contains("KEYEXPORT_TEST_"))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let screen = offline_screen(&run.stderr);
         assert_fits_80_columns(&screen);
         assert!(screen.lines().count() <= 24, "{scheme}:\n{screen}");
     }
@@ -518,11 +514,7 @@ fn with_custody_parts_the_receipt_goes_beside_the_first_part() {
         .args(["--passphrase-file", "bob.pass"])
         .output()
         .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    crate::common::assert_success(&run);
     assert_eq!(stdout_json(&run)["canary"], true);
     let stick = root.join("carol-stick");
     assert!(stick.join(RECEIPT_PNG_NAME).exists());

@@ -173,9 +173,7 @@ fn sealed_key_needs_a_passphrase_without_terminal() {
     let (_tmp, c) = ceremony();
     let dealt = c.deal("KU23:ed25519", 2, 3);
     let response = c.raw_response(&dealt, "raw.json");
-    let mut cmd = assert_cmd::Command::new("setsid");
-    cmd.arg(assert_cmd::cargo::cargo_bin("keyexport-offline"))
-        .env("KEYEXPORT_ALLOW_ONLINE", "1")
+    crate::common::offline_without_terminal()
         .args([
             "reconstruct",
             "--decryption-key",

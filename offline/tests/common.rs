@@ -1,6 +1,6 @@
 //! Helpers shared by the CLI tests: a command with the test environment, vector loading.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -13,11 +13,26 @@ use serde_json::Value;
 /// Passphrase used by every test ceremony.
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
+/// The test environment: the air-gap guard overridden (the test machine is online) and
+/// the fast scrypt work factor of test builds.
+pub const TEST_ENV: [(&str, &str); 2] = [
+    ("KEYEXPORT_ALLOW_ONLINE", "1"),
+    ("KEYEXPORT_TEST_SCRYPT_LOG_N", "2"),
+];
+
 /// The binary with the test environment: air-gap override, fast scrypt.
 pub fn offline() -> Command {
     let mut cmd = Command::cargo_bin("keyexport-offline").expect("binary is built by cargo test");
-    cmd.env("KEYEXPORT_ALLOW_ONLINE", "1")
-        .env("KEYEXPORT_TEST_SCRYPT_LOG_N", "2")
+    cmd.envs(TEST_ENV).env_remove("KEYEXPORT_TEST_SYSFS_NET");
+    cmd
+}
+
+/// [`offline`] without a controlling terminal (run by `setsid`), even when the tests run in
+/// one, so nothing can be asked on it.
+pub fn offline_without_terminal() -> Command {
+    let mut cmd = Command::new("setsid");
+    cmd.arg(assert_cmd::cargo::cargo_bin("keyexport-offline"))
+        .envs(TEST_ENV)
         .env_remove("KEYEXPORT_TEST_SYSFS_NET");
     cmd
 }
@@ -232,19 +247,12 @@ impl SealedCeremony {
         key: KeyId,
         name: &str,
     ) -> PathBuf {
-        let body = serde_json::to_string(&dealt.response.to_json_value()).expect("JSON");
-        let file = ResponseFile::new(
-            ceremony,
-            key,
-            sha256_hex(&self.request_bytes),
-            "2026-11-28T18:00:00Z".into(),
-            "keyexport-online 0.1.0".into(),
-            "0".repeat(64),
-            &body,
-        )
-        .expect("a JSON body");
         let path = self.root.join(name);
-        std::fs::write(&path, file.to_bytes()).expect("tempdir is writable");
+        std::fs::write(
+            &path,
+            response_file(dealt, ceremony, key, &self.request_bytes).to_bytes(),
+        )
+        .expect("tempdir is writable");
         path
     }
 
@@ -261,6 +269,27 @@ impl SealedCeremony {
             .args(["--passphrase-file", s(&self.passphrase_file)]);
         cmd
     }
+}
+
+/// The keyexport response file `keyexport-online` would write for `dealt`, naming
+/// `ceremony` and `key` and the digest of the request `request_bytes`.
+pub fn response_file(
+    dealt: &Dealt,
+    ceremony: CeremonyId,
+    key: KeyId,
+    request_bytes: &[u8],
+) -> ResponseFile {
+    let body = serde_json::to_string(&dealt.response.to_json_value()).expect("JSON");
+    ResponseFile::new(
+        ceremony,
+        key,
+        sha256_hex(request_bytes),
+        "2026-11-28T18:00:00Z".into(),
+        "keyexport-online 0.1.0".into(),
+        "0".repeat(64),
+        &body,
+    )
+    .expect("a JSON body")
 }
 
 /// Writes the vector's plain decryption key and response into `dir`.
@@ -325,6 +354,15 @@ pub fn run_on_machine(
 /// Only the loopback interface: an offline machine for [`run_on_machine`].
 pub const OFFLINE_MACHINE: &[(&str, &str)] = &[("lo", "unknown")];
 
+/// Asserts that a run succeeded, showing its standard error when it did not.
+pub fn assert_success(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Parses the single JSON object a `--json` run prints.
 pub fn stdout_json(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
@@ -358,6 +396,21 @@ pub fn age_open(path: &Path, passphrase: &str) -> Vec<u8> {
         .read_to_end(&mut plaintext)
         .expect("the payload is readable");
     plaintext
+}
+
+/// Seals `plaintext` with `passphrase` as `age -p` does (binary age, scrypt), with the
+/// test build's fast work factor 2.
+pub fn age_seal(passphrase: &str, plaintext: &[u8]) -> Vec<u8> {
+    let mut recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.to_owned()));
+    recipient.set_work_factor(2);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .expect("one recipient");
+    let mut sealed = Vec::new();
+    let mut writer = encryptor.wrap_output(&mut sealed).expect("in memory");
+    writer.write_all(plaintext).expect("in memory");
+    writer.finish().expect("in memory");
+    sealed
 }
 
 /// Deals a CGGMP24 secp256k1 2-of-3 key to the encryption key of the single-key request in

@@ -2,16 +2,16 @@
 //! --quorum K`, `reconstruct` with parts, `custody verify`, and the parts that must be
 //! named and set aside (wrong passphrase, another ceremony, a modified share, too few).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use age::secrecy::SecretString;
 use keyexport_shared::dealer::{Deal, Dealt};
-use keyexport_shared::files::{Artifact, RequestFile, ResponseFile, sha256_hex};
+use keyexport_shared::files::{Artifact, RequestFile};
 use predicates::prelude::*;
 use rand_core::OsRng;
 
-use crate::common::{age_open, deal_raw_response, offline, passphrase_file, s, shown};
+use crate::common::{
+    self, age_open, age_seal, deal_raw_response, offline, passphrase_file, s, shown,
+};
 
 /// One `init --custodians M --quorum K` with a passphrase file per custodian (also used
 /// by the batch tests, as the single-key ceremony whose parts a batch refuses).
@@ -77,17 +77,12 @@ impl Split {
 
     /// A keyexport response file naming this ceremony.
     pub(crate) fn response(&self, dealt: &Dealt) -> PathBuf {
-        let body = serde_json::to_string(&dealt.response.to_json_value()).unwrap();
-        let file = ResponseFile::new(
+        let file = common::response_file(
+            dealt,
             self.request.ceremony_id.clone(),
             self.request.key_id.clone(),
-            sha256_hex(&self.request_bytes),
-            "2026-11-28T18:00:00Z".into(),
-            "keyexport-online 0.1.0".into(),
-            "0".repeat(64),
-            &body,
-        )
-        .unwrap();
+            &self.request_bytes,
+        );
         let path = self.root.join(format!("{}-response.json", self.labels[0]));
         std::fs::write(&path, file.to_bytes()).unwrap();
         path
@@ -126,19 +121,39 @@ impl Split {
     }
 }
 
+/// Replaces the part file `path` with `plaintext` sealed with `pass`.
+/// A [`Split`] of `name` (`m` custodians, quorum `k`) in its own temporary folder, a fresh
+/// export dealt to it, and its response file.
+fn exported(name: &str, k: usize, m: usize) -> (tempfile::TempDir, Split, Dealt, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = Split::new(tmp.path(), name, k, m);
+    let (dealt, response) = split.deal_response();
+    (tmp, split, dealt, response)
+}
+
+/// `sign` of the digest `digest` (ecdsa-secp256k1) with the dealt key itself, written as
+/// `DIR/key.hex`: what a signature made from the parts must equal (deterministic nonces).
+fn sign_with_the_key(
+    dir: &Path,
+    dealt: &Dealt,
+    response: &Path,
+    digest: &str,
+) -> assert_cmd::Command {
+    let key_file = dir.join("key.hex");
+    std::fs::write(
+        &key_file,
+        format!("{}\n", dealt.private_key.to_hex().as_str()),
+    )
+    .unwrap();
+    let mut cmd = offline();
+    cmd.args(["sign", "--blind", "--yes", "--key", s(&key_file)])
+        .args(["--response", s(response)])
+        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", digest]);
+    cmd
+}
+
 fn seal(path: &Path, pass: &str, plaintext: &[u8]) {
-    let mut recipient = age::scrypt::Recipient::new(SecretString::from(pass.to_owned()));
-    recipient.set_work_factor(2);
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-            .unwrap();
-    let mut out = Vec::new();
-    let armor =
-        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
-    let mut writer = encryptor.wrap_output(armor).unwrap();
-    writer.write_all(plaintext).unwrap();
-    writer.finish().unwrap().finish().unwrap();
-    std::fs::write(path, out).unwrap();
+    std::fs::write(path, age_seal(pass, plaintext)).unwrap();
 }
 
 #[test]
@@ -165,38 +180,24 @@ fn every_quorum_of_every_split_up_to_five_rebuilds_the_key() {
 
 #[test]
 fn a_wrong_passphrase_is_named_and_the_others_suffice() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "wrong", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (tmp, split, dealt, response) = exported("wrong", 2, 3);
     let bad = passphrase_file(tmp.path(), "bad.pass", "not the passphrase");
-    offline()
-        .args(["reconstruct", "--response", s(&response), "--reveal"])
-        .args([
-            "--decryption-key",
-            s(&split.part(0)),
-            "--passphrase-file",
-            s(&bad),
-        ])
-        .args(["--decryption-key", s(&split.part(1))])
-        .args(["--passphrase-file", s(&split.passes[1])])
-        .args(["--decryption-key", s(&split.part(2))])
-        .args(["--passphrase-file", s(&split.passes[2])])
+    // Custodian wrong-c1's part with a wrong passphrase file, given after the others.
+    let part = split.part(0);
+    let wrong = ["--decryption-key", s(&part), "--passphrase-file", s(&bad)];
+    split
+        .reconstruct(&[1, 2], &response)
+        .args(wrong)
+        .arg("--reveal")
         .assert()
         .success()
         .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()))
         .stderr(shown("wrong-c1 ("))
         .stderr(shown("decryption-key-part.age): wrong passphrase"));
     // With only one other part the wrong passphrase leaves too few: a threshold error.
-    offline()
-        .args(["reconstruct", "--response", s(&response)])
-        .args([
-            "--decryption-key",
-            s(&split.part(0)),
-            "--passphrase-file",
-            s(&bad),
-        ])
-        .args(["--decryption-key", s(&split.part(1))])
-        .args(["--passphrase-file", s(&split.passes[1])])
+    split
+        .reconstruct(&[1], &response)
+        .args(wrong)
         .assert()
         .code(4)
         .stderr(predicate::str::contains(
@@ -206,10 +207,8 @@ fn a_wrong_passphrase_is_named_and_the_others_suffice() {
 
 #[test]
 fn a_part_of_another_ceremony_is_named_and_not_used() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "this", 2, 3);
+    let (tmp, split, dealt, response) = exported("this", 2, 3);
     let other = Split::new(tmp.path(), "other", 2, 3);
-    let (dealt, response) = split.deal_response();
     let foreign = format!(
         "other-c1 ({}): it belongs to another ceremony ({})",
         s(&other.part(0)),
@@ -245,9 +244,7 @@ fn a_part_of_another_ceremony_is_named_and_not_used() {
 
 #[test]
 fn a_modified_share_is_caught_by_the_commitments() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "mod", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (_tmp, split, dealt, response) = exported("mod", 2, 3);
     let pass = "the passphrase of mod-c2";
     let mut part: serde_json::Value =
         serde_json::from_slice(&age_open(&split.part(1), pass)).unwrap();
@@ -285,9 +282,7 @@ fn a_modified_share_is_caught_by_the_commitments() {
 
 #[test]
 fn fewer_than_the_quorum_is_a_clear_threshold_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "short", 3, 4);
-    let (_, response) = split.deal_response();
+    let (_tmp, split, _, response) = exported("short", 3, 4);
     split
         .reconstruct(&[0, 3], &response)
         .arg("--json")
@@ -394,48 +389,35 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
         ])
         .assert()
         .success();
+    // Alice's part opens with her passphrase, Bob's with his identity.
+    let alice_part = dir.join("alice.decryption-key-part.age");
+    let parts = [
+        "--decryption-key",
+        s(&alice_part),
+        "--passphrase-file",
+        s(&alice),
+        "--decryption-key",
+        s(&bob),
+    ];
+    let identity = ["--identity", s(&identity_file)];
     offline()
         .args(["reconstruct", "--response", s(&response), "--reveal"])
-        .args([
-            "--decryption-key",
-            s(&dir.join("alice.decryption-key-part.age")),
-        ])
-        .args(["--passphrase-file", s(&alice)])
-        .args(["--decryption-key", s(&bob), "--identity", s(&identity_file)])
+        .args(parts)
+        .args(identity)
         .assert()
         .success()
         .stdout(format!("{}\n", dealt.private_key.to_hex().as_str()));
     // `sign` opens the same parts the same way: the signature is the one of the key itself
     // (deterministic nonces).
     let digest = "5a17".repeat(16);
-    let key_file = tmp.path().join("key.hex");
-    std::fs::write(
-        &key_file,
-        format!("{}\n", dealt.private_key.to_hex().as_str()),
-    )
-    .unwrap();
-    let from_key = offline()
-        .args([
-            "sign",
-            "--blind",
-            "--yes",
-            "--key",
-            s(&key_file),
-            "--response",
-            s(&response),
-        ])
-        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+    let from_key = sign_with_the_key(tmp.path(), &dealt, &response, &digest)
         .output()
         .unwrap();
     assert!(from_key.status.success());
     offline()
         .args(["sign", "--blind", "--yes", "--response", s(&response)])
-        .args([
-            "--decryption-key",
-            s(&dir.join("alice.decryption-key-part.age")),
-        ])
-        .args(["--passphrase-file", s(&alice)])
-        .args(["--decryption-key", s(&bob), "--identity", s(&identity_file)])
+        .args(parts)
+        .args(identity)
         .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
         .assert()
         .success()
@@ -443,12 +425,7 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
     // Without the identity bob's part is set aside, by name.
     offline()
         .args(["reconstruct", "--response", s(&response)])
-        .args([
-            "--decryption-key",
-            s(&dir.join("alice.decryption-key-part.age")),
-        ])
-        .args(["--passphrase-file", s(&alice)])
-        .args(["--decryption-key", s(&bob)])
+        .args(parts)
         .assert()
         .code(4)
         .stderr(
@@ -460,9 +437,7 @@ fn a_part_sealed_to_an_age_recipient_opens_with_its_identity() {
 
 #[test]
 fn sign_rebuilds_the_key_from_custody_parts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "signing", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (tmp, split, dealt, response) = exported("signing", 2, 3);
     let digest = "4f1c".repeat(16);
     let mut from_parts = offline();
     from_parts.args(["sign", "--blind", "--yes", "--response", s(&response)]);
@@ -474,30 +449,10 @@ fn sign_rebuilds_the_key_from_custody_parts() {
         .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
         .output()
         .unwrap();
-    assert!(
-        signed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&signed.stderr)
-    );
+    crate::common::assert_success(&signed);
     assert!(String::from_utf8_lossy(&signed.stderr).contains("from 2 of the parts"));
     // Deterministic nonces: the same signature as from the key itself.
-    let key_file = tmp.path().join("key.hex");
-    std::fs::write(
-        &key_file,
-        format!("{}\n", dealt.private_key.to_hex().as_str()),
-    )
-    .unwrap();
-    offline()
-        .args([
-            "sign",
-            "--blind",
-            "--yes",
-            "--key",
-            s(&key_file),
-            "--response",
-            s(&response),
-        ])
-        .args(["--scheme", "ecdsa-secp256k1", "--message-hex", &digest])
+    sign_with_the_key(tmp.path(), &dealt, &response, &digest)
         .assert()
         .success()
         .stdout(String::from_utf8(signed.stdout).unwrap());
@@ -505,9 +460,7 @@ fn sign_rebuilds_the_key_from_custody_parts() {
 
 #[test]
 fn destroy_removes_the_parts_used_after_the_key_is_written() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "gone", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (tmp, split, dealt, response) = exported("gone", 2, 3);
     let out = tmp.path().join("key.hex");
     split
         .reconstruct(&[0, 2], &response)
@@ -654,9 +607,7 @@ fn forge_part(split: &Split, i: usize, template: usize) {
 
 #[test]
 fn a_forged_part_is_refused_by_custody_verify_and_outvoted_by_name() {
-    let tmp = tempfile::tempdir().unwrap();
-    let split = Split::new(tmp.path(), "forge", 2, 3);
-    let (dealt, response) = split.deal_response();
+    let (tmp, split, dealt, response) = exported("forge", 2, 3);
     let recorded = split
         .request
         .custody_commitments_sha256

@@ -85,27 +85,3 @@ fn version_is_printed() {
         .success()
         .stdout(predicate::str::starts_with("keyexport-offline "));
 }
-
-#[test]
-fn usage_error_with_json_is_one_json_object() {
-    let output = offline()
-        .args([
-            "reconstruct",
-            "--json",
-            "--decryption-key",
-            "k",
-            "--response",
-            "r",
-            "--format",
-            "pem",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let json = crate::common::stdout_json(&output);
-    assert_eq!(json["error"]["kind"], "usage");
-    assert!(
-        json["error"]["message"].as_str().unwrap().contains("pem"),
-        "{json}"
-    );
-}

@@ -176,6 +176,20 @@ fn huge_files_devices_and_endless_input_fail_fast() {
         message.contains("larger than the 16 MiB that standard input"),
         "{message}"
     );
+    // `show` reads its file within the same limits.
+    crate::common::offline()
+        .args(["show", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("not a regular file"));
+    crate::common::offline()
+        .args(["show", s(&huge)])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "larger than the 2 MiB that a request",
+        ));
 }
 
 #[test]

@@ -20,6 +20,15 @@ fn init(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output
     (ceremony, output)
 }
 
+/// [`init`] that must succeed, and the request it wrote.
+fn init_ok(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, std::process::Output, Value) {
+    let (ceremony, output) = init(dir, extra);
+    crate::common::assert_success(&output);
+    let request =
+        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
+    (ceremony, output, request)
+}
+
 fn unseal(ceremony: &Path) -> Value {
     serde_json::from_slice(&age_open(&ceremony.join("decryption-key.age"), PASSPHRASE)).unwrap()
 }
@@ -63,12 +72,7 @@ fn schemes_of(request: &Value) -> Vec<String> {
 #[test]
 fn writes_the_ceremony_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ceremony, output) = init(tmp.path(), &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (ceremony, output, request) = init_ok(tmp.path(), &[]);
     assert_eq!(
         file_names(&ceremony),
         [
@@ -85,8 +89,6 @@ fn writes_the_ceremony_directory() {
     assert_eq!(mode & 0o777, 0o600);
 
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let request: Value =
-        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
     let sealed = unseal(&ceremony);
     let ceremony_id = sealed["ceremonyId"].as_str().unwrap();
     assert!(
@@ -162,7 +164,7 @@ fn transcript_records_digests_of_every_output() {
 #[test]
 fn schemes_can_be_chosen() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ceremony, output) = init(
+    let (_, _, request) = init_ok(
         tmp.path(),
         &[
             "--scheme",
@@ -175,13 +177,6 @@ fn schemes_can_be_chosen() {
             "CGGMP24:ed25519",
         ],
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let request: Value =
-        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
     // Asked for explicitly, a pair Dfns does not issue is offered too.
     assert_eq!(
         schemes_of(&request),
@@ -192,14 +187,7 @@ fn schemes_can_be_chosen() {
 #[test]
 fn a_batch_request_offers_the_issued_pairs_by_default() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ceremony, output) = init(tmp.path(), &["--key-id", "key-02j8example"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let request: Value =
-        serde_json::from_slice(&std::fs::read(ceremony.join("request.json")).unwrap()).unwrap();
+    let (_, _, request) = init_ok(tmp.path(), &["--key-id", "key-02j8example"]);
     assert_eq!(request["kind"], "keyexport-batch-request");
     assert_eq!(schemes_of(&request), ISSUED);
 }
@@ -228,10 +216,7 @@ fn passphrase_typed_twice_on_a_terminal() {
     use crate::screen::{self, Step};
     let tmp = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("keyexport-offline");
-    let env = [
-        ("KEYEXPORT_ALLOW_ONLINE", "1"),
-        ("KEYEXPORT_TEST_SCRYPT_LOG_N", "2"),
-    ];
+    let env = crate::common::TEST_ENV;
     let run = |dir: &str, first: &str, second: &str, extra: &[&str]| {
         let mut args = vec!["init", "--key-id", "k", "--out", dir];
         args.extend_from_slice(extra);
@@ -331,11 +316,7 @@ fn request_png_is_a_real_qr_code_of_the_request() {
         ])
         .output()
         .unwrap();
-    assert!(
-        inspect.status.success(),
-        "{}",
-        String::from_utf8_lossy(&inspect.stderr)
-    );
+    crate::common::assert_success(&inspect);
     let json: Value = serde_json::from_slice(&inspect.stdout).unwrap();
     let items = json["artifacts"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{json}");

@@ -202,11 +202,7 @@ fn encrypt_to_output_opens_with_rage_and_age() {
         .args(["-d", "-i", s(&identity_file), s(&out)])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::common::assert_success(&output);
     assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
 }
 

@@ -3,7 +3,6 @@
 //! a published cairo-lang vector); determinism; `--key` files (hex, WIF, age-encrypted with
 //! plain and passphrase-protected identities); refusals; messages from QR images and UR text.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
@@ -15,7 +14,7 @@ use rand_core::OsRng;
 use serde_json::Value;
 use sha3::{Digest, Keccak256};
 
-use crate::common::{self, offline, s, stdout_json};
+use crate::common::{self, SealedCeremony, offline, s, stdout_json};
 
 /// A dealt export with a plain decryption key, in its own folder.
 struct Export {
@@ -384,17 +383,8 @@ fn age_encrypted_key_files_open_with_plain_and_passphrase_protected_identities()
     // The same identity file, encrypted with a passphrase as `age -p` does.
     let protected_identity = export.dir().join("identity.txt.age");
     let passphrase = crate::common::passphrase_file(export.dir(), "id-pass.txt", "id secret");
-    let mut scrypt = age::scrypt::Recipient::new("id secret".to_owned().into());
-    scrypt.set_work_factor(2);
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(&scrypt as &dyn age::Recipient)).unwrap();
-    let mut sealed = Vec::new();
-    let mut writer = encryptor.wrap_output(&mut sealed).unwrap();
-    writer
-        .write_all(&std::fs::read(&plain_identity).unwrap())
-        .unwrap();
-    writer.finish().unwrap();
-    std::fs::write(&protected_identity, sealed).unwrap();
+    let sealed = common::age_seal("id secret", &std::fs::read(&plain_identity).unwrap());
+    std::fs::write(&protected_identity, &sealed).unwrap();
 
     let sign_with = |extra: &[&str]| {
         export
@@ -442,6 +432,38 @@ fn age_encrypted_key_files_open_with_plain_and_passphrase_protected_identities()
         s(&wrong),
     ]);
     assert_eq!(output.status.code(), Some(5));
+
+    // An identity file whose seal claims an excessive scrypt work factor (2^30: minutes of
+    // work and 1 GiB) is refused before any work, as a sealed key is.
+    let costly = export.dir().join("costly-identity.txt.age");
+    std::fs::write(&costly, with_work_factor(&sealed, b"30")).unwrap();
+    let output = sign_with(&[
+        "--identity",
+        s(&costly),
+        "--identity-passphrase-file",
+        s(&passphrase),
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("costly-identity.txt.age")
+            && stderr.contains("sealed with scrypt work factor 30, above the accepted 22"),
+        "{stderr}"
+    );
+}
+
+/// `sealed` (binary age, one scrypt stanza `-> scrypt SALT N`) with `N` replaced.
+fn with_work_factor(sealed: &[u8], log_n: &[u8]) -> Vec<u8> {
+    let stanza = sealed.windows(10).position(|w| w == b"-> scrypt ").unwrap();
+    let line_end = stanza + sealed[stanza..].iter().position(|&b| b == b'\n').unwrap();
+    let factor = line_end
+        - sealed[..line_end]
+            .iter()
+            .rev()
+            .position(|&b| b == b' ')
+            .unwrap();
+    [&sealed[..factor], log_n, &sealed[line_end..]].concat()
 }
 
 #[test]
@@ -648,39 +670,16 @@ fn the_signature_qr_image_holds_the_printed_signature() {
 #[test]
 fn a_sealed_ceremony_signs_and_refuses_a_response_of_another_ceremony() {
     use k256::ecdsa::{Signature, VerifyingKey, signature::hazmat::PrehashVerifier};
-    use keyexport_shared::files::{Artifact, CeremonyId, ResponseFile, sha256_hex};
+    use keyexport_shared::files::CeremonyId;
 
     let tmp = tempfile::tempdir().unwrap();
-    let pass = crate::common::passphrase_file(tmp.path(), "pass.txt", crate::common::PASSPHRASE);
-    let dir = tmp.path().join("ceremony");
-    offline()
-        .args(["init", "--key-id", "key-01abc-sign", "--out", s(&dir)])
-        .args(["--passphrase-file", s(&pass)])
-        .assert()
-        .success();
-    let request_bytes = std::fs::read(dir.join("request.json")).unwrap();
-    let Artifact::Request(request) = Artifact::parse(&request_bytes).unwrap() else {
-        panic!("init wrote something else than a request");
-    };
-    let dealt = Deal::new("CGGMP24:secp256k1".parse().unwrap(), 2, 3)
-        .run(&request.dfns_request.encryption_key, &mut OsRng);
+    let c = SealedCeremony::every_scheme(tmp.path(), "key-01abc-sign");
+    let request = &c.request;
+    let dealt = c.deal("CGGMP24:secp256k1", 2, 3);
     let response_for = |ceremony: CeremonyId, name: &str| {
-        let body = serde_json::to_string(&dealt.response.to_json_value()).unwrap();
-        let file = ResponseFile::new(
-            ceremony,
-            request.key_id.clone(),
-            sha256_hex(&request_bytes),
-            "2026-11-28T18:00:00Z".into(),
-            "keyexport-online 0.1.0".into(),
-            "0".repeat(64),
-            &body,
-        )
-        .unwrap();
-        let path = tmp.path().join(name);
-        std::fs::write(&path, file.to_bytes()).unwrap();
-        path
+        c.response_file(&dealt, ceremony, request.key_id.clone(), name)
     };
-    let response = response_for(request.ceremony_id.clone(), "response.json");
+    let response = response_for(request.ceremony_id.clone(), "keyexport-response.json");
     let sign = |response: &Path| {
         offline()
             .args([
@@ -688,9 +687,10 @@ fn a_sealed_ceremony_signs_and_refuses_a_response_of_another_ceremony() {
                 "--blind",
                 "--yes",
                 "--decryption-key",
-                s(&dir.join("decryption-key.age")),
+                s(&c.sealed()),
             ])
-            .args(["--passphrase-file", s(&pass), "--response", s(response)])
+            .args(["--passphrase-file", s(&c.passphrase_file)])
+            .args(["--response", s(response)])
             .args(["--scheme", "ecdsa-secp256k1", "--message-hex", DIGEST])
             .output()
             .unwrap()
@@ -716,7 +716,7 @@ fn a_sealed_ceremony_signs_and_refuses_a_response_of_another_ceremony() {
     assert!(output.stdout.is_empty());
 
     // init, the signature, the refusal: one chained transcript in the ceremony folder.
-    let path = dir.join("transcript.jsonl");
+    let path = c.dir.join("transcript.jsonl");
     let lines: Vec<Value> = std::fs::read_to_string(&path)
         .unwrap()
         .lines()

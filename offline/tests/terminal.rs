@@ -18,12 +18,6 @@ fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("keyexport-offline")
 }
 
-/// The test environment of `common::offline()`, for the pty.
-const ENV: [(&str, &str); 2] = [
-    ("KEYEXPORT_ALLOW_ONLINE", "1"),
-    ("KEYEXPORT_TEST_SCRYPT_LOG_N", "2"),
-];
-
 /// Lines without the warning of the tests' scrypt setting (never printed in a ceremony).
 fn test_free(lines: Vec<String>) -> Vec<String> {
     lines
@@ -33,7 +27,7 @@ fn test_free(lines: Vec<String>) -> Vec<String> {
 }
 
 fn run(dir: &Path, args: &[&str], size: (u16, u16), steps: &[Step<'_>]) -> Run {
-    screen::run(&bin(), args, &ENV, dir, size, steps)
+    screen::run(&bin(), args, &crate::common::TEST_ENV, dir, size, steps)
 }
 
 /// The last transcript line as JSON, and the head (its SHA-256).

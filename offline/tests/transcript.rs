@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 
-use crate::common::{SealedCeremony, offline, passphrase_file, s, stdout_json};
+use crate::common::{self, SealedCeremony, offline, passphrase_file, s, stdout_json};
 
 /// A ceremony folder whose transcript has three lines (init, a failed and a successful
 /// reconstruct), and the heads the runs printed.
@@ -30,6 +30,13 @@ fn head_of(stderr: &[u8]) -> String {
     head
 }
 
+/// `keyexport-offline transcript verify PATH` (a transcript or its folder).
+fn transcript_verify(path: &Path) -> assert_cmd::Command {
+    let mut cmd = offline();
+    cmd.args(["transcript", "verify", s(path)]);
+    cmd
+}
+
 fn record() -> Recorded {
     let tmp = tempfile::tempdir().unwrap();
     let SealedCeremony {
@@ -41,25 +48,11 @@ fn record() -> Recorded {
     } = SealedCeremony::new(tmp.path(), "key-01transcript");
     let wrong = passphrase_file(tmp.path(), "wrong.txt", "wrong");
     let key = dir.join("decryption-key.age");
-    offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    common::reconstruct(&key, &response)
         .args(["--passphrase-file", s(&wrong)])
         .assert()
         .code(5);
-    let ok = offline()
-        .args([
-            "reconstruct",
-            "--decryption-key",
-            s(&key),
-            "--response",
-            s(&response),
-        ])
+    let ok = common::reconstruct(&key, &response)
         .args(["--passphrase-file", s(&pass)])
         .output()
         .unwrap();
@@ -90,8 +83,7 @@ impl Recorded {
 
     /// `transcript verify` with every head the runs printed.
     fn verify(&self) -> assert_cmd::Command {
-        let mut cmd = offline();
-        cmd.args(["transcript", "verify", s(&self.dir)]);
+        let mut cmd = transcript_verify(&self.dir);
         for head in &self.heads {
             cmd.args(["--head", head]);
         }
@@ -225,8 +217,7 @@ fn every_changed_artifact_is_named() {
     }
     r.verify().assert().success();
     // A transcript given by its path works the same; a folder without one is an input error.
-    offline()
-        .args(["transcript", "verify", s(&r.transcript())])
+    transcript_verify(&r.transcript())
         .assert()
         .success()
         .stderr(predicate::str::contains(format!(
@@ -234,8 +225,7 @@ fn every_changed_artifact_is_named() {
             keyexport_shared::transport::group_hex(&r.heads[1])
         )));
     let empty = tempfile::tempdir().unwrap();
-    offline()
-        .args(["transcript", "verify", s(Path::new(empty.path()))])
+    transcript_verify(empty.path())
         .assert()
         .code(3)
         .stderr(predicate::str::contains("transcript.jsonl"));
@@ -253,14 +243,14 @@ fn heads_are_accepted_as_the_checklist_writes_them() {
         format!("{}...{}", &head[..8], &head[56..]),
         grouped,
     ] {
-        offline()
-            .args(["transcript", "verify", s(&r.dir), "--head", &form])
+        transcript_verify(&r.dir)
+            .args(["--head", &form])
             .assert()
             .success();
     }
     // The first 8 alone match, with a note that they are a weak check.
-    offline()
-        .args(["transcript", "verify", s(&r.dir), "--head", &head[..8]])
+    transcript_verify(&r.dir)
+        .args(["--head", &head[..8]])
         .assert()
         .success()
         .stderr(predicate::str::contains("weak check"));
@@ -270,14 +260,14 @@ fn heads_are_accepted_as_the_checklist_writes_them() {
     if other == *head {
         other.replace_range(56.., "11111111");
     }
-    offline()
-        .args(["transcript", "verify", s(&r.dir), "--head"])
+    transcript_verify(&r.dir)
+        .arg("--head")
         .arg(format!("{}…{}", &other[..8], &other[56..]))
         .assert()
         .code(3);
     for malformed in ["7240f9c", "7240f9c8…", "zzzzzzzz", &head[..20]] {
-        offline()
-            .args(["transcript", "verify", s(&r.dir), "--head", malformed])
+        transcript_verify(&r.dir)
+            .args(["--head", malformed])
             .assert()
             .code(2)
             .stderr(predicate::str::contains("is not a transcript head"));

@@ -10,6 +10,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use zeroize::Zeroizing;
+
 /// What is being read, and the most bytes such an input may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SizeLimit {
@@ -69,17 +71,47 @@ pub const ARTIFACT: SizeLimit = SizeLimit {
 /// opened file); [`io::ErrorKind::FileTooLarge`] past the limit. The messages say
 /// which, and give the limit.
 pub fn read(path: &Path, limit: SizeLimit) -> io::Result<Vec<u8>> {
-    let before = std::fs::metadata(path)?;
-    check_regular(&before)?;
-    let file = File::open(path)?;
-    let opened = file.metadata()?;
-    check_regular(&opened)?;
-    // A file that is already too large is refused without reading any of it.
-    check_size(usize::try_from(opened.len()).unwrap_or(usize::MAX), limit)?;
-    let capacity = usize::try_from(opened.len().min(limit.max) + 1).unwrap_or(0);
+    let (file, len) = open_regular(path, limit)?;
+    let capacity = usize::try_from(len + 1).unwrap_or(0);
     let mut bytes = Vec::with_capacity(capacity);
     read_within(file, limit, &mut bytes)?;
     Ok(bytes)
+}
+
+/// Reads the small secret file `path` (a key, identity or passphrase file: [`SECRET`])
+/// like [`read`], into wiped memory.
+///
+/// The buffer is allocated once, one byte past the limit, and the read is bounded by it,
+/// so the secret is never reallocated (which would leave an unwiped copy in freed memory),
+/// even if the file grows while it is read.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_secret(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
+    read_secret_within(path, SECRET)
+}
+
+fn read_secret_within(path: &Path, limit: SizeLimit) -> io::Result<Zeroizing<Vec<u8>>> {
+    let (file, _) = open_regular(path, limit)?;
+    let bound = limit.max + 1;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(
+        usize::try_from(bound).unwrap_or(usize::MAX),
+    ));
+    file.take(bound).read_to_end(&mut bytes)?;
+    check_size(bytes.len(), limit)?;
+    Ok(bytes)
+}
+
+/// Opens `path` if it is a regular file (checked before opening, so a FIFO cannot block,
+/// and again on the opened file) of at most `limit.max` bytes; returns it and its size.
+/// A file that is already too large is refused without reading any of it.
+fn open_regular(path: &Path, limit: SizeLimit) -> io::Result<(File, u64)> {
+    check_regular(&std::fs::metadata(path)?)?;
+    let file = File::open(path)?;
+    let opened = file.metadata()?;
+    check_regular(&opened)?;
+    check_size(usize::try_from(opened.len()).unwrap_or(usize::MAX), limit)?;
+    Ok((file, opened.len()))
 }
 
 /// Reads `reader` to its end (standard input) into `bytes`, failing past `limit.max`
@@ -167,6 +199,25 @@ mod tests {
             .unwrap();
         let err = read(&huge, ARTIFACT).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+    }
+
+    #[test]
+    fn secrets_are_read_within_the_limit_into_one_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let bytes = read_secret_within(&path, SMALL).unwrap();
+        assert_eq!(&bytes[..], b"0123456789");
+        assert_eq!(
+            bytes.capacity(),
+            11,
+            "allocated once, one byte past the limit"
+        );
+        std::fs::write(&path, b"0123456789A").unwrap();
+        let err = read_secret_within(&path, SMALL).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        let err = read_secret(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 
     #[test]

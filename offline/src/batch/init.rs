@@ -23,14 +23,7 @@ pub fn key_ids(args: &InitArgs) -> CliResult<Vec<KeyId>> {
     }
     if let Some(path) = &args.key_ids_file {
         let label = path.display().to_string();
-        let bytes = input::read(path, input::DOCUMENT).map_err(|source| CliError::ReadInput {
-            path: label.clone(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
-            path: label.clone(),
-            problem: "not a list of key ids: the file is not UTF-8 text".into(),
-        })?;
+        let text = crate::inputs::read_text(path, input::DOCUMENT, "a list of key ids")?;
         ids.extend(parse_key_id_list(&text).map_err(|e| CliError::shared(label, e))?);
     }
     // Never empty: clap requires --key-id or --key-ids-file, and a list file names at

@@ -283,15 +283,7 @@ fn saved_responses(dir: &Path, names: &[String]) -> Saved {
 /// The keys the online side's journal says failed or are uncertain, among those without a
 /// saved response.
 fn journal_notes(journal_path: &Path, saved: &[String]) -> CliResult<(Vec<KeyNote>, Vec<KeyNote>)> {
-    let bytes =
-        input::read(journal_path, input::TRANSCRIPT).map_err(|source| CliError::ReadInput {
-            path: journal_path.display().to_string(),
-            source,
-        })?;
-    let text = String::from_utf8(bytes).map_err(|_| CliError::Input {
-        path: journal_path.display().to_string(),
-        problem: "not a submit journal: the file is not UTF-8 text".into(),
-    })?;
+    let text = inputs::read_text(journal_path, input::TRANSCRIPT, "a submit journal")?;
     let saved_set: BTreeSet<&str> = saved.iter().map(String::as_str).collect();
     let (mut failed, mut uncertain) = (Vec::new(), Vec::new());
     for (key_id, state) in journal_states(&text, journal_path)? {

@@ -33,13 +33,12 @@
 pub mod split;
 pub mod verify;
 
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use age::armor::ArmoredReader;
 use age::secrecy::SecretString;
 use keyexport_shared::custody::CustodyPart;
-use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
 use crate::passphrase::{self, Confirm};
@@ -128,11 +127,7 @@ pub(crate) fn load_identities(
     let mut all = Vec::new();
     for path in paths {
         let label = path.display().to_string();
-        let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
-        let bytes = Zeroizing::new(read.map_err(|source| CliError::ReadInput {
-            path: label.clone(),
-            source,
-        })?);
+        let bytes = crate::inputs::read_secret(path)?;
         let file = age::IdentityFile::from_buffer(BufReader::new(&bytes[..])).map_err(|e| {
             CliError::Input {
                 path: label.clone(),
@@ -166,18 +161,15 @@ pub(crate) fn open_part(
                 "sealed to an age recipient, and no --identity was given".into(),
             ));
         }
-        let mut reader = decryptor
+        let reader = decryptor
             .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
             .map_err(|_| {
                 OpenFailure::SetAside(
                     "no --identity given opens it (sealed to another recipient)".into(),
                 )
             })?;
-        let mut plaintext = Zeroizing::new(Vec::with_capacity(4096));
-        reader
-            .read_to_end(&mut plaintext)
-            .map_err(|e| OpenFailure::SetAside(format!("unreadable age payload: {e}")))?;
-        plaintext
+        seal::read_plaintext(reader, bytes.len())
+            .map_err(|e| OpenFailure::SetAside(format!("unreadable age payload: {e}")))?
     };
     CustodyPart::from_bytes(&plaintext)
         .map_err(|e| OpenFailure::SetAside(format!("not a custody part: {e}")))

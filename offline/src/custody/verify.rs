@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use keyexport_shared::custody::{CommitmentsDigest, CustodyPart, PartFault};
 use keyexport_shared::display::Escaped;
 use keyexport_shared::files::{Artifact, CeremonyId};
+use keyexport_shared::input::DOCUMENT;
 use keyexport_shared::keys::{EncryptionKey, Fingerprint};
 use zeroize::Zeroizing;
 
@@ -13,6 +14,7 @@ use super::{OpenFailure, Passphrases, foreign_name, load_identities, open_part, 
 use crate::airgap;
 use crate::cli::CustodyVerifyArgs;
 use crate::error::{CliError, CliResult};
+use crate::inputs::read_input;
 use crate::render;
 
 /// `keyexport-offline custody verify PART`.
@@ -58,14 +60,7 @@ pub fn run(args: &CustodyVerifyArgs) -> CliResult<()> {
 /// or an `--identity`); a part that does not open is the run's error.
 fn open(args: &CustodyVerifyArgs, shown: &str) -> CliResult<CustodyPart> {
     let identities = load_identities(&args.identity)?;
-    let bytes = Zeroizing::new(
-        keyexport_shared::input::read(&args.part, keyexport_shared::input::DOCUMENT).map_err(
-            |source| CliError::ReadInput {
-                path: shown.to_owned(),
-                source,
-            },
-        )?,
-    );
+    let bytes = Zeroizing::new(read_input(shown, &args.part, DOCUMENT)?);
     let files: Vec<PathBuf> = args.passphrase_file.iter().cloned().collect();
     let mut passphrases = Passphrases::new(&files);
     match open_part(
@@ -128,12 +123,7 @@ struct RequestFacts {
 
 fn read_request(path: &Path) -> CliResult<RequestFacts> {
     let shown = path.display().to_string();
-    let bytes = keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT).map_err(
-        |source| CliError::ReadInput {
-            path: shown.clone(),
-            source,
-        },
-    )?;
+    let bytes = read_input(&shown, path, DOCUMENT)?;
     match Artifact::parse(&bytes).map_err(|e| CliError::shared(shown.clone(), e))? {
         Artifact::Request(request) => Ok(RequestFacts {
             ceremony_id: request.ceremony_id,

@@ -53,6 +53,29 @@ pub fn check_new_file(path: &Path) -> CliResult<()> {
     })
 }
 
+/// Checks, before any passphrase is asked or key opened, that the folder `dir` given
+/// with `flag` can receive several new files: absent, or an empty folder. A file there is
+/// a usage error saying `why` a folder is needed.
+pub fn check_new_folder(dir: &Path, flag: &str, why: &str) -> CliResult<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => match entries.next() {
+            Some(_) => Err(CliError::OutputDirNotEmpty {
+                path: dir.to_path_buf(),
+            }),
+            None => Ok(()),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(CliError::Usage(format!(
+            "{flag} {}: {why}: give a new or empty folder",
+            dir.display()
+        ))),
+        Err(source) => Err(CliError::Write {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
 /// Writes an output file atomically, never over an existing one (named as such).
 pub fn write_output(path: &Path, bytes: &[u8], mode: fsio::FileMode) -> CliResult<()> {
     fsio::write_new(path, bytes, mode).map_err(|e| {
@@ -64,4 +87,28 @@ pub fn write_output(path: &Path, bytes: &[u8], mode: fsio::FileMode) -> CliResul
             CliError::shared(path.display().to_string(), e)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_folder_is_absent_or_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        let check = |dir: &Path| check_new_folder(dir, "--out", "a batch writes one file per key");
+        check(&tmp.path().join("absent")).unwrap();
+        check(tmp.path()).unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = check(tmp.path()).unwrap_err();
+        assert!(matches!(err, CliError::OutputDirNotEmpty { .. }), "{err}");
+        let err = check(&file).unwrap_err();
+        assert!(matches!(err, CliError::Usage(_)), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("/file: a batch writes one file per key: give a new or empty folder"),
+            "{err}"
+        );
+    }
 }

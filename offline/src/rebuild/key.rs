@@ -85,14 +85,11 @@ pub(super) fn open_sealed(
     entry: &mut Entry,
 ) -> CliResult<OpenedKey> {
     let label = key_path.display().to_string();
-    let bytes = Zeroizing::new(
-        keyexport_shared::input::read(key_path, keyexport_shared::input::DOCUMENT).map_err(
-            |source| CliError::ReadInput {
-                path: label.clone(),
-                source,
-            },
-        )?,
-    );
+    let bytes = Zeroizing::new(crate::inputs::read_input(
+        &label,
+        key_path,
+        keyexport_shared::input::DOCUMENT,
+    )?);
     entry
         .inputs
         .push(ArtifactRecord::new("decryption-key", &label, &bytes));

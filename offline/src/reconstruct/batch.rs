@@ -356,7 +356,7 @@ fn check_flags(args: &ReconstructArgs) -> CliResult<Recipients> {
     }
     let recipients = Recipients::parse(&args.encrypt_to)?;
     if let Some(out) = &args.out {
-        check_out_dir(out)?;
+        crate::output::file::check_new_folder(out, "--out", "a batch writes one file per key")?;
     }
     if args.destroy_decryption_key {
         crate::destroy::check(&args.decryption_key)?;
@@ -429,27 +429,6 @@ fn keys_json(outcomes: &[KeyOutcome]) -> CliResult<Vec<u8>> {
         .into_bytes();
     bytes.push(b'\n');
     Ok(bytes)
-}
-
-/// `--out` must be absent or an empty folder (checked before the passphrase is asked).
-fn check_out_dir(out: &Path) -> CliResult<()> {
-    match std::fs::read_dir(out) {
-        Ok(mut entries) => match entries.next() {
-            Some(_) => Err(CliError::OutputDirNotEmpty {
-                path: out.to_path_buf(),
-            }),
-            None => Ok(()),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(CliError::Usage(format!(
-            "--out {}: a batch writes one file per key: give a new or empty folder",
-            out.display()
-        ))),
-        Err(source) => Err(CliError::Write {
-            path: out.to_path_buf(),
-            source,
-        }),
-    }
 }
 
 /// Reads every input: folders contribute their `*.response.json` files, in name order.

@@ -7,13 +7,15 @@
 //! `--identity` (files as `age-keygen` writes them: `AGE-SECRET-KEY-1…` lines and comments),
 //! like `age --decrypt -i`. An identity file that is itself passphrase-encrypted (`age -p`,
 //! as the age documentation recommends for identities at rest) is opened first, with the
-//! passphrase from `--identity-passphrase-file` or typed on the terminal, as `age` does.
+//! passphrase from `--identity-passphrase-file` or typed on the terminal, as `age` does,
+//! through the sealed key's own path ([`seal::unseal_bytes`]: same refusals, same cap on
+//! the scrypt work factor).
 //! Ethereum keystores and passphrase-encrypted key files are refused with what to do instead.
 //!
-//! Every secret (file bytes, decrypted text, identities, scalar) is held in wiped memory;
-//! errors name the file, never its content.
+//! Every secret (file bytes, decrypted text, identities, scalar) is held in wiped memory,
+//! read into buffers allocated once so no copy is left behind by a reallocation; errors
+//! name the file, never its content.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use age::armor::ArmoredReader;
@@ -21,6 +23,7 @@ use keyexport_shared::curve::{PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
+use crate::inputs::read_secret;
 use crate::output::wif;
 use crate::passphrase::{self, Confirm, Purpose};
 use crate::seal;
@@ -31,9 +34,6 @@ const IDENTITY_PASSPHRASE: Purpose = Purpose {
     what: "the passphrase of the age identity file",
     flag: "identity-passphrase-file",
 };
-
-/// Largest key or identity file read: a key file is under 1 KiB.
-const MAX_FILE_LEN: u64 = 64 * 1024;
 
 /// How the key file was stored (shown on standard error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,26 +101,6 @@ pub fn load(file: &KeyFile<'_>, public_key: &PublicKey, entry: &mut Entry) -> Cl
     })
 }
 
-fn read_secret(path: &Path) -> CliResult<Zeroizing<Vec<u8>>> {
-    let label = path.display().to_string();
-    let read_error = |source| CliError::ReadInput {
-        path: label.clone(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Zeroizing::new(Vec::with_capacity(4096));
-    file.take(MAX_FILE_LEN + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_FILE_LEN {
-        return Err(CliError::Input {
-            path: label,
-            problem: format!("larger than {MAX_FILE_LEN} bytes: not a key file"),
-        });
-    }
-    Ok(bytes)
-}
-
 /// Decrypts an age-encrypted key file with the `--identity` files.
 fn decrypt(
     bytes: &[u8],
@@ -148,7 +128,7 @@ fn decrypt(
     for path in file.identities {
         identities.extend(identities_in(path, file.identity_passphrase_file, entry)?);
     }
-    let mut reader = decryptor
+    let reader = decryptor
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
         .map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => CliError::Input {
@@ -160,12 +140,10 @@ fn decrypt(
                 problem: format!("cannot decrypt: {other}"),
             },
         })?;
-    let mut text = Zeroizing::new(Vec::with_capacity(4096));
-    reader.read_to_end(&mut text).map_err(|e| CliError::Input {
+    seal::read_plaintext(reader, bytes.len()).map_err(|e| CliError::Input {
         path: label.to_owned(),
         problem: format!("cannot decrypt: {e}"),
-    })?;
-    Ok(text)
+    })
 }
 
 /// The identities of an identity file, opening it with a passphrase if it is encrypted.
@@ -181,7 +159,7 @@ fn identities_in(
             entry.inputs.push(ArtifactRecord::passphrase_file(file));
         }
         let passphrase = passphrase::obtain(passphrase_file, IDENTITY_PASSPHRASE, Confirm::Once)?;
-        open_with_passphrase(&bytes, passphrase, &label)?
+        seal::unseal_bytes(&bytes, passphrase, &label)?
     } else {
         bytes
     };
@@ -197,42 +175,6 @@ fn identities_in(
         return Err(not_identities());
     }
     Ok(identities)
-}
-
-fn open_with_passphrase(
-    bytes: &[u8],
-    passphrase: age::secrecy::SecretString,
-    label: &str,
-) -> CliResult<Zeroizing<Vec<u8>>> {
-    let not_age = |what: String| CliError::Input {
-        path: label.to_owned(),
-        problem: format!("not a readable age file: {what}"),
-    };
-    let decryptor =
-        age::Decryptor::new(ArmoredReader::new(bytes)).map_err(|e| not_age(e.to_string()))?;
-    if !decryptor.is_scrypt() {
-        return Err(CliError::Input {
-            path: label.to_owned(),
-            problem: "this identity file is encrypted to another age key, not with a passphrase"
-                .into(),
-        });
-    }
-    let identity = age::scrypt::Identity::new(passphrase);
-    let mut reader = decryptor
-        .decrypt(std::iter::once(&identity as &dyn age::Identity))
-        .map_err(|e| match e {
-            age::DecryptError::DecryptionFailed
-            | age::DecryptError::KeyDecryptionFailed
-            | age::DecryptError::NoMatchingKeys => CliError::WrongPassphrase {
-                path: PathBuf::from(label),
-            },
-            other => not_age(other.to_string()),
-        })?;
-    let mut plain = Zeroizing::new(Vec::with_capacity(4096));
-    reader
-        .read_to_end(&mut plain)
-        .map_err(|e| not_age(e.to_string()))?;
-    Ok(plain)
 }
 
 /// The scalar of a `hex` or `wif` key file.

@@ -13,10 +13,12 @@
 
 use std::path::Path;
 
+use keyexport_shared::input::DOCUMENT;
 use keyexport_shared::transport::{self, FrameCollector, TransportError, is_ur, ur_lines};
 
 use crate::cli::SignArgs;
 use crate::error::{CliError, CliResult};
+use crate::inputs::read_input;
 use crate::transcript::{ArtifactRecord, Entry};
 
 use crate::signature::SignScheme;
@@ -43,7 +45,7 @@ pub fn read(args: &SignArgs, scheme: SignScheme, entry: &mut Entry) -> CliResult
         }
     } else if let Some(path) = &args.message_file {
         let source = path.display().to_string();
-        let bytes = read_file(&source, path)?;
+        let bytes = read_input(&source, path, DOCUMENT)?;
         entry
             .inputs
             .push(ArtifactRecord::new("message", &source, &bytes));
@@ -93,15 +95,6 @@ pub fn parse_hex(text: &str, scheme: SignScheme) -> Result<Vec<u8>, String> {
     hex::decode(digits).map_err(|e| e.to_string())
 }
 
-fn read_file(label: &str, path: &Path) -> CliResult<Vec<u8>> {
-    keyexport_shared::input::read(path, keyexport_shared::input::DOCUMENT).map_err(|source| {
-        CliError::ReadInput {
-            path: label.to_owned(),
-            source,
-        }
-    })
-}
-
 fn transport_error(input: &str) -> impl Fn(TransportError) -> CliError + '_ {
     move |source| CliError::Transport {
         input: input.to_owned(),
@@ -131,7 +124,7 @@ fn from_images(inputs: &[String], scheme: SignScheme, entry: &mut Entry) -> CliR
         };
         for image in images {
             let label = image.display().to_string();
-            let bytes = read_file(&label, &image)?;
+            let bytes = read_input(&label, &image, DOCUMENT)?;
             entry
                 .inputs
                 .push(ArtifactRecord::new("message", &label, &bytes));
@@ -192,7 +185,7 @@ fn from_ur_text(inputs: &[String], entry: &mut Entry) -> CliResult<Message> {
                 .push(input.trim())
                 .map_err(transport_error("--message-ur"))?;
         } else {
-            let bytes = read_file(input, Path::new(input))?;
+            let bytes = read_input(input, Path::new(input), DOCUMENT)?;
             entry
                 .inputs
                 .push(ArtifactRecord::new("message", input, &bytes));

@@ -25,6 +25,7 @@ use keyexport_shared::transport::{
 
 use super::input_error;
 use crate::error::{CliError, CliResult};
+use crate::output::file::check_new_folder;
 use crate::transcript::{ArtifactRecord, Entry};
 
 /// Any file given to a transaction flag before it is sniffed: an image is the largest
@@ -153,10 +154,7 @@ pub fn read_recorded(
     limit: SizeLimit,
     entry: &mut Entry,
 ) -> CliResult<Vec<u8>> {
-    let bytes = input::read(path, limit).map_err(|source| CliError::ReadInput {
-        path: label.to_owned(),
-        source,
-    })?;
+    let bytes = crate::inputs::read_input(label, path, limit)?;
     entry
         .inputs
         .push(ArtifactRecord::new("transaction", label, &bytes));
@@ -273,23 +271,7 @@ pub fn frames(ur_type: UrType, cbor: &[u8]) -> CliResult<Vec<UrFrame>> {
 /// Checks, before any key is opened, that `--ur-out DIR` can be written: absent, or an
 /// empty folder.
 pub fn check_out_dir(dir: &Path) -> CliResult<()> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => match entries.next() {
-            Some(_) => Err(CliError::OutputDirNotEmpty {
-                path: dir.to_path_buf(),
-            }),
-            None => Ok(()),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(CliError::Usage(format!(
-            "--ur-out {}: the frames are written as several files: give a new or empty folder",
-            dir.display()
-        ))),
-        Err(source) => Err(CliError::Write {
-            path: dir.to_path_buf(),
-            source,
-        }),
-    }
+    check_new_folder(dir, "--ur-out", "the frames are written as several files")
 }
 
 /// Tells the operator what `--ur-out` wrote and how the wallet reads it, within 80
