@@ -10,12 +10,12 @@
 //! Only public data goes in and out. Checked in tests against the `bitcoin` crate and
 //! published vectors.
 
+use bitcoin::hashes::{Hash, hash160};
 use k256::elliptic_curve::PrimeField;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::{ProjectivePoint, Scalar};
 use keyexport_shared::curve::PublicKey;
 use keyexport_shared::scheme::Curve;
-use ripemd::Ripemd160;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
@@ -92,7 +92,7 @@ pub fn secp256k1(public_key: &[u8]) -> Result<Addresses, AddressError> {
     let compressed = key.to_encoded_point(true);
     let uncompressed = key.to_encoded_point(false);
 
-    let hash160 = Ripemd160::digest(Sha256::digest(compressed.as_bytes()));
+    let hash160 = hash160::Hash::hash(compressed.as_bytes()).to_byte_array();
     let output_key = taproot_output_key(&key)?;
     let segwit = |hrp, version, program: &[u8]| {
         bech32::segwit::encode(hrp, version, program)
