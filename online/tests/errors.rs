@@ -269,38 +269,34 @@ fn config_errors() {
     let not_text = c.dir.path().join("token.bin");
     std::fs::write(&not_text, [0xff, 0xfe, 0x00]).unwrap();
     let missing = c.dir.path().join("missing-token");
-    let no_key = |cmd: &mut assert_cmd::Command| {
-        cmd.env_remove("DFNS_PRIVATE_KEY")
-            .env_remove("DFNS_PRIVATE_KEY_FILE");
-    };
-    let cases: [(&str, &dyn Fn(&mut assert_cmd::Command)); 7] = [
-        ("config_several", &|cmd| {
-            no_key(cmd);
-            cmd.env_remove("DFNS_AUTH_TOKEN")
-                .env_remove("DFNS_CRED_ID")
-                .env("DFNS_API_URL", "ftp://api.example");
-        }),
-        ("config_proxy", &|cmd| {
-            cmd.args(["--proxy", "http://[::1"]);
-        }),
-        ("config_token_file_unreadable", &|cmd| {
-            cmd.arg("--auth-token-file").arg(&missing);
-        }),
-        ("config_token_file_not_text", &|cmd| {
-            cmd.arg("--auth-token-file").arg(&not_text);
-        }),
-        ("config_no_credential_id", &|cmd| {
-            cmd.env_remove("DFNS_CRED_ID");
-        }),
-        ("config_no_credential_key", &|cmd| no_key(cmd)),
-        ("config_no_credential", &|cmd| {
-            no_key(cmd);
-            cmd.env_remove("DFNS_CRED_ID");
-        }),
-    ];
-    for (name, change) in cases {
+    // `submit` without the variables in `removed`, with `args`.
+    let run = |removed: &[&str], args: &[&std::ffi::OsStr]| {
         let mut cmd = submit(&c);
-        change(&mut cmd);
+        for name in removed {
+            cmd.env_remove(name);
+        }
+        cmd.args(args);
+        cmd
+    };
+    let key = ["DFNS_PRIVATE_KEY", "DFNS_PRIVATE_KEY_FILE"];
+    let no_credential = ["DFNS_CRED_ID", key[0], key[1]];
+    let mut several = run(&["DFNS_AUTH_TOKEN", no_credential[0], key[0], key[1]], &[]);
+    several.env("DFNS_API_URL", "ftp://api.example");
+    let token_file =
+        |path: &std::path::Path| run(&[], &["--auth-token-file".as_ref(), path.as_ref()]);
+    let cases = [
+        ("config_several", several),
+        (
+            "config_proxy",
+            run(&[], &["--proxy".as_ref(), "http://[::1".as_ref()]),
+        ),
+        ("config_token_file_unreadable", token_file(&missing)),
+        ("config_token_file_not_text", token_file(&not_text)),
+        ("config_no_credential_id", run(&["DFNS_CRED_ID"], &[])),
+        ("config_no_credential_key", run(&key, &[])),
+        ("config_no_credential", run(&no_credential, &[])),
+    ];
+    for (name, mut cmd) in cases {
         insta::assert_snapshot!(name, report(&c, &mut cmd));
     }
     assert!(c.sandbox.requests().is_empty());
