@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use crate::cli::DfnsArgs;
 use crate::dfns::client::{AuthToken, BaseUrl, DfnsClient, OnRetry, RetryPolicy, Timeouts};
 use crate::dfns::credential::Credential;
-use crate::error::OnlineError;
+use crate::error::{ConfigError, OnlineError};
 
 /// What `submit` needs to talk to Dfns.
 pub struct Connection {
@@ -42,13 +42,7 @@ pub fn connect(args: &DfnsArgs, on_retry: OnRetry) -> Result<Connection, OnlineE
                 .collect();
             return Err(match problems.len() {
                 1 => problems.remove(0),
-                _ => OnlineError::Config(
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
+                _ => ConfigError::Several(problems).into(),
             });
         }
     };
@@ -94,11 +88,7 @@ fn proxy(args: &DfnsArgs) -> Result<Option<ureq::Proxy>, OnlineError> {
         }
         return Ok(None);
     };
-    let proxy = ureq::Proxy::new(url).map_err(|e| {
-        OnlineError::Config(format!(
-            "--proxy: not a proxy URL such as http://proxy.example:3128 ({e})"
-        ))
-    })?;
+    let proxy = ureq::Proxy::new(url).map_err(|error| ConfigError::Proxy { error })?;
     eprintln!(
         "Proxy        {}://{}:{} (from --proxy)",
         proxy_scheme(proxy.protocol()),
@@ -124,28 +114,19 @@ fn read_token(args: &DfnsArgs) -> Result<AuthToken, OnlineError> {
     let text = match &args.auth_token_file {
         Some(path) => {
             let read = keyexport_shared::input::read(path, keyexport_shared::input::SECRET);
-            let bytes = Zeroizing::new(read.map_err(|e| {
-                OnlineError::Config(format!(
-                    "cannot read the auth token file {}: {e}",
-                    path.display()
-                ))
+            let bytes = Zeroizing::new(read.map_err(|error| ConfigError::TokenFileUnreadable {
+                path: path.clone(),
+                error,
             })?);
             Zeroizing::new(
                 std::str::from_utf8(&bytes)
-                    .map_err(|_| {
-                        OnlineError::Config(format!(
-                            "the auth token file {} is not UTF-8 text",
-                            path.display()
-                        ))
-                    })?
+                    .map_err(|_| ConfigError::TokenFileNotText { path: path.clone() })?
                     .to_owned(),
             )
         }
         None => Zeroizing::new(std::env::var("DFNS_AUTH_TOKEN").unwrap_or_default()),
     };
-    AuthToken::new(&text).ok_or_else(|| {
-        OnlineError::Config("no auth token: DFNS_AUTH_TOKEN is not set or empty".into())
-    })
+    AuthToken::new(&text).ok_or(ConfigError::NoToken.into())
 }
 
 fn read_credential(args: &DfnsArgs) -> Result<Credential, OnlineError> {
@@ -153,14 +134,11 @@ fn read_credential(args: &DfnsArgs) -> Result<Credential, OnlineError> {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .map(Zeroizing::new);
-    const NO_ID: &str = "no credential id: DFNS_CRED_ID is not set";
-    const NO_KEY: &str =
-        "no credential key: set DFNS_PRIVATE_KEY (PEM text) or DFNS_PRIVATE_KEY_FILE";
     match (args.cred_id.as_deref(), &args.private_key_file, pem) {
         (Some(id), Some(path), _) => Ok(Credential::from_pem_file(id, path)?),
         (Some(id), None, Some(pem)) => Ok(Credential::from_pem(id, &pem)?),
-        (Some(_), None, None) => Err(OnlineError::Config(NO_KEY.into())),
-        (None, None, None) => Err(OnlineError::Config(format!("{NO_ID}; {NO_KEY}"))),
-        (None, _, _) => Err(OnlineError::Config(NO_ID.into())),
+        (Some(_), None, None) => Err(ConfigError::NoCredentialKey.into()),
+        (None, None, None) => Err(ConfigError::NoCredential.into()),
+        (None, _, _) => Err(ConfigError::NoCredentialId.into()),
     }
 }

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keyexport_shared::ErrorKind;
+use keyexport_shared::canary::CanaryError;
 use keyexport_shared::exit::{self, JsonError};
+use keyexport_shared::files::{CeremonyId, KeyId};
 use keyexport_shared::transport::TransportError;
 
 use crate::exit::EXIT_CODES;
@@ -31,8 +33,8 @@ pub enum OnlineError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// Configuration is missing or invalid.
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The API URL is refused.
     #[error(transparent)]
     Url(#[from] UrlError),
@@ -40,13 +42,8 @@ pub enum OnlineError {
     #[error(transparent)]
     Credential(#[from] CredentialError),
     /// The tool refused to go on before exporting.
-    #[error("{message}")]
-    Refused {
-        /// What was refused and why.
-        message: String,
-        /// What to do.
-        advice: String,
-    },
+    #[error(transparent)]
+    Refused(#[from] RefusedError),
     /// A Dfns call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -97,30 +94,20 @@ pub enum OnlineError {
     #[error(transparent)]
     Show(#[from] ShowError),
     /// A canary ceremony cannot go on to the real export: no valid canary receipt.
-    #[error("{message}")]
-    CanaryUnproven {
-        /// Which check failed.
-        message: String,
-        /// What to do.
-        advice: String,
-    },
-    /// The canary receipt given cannot be read: the canary is not proven.
-    #[error("cannot read the canary receipt: {0}")]
-    ReceiptUnreadable(InputError),
+    #[error(transparent)]
+    CanaryUnproven(#[from] UnprovenError),
     /// The canary key could not be created: the token lacks a permission.
     #[error("the canary key could not be created: {0}")]
     CanaryPermission(String),
     /// HTTP 202 on a canary step: a policy holds the canary key's creation or export.
-    #[error("Dfns did not {what}: a policy holds it for approval (HTTP 202)")]
+    #[error("Dfns did not {step}: a policy holds it for approval (HTTP 202)")]
     CanaryHeld {
-        /// What was held ("create the canary key", "export the canary key KEY").
-        what: String,
+        /// The step that was held.
+        step: CanaryStep,
         /// Where the 202 body was saved, if it could be.
         saved: Option<PathBuf>,
         /// The 202 body as received.
         body: String,
-        /// What to do.
-        advice: String,
     },
     /// The QR/UR files could not be written.
     #[error("the response is saved in {saved}, but its QR/UR files could not be written: {reason}")]
@@ -143,12 +130,10 @@ impl OnlineError {
             OnlineError::Config(_) | OnlineError::Url(_) | OnlineError::Credential(_) => {
                 ErrorKind::Config
             }
-            OnlineError::Refused { .. } => ErrorKind::Refused,
+            OnlineError::Refused(_) => ErrorKind::Refused,
             OnlineError::Api(e) => OnlineError::api_kind(e),
             OnlineError::Held { .. } | OnlineError::CanaryHeld { .. } => ErrorKind::HeldForApproval,
-            OnlineError::CanaryUnproven { .. } | OnlineError::ReceiptUnreadable(_) => {
-                ErrorKind::CanaryUnproven
-            }
+            OnlineError::CanaryUnproven(_) => ErrorKind::CanaryUnproven,
             OnlineError::CanaryPermission(_) => ErrorKind::CanaryPermission,
             OnlineError::ResponseCheck { .. } => ErrorKind::ResponseCheck,
             OnlineError::NotSaved { .. } => ErrorKind::NotSaved,
@@ -221,13 +206,9 @@ impl OnlineError {
                  (plain http only to 127.0.0.1, the sandbox). Nothing was sent."
                     .into(),
             ),
-            OnlineError::Config(_) | OnlineError::Credential(_) => Some(
-                "Set DFNS_AUTH_TOKEN, DFNS_CRED_ID and DFNS_PRIVATE_KEY (PEM text) or \
-                 DFNS_PRIVATE_KEY_FILE; DFNS_API_URL defaults to https://api.dfns.io. \
-                 See `keyexport-online submit --help`."
-                    .into(),
-            ),
-            OnlineError::Refused { advice, .. } => Some(advice.clone()),
+            OnlineError::Config(e) => Some(e.advice()),
+            OnlineError::Credential(_) => Some(CREDENTIAL_ADVICE.into()),
+            OnlineError::Refused(e) => Some(e.advice()),
             OnlineError::OfflineSecret { .. } => Some(OFFLINE_SECRET_ADVICE.into()),
             OnlineError::Api(e) => Some(api_advice(e)),
             OnlineError::Held { saved, .. } => Some(format!(
@@ -250,15 +231,8 @@ impl OnlineError {
                  The key is already exported; it cannot be exported again."
                     .into(),
             ),
-            OnlineError::Batch { advice, .. } | OnlineError::CanaryUnproven { advice, .. } => {
-                Some(advice.clone())
-            }
-            OnlineError::ReceiptUnreadable(_) => Some(
-                "Give canary-receipt.json as written by `keyexport-offline reconstruct`, or \
-                 photos of all the QR codes of canary-receipt.png. The real key was not \
-                 touched."
-                    .into(),
-            ),
+            OnlineError::Batch { advice, .. } => Some(advice.clone()),
+            OnlineError::CanaryUnproven(e) => Some(e.advice()),
             OnlineError::CanaryPermission(_) => Some(
                 "Grant the token's user or service account the permissions Keys:Create and \
                  Keys:Delete (the canary key is created, exported, then deleted), then run \
@@ -267,9 +241,11 @@ impl OnlineError {
                  (warned and recorded). Nothing was created or exported."
                     .into(),
             ),
-            OnlineError::CanaryHeld { saved, advice, .. } => {
-                Some(format!("{}{advice}", kept_answer(saved.as_deref())))
-            }
+            OnlineError::CanaryHeld { step, saved, .. } => Some(format!(
+                "{}{}",
+                kept_answer(saved.as_deref()),
+                step.advice()
+            )),
             OnlineError::Transport { saved, .. } => Some(format!(
                 "The response itself is safe. Show its QR codes with \
                  `keyexport-online show {}`, or carry the file on removable media.",
@@ -291,6 +267,480 @@ fn kept_answer(saved: Option<&std::path::Path>) -> String {
     saved
         .map(|p| format!("Dfns' answer is saved in {}. ", p.display()))
         .unwrap_or_default()
+}
+
+/// What to set when the credentials or the token are missing.
+const CREDENTIAL_ADVICE: &str = "Set DFNS_AUTH_TOKEN, DFNS_CRED_ID and DFNS_PRIVATE_KEY (PEM \
+     text) or DFNS_PRIVATE_KEY_FILE; DFNS_API_URL defaults to https://api.dfns.io. See \
+     `keyexport-online submit --help`.";
+
+/// Why the configuration cannot be used: the facts, the message and the advice. All are of
+/// kind `config`, found before any network traffic.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// More than one setting is wrong: each is named, in the order checked.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<OnlineError>),
+    /// `--proxy` is not a proxy URL.
+    #[error("--proxy: not a proxy URL such as http://proxy.example:3128 ({error})")]
+    Proxy {
+        /// Why.
+        error: ureq::Error,
+    },
+    /// `--auth-token-file` cannot be read.
+    #[error("cannot read the auth token file {}: {error}", path.display())]
+    TokenFileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// `--auth-token-file` is not UTF-8 text.
+    #[error("the auth token file {} is not UTF-8 text", path.display())]
+    TokenFileNotText {
+        /// The file.
+        path: PathBuf,
+    },
+    /// No token in the environment (or an empty one).
+    #[error("no auth token: DFNS_AUTH_TOKEN is not set or empty")]
+    NoToken,
+    /// No credential id.
+    #[error("no credential id: DFNS_CRED_ID is not set")]
+    NoCredentialId,
+    /// No credential private key.
+    #[error("no credential key: set DFNS_PRIVATE_KEY (PEM text) or DFNS_PRIVATE_KEY_FILE")]
+    NoCredentialKey,
+    /// Neither the credential id nor its private key.
+    #[error("{}; {}", ConfigError::NoCredentialId, ConfigError::NoCredentialKey)]
+    NoCredential,
+}
+
+impl ConfigError {
+    /// What to do.
+    pub fn advice(&self) -> String {
+        match self {
+            ConfigError::Several(problems) => {
+                let mut advice: Vec<String> = Vec::new();
+                for one in problems.iter().filter_map(OnlineError::advice) {
+                    if !advice.contains(&one) {
+                        advice.push(one);
+                    }
+                }
+                advice.join(" ")
+            }
+            ConfigError::Proxy { .. } => "Give --proxy as a proxy URL such as \
+                                          http://proxy.example:3128 or \
+                                          socks5://proxy.example:1080, or leave it out to \
+                                          connect directly. Nothing was sent."
+                .into(),
+            ConfigError::TokenFileUnreadable { .. } | ConfigError::TokenFileNotText { .. } => {
+                "Give --auth-token-file a readable file that holds the token as text, or \
+                 leave it out and set DFNS_AUTH_TOKEN. Nothing was sent."
+                    .into()
+            }
+            ConfigError::NoToken
+            | ConfigError::NoCredentialId
+            | ConfigError::NoCredentialKey
+            | ConfigError::NoCredential => CREDENTIAL_ADVICE.into(),
+        }
+    }
+}
+
+/// A folder the outputs go in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folder {
+    /// The output folder of a single export (`--out`).
+    Output,
+    /// The responses folder of a batch (`--out`).
+    Responses,
+    /// `OUT/canary/`.
+    Canary,
+}
+
+impl Folder {
+    fn name(self) -> &'static str {
+        match self {
+            Folder::Output => "output folder",
+            Folder::Responses => "responses folder",
+            Folder::Canary => "canary folder",
+        }
+    }
+}
+
+/// What the operator types to confirm an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// The key id of a single export.
+    KeyId,
+    /// The number of keys of a batch.
+    KeyCount,
+}
+
+/// Why the preflight (`GET /keys/{id}`) refuses to export a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Dfns shows the key exported already.
+    AlreadyExported,
+    /// The key is not active (its status).
+    NotActive(String),
+    /// The key's curve is not among the request's `supportedSchemes`.
+    SchemeNotListed,
+}
+
+impl Refusal {
+    /// A short stable name (the batch summary's `kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::AlreadyExported => "already-exported",
+            Refusal::NotActive(_) => "not-active",
+            Refusal::SchemeNotListed => "scheme-not-listed",
+        }
+    }
+}
+
+/// Why the tool refuses to go on before exporting: the facts, the message and the advice.
+/// All are of kind `refused`.
+#[derive(Debug, thiserror::Error)]
+pub enum RefusedError {
+    /// A folder for the outputs cannot be created.
+    #[error("cannot create the {} {}: {error}", folder.name(), path.display())]
+    FolderUnwritable {
+        /// Which folder.
+        folder: Folder,
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The output path exists and is not a folder.
+    #[error("the output {} is not a folder", path.display())]
+    NotAFolder {
+        /// The path.
+        path: PathBuf,
+    },
+    /// An earlier run's outputs are in the output folder.
+    #[error("output files already exist: {}", list(paths))]
+    OutputsExist {
+        /// The files in the way.
+        paths: Vec<PathBuf>,
+    },
+    /// An earlier canary attempt's files are in `OUT/canary/`.
+    #[error("the canary folder holds an earlier run's files: {}", list(paths))]
+    CanaryFolderTaken {
+        /// The files in the way.
+        paths: Vec<PathBuf>,
+    },
+    /// Dfns shows the key exported already.
+    #[error(
+        "key {key_id} is already exported{}",
+        on.as_deref().map(|d| format!(" (on {d})")).unwrap_or_default()
+    )]
+    AlreadyExported {
+        /// The key.
+        key_id: String,
+        /// When, if Dfns says.
+        on: Option<String>,
+    },
+    /// The key is not active.
+    #[error("key {key_id} is not active (status {status})")]
+    NotActive {
+        /// The key.
+        key_id: String,
+        /// Its status at Dfns.
+        status: String,
+    },
+    /// The key's curve is not among the request's `supportedSchemes`.
+    #[error(
+        "key {key_id} is on curve {curve}, which the request does not list (supportedSchemes: \
+         {})",
+        listed.join(", ")
+    )]
+    SchemeNotListed {
+        /// The key.
+        key_id: String,
+        /// Its curve at Dfns.
+        curve: String,
+        /// The schemes the request lists.
+        listed: Vec<String>,
+    },
+    /// The batch's first key, of which the canary is made, cannot be exported.
+    #[error(
+        "the batch's first key {key_id} cannot be exported ({}): the canary is made of its \
+         scheme and curve",
+        refusal.kind()
+    )]
+    FirstKeyNotExportable {
+        /// The key.
+        key_id: String,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// Canary flags for a request that asks for no canary.
+    #[error(
+        "--canary-receipt or --skip-canary was given, but this request does not ask for a \
+         canary ceremony"
+    )]
+    CanaryFlagsWithoutCanary,
+    /// The batch's journal in the folder was started by another request.
+    #[error(
+        "{} belongs to another request (ceremony {ceremony_id}, request digest {request_sha256})",
+        path.display()
+    )]
+    JournalOfAnotherRequest {
+        /// The journal.
+        path: PathBuf,
+        /// The ceremony that started it.
+        ceremony_id: String,
+        /// SHA-256 of the request that started it.
+        request_sha256: String,
+    },
+    /// The batch's journal cannot be written.
+    #[error("cannot write the batch journal {}: {error}", path.display())]
+    JournalUnwritable {
+        /// The journal.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The transcript cannot be written.
+    #[error("cannot write the transcript: {0}")]
+    TranscriptUnwritable(keyexport_shared::Error),
+    /// Standard input is not a terminal and `--yes` was not given.
+    #[error("no terminal to confirm the export on")]
+    NoTerminal(Confirm),
+    /// What was typed is not what was asked.
+    #[error(
+        "the {} typed does not match; nothing was exported",
+        match .0 { Confirm::KeyId => "key id", Confirm::KeyCount => "number" }
+    )]
+    Mismatch(Confirm),
+}
+
+/// Paths as a comma-separated list.
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl RefusedError {
+    /// What to do.
+    pub fn advice(&self) -> String {
+        match self {
+            RefusedError::FolderUnwritable {
+                folder: Folder::Canary,
+                ..
+            } => "Choose with --out a folder you can write to. Nothing was created or exported."
+                .into(),
+            RefusedError::FolderUnwritable { .. } | RefusedError::NotAFolder { .. } => {
+                "Choose with --out a folder you can write to. Nothing was exported.".into()
+            }
+            RefusedError::OutputsExist { .. } => {
+                "An earlier run may already have exported this key and saved its response \
+                 there: keep those files. Use another --out folder for a new attempt."
+                    .into()
+            }
+            RefusedError::CanaryFolderTaken { .. } => {
+                "An earlier canary attempt was held or stopped: read those files (a held \
+                 canary key may exist in Dfns: delete it in the dashboard), then move them \
+                 away, or use another --out folder. Nothing was created or exported."
+                    .into()
+            }
+            RefusedError::AlreadyExported { .. } => {
+                "A key can be exported only once. Find the response.json saved when it was \
+                 exported."
+                    .into()
+            }
+            RefusedError::NotActive { .. } => "Only an active key can be exported.".into(),
+            RefusedError::SchemeNotListed { .. } => {
+                "Make a new request on the offline machine that includes this key's scheme \
+                 (keyexport-offline init --scheme PROTOCOL:CURVE), or check the key id."
+                    .into()
+            }
+            RefusedError::FirstKeyNotExportable { .. } => {
+                "Check that key at Dfns; make a new request whose first key is active, not \
+                 exported and of a listed scheme. Nothing was created or exported."
+                    .into()
+            }
+            RefusedError::CanaryFlagsWithoutCanary => {
+                "Leave those flags out for this request (made without `init --canary`). \
+                 Nothing was sent."
+                    .into()
+            }
+            RefusedError::JournalOfAnotherRequest { .. } => {
+                "Resume a batch with the very request file that started it, or choose \
+                 another --out folder for this request."
+                    .into()
+            }
+            RefusedError::JournalUnwritable { .. } => {
+                "Free space or fix permissions on the responses folder, then run the same \
+                 command again to resume."
+                    .into()
+            }
+            RefusedError::TranscriptUnwritable(_) => {
+                "Make the output folder writable (or choose another with --out); nothing \
+                 more was sent to Dfns."
+                    .into()
+            }
+            RefusedError::NoTerminal(Confirm::KeyId) => {
+                "Run submit in a terminal to type the key id, or pass --yes in a script that \
+                 has checked the key id, ceremony id and fingerprint itself."
+                    .into()
+            }
+            RefusedError::NoTerminal(Confirm::KeyCount) => {
+                "Run submit in a terminal to type the number of keys, or pass --yes in a \
+                 script that has checked the ceremony id and fingerprint itself."
+                    .into()
+            }
+            RefusedError::Mismatch(Confirm::KeyId) => {
+                "Run submit again and type the key id exactly as shown.".into()
+            }
+            RefusedError::Mismatch(Confirm::KeyCount) => {
+                "Run submit again and type the number of keys shown.".into()
+            }
+        }
+    }
+}
+
+/// Why a canary ceremony cannot go on to the real export: the facts, the message and the
+/// advice. All are of kind `canary-unproven`; the real key was not touched.
+#[derive(Debug, thiserror::Error)]
+pub enum UnprovenError {
+    /// No canary response in `OUT/canary/` to check the receipt against.
+    #[error("there is no canary response in {} to check the receipt against", path.display())]
+    NoCanaryResponse {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The saved canary response cannot be read.
+    #[error("cannot read {}: {error}", path.display())]
+    CanaryResponseUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The saved canary response is not a file of this tool.
+    #[error("{}: {error}", path.display())]
+    CanaryResponseUnparsable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: keyexport_shared::Error,
+    },
+    /// The saved file is not a canary's response.
+    #[error("{} is {found}, not a canary's response", path.display())]
+    NotACanaryResponse {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        found: &'static str,
+    },
+    /// The saved canary response is another ceremony's.
+    #[error(
+        "{} is the canary response of ceremony {found}, not of this ceremony ({expected})",
+        path.display()
+    )]
+    OtherCeremony {
+        /// The file.
+        path: PathBuf,
+        /// Its ceremony.
+        found: CeremonyId,
+        /// This ceremony.
+        expected: CeremonyId,
+    },
+    /// The canary receipt given cannot be read.
+    #[error("cannot read the canary receipt: {0}")]
+    ReceiptUnreadable(InputError),
+    /// The canary receipt does not prove the saved canary.
+    #[error("canary receipt refused: {0}")]
+    ReceiptRefused(CanaryError),
+    /// The file given as the receipt is another file of this tool.
+    #[error("canary receipt refused: {error} ({} is {found})", path.display())]
+    NotAReceipt {
+        /// Why it is not a receipt.
+        error: CanaryError,
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        found: &'static str,
+    },
+}
+
+impl UnprovenError {
+    /// What to do.
+    pub fn advice(&self) -> String {
+        match self {
+            UnprovenError::NoCanaryResponse { .. }
+            | UnprovenError::CanaryResponseUnreadable { .. }
+            | UnprovenError::CanaryResponseUnparsable { .. }
+            | UnprovenError::NotACanaryResponse { .. }
+            | UnprovenError::OtherCeremony { .. } => {
+                "Give the same --out as the run that exported the canary (its canary/ folder \
+                 holds the canary's response.json), and move away any other file there. The \
+                 real key was not touched."
+                    .into()
+            }
+            UnprovenError::ReceiptUnreadable(_) => {
+                "Give canary-receipt.json as written by `keyexport-offline reconstruct`, or \
+                 photos of all the QR codes of canary-receipt.png. The real key was not \
+                 touched."
+                    .into()
+            }
+            UnprovenError::ReceiptRefused(_) | UnprovenError::NotAReceipt { .. } => {
+                "The real key was not touched. Do not export it until the canary is proven: \
+                 carry back the canary-receipt.json (or .png) that `keyexport-offline \
+                 reconstruct` wrote for THIS ceremony's canary and give it with the same \
+                 --out. If the offline machine could not rebuild the canary, find out why \
+                 first: the real key would fail the same way."
+                    .into()
+            }
+        }
+    }
+}
+
+/// A canary step that a policy can hold for approval (HTTP 202).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CanaryStep {
+    /// `POST /keys`: creating the canary key.
+    Create,
+    /// Exporting the canary key.
+    Export(KeyId),
+}
+
+impl std::fmt::Display for CanaryStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CanaryStep::Create => f.write_str("create the canary key"),
+            CanaryStep::Export(key_id) => write!(f, "export the canary key {key_id}"),
+        }
+    }
+}
+
+impl CanaryStep {
+    /// What to do when the step is held.
+    fn advice(&self) -> String {
+        match self {
+            CanaryStep::Create => "A policy holds key creation (Keys:Create) for approval: \
+                                   no canary key exists, nothing was exported. Have the \
+                                   pending approval rejected, exempt the canary's creation \
+                                   from the policy (or approve it beforehand as your policy \
+                                   allows), move that file away and run `submit` again; or, \
+                                   if your policy accepts it, run with --skip-canary (warned \
+                                   and recorded)."
+                .into(),
+            CanaryStep::Export(canary_id) => format!(
+                "A policy holds exports for approval: the canary key {canary_id} exists but \
+                 was not exported, and the real key was not touched. The real export would \
+                 be held the same way: arrange the policy first (reject the pending approval, \
+                 exempt this ceremony's exports or approve them beforehand as your policy \
+                 allows), delete the canary key in the Dfns dashboard, move that file away \
+                 and run `submit` again."
+            ),
+        }
+    }
 }
 
 /// What to give instead of a request that cannot be used.
@@ -635,7 +1085,7 @@ mod tests {
         }
         // The request's advice, the journal's two, the bug's, the confirmation's.
         assert_eq!(advice.len(), 5, "{advice:?}");
-        let receipt = OnlineError::ReceiptUnreadable(InputError::SeveralFiles);
+        let receipt = OnlineError::from(UnprovenError::ReceiptUnreadable(InputError::SeveralFiles));
         assert_eq!(receipt.exit_code(), 15);
         assert!(
             receipt
@@ -659,6 +1109,170 @@ mod tests {
         ] {
             assert_eq!(OnlineError::from(show).exit_code(), 3);
         }
+    }
+
+    /// Every refusal (exit 5), configuration error (exit 4), unproven canary (exit 15) and
+    /// held canary step (exit 9), each with its message and advice written in this module.
+    /// (Over 80 lines because it spells out every variant once, on purpose.)
+    #[test]
+    fn typed_errors_keep_their_kind_and_carry_advice() {
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let shared = || keyexport_shared::files::Artifact::parse(b"{}").unwrap_err();
+        let canary = || keyexport_shared::canary::CanaryReceipt::parse(b"{}").unwrap_err();
+        let path = || PathBuf::from("out");
+        let key_id = || "key-1".to_owned();
+        let refused = vec![
+            RefusedError::FolderUnwritable {
+                folder: Folder::Output,
+                path: path(),
+                error: io(),
+            },
+            RefusedError::FolderUnwritable {
+                folder: Folder::Responses,
+                path: path(),
+                error: io(),
+            },
+            RefusedError::FolderUnwritable {
+                folder: Folder::Canary,
+                path: path(),
+                error: io(),
+            },
+            RefusedError::NotAFolder { path: path() },
+            RefusedError::OutputsExist {
+                paths: vec![path(), path()],
+            },
+            RefusedError::CanaryFolderTaken {
+                paths: vec![path()],
+            },
+            RefusedError::AlreadyExported {
+                key_id: key_id(),
+                on: None,
+            },
+            RefusedError::NotActive {
+                key_id: key_id(),
+                status: "Archived".into(),
+            },
+            RefusedError::SchemeNotListed {
+                key_id: key_id(),
+                curve: "ed25519".into(),
+                listed: vec!["CGGMP24:secp256k1".into()],
+            },
+            RefusedError::FirstKeyNotExportable {
+                key_id: key_id(),
+                refusal: Refusal::NotActive("Archived".into()),
+            },
+            RefusedError::CanaryFlagsWithoutCanary,
+            RefusedError::JournalOfAnotherRequest {
+                path: path(),
+                ceremony_id: "C1".into(),
+                request_sha256: "aa".into(),
+            },
+            RefusedError::JournalUnwritable {
+                path: path(),
+                error: io(),
+            },
+            RefusedError::TranscriptUnwritable(shared()),
+            RefusedError::NoTerminal(Confirm::KeyId),
+            RefusedError::NoTerminal(Confirm::KeyCount),
+            RefusedError::Mismatch(Confirm::KeyId),
+            RefusedError::Mismatch(Confirm::KeyCount),
+        ];
+        let proxy = ureq::Proxy::new("http://[::1").unwrap_err();
+        let config = vec![
+            ConfigError::Several(vec![
+                ConfigError::NoToken.into(),
+                ConfigError::NoCredential.into(),
+            ]),
+            ConfigError::Proxy { error: proxy },
+            ConfigError::TokenFileUnreadable {
+                path: path(),
+                error: io(),
+            },
+            ConfigError::TokenFileNotText { path: path() },
+            ConfigError::NoToken,
+            ConfigError::NoCredentialId,
+            ConfigError::NoCredentialKey,
+            ConfigError::NoCredential,
+        ];
+        let ceremony = CeremonyId::generate;
+        let unproven = vec![
+            UnprovenError::NoCanaryResponse { path: path() },
+            UnprovenError::CanaryResponseUnreadable {
+                path: path(),
+                error: io(),
+            },
+            UnprovenError::CanaryResponseUnparsable {
+                path: path(),
+                error: shared(),
+            },
+            UnprovenError::NotACanaryResponse {
+                path: path(),
+                found: "a request file",
+            },
+            UnprovenError::OtherCeremony {
+                path: path(),
+                found: ceremony(),
+                expected: ceremony(),
+            },
+            UnprovenError::ReceiptUnreadable(InputError::SeveralFiles),
+            UnprovenError::ReceiptRefused(canary()),
+            UnprovenError::NotAReceipt {
+                error: canary(),
+                path: path(),
+                found: "a response file",
+            },
+        ];
+        let held = [
+            CanaryStep::Create,
+            CanaryStep::Export(KeyId::new("key-c").unwrap()),
+        ]
+        .map(|step| OnlineError::CanaryHeld {
+            step,
+            saved: Some(path()),
+            body: "{}".into(),
+        });
+        let cases = (refused.into_iter().map(OnlineError::from))
+            .chain(config.into_iter().map(OnlineError::from))
+            .chain(unproven.into_iter().map(OnlineError::from))
+            .chain(held);
+        let mut advice = std::collections::HashMap::<ErrorKind, Vec<String>>::new();
+        for e in cases {
+            let (text, kind) = (e.to_string(), e.kind());
+            assert!(!text.is_empty() && !text.contains('{'), "{text}");
+            let code = match kind {
+                ErrorKind::Refused => 5,
+                ErrorKind::Config => 4,
+                ErrorKind::CanaryUnproven => 15,
+                ErrorKind::HeldForApproval => 9,
+                other => panic!("{text}: kind {other:?}"),
+            };
+            assert_eq!(e.exit_code(), code, "{text}");
+            let one = e.advice().unwrap();
+            assert!(one.ends_with('.'), "{text}: {one}");
+            let seen = advice.entry(kind).or_default();
+            if !seen.contains(&one) {
+                seen.push(one);
+            }
+        }
+        // The output and responses folders share one advice (the canary folder's says
+        // nothing was created), and so do the settings of the credential (several missing
+        // ones give theirs once); the saved canary response has one, the receipt two.
+        let distinct = |kind| advice.get(&kind).map_or(0, Vec::len);
+        assert_eq!(distinct(ErrorKind::Refused), 16);
+        assert_eq!(distinct(ErrorKind::Config), 3);
+        assert_eq!(distinct(ErrorKind::CanaryUnproven), 3);
+        assert_eq!(distinct(ErrorKind::HeldForApproval), 2);
+        let several = OnlineError::from(ConfigError::Several(vec![
+            ConfigError::NoToken.into(),
+            ConfigError::NoCredential.into(),
+        ]));
+        assert_eq!(
+            several.to_string(),
+            "no auth token: DFNS_AUTH_TOKEN is not set or empty; no credential id: \
+             DFNS_CRED_ID is not set; no credential key: set DFNS_PRIVATE_KEY (PEM text) or \
+             DFNS_PRIVATE_KEY_FILE"
+        );
+        assert_eq!(several.advice().as_deref(), Some(CREDENTIAL_ADVICE));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use keyexport_shared::wire::{ExportRequestBody, ExportResponse};
 
 use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::KeyInfo;
-use crate::error::{InputError, OnlineError};
+use crate::error::{Confirm, InputError, OnlineError, Refusal, RefusedError};
 use crate::transcript::Transcript;
 
 /// Progress for the operator, on stderr (stdout is the result).
@@ -44,28 +44,6 @@ pub fn now_rfc3339() -> String {
 /// This tool and its version, as recorded in response files and the batch journal.
 pub fn tool() -> String {
     format!("keyexport-online {}", env!("CARGO_PKG_VERSION"))
-}
-
-/// Why the preflight (`GET /keys/{id}`) refuses to export a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// Dfns shows the key exported already.
-    AlreadyExported,
-    /// The key is not active (its status).
-    NotActive(String),
-    /// The key's curve is not among the request's `supportedSchemes`.
-    SchemeNotListed,
-}
-
-impl Refusal {
-    /// A short stable name (the batch summary's `kind`).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Refusal::AlreadyExported => "already-exported",
-            Refusal::NotActive(_) => "not-active",
-            Refusal::SchemeNotListed => "scheme-not-listed",
-        }
-    }
 }
 
 /// The `preflight` transcript line: the key as `GET /keys/{id}` showed it.
@@ -111,19 +89,14 @@ pub fn exported_on(key: &KeyInfo) -> String {
         .unwrap_or_default()
 }
 
-/// What the operator types to confirm an export, and what is said when that cannot be
-/// asked or does not match.
+/// What the operator types to confirm an export.
 pub struct Confirmation<'a> {
+    /// What is typed (it words the errors when it cannot be asked or does not match).
+    pub what: Confirm,
     /// The exact text to type.
     pub expected: &'a str,
     /// The prompt, ending with `: `.
     pub prompt: &'a str,
-    /// Advice when standard input is not a terminal and `--yes` was not given.
-    pub no_terminal_advice: &'a str,
-    /// The fault when the text typed differs.
-    pub mismatch: &'a str,
-    /// Advice when the text typed differs.
-    pub mismatch_advice: &'a str,
 }
 
 impl Confirmation<'_> {
@@ -134,10 +107,7 @@ impl Confirmation<'_> {
             return Ok(());
         }
         if !std::io::stdin().is_terminal() {
-            return Err(OnlineError::Refused {
-                message: "no terminal to confirm the export on".into(),
-                advice: self.no_terminal_advice.into(),
-            });
+            return Err(RefusedError::NoTerminal(self.what).into());
         }
         eprint!("{}", self.prompt);
         // Nothing useful can be done if stderr cannot be flushed; the prompt still follows.
@@ -150,10 +120,7 @@ impl Confirmation<'_> {
         if line.trim() == self.expected {
             Ok(())
         } else {
-            Err(OnlineError::Refused {
-                message: self.mismatch.into(),
-                advice: self.mismatch_advice.into(),
-            })
+            Err(RefusedError::Mismatch(self.what).into())
         }
     }
 }

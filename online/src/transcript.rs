@@ -17,7 +17,7 @@ use keyexport_shared::files::sha256_hex;
 use keyexport_shared::transcript;
 use serde_json::{Map, Value, json};
 
-use crate::error::{InputError, OnlineError};
+use crate::error::{InputError, OnlineError, RefusedError};
 
 /// The online transcript of one output folder.
 pub struct Transcript {
@@ -131,12 +131,8 @@ impl Transcript {
         }
         line.insert("artifacts".into(), Value::Array(artifacts));
         line.insert("outcome".into(), outcome);
-        transcript::append(&self.path, line).map_err(|e| OnlineError::Refused {
-            message: format!("cannot write the transcript: {e}"),
-            advice: "Make the output folder writable (or choose another with --out); nothing \
-                     more was sent to Dfns."
-                .into(),
-        })
+        transcript::append(&self.path, line)
+            .map_err(|e| RefusedError::TranscriptUnwritable(e).into())
     }
 }
 

@@ -1,5 +1,6 @@
-//! One snapshot per error kind that a run against the sandbox can meet: the exact exit
-//! code, `--json` error object and text report (insta snapshots in `tests/snapshots/`).
+//! One snapshot per error kind that a run against the sandbox can meet, and per variant
+//! of the typed input, configuration, refusal and canary errors it can reach: the exact
+//! exit code, `--json` error object and text report (insta snapshots in `tests/snapshots/`).
 //! The progress printed before the error is left out (other tests check it); the temporary
 //! folder, the sandbox's address, the key id and long hex values (public keys of a key
 //! dealt for this run) change from run to run and are replaced by placeholders.
@@ -258,4 +259,221 @@ fn input_journal() {
     std::fs::write(&journal, "{\"event\"\n{}\n").unwrap();
     insta::assert_snapshot!("input_journal_damaged", report_submit(&c, &request, &[]));
     assert!(c.sandbox.requests().is_empty());
+}
+
+/// Each way the configuration fails (kind `config`, exit 4): one snapshot each, found
+/// before any call.
+#[test]
+fn config_errors() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let not_text = c.dir.path().join("token.bin");
+    std::fs::write(&not_text, [0xff, 0xfe, 0x00]).unwrap();
+    let missing = c.dir.path().join("missing-token");
+    // `submit` without the variables in `removed`, with `args`.
+    let run = |removed: &[&str], args: &[&std::ffi::OsStr]| {
+        let mut cmd = submit(&c);
+        for name in removed {
+            cmd.env_remove(name);
+        }
+        cmd.args(args);
+        cmd
+    };
+    let key = ["DFNS_PRIVATE_KEY", "DFNS_PRIVATE_KEY_FILE"];
+    let no_credential = ["DFNS_CRED_ID", key[0], key[1]];
+    let mut several = run(&["DFNS_AUTH_TOKEN", no_credential[0], key[0], key[1]], &[]);
+    several.env("DFNS_API_URL", "ftp://api.example");
+    let token_file =
+        |path: &std::path::Path| run(&[], &["--auth-token-file".as_ref(), path.as_ref()]);
+    let cases = [
+        ("config_several", several),
+        (
+            "config_proxy",
+            run(&[], &["--proxy".as_ref(), "http://[::1".as_ref()]),
+        ),
+        ("config_token_file_unreadable", token_file(&missing)),
+        ("config_token_file_not_text", token_file(&not_text)),
+        ("config_no_credential_id", run(&["DFNS_CRED_ID"], &[])),
+        ("config_no_credential_key", run(&key, &[])),
+        ("config_no_credential", run(&no_credential, &[])),
+    ];
+    for (name, mut cmd) in cases {
+        insta::assert_snapshot!(name, report(&c, &mut cmd));
+    }
+    assert!(c.sandbox.requests().is_empty());
+}
+
+/// Refusals of a single export before it is sent (kind `refused`, exit 5): the output
+/// folder, the canary flags, the request's schemes, the confirmation, the transcript.
+#[test]
+fn refused_single() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let dir = c.dir.path();
+    let taken = c.new_folder("taken");
+    std::fs::write(taken.join("response.json"), b"{}").unwrap();
+    let blocked = c.new_folder("blocked");
+    std::fs::create_dir(blocked.join("transcript.jsonl")).unwrap();
+    let under_a_file = dir.join("request.json").join("out");
+    let with = |args: &[&std::ffi::OsStr]| {
+        let mut cmd = submit(&c);
+        cmd.args(args);
+        cmd
+    };
+    let mut no_yes = online(&c.sandbox);
+    no_yes
+        .args(["submit", "--json", "--request"])
+        .arg(&c.request);
+    let cases = [
+        (
+            "refused_folder_unwritable",
+            with(&["--out".as_ref(), under_a_file.as_ref()]),
+        ),
+        (
+            "refused_outputs_exist",
+            with(&["--out".as_ref(), taken.as_ref()]),
+        ),
+        (
+            "refused_canary_flags_without_canary",
+            with(&["--skip-canary".as_ref()]),
+        ),
+        (
+            "refused_transcript_unwritable",
+            with(&["--out".as_ref(), blocked.as_ref()]),
+        ),
+        ("refused_no_terminal", no_yes),
+    ];
+    for (name, mut cmd) in cases {
+        insta::assert_snapshot!(name, report(&c, &mut cmd));
+    }
+    let ed25519 = c.new_folder("ed25519");
+    let (_, request) =
+        crate::common::write_request(&ed25519, &c.key_id, vec!["FROST:ed25519".parse().unwrap()]);
+    insta::assert_snapshot!(
+        "refused_scheme_not_listed",
+        report_submit(&c, &request, &[])
+    );
+    assert!(c.sandbox.requests().iter().all(|r| r.method == "GET"));
+}
+
+/// Refusals of a batch before anything is sent: its folder, its journal, the confirmation,
+/// and a canary batch whose first key cannot be exported.
+#[test]
+fn refused_batch() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let keys = [c.key_id.clone(), "key-2".to_owned()];
+    let (_, request) = write_batch_request(c.dir.path(), &keys);
+    let under_a_file = request.join("responses");
+    let out = |path: &std::path::Path| vec!["--out".to_owned(), path.display().to_string()];
+    let args = out(&under_a_file);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    insta::assert_snapshot!(
+        "refused_responses_unwritable",
+        report_submit(&c, &request, &args)
+    );
+    let other = c.new_folder("other");
+    let start = r#"{"event":"start","ceremonyId":"C-OTHER","requestSha256":"aa","keys":2,"#;
+    std::fs::write(
+        other.join("journal.jsonl"),
+        format!("{start}\"at\":\"t\",\"tool\":\"x\"}}\n"),
+    )
+    .unwrap();
+    let args = out(&other);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    insta::assert_snapshot!(
+        "refused_journal_of_another_request",
+        report_submit(&c, &request, &args)
+    );
+    let mut no_yes = online(&c.sandbox);
+    no_yes.args(["submit", "--json", "--request"]).arg(&request);
+    insta::assert_snapshot!("refused_batch_no_terminal", report(&c, &mut no_yes));
+    assert!(c.sandbox.requests().iter().all(|r| r.method == "GET"));
+}
+
+/// A canary request's refusals and unproven canaries before the canary is exported: the
+/// canary folder, and the saved canary response that a receipt is checked against.
+#[test]
+fn canary_before_export() {
+    let c = canary(plain());
+    let dir = c.dir.path();
+    let receipt = dir.join("canary-receipt.json");
+    std::fs::write(&receipt, b"{}").unwrap();
+    let folder = dir.join("canary");
+    let response = folder.join("response.json");
+    let with_receipt = || {
+        let mut cmd = submit(&c);
+        cmd.arg("--canary-receipt").arg(&receipt);
+        cmd
+    };
+    std::fs::write(&folder, b"").unwrap();
+    insta::assert_snapshot!(
+        "refused_canary_folder_unwritable",
+        report(&c, &mut submit(&c))
+    );
+    std::fs::remove_file(&folder).unwrap();
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("create-held.json"), b"{}").unwrap();
+    insta::assert_snapshot!("refused_canary_folder_taken", report(&c, &mut submit(&c)));
+    std::fs::create_dir(&response).unwrap();
+    insta::assert_snapshot!(
+        "unproven_canary_response_unreadable",
+        report(&c, &mut with_receipt())
+    );
+    std::fs::remove_dir(&response).unwrap();
+    std::fs::write(&response, b"{}").unwrap();
+    insta::assert_snapshot!(
+        "unproven_canary_response_unparsable",
+        report(&c, &mut with_receipt())
+    );
+    std::fs::copy(&c.request, &response).unwrap();
+    insta::assert_snapshot!(
+        "unproven_not_a_canary_response",
+        report(&c, &mut with_receipt())
+    );
+    assert!(c.sandbox.requests().iter().all(|r| r.method == "GET"));
+}
+
+/// After the canary's export: a receipt that is not one, and another file of this tool
+/// given as the receipt.
+#[test]
+fn canary_receipt_refused() {
+    let c = canary(plain());
+    assert_eq!(submit(&c).output().unwrap().status.code(), Some(0));
+    let dir = c.dir.path();
+    let receipt = dir.join("canary-receipt.json");
+    std::fs::write(&receipt, br#"{"hello": 1}"#).unwrap();
+    let with_receipt = |receipt: &std::path::Path| {
+        let mut cmd = submit(&c);
+        cmd.arg("--canary-receipt").arg(receipt);
+        report(&c, &mut cmd)
+    };
+    insta::assert_snapshot!("unproven_receipt_refused", with_receipt(&receipt));
+    insta::assert_snapshot!("unproven_not_a_receipt", with_receipt(&c.request));
+}
+
+/// A policy holds the canary key's creation, or its export (kind `held-for-approval`).
+#[test]
+fn canary_held() {
+    let c = canary(plain().fault(Fault::CreateKeyHeld));
+    insta::assert_snapshot!("canary_held_create", report(&c, &mut submit(&c)));
+    let c = canary(plain().fault(Fault::PolicyHold));
+    let text = report(&c, &mut submit(&c));
+    let canary_id = c
+        .sandbox
+        .keys()
+        .into_iter()
+        .map(|k| k.id)
+        .find(|id| *id != c.key_id)
+        .unwrap();
+    insta::assert_snapshot!("canary_held_export", text.replace(&canary_id, "[CANARY]"));
+}
+
+/// A canary batch whose first key (of which the canary is made) is already exported.
+#[test]
+fn refused_first_key_not_exportable() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    c.run_ok();
+    let keys = [c.key_id.clone(), "key-2".to_owned()];
+    let written = crate::common::Written::batch(&c.new_folder("batch"), &keys, true);
+    let text = report_submit(&c, &written.path, &[]);
+    insta::assert_snapshot!(text);
+    assert_eq!(c.sandbox.keys().len(), 1, "a canary key was created");
 }

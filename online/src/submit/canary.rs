@@ -14,7 +14,8 @@
 use std::path::{Path, PathBuf};
 
 use keyexport_shared::canary::{
-    CANARY_RESPONSE_FOLDER, CanaryReceipt, ExportedCanary, RECEIPT_FILE_NAME, RECEIPT_PNG_NAME,
+    CANARY_RESPONSE_FOLDER, CanaryError, CanaryReceipt, ExportedCanary, RECEIPT_FILE_NAME,
+    RECEIPT_PNG_NAME,
 };
 use keyexport_shared::display::{self, Escaped};
 use keyexport_shared::files::{Artifact, CeremonyId, KeyId, ResponseFile, sha256_hex};
@@ -31,7 +32,7 @@ use crate::dfns::canary::{
 use crate::dfns::client::DfnsClient;
 use crate::dfns::credential::Credential;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key};
-use crate::error::OnlineError;
+use crate::error::{CanaryStep, Folder, OnlineError, RefusedError, UnprovenError};
 use crate::export::{ResponseRecord, check_public_key, note, save_response};
 use crate::input;
 use crate::interrupt::{BeforeExport, Interrupt};
@@ -70,14 +71,7 @@ pub fn mode(args: &SubmitArgs, required: bool) -> Result<Mode<'_>, OnlineError> 
         (true, true, true) => Ok(Mode::Skip),
         (true, true, false) => Ok(Mode::Stage),
         (false, true, false) => Ok(Mode::None),
-        (false, _, _) => Err(OnlineError::Refused {
-            message: "--canary-receipt or --skip-canary was given, but this request does not \
-                      ask for a canary ceremony"
-                .into(),
-            advice: "Leave those flags out for this request (made without `init --canary`). \
-                     Nothing was sent."
-                .into(),
-        }),
+        (false, _, _) => Err(RefusedError::CanaryFlagsWithoutCanary.into()),
     }
 }
 
@@ -142,10 +136,13 @@ pub fn stage(
 /// Makes `OUT/canary/`, refusing one that holds an earlier attempt's files.
 fn prepare_folder(dir: &Path) -> Result<(), OnlineError> {
     check_canary_free(dir)?;
-    std::fs::create_dir_all(dir).map_err(|e| OnlineError::Refused {
-        message: format!("cannot create the canary folder {}: {e}", dir.display()),
-        advice: "Choose with --out a folder you can write to. Nothing was created or exported."
-            .into(),
+    std::fs::create_dir_all(dir).map_err(|error| {
+        RefusedError::FolderUnwritable {
+            folder: Folder::Canary,
+            path: dir.to_path_buf(),
+            error,
+        }
+        .into()
     })
 }
 
@@ -376,39 +373,30 @@ fn saved_canary(
     ceremony_id: &CeremonyId,
     path: &Path,
 ) -> Result<(ResponseFile, Vec<u8>), OnlineError> {
-    let unproven = |message: String| OnlineError::CanaryUnproven {
-        message,
-        advice: "Give the same --out as the run that exported the canary (its canary/ \
-                 folder holds the canary's response.json), and move away any other file \
-                 there. The real key was not touched."
-            .into(),
-    };
-    let bytes = match std::fs::read(path) {
+    let path = path.to_path_buf();
+    let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(unproven(format!(
-                "there is no canary response in {} to check the receipt against",
-                path.display()
-            )));
+            return Err(UnprovenError::NoCanaryResponse { path }.into());
         }
-        Err(e) => return Err(unproven(format!("cannot read {}: {e}", path.display()))),
+        Err(error) => return Err(UnprovenError::CanaryResponseUnreadable { path, error }.into()),
     };
-    match Artifact::parse(&bytes) {
+    let unproven = match Artifact::parse(&bytes) {
         Ok(Artifact::Response(file)) if file.canary && file.ceremony_id == *ceremony_id => {
-            Ok((file, bytes))
+            return Ok((file, bytes));
         }
-        Ok(Artifact::Response(file)) if file.canary => Err(unproven(format!(
-            "{} is the canary response of ceremony {}, not of this ceremony ({ceremony_id})",
-            path.display(),
-            file.ceremony_id
-        ))),
-        Ok(other) => Err(unproven(format!(
-            "{} is {}, not a canary's response",
-            path.display(),
-            other.describe()
-        ))),
-        Err(e) => Err(unproven(format!("{}: {e}", path.display()))),
-    }
+        Ok(Artifact::Response(file)) if file.canary => UnprovenError::OtherCeremony {
+            path,
+            found: file.ceremony_id,
+            expected: ceremony_id.clone(),
+        },
+        Ok(other) => UnprovenError::NotACanaryResponse {
+            path,
+            found: other.describe(),
+        },
+        Err(error) => UnprovenError::CanaryResponseUnparsable { path, error },
+    };
+    Err(unproven.into())
 }
 
 /// Refuses a canary folder that holds a hold's answer or stray frames of an earlier run.
@@ -417,17 +405,7 @@ fn check_canary_free(dir: &Path) -> Result<(), OnlineError> {
     if taken.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = taken.iter().map(|p| p.display().to_string()).collect();
-    Err(OnlineError::Refused {
-        message: format!(
-            "the canary folder holds an earlier run's files: {}",
-            names.join(", ")
-        ),
-        advice: "An earlier canary attempt was held or stopped: read those files (a held \
-                 canary key may exist in Dfns: delete it in the dashboard), then move them \
-                 away, or use another --out folder. Nothing was created or exported."
-            .into(),
-    })
+    Err(RefusedError::CanaryFolderTaken { paths: taken }.into())
 }
 
 fn permission(error: CanaryKeyError) -> OnlineError {
@@ -465,15 +443,9 @@ fn creation_held(
     let (kept, artifacts) = save_held(dir, CREATE_HELD_FILE, body, transcript);
     saved.extend(artifacts);
     OnlineError::CanaryHeld {
-        what: "create the canary key".into(),
+        step: CanaryStep::Create,
         saved: kept,
         body: String::from_utf8_lossy(body).into_owned(),
-        advice: "A policy holds key creation (Keys:Create) for approval: no canary key \
-                 exists, nothing was exported. Have the pending approval rejected, exempt \
-                 the canary's creation from the policy (or approve it beforehand as your \
-                 policy allows), move that file away and run `submit` again; or, if your \
-                 policy accepts it, run with --skip-canary (warned and recorded)."
-            .into(),
     }
 }
 
@@ -487,17 +459,9 @@ fn export_held(
     let (kept, artifacts) = save_held(dir, EXPORT_HELD_FILE, body, transcript);
     saved.extend(artifacts);
     OnlineError::CanaryHeld {
-        what: format!("export the canary key {canary_id}"),
+        step: CanaryStep::Export(canary_id.clone()),
         saved: kept,
         body: String::from_utf8_lossy(body).into_owned(),
-        advice: format!(
-            "A policy holds exports for approval: the canary key {canary_id} exists but was \
-             not exported, and the real key was not touched. The real export would be held \
-             the same way: arrange the policy first (reject the pending approval, exempt \
-             this ceremony's exports or approve them beforehand as your policy allows), \
-             delete the canary key in the Dfns dashboard, move that file away and run \
-             `submit` again."
-        ),
     }
 }
 
@@ -643,17 +607,21 @@ pub fn check_receipt(
     ceremony_id: &CeremonyId,
 ) -> Result<Verified, OnlineError> {
     let (file, _) = saved_canary(ceremony_id, &folder(out).join(RESPONSE_FILE))?;
-    let canary = ExportedCanary::from_response(&file).map_err(|e| refused(&e.to_string()))?;
+    let canary = ExportedCanary::from_response(&file).map_err(refused)?;
     let received = input::receive(inputs).map_err(|e| match e {
-        OnlineError::Input(error) => OnlineError::ReceiptUnreadable(error),
+        OnlineError::Input(error) => UnprovenError::ReceiptUnreadable(error).into(),
         other => other,
     })?;
-    let receipt = CanaryReceipt::parse(&received.bytes).map_err(|e| {
-        let what = match Artifact::parse(&received.bytes) {
-            Ok(artifact) => format!(" ({} is {})", received.first.display(), artifact.describe()),
-            Err(_) => String::new(),
-        };
-        refused(&format!("{e}{what}"))
+    let receipt = CanaryReceipt::parse(&received.bytes).map_err(|error| {
+        match Artifact::parse(&received.bytes) {
+            Ok(artifact) => UnprovenError::NotAReceipt {
+                error,
+                path: received.first.clone(),
+                found: artifact.describe(),
+            }
+            .into(),
+            Err(_) => refused(error),
+        }
     })?;
     if !receipt.unknown_fields().is_empty() {
         note(&format!(
@@ -661,9 +629,7 @@ pub fn check_receipt(
             Escaped(&receipt.unknown_fields().join(", "))
         ));
     }
-    receipt
-        .verify(&canary)
-        .map_err(|e| refused(&e.to_string()))?;
+    receipt.verify(&canary).map_err(refused)?;
     let file_bytes = std::fs::read(&received.first)
         .ok()
         .filter(|b| *b == received.bytes);
@@ -685,16 +651,8 @@ pub fn check_receipt(
     })
 }
 
-fn refused(reason: &str) -> OnlineError {
-    OnlineError::CanaryUnproven {
-        message: format!("canary receipt refused: {reason}"),
-        advice: "The real key was not touched. Do not export it until the canary is proven: \
-                 carry back the canary-receipt.json (or .png) that `keyexport-offline \
-                 reconstruct` wrote for THIS ceremony's canary and give it with the same \
-                 --out. If the offline machine could not rebuild the canary, find out why \
-                 first: the real key would fail the same way."
-            .into(),
-    }
+fn refused(error: CanaryError) -> OnlineError {
+    UnprovenError::ReceiptRefused(error).into()
 }
 
 /// The `canary-verified` transcript line.

@@ -23,10 +23,10 @@ use crate::connect::{Connection, connect};
 use crate::dfns::client::DfnsClient;
 use crate::dfns::credential::Credential;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
-use crate::error::{InputError, OnlineError};
+use crate::error::{Confirm, Folder, InputError, OnlineError, Refusal, RefusedError};
 use crate::export::{
-    Confirmation, Refusal, ResponseRecord, announce_retry, check_public_key, exported_on, note,
-    preflight, record_preflight, save_response,
+    Confirmation, ResponseRecord, announce_retry, check_public_key, note, preflight,
+    record_preflight, save_response,
 };
 use crate::input::{self, Received};
 use crate::interrupt::{BeforeExport, Interrupt};
@@ -469,17 +469,16 @@ fn output_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, OnlineEr
         },
     };
     // Created when absent, as `keyexport-offline init --out` does.
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return Err(OnlineError::Refused {
-            message: format!("cannot create the output folder {}: {e}", dir.display()),
-            advice: "Choose with --out a folder you can write to. Nothing was exported.".into(),
-        });
+    if let Err(error) = std::fs::create_dir_all(&dir) {
+        return Err(RefusedError::FolderUnwritable {
+            folder: Folder::Output,
+            path: dir,
+            error,
+        }
+        .into());
     }
     if !dir.is_dir() {
-        return Err(OnlineError::Refused {
-            message: format!("the output {} is not a folder", dir.display()),
-            advice: "Choose with --out a folder you can write to. Nothing was exported.".into(),
-        });
+        return Err(RefusedError::NotAFolder { path: dir }.into());
     }
     Ok(dir)
 }
@@ -491,13 +490,7 @@ fn check_outputs_free(dir: &Path) -> Result<(), OnlineError> {
     if taken.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = taken.iter().map(|p| p.display().to_string()).collect();
-    Err(OnlineError::Refused {
-        message: format!("output files already exist: {}", names.join(", ")),
-        advice: "An earlier run may already have exported this key and saved its response \
-                 there: keep those files. Use another --out folder for a new attempt."
-            .into(),
-    })
+    Err(RefusedError::OutputsExist { paths: taken }.into())
 }
 
 fn show_key(key: &KeyInfo) {
@@ -534,40 +527,25 @@ fn check_exportable(key: &KeyInfo, request: &RequestFile) -> Result<(), OnlineEr
         Ok(()) => return Ok(()),
         Err(refusal) => refusal,
     };
-    let (message, advice) = match refusal {
-        Refusal::AlreadyExported => (
-            format!("key {} is already exported{}", key.id, exported_on(key)),
-            "A key can be exported only once. Find the response.json saved when it was \
-             exported.",
-        ),
-        Refusal::NotActive(status) => (
-            format!("key {} is not active (status {status})", key.id),
-            "Only an active key can be exported.",
-        ),
-        Refusal::SchemeNotListed => {
-            let schemes: Vec<String> = request
+    let key_id = key.id.clone();
+    Err(match refusal {
+        Refusal::AlreadyExported => RefusedError::AlreadyExported {
+            key_id,
+            on: key.date_exported.clone(),
+        },
+        Refusal::NotActive(status) => RefusedError::NotActive { key_id, status },
+        Refusal::SchemeNotListed => RefusedError::SchemeNotListed {
+            key_id,
+            curve: key.curve.clone(),
+            listed: request
                 .dfns_request
                 .supported_schemes
                 .iter()
                 .map(ToString::to_string)
-                .collect();
-            (
-                format!(
-                    "key {} is on curve {}, which the request does not list (supportedSchemes: \
-                     {})",
-                    key.id,
-                    key.curve,
-                    schemes.join(", ")
-                ),
-                "Make a new request on the offline machine that includes this key's scheme \
-                 (keyexport-offline init --scheme PROTOCOL:CURVE), or check the key id.",
-            )
-        }
-    };
-    Err(OnlineError::Refused {
-        message,
-        advice: advice.into(),
-    })
+                .collect(),
+        },
+    }
+    .into())
 }
 
 /// Shows what is about to happen and has the operator type the key id.
@@ -584,13 +562,9 @@ fn confirm(request: &RequestFile, key: &KeyInfo, yes: bool) -> Result<(), Online
         request.dfns_request.encryption_key.fingerprint()
     ));
     Confirmation {
+        what: Confirm::KeyId,
         expected: request.key_id.as_str(),
         prompt: "Type the key id to confirm: ",
-        no_terminal_advice: "Run submit in a terminal to type the key id, or pass --yes in a \
-                             script that has checked the key id, ceremony id and fingerprint \
-                             itself.",
-        mismatch: "the key id typed does not match; nothing was exported",
-        mismatch_advice: "Run submit again and type the key id exactly as shown.",
     }
     .ask(yes)
 }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{InputError, OnlineError};
+use crate::error::{InputError, OnlineError, RefusedError};
 
 /// File name of the journal in the responses folder.
 pub const FILE_NAME: &str = "journal.jsonl";
@@ -143,15 +143,12 @@ impl Journal {
             } = event
                 && (c != ceremony_id || r != request_sha256)
             {
-                return Err(OnlineError::Refused {
-                    message: format!(
-                        "{} belongs to another request (ceremony {c}, request digest {r})",
-                        path.display()
-                    ),
-                    advice: "Resume a batch with the very request file that started it, or \
-                             choose another --out folder for this request."
-                        .into(),
-                });
+                return Err(RefusedError::JournalOfAnotherRequest {
+                    path,
+                    ceremony_id: c.clone(),
+                    request_sha256: r.clone(),
+                }
+                .into());
             }
         }
         Ok((
@@ -171,13 +168,13 @@ impl Journal {
             error,
         })?;
         line.push('\n');
-        let file = self.write(&line).map_err(|e| self.failed(&e))?;
+        let file = self.write(&line).map_err(|e| self.failed(e))?;
         if matches!(event, Event::Exported { .. }) {
             return Ok(());
         }
         // Outside the lock: other workers write their lines meanwhile, and this fsync
         // covers at least everything written before it, this line included.
-        file.sync_data().map_err(|e| self.failed(&e))
+        file.sync_data().map_err(|e| self.failed(e))
     }
 
     /// Writes `line` whole (one `write` on a file opened for appending) and returns the file.
@@ -211,16 +208,12 @@ impl Journal {
         }
     }
 
-    fn failed(&self, e: &std::io::Error) -> OnlineError {
-        OnlineError::Refused {
-            message: format!(
-                "cannot write the batch journal {}: {e}",
-                self.path.display()
-            ),
-            advice: "Free space or fix permissions on the responses folder, then run the \
-                     same command again to resume."
-                .into(),
+    fn failed(&self, error: std::io::Error) -> OnlineError {
+        RefusedError::JournalUnwritable {
+            path: self.path.clone(),
+            error,
         }
+        .into()
     }
 }
 
@@ -371,7 +364,9 @@ mod tests {
         assert_eq!(Journal::open(dir.path(), "C1", "aa").unwrap().1.len(), 1);
         assert!(matches!(
             Journal::open(dir.path(), "C2", "aa"),
-            Err(OnlineError::Refused { .. })
+            Err(OnlineError::Refused(
+                RefusedError::JournalOfAnotherRequest { .. }
+            ))
         ));
     }
 }

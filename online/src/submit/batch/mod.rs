@@ -51,7 +51,7 @@ use super::canary;
 use crate::cli::{MAX_PARALLEL, Rate, SubmitArgs};
 use crate::connect::{Connection, connect};
 use crate::dfns::keys::get_key;
-use crate::error::{InputError, OnlineError};
+use crate::error::{Confirm, Folder, InputError, OnlineError, RefusedError};
 use crate::export::{
     Confirmation, announce_retry, note, now_rfc3339, preflight, record_preflight, tool,
 };
@@ -199,16 +199,11 @@ fn stage_canary(
     ));
     let key = get_key(context.client, first)?;
     if let Err(refusal) = preflight(&key, &request.dfns_request) {
-        return Err(OnlineError::Refused {
-            message: format!(
-                "the batch's first key {first} cannot be exported ({}): the canary is made \
-                 of its scheme and curve",
-                refusal.kind()
-            ),
-            advice: "Check that key at Dfns; make a new request whose first key is active, \
-                     not exported and of a listed scheme. Nothing was created or exported."
-                .into(),
-        });
+        return Err(RefusedError::FirstKeyNotExportable {
+            key_id: first.to_string(),
+            refusal,
+        }
+        .into());
     }
     record_preflight(transcript, &key)?;
     let staged = canary::stage(context, &key, transcript, saved, before)?;
@@ -292,10 +287,14 @@ fn responses_dir(args: &SubmitArgs, first_input: &Path) -> Result<PathBuf, Onlin
             _ => PathBuf::from(RESPONSES_DIR),
         },
     };
-    std::fs::create_dir_all(&dir).map_err(|e| OnlineError::Refused {
-        message: format!("cannot create the responses folder {}: {e}", dir.display()),
-        advice: "Choose a writable folder with --out before exporting.".into(),
-    })?;
+    if let Err(error) = std::fs::create_dir_all(&dir) {
+        return Err(RefusedError::FolderUnwritable {
+            folder: Folder::Responses,
+            path: dir,
+            error,
+        }
+        .into());
+    }
     Ok(dir)
 }
 
@@ -323,13 +322,9 @@ fn confirm(
     }
     let expected = to_send.to_string();
     Confirmation {
+        what: Confirm::KeyCount,
         expected: &expected,
         prompt: &format!("Type the number of keys to export ({to_send}) to confirm: "),
-        no_terminal_advice: "Run submit in a terminal to type the number of keys, or pass \
-                             --yes in a script that has checked the ceremony id and \
-                             fingerprint itself.",
-        mismatch: "the number typed does not match; nothing was exported",
-        mismatch_advice: "Run submit again and type the number of keys shown.",
     }
     .ask(yes)
 }

@@ -337,6 +337,7 @@ pub fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{ConfigError, RefusedError};
 
     /// The exit code of `outcome`: 0 for success.
     fn code(counts: &Counts, stopped: Option<OnlineError>, interrupted: bool) -> u8 {
@@ -368,10 +369,7 @@ mod tests {
     }
 
     fn refused() -> OnlineError {
-        OnlineError::Refused {
-            message: "refused".into(),
-            advice: "do this".into(),
-        }
+        RefusedError::CanaryFlagsWithoutCanary.into()
     }
 
     #[test]
@@ -379,15 +377,16 @@ mod tests {
         for counts in mixes() {
             for interrupted in [false, true] {
                 assert_eq!(code(&counts, Some(refused()), interrupted), 5, "{counts:?}");
-                let config = OnlineError::Config("no token".into());
+                let config = OnlineError::from(ConfigError::NoToken);
                 assert_eq!(code(&counts, Some(config), interrupted), 4, "{counts:?}");
             }
         }
         let Err(error) = outcome(&Counts::default(), Some(refused()), false) else {
             panic!("a stopped batch succeeded");
         };
-        assert_eq!(error.to_string(), "the batch stopped: refused");
-        assert_eq!(error.advice().as_deref(), Some("do this"));
+        let stopped = refused();
+        assert_eq!(error.to_string(), format!("the batch stopped: {stopped}"));
+        assert_eq!(error.advice(), stopped.advice());
         assert_eq!(error.kind().as_str(), "refused");
     }
 

@@ -29,10 +29,9 @@ use crate::dfns::client::DfnsClient;
 use crate::dfns::credential::Credential;
 use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
 use crate::dfns::keys::{ExportOutcome, KeyInfo, get_key, send_export, sign_export};
-use crate::error::OnlineError;
+use crate::error::{OnlineError, Refusal};
 use crate::export::{
-    Refusal, ResponseRecord, check_public_key, exported_on, note, now_rfc3339, preflight,
-    save_response,
+    ResponseRecord, check_public_key, exported_on, note, now_rfc3339, preflight, save_response,
 };
 use crate::interrupt::Interrupt;
 
