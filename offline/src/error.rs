@@ -19,6 +19,10 @@ use keyexport_shared::exit::Exit;
 use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
 
+mod input;
+
+pub use input::InputProblem;
+
 use crate::exit::EXIT_CODES;
 use crate::signature::SignError;
 
@@ -79,7 +83,7 @@ pub enum CliError {
         /// The input (path, `-` or a frame description).
         path: String,
         /// What is wrong with it.
-        problem: String,
+        problem: InputProblem,
     },
     /// A secret of the offline machine was given where a request or response belongs.
     #[error("{path} is {what}: a secret of the offline machine, not a request or response")]
@@ -458,9 +462,7 @@ impl CliError {
             CliError::ReadInput { .. } => Some(
                 "Check the path and that you may read it: give the file itself (a regular file, not a device or pipe), within the size limit named.",
             ),
-            CliError::Input { .. } => {
-                Some("Run `keyexport-offline inspect` on the input to see what it holds.")
-            }
+            CliError::Input { problem, .. } => Some(problem.advice()),
             CliError::IncompleteFrames { .. } => Some(
                 "Photograph or scan the QR codes not yet read (any order; repeats are fine) and give all the images or frames together.",
             ),
@@ -558,7 +560,7 @@ impl CliError {
     /// points to, so its own input errors say what to give it instead.
     pub fn advice_in(&self, inspecting: bool) -> Option<&'static str> {
         let points_to_inspect = match self {
-            CliError::Input { .. } => true,
+            CliError::Input { problem, .. } => problem.points_to_inspect(),
             CliError::Shared { .. } => self.kind() == ErrorKind::Input,
             _ => false,
         };

@@ -8,7 +8,7 @@ use keyexport_shared::keys::DecryptionKey;
 use zeroize::Zeroizing;
 
 use crate::custody;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 use crate::passphrase::{self, Confirm};
 use crate::render;
 use crate::seal;
@@ -103,7 +103,7 @@ pub(super) fn open_sealed(
         let key =
             DecryptionKey::from_dfns_hex(&payload.decryption_key).map_err(|_| CliError::Input {
                 path: label.clone(),
-                problem: "the sealed content does not hold a valid Dfns decryption key".into(),
+                problem: InputProblem::SealedNotDfnsKey,
             })?;
         // A batch key names no single key id: its ceremony id is what binds the response.
         return Ok(OpenedKey {
@@ -133,7 +133,6 @@ pub(super) fn open_sealed(
 fn not_a_key(label: &str) -> CliError {
     CliError::Input {
         path: label.to_owned(),
-        problem: "neither a sealed key from `init` (age) nor a Dfns decryption key `01<64 hex>`"
-            .into(),
+        problem: InputProblem::NotADecryptionKey,
     }
 }
