@@ -266,7 +266,7 @@ pub enum InputProblem {
     },
     /// `--destroy-decryption-key` on a symbolic link.
     #[error(
-        "--destroy-decryption-key: this is a symbolic link{}, not the key file; nothing was written. Give the key file's own path, or leave out --destroy-decryption-key and destroy the file by hand",
+        "--destroy-decryption-key: this is a symbolic link{}, not the key file; nothing was written",
         .target.as_ref().map(|t| format!(" (to {})", t.display())).unwrap_or_default()
     )]
     DestroySymlink {
@@ -297,9 +297,10 @@ impl InputProblem {
     fn specific_advice(&self) -> Option<&'static str> {
         use InputProblem::*;
         Some(match self {
-            NotAge { .. }
-            | SealedToRecipient
-            | ExcessiveWork { .. }
+            NotAge { .. } | ExcessiveWork { .. } => {
+                "Give the file keyexport wrote for this (init's decryption-key.age or custody part, or the key file of `reconstruct --encrypt-to`), with its passphrase or --identity; nothing was decrypted."
+            }
+            SealedToRecipient
             | SealedNotJson { .. }
             | SealedWrongKind { .. }
             | SealedNotDfnsKey
@@ -324,7 +325,7 @@ impl InputProblem {
                 "Give the custody parts `init --custodians` wrote for this ceremony (and the --identity or passphrase each was sealed with); check a part with `keyexport-offline custody verify`."
             }
             DestroyUncheckable { .. } | DestroySymlink { .. } | DestroyNotRegular => {
-                "Give the path of the decryption key file itself, or leave out --destroy-decryption-key; nothing was written."
+                "Give the key file's own path, or leave out --destroy-decryption-key and destroy the file by hand."
             }
             _ => return None,
         })
