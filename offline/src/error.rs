@@ -20,8 +20,10 @@ use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
 
 mod input;
+mod usage;
 
 pub use input::InputProblem;
+pub use usage::UsageError;
 
 use crate::exit::EXIT_CODES;
 use crate::signature::SignError;
@@ -67,7 +69,7 @@ pub enum CliError {
     },
     /// Arguments that parse but cannot be honoured together.
     #[error("{0}")]
-    Usage(String),
+    Usage(UsageError),
     /// An input file could not be read.
     #[error("cannot read {path}: {source}")]
     ReadInput {
@@ -458,7 +460,7 @@ impl CliError {
                 }
                 _ => "Scan the frames again; duplicates and any order are fine.",
             }),
-            CliError::Usage(_) => Some("See `keyexport-offline help`."),
+            CliError::Usage(usage) => Some(usage.advice()),
             CliError::ReadInput { .. } => Some(
                 "Check the path and that you may read it: give the file itself (a regular file, not a device or pipe), within the size limit named.",
             ),
@@ -613,7 +615,7 @@ mod tests {
     #[test]
     fn every_kind_has_one_code() {
         let errors = [
-            CliError::Usage("x".into()),
+            CliError::Usage(UsageError::NoScheme),
             CliError::PassphraseMismatch,
             CliError::BatchFailed {
                 failed: 1,

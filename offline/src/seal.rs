@@ -67,9 +67,10 @@ pub fn test_log_n() -> CliResult<Option<u8>> {
             );
             Ok(Some(log_n))
         }
-        _ => Err(CliError::Usage(format!(
-            "{TEST_LOG_N_ENV} must be a number from 1 to {MAX_LOG_N}"
-        ))),
+        _ => Err(CliError::Usage(crate::error::UsageError::TestWorkFactor {
+            var: TEST_LOG_N_ENV,
+            max: MAX_LOG_N,
+        })),
     }
 }
 

@@ -8,7 +8,7 @@ use keyexport_shared::keys::DecryptionKey;
 use zeroize::Zeroizing;
 
 use crate::custody;
-use crate::error::{CliError, CliResult, InputProblem};
+use crate::error::{CliError, CliResult, InputProblem, UsageError};
 use crate::passphrase::{self, Confirm};
 use crate::render;
 use crate::seal;
@@ -49,12 +49,10 @@ impl<'a> KeySource<'a> {
             });
         }
         if passphrase_file.len() > 1 {
-            return Err(CliError::Usage(
-                "--passphrase-file is given more than once for one sealed decryption key".into(),
-            ));
+            return Err(CliError::Usage(UsageError::PassphraseFileRepeated));
         }
         let [path] = decryption_key else {
-            return Err(CliError::Usage("--decryption-key is required".into()));
+            return Err(CliError::Usage(UsageError::DecryptionKeyRequired));
         };
         Ok(KeySource::Sealed {
             path,

@@ -15,7 +15,7 @@ use super::key::OpenedKey;
 use crate::custody::{
     OpenFailure, Passphrases, foreign_name, load_identities, open_part, part_label_from_name, who,
 };
-use crate::error::{CliError, CliResult, InputProblem};
+use crate::error::{CliError, CliResult, InputProblem, UsageError};
 use crate::render;
 use crate::transcript::{ArtifactRecord, CustodyFacts, Entry};
 
@@ -140,10 +140,9 @@ fn unseal_all(given: &Parts<'_>, entry: &mut Entry) -> CliResult<(Vec<Opened>, V
     }
     record_inputs(entry, records, &passphrases);
     if passphrases.files.len() > 0 {
-        return Err(CliError::Usage(format!(
-            "{} --passphrase-file left over: give one per passphrase-sealed part, in the order of the parts",
-            passphrases.files.len()
-        )));
+        return Err(CliError::Usage(UsageError::PassphraseFilesLeftOver {
+            count: passphrases.files.len(),
+        }));
     }
     Ok((opened, set_aside))
 }

@@ -42,7 +42,7 @@ use crate::addresses;
 use crate::addresses::Addresses;
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
-use crate::error::{CliError, CliResult, InputProblem};
+use crate::error::{CliError, CliResult, InputProblem, UsageError};
 use crate::hd;
 use crate::inputs;
 use crate::output::{self, Rendering, recipient::Recipients};
@@ -345,14 +345,10 @@ fn destroy_unless_failed(files: &[PathBuf], failed: usize, entry: &mut Entry) {
 /// is asked; returns the `--encrypt-to` recipients.
 fn check_flags(args: &ReconstructArgs) -> CliResult<Recipients> {
     if args.reveal {
-        return Err(CliError::Usage(
-            "--reveal prints one key; for a batch use --out DIR (one file per key)".into(),
-        ));
+        return Err(CliError::Usage(UsageError::RevealInBatch));
     }
     if !args.derive.is_empty() {
-        return Err(CliError::Usage(
-            "--derive works on one key at a time: run reconstruct with --derive on that key's response file (the batch reports each HD key's xpub and checks its wallets)".into(),
-        ));
+        return Err(CliError::Usage(UsageError::DeriveInBatch));
     }
     let recipients = Recipients::parse(&args.encrypt_to)?;
     if let Some(out) = &args.out {
@@ -437,9 +433,7 @@ fn read_items(inputs: &[String], entry: &mut Entry) -> CliResult<Vec<Item>> {
     let mut files: Vec<PathBuf> = Vec::new();
     for input in inputs {
         if input == "-" {
-            return Err(CliError::Usage(
-                "a batch is read from response files or folders, not standard input".into(),
-            ));
+            return Err(CliError::Usage(UsageError::BatchFromStdin));
         }
         let path = PathBuf::from(input);
         if path.is_dir() {
@@ -617,11 +611,11 @@ fn check_batch(items: &mut Vec<Item>, opened: &OpenedKey, args: &ReconstructArgs
             continue;
         }
         if args.out.is_some() && !output::supports_curve(args.format, response.curve) {
-            item.response = Err(CliError::Usage(format!(
-                "--format {} holds secp256k1 keys only; this key is on {}",
-                args.format.name(),
-                response.curve
-            )));
+            item.response = Err(CliError::Usage(UsageError::FormatNeedsSecp256k1 {
+                format: args.format.name(),
+                curve: response.curve.to_string(),
+                batch: true,
+            }));
         }
     }
     let present: HashSet<String> = items.iter().map(|i| i.label.clone()).collect();

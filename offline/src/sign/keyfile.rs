@@ -22,7 +22,7 @@ use age::armor::ArmoredReader;
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
-use crate::error::{CliError, CliResult, InputProblem};
+use crate::error::{CliError, CliResult, InputProblem, UsageError};
 use crate::inputs::read_secret;
 use crate::output::wif;
 use crate::passphrase::{self, Confirm, Purpose};
@@ -122,9 +122,9 @@ fn decrypt(
         });
     }
     if file.identities.is_empty() {
-        return Err(CliError::Usage(format!(
-            "{label} is age-encrypted: give the identity that opens it with --identity FILE"
-        )));
+        return Err(CliError::Usage(UsageError::KeyNeedsIdentity {
+            label: label.to_owned(),
+        }));
     }
     let mut identities: Vec<Box<dyn age::Identity + Send + Sync>> = Vec::new();
     for path in file.identities {
