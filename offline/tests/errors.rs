@@ -172,3 +172,22 @@ fn input_problems_with_their_own_advice() {
     );
     insta::assert_snapshot!("input_key_file_keystore", keystore);
 }
+
+/// A flag combination refused before any secret is made (a typed usage error, unlike
+/// clap's own in [`kind_usage`]).
+#[test]
+fn usage_quorum_above_custodians() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "init",
+        "--key-id",
+        "key-01j8example",
+        "--out",
+        "ceremony",
+        "--custodians",
+        "3",
+        "--quorum",
+        "4",
+    ];
+    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+}
