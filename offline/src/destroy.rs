@@ -21,7 +21,7 @@ use rand_core::{OsRng, RngCore};
 use rustix::fs::OFlags;
 use sha2::{Digest, Sha256};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 
 /// Size of one overwrite chunk.
 const CHUNK: usize = 64 * 1024;
@@ -30,24 +30,22 @@ const CHUNK: usize = 64 * 1024;
 /// symbolic link (the file it points to would survive), or anything but a regular file.
 pub fn check(paths: &[PathBuf]) -> CliResult<()> {
     for path in paths {
-        let refuse = |problem: String| CliError::Input {
+        let refuse = |problem: InputProblem| CliError::Input {
             path: path.display().to_string(),
             problem,
         };
-        let meta = fs::symlink_metadata(path)
-            .map_err(|e| refuse(format!("--destroy-decryption-key cannot check it: {e}")))?;
+        let meta = fs::symlink_metadata(path).map_err(|e| {
+            refuse(InputProblem::DestroyUncheckable {
+                reason: e.to_string(),
+            })
+        })?;
         if meta.file_type().is_symlink() {
-            let target = fs::read_link(path)
-                .map(|t| format!(" (to {})", t.display()))
-                .unwrap_or_default();
-            return Err(refuse(format!(
-                "--destroy-decryption-key: this is a symbolic link{target}, not the key file; nothing was written. Give the key file's own path, or leave out --destroy-decryption-key and destroy the file by hand"
-            )));
+            return Err(refuse(InputProblem::DestroySymlink {
+                target: fs::read_link(path).ok(),
+            }));
         }
         if !meta.file_type().is_file() {
-            return Err(refuse(
-                "--destroy-decryption-key: not a regular file; nothing was written".into(),
-            ));
+            return Err(refuse(InputProblem::DestroyNotRegular));
         }
     }
     Ok(())

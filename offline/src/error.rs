@@ -19,6 +19,12 @@ use keyexport_shared::exit::Exit;
 use keyexport_shared::transport::TransportError;
 use keyexport_shared::wire::SignerId;
 
+mod input;
+mod usage;
+
+pub use input::InputProblem;
+pub use usage::UsageError;
+
 use crate::exit::EXIT_CODES;
 use crate::signature::SignError;
 
@@ -63,7 +69,7 @@ pub enum CliError {
     },
     /// Arguments that parse but cannot be honoured together.
     #[error("{0}")]
-    Usage(String),
+    Usage(UsageError),
     /// An input file could not be read.
     #[error("cannot read {path}: {source}")]
     ReadInput {
@@ -79,7 +85,7 @@ pub enum CliError {
         /// The input (path, `-` or a frame description).
         path: String,
         /// What is wrong with it.
-        problem: String,
+        problem: InputProblem,
     },
     /// A secret of the offline machine was given where a request or response belongs.
     #[error("{path} is {what}: a secret of the offline machine, not a request or response")]
@@ -454,13 +460,11 @@ impl CliError {
                 }
                 _ => "Scan the frames again; duplicates and any order are fine.",
             }),
-            CliError::Usage(_) => Some("See `keyexport-offline help`."),
+            CliError::Usage(usage) => Some(usage.advice()),
             CliError::ReadInput { .. } => Some(
                 "Check the path and that you may read it: give the file itself (a regular file, not a device or pipe), within the size limit named.",
             ),
-            CliError::Input { .. } => {
-                Some("Run `keyexport-offline inspect` on the input to see what it holds.")
-            }
+            CliError::Input { problem, .. } => Some(problem.advice()),
             CliError::IncompleteFrames { .. } => Some(
                 "Photograph or scan the QR codes not yet read (any order; repeats are fine) and give all the images or frames together.",
             ),
@@ -558,7 +562,7 @@ impl CliError {
     /// points to, so its own input errors say what to give it instead.
     pub fn advice_in(&self, inspecting: bool) -> Option<&'static str> {
         let points_to_inspect = match self {
-            CliError::Input { .. } => true,
+            CliError::Input { problem, .. } => problem.points_to_inspect(),
             CliError::Shared { .. } => self.kind() == ErrorKind::Input,
             _ => false,
         };
@@ -611,7 +615,7 @@ mod tests {
     #[test]
     fn every_kind_has_one_code() {
         let errors = [
-            CliError::Usage("x".into()),
+            CliError::Usage(UsageError::NoScheme),
             CliError::PassphraseMismatch,
             CliError::BatchFailed {
                 failed: 1,

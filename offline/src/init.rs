@@ -22,7 +22,7 @@ use crate::airgap;
 use crate::batch;
 use crate::cli::InitArgs;
 use crate::custody;
-use crate::error::{CliError, CliResult, PassphraseOrigin};
+use crate::error::{CliError, CliResult, PassphraseOrigin, UsageError};
 use crate::passphrase::{self, Confirm};
 use crate::qr;
 use crate::render;
@@ -96,10 +96,7 @@ fn sealing(args: &InitArgs) -> CliResult<Sealing> {
         [] => None,
         [file] => Some(file.as_path()),
         _ => {
-            return Err(CliError::Usage(
-                "--passphrase-file is given more than once; repeat it only with --custodians"
-                    .into(),
-            ));
+            return Err(CliError::Usage(UsageError::InitPassphraseFileRepeated));
         }
     };
     let passphrase = passphrase::obtain(file, passphrase::SEALED_KEY, Confirm::Twice)?;

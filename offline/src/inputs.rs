@@ -24,7 +24,7 @@ use keyexport_shared::transport::{
 };
 use zeroize::Zeroizing;
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 use crate::transcript::{ArtifactRecord, sha256_hex};
 
 /// Any input before it is sniffed: the largest limit of what it may be (an image); a
@@ -127,7 +127,7 @@ fn read_folder(
     if images.is_empty() {
         return Err(CliError::Input {
             path: input.to_owned(),
-            problem: "the directory holds no PNG or JPEG image (.png, .jpg, .jpeg)".into(),
+            problem: InputProblem::NoImageInFolder,
         });
     }
     // The image whose frames came first: when another image's frames belong to a
@@ -150,9 +150,10 @@ fn read_folder(
                 Some(first),
             ) => CliError::Input {
                 path: input.to_owned(),
-                problem: format!(
-                    "the folder holds QR codes of two different files: {first} and {label} belong to different transfers; keep only the frames of this ceremony's response (a request.png is the request)"
-                ),
+                problem: InputProblem::FolderMixesTransfers {
+                    first: first.to_string(),
+                    other: label.to_string(),
+                },
             },
             (e, _) => e,
         })?;
@@ -176,7 +177,7 @@ fn read_file(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(CliError::Input {
             path: input.to_owned(),
-            problem: "the file is empty".into(),
+            problem: InputProblem::Empty,
         });
     }
     if let Some(secret) = OfflineSecret::recognise(&bytes) {
@@ -205,7 +206,7 @@ fn read_file(
         }
         None => Err(CliError::Input {
             path: input.to_owned(),
-            problem: "neither JSON, UR frames (ur:…) nor a PNG/JPEG image".into(),
+            problem: InputProblem::Unrecognised,
         }),
     }
 }
@@ -229,12 +230,12 @@ pub fn read_input(label: &str, path: &Path, limit: SizeLimit) -> CliResult<Vec<u
 
 /// Reads a text file of at most `limit` bytes; a file that is not UTF-8 is refused as not
 /// being `what` ("a transcript").
-pub fn read_text(path: &Path, limit: SizeLimit, what: &str) -> CliResult<String> {
+pub fn read_text(path: &Path, limit: SizeLimit, what: &'static str) -> CliResult<String> {
     let label = path.display().to_string();
     let bytes = read_input(&label, path, limit)?;
     String::from_utf8(bytes).map_err(|_| CliError::Input {
         path: label,
-        problem: format!("not {what}: the file is not UTF-8 text"),
+        problem: InputProblem::NotUtf8 { expected: what },
     })
 }
 
@@ -312,7 +313,7 @@ fn read_stdin(gathered: &mut Gathered, collector: &mut FrameCollector) -> CliRes
     if read.frames == 0 {
         return Err(CliError::Input {
             path: "-".into(),
-            problem: "standard input held no UR frame and no JSON document".into(),
+            problem: InputProblem::StdinEmpty,
         });
     }
     Ok(1)

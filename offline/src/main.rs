@@ -52,7 +52,10 @@ fn main() -> ExitCode {
             }
             if std::env::args_os().any(|a| a == "--json") {
                 let message = keyexport_shared::exit::usage_message(&e.to_string()).to_owned();
-                println!("{}", render::error_json(&CliError::Usage(message), false));
+                println!(
+                    "{}",
+                    render::error_json(&CliError::Usage(error::UsageError::Parse(message)), false)
+                );
             }
             return ExitCode::from(EXIT_USAGE);
         }

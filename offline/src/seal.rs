@@ -28,7 +28,7 @@ use age::secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 
 /// scrypt work factor (log2 N) of new sealed keys: about one second to unseal here.
 pub const DEFAULT_LOG_N: u8 = 18;
@@ -67,9 +67,10 @@ pub fn test_log_n() -> CliResult<Option<u8>> {
             );
             Ok(Some(log_n))
         }
-        _ => Err(CliError::Usage(format!(
-            "{TEST_LOG_N_ENV} must be a number from 1 to {MAX_LOG_N}"
-        ))),
+        _ => Err(CliError::Usage(crate::error::UsageError::TestWorkFactor {
+            var: TEST_LOG_N_ENV,
+            max: MAX_LOG_N,
+        })),
     }
 }
 
@@ -135,19 +136,20 @@ impl SealedPayload {
         let payload: SealedPayload =
             serde_json::from_slice(bytes).map_err(|e| CliError::Input {
                 path: path.to_owned(),
-                problem: format!(
-                    "the sealed content is not a keyexport sealed key (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
+                problem: InputProblem::SealedNotJson {
+                    line: e.line(),
+                    column: e.column(),
+                },
             })?;
         if payload.kind != SEALED_KIND || payload.version != SEALED_VERSION {
             return Err(CliError::Input {
                 path: path.to_owned(),
-                problem: format!(
-                    "the sealed content is {} version {}, expected {SEALED_KIND} version {SEALED_VERSION}",
-                    payload.kind, payload.version
-                ),
+                problem: InputProblem::SealedWrongKind {
+                    kind: payload.kind.clone(),
+                    version: payload.version,
+                    expected_kind: SEALED_KIND,
+                    expected_version: SEALED_VERSION,
+                },
             });
         }
         Ok(payload)
@@ -201,17 +203,16 @@ pub fn unseal_bytes(
     passphrase: SecretString,
     path: &str,
 ) -> CliResult<Zeroizing<Vec<u8>>> {
-    let not_age = |what: String| CliError::Input {
+    let not_age = |reason: String| CliError::Input {
         path: path.to_owned(),
-        problem: format!("not a readable age file: {what}"),
+        problem: InputProblem::NotAge { reason },
     };
     let decryptor =
         age::Decryptor::new(ArmoredReader::new(bytes)).map_err(|e| not_age(e.to_string()))?;
     if !decryptor.is_scrypt() {
         return Err(CliError::Input {
             path: path.to_owned(),
-            problem: "this age file is encrypted to a recipient key, not sealed with a passphrase"
-                .to_owned(),
+            problem: InputProblem::SealedToRecipient,
         });
     }
     let mut identity = age::scrypt::Identity::new(passphrase);
@@ -224,9 +225,10 @@ pub fn unseal_bytes(
             | age::DecryptError::NoMatchingKeys => CliError::WrongPassphrase { path: path.into() },
             age::DecryptError::ExcessiveWork { required, .. } => CliError::Input {
                 path: path.to_owned(),
-                problem: format!(
-                    "sealed with scrypt work factor {required}, above the accepted {MAX_LOG_N}"
-                ),
+                problem: InputProblem::ExcessiveWork {
+                    required,
+                    max: MAX_LOG_N,
+                },
             },
             other => not_age(other.to_string()),
         })?;

@@ -20,7 +20,7 @@ use keyexport_shared::transport::{
 };
 
 use crate::cli::ShowArgs;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 use crate::inputs::read_input;
 
 /// The size assumed when standard output is not a terminal: the smallest console.
@@ -108,10 +108,7 @@ pub fn run(args: &ShowArgs) -> CliResult<()> {
 fn wallet_answer(path: &str, bytes: &[u8]) -> CliResult<(UrType, Vec<u8>)> {
     let not_showable = || CliError::Input {
         path: path.to_owned(),
-        problem: "not a request file nor a wallet answer: `show` plays the request.json \
-                  written by `init`, the canary-receipt.json written by `reconstruct`, or \
-                  the TYPE.txt frames `sign --ur-out` wrote"
-            .into(),
+        problem: InputProblem::NotShowable,
     };
     if sniff(bytes) != Some(Content::UrText) {
         return Err(not_showable());

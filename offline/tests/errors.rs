@@ -117,3 +117,77 @@ fn kind_passphrase() {
     ];
     insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
 }
+
+/// Input errors about secret files and flags, which `inspect` cannot explain: each says
+/// what to give instead (one snapshot each).
+#[test]
+fn input_problems_with_their_own_advice() {
+    let tmp = vector_folder("frost-ed25519-2of3");
+    let dir = tmp.path();
+    std::fs::rename(dir.join("decryption-key.hex"), dir.join("real.hex")).unwrap();
+    std::os::unix::fs::symlink("real.hex", dir.join("decryption-key.hex")).unwrap();
+    let destroy_link = reconstruct(
+        dir,
+        OFFLINE,
+        &["--out", "key.hex", "--destroy-decryption-key"],
+    );
+    insta::assert_snapshot!("input_destroy_symlink", destroy_link);
+
+    std::fs::write(dir.join("part.age"), "not an age file\n").unwrap();
+    let part = run(dir, OFFLINE, &["custody", "verify", "part.age"]);
+    insta::assert_snapshot!("input_custody_part_not_age", part);
+
+    std::fs::write(dir.join("identity.txt"), "AGE-SECRET-KEY-1NOTAKEY\n").unwrap();
+    let identity = run(
+        dir,
+        OFFLINE,
+        &[
+            "custody",
+            "verify",
+            "--identity",
+            "identity.txt",
+            "part.age",
+        ],
+    );
+    insta::assert_snapshot!("input_identity_file", identity);
+
+    std::fs::write(dir.join("key.json"), "{\"crypto\": {}}\n").unwrap();
+    let keystore = run(
+        dir,
+        OFFLINE,
+        &[
+            "sign",
+            "--json",
+            "--blind",
+            "--yes",
+            "--key",
+            "key.json",
+            "--response",
+            "response.json",
+            "--scheme",
+            "ed25519",
+            "--message-hex",
+            "00",
+        ],
+    );
+    insta::assert_snapshot!("input_key_file_keystore", keystore);
+}
+
+/// A flag combination refused before any secret is made (a typed usage error, unlike
+/// clap's own in [`kind_usage`]).
+#[test]
+fn usage_quorum_above_custodians() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "init",
+        "--key-id",
+        "key-01j8example",
+        "--out",
+        "ceremony",
+        "--custodians",
+        "3",
+        "--quorum",
+        "4",
+    ];
+    insta::assert_snapshot!(run(tmp.path(), OFFLINE, &args));
+}

@@ -6,7 +6,7 @@ use keyexport_shared::files::KeyId;
 use keyexport_shared::input;
 
 use crate::cli::InitArgs;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 
 /// The most QR codes a request is shown as (one sheet of 3 × 3 codes, about 3.5 kB, some
 /// 100 key ids); a longer batch request travels on removable media only.
@@ -19,7 +19,12 @@ const SHOWN_IDS: usize = 10;
 pub fn key_ids(args: &InitArgs) -> CliResult<Vec<KeyId>> {
     let mut ids = Vec::with_capacity(args.key_id.len());
     for id in &args.key_id {
-        ids.push(KeyId::new(id).map_err(|e| CliError::Usage(format!("--key-id {id}: {e}")))?);
+        ids.push(KeyId::new(id).map_err(|e| {
+            CliError::Usage(UsageError::KeyId {
+                id: id.to_string(),
+                reason: e.to_string(),
+            })
+        })?);
     }
     if let Some(path) = &args.key_ids_file {
         let label = path.display().to_string();
@@ -28,7 +33,11 @@ pub fn key_ids(args: &InitArgs) -> CliResult<Vec<KeyId>> {
     }
     // Never empty: clap requires --key-id or --key-ids-file, and a list file names at
     // least one id.
-    unique_key_ids(ids).map_err(|e| CliError::Usage(e.to_string()))
+    unique_key_ids(ids).map_err(|e| {
+        CliError::Usage(UsageError::KeyIds {
+            reason: e.to_string(),
+        })
+    })
 }
 
 /// Prints the key id, or the batch's key ids (the first few, then the count), on stderr.

@@ -19,7 +19,7 @@ use keyexport_shared::files::{Artifact, sha256_hex};
 use keyexport_shared::input;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 use crate::inputs;
 
 /// How many key ids the terminal shows before "… and N more".
@@ -336,7 +336,10 @@ fn journal_states(text: &str, path: &Path) -> CliResult<BTreeMap<String, KeyStat
             Err(e) => {
                 return Err(CliError::Input {
                     path: path.display().to_string(),
-                    problem: format!("line {} is not a journal entry ({e})", number + 1),
+                    problem: InputProblem::JournalLine {
+                        line: number + 1,
+                        reason: e.to_string(),
+                    },
                 });
             }
         };

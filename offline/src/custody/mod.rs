@@ -40,7 +40,7 @@ use age::armor::ArmoredReader;
 use age::secrecy::SecretString;
 use keyexport_shared::custody::CustodyPart;
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 use crate::passphrase::{self, Confirm};
 use crate::seal;
 
@@ -75,14 +75,16 @@ pub(crate) fn who(path: &Path) -> String {
 pub(crate) enum OpenFailure {
     /// The run cannot go on (an interrupted prompt, an unreadable passphrase file).
     Fatal(CliError),
+    /// The passphrase does not open the part: set aside (or, alone, the run's error).
+    WrongPassphrase,
     /// The part is set aside, for this reason.
-    SetAside(String),
+    SetAside(InputProblem),
 }
 
 impl From<CliError> for OpenFailure {
     fn from(e: CliError) -> Self {
         match e {
-            CliError::WrongPassphrase { .. } => OpenFailure::SetAside("wrong passphrase".into()),
+            CliError::WrongPassphrase { .. } => OpenFailure::WrongPassphrase,
             CliError::Input { problem, .. } => OpenFailure::SetAside(problem),
             fatal => OpenFailure::Fatal(fatal),
         }
@@ -131,12 +133,16 @@ pub(crate) fn load_identities(
         let file = age::IdentityFile::from_buffer(BufReader::new(&bytes[..])).map_err(|e| {
             CliError::Input {
                 path: label.clone(),
-                problem: format!("not an age identity file: {e}"),
+                problem: InputProblem::IdentityFileUnreadable {
+                    reason: e.to_string(),
+                },
             }
         })?;
         all.extend(file.into_identities().map_err(|e| CliError::Input {
             path: label.clone(),
-            problem: format!("unusable age identity: {e}"),
+            problem: InputProblem::IdentityUnusable {
+                reason: e.to_string(),
+            },
         })?);
     }
     Ok(all)
@@ -150,29 +156,32 @@ pub(crate) fn open_part(
     passphrases: &mut Passphrases<'_>,
     identities: &[Box<dyn age::Identity + Send + Sync>],
 ) -> Result<CustodyPart, OpenFailure> {
-    let decryptor = age::Decryptor::new(ArmoredReader::new(bytes))
-        .map_err(|e| OpenFailure::SetAside(format!("not a readable age file: {e}")))?;
+    let decryptor = age::Decryptor::new(ArmoredReader::new(bytes)).map_err(|e| {
+        OpenFailure::SetAside(InputProblem::NotAge {
+            reason: e.to_string(),
+        })
+    })?;
     let plaintext = if decryptor.is_scrypt() {
         let pass = passphrases.next(who).map_err(OpenFailure::Fatal)?;
         seal::unseal_bytes(bytes, pass, path)?
     } else {
         if identities.is_empty() {
-            return Err(OpenFailure::SetAside(
-                "sealed to an age recipient, and no --identity was given".into(),
-            ));
+            return Err(OpenFailure::SetAside(InputProblem::PartNeedsIdentity));
         }
         let reader = decryptor
             .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
-            .map_err(|_| {
-                OpenFailure::SetAside(
-                    "no --identity given opens it (sealed to another recipient)".into(),
-                )
-            })?;
-        seal::read_plaintext(reader, bytes.len())
-            .map_err(|e| OpenFailure::SetAside(format!("unreadable age payload: {e}")))?
+            .map_err(|_| OpenFailure::SetAside(InputProblem::PartNotForIdentities))?;
+        seal::read_plaintext(reader, bytes.len()).map_err(|e| {
+            OpenFailure::SetAside(InputProblem::PartPayloadUnreadable {
+                reason: e.to_string(),
+            })
+        })?
     };
-    CustodyPart::from_bytes(&plaintext)
-        .map_err(|e| OpenFailure::SetAside(format!("not a custody part: {e}")))
+    CustodyPart::from_bytes(&plaintext).map_err(|e| {
+        OpenFailure::SetAside(InputProblem::NotCustodyPart {
+            reason: e.to_string(),
+        })
+    })
 }
 
 /// How a part of another ceremony is named: its ceremony id, and for a batch's part what

@@ -12,7 +12,7 @@ use rand_core::OsRng;
 
 use super::PART_SUFFIX;
 use crate::cli::InitArgs;
-use crate::error::{CliError, CliResult, PassphraseOrigin};
+use crate::error::{CliError, CliResult, PassphraseOrigin, UsageError};
 use crate::passphrase::{self, Confirm};
 use crate::seal;
 use crate::transcript::{CustodyFacts, PartRecord};
@@ -55,9 +55,10 @@ fn check_label(label: &str) -> CliResult<()> {
     if valid {
         Ok(())
     } else {
-        Err(CliError::Usage(format!(
-            "--custodian-label {label:?}: a label is 1 to {MAX_LABEL} letters, digits, '.', '_' or '-', not starting with '.' or '-' (it names the part's file)"
-        )))
+        Err(CliError::Usage(UsageError::CustodianLabel {
+            label: label.to_owned(),
+            max: MAX_LABEL,
+        }))
     }
 }
 
@@ -70,9 +71,11 @@ pub fn plan(args: &InitArgs) -> CliResult<Option<Plan>> {
     // Each is within 2..=MAX_CUSTODIANS (declared in `cli`); the quorum is at most the
     // number of parts.
     if quorum > custodians {
-        return Err(CliError::Usage(format!(
-            "--custodians {custodians} --quorum {quorum}: need 2 ≤ quorum ≤ custodians ≤ {MAX_CUSTODIANS}"
-        )));
+        return Err(CliError::Usage(UsageError::Quorum {
+            custodians,
+            quorum,
+            max: MAX_CUSTODIANS,
+        }));
     }
     let labels = labels(args, custodians)?;
     let mut recipients = recipients(args, &labels)?;
@@ -81,10 +84,10 @@ pub fn plan(args: &InitArgs) -> CliResult<Option<Plan>> {
         .filter(|l| !recipients.contains_key(*l))
         .count();
     if args.passphrase_file.len() > needing_passphrase {
-        return Err(CliError::Usage(format!(
-            "{} --passphrase-file given, but only {needing_passphrase} custodian(s) seal their part with a passphrase",
-            args.passphrase_file.len()
-        )));
+        return Err(CliError::Usage(UsageError::CustodianPassphraseFiles {
+            given: args.passphrase_file.len(),
+            needing: needing_passphrase,
+        }));
     }
     let mut files = args.passphrase_file.iter();
     let mut planned = Vec::with_capacity(labels.len());
@@ -126,18 +129,18 @@ fn labels(args: &InitArgs, custodians: u8) -> CliResult<Vec<String>> {
     } else if args.custodian_labels.len() == usize::from(custodians) {
         args.custodian_labels.clone()
     } else {
-        return Err(CliError::Usage(format!(
-            "{} --custodian-label given for --custodians {custodians}; give one per custodian, or none",
-            args.custodian_labels.len()
-        )));
+        return Err(CliError::Usage(UsageError::CustodianLabelCount {
+            given: args.custodian_labels.len(),
+            custodians,
+        }));
     };
     for (i, label) in labels.iter().enumerate() {
         check_label(label)?;
         // Case-insensitive: USB sticks are often FAT, where alice and Alice collide.
         if labels[..i].iter().any(|l| l.eq_ignore_ascii_case(label)) {
-            return Err(CliError::Usage(format!(
-                "--custodian-label {label} is given twice; labels must differ (ignoring case)"
-            )));
+            return Err(CliError::Usage(UsageError::CustodianLabelTwice {
+                label: label.to_string(),
+            }));
         }
     }
     Ok(labels)
@@ -151,24 +154,26 @@ fn recipients(
     let mut recipients: BTreeMap<String, age::x25519::Recipient> = BTreeMap::new();
     for value in &args.custodian_recipients {
         let (label, recipient) = value.split_once('=').ok_or_else(|| {
-            CliError::Usage(format!(
-                "--custodian-recipient {value}: expected LABEL=age1…"
-            ))
+            CliError::Usage(UsageError::CustodianRecipientSyntax {
+                value: value.to_string(),
+            })
         })?;
         if !labels.iter().any(|l| l == label) {
-            return Err(CliError::Usage(format!(
-                "--custodian-recipient {value}: no custodian is labelled {label}"
-            )));
+            return Err(CliError::Usage(UsageError::CustodianRecipientLabel {
+                value: value.to_string(),
+                label: label.to_string(),
+            }));
         }
         let parsed = age::x25519::Recipient::from_str(recipient.trim()).map_err(|e| {
-            CliError::Usage(format!(
-                "--custodian-recipient {value}: not an age X25519 recipient ({e})"
-            ))
+            CliError::Usage(UsageError::CustodianRecipientInvalid {
+                value: value.to_string(),
+                reason: e.to_string(),
+            })
         })?;
         if recipients.insert(label.to_owned(), parsed).is_some() {
-            return Err(CliError::Usage(format!(
-                "--custodian-recipient: custodian {label} is given two recipients"
-            )));
+            return Err(CliError::Usage(UsageError::CustodianRecipientTwice {
+                label: label.to_string(),
+            }));
         }
     }
     Ok(recipients)

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::{OpenFailure, Passphrases, foreign_name, load_identities, open_part, who};
 use crate::airgap;
 use crate::cli::CustodyVerifyArgs;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 use crate::inputs::read_input;
 use crate::render;
 
@@ -26,7 +26,10 @@ pub fn run(args: &CustodyVerifyArgs) -> CliResult<()> {
     airgap::check_again(args.air_gap.allow_online, airgap::Moment::AfterPassphrase)?;
     let fault = |fault: PartFault| CliError::Input {
         path: shown.clone(),
-        problem: format!("custodian {}'s part: {fault}", part.label),
+        problem: InputProblem::PartFault {
+            label: part.label.to_string(),
+            fault,
+        },
     };
     part.check().map_err(fault)?;
     let key = part.encryption_key().map_err(fault)?;
@@ -38,7 +41,7 @@ pub fn run(args: &CustodyVerifyArgs) -> CliResult<()> {
         let Some(recorded) = &request.commitments else {
             return Err(CliError::Input {
                 path: path.display().to_string(),
-                problem: "this request records no custody commitments (custodyCommitmentsSha256): it was made without --custodians or by an older keyexport, so it cannot show that a part is genuine; verify the part without --request and compare its commitments with the init line of the ceremony's transcript".into(),
+                problem: InputProblem::NoCommitments,
             });
         };
         part.check_recorded(recorded).map_err(fault)?;
@@ -72,11 +75,9 @@ fn open(args: &CustodyVerifyArgs, shown: &str) -> CliResult<CustodyPart> {
     ) {
         Ok(part) => Ok(part),
         Err(OpenFailure::Fatal(e)) => Err(e),
-        Err(OpenFailure::SetAside(reason)) if reason == "wrong passphrase" => {
-            Err(CliError::WrongPassphrase {
-                path: args.part.clone(),
-            })
-        }
+        Err(OpenFailure::WrongPassphrase) => Err(CliError::WrongPassphrase {
+            path: args.part.clone(),
+        }),
         Err(OpenFailure::SetAside(problem)) => Err(CliError::Input {
             path: shown.to_owned(),
             problem,
@@ -137,7 +138,9 @@ fn read_request(path: &Path) -> CliResult<RequestFacts> {
         }),
         other => Err(CliError::Input {
             path: shown,
-            problem: format!("this is {}, not the request of init", other.describe()),
+            problem: InputProblem::NotTheRequest {
+                found: other.describe().to_string(),
+            },
         }),
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use keyexport_shared::fsio;
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 
 /// Checks, before any passphrase is asked or secret touched, that `path` can become a new
 /// file: nothing is there (not even a dangling link), and its folder exists and is
@@ -65,10 +65,13 @@ pub fn check_new_folder(dir: &Path, flag: &str, why: &str) -> CliResult<()> {
             None => Ok(()),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(CliError::Usage(format!(
-            "{flag} {}: {why}: give a new or empty folder",
-            dir.display()
-        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            Err(CliError::Usage(UsageError::FolderIsAFile {
+                flag: flag.to_owned(),
+                dir: dir.to_path_buf(),
+                why: why.to_owned(),
+            }))
+        }
         Err(source) => Err(CliError::Write {
             path: dir.to_path_buf(),
             source,

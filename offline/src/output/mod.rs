@@ -75,8 +75,13 @@ pub fn render(
             let chain_code = chain_code.ok_or_else(|| crate::error::CliError::NoChainCode {
                 what: "--format xprv".into(),
             })?;
-            let text = hd::xprv(private_key, chain_code, crate::hd::network(how.network))
-                .map_err(|e| crate::error::CliError::Usage(format!("--format xprv: {e}")))?;
+            let text = hd::xprv(private_key, chain_code, crate::hd::network(how.network)).map_err(
+                |e| {
+                    crate::error::CliError::Usage(crate::error::UsageError::Xprv {
+                        reason: e.to_string(),
+                    })
+                },
+            )?;
             let mut out = Zeroizing::new(Vec::with_capacity(text.len() + 1));
             out.extend_from_slice(text.as_bytes());
             out.push(b'\n');

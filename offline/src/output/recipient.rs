@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 use crate::seal;
 
 /// Parsed, validated recipients.
@@ -18,9 +18,10 @@ impl Recipients {
             .iter()
             .map(|value| {
                 age::x25519::Recipient::from_str(value.trim()).map_err(|e| {
-                    CliError::Usage(format!(
-                        "--encrypt-to {value}: not an age X25519 recipient ({e})"
-                    ))
+                    CliError::Usage(UsageError::EncryptTo {
+                        value: value.to_string(),
+                        reason: e.to_string(),
+                    })
                 })
             })
             .collect::<CliResult<Vec<_>>>()

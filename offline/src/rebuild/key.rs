@@ -8,7 +8,7 @@ use keyexport_shared::keys::DecryptionKey;
 use zeroize::Zeroizing;
 
 use crate::custody;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem, UsageError};
 use crate::passphrase::{self, Confirm};
 use crate::render;
 use crate::seal;
@@ -49,12 +49,10 @@ impl<'a> KeySource<'a> {
             });
         }
         if passphrase_file.len() > 1 {
-            return Err(CliError::Usage(
-                "--passphrase-file is given more than once for one sealed decryption key".into(),
-            ));
+            return Err(CliError::Usage(UsageError::PassphraseFileRepeated));
         }
         let [path] = decryption_key else {
-            return Err(CliError::Usage("--decryption-key is required".into()));
+            return Err(CliError::Usage(UsageError::DecryptionKeyRequired));
         };
         Ok(KeySource::Sealed {
             path,
@@ -103,7 +101,7 @@ pub(super) fn open_sealed(
         let key =
             DecryptionKey::from_dfns_hex(&payload.decryption_key).map_err(|_| CliError::Input {
                 path: label.clone(),
-                problem: "the sealed content does not hold a valid Dfns decryption key".into(),
+                problem: InputProblem::SealedNotDfnsKey,
             })?;
         // A batch key names no single key id: its ceremony id is what binds the response.
         return Ok(OpenedKey {
@@ -133,7 +131,6 @@ pub(super) fn open_sealed(
 fn not_a_key(label: &str) -> CliError {
     CliError::Input {
         path: label.to_owned(),
-        problem: "neither a sealed key from `init` (age) nor a Dfns decryption key `01<64 hex>`"
-            .into(),
+        problem: InputProblem::NotADecryptionKey,
     }
 }

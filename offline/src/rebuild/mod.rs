@@ -20,7 +20,7 @@ use keyexport_shared::wire::{ExportResponse, SignerId};
 
 use crate::addresses::{self, Addresses};
 use crate::airgap;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem};
 use crate::hd;
 use crate::inputs;
 use crate::render;
@@ -210,7 +210,7 @@ pub fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<Re
     if let Some(receipt) = gathered.receipts.first() {
         return Err(CliError::Input {
             path: receipt.source.clone(),
-            problem: "this is a canary receipt (written by reconstruct for the online machine), not an export response; carry it to the online machine (keyexport-online submit --canary-receipt) and give the response here".into(),
+            problem: InputProblem::ReceiptNotResponse,
         });
     }
     let mut chosen: Option<(ExportResponse, ResponseIds, String)> = None;
@@ -219,7 +219,7 @@ pub fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<Re
             Artifact::Request(_) | Artifact::BatchRequest(_) => {
                 return Err(CliError::Input {
                     path: found.source,
-                    problem: "this is an export request (made by init), not the response; give the response saved by keyexport-online or returned by Dfns".into(),
+                    problem: InputProblem::RequestNotResponse,
                 });
             }
             Artifact::Response(file) => (
@@ -241,9 +241,9 @@ pub fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<Re
                 if first != &response {
                     return Err(CliError::Input {
                         path: found.source,
-                        problem: format!(
-                            "holds a different response than {first_source}; give one response only"
-                        ),
+                        problem: InputProblem::DifferentResponses {
+                            first: first_source.clone(),
+                        },
                     });
                 }
                 if first_ids.ceremony_id.is_none() && ids.ceremony_id.is_some() {
@@ -266,7 +266,7 @@ pub fn read_response(inputs_given: &[String], entry: &mut Entry) -> CliResult<Re
         (None, Some(partial)) => Err(inputs::incomplete(partial, false)),
         (None, None) => Err(CliError::Input {
             path: inputs_given.join(" "),
-            problem: "no export response found".into(),
+            problem: InputProblem::NoResponse,
         }),
     }
 }

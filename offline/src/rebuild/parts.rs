@@ -15,7 +15,7 @@ use super::key::OpenedKey;
 use crate::custody::{
     OpenFailure, Passphrases, foreign_name, load_identities, open_part, part_label_from_name, who,
 };
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem, UsageError};
 use crate::render;
 use crate::transcript::{ArtifactRecord, CustodyFacts, Entry};
 
@@ -128,6 +128,9 @@ fn unseal_all(given: &Parts<'_>, entry: &mut Entry) -> CliResult<(Vec<Opened>, V
         records.push(ArtifactRecord::new("decryption-key-part", &shown, &bytes));
         match open_part(&bytes, &shown, &who(path), &mut passphrases, &identities) {
             Ok(part) => opened.push(Opened { path: shown, part }),
+            Err(OpenFailure::WrongPassphrase) => {
+                set_aside.push(format!("{name}: wrong passphrase"))
+            }
             Err(OpenFailure::SetAside(reason)) => set_aside.push(format!("{name}: {reason}")),
             Err(OpenFailure::Fatal(e)) => {
                 record_inputs(entry, records, &passphrases);
@@ -137,10 +140,9 @@ fn unseal_all(given: &Parts<'_>, entry: &mut Entry) -> CliResult<(Vec<Opened>, V
     }
     record_inputs(entry, records, &passphrases);
     if passphrases.files.len() > 0 {
-        return Err(CliError::Usage(format!(
-            "{} --passphrase-file left over: give one per passphrase-sealed part, in the order of the parts",
-            passphrases.files.len()
-        )));
+        return Err(CliError::Usage(UsageError::PassphraseFilesLeftOver {
+            count: passphrases.files.len(),
+        }));
     }
     Ok((opened, set_aside))
 }
@@ -243,9 +245,11 @@ fn ceremony_key(
         [] => Ok(None),
         [(_, a, n), (_, b, m), ..] if n == m => Err(CliError::Input {
             path: "--decryption-key".into(),
-            problem: format!(
-                "the parts belong to different ceremonies ({a} and {b}, {n} part(s) each); give the parts of one ceremony"
-            ),
+            problem: InputProblem::PartsOfTwoCeremonies {
+                first: a.to_string(),
+                second: b.to_string(),
+                count: *n,
+            },
         }),
         [(key, ceremony, _), ..] => Ok(Some((*key, ceremony.clone()))),
     }

@@ -42,7 +42,7 @@ use crate::addresses;
 use crate::addresses::Addresses;
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem, UsageError};
 use crate::hd;
 use crate::inputs;
 use crate::output::{self, Rendering, recipient::Recipients};
@@ -345,14 +345,10 @@ fn destroy_unless_failed(files: &[PathBuf], failed: usize, entry: &mut Entry) {
 /// is asked; returns the `--encrypt-to` recipients.
 fn check_flags(args: &ReconstructArgs) -> CliResult<Recipients> {
     if args.reveal {
-        return Err(CliError::Usage(
-            "--reveal prints one key; for a batch use --out DIR (one file per key)".into(),
-        ));
+        return Err(CliError::Usage(UsageError::RevealInBatch));
     }
     if !args.derive.is_empty() {
-        return Err(CliError::Usage(
-            "--derive works on one key at a time: run reconstruct with --derive on that key's response file (the batch reports each HD key's xpub and checks its wallets)".into(),
-        ));
+        return Err(CliError::Usage(UsageError::DeriveInBatch));
     }
     let recipients = Recipients::parse(&args.encrypt_to)?;
     if let Some(out) = &args.out {
@@ -437,9 +433,7 @@ fn read_items(inputs: &[String], entry: &mut Entry) -> CliResult<Vec<Item>> {
     let mut files: Vec<PathBuf> = Vec::new();
     for input in inputs {
         if input == "-" {
-            return Err(CliError::Usage(
-                "a batch is read from response files or folders, not standard input".into(),
-            ));
+            return Err(CliError::Usage(UsageError::BatchFromStdin));
         }
         let path = PathBuf::from(input);
         if path.is_dir() {
@@ -461,8 +455,7 @@ fn read_items(inputs: &[String], entry: &mut Entry) -> CliResult<Vec<Item>> {
     if by_key.is_empty() {
         return Err(CliError::Input {
             path: inputs.join(" "),
-            problem: "no response file found (a batch folder holds KEY_ID.response.json files)"
-                .into(),
+            problem: InputProblem::NoBatchResponse,
         });
     }
     Ok(by_key.into_values().collect())
@@ -506,7 +499,7 @@ fn read_item(path: &Path) -> (Item, Option<ArtifactRecord>) {
                 if file.canary {
                     Err(CliError::Input {
                         path: source.clone(),
-                        problem: "this is the canary's response, not one of the batch's keys: reconstruct it on its own (--response with this file alone) to write the canary receipt".into(),
+                        problem: InputProblem::CanaryInBatch,
                     })
                 } else {
                     Ok(r)
@@ -527,10 +520,9 @@ fn read_item(path: &Path) -> (Item, Option<ArtifactRecord>) {
             key_object: None,
             response: Err(CliError::Input {
                 path: source,
-                problem: format!(
-                    "{} names no key id: a batch takes the response files written by keyexport-online (reconstruct a raw Dfns response on its own)",
-                    other.describe()
-                ),
+                problem: InputProblem::NoKeyId {
+                    found: other.describe().to_string(),
+                },
             }),
         },
         Err(e) => Item {
@@ -553,7 +545,9 @@ fn check_file_name(key_id: &KeyId, source: &str) -> CliResult<()> {
     if name.ends_with(RESPONSE_SUFFIX) && name != response_file_name(key_id) {
         return Err(CliError::Input {
             path: source.to_owned(),
-            problem: format!("holds the response for key {key_id}, but its name says otherwise"),
+            problem: InputProblem::NameMismatch {
+                key_id: key_id.to_string(),
+            },
         });
     }
     Ok(())
@@ -570,10 +564,10 @@ fn insert_item(by_key: &mut BTreeMap<String, Item>, item: Item) {
             if !same {
                 existing.response = Err(CliError::Input {
                     path: item.source,
-                    problem: format!(
-                        "holds a different response for key {} than {}; keep only the one saved by keyexport-online",
-                        item.label, existing.source
-                    ),
+                    problem: InputProblem::DuplicateKey {
+                        key_id: item.label.to_string(),
+                        first: existing.source.clone(),
+                    },
                 });
             }
         }
@@ -610,19 +604,18 @@ fn check_batch(items: &mut Vec<Item>, opened: &OpenedKey, args: &ReconstructArgs
         if !listed.is_empty() && !listed.contains(item.label.as_str()) {
             item.response = Err(CliError::Input {
                 path: item.source.clone(),
-                problem: format!(
-                    "key {} is not one of the keys of this batch ceremony",
-                    item.label
-                ),
+                problem: InputProblem::NotInBatch {
+                    key_id: item.label.to_string(),
+                },
             });
             continue;
         }
         if args.out.is_some() && !output::supports_curve(args.format, response.curve) {
-            item.response = Err(CliError::Usage(format!(
-                "--format {} holds secp256k1 keys only; this key is on {}",
-                args.format.name(),
-                response.curve
-            )));
+            item.response = Err(CliError::Usage(UsageError::FormatNeedsSecp256k1 {
+                format: args.format.name(),
+                curve: response.curve.to_string(),
+                batch: true,
+            }));
         }
     }
     let present: HashSet<String> = items.iter().map(|i| i.label.clone()).collect();
@@ -635,7 +628,7 @@ fn check_batch(items: &mut Vec<Item>, opened: &OpenedKey, args: &ReconstructArgs
                 key_object: None,
                 response: Err(CliError::Input {
                     path: key_id.clone(),
-                    problem: "no response for this key of the batch (the online summary says why it was not exported)".into(),
+                    problem: InputProblem::MissingKey,
                 }),
             });
         }

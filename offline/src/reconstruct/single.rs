@@ -23,7 +23,7 @@ use super::canary::{self, ReceiptPlace, WrittenReceipt};
 use super::common::{KeyFacts, Written, destroy_key_files, keystore_passphrase, transcript_path};
 use crate::airgap;
 use crate::cli::{KeyFormat, ReconstructArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 use crate::hd;
 use crate::output::file::{check_new_file, write_output};
 use crate::output::{self, Rendering, recipient::Recipients};
@@ -78,9 +78,7 @@ fn execute(args: &ReconstructArgs, entry: &mut Entry) -> CliResult<Zeroizing<Vec
     let read = rebuild::read_response(&args.responses, entry)?;
     check_outputs(args, &read.response)?;
     if read.ids.canary && args.destroy_decryption_key {
-        return Err(CliError::Usage(
-            "--destroy-decryption-key is refused for the canary's response: the decryption key is still needed for the real key's export; destroy it after that one".into(),
-        ));
+        return Err(CliError::Usage(UsageError::DestroyOnCanary));
     }
     // A canary's receipt goes beside the decryption key: its names are checked free now.
     let receipt_place = read
@@ -170,16 +168,14 @@ fn check_before_reading(args: &ReconstructArgs) -> CliResult<Recipients> {
 /// and no child's file exists.
 fn check_outputs(args: &ReconstructArgs, response: &ExportResponse) -> CliResult<()> {
     if args.out.is_some() && !output::supports_curve(args.format, response.curve) {
-        return Err(CliError::Usage(format!(
-            "--format {} holds secp256k1 keys only; this response is for {}",
-            args.format.name(),
-            response.curve
-        )));
+        return Err(CliError::Usage(UsageError::FormatNeedsSecp256k1 {
+            format: args.format.name(),
+            curve: response.curve.to_string(),
+            batch: false,
+        }));
     }
     if !args.derive.is_empty() && args.out.is_some() && args.format == KeyFormat::Xprv {
-        return Err(CliError::Usage(
-            "--format xprv writes the HD root only; write the --derive children with --format hex (or wif)".into(),
-        ));
+        return Err(CliError::Usage(UsageError::XprvWithDerive));
     }
     if let Some(out) = &args.out {
         for path in &args.derive {

@@ -30,7 +30,7 @@ use super::message::{self, Message};
 use super::tx;
 use crate::airgap;
 use crate::cli::SignArgs;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 use crate::output::file::{check_new_file, write_output};
 use crate::rebuild::{self, KeySource};
 use crate::render;
@@ -118,18 +118,9 @@ fn execute(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<Stri
 
 /// `--blind`: signs the digest or message as given, after the checks that need no secret.
 fn sign_blind(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<String>)> {
-    let scheme = args.scheme.ok_or_else(|| {
-        CliError::Usage(
-            "give --scheme, or a transaction with --psbt, --eth-tx or --solana-tx".into(),
-        )
-    })?;
+    let scheme = args.scheme.ok_or(CliError::Usage(UsageError::NoScheme))?;
     if !args.blind {
-        return Err(CliError::Usage(
-            "a bare digest or message is signed blind: this machine cannot see what it pays. \
-             Give the transaction instead (--psbt, --eth-tx, --solana-tx), or add --blind to sign the bytes as given \
-             after comparing them with the wallet that made them"
-                .into(),
-        ));
+        return Err(CliError::Usage(UsageError::NotBlind));
     }
     // The terminal must show the code whole: checked before any secret is touched, with a
     // signature-long text (the code's size depends only on the length).
@@ -145,10 +136,7 @@ fn sign_blind(args: &SignArgs, entry: &mut Entry) -> CliResult<(String, Option<S
         });
     }
     if args.responses.iter().any(|r| r == "-") && args.message_ur.iter().any(|m| m == "-") {
-        return Err(CliError::Usage(
-            "standard input cannot carry both the response (--response -) and the message (--message-ur -)"
-                .into(),
-        ));
+        return Err(CliError::Usage(UsageError::StdinTwice));
     }
     if let Some(out) = &args.qr_out {
         check_new_file(out)?;
@@ -298,9 +286,7 @@ fn from_key_file(
     entry: &mut Entry,
 ) -> CliResult<(PrivateKey, PublicKey)> {
     let Some(path) = &args.key else {
-        return Err(CliError::Usage(
-            "give the key with --decryption-key and --response, or with --key".into(),
-        ));
+        return Err(CliError::Usage(UsageError::NoSigningKey));
     };
     let public_key = match &args.public_key {
         Some(hex_text) => parse_public_key(hex_text, scheme)?,
@@ -310,10 +296,7 @@ fn from_key_file(
             response.public_key
         }
         None => {
-            return Err(CliError::Usage(
-                "--key needs the public key to check it against: give --response or --public-key"
-                    .into(),
-            ));
+            return Err(CliError::Usage(UsageError::KeyNeedsPublicKey));
         }
     };
     entry.facts.public_key = Some(public_key.to_hex());
@@ -344,13 +327,18 @@ fn from_key_file(
 fn parse_public_key(text: &str, scheme: SignScheme) -> CliResult<PublicKey> {
     let trimmed = text.trim();
     let digits = trimmed.strip_prefix("0x").unwrap_or(trimmed);
-    let bytes = hex::decode(digits)
-        .map_err(|e| CliError::Usage(format!("--public-key {text}: not hex ({e})")))?;
+    let bytes = hex::decode(digits).map_err(|e| {
+        CliError::Usage(UsageError::PublicKeyNotHex {
+            text: text.to_string(),
+            reason: e.to_string(),
+        })
+    })?;
     PublicKey::from_bytes(scheme.curve(), &bytes).map_err(|problem| {
-        CliError::Usage(format!(
-            "--public-key {text}: not a {} public key ({problem})",
-            scheme.curve()
-        ))
+        CliError::Usage(UsageError::PublicKeyInvalid {
+            text: text.to_string(),
+            curve: scheme.curve().to_string(),
+            reason: problem.to_string(),
+        })
     })
 }
 

@@ -22,7 +22,7 @@ use age::armor::ArmoredReader;
 use keyexport_shared::curve::{PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, InputProblem, UsageError};
 use crate::inputs::read_secret;
 use crate::output::wif;
 use crate::passphrase::{self, Confirm, Purpose};
@@ -111,18 +111,20 @@ fn decrypt(
     let decryptor =
         age::Decryptor::new(ArmoredReader::new(bytes)).map_err(|e| CliError::Input {
             path: label.to_owned(),
-            problem: format!("not a readable age file: {e}"),
+            problem: InputProblem::NotAge {
+                reason: e.to_string(),
+            },
         })?;
     if decryptor.is_scrypt() {
         return Err(CliError::Input {
             path: label.to_owned(),
-            problem: "this age file is passphrase-encrypted; sign opens key files encrypted to an age identity (reconstruct --encrypt-to)".into(),
+            problem: InputProblem::SealedWithPassphrase,
         });
     }
     if file.identities.is_empty() {
-        return Err(CliError::Usage(format!(
-            "{label} is age-encrypted: give the identity that opens it with --identity FILE"
-        )));
+        return Err(CliError::Usage(UsageError::KeyNeedsIdentity {
+            label: label.to_owned(),
+        }));
     }
     let mut identities: Vec<Box<dyn age::Identity + Send + Sync>> = Vec::new();
     for path in file.identities {
@@ -133,16 +135,20 @@ fn decrypt(
         .map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => CliError::Input {
                 path: label.to_owned(),
-                problem: "none of the --identity keys opens this file (it was encrypted to another recipient)".into(),
+                problem: InputProblem::NoIdentityOpens,
             },
             other => CliError::Input {
                 path: label.to_owned(),
-                problem: format!("cannot decrypt: {other}"),
+                problem: InputProblem::CannotDecrypt {
+                    reason: other.to_string(),
+                },
             },
         })?;
     seal::read_plaintext(reader, bytes.len()).map_err(|e| CliError::Input {
         path: label.to_owned(),
-        problem: format!("cannot decrypt: {e}"),
+        problem: InputProblem::CannotDecrypt {
+            reason: e.to_string(),
+        },
     })
 }
 
@@ -165,7 +171,7 @@ fn identities_in(
     };
     let not_identities = || CliError::Input {
         path: label.clone(),
-        problem: "not an age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes)".into(),
+        problem: InputProblem::NotIdentityFile,
     };
     let identities = age::IdentityFile::from_buffer(&plain[..])
         .map_err(|_| not_identities())?
@@ -179,17 +185,15 @@ fn identities_in(
 
 /// The scalar of a `hex` or `wif` key file.
 fn parse(text: &[u8], label: &str) -> CliResult<(Zeroizing<[u8; 32]>, Stored)> {
-    let problem = |problem: &str| CliError::Input {
+    let problem = |problem: InputProblem| CliError::Input {
         path: label.to_owned(),
-        problem: problem.to_owned(),
+        problem,
     };
     let text = std::str::from_utf8(text)
-        .map_err(|_| problem("not a key file of reconstruct --out (not text)"))?
+        .map_err(|_| problem(InputProblem::KeyFileNotText))?
         .trim();
     if text.starts_with('{') {
-        return Err(problem(
-            "an Ethereum keystore cannot be used by sign; write the key with --format hex (or wif)",
-        ));
+        return Err(problem(InputProblem::KeyFileIsKeystore));
     }
     let mut scalar = Zeroizing::new([0u8; 32]);
     if text.len() == 64 && hex::decode_to_slice(text, &mut scalar[..]).is_ok() {
@@ -198,9 +202,7 @@ fn parse(text: &[u8], label: &str) -> CliResult<(Zeroizing<[u8; 32]>, Stored)> {
     if let Some((decoded, _network)) = wif::decode(text) {
         return Ok((decoded, Stored::Wif));
     }
-    Err(problem(
-        "neither 64 hex digits (--format hex) nor a compressed WIF key (--format wif)",
-    ))
+    Err(problem(InputProblem::KeyFileUnknown))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use keyexport_shared::input::DOCUMENT;
 use keyexport_shared::transport::{self, FrameCollector, TransportError, is_ur, ur_lines};
 
 use crate::cli::SignArgs;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 use crate::inputs::read_input;
 use crate::transcript::{ArtifactRecord, Entry};
 
@@ -55,10 +55,7 @@ pub fn read(args: &SignArgs, scheme: SignScheme, entry: &mut Entry) -> CliResult
     } else if !args.message_ur.is_empty() {
         from_ur_text(&args.message_ur, entry)?
     } else {
-        return Err(CliError::Usage(
-            "give the message with --message-hex, --message-file, --message-qr or --message-ur"
-                .into(),
-        ));
+        return Err(CliError::Usage(UsageError::NoMessage));
     };
     if message.bytes.is_empty() {
         return Err(CliError::Message {

@@ -23,7 +23,7 @@ use super::ur::TxInput;
 use super::{Delivery, input_error};
 use crate::addresses::eip55;
 use crate::cli::SignArgs;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{Entry, sha256_hex};
@@ -572,7 +572,7 @@ pub fn sign(parsed: &Parsed, key: &PrivateKey, public_key: &PublicKey) -> CliRes
             .chain_id
             .checked_mul(2)
             .and_then(|v| v.checked_add(35 + u64::from(recovery)))
-            .ok_or_else(|| CliError::Usage("the chain id is too large for v".into()))?,
+            .ok_or(CliError::Usage(UsageError::ChainIdTooLarge))?,
         _ => u64::from(recovery),
     };
     v.encode(&mut payload);
@@ -638,10 +638,10 @@ fn check_request(request: &EthSignRequest, parsed: &Parsed, label: &str) -> CliR
 fn address_of(public_key: &PublicKey) -> CliResult<String> {
     use k256::elliptic_curve::sec1::ToEncodedPoint;
     let compressed = public_key.secp256k1_compressed().ok_or_else(|| {
-        CliError::Usage(format!(
-            "--eth-tx signs with a secp256k1 key, but this key is on {}",
-            public_key.curve()
-        ))
+        CliError::Usage(UsageError::TransactionNeedsSecp256k1 {
+            flag: "--eth-tx",
+            curve: public_key.curve().to_string(),
+        })
     })?;
     let point = k256::PublicKey::from_sec1_bytes(&compressed)
         .map_err(|e| CliError::Internal(format!("the verified public key does not parse: {e}")))?
@@ -707,12 +707,7 @@ impl super::Transaction for Parsed {
             TxInput::Frames { cbor, label, .. } => from_request(&cbor, &label, args.chain_id)?,
         };
         if parsed.request.is_none() && args.ur_out.is_some() {
-            return Err(CliError::Usage(
-                "--ur-out writes the eth-signature answering a wallet's eth-sign-request QR code; \
-                 this transaction came as hex: drop --ur-out (standard output is the signed \
-                 transaction)"
-                    .into(),
-            ));
+            return Err(CliError::Usage(UsageError::UrOutForHexTransaction));
         }
         Ok(parsed)
     }

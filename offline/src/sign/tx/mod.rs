@@ -23,7 +23,7 @@ pub use outline::{Delivery, SIGNED_ONE, Transaction, run};
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 
 /// A transaction input refused: what is wrong with it, naming it by `label`.
 pub(crate) fn input_error(label: &str, problem: impl Into<String>) -> CliError {
@@ -41,12 +41,7 @@ pub(crate) fn confirm(yes: bool) -> CliResult<()> {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(
-            "no terminal to confirm the signature on, and no --yes: nothing was signed. \
-             Run sign in a terminal and type `sign` after checking the summary, or pass \
-             --yes in a script that has checked the transaction itself."
-                .into(),
-        ));
+        return Err(CliError::Usage(UsageError::NoTerminalToConfirm));
     }
     eprint!("Type `sign` to sign what is shown above: ");
     // A prompt that cannot be flushed still reads the answer.
@@ -62,11 +57,7 @@ pub(crate) fn confirm(yes: bool) -> CliResult<()> {
     if line.trim() == "sign" {
         Ok(())
     } else {
-        Err(CliError::Usage(
-            "the confirmation typed is not `sign`: nothing was signed. Run sign again and \
-             type `sign` once the summary is what you meant to sign."
-                .into(),
-        ))
+        Err(CliError::Usage(UsageError::NotConfirmed))
     }
 }
 

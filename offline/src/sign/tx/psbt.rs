@@ -28,7 +28,7 @@ use serde::Serialize;
 use super::btc;
 use super::{Delivery, input_error};
 use crate::cli::{Network, SignArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, UsageError};
 use crate::render;
 use crate::signature::{SignScheme, SignedMessage};
 use crate::transcript::{Entry, sha256_hex};
@@ -330,10 +330,10 @@ struct OurScripts {
 impl OurScripts {
     fn of(public_key: &PublicKey) -> CliResult<OurScripts> {
         let bytes = public_key.secp256k1_compressed().ok_or_else(|| {
-            CliError::Usage(format!(
-                "--psbt signs with a secp256k1 key, but this key is on {}",
-                public_key.curve()
-            ))
+            CliError::Usage(UsageError::TransactionNeedsSecp256k1 {
+                flag: "--psbt",
+                curve: public_key.curve().to_string(),
+            })
         })?;
         let compressed = CompressedPublicKey::from_slice(&bytes).map_err(|e| {
             CliError::Internal(format!("the verified public key does not parse: {e}"))
