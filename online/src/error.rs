@@ -21,7 +21,7 @@ use crate::exit::EXIT_CODES;
 
 use crate::dfns::client::UrlError;
 use crate::dfns::credential::CredentialError;
-use crate::dfns::errors::{ApiError, ApiErrorKind, Call};
+use crate::dfns::errors::{ApiError, ApiErrorKind, Call, DfnsMessage};
 
 /// A failure, with what is needed to explain it.
 #[derive(Debug, thiserror::Error)]
@@ -56,32 +56,26 @@ pub enum OnlineError {
         body: String,
     },
     /// Saved, but the response fails a check.
-    #[error("{message}")]
+    #[error("{check}")]
     ResponseCheck {
         /// What failed.
-        message: String,
+        check: ResponseCheck,
         /// Where the response was saved.
         saved: PathBuf,
     },
     /// The response could not be saved.
-    #[error("could not save the Dfns response: {reason}")]
+    #[error("could not save the Dfns response{of}: {error}", of = key_of(.key_id.as_ref()))]
     NotSaved {
+        /// The key of a batch whose response it is (`None` for a single export).
+        key_id: Option<KeyId>,
         /// Why.
-        reason: String,
+        error: SaveError,
         /// The body as received, to be printed so it is not lost.
         body: String,
     },
     /// A batch ended with keys not exported; its summary is already printed.
-    #[error("{message}")]
-    Batch {
-        /// Why: `export-uncertain`, `response-check`, `batch-incomplete`, `interrupted`,
-        /// or the kind of the failure that stopped it.
-        kind: ErrorKind,
-        /// What happened.
-        message: String,
-        /// What to do.
-        advice: String,
-    },
+    #[error(transparent)]
+    Batch(#[from] BatchError),
     /// A secret of the offline machine was given as input: it must never be here.
     #[error("{path} is {what}: this is the OFFLINE machine's secret, not the request", path = .path.display())]
     OfflineSecret {
@@ -96,9 +90,19 @@ pub enum OnlineError {
     /// A canary ceremony cannot go on to the real export: no valid canary receipt.
     #[error(transparent)]
     CanaryUnproven(#[from] UnprovenError),
-    /// The canary key could not be created: the token lacks a permission.
-    #[error("the canary key could not be created: {0}")]
-    CanaryPermission(String),
+    /// A canary call was refused (HTTP 403): the token lacks a permission it needs.
+    #[error(
+        "the canary key could not be created: {call}: permission denied (HTTP 403): the \
+         token's user or service account lacks the permission {permission}{message}"
+    )]
+    CanaryPermission {
+        /// The call refused.
+        call: Call,
+        /// The permission it needs (`Keys:Create`, `Keys:Delete`).
+        permission: &'static str,
+        /// Dfns' message.
+        message: DfnsMessage,
+    },
     /// HTTP 202 on a canary step: a policy holds the canary key's creation or export.
     #[error("Dfns did not {step}: a policy holds it for approval (HTTP 202)")]
     CanaryHeld {
@@ -110,12 +114,12 @@ pub enum OnlineError {
         body: String,
     },
     /// The QR/UR files could not be written.
-    #[error("the response is saved in {saved}, but its QR/UR files could not be written: {reason}")]
+    #[error("the response is saved in {saved}, but its QR/UR files could not be written: {error}")]
     Transport {
         /// Where the response was saved.
         saved: PathBuf,
         /// What failed.
-        reason: String,
+        error: FramesError,
     },
 }
 
@@ -134,11 +138,11 @@ impl OnlineError {
             OnlineError::Api(e) => OnlineError::api_kind(e),
             OnlineError::Held { .. } | OnlineError::CanaryHeld { .. } => ErrorKind::HeldForApproval,
             OnlineError::CanaryUnproven(_) => ErrorKind::CanaryUnproven,
-            OnlineError::CanaryPermission(_) => ErrorKind::CanaryPermission,
+            OnlineError::CanaryPermission { .. } => ErrorKind::CanaryPermission,
             OnlineError::ResponseCheck { .. } => ErrorKind::ResponseCheck,
             OnlineError::NotSaved { .. } => ErrorKind::NotSaved,
             OnlineError::Transport { .. } => ErrorKind::Transport,
-            OnlineError::Batch { kind, .. } => *kind,
+            OnlineError::Batch(e) => e.kind(),
         }
     }
 
@@ -179,7 +183,7 @@ impl OnlineError {
 
     /// Whether the one `--json` object (the batch summary) is already printed.
     pub fn json_printed(&self) -> bool {
-        matches!(self, OnlineError::Batch { .. })
+        matches!(self, OnlineError::Batch(_))
     }
 
     /// The `--json` error object of this failure.
@@ -231,9 +235,9 @@ impl OnlineError {
                  The key is already exported; it cannot be exported again."
                     .into(),
             ),
-            OnlineError::Batch { advice, .. } => Some(advice.clone()),
+            OnlineError::Batch(e) => e.advice(),
             OnlineError::CanaryUnproven(e) => Some(e.advice()),
-            OnlineError::CanaryPermission(_) => Some(
+            OnlineError::CanaryPermission { .. } => Some(
                 "Grant the token's user or service account the permissions Keys:Create and \
                  Keys:Delete (the canary key is created, exported, then deleted), then run \
                  `submit` again. If your policy accepts exporting the real key without \
@@ -252,6 +256,160 @@ impl OnlineError {
                 saved.display()
             )),
         }
+    }
+}
+
+/// " of KEY" when the response is a batch key's, "" for a single export.
+fn key_of(key_id: Option<&KeyId>) -> String {
+    key_id.map(|k| format!(" of {k}")).unwrap_or_default()
+}
+
+/// Which response failed to parse as an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The export's answer, as received.
+    Export,
+    /// The canary export's answer, as received.
+    Canary,
+    /// The canary response an earlier run saved.
+    SavedCanary,
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Answer::Export => "the response from Dfns",
+            Answer::Canary => "the canary's response from Dfns",
+            Answer::SavedCanary => "the saved canary response",
+        })
+    }
+}
+
+/// What a saved response fails. The advice is [`OnlineError::ResponseCheck`]'s, the same
+/// for every check: the key is exported, the response is kept, offline verifies it.
+#[derive(Debug, thiserror::Error)]
+pub enum ResponseCheck {
+    /// The body is not an export response.
+    #[error("{answer} is not a valid export: {error}")]
+    NotAnExport {
+        /// Which answer.
+        answer: Answer,
+        /// Why.
+        error: keyexport_shared::Error,
+    },
+    /// The response's public key is not the one `GET /keys` showed before the export.
+    #[error(
+        "the response's publicKey {public_key} ({curve}) differs from the key's public key \
+         {expected} ({expected_curve}) shown by GET /keys before the export"
+    )]
+    PublicKeyDiffers {
+        /// The public key in the response.
+        public_key: keyexport_shared::curve::PublicKey,
+        /// The response's curve.
+        curve: keyexport_shared::scheme::Curve,
+        /// The key's public key as `GET /keys` showed it.
+        expected: String,
+        /// The key's curve as `GET /keys` showed it.
+        expected_curve: String,
+    },
+}
+
+/// Why the response file could not be written. The advice is [`OnlineError::NotSaved`]'s:
+/// the body is printed so it is not lost.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// The body is not text, so it cannot be embedded in the response file.
+    #[error("the response body is not UTF-8 text")]
+    NotUtf8,
+    /// The response file could not be built (its fields are refused).
+    #[error(transparent)]
+    File(keyexport_shared::Error),
+    /// The file could not be written.
+    #[error(transparent)]
+    Write(keyexport_shared::Error),
+}
+
+/// Why the QR/UR files of a saved response could not be written. The advice is
+/// [`OnlineError::Transport`]'s: the response itself is safe.
+#[derive(Debug, thiserror::Error)]
+pub enum FramesError {
+    /// The response could not be cut into frames or drawn as codes.
+    #[error(transparent)]
+    Encode(#[from] TransportError),
+    /// A frame file could not be written.
+    #[error(transparent)]
+    Write(#[from] keyexport_shared::Error),
+}
+
+/// How a batch ended when not every key was exported; its summary is already printed.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// A failure every key would meet stopped the batch; its kind, code and advice are the
+    /// batch's.
+    #[error("the batch stopped: {0}")]
+    Stopped(Box<OnlineError>),
+    /// Ctrl-C.
+    #[error(
+        "interrupted: run the same command again to resume ({not_attempted} key(s) not attempted)"
+    )]
+    Interrupted {
+        /// Keys not tried.
+        not_attempted: usize,
+    },
+    /// Keys whose export may have reached Dfns without an answer saved.
+    #[error("{count} key(s) may have been exported without a saved answer")]
+    Uncertain {
+        /// How many.
+        count: usize,
+    },
+    /// Saved responses failing a check.
+    #[error("{count} saved response(s) fail a check")]
+    CheckFailed {
+        /// How many.
+        count: usize,
+    },
+    /// Keys not exported, each listed with its reason.
+    #[error("{count} key(s) were not exported")]
+    Incomplete {
+        /// How many.
+        count: usize,
+    },
+}
+
+impl BatchError {
+    /// The kind: the stopping failure's, or the batch's own.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            BatchError::Stopped(e) => e.kind(),
+            BatchError::Interrupted { .. } => ErrorKind::Interrupted,
+            BatchError::Uncertain { .. } => ErrorKind::ExportUncertain,
+            BatchError::CheckFailed { .. } => ErrorKind::ResponseCheck,
+            BatchError::Incomplete { .. } => ErrorKind::BatchIncomplete,
+        }
+    }
+
+    /// What to do next.
+    pub fn advice(&self) -> Option<String> {
+        let advice = match self {
+            BatchError::Stopped(e) => return e.advice(),
+            BatchError::Interrupted { .. } => {
+                "Every response received was saved before this summary. The same command \
+                 skips the saved keys and exports the others."
+            }
+            BatchError::Uncertain { .. } => {
+                "Check each UNCERTAIN key at Dfns before anything else; run the same command \
+                 with --retry-uncertain to re-send those Dfns shows as not exported."
+            }
+            BatchError::CheckFailed { .. } => {
+                "Those keys are exported and their responses saved unchanged: do not export \
+                 them again; `keyexport-offline reconstruct` verifies them independently."
+            }
+            BatchError::Incomplete { .. } => {
+                "Each is listed with its reason. Fix what it names and run the same command \
+                 again: saved keys are skipped, failed keys are tried again."
+            }
+        };
+        Some(advice.into())
     }
 }
 
@@ -1273,6 +1431,101 @@ mod tests {
              DFNS_PRIVATE_KEY_FILE"
         );
         assert_eq!(several.advice().as_deref(), Some(CREDENTIAL_ADVICE));
+    }
+
+    /// The failures after the export (saving, checking, the QR/UR files), the canary's
+    /// missing permission and a batch's ends: each keeps its documented code, says what
+    /// happened and what to do.
+    #[test]
+    fn failures_after_the_export_keep_their_codes_and_carry_advice() {
+        use keyexport_shared::curve::PublicKey;
+        use keyexport_shared::scheme::Curve;
+        let shared = || keyexport_shared::files::Artifact::parse(b"{}").unwrap_err();
+        let saved = || PathBuf::from("out/response.json");
+        let key_id = || KeyId::new("key-1").unwrap();
+        let mut base_point = [0x66; 32];
+        base_point[0] = 0x58;
+        let public_key = PublicKey::from_bytes(Curve::Ed25519, &base_point).unwrap();
+        let checks = [Answer::Export, Answer::Canary, Answer::SavedCanary]
+            .map(|answer| ResponseCheck::NotAnExport {
+                answer,
+                error: shared(),
+            })
+            .into_iter()
+            .chain([ResponseCheck::PublicKeyDiffers {
+                public_key,
+                curve: Curve::Ed25519,
+                expected: "0x02aa".into(),
+                expected_curve: "secp256k1".into(),
+            }])
+            .map(|check| OnlineError::ResponseCheck {
+                check,
+                saved: saved(),
+            });
+        let not_saved = [
+            (None, SaveError::NotUtf8),
+            (Some(key_id()), SaveError::File(shared())),
+            (None, SaveError::Write(shared())),
+        ]
+        .map(|(key_id, error)| OnlineError::NotSaved {
+            key_id,
+            error,
+            body: "{}".into(),
+        });
+        let frames = [
+            FramesError::Encode(TransportError::NotUr),
+            FramesError::Write(shared()),
+        ]
+        .map(|error| OnlineError::Transport {
+            saved: saved(),
+            error,
+        });
+        let permission = || OnlineError::CanaryPermission {
+            call: Call::CreateKey,
+            permission: "Keys:Create",
+            message: DfnsMessage::from_body(br#"{"error":{"message":"Forbidden"}}"#),
+        };
+        let batch = [
+            BatchError::Stopped(Box::new(permission())),
+            BatchError::Interrupted { not_attempted: 2 },
+            BatchError::Uncertain { count: 1 },
+            BatchError::CheckFailed { count: 1 },
+            BatchError::Incomplete { count: 3 },
+        ]
+        .map(OnlineError::from);
+        let cases = checks
+            .chain(not_saved)
+            .chain(frames)
+            .chain([permission()])
+            .chain(batch);
+        let mut codes = Vec::new();
+        for e in cases {
+            let text = e.to_string();
+            assert!(!text.is_empty() && !text.contains('{'), "{text}");
+            let advice = e.advice().unwrap();
+            assert!(advice.ends_with('.'), "{text}: {advice}");
+            assert_eq!(e.to_json().message, text);
+            codes.push(e.exit_code());
+        }
+        assert_eq!(
+            codes,
+            [10, 10, 10, 10, 11, 11, 11, 12, 12, 16, 16, 130, 8, 10, 13]
+        );
+        let of_key = OnlineError::NotSaved {
+            key_id: Some(key_id()),
+            error: SaveError::NotUtf8,
+            body: String::new(),
+        };
+        assert_eq!(
+            of_key.to_string(),
+            "could not save the Dfns response of key-1: the response body is not UTF-8 text"
+        );
+        let stopped = OnlineError::from(BatchError::Stopped(Box::new(permission())));
+        assert_eq!(
+            stopped.to_string(),
+            format!("the batch stopped: {}", permission())
+        );
+        assert_eq!(stopped.advice(), permission().advice());
     }
 
     #[test]
