@@ -283,9 +283,10 @@ pub fn outcome(
     stopped: Option<OnlineError>,
     interrupted: bool,
 ) -> Result<(), OnlineError> {
-    let error = if let Some(error) = stopped {
-        BatchError::Stopped(Box::new(error))
-    } else if interrupted {
+    if let Some(error) = stopped {
+        return Err(OnlineError::BatchStopped(Box::new(error)));
+    }
+    let error = if interrupted {
         BatchError::Interrupted {
             not_attempted: counts.not_attempted,
         }
