@@ -184,12 +184,12 @@ pub fn check_public_key(
         Ok(())
     } else {
         Err(OnlineError::ResponseCheck {
-            check: ResponseCheck::PublicKeyDiffers {
+            check: Box::new(ResponseCheck::PublicKeyDiffers {
                 public_key: response.public_key.clone(),
                 curve: response.curve,
                 expected: key.public_key.clone(),
                 expected_curve: key.curve.clone(),
-            },
+            }),
             saved: saved.to_path_buf(),
         })
     }

@@ -196,3 +196,97 @@ impl ShowError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{OnlineError, UnprovenError};
+
+    /// Every way an input fails is of kind `input` (exit 3) with its own advice; `show`'s
+    /// terminal too small is `usage`; an unreadable canary receipt leaves it unproven. (Over
+    /// 80 lines because it spells out every variant once, on purpose.)
+    #[test]
+    fn input_errors_keep_the_input_code_and_carry_advice() {
+        let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let json = || serde_json::from_str::<u8>("x").unwrap_err();
+        let transport = || TransportError::TerminalTooSmall {
+            needed_cols: 90,
+            needed_rows: 40,
+            cols: 80,
+            rows: 24,
+        };
+        let path = PathBuf::from("in.json");
+        let inputs = vec![
+            InputError::Missing,
+            InputError::Unreadable {
+                path: path.clone(),
+                error: io(),
+            },
+            InputError::SeveralFiles,
+            InputError::MixedCarriers,
+            InputError::BadFrame {
+                path: path.clone(),
+                error: transport(),
+            },
+            InputError::IncompleteFrames { error: transport() },
+            InputError::Unparsable {
+                path: path.clone(),
+                carrier: "file",
+                error: keyexport_shared::files::Artifact::parse(b"{}").unwrap_err(),
+            },
+            InputError::NotARequest {
+                path: path.clone(),
+                found: "a response file",
+            },
+            InputError::EmptyBatch,
+            InputError::JournalUnreadable {
+                path: path.clone(),
+                error: io(),
+            },
+            InputError::JournalDamaged {
+                path: path.clone(),
+                line: 2,
+                error: json(),
+            },
+            InputError::Encode {
+                what: "journal entry",
+                error: json(),
+            },
+            InputError::Confirmation(io()),
+        ];
+        let mut advice = std::collections::HashSet::new();
+        for input in inputs {
+            let text = input.to_string();
+            let e = OnlineError::from(input);
+            assert_eq!((e.kind(), e.exit_code()), (ErrorKind::Input, 3), "{text}");
+            assert!(!text.is_empty());
+            advice.insert(e.advice().unwrap());
+        }
+        // The request's advice, the journal's two, the bug's, the confirmation's.
+        assert_eq!(advice.len(), 5, "{advice:?}");
+        let receipt = OnlineError::from(UnprovenError::ReceiptUnreadable(InputError::SeveralFiles));
+        assert_eq!(receipt.exit_code(), 15);
+        assert!(
+            receipt
+                .to_string()
+                .starts_with("cannot read the canary receipt: ")
+        );
+        let small = OnlineError::from(ShowError::TerminalTooSmall {
+            error: transport(),
+            needed_cols: 90,
+            needed_rows: 40,
+        });
+        assert_eq!(small.exit_code(), 2);
+        assert!(small.advice().unwrap().contains("at least 90x40"));
+        for show in [
+            ShowError::Input(InputError::SeveralFiles),
+            ShowError::Request { path: path.clone() },
+            ShowError::Encode {
+                path: path.clone(),
+                error: transport(),
+            },
+        ] {
+            assert_eq!(OnlineError::from(show).exit_code(), 3);
+        }
+    }
+}

@@ -268,7 +268,7 @@ fn save(
     let file_bytes =
         save_response(&record, &body, &response_path).map_err(|error| OnlineError::NotSaved {
             key_id: None,
-            error,
+            error: Box::new(error),
             body: String::from_utf8_lossy(&body).into_owned(),
         })?;
     note(&format!(
@@ -278,10 +278,10 @@ fn save(
     saved.push(transcript.artifact("canary-response", &response_path, &file_bytes));
     let response =
         ExportResponse::from_json(&body).map_err(|error| OnlineError::ResponseCheck {
-            check: ResponseCheck::NotAnExport {
+            check: Box::new(ResponseCheck::NotAnExport {
                 answer: Answer::Canary,
                 error,
-            },
+            }),
             saved: response_path.clone(),
         })?;
     check_public_key(&info, &response, &response_path)?;
@@ -289,7 +289,7 @@ fn save(
     let frames = airgap::write_frames(&dir, STEM, &file_bytes, &FrameOptions::default()).map_err(
         |error| OnlineError::Transport {
             saved: response_path.clone(),
-            error,
+            error: Box::new(error),
         },
     )?;
     let mut artifacts = std::mem::take(saved);
@@ -329,10 +329,10 @@ fn reuse(
     let response = file
         .export_response()
         .map_err(|error| OnlineError::ResponseCheck {
-            check: ResponseCheck::NotAnExport {
+            check: Box::new(ResponseCheck::NotAnExport {
                 answer: Answer::SavedCanary,
                 error,
-            },
+            }),
             saved: response_path.to_path_buf(),
         })?;
     let existing = airgap::collisions(dir, STEM);
@@ -340,7 +340,7 @@ fn reuse(
         airgap::write_frames(dir, STEM, &file_bytes, &FrameOptions::default()).map_err(|error| {
             OnlineError::Transport {
                 saved: response_path.to_path_buf(),
-                error,
+                error: Box::new(error),
             }
         })?
     } else {

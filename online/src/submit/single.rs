@@ -375,10 +375,10 @@ fn deliver(
 
     // 6. Check it.
     let response = ExportResponse::from_json(body).map_err(|error| OnlineError::ResponseCheck {
-        check: ResponseCheck::NotAnExport {
+        check: Box::new(ResponseCheck::NotAnExport {
             answer: Answer::Export,
             error,
-        },
+        }),
         saved: response_path.clone(),
     })?;
     check_public_key(key, &response, &response_path)?;
@@ -391,7 +391,7 @@ fn deliver(
     let frames = airgap::write_frames(out, STEM, &file_bytes, &FrameOptions::default()).map_err(
         |error| OnlineError::Transport {
             saved: response_path.clone(),
-            error,
+            error: Box::new(error),
         },
     )?;
     record_saved(
@@ -432,7 +432,7 @@ fn persist(
     };
     let bytes = save_response(&record, body, path).map_err(|error| OnlineError::NotSaved {
         key_id: None,
-        error,
+        error: Box::new(error),
         body: String::from_utf8_lossy(body).into_owned(),
     })?;
     note(&format!("Saved the Dfns response in {}", path.display()));

@@ -448,7 +448,7 @@ impl Batch<'_> {
         save_response(&record, body, &path).map_err(|error| {
             Stop::NotSaved(Box::new(OnlineError::NotSaved {
                 key_id: Some(key_id.clone()),
-                error,
+                error: Box::new(error),
                 body: String::from_utf8_lossy(body).into_owned(),
             }))
         })?;
