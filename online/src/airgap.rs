@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::FramesError;
 use keyexport_shared::fsio::{FileMode, write_new};
 use keyexport_shared::transport::{FrameOptions, encode_frames, render_gif, render_png};
 
@@ -75,25 +76,25 @@ pub fn write_frames(
     stem: &str,
     payload: &[u8],
     options: &FrameOptions,
-) -> Result<FrameFiles, String> {
-    let frames = encode_frames(payload, options).map_err(|e| e.to_string())?;
+) -> Result<FrameFiles, FramesError> {
+    let frames = encode_frames(payload, options)?;
     let mut pngs = Vec::with_capacity(frames.len());
     for (index, frame) in frames.iter().enumerate() {
-        let png = render_png(frame, options).map_err(|e| e.to_string())?;
+        let png = render_png(frame, options)?;
         let path = png_path(dir, stem, index + 1);
-        write_new(&path, &png, FileMode::Public).map_err(|e| e.to_string())?;
+        write_new(&path, &png, FileMode::Public)?;
         pngs.push(path);
     }
     let gif = gif_path(dir, stem);
-    let animation = render_gif(&frames, options).map_err(|e| e.to_string())?;
-    write_new(&gif, &animation, FileMode::Public).map_err(|e| e.to_string())?;
+    let animation = render_gif(&frames, options)?;
+    write_new(&gif, &animation, FileMode::Public)?;
     let ur_text = ur_text_path(dir, stem);
     let mut text = String::new();
     for frame in &frames {
         text.push_str(frame.as_str());
         text.push('\n');
     }
-    write_new(&ur_text, text.as_bytes(), FileMode::Public).map_err(|e| e.to_string())?;
+    write_new(&ur_text, text.as_bytes(), FileMode::Public)?;
     Ok(FrameFiles { pngs, gif, ur_text })
 }
 

@@ -42,7 +42,7 @@ pub fn connect(args: &DfnsArgs, on_retry: OnRetry) -> Result<Connection, OnlineE
                 .collect();
             return Err(match problems.len() {
                 1 => problems.remove(0),
-                _ => ConfigError::Several(problems).into(),
+                _ => OnlineError::Settings(problems),
             });
         }
     };

@@ -17,7 +17,9 @@ use keyexport_shared::wire::{ExportRequestBody, ExportResponse};
 
 use crate::dfns::client::RetryNotice;
 use crate::dfns::keys::KeyInfo;
-use crate::error::{Confirm, InputError, OnlineError, Refusal, RefusedError};
+use crate::error::{
+    Confirm, InputError, OnlineError, Refusal, RefusedError, ResponseCheck, SaveError,
+};
 use crate::transcript::Transcript;
 
 /// Progress for the operator, on stderr (stdout is the result).
@@ -147,9 +149,8 @@ pub fn save_response(
     record: &ResponseRecord<'_>,
     body: &[u8],
     path: &Path,
-) -> Result<Vec<u8>, String> {
-    let text =
-        std::str::from_utf8(body).map_err(|_| "the response body is not UTF-8 text".to_owned())?;
+) -> Result<Vec<u8>, SaveError> {
+    let text = std::str::from_utf8(body).map_err(|_| SaveError::NotUtf8)?;
     let file = ResponseFile::new(
         record.ceremony_id.clone(),
         record.key_id.clone(),
@@ -159,11 +160,11 @@ pub fn save_response(
         record.transcript_head.to_owned(),
         text,
     )
-    .map_err(|e| e.to_string())?
+    .map_err(SaveError::File)?
     .with_key_object(record.key.key_object_facts())
     .with_canary(record.canary);
     let bytes = file.to_bytes();
-    write_new(path, &bytes, FileMode::Public).map_err(|e| e.to_string())?;
+    write_new(path, &bytes, FileMode::Public).map_err(SaveError::Write)?;
     Ok(bytes)
 }
 
@@ -183,11 +184,12 @@ pub fn check_public_key(
         Ok(())
     } else {
         Err(OnlineError::ResponseCheck {
-            message: format!(
-                "the response's publicKey {} ({}) differs from the key's public key {} ({}) \
-                 shown by GET /keys before the export",
-                response.public_key, response.curve, key.public_key, key.curve
-            ),
+            check: Box::new(ResponseCheck::PublicKeyDiffers {
+                public_key: response.public_key.clone(),
+                curve: response.curve,
+                expected: key.public_key.clone(),
+                expected_curve: key.curve.clone(),
+            }),
             saved: saved.to_path_buf(),
         })
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use keyexport_shared::batch::response_file_name;
+use keyexport_shared::files::batch::response_file_name;
 use keyexport_shared::files::{Artifact, KeyId};
 use keyexport_shared::reconstruct::reconstruct;
 use keyexport_shared::scheme::Scheme;

@@ -6,7 +6,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use keyexport_shared::batch::BatchRequestFile;
+use keyexport_shared::files::batch::BatchRequestFile;
 use keyexport_shared::files::{Artifact, CeremonyId, KeyId, RequestFile};
 use keyexport_shared::keys::DecryptionKey;
 use keyexport_shared::reconstruct::{Reconstruction, reconstruct};

@@ -144,21 +144,53 @@ fn kind_export_uncertain() {
     insta::assert_snapshot!(report(&c, &mut submit(&c)));
 }
 
-/// A batch prints its summary as its one JSON object; the error follows on stderr.
-#[test]
-fn kind_batch_incomplete() {
-    let c = ceremony("CGGMP24:secp256k1", plain());
+/// [`report`] of a batch of the ceremony's key and a key Dfns does not know, one worker,
+/// its ceremony id replaced.
+fn report_batch(c: &Ceremony) -> String {
     let keys = [c.key_id.clone(), "key-unknown".to_owned()];
     let (_, request) = write_batch_request(c.dir.path(), &keys);
-    let text = report_submit(&c, &request, &["--parallel", "1"]);
-    assert!(text.starts_with("exit code: Some(13)"), "{text}");
+    let text = report_submit(c, &request, &["--parallel", "1"]);
     let ceremony_id = text
         .split(r#""ceremonyId":""#)
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap()
         .to_owned();
-    insta::assert_snapshot!(text.replace(&ceremony_id, "[CEREMONY]"));
+    text.replace(&ceremony_id, "[CEREMONY]")
+}
+
+/// A batch prints its summary as its one JSON object; the error follows on stderr.
+#[test]
+fn kind_batch_incomplete() {
+    let c = ceremony("CGGMP24:secp256k1", plain());
+    let text = report_batch(&c);
+    assert!(text.starts_with("exit code: Some(13)"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// A batch with a key whose export may have reached Dfns ends uncertain (exit 8), whatever
+/// else failed.
+#[test]
+fn batch_uncertain() {
+    let c = ceremony(
+        "CGGMP24:secp256k1",
+        plain().fault(Fault::FailOnce {
+            status: FailStatus::Internal,
+            route: Route::Export,
+        }),
+    );
+    let text = report_batch(&c);
+    assert!(text.starts_with("exit code: Some(8)"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// A batch with a saved response failing a check ends with exit 10, before its failed keys.
+#[test]
+fn batch_check_failed() {
+    let c = ceremony("CGGMP24:secp256k1", plain().fault(Fault::WrongPublicKey));
+    let text = report_batch(&c);
+    assert!(text.starts_with("exit code: Some(10)"), "{text}");
+    insta::assert_snapshot!(text);
 }
 
 /// A ceremony whose request asks for a canary (`init --canary`).

@@ -32,7 +32,9 @@ use crate::dfns::canary::{
 use crate::dfns::client::DfnsClient;
 use crate::dfns::credential::Credential;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key};
-use crate::error::{CanaryStep, Folder, OnlineError, RefusedError, UnprovenError};
+use crate::error::{
+    Answer, CanaryStep, Folder, OnlineError, RefusedError, ResponseCheck, UnprovenError,
+};
 use crate::export::{ResponseRecord, check_public_key, note, save_response};
 use crate::input;
 use crate::interrupt::{BeforeExport, Interrupt};
@@ -264,8 +266,9 @@ fn save(
         canary: true,
     };
     let file_bytes =
-        save_response(&record, &body, &response_path).map_err(|reason| OnlineError::NotSaved {
-            reason,
+        save_response(&record, &body, &response_path).map_err(|error| OnlineError::NotSaved {
+            key_id: None,
+            error: Box::new(error),
             body: String::from_utf8_lossy(&body).into_owned(),
         })?;
     note(&format!(
@@ -273,16 +276,20 @@ fn save(
         response_path.display()
     ));
     saved.push(transcript.artifact("canary-response", &response_path, &file_bytes));
-    let response = ExportResponse::from_json(&body).map_err(|e| OnlineError::ResponseCheck {
-        message: format!("the canary's response from Dfns is not a valid export: {e}"),
-        saved: response_path.clone(),
-    })?;
+    let response =
+        ExportResponse::from_json(&body).map_err(|error| OnlineError::ResponseCheck {
+            check: Box::new(ResponseCheck::NotAnExport {
+                answer: Answer::Canary,
+                error,
+            }),
+            saved: response_path.clone(),
+        })?;
     check_public_key(&info, &response, &response_path)?;
     let dir = folder(ctx.out);
     let frames = airgap::write_frames(&dir, STEM, &file_bytes, &FrameOptions::default()).map_err(
-        |reason| OnlineError::Transport {
+        |error| OnlineError::Transport {
             saved: response_path.clone(),
-            reason,
+            error: Box::new(error),
         },
     )?;
     let mut artifacts = std::mem::take(saved);
@@ -321,18 +328,21 @@ fn reuse(
     let (file, file_bytes) = saved_canary(ctx.ceremony_id, response_path)?;
     let response = file
         .export_response()
-        .map_err(|e| OnlineError::ResponseCheck {
-            message: format!("the saved canary response is not a valid export: {e}"),
+        .map_err(|error| OnlineError::ResponseCheck {
+            check: Box::new(ResponseCheck::NotAnExport {
+                answer: Answer::SavedCanary,
+                error,
+            }),
             saved: response_path.to_path_buf(),
         })?;
     let existing = airgap::collisions(dir, STEM);
     let frames = if existing.is_empty() {
-        airgap::write_frames(dir, STEM, &file_bytes, &FrameOptions::default()).map_err(
-            |reason| OnlineError::Transport {
+        airgap::write_frames(dir, STEM, &file_bytes, &FrameOptions::default()).map_err(|error| {
+            OnlineError::Transport {
                 saved: response_path.to_path_buf(),
-                reason,
-            },
-        )?
+                error: Box::new(error),
+            }
+        })?
     } else {
         FrameFiles {
             pngs: existing
@@ -410,9 +420,15 @@ fn check_canary_free(dir: &Path) -> Result<(), OnlineError> {
 
 fn permission(error: CanaryKeyError) -> OnlineError {
     match error {
-        e @ CanaryKeyError::MissingPermission { .. } => {
-            OnlineError::CanaryPermission(e.to_string())
-        }
+        CanaryKeyError::MissingPermission {
+            call,
+            permission,
+            message,
+        } => OnlineError::CanaryPermission {
+            call,
+            permission,
+            message,
+        },
         CanaryKeyError::Api(e) => OnlineError::Api(e),
     }
 }

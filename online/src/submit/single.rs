@@ -23,7 +23,9 @@ use crate::connect::{Connection, connect};
 use crate::dfns::client::DfnsClient;
 use crate::dfns::credential::Credential;
 use crate::dfns::keys::{ExportOutcome, KeyInfo, export_key, get_key};
-use crate::error::{Confirm, Folder, InputError, OnlineError, Refusal, RefusedError};
+use crate::error::{
+    Answer, Confirm, Folder, InputError, OnlineError, Refusal, RefusedError, ResponseCheck,
+};
 use crate::export::{
     Confirmation, ResponseRecord, announce_retry, check_public_key, note, preflight,
     record_preflight, save_response,
@@ -372,8 +374,11 @@ fn deliver(
     saved.push(transcript.artifact("response", &response_path, &file_bytes));
 
     // 6. Check it.
-    let response = ExportResponse::from_json(body).map_err(|e| OnlineError::ResponseCheck {
-        message: format!("the response from Dfns is not a valid export: {e}"),
+    let response = ExportResponse::from_json(body).map_err(|error| OnlineError::ResponseCheck {
+        check: Box::new(ResponseCheck::NotAnExport {
+            answer: Answer::Export,
+            error,
+        }),
         saved: response_path.clone(),
     })?;
     check_public_key(key, &response, &response_path)?;
@@ -384,9 +389,9 @@ fn deliver(
 
     // 7. The trip back across the air gap.
     let frames = airgap::write_frames(out, STEM, &file_bytes, &FrameOptions::default()).map_err(
-        |reason| OnlineError::Transport {
+        |error| OnlineError::Transport {
             saved: response_path.clone(),
-            reason,
+            error: Box::new(error),
         },
     )?;
     record_saved(
@@ -425,8 +430,9 @@ fn persist(
         key,
         canary: false,
     };
-    let bytes = save_response(&record, body, path).map_err(|reason| OnlineError::NotSaved {
-        reason,
+    let bytes = save_response(&record, body, path).map_err(|error| OnlineError::NotSaved {
+        key_id: None,
+        error: Box::new(error),
         body: String::from_utf8_lossy(body).into_owned(),
     })?;
     note(&format!("Saved the Dfns response in {}", path.display()));

@@ -39,7 +39,7 @@ pub mod workers;
 
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::batch::BatchRequestFile;
+use keyexport_shared::files::batch::BatchRequestFile;
 use keyexport_shared::files::{KeyId, sha256_hex};
 
 use self::journal::{Event, Journal};

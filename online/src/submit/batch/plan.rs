@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use keyexport_shared::ErrorKind;
-use keyexport_shared::batch::{BatchRequestFile, response_file_name};
+use keyexport_shared::files::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::files::{Artifact, KeyId};
 
 use super::journal::{self, Event, Prior};

@@ -9,11 +9,11 @@
 use std::path::Path;
 
 use keyexport_shared::ErrorKind;
-use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::files::KeyId;
+use keyexport_shared::files::batch::BatchRequestFile;
 use serde::Serialize;
 
-use crate::error::OnlineError;
+use crate::error::{BatchError, OnlineError};
 use crate::export::note;
 use crate::transcript::{self, Transcript};
 
@@ -284,54 +284,28 @@ pub fn outcome(
     interrupted: bool,
 ) -> Result<(), OnlineError> {
     if let Some(error) = stopped {
-        return Err(OnlineError::Batch {
-            kind: error.kind(),
-            message: format!("the batch stopped: {error}"),
-            advice: error.advice().unwrap_or_default(),
-        });
+        return Err(OnlineError::BatchStopped(Box::new(error)));
     }
-    let (kind, message, advice) = if interrupted {
-        (
-            ErrorKind::Interrupted,
-            format!(
-                "interrupted: run the same command again to resume ({} key(s) not attempted)",
-                counts.not_attempted
-            ),
-            "Every response received was saved before this summary. The same command skips \
-             the saved keys and exports the others.",
-        )
+    let error = if interrupted {
+        BatchError::Interrupted {
+            not_attempted: counts.not_attempted,
+        }
     } else if counts.uncertain > 0 {
-        (
-            ErrorKind::ExportUncertain,
-            format!(
-                "{} key(s) may have been exported without a saved answer",
-                counts.uncertain
-            ),
-            "Check each UNCERTAIN key at Dfns before anything else; run the same command with \
-             --retry-uncertain to re-send those Dfns shows as not exported.",
-        )
+        BatchError::Uncertain {
+            count: counts.uncertain,
+        }
     } else if counts.check_failed > 0 {
-        (
-            ErrorKind::ResponseCheck,
-            format!("{} saved response(s) fail a check", counts.check_failed),
-            "Those keys are exported and their responses saved unchanged: do not export them \
-             again; `keyexport-offline reconstruct` verifies them independently.",
-        )
+        BatchError::CheckFailed {
+            count: counts.check_failed,
+        }
     } else if counts.failed > 0 {
-        (
-            ErrorKind::BatchIncomplete,
-            format!("{} key(s) were not exported", counts.failed),
-            "Each is listed with its reason. Fix what it names and run the same command again: \
-             saved keys are skipped, failed keys are tried again.",
-        )
+        BatchError::Incomplete {
+            count: counts.failed,
+        }
     } else {
         return Ok(());
     };
-    Err(OnlineError::Batch {
-        kind,
-        message,
-        advice: advice.into(),
-    })
+    Err(error.into())
 }
 
 #[cfg(test)]

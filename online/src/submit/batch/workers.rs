@@ -14,8 +14,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use keyexport_shared::ErrorKind;
-use keyexport_shared::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::files::KeyId;
+use keyexport_shared::files::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::fsio::{FileMode, write_new};
 use keyexport_shared::wire::ExportResponse;
 
@@ -445,9 +445,10 @@ impl Batch<'_> {
             key,
             canary: false,
         };
-        save_response(&record, body, &path).map_err(|reason| {
+        save_response(&record, body, &path).map_err(|error| {
             Stop::NotSaved(Box::new(OnlineError::NotSaved {
-                reason: format!("{key_id}: {reason}"),
+                key_id: Some(key_id.clone()),
+                error: Box::new(error),
                 body: String::from_utf8_lossy(body).into_owned(),
             }))
         })?;
