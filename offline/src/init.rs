@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use age::secrecy::SecretString;
 
-use keyexport_shared::batch::BatchRequestFile;
+use keyexport_shared::files::batch::BatchRequestFile;
 use keyexport_shared::files::{CeremonyId, KeyId, RequestFile};
 use keyexport_shared::fsio::{self, FileMode};
 use keyexport_shared::keys::{DecryptionKey, Fingerprint};

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use keyexport_shared::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::dealer::Deal;
+use keyexport_shared::files::batch::{BatchRequestFile, response_file_name};
 use keyexport_shared::files::{KeyId, ResponseFile, sha256_hex};
 use keyexport_shared::scheme::Scheme;
 use predicates::prelude::*;

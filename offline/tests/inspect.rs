@@ -4,8 +4,8 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::dealer::Deal;
+use keyexport_shared::files::batch::BatchRequestFile;
 use keyexport_shared::files::{CeremonyId, KeyId, sha256_hex};
 use keyexport_shared::keys::DecryptionKey;
 use keyexport_shared::wire::ExportRequestBody;

@@ -14,11 +14,10 @@
 //! - [`reconstruct`]: robust reconstruction and verification of the key (spec §5);
 //! - [`custody`]: quorum custody of the decryption key (Shamir split, Feldman commitments);
 //! - [`dealer`]: a trusted dealer producing real exports, for the sandbox and tests;
-//! - [`files`]: the request and response files that cross the air gap, and [`files::Artifact`],
-//!   what any of them is;
+//! - [`files`]: the request and response files that cross the air gap, [`files::batch`] (the
+//!   batch request: many keys, one decryption key, and its key id lists), and
+//!   [`files::Artifact`], what any of them is;
 //! - [`canary`]: the canary ceremony's receipt (signed by the rebuilt throwaway key);
-//! - [`batch`]: the batch request (many keys, one decryption key) and its key id lists
-//!   (`files::batch`, also named here);
 //! - [`fsio`]: atomic, non-clobbering file writes;
 //! - [`transcript`]: the hash-chained ceremony transcript;
 //! - [`transport`]: UR frames in QR codes for crossing the air gap;
@@ -57,4 +56,3 @@ pub mod transport;
 pub mod wire;
 
 pub use error::{ChainCodeGroup, Error, ErrorKind, Result};
-pub use files::batch;

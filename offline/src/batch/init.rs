@@ -1,8 +1,8 @@
 //! The key ids of `init`: `--key-id` (repeatable) and `--key-ids-file FILE`, merged in
 //! that order, each id once. One id makes today's single-key request; more make a batch.
 
-use keyexport_shared::batch::{parse_key_id_list, unique_key_ids};
 use keyexport_shared::files::KeyId;
+use keyexport_shared::files::batch::{parse_key_id_list, unique_key_ids};
 use keyexport_shared::input;
 
 use crate::cli::InitArgs;

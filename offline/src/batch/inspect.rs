@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use keyexport_shared::batch::BatchRequestFile;
 use keyexport_shared::display::Escaped;
+use keyexport_shared::files::batch::BatchRequestFile;
 use keyexport_shared::files::{Artifact, sha256_hex};
 use keyexport_shared::input;
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@
 //! `reconstruct` of a batch is `crate::reconstruct`'s (one key per response file,
 //! continuing past keys that fail, with a manifest).
 //!
-//! The formats are in `keyexport_shared::batch`; a single key keeps the single-key files.
+//! The formats are in `keyexport_shared::files::batch`; a single key keeps the single-key files.
 
 pub mod init;
 pub mod inspect;

@@ -26,8 +26,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use keyexport_shared::batch::response_file_name;
 use keyexport_shared::exit::JsonError;
+use keyexport_shared::files::batch::response_file_name;
 use keyexport_shared::files::{Artifact, KeyId};
 use keyexport_shared::fsio::{self, FileMode, NewFiles};
 use keyexport_shared::input;
