@@ -37,32 +37,22 @@ fn export(
     workspace: &Workspace,
     submit: &[OsString],
 ) -> anyhow::Result<bool> {
-    let Rehearsal {
-        sandbox,
-        key,
-        online,
-        plan,
-        ..
-    } = *rehearsal;
     step(
         "2a",
         "Online machine: the canary: a throwaway key created, exported, saved",
     );
-    if plan.hold {
-        let output = run_shown(online, submit, &sandbox.env())?;
-        let held = workspace.response_dir.join(CANARY_FOLDER).join(HELD_FILE);
-        narrate::hold(sandbox, key, &output, &held, true)?;
+    let held = workspace.response_dir.join(CANARY_FOLDER).join(HELD_FILE);
+    let Some(stage) = narrate::submit_or_hold(rehearsal, submit, &held, true)? else {
         return Ok(false);
-    }
-    let output = run_tool(online, submit, &sandbox.env())?;
-    let stage = json_of(&output, "keyexport-online")?;
+    };
     ensure!(
         stage["stage"] == "canary-exported",
         "submit on a canary request did not stop after the canary: {stage}"
     );
     let canary_id = stage["canaryKeyId"].as_str().unwrap_or("?").to_owned();
+    let key = rehearsal.key;
     ensure!(
-        !narrate::real_key_touched(sandbox, key),
+        !narrate::real_key_touched(rehearsal.sandbox, key),
         "the canary stage touched the real key {}",
         key.id
     );

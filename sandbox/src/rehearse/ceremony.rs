@@ -12,7 +12,7 @@ use keyexport_shared::scheme::Scheme;
 use super::canary;
 use super::narrate;
 use super::plan::{Ending, HELD_FILE, Rehearsal};
-use super::tool::{arg, carry, json_of, pngs_in, run_shown, run_tool, step};
+use super::tool::{arg, carry, json_of, pngs_in, run_tool, step};
 use super::workspace::Workspace;
 
 /// One whole ceremony for the key, in its own folder; with a hold, up to the held
@@ -114,30 +114,19 @@ fn export(
     workspace: &Workspace,
     submit: &[OsString],
 ) -> anyhow::Result<bool> {
-    let Rehearsal {
-        sandbox,
-        key,
-        online,
-        plan,
-        ..
-    } = *rehearsal;
     step(
         "3",
         "Online machine: check the key, export once, save the response",
     );
-    if plan.hold {
-        let output = run_shown(online, submit, &sandbox.env())?;
-        let held = workspace.response_dir.join(HELD_FILE);
-        narrate::hold(sandbox, key, &output, &held, false)?;
+    let held = workspace.response_dir.join(HELD_FILE);
+    let Some(summary) = narrate::submit_or_hold(rehearsal, submit, &held, false)? else {
         return Ok(false);
-    }
-    let output = run_tool(online, submit, &sandbox.env())?;
-    let summary = json_of(&output, "keyexport-online")?;
+    };
     println!(
         "   Response saved in {}",
         summary["response"].as_str().unwrap_or("?")
     );
-    if plan.canary {
+    if rehearsal.plan.canary {
         ensure!(
             summary["canary"]["proven"] == serde_json::Value::Bool(true),
             "the real export does not report the canary proven: {summary}"

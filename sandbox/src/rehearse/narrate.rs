@@ -1,13 +1,40 @@
 //! The expected stops: a policy hold and a canary failing offline, each checked against
 //! the sandbox's own record and explained to the operator.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Output;
 
 use anyhow::ensure;
 use sandbox::{KeySummary, Sandbox};
 
-use super::plan::{EXIT_HELD, HELD_FILE};
+use super::plan::{EXIT_HELD, HELD_FILE, Rehearsal};
+use super::tool::{json_of, run_shown, run_tool};
+
+/// Runs `keyexport-online` with `submit` and returns the JSON it prints; `None` when the
+/// plan holds the export, once the hold is checked and explained ([`hold`]: Dfns' answer
+/// saved in `held`; `canary`: the canary's export is the one held).
+pub(super) fn submit_or_hold(
+    rehearsal: &Rehearsal<'_>,
+    submit: &[OsString],
+    held: &Path,
+    canary: bool,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    let Rehearsal {
+        sandbox,
+        key,
+        online,
+        plan,
+        ..
+    } = *rehearsal;
+    if plan.hold {
+        let output = run_shown(online, submit, &sandbox.env())?;
+        hold(sandbox, key, &output, held, canary)?;
+        return Ok(None);
+    }
+    let output = run_tool(online, submit, &sandbox.env())?;
+    json_of(&output, "keyexport-online").map(Some)
+}
 
 /// Whether the sandbox saw an export call for, or shows as exported, the real key.
 pub(super) fn real_key_touched(sandbox: &Sandbox, key: &KeySummary) -> bool {
