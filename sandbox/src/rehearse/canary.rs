@@ -9,7 +9,7 @@ use anyhow::ensure;
 
 use super::narrate;
 use super::plan::{CANARY_FOLDER, HELD_FILE, Rehearsal};
-use super::tool::{arg, carry, json_of, pngs_in, run_shown, run_tool, step};
+use super::tool::{carry, json_of, pngs_in, run_shown, run_tool, step};
 use super::workspace::Workspace;
 
 /// The canary's crossings. Returns the receipt's images for `submit --canary-receipt`, or
@@ -96,17 +96,7 @@ fn rebuild(
         "2a",
         "Offline machine: rebuild and verify the canary, write its receipt",
     );
-    let mut reconstruct = vec![
-        arg("reconstruct"),
-        arg("--decryption-key"),
-        arg(workspace.ceremony.join("decryption-key.age")),
-        arg("--passphrase-file"),
-        arg(&workspace.passphrase),
-        arg("--json"),
-        arg("--allow-online"),
-        arg("--response"),
-    ];
-    reconstruct.extend(images.iter().map(arg));
+    let reconstruct = workspace.reconstruct_args(images, false);
     let receipt_png = receipt_png(workspace);
     if plan.canary_fails {
         let output = run_shown(offline, &reconstruct, &[])?;

@@ -167,18 +167,7 @@ fn reconstruct(
         "5",
         "Offline machine: decrypt the shares, rebuild and verify the key",
     );
-    let mut reconstruct = vec![
-        arg("reconstruct"),
-        arg("--decryption-key"),
-        arg(workspace.ceremony.join("decryption-key.age")),
-        arg("--passphrase-file"),
-        arg(&workspace.passphrase),
-        arg("--json"),
-        arg("--reveal"),
-        arg("--allow-online"),
-        arg("--response"),
-    ];
-    reconstruct.extend(images.iter().map(arg));
+    let reconstruct = workspace.reconstruct_args(images, true);
     let output = run_tool(rehearsal.offline, &reconstruct, &[])?;
     json_of(&output, "keyexport-offline")
 }

@@ -1,11 +1,14 @@
 //! One key's ceremony folder: a temporary folder holding the two machines' folders and
 //! the passphrase file, removed afterwards unless `--keep`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use base64::Engine as _;
 use rand_core::{OsRng, RngCore as _};
 use tempfile::TempDir;
+
+use super::tool::arg;
 
 /// The folders and files of one key's ceremony.
 pub(super) struct Workspace {
@@ -50,6 +53,26 @@ impl Workspace {
             response_dir,
             passphrase,
         })
+    }
+
+    /// The offline machine's `reconstruct` of `images` (a response's QR codes) with the
+    /// ceremony's sealed key and passphrase, `--json`; `reveal` adds `--reveal` (the
+    /// rehearsal compares the revealed key with the sandbox's).
+    pub(super) fn reconstruct_args(&self, images: &[PathBuf], reveal: bool) -> Vec<OsString> {
+        let mut args = vec![
+            arg("reconstruct"),
+            arg("--decryption-key"),
+            arg(self.ceremony.join("decryption-key.age")),
+            arg("--passphrase-file"),
+            arg(&self.passphrase),
+            arg("--json"),
+        ];
+        if reveal {
+            args.push(arg("--reveal"));
+        }
+        args.extend([arg("--allow-online"), arg("--response")]);
+        args.extend(images.iter().map(arg));
+        args
     }
 
     /// Ends the ceremony: the folder is removed, or kept and its path printed.
