@@ -167,7 +167,15 @@ fn create(
     ));
     let created = match create_key(ctx.client, ctx.credential, &body).map_err(permission)? {
         CreateOutcome::Created(created) => created,
-        CreateOutcome::Held(held) => return Err(creation_held(dir, &held, transcript, saved)),
+        CreateOutcome::Held(held) => {
+            return Err(canary_held(
+                dir,
+                CanaryStep::Create,
+                &held,
+                transcript,
+                saved,
+            ));
+        }
     };
     let CreatedKey {
         id: canary_id,
@@ -225,7 +233,13 @@ fn export(
             export_head,
             body,
         }),
-        ExportOutcome::Held(held) => Err(export_held(dir, &canary_id, &held, transcript, saved)),
+        ExportOutcome::Held(held) => Err(canary_held(
+            dir,
+            CanaryStep::Export(canary_id),
+            &held,
+            transcript,
+            saved,
+        )),
     }
 }
 
@@ -450,32 +464,23 @@ fn save_held(
     }
 }
 
-fn creation_held(
+/// The error of a canary `step` Dfns held (202): its body saved in `dir` when it can
+/// (`create-held.json` or `export-held.json`), and the file recorded in `saved`.
+fn canary_held(
     dir: &Path,
+    step: CanaryStep,
     body: &[u8],
     transcript: &Transcript,
     saved: &mut Vec<Value>,
 ) -> OnlineError {
-    let (kept, artifacts) = save_held(dir, CREATE_HELD_FILE, body, transcript);
+    let name = match step {
+        CanaryStep::Create => CREATE_HELD_FILE,
+        CanaryStep::Export(_) => EXPORT_HELD_FILE,
+    };
+    let (kept, artifacts) = save_held(dir, name, body, transcript);
     saved.extend(artifacts);
     OnlineError::CanaryHeld {
-        step: CanaryStep::Create,
-        saved: kept,
-        body: String::from_utf8_lossy(body).into_owned(),
-    }
-}
-
-fn export_held(
-    dir: &Path,
-    canary_id: &KeyId,
-    body: &[u8],
-    transcript: &Transcript,
-    saved: &mut Vec<Value>,
-) -> OnlineError {
-    let (kept, artifacts) = save_held(dir, EXPORT_HELD_FILE, body, transcript);
-    saved.extend(artifacts);
-    OnlineError::CanaryHeld {
-        step: CanaryStep::Export(canary_id.clone()),
+        step,
         saved: kept,
         body: String::from_utf8_lossy(body).into_owned(),
     }
